@@ -1,0 +1,114 @@
+/**
+ * One vector-Jacobian rule per IR primitive. A rule gets the node, its upstream gradient `g`
+ * (same shape and dtype as the node) and returns one gradient per source (null where the
+ * source gets none). Results are lazy IR: backward passes fuse and compile like forward ones.
+ */
+import {
+  binaryNode,
+  castNode,
+  constNode,
+  copyNode,
+  expandNode,
+  flipNode,
+  isFloat,
+  padNode,
+  permuteNode,
+  reduceNode,
+  reshapeNode,
+  shrinkNode,
+  unaryNode,
+  whereNode,
+  type Node,
+  type Op,
+  type Pair,
+  type ReduceKind,
+} from '@fusor/ir';
+
+const c = (v: number, like: Node): Node => constNode(v, like.dtype, like.shape, like.device);
+const add = (a: Node, b: Node): Node => binaryNode('ADD', a, b);
+const mul = (a: Node, b: Node): Node => binaryNode('MUL', a, b);
+const neg = (a: Node): Node => unaryNode('NEG', a);
+const recip = (a: Node): Node => unaryNode('RECIP', a);
+const zerosLike = (a: Node): Node => c(0, a);
+
+export type GradRule = (n: Node, g: Node) => readonly (Node | null)[];
+
+const LN2 = Math.LN2;
+
+/** d max(a, b): the larger side gets g; ties split it evenly (PyTorch's convention). */
+function maxGrad(n: Node, g: Node): (Node | null)[] {
+  const [a, b] = n.src as [Node, Node];
+  const half = mul(g, c(0.5, g));
+  const tie = binaryNode('CMPEQ', a, b);
+  const aWins = binaryNode('CMPLT', b, a);
+  const bWins = binaryNode('CMPLT', a, b);
+  return [whereNode(tie, half, whereNode(aWins, g, zerosLike(g))), whereNode(tie, half, whereNode(bWins, g, zerosLike(g)))];
+}
+
+/** Gradient of a reduction: broadcast g back; for max, only to the elements equal to the max, split among ties. */
+function reduceGrad(n: Node, g: Node): (Node | null)[] {
+  const x = n.src[0]!;
+  const { reduce } = n.arg as { reduce: ReduceKind; axes: readonly number[] };
+  const { axes } = n.arg as { axes: readonly number[] };
+  const gx = expandNode(g, x.shape);
+  if (reduce === 'add') return [gx];
+  if (reduce === 'mul') {
+    // d prod / dx_i = prod / x_i (zeros handled by the frontend's prod decomposition where it matters)
+    return [mul(gx, mul(expandNode(n, x.shape), recip(x)))];
+  }
+  const isMax = castNode(binaryNode('CMPEQ', x, expandNode(n, x.shape)), x.dtype);
+  const count = expandNode(reduceNode(isMax, 'add', axes), x.shape);
+  return [mul(gx, mul(isMax, recip(count)))];
+}
+
+function invertPermutation(order: readonly number[]): number[] {
+  const inv = new Array<number>(order.length);
+  order.forEach((o, i) => (inv[o] = i));
+  return inv;
+}
+
+const NONE: GradRule = (n) => n.src.map(() => null);
+
+export const GRAD_RULES: Readonly<Record<Op, GradRule>> = {
+  BUFFER: NONE,
+  CONST: NONE,
+  RAND: NONE,
+  ARANGE: NONE,
+  NEG: (_, g) => [neg(g)],
+  EXP2: (n, g) => [mul(g, mul(n, c(LN2, n)))],
+  LOG2: (n, g) => [mul(g, recip(mul(n.src[0]!, c(LN2, n))))],
+  SIN: (n, g) => [mul(g, unaryNode('SIN', add(n.src[0]!, c(Math.PI / 2, n))))],
+  SQRT: (n, g) => [mul(g, recip(mul(n, c(2, n))))],
+  RECIP: (n, g) => [neg(mul(g, mul(n, n)))],
+  TRUNC: (n, g) => [zerosLike(g)],
+  ADD: (_, g) => [g, g],
+  MUL: (n, g) => [mul(g, n.src[1]!), mul(g, n.src[0]!)],
+  IDIV: NONE,
+  MOD: (n, g) => (isFloat(n.dtype) ? [g, neg(mul(g, unaryNode('TRUNC', mul(n.src[0]!, recip(n.src[1]!)))))] : [null, null]),
+  MAX: maxGrad,
+  CMPLT: NONE,
+  CMPEQ: NONE,
+  AND: NONE,
+  OR: NONE,
+  XOR: NONE,
+  SHL: NONE,
+  SHR: NONE,
+  WHERE: (n, g) => [null, whereNode(n.src[0]!, g, zerosLike(g)), whereNode(n.src[0]!, zerosLike(g), g)],
+  CAST: (n, g) => [isFloat(n.src[0]!.dtype) ? castNode(g, n.src[0]!.dtype) : null],
+  BITCAST: NONE,
+  REDUCE: reduceGrad,
+  RESHAPE: (n, g) => [reshapeNode(g, n.src[0]!.shape)],
+  PERMUTE: (n, g) => [permuteNode(g, invertPermutation(n.arg as readonly number[]))],
+  EXPAND: (n, g) => {
+    const x = n.src[0]!;
+    const axes = x.shape.flatMap((d, i) => (d === 1 && n.shape[i] !== 1 ? [i] : []));
+    return [reduceNode(g, 'add', axes)];
+  },
+  PAD: (n, g) => [shrinkNode(g, (n.arg as readonly Pair[]).map(([b], i): Pair => [b, b + n.src[0]!.shape[i]!]))],
+  SHRINK: (n, g) => [padNode(g, (n.arg as readonly Pair[]).map(([s, e], i): Pair => [s, n.src[0]!.shape[i]! - e]))],
+  FLIP: (n, g) => [flipNode(g, n.arg as readonly number[])],
+  CONTIGUOUS: (_, g) => [g],
+  COPY: (n, g) => [copyNode(g, n.src[0]!.device)],
+  ASSIGN: (_, g) => [null, g],
+  DETACH: NONE,
+};

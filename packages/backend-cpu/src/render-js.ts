@@ -1,0 +1,165 @@
+/**
+ * Kernel IR → JavaScript. The readable path: one function per kernel, a loop over the output,
+ * float32 results rounded after every op (Math.fround) so the numbers match a float32 machine,
+ * integers wrapped to their width. int64 values live in float64 storage (exact within ±2^53).
+ */
+import { isFloat, type DType } from '@fusor/ir';
+import type { AluOp, Expr, Kernel, Stmt } from '@fusor/compiler';
+
+const num = (v: number): string => (Object.is(v, -0) ? '-0' : Number.isNaN(v) ? 'NaN' : String(v));
+
+/** Wraps an integer-valued JS expression to a dtype's width. */
+const WRAP: Readonly<Partial<Record<DType, (s: string) => string>>> = {
+  int32: (s) => `((${s}) | 0)`,
+  int16: (s) => `((${s}) << 16 >> 16)`,
+  int8: (s) => `((${s}) << 24 >> 24)`,
+  uint8: (s) => `((${s}) & 255)`,
+  bool: (s) => `((${s}) & 1)`,
+};
+
+/** Rounds a float result to its dtype. */
+const ROUND: Readonly<Partial<Record<DType, (s: string) => string>>> = {
+  float32: (s) => `Math.fround(${s})`,
+};
+
+const fix = (dtype: DType, s: string): string => (isFloat(dtype) ? (ROUND[dtype] ?? ((x: string) => x))(s) : (WRAP[dtype] ?? ((x: string) => x))(s));
+
+type Render = (a: readonly string[], dtype: DType, srcDtype: DType) => string;
+
+/** One entry per ALU op: how its operands become JavaScript, before rounding/wrapping. */
+const ALU: Readonly<Record<AluOp, Render>> = {
+  NEG: ([a]) => `(-${a})`,
+  EXP2: ([a]) => `(2 ** ${a})`,
+  LOG2: ([a]) => `Math.log2(${a})`,
+  SIN: ([a]) => `Math.sin(${a})`,
+  SQRT: ([a]) => `Math.sqrt(${a})`,
+  RECIP: ([a]) => `(1 / ${a})`,
+  TRUNC: ([a]) => `Math.trunc(${a})`,
+  ADD: ([a, b]) => `(${a} + ${b})`,
+  MUL: ([a, b], d) => (d === 'int32' ? `Math.imul(${a}, ${b})` : `(${a} * ${b})`),
+  IDIV: ([a, b]) => `idiv(${a}, ${b})`,
+  MOD: ([a, b], d) => (isFloat(d) ? `(${a} % ${b})` : `imod(${a}, ${b})`),
+  MAX: ([a, b]) => `Math.max(${a}, ${b})`,
+  CMPLT: ([a, b]) => `(${a} < ${b} ? 1 : 0)`,
+  CMPEQ: ([a, b]) => `(${a} === ${b} ? 1 : 0)`,
+  AND: ([a, b], d) => (d === 'int64' ? `big(${a}, ${b}, 0)` : `(${a} & ${b})`),
+  OR: ([a, b], d) => (d === 'int64' ? `big(${a}, ${b}, 1)` : `(${a} | ${b})`),
+  XOR: ([a, b], d) => (d === 'int64' ? `big(${a}, ${b}, 2)` : `(${a} ^ ${b})`),
+  SHL: ([a, b], d) => (d === 'int64' ? `(${a} * 2 ** ${b})` : `(${a} << ${b})`),
+  SHR: ([a, b], d) => (d === 'int64' ? `Math.floor(${a} / 2 ** ${b})` : `(${a} >> ${b})`),
+  WHERE: ([c, a, b]) => `(${c} ? ${a} : ${b})`,
+};
+
+/** Ops whose JavaScript result is already exact for the dtype (no rounding or wrapping needed). */
+const EXACT: ReadonlySet<AluOp> = new Set(['CMPLT', 'CMPEQ', 'WHERE', 'MAX', 'TRUNC', 'AND', 'OR', 'XOR', 'IDIV']);
+
+function castTo(from: DType, to: DType, s: string): string {
+  if (to === 'bool') return `(${s} !== 0 ? 1 : 0)`;
+  if (isFloat(to)) return fix(to, s);
+  if (isFloat(from)) {
+    // float → int truncates toward zero; NaN becomes 0
+    const t = to === 'int64' ? `ftoi(${s})` : `(${s} | 0)`;
+    return to === 'int64' || to === 'int32' ? t : fix(to, t);
+  }
+  return fix(to, s);
+}
+
+const BITCAST: Readonly<Record<string, string>> = {
+  'float32>int32': 'f32toi32',
+  'int32>float32': 'i32tof32',
+  'float64>int64': 'f64toi64',
+  'int64>float64': 'i64tof64',
+};
+
+/** Helpers every kernel may call; defined once per compiled function. */
+export const PRELUDE = `
+const idiv = (a, b) => (b === 0 ? 0 : Math.trunc(a / b));
+const imod = (a, b) => (b === 0 ? 0 : a % b);
+const ftoi = (x) => (x !== x ? 0 : Math.trunc(x));
+const big = (a, b, op) => { const x = BigInt(a), y = BigInt(b); return Number(BigInt.asIntN(64, op === 0 ? x & y : op === 1 ? x | y : x ^ y)); };
+const dv = new DataView(new ArrayBuffer(8));
+const f32toi32 = (x) => (dv.setFloat32(0, x, true), dv.getInt32(0, true));
+const i32tof32 = (x) => (dv.setInt32(0, x, true), dv.getFloat32(0, true));
+const f64toi64 = (x) => (dv.setFloat64(0, x, true), Number(dv.getBigInt64(0, true)));
+const i64tof64 = (x) => (dv.setBigInt64(0, BigInt(x), true), dv.getFloat64(0, true));
+const pcg = (v) => { const s = (Math.imul(v >>> 0, 747796405) + 2891336453) >>> 0; const w = Math.imul(((s >>> (((s >>> 28) + 4) >>> 0)) ^ s) >>> 0, 277803737) >>> 0; return ((w >>> 22) ^ w) >>> 0; };
+const uniform = (seed, counter) => (pcg((pcg(counter >>> 0) ^ (seed >>> 0)) >>> 0) >>> 8) * 5.960464477539063e-8;
+`;
+
+export function renderExpr(e: Expr): string {
+  switch (e.k) {
+    case 'const':
+      return num(e.value);
+    case 'gid':
+      return 'gid';
+    case 'ridx':
+      return `r${e.i}`;
+    case 'var':
+      return `v[${e.i}]`;
+    case 'local':
+      return e.name;
+    case 'load': {
+      const l = `b${e.buf}[${renderExpr(e.idx)}]`;
+      return e.valid ? `(${renderExpr(e.valid)} ? ${l} : 0)` : l;
+    }
+    case 'rand':
+      return fix(e.dtype, `uniform(${renderExpr(e.seed)}, ${renderExpr(e.counter)})`);
+    case 'cast': {
+      if (e.bitcast) {
+        const fn = BITCAST[`${e.src.dtype}>${e.dtype}`];
+        if (!fn) throw new Error(`bitcast ${e.src.dtype} → ${e.dtype} is not supported by the cpu backend`);
+        return `${fn}(${renderExpr(e.src)})`;
+      }
+      return castTo(e.src.dtype, e.dtype, renderExpr(e.src));
+    }
+    case 'alu': {
+      const srcDtype = e.src[e.op === 'WHERE' ? 1 : 0]!.dtype;
+      const js = ALU[e.op](e.src.map(renderExpr), e.dtype, srcDtype);
+      return EXACT.has(e.op) ? js : fix(e.dtype, js);
+    }
+  }
+}
+
+function renderStmts(stmts: readonly Stmt[], ind: string, out: string[]): void {
+  for (const s of stmts) {
+    switch (s.k) {
+      case 'let':
+        out.push(`${ind}const ${s.name} = ${renderExpr(s.expr)};`);
+        break;
+      case 'acc':
+        out.push(`${ind}let ${s.name} = ${num(s.init)};`);
+        break;
+      case 'loop':
+        out.push(`${ind}for (let r${s.ridx} = 0; r${s.ridx} < ${s.n}; r${s.ridx}++) {`);
+        renderStmts(s.body, `${ind}  `, out);
+        out.push(`${ind}}`);
+        break;
+      case 'update': {
+        const v = renderExpr(s.expr);
+        // float accumulators run in float64 and are rounded where they are stored or used
+        const wrap = (x: string): string => (isFloat(s.expr.dtype) ? x : fix(s.expr.dtype, x));
+        const upd =
+          s.op === 'add'
+            ? wrap(`${s.name} + ${v}`)
+            : s.op === 'mul'
+              ? s.expr.dtype === 'int32'
+                ? `Math.imul(${s.name}, ${v})`
+                : wrap(`${s.name} * ${v}`)
+              : `Math.max(${s.name}, ${v})`;
+        out.push(`${ind}${s.name} = ${upd};`);
+        break;
+      }
+      case 'store':
+        out.push(`${ind}b${s.buf}[${renderExpr(s.idx)}] = ${renderExpr(s.expr)};`);
+        break;
+    }
+  }
+}
+
+/** The kernel as the body of `function (b0, b1, …, v)`. */
+export function renderJs(k: Kernel): string {
+  const out: string[] = [`// ${k.name}`, `for (let gid = 0; gid < ${k.size}; gid++) {`];
+  renderStmts(k.body, '  ', out);
+  out.push('}');
+  return out.join('\n');
+}

@@ -1,0 +1,95 @@
+/**
+ * The contract a backend implements, and the registry the compiler dispatches through.
+ * A backend turns kernel IR into something runnable and moves bytes; the compiler does the rest.
+ */
+import type { DType, HostArray } from '@fusor/ir';
+import type { Kernel } from './kernel-ir.js';
+
+export interface Capabilities {
+  /** Dtypes the backend can hold and compute with. */
+  readonly dtypes: readonly DType[];
+  /** Most buffers one kernel may bind (the scheduler splits kernels to fit). */
+  readonly maxBuffers: number;
+  /** Whether `readSync` exists. */
+  readonly syncRead: boolean;
+  /** Native float16 arithmetic. */
+  readonly fp16: boolean;
+}
+
+/** Device memory as the backend sees it: opaque to everyone else. */
+export interface BackendBuffer {
+  readonly dtype: DType;
+  readonly size: number;
+}
+
+export interface Backend<B extends BackendBuffer = BackendBuffer, P = unknown> {
+  /** Device type: 'cpu', 'webgpu', 'cuda'. */
+  readonly name: string;
+  readonly capabilities: Capabilities;
+  /** Whether the backend can run here, and if not, why and how to fix it. */
+  isAvailable(): { ok: true } | { ok: false; reason: string };
+  /** Brings the device up (adapter, context…) and describes it. */
+  init(): Promise<string>;
+  alloc(dtype: DType, size: number, device: number): B;
+  free(buf: B): void;
+  write(buf: B, data: HostArray): void;
+  read(buf: B): Promise<HostArray>;
+  readSync?(buf: B): HostArray;
+  /** Renders kernel IR to source (readable text or a binary). */
+  render(kernel: Kernel): string | Uint8Array;
+  /** Compiles rendered source; the compiler caches the result per kernel key. */
+  compile(source: string | Uint8Array, kernel: Kernel): P;
+  launch(program: P, buffers: readonly B[], vars: readonly number[]): void;
+  synchronize(): Promise<void>;
+}
+
+export class BackendUnavailableError extends Error {
+  override name = 'BackendUnavailableError';
+}
+
+const registry = new Map<string, Backend>();
+const ready = new Map<string, Promise<string>>();
+
+/** Makes a backend usable for devices of its type (importing a backend package calls this). */
+export function registerBackend(b: Backend): void {
+  registry.set(b.name, b);
+}
+
+export const registeredBackends = (): string[] => [...registry.keys()];
+
+/** Splits 'cuda:1' into its type and ordinal. */
+export function parseDevice(device: string): { type: string; index: number } {
+  const m = /^([a-z]+)(?::(\d+))?$/.exec(device);
+  if (!m) throw new BackendUnavailableError(`Invalid device string: '${device}'`);
+  return { type: m[1]!, index: m[2] === undefined ? 0 : Number(m[2]) };
+}
+
+/** 'cuda' and 'cuda:0' name the same device. */
+export function canonicalDevice(device: string): string {
+  const { type, index } = parseDevice(device);
+  return type === 'cpu' ? 'cpu' : `${type}:${index}`;
+}
+
+export function getBackend(device: string): Backend {
+  const { type } = parseDevice(device);
+  const b = registry.get(type);
+  if (!b) {
+    throw new BackendUnavailableError(
+      `no backend registered for device '${device}'; import '@fusor/backend-${type}' to register it (registered: ${registeredBackends().join(', ')})`,
+    );
+  }
+  return b;
+}
+
+/** Brings a backend up once; rejects with BackendUnavailableError saying why. */
+export function initBackend(device: string): Promise<string> {
+  const b = getBackend(device);
+  let p = ready.get(b.name);
+  if (!p) {
+    const avail = b.isAvailable();
+    p = avail.ok ? b.init() : Promise.reject(new BackendUnavailableError(`${b.name} is unavailable: ${avail.reason}`));
+    ready.set(b.name, p);
+    p.catch(() => ready.delete(b.name));
+  }
+  return p;
+}

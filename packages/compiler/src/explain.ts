@@ -1,0 +1,74 @@
+/** `explain()`: what a realize would launch, and why each kernel is where it is. */
+import { formatShape, type Node, type Op } from '@fusor/ir';
+import { getBackend } from './backend.js';
+import { printKernel } from './kernel-ir.js';
+import { lower } from './lower.js';
+import { planSchedule } from './realize.js';
+
+export interface KernelReport {
+  readonly name: string;
+  readonly kind: 'kernel' | 'copy' | 'assign';
+  readonly device: string;
+  readonly ops: readonly Op[];
+  /** Shapes and dtypes of the buffers read. */
+  readonly inputs: readonly string[];
+  readonly output: string;
+  readonly reductions: number;
+  /** Why this kernel's output is a buffer of its own. */
+  readonly reason: string;
+  /** Kernel IR, as text. */
+  readonly ir?: string;
+  /** What the backend renders for it. */
+  readonly source?: string;
+}
+
+export interface Explanation {
+  readonly kernels: readonly KernelReport[];
+  toString(): string;
+}
+
+export interface ExplainOptions {
+  /** Include each kernel's IR (default true). */
+  readonly ir?: boolean;
+  /** Include each kernel's rendered source (default false). */
+  readonly source?: boolean;
+}
+
+const describe = (n: Node): string => `${n.dtype}${formatShape(n.shape)}`;
+
+export function explain(roots: readonly Node[], opts: ExplainOptions = {}): Explanation {
+  const kernels = planSchedule(roots).map((item): KernelReport => {
+    const base = {
+      kind: item.kind,
+      device: item.root.device,
+      ops: item.ops,
+      inputs: item.inputs.map(describe),
+      output: describe(item.root),
+      reductions: item.reduces.length,
+      reason: item.reason,
+    };
+    if (item.kind === 'copy') return { ...base, name: `copy_${item.root.shape.join('_')}` };
+    const { kernel } = lower(item);
+    const rendered = opts.source ? getBackend(item.root.device).render(kernel) : undefined;
+    return {
+      ...base,
+      name: kernel.name,
+      ...(opts.ir === false ? {} : { ir: printKernel(kernel) }),
+      ...(rendered === undefined ? {} : { source: typeof rendered === 'string' ? rendered : `<${rendered.length} bytes>` }),
+    };
+  });
+  return {
+    kernels,
+    toString() {
+      const lines = [`${kernels.length} kernel${kernels.length === 1 ? '' : 's'}`];
+      kernels.forEach((k, i) => {
+        lines.push(`[${i}] ${k.name} (${k.kind} on ${k.device}) ${k.inputs.join(', ') || '-'} -> ${k.output}`);
+        lines.push(`    ops: ${k.ops.join(' ') || '-'}; reductions: ${k.reductions}`);
+        lines.push(`    why a kernel of its own: ${k.reason}`);
+        if (k.ir) lines.push(...k.ir.split('\n').map((l) => `    | ${l}`));
+        if (k.source) lines.push(...k.source.split('\n').map((l) => `    > ${l}`));
+      });
+      return lines.join('\n');
+    },
+  };
+}

@@ -1,0 +1,327 @@
+/**
+ * Lowering: one schedule item → kernel IR. Walks the fused region from the root, carrying the
+ * index at which each node is needed; movement ops only rewrite that index (views are free),
+ * reductions become loops with accumulators, and everything read from memory becomes a load.
+ */
+import {
+  contiguousStrides,
+  isFloat,
+  ShapeTracker,
+  type DType,
+  type Node,
+  type Shape,
+  type ReduceKind,
+  type Pair,
+} from '@fusor/ir';
+import {
+  alu,
+  cast,
+  gid,
+  konst,
+  kvar,
+  load,
+  local,
+  printKernel,
+  rand,
+  ridx,
+  INDEX,
+  type AluOp,
+  type Expr,
+  type Kernel,
+  type KernelBuffer,
+  type KernelVar,
+  type Stmt,
+} from './kernel-ir.js';
+import type { ScheduleItem } from './schedule.js';
+
+/** An index into a node's shape, as a linear offset and/or per-dim expressions, with validity. */
+class Index {
+  private lin: Expr | undefined;
+  private ds: Expr[] | undefined;
+  constructor(
+    readonly shape: Shape,
+    linear: Expr | undefined,
+    dims: Expr[] | undefined,
+    readonly valid: Expr,
+  ) {
+    this.lin = linear;
+    this.ds = dims;
+  }
+
+  linear(): Expr {
+    if (!this.lin) {
+      const st = contiguousStrides(this.shape);
+      this.lin = this.dims().reduce((acc, d, i) => alu('ADD', acc, alu('MUL', d, konst(st[i]!, INDEX))), konst(0, INDEX));
+    }
+    return this.lin;
+  }
+
+  dims(): Expr[] {
+    if (!this.ds) this.ds = unflatten(this.lin!, this.shape);
+    return this.ds;
+  }
+
+  get key(): string {
+    return `${this.lin ? this.lin.key : this.ds!.map((d) => d.key).join(';')}|${this.valid.key}`;
+  }
+}
+
+function unflatten(lin: Expr, shape: Shape): Expr[] {
+  const st = contiguousStrides(shape);
+  return shape.map((d, i) => (d === 1 ? konst(0, INDEX) : alu('MOD', alu('IDIV', lin, konst(st[i]!, INDEX)), konst(d, INDEX))));
+}
+
+const TRUE = konst(1, 'bool');
+
+/** The ALU op of each elementwise primitive (they share names with the tensor IR). */
+const ELEMENTWISE: Readonly<Partial<Record<string, AluOp>>> = {
+  NEG: 'NEG',
+  EXP2: 'EXP2',
+  LOG2: 'LOG2',
+  SIN: 'SIN',
+  SQRT: 'SQRT',
+  RECIP: 'RECIP',
+  TRUNC: 'TRUNC',
+  ADD: 'ADD',
+  MUL: 'MUL',
+  IDIV: 'IDIV',
+  MOD: 'MOD',
+  MAX: 'MAX',
+  CMPLT: 'CMPLT',
+  CMPEQ: 'CMPEQ',
+  AND: 'AND',
+  OR: 'OR',
+  XOR: 'XOR',
+  SHL: 'SHL',
+  SHR: 'SHR',
+  WHERE: 'WHERE',
+};
+
+/** The value a reduction starts from, representable in its dtype. */
+export function reduceIdentity(op: ReduceKind, dtype: DType): number {
+  if (op === 'add') return 0;
+  if (op === 'mul') return 1;
+  if (isFloat(dtype)) return -Infinity;
+  const lowest: Partial<Record<DType, number>> = { int32: -2147483648, int64: Number.MIN_SAFE_INTEGER, int16: -32768, int8: -128 };
+  return lowest[dtype] ?? 0;
+}
+
+export interface LoweredKernel {
+  readonly kernel: Kernel;
+  /** Nodes bound to buffer parameters 1..n (parameter 0 is the output). */
+  readonly inputs: readonly Node[];
+  /** Values of the kernel's scalar parameters for this launch. */
+  readonly varValues: readonly number[];
+}
+
+export function lower(item: ScheduleItem): LoweredKernel {
+  const root = item.root;
+  const outNode = item.kind === 'assign' ? root.src[1]! : root;
+  const isInput = new Set(item.inputs);
+  const buffers: KernelBuffer[] = [{ dtype: root.dtype, size: root.size, output: true }];
+  const inputs: Node[] = [];
+  const bufIndex = new Map<Node, number>();
+  const vars: KernelVar[] = [];
+  const varValues: number[] = [];
+  const randVars = new Map<Node, [Expr, Expr]>();
+  const trackers = new Map<Node, { base: Node; st: ShapeTracker }>();
+  let nLocals = 0;
+  let nRidx = 0;
+
+  // statement blocks and CSE scopes are pushed together when entering a loop
+  const blocks: Stmt[][] = [[]];
+  const scopes: Map<string, Expr>[] = [new Map()];
+  const emit = (s: Stmt): void => {
+    blocks[blocks.length - 1]!.push(s);
+  };
+  const lookup = (key: string): Expr | undefined => {
+    for (let i = scopes.length - 1; i >= 0; i--) {
+      const e = scopes[i]!.get(key);
+      if (e) return e;
+    }
+    return undefined;
+  };
+  /** Binds a non-trivial expression to a local so later uses share it. */
+  const bind = (key: string, e: Expr): Expr => {
+    let out = e;
+    if (e.k === 'alu' || e.k === 'load' || e.k === 'cast' || e.k === 'rand') {
+      const name = `x${nLocals++}`;
+      emit({ k: 'let', name, expr: e });
+      out = local(name, e.dtype, e.min, e.max);
+    }
+    scopes[scopes.length - 1]!.set(key, out);
+    return out;
+  };
+
+  const bufferOf = (n: Node): number => {
+    let i = bufIndex.get(n);
+    if (i === undefined) {
+      i = buffers.length;
+      buffers.push({ dtype: n.dtype, size: n.size, output: false });
+      inputs.push(n);
+      bufIndex.set(n, i);
+    }
+    return i;
+  };
+
+  const trackerOf = (n: Node): { base: Node; st: ShapeTracker } => {
+    const hit = trackers.get(n);
+    if (hit) return hit;
+    const chain: Node[] = [];
+    let base = n;
+    while (base.op === 'RESHAPE' || base.op === 'PERMUTE' || base.op === 'EXPAND' || base.op === 'PAD' || base.op === 'SHRINK' || base.op === 'FLIP') {
+      if (isInput.has(base)) break;
+      chain.push(base);
+      base = base.src[0]!;
+    }
+    let st = ShapeTracker.contiguous(base.shape);
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const m = chain[i]!;
+      switch (m.op) {
+        case 'RESHAPE':
+          st = st.reshape(m.shape);
+          break;
+        case 'PERMUTE':
+          st = st.permute(m.arg as readonly number[]);
+          break;
+        case 'EXPAND':
+          st = st.expand(m.shape);
+          break;
+        case 'PAD':
+          st = st.pad(m.arg as readonly Pair[]);
+          break;
+        case 'SHRINK':
+          st = st.shrink(m.arg as readonly Pair[]);
+          break;
+        case 'FLIP':
+          st = st.flip(m.arg as readonly number[]);
+          break;
+      }
+    }
+    const t = { base, st };
+    trackers.set(n, t);
+    return t;
+  };
+
+  /** Index into `base` for an index into a view of it. */
+  const applyTracker = (st: ShapeTracker, idx: Index, baseShape: Shape): Index => {
+    if (st.contiguous) return new Index(baseShape, idx.linear(), undefined, idx.valid);
+    let dims = idx.dims();
+    let valid = idx.valid;
+    let lin: Expr = konst(0, INDEX);
+    for (let v = st.views.length - 1; v >= 0; v--) {
+      const view = st.views[v]!;
+      if (view.mask) {
+        view.mask.forEach(([lo, hi], i) => {
+          if (lo === 0 && hi === view.shape[i]) return;
+          const d = dims[i]!;
+          valid = alu('AND', valid, alu('AND', alu('CMPLT', d, konst(hi, INDEX)), alu('CMPLT', konst(lo - 1, INDEX), d)));
+        });
+      }
+      lin = konst(view.offset, INDEX);
+      view.strides.forEach((s, i) => {
+        if (s !== 0) lin = alu('ADD', lin, alu('MUL', dims[i]!, konst(s, INDEX)));
+      });
+      if (v > 0) dims = unflatten(lin, st.views[v - 1]!.shape);
+    }
+    return new Index(baseShape, lin, undefined, valid);
+  };
+
+  const lowerNode = (n: Node, idx: Index): Expr => {
+    const key = `${n.id}@${idx.key}`;
+    const hit = lookup(key);
+    if (hit) return hit;
+    let e: Expr;
+    if (n !== outNode && isInput.has(n)) {
+      return bind(key, load(bufferOf(n), idx.linear(), n.dtype, idx.valid));
+    }
+    const op = ELEMENTWISE[n.op];
+    if (op) {
+      e = alu(op, ...n.src.map((s) => lowerNode(s, idx)));
+      return bind(key, e);
+    }
+    switch (n.op) {
+      case 'CONST':
+        return konst(n.arg as number, n.dtype);
+      case 'ARANGE': {
+        const a = n.arg as { start: number; step: number };
+        const i = cast(idx.dims()[0]!, n.dtype);
+        return bind(key, alu('ADD', alu('MUL', i, konst(a.step, n.dtype)), konst(a.start, n.dtype)));
+      }
+      case 'RAND': {
+        let v = randVars.get(n);
+        if (!v) {
+          const a = n.arg as { seed: number; offset: number };
+          v = [kvar(vars.length, 'int32'), kvar(vars.length + 1, 'int32')];
+          vars.push({ name: 'seed', dtype: 'int32' }, { name: 'offset', dtype: 'int32' });
+          varValues.push(a.seed | 0, a.offset | 0);
+          randVars.set(n, v);
+        }
+        return bind(key, rand(v[0], alu('ADD', v[1], idx.linear()), n.dtype));
+      }
+      case 'CAST':
+        return bind(key, cast(lowerNode(n.src[0]!, idx), n.dtype));
+      case 'BITCAST':
+        return bind(key, cast(lowerNode(n.src[0]!, idx), n.dtype, true));
+      case 'CONTIGUOUS':
+      case 'DETACH':
+        return lowerNode(n.src[0]!, idx);
+      case 'RESHAPE':
+      case 'PERMUTE':
+      case 'EXPAND':
+      case 'PAD':
+      case 'SHRINK':
+      case 'FLIP': {
+        const { base, st } = trackerOf(n);
+        const inner = applyTracker(st, idx, base.shape);
+        const v = lowerNode(base, inner);
+        return inner.valid === idx.valid ? v : bind(`${key}:masked`, alu('WHERE', inner.valid, v, konst(0, n.dtype)));
+      }
+      case 'REDUCE':
+        return lowerReduce(n, idx, key);
+      default:
+        throw new Error(`lower: ${n.op} cannot appear inside a kernel`);
+    }
+  };
+
+  const lowerReduce = (n: Node, idx: Index, key: string): Expr => {
+    const { reduce, axes } = n.arg as { reduce: ReduceKind; axes: readonly number[] };
+    const src = n.src[0]!;
+    const name = `acc${nLocals++}`;
+    const accDtype = n.dtype;
+    emit({ k: 'acc', name, dtype: accDtype, init: reduceIdentity(reduce, accDtype) });
+    const outDims = idx.dims();
+    const loops: { ridx: number; n: number; body: Stmt[] }[] = [];
+    const dims = src.shape.map((d, i) => {
+      if (!axes.includes(i)) return outDims[i]!;
+      const r = nRidx++;
+      loops.push({ ridx: r, n: d, body: [] });
+      return ridx(r, d);
+    });
+    for (const l of loops) {
+      blocks.push(l.body);
+      scopes.push(new Map());
+    }
+    const v = lowerNode(src, new Index(src.shape, undefined, dims, idx.valid));
+    emit({ k: 'update', name, op: reduce, expr: v });
+    for (let i = loops.length - 1; i >= 0; i--) {
+      const l = loops[i]!;
+      blocks.pop();
+      scopes.pop();
+      emit({ k: 'loop', ridx: l.ridx, n: l.n, body: l.body });
+    }
+    const out = local(name, accDtype);
+    scopes[scopes.length - 1]!.set(key, out);
+    return out;
+  };
+
+  const size = outNode.size;
+  const g = gid(size);
+  const value = lowerNode(outNode, new Index(outNode.shape, g, undefined, TRUE));
+  emit({ k: 'store', buf: 0, idx: g, expr: value });
+  const prefix = item.reduces.length ? 'r' : 'E';
+  const name = `${prefix}_${outNode.shape.join('_') || 'scalar'}`;
+  const body = blocks[0]!;
+  const text = printKernel({ name, size, buffers, vars, body });
+  return { kernel: { name, size, buffers, vars, body, key: text }, inputs, varValues };
+}

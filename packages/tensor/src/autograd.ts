@@ -1,0 +1,212 @@
+/**
+ * PyTorch's autograd semantics at the tensor level: which leaves receive gradients, when they
+ * accumulate, when a graph is freed. The gradients themselves come from @fusor/autograd's IR
+ * rules, as lazy IR that is realized together at the end of backward().
+ */
+import { gradients } from '@fusor/autograd';
+import { castNode, constNode, binaryNode, shapeEqual, type Node } from '@fusor/ir';
+import { realize } from '@fusor/compiler';
+import { AutogradError } from './errors.js';
+import { state } from './state.js';
+import { GradFn, Tensor } from './tensor.js';
+
+export interface BackwardOptions {
+  /** Keep the graph so backward can run through it again. */
+  readonly retainGraph?: boolean;
+  /** Record the backward pass itself, for higher-order gradients. */
+  readonly createGraph?: boolean;
+}
+
+export interface GradOptions extends BackwardOptions {
+  /** The gradient of each output (required for non-scalar outputs). */
+  readonly gradOutputs?: readonly (Tensor | null)[];
+  /** Return null for inputs the outputs do not depend on, instead of raising. */
+  readonly allowUnused?: boolean;
+}
+
+const FREED =
+  'Trying to backward through the graph a second time (or directly access saved tensors after they have already been freed). Saved intermediate values of the graph are freed when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or if you need to access saved tensors after calling backward.';
+
+interface Walk {
+  /** Each tensor that can receive a gradient, with the nodes it had when used. */
+  readonly targets: Map<Tensor, Set<Node>>;
+  readonly fns: GradFn[];
+}
+
+/** Walks the tensor-level graph from `roots`, finding leaves (and tensors retaining grads). */
+function walk(roots: readonly Tensor[], extra: readonly Tensor[] = []): Walk {
+  const targets = new Map<Tensor, Set<Node>>();
+  const fns: GradFn[] = [];
+  const seen = new Set<GradFn>();
+  const addTarget = (t: Tensor, n: Node): void => {
+    let s = targets.get(t);
+    if (!s) targets.set(t, (s = new Set()));
+    s.add(n);
+  };
+  const stack: Tensor[] = [...roots];
+  for (const t of [...roots, ...extra]) if (t.isLeaf && t.requiresGrad) addTarget(t, t.node);
+  for (const t of extra) addTarget(t, t.node);
+  while (stack.length) {
+    const t = stack.pop()!;
+    const fn = t.gradFn;
+    if (!fn || seen.has(fn)) continue;
+    seen.add(fn);
+    if (fn.released && fn.savesTensors) throw new AutogradError(FREED);
+    fns.push(fn);
+    if (t._retainsGrad) addTarget(t, t.node);
+    for (const e of fn.edges) {
+      if (e.tensor.isLeaf) addTarget(e.tensor, e.node);
+      else stack.push(e.tensor);
+    }
+  }
+  return { targets, fns };
+}
+
+function seedFor(out: Tensor, gradient: Tensor | null | undefined, i = 0): Node {
+  if (gradient === undefined || gradient === null) {
+    if (out.numel() !== 1) throw new AutogradError('grad can be implicitly created only for scalar outputs');
+    return constNode(1, out.dtype, out.shape, out.device);
+  }
+  if (!shapeEqual(gradient.shape, out.shape)) {
+    throw new AutogradError(
+      `Mismatch in shape: grad_output[${i}] has a shape of torch.Size([${gradient.shape.join(', ')}]) and output[${i}] has a shape of torch.Size([${out.shape.join(', ')}]).`,
+    );
+  }
+  return castNode(gradient.node, out.dtype);
+}
+
+/** Sums the gradients of every node a tensor had, as that tensor's gradient. */
+function gradOf(t: Tensor, nodes: Set<Node>, grads: Map<Node, Node>): Node | undefined {
+  let g: Node | undefined;
+  for (const n of nodes) {
+    const gn = grads.get(n);
+    if (gn) g = g ? binaryNode('ADD', g, gn) : gn;
+  }
+  return g && castNode(g, t.dtype);
+}
+
+/** A gradient tensor; under createGraph it carries history back to the tensors it was computed from. */
+function gradTensor(node: Node, w: Walk, createGraph: boolean): Tensor {
+  const t = Tensor._fromNode(node);
+  if (createGraph) {
+    const edges = [...w.targets].filter(([leaf]) => leaf.isLeaf).flatMap(([leaf, nodes]) => [...nodes].map((n) => ({ tensor: leaf, node: n })));
+    if (edges.length) {
+      t.requiresGrad = true;
+      t.gradFn = new GradFn('MulBackward0', edges, true);
+    }
+  }
+  return t;
+}
+
+function applyHooks(t: Tensor, g: Tensor): Tensor {
+  let cur = g;
+  for (const h of t._hooks) cur = h(cur) ?? cur;
+  return cur;
+}
+
+export function backward(out: Tensor, gradient: Tensor | undefined, opts: BackwardOptions = {}): void {
+  if (!out.requiresGrad) throw new AutogradError('element 0 of tensors does not require grad and does not have a grad_fn');
+  const seed = seedFor(out, gradient);
+  const w = walk([out]);
+  const nodes = [...w.targets.values()].flatMap((s) => [...s]);
+  const grads = gradients(out.node, nodes, seed);
+  const updated: Tensor[] = [];
+  const prev = state.gradEnabled;
+  state.gradEnabled = opts.createGraph === true;
+  try {
+    for (const [t, ns] of w.targets) {
+      const g = gradOf(t, ns, grads);
+      if (!g) continue;
+      const gt = applyHooks(t, gradTensor(g, w, opts.createGraph === true));
+      t.grad = t.grad ? accumulate(t.grad, gt, opts.createGraph === true) : gt;
+      updated.push(t.grad);
+    }
+  } finally {
+    state.gradEnabled = prev;
+  }
+  if (!opts.createGraph) {
+    realize(updated.map((t) => t.node));
+    for (const t of updated) t._compact();
+  }
+  if (!opts.retainGraph) for (const fn of w.fns) fn.released = true;
+}
+
+function accumulate(prev: Tensor, g: Tensor, createGraph: boolean): Tensor {
+  const node = binaryNode('ADD', prev.node, castNode(g.node, prev.dtype));
+  const t = Tensor._fromNode(node);
+  if (createGraph && (g.requiresGrad || prev.requiresGrad)) {
+    t.requiresGrad = true;
+    t.gradFn = new GradFn('AddBackward0', [prev, g].filter((x) => x.requiresGrad).map((x) => ({ tensor: x, node: x.node })), false);
+  }
+  return t;
+}
+
+/** torch.autograd.grad: gradients of `outputs` with respect to `inputs`, returned instead of accumulated. */
+export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | readonly Tensor[], opts: GradOptions = {}): (Tensor | null)[] {
+  const outs = outputs instanceof Tensor ? [outputs] : [...outputs];
+  const ins = inputs instanceof Tensor ? [inputs] : [...inputs];
+  for (const i of ins) {
+    if (!i.requiresGrad) throw new AutogradError('One of the differentiated Tensors does not require grad');
+  }
+  for (const o of outs) {
+    if (!o.requiresGrad) throw new AutogradError('element 0 of tensors does not require grad and does not have a grad_fn');
+  }
+  const w = walk(outs, ins);
+  const createGraph = opts.createGraph === true;
+  const total = new Map<Tensor, Node>();
+  outs.forEach((o, k) => {
+    const seed = seedFor(o, opts.gradOutputs?.[k], k);
+    const nodes = ins.flatMap((t) => [...(w.targets.get(t) ?? [t.node])]);
+    const grads = gradients(o.node, nodes, seed);
+    for (const t of ins) {
+      const g = gradOf(t, w.targets.get(t) ?? new Set([t.node]), grads);
+      if (!g) continue;
+      const prev = total.get(t);
+      total.set(t, prev ? binaryNode('ADD', prev, g) : g);
+    }
+  });
+  const result = ins.map((t) => {
+    const g = total.get(t);
+    if (!g) {
+      if (opts.allowUnused) return null;
+      throw new AutogradError('One of the differentiated Tensors appears to not have been used in the graph. Set allow_unused=True if this is the desired behavior.');
+    }
+    return gradTensor(g, w, createGraph);
+  });
+  if (!createGraph) {
+    const real = result.filter((t): t is Tensor => t !== null);
+    realize(real.map((t) => t.node));
+    real.forEach((t) => t._compact());
+  }
+  if (!(opts.retainGraph ?? createGraph)) for (const fn of w.fns) fn.released = true;
+  return result;
+}
+
+function withGradMode<T>(enabled: boolean, fn: () => T): T {
+  const prev = state.gradEnabled;
+  state.gradEnabled = enabled;
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    state.gradEnabled = prev;
+    throw e;
+  }
+  if (result instanceof Promise) {
+    // async functions keep the mode until they settle
+    return result.finally(() => {
+      state.gradEnabled = prev;
+    }) as T;
+  }
+  state.gradEnabled = prev;
+  return result;
+}
+
+/** Runs `fn` without recording autograd history (also async functions, until they settle). */
+export const noGrad = <T>(fn: () => T): T => withGradMode(false, fn);
+/** Runs `fn` with autograd recording on, even inside noGrad. */
+export const enableGrad = <T>(fn: () => T): T => withGradMode(true, fn);
+export const isGradEnabled = (): boolean => state.gradEnabled;
+export function setGradEnabled(enabled: boolean): void {
+  state.gradEnabled = enabled;
+}

@@ -1,0 +1,335 @@
+/** Elementwise ops: type promotion, broadcasting and device checks, then a decomposition. */
+import {
+  broadcastShapes,
+  broadcastTo,
+  castNode,
+  constNode,
+  copyNode,
+  DTYPES,
+  isFloat,
+  randNode,
+  resultType,
+  unaryNode,
+  binaryNode,
+  type DType,
+  type Node,
+  type Operand,
+} from '@fusor/ir';
+import { realize } from '@fusor/compiler';
+import * as D from './decompose.js';
+import { AutogradError, DeviceMismatchError } from './errors.js';
+import { drawOffset, getDefaultDtype, isGradEnabled, state } from './state.js';
+import { record, Tensor, type TensorLike } from './tensor.js';
+
+const operand = (x: TensorLike): Operand =>
+  x instanceof Tensor ? { kind: 'tensor', dtype: x.dtype, dim: x.ndim } : { kind: 'scalar', value: x };
+
+/** The device all tensor operands share; a 0-d cpu tensor may join any device, as in PyTorch. */
+function commonDevice(xs: readonly TensorLike[]): string {
+  const tensors = xs.filter((x): x is Tensor => x instanceof Tensor);
+  const real = tensors.filter((t) => !(t.ndim === 0 && t.device === 'cpu'));
+  const devices = [...new Set((real.length ? real : tensors).map((t) => t.device))];
+  if (devices.length > 1) {
+    throw new DeviceMismatchError(
+      `Expected all tensors to be on the same device, but found at least two devices, ${devices[0]} and ${devices[1]}!`,
+    );
+  }
+  return devices[0] ?? state.defaultDevice;
+}
+
+export interface Prepared {
+  readonly nodes: Node[];
+  readonly tensors: Tensor[];
+  readonly dtype: DType;
+  readonly shape: number[];
+  readonly device: string;
+}
+
+/** A tensor or scalar as a node of dtype `dtype`, broadcast to `shape` on `device`. */
+function place(x: TensorLike, dtype: DType, shape: readonly number[], device: string): Node {
+  if (!(x instanceof Tensor)) return constNode(Number(x), dtype, shape, device);
+  return broadcastTo(copyNode(castNode(x.node, dtype), device), shape);
+}
+
+const broadcastAll = (xs: readonly TensorLike[]): number[] =>
+  xs.reduce<number[]>((s, x) => (x instanceof Tensor ? broadcastShapes(s, x.shape) : s), []);
+
+/** Promotes, broadcasts and places operands; `dtype` overrides the promoted compute dtype. */
+export function prepare(xs: readonly TensorLike[], dtype?: DType): Prepared {
+  const device = commonDevice(xs);
+  const dt = dtype ?? resultType(...xs.map(operand));
+  const shape = broadcastAll(xs);
+  const nodes = xs.map((x) => place(x, dt, shape, device));
+  return { nodes, tensors: xs.filter((x): x is Tensor => x instanceof Tensor), dtype: dt, shape, device };
+}
+
+const floatOf = (d: DType): DType => (isFloat(d) ? d : getDefaultDtype());
+
+/** A unary op computed in floating point (integers are promoted, as in PyTorch). */
+function unaryFloat(name: string, x: Tensor, f: (n: Node) => Node, saves = true): Tensor {
+  const n = castNode(x.node, floatOf(x.dtype));
+  return record(name, f(n), [x], saves);
+}
+
+function binary(name: string, a: TensorLike, b: TensorLike, f: (x: Node, y: Node) => Node, opts: { dtype?: DType; saves?: boolean } = {}): Tensor {
+  const p = prepare([a, b], opts.dtype);
+  return record(name, f(p.nodes[0]!, p.nodes[1]!), p.tensors, opts.saves ?? true);
+}
+
+function rejectBool(what: string, ...xs: TensorLike[]): void {
+  if (xs.every((x) => (x instanceof Tensor ? x.dtype === 'bool' : typeof x === 'boolean'))) {
+    throw new TypeError(what);
+  }
+}
+
+export function add(a: TensorLike, b: TensorLike, opts: { alpha?: number } = {}): Tensor {
+  const alpha = opts.alpha ?? 1;
+  if (alpha === 1) {
+    const p = prepare([a, b]);
+    const f = p.dtype === 'bool' ? D.or : D.add;
+    return record('AddBackward0', f(p.nodes[0]!, p.nodes[1]!), p.tensors, false);
+  }
+  return binary('AddBackward0', a, b, (x, y) => D.add(x, D.mul(y, D.c(alpha, y))), { saves: false });
+}
+
+export function sub(a: TensorLike, b: TensorLike, opts: { alpha?: number } = {}): Tensor {
+  rejectBool(
+    'Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or `logical_xor()` operator instead.',
+    a,
+    b,
+  );
+  const alpha = opts.alpha ?? 1;
+  return binary('SubBackward0', a, b, (x, y) => D.sub(x, alpha === 1 ? y : D.mul(y, D.c(alpha, y))), { saves: false });
+}
+
+export function mul(a: TensorLike, b: TensorLike): Tensor {
+  const p = prepare([a, b]);
+  const f = p.dtype === 'bool' ? D.and : D.mul;
+  return record('MulBackward0', f(p.nodes[0]!, p.nodes[1]!), p.tensors);
+}
+
+export function div(a: TensorLike, b: TensorLike, opts: { roundingMode?: 'trunc' | 'floor' | null } = {}): Tensor {
+  const mode = opts.roundingMode ?? null;
+  if (mode === null) {
+    const p = prepare([a, b]);
+    const q = prepare([a, b], floatOf(p.dtype));
+    return record('DivBackward0', D.div(q.nodes[0]!, q.nodes[1]!), q.tensors);
+  }
+  const p = prepare([a, b]);
+  if (isFloat(p.dtype)) {
+    const q = D.div(p.nodes[0]!, p.nodes[1]!);
+    return record('DivBackward0', mode === 'trunc' ? D.trunc(q) : D.floor(q), p.tensors);
+  }
+  if (p.dtype === 'bool') throw new TypeError('div with rounding mode is not supported for bool tensors');
+  const f = mode === 'trunc' ? (x: Node, y: Node) => binaryNode('IDIV', x, y) : D.floorDivInt;
+  return record('DivBackward0', f(p.nodes[0]!, p.nodes[1]!), p.tensors);
+}
+
+export function pow(x: TensorLike, exponent: TensorLike): Tensor {
+  if (!(x instanceof Tensor)) {
+    // scalar base, tensor exponent
+    const e = exponent as Tensor;
+    const p = prepare([x, e], floatOf(resultType(operand(x), operand(e))));
+    return record('PowBackward1', D.powGeneral(p.nodes[0]!, p.nodes[1]!), p.tensors);
+  }
+  if (exponent instanceof Tensor) {
+    const dt = resultType(operand(x), operand(exponent));
+    if (!isFloat(dt)) {
+      const p = prepare([x, exponent], 'float64');
+      const r = D.round(D.powGeneral(p.nodes[0]!, p.nodes[1]!));
+      return record('PowBackward1', castNode(r, dt), p.tensors);
+    }
+    const p = prepare([x, exponent], dt);
+    return record('PowBackward1', D.powGeneral(p.nodes[0]!, p.nodes[1]!), p.tensors);
+  }
+  const e = Number(exponent);
+  const dt = resultType(operand(x), operand(e));
+  const n = castNode(x.node, dt);
+  if (!isFloat(dt)) {
+    if (e < 0) throw new RangeError('Integers to negative integer powers are not allowed.');
+    return record('PowBackward0', D.powInt(n, e), [x]);
+  }
+  let out: Node;
+  if (e === 0.5) out = D.sqrt(n);
+  else if (e === -0.5) out = D.recip(D.sqrt(n));
+  else if (Number.isInteger(e) && Math.abs(e) <= 64) out = e < 0 ? D.recip(D.powInt(n, -e)) : D.powInt(n, e);
+  else out = D.powGeneral(n, D.c(e, n));
+  return record('PowBackward0', out, [x]);
+}
+
+export const remainder = (a: TensorLike, b: TensorLike): Tensor => binary('RemainderBackward0', a, b, D.remainder);
+export const fmod = (a: TensorLike, b: TensorLike): Tensor => binary('FmodBackward0', a, b, (x, y) => binaryNode('MOD', x, y));
+
+export function neg(x: Tensor): Tensor {
+  if (x.dtype === 'bool') {
+    throw new TypeError('Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.');
+  }
+  return record('NegBackward0', D.neg(x.node), [x], false);
+}
+export const abs = (x: Tensor): Tensor => record('AbsBackward0', x.dtype === 'bool' ? x.node : D.max(x.node, D.neg(x.node)), [x]);
+export function sign(x: Tensor): Tensor {
+  const n = x.node;
+  if (n.dtype === 'bool') return record('SignBackward0', n, [x]);
+  const one = D.c(1, n);
+  const zero = D.c(0, n);
+  const s = D.sub(D.where(D.lt(zero, n), one, zero), D.where(D.lt(n, zero), one, zero));
+  return record('SignBackward0', isFloat(n.dtype) ? D.where(D.isnan(n), n, s) : s, [x], false);
+}
+export const exp = (x: Tensor): Tensor => unaryFloat('ExpBackward0', x, D.exp);
+export const exp2 = (x: Tensor): Tensor => unaryFloat('Exp2Backward0', x, (n) => unaryNode('EXP2', n));
+export const log = (x: Tensor): Tensor => unaryFloat('LogBackward0', x, D.log);
+export const log2 = (x: Tensor): Tensor => unaryFloat('Log2Backward0', x, (n) => D.mul(D.log(n), D.c(Math.LOG2E, n)));
+export const sqrt = (x: Tensor): Tensor => unaryFloat('SqrtBackward0', x, D.sqrt);
+export const rsqrt = (x: Tensor): Tensor => unaryFloat('RsqrtBackward0', x, (n) => D.recip(D.sqrt(n)));
+export const reciprocal = (x: Tensor): Tensor => unaryFloat('ReciprocalBackward0', x, D.recip);
+export const sin = (x: Tensor): Tensor => unaryFloat('SinBackward0', x, D.sin);
+export const cos = (x: Tensor): Tensor => unaryFloat('CosBackward0', x, D.cos);
+export const tanh = (x: Tensor): Tensor => unaryFloat('TanhBackward0', x, D.tanh);
+export const sigmoid = (x: Tensor): Tensor => unaryFloat('SigmoidBackward0', x, D.sigmoid);
+export const relu = (x: Tensor): Tensor => {
+  if (x.dtype === 'bool') throw new TypeError('"clamp_min_cpu" not implemented for \'Bool\'');
+  return record('ReluBackward0', D.relu(x.node), [x]);
+};
+export const floor = (x: Tensor): Tensor => record('FloorBackward0', D.floor(x.node), [x], false);
+export const ceil = (x: Tensor): Tensor => record('CeilBackward0', D.ceil(x.node), [x], false);
+export const trunc = (x: Tensor): Tensor => record('TruncBackward0', D.trunc(x.node), [x], false);
+export const round = (x: Tensor): Tensor => record('RoundBackward0', D.round(x.node), [x], false);
+
+export function clamp(x: Tensor, min?: number | null, max?: number | null): Tensor {
+  if ((min === undefined || min === null) && (max === undefined || max === null)) {
+    throw new TypeError("torch.clamp: At least one of 'min' or 'max' must not be None");
+  }
+  const dt = resultType(operand(x), ...[min, max].filter((v): v is number => typeof v === 'number').map((v) => operand(v)));
+  let n = castNode(x.node, dt);
+  if (typeof min === 'number') n = D.where(D.lt(n, D.c(min, n)), D.c(min, n), n);
+  if (typeof max === 'number') n = D.where(D.lt(D.c(max, n), n), D.c(max, n), n);
+  return record('ClampBackward1', n, [x]);
+}
+
+export const maximum = (a: Tensor, b: Tensor): Tensor => binary('MaximumBackward0', a, b, D.max);
+export const minimum = (a: Tensor, b: Tensor): Tensor =>
+  binary('MinimumBackward0', a, b, (x, y) => (x.dtype === 'bool' ? D.and(x, y) : D.neg(D.max(D.neg(x), D.neg(y)))));
+
+export function where(condition: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  if (condition.dtype !== 'bool' && condition.dtype !== 'uint8') {
+    throw new TypeError(`where expected condition to be a boolean tensor, but got a tensor with dtype ${DTYPE_TITLE[condition.dtype]}`);
+  }
+  const device = commonDevice([condition, a, b]);
+  const dt = resultType(operand(a), operand(b));
+  const shape = broadcastAll([condition, a, b]);
+  const node = D.where(place(condition, 'bool', shape, device), place(a, dt, shape, device), place(b, dt, shape, device));
+  return record('WhereBackward0', node, [a, b].filter((x): x is Tensor => x instanceof Tensor));
+}
+
+/** PyTorch's capitalized dtype names, as its error messages print them. */
+export const DTYPE_TITLE: Readonly<Record<DType, string>> = {
+  bool: 'Bool',
+  uint8: 'Byte',
+  int8: 'Char',
+  int16: 'Short',
+  int32: 'Int',
+  int64: 'Long',
+  float16: 'Half',
+  bfloat16: 'BFloat16',
+  float32: 'Float',
+  float64: 'Double',
+};
+
+const compare = (name: string, f: (x: Node, y: Node) => Node) => (a: TensorLike, b: TensorLike): Tensor => {
+  const p = prepare([a, b]);
+  return record(name, f(p.nodes[0]!, p.nodes[1]!), [], false);
+};
+export const lt = compare('LtBackward0', D.lt);
+export const gt = compare('GtBackward0', (x, y) => D.lt(y, x));
+export const le = compare('LeBackward0', (x, y) => D.or(D.lt(x, y), D.eq(x, y)));
+export const ge = compare('GeBackward0', (x, y) => D.or(D.lt(y, x), D.eq(x, y)));
+export const eq = compare('EqBackward0', D.eq);
+export const ne = compare('NeBackward0', D.ne);
+
+export const isnan = (x: Tensor): Tensor => record('', D.isnan(x.node), [], false);
+export const isinf = (x: Tensor): Tensor =>
+  record('', isFloat(x.dtype) ? D.eq(D.max(x.node, D.neg(x.node)), D.c(Infinity, x.node)) : D.c(0, x.node, 'bool'), [], false);
+export const isfinite = (x: Tensor): Tensor =>
+  record('', isFloat(x.dtype) ? D.eq(D.sub(x.node, x.node), D.c(0, x.node)) : D.c(1, x.node, 'bool'), [], false);
+
+const logical = (f: (x: Node, y: Node) => Node) => (a: TensorLike, b: TensorLike): Tensor => {
+  const p = prepare([a, b], 'bool');
+  return record('', f(p.nodes[0]!, p.nodes[1]!), [], false);
+};
+export const logicalAnd = logical(D.and);
+export const logicalOr = logical(D.or);
+export const logicalXor = logical((x, y) => binaryNode('XOR', x, y));
+export const logicalNot = (x: Tensor): Tensor => record('', D.not(castNode(x.node, 'bool')), [], false);
+
+const bitwise = (name: string, op: 'AND' | 'OR' | 'XOR') => (a: TensorLike, b: TensorLike): Tensor => {
+  const p = prepare([a, b]);
+  if (isFloat(p.dtype)) throw new TypeError(`"bitwise_${name}_cpu" not implemented for '${DTYPE_TITLE[p.dtype]}'`);
+  return record('', binaryNode(op, p.nodes[0]!, p.nodes[1]!), [], false);
+};
+export const bitwiseAnd = bitwise('and', 'AND');
+export const bitwiseOr = bitwise('or', 'OR');
+export const bitwiseXor = bitwise('xor', 'XOR');
+export function bitwiseNot(x: Tensor): Tensor {
+  if (isFloat(x.dtype)) throw new TypeError(`"bitwise_not_cpu" not implemented for '${DTYPE_TITLE[x.dtype]}'`);
+  return record('', binaryNode('XOR', x.node, D.c(x.dtype === 'bool' ? 1 : -1, x.node)), [], false);
+}
+
+export const clone = (x: Tensor): Tensor => record('CloneBackward0', x.node, [x], false);
+
+/** A constant tensor shaped like `t`, outside autograd. */
+export const fullLikeNoGrad = (t: Tensor, v: number): Tensor => Tensor._fromNode(constNode(v, t.dtype, t.shape, t.device));
+
+/** `t.copy_(src)`'s value: src broadcast, cast and moved to t. */
+export function copyFrom(t: Tensor, src: Tensor): Tensor {
+  const n = broadcastTo(copyNode(castNode(src.node, t.dtype), t.device), t.shape);
+  return record('CopyBackward0', n, [src], false);
+}
+
+export function uniformLike(t: Tensor, from: number, to: number): Tensor {
+  if (!isFloat(t.dtype)) throw new TypeError(`"check_uniform_bounds" not implemented for '${DTYPE_TITLE[t.dtype]}'`);
+  const r = randNode(state.seed, drawOffset(t.numel()), t.shape, t.dtype, t.device);
+  return Tensor._fromNode(D.add(D.mul(r, D.c(to - from, r)), D.c(from, r)));
+}
+
+export function normalLike(t: Tensor, mean: number, std: number): Tensor {
+  const z = standardNormal(t.shape, t.dtype, t.device);
+  return Tensor._fromNode(D.add(D.mul(z, D.c(std, z)), D.c(mean, z)));
+}
+
+/** Box–Muller over two counter-based uniform streams: z = √(−2 ln(1−u₁)) · cos(2π u₂). */
+export function standardNormal(shape: readonly number[], dtype: DType, device: string): Node {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const u1 = randNode(state.seed, drawOffset(n), shape, 'float32', device);
+  const u2 = randNode(state.seed, drawOffset(n), shape, 'float32', device);
+  const one = D.c(1, u1);
+  const r = D.sqrt(D.mul(D.c(-2, u1), D.log(D.sub(one, u1))));
+  const z = D.mul(r, D.cos(D.mul(u2, D.c(2 * Math.PI, u2))));
+  return castNode(z, dtype);
+}
+
+const CATEGORY_RANK = { bool: 0, int: 1, float: 2 } as const;
+
+/**
+ * Applies an in-place op functionally: the tensor's storage box now holds the result, so every
+ * alias (`.data`, `.detach()`) sees it. Realized at once, as PyTorch's in-place ops are eager.
+ */
+export function inPlace<T extends Tensor>(t: T, result: Tensor, name: string): T {
+  if (t.requiresGrad && t.isLeaf && isGradEnabled()) {
+    throw new AutogradError('a leaf Variable that requires grad is being used in an in-place operation.');
+  }
+  if (CATEGORY_RANK[DTYPES[result.dtype].category] > CATEGORY_RANK[DTYPES[t.dtype].category]) {
+    throw new TypeError(`result type ${DTYPE_TITLE[result.dtype]} can't be cast to the desired output type ${DTYPE_TITLE[t.dtype]}`);
+  }
+  if (result.shape.join() !== t.shape.join()) {
+    throw new RangeError(`output with shape [${t.shape.join(', ')}] doesn't match the broadcast shape [${result.shape.join(', ')}]`);
+  }
+  t._box.node = castNode(result.node, t.dtype);
+  t._box.version++;
+  if (result.gradFn) {
+    t.gradFn = Object.assign(Object.create(Object.getPrototypeOf(result.gradFn) as object), result.gradFn, { name });
+    t.requiresGrad = true;
+  }
+  realize([t.node]);
+  t._compact();
+  return t;
+}

@@ -1,0 +1,146 @@
+/**
+ * fusor's user API, PyTorch's vocabulary in TypeScript:
+ *   import * as torch from '@fusor/tensor';
+ */
+import '@fusor/backend-cpu';
+import { explain as explainNodes, initBackend, memoryStats, type ExplainOptions, type Explanation } from '@fusor/compiler';
+import type { DType } from '@fusor/ir';
+import * as E from './elementwise.js';
+import * as R from './reduce.js';
+import * as V from './views.js';
+import * as L from './linalg.js';
+import { Tensor, type TensorLike } from './tensor.js';
+import { grad, noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd.js';
+
+export { Tensor, GradFn, type TensorLike, type NestedList, type DataProperty, type Edge } from './tensor.js';
+export * from './creation.js';
+export * from './errors.js';
+export { manualSeed, initialSeed, setDefaultDevice, setDefaultDtype, getDefaultDtype } from './state.js';
+export { noGrad, enableGrad, isGradEnabled, setGradEnabled, type BackwardOptions, type GradOptions } from './autograd.js';
+export { setPrintOptions, getPrintOptions, type PrintOptions } from './format.js';
+export { compilerStats, registerBackend, registeredBackends, type Backend, type Explanation, type KernelReport } from '@fusor/compiler';
+export type { DType } from '@fusor/ir';
+export type { ValuesIndices, VarOptions } from './reduce.js';
+export type { IndexSpec } from './views.js';
+
+// dtypes, as torch.float32 / torch.long …
+export const float32: DType = 'float32';
+export const float: DType = 'float32';
+export const float64: DType = 'float64';
+export const double: DType = 'float64';
+export const float16: DType = 'float16';
+export const half: DType = 'float16';
+export const bfloat16: DType = 'bfloat16';
+export const int64: DType = 'int64';
+export const long: DType = 'int64';
+export const int32: DType = 'int32';
+export const int: DType = 'int32';
+export const int16: DType = 'int16';
+export const short: DType = 'int16';
+export const int8: DType = 'int8';
+export const uint8: DType = 'uint8';
+export const bool: DType = 'bool';
+
+/** torch.autograd */
+export const autograd = { grad, noGrad, enableGrad, isGradEnabled, setGradEnabled };
+
+/** Brings a backend up: resolves to its description, or rejects with BackendUnavailableError saying why. */
+export const init = (device: string): Promise<string> => initBackend(device);
+
+/** The kernels realizing these tensors would launch, and why each is a kernel of its own. */
+export function explain(tensors: Tensor | readonly Tensor[], opts?: ExplainOptions): Explanation {
+  const list = tensors instanceof Tensor ? [tensors] : tensors;
+  return explainNodes(list.map((t) => t.node), opts);
+}
+
+/** Live device buffers and their bytes. */
+export const memory = (): { buffers: number; bytes: number } => memoryStats();
+
+// functional forms: torch.add(a, b) …
+export const add = (a: TensorLike, b: TensorLike, opts?: { alpha?: number }): Tensor => E.add(a, b, opts);
+export const sub = (a: TensorLike, b: TensorLike, opts?: { alpha?: number }): Tensor => E.sub(a, b, opts);
+export const mul = (a: TensorLike, b: TensorLike): Tensor => E.mul(a, b);
+export const div = (a: TensorLike, b: TensorLike, opts?: { roundingMode?: 'trunc' | 'floor' }): Tensor => E.div(a, b, opts);
+export const pow = (a: TensorLike, b: TensorLike): Tensor => E.pow(a, b);
+export const remainder = E.remainder;
+export const fmod = E.fmod;
+export const neg = E.neg;
+export const abs = E.abs;
+export const sign = E.sign;
+export const exp = E.exp;
+export const exp2 = E.exp2;
+export const log = E.log;
+export const log2 = E.log2;
+export const sqrt = E.sqrt;
+export const rsqrt = E.rsqrt;
+export const reciprocal = E.reciprocal;
+export const sin = E.sin;
+export const cos = E.cos;
+export const tanh = E.tanh;
+export const sigmoid = E.sigmoid;
+export const relu = E.relu;
+export const floor = E.floor;
+export const ceil = E.ceil;
+export const trunc = E.trunc;
+export const round = E.round;
+export const clamp = (x: Tensor, min?: number | null, max?: number | null): Tensor => E.clamp(x, min, max);
+export const clip = clamp;
+export const maximum = E.maximum;
+export const minimum = E.minimum;
+export const where = E.where;
+export const gt = E.gt;
+export const ge = E.ge;
+export const lt = E.lt;
+export const le = E.le;
+export const eq = E.eq;
+export const ne = E.ne;
+export const isnan = E.isnan;
+export const isinf = E.isinf;
+export const isfinite = E.isfinite;
+export const logicalAnd = E.logicalAnd;
+export const logicalOr = E.logicalOr;
+export const logicalXor = E.logicalXor;
+export const logicalNot = E.logicalNot;
+export const bitwiseAnd = E.bitwiseAnd;
+export const bitwiseOr = E.bitwiseOr;
+export const bitwiseXor = E.bitwiseXor;
+export const bitwiseNot = E.bitwiseNot;
+export const clone = E.clone;
+export const sum = (x: Tensor, dim?: number | readonly number[] | null, keepdim = false): Tensor => R.sum(x, dim, keepdim);
+export const mean = (x: Tensor, dim?: number | readonly number[] | null, keepdim = false): Tensor => R.mean(x, dim, keepdim);
+export const prod = (x: Tensor, dim?: number | null, keepdim = false): Tensor => R.prod(x, dim, keepdim);
+export const amax = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => R.amax(x, dim, keepdim);
+export const amin = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => R.amin(x, dim, keepdim);
+export const argmax = (x: Tensor, dim?: number | null, keepdim = false): Tensor => R.argmax(x, dim, keepdim);
+export const argmin = (x: Tensor, dim?: number | null, keepdim = false): Tensor => R.argmin(x, dim, keepdim);
+export const logsumexp = (x: Tensor, dim: number | readonly number[], keepdim = false): Tensor => R.logsumexp(x, dim, keepdim);
+export const std = (x: Tensor, dim?: number | readonly number[] | null, unbiased: boolean | R.VarOptions = true, keepdim = false): Tensor =>
+  R.std(x, dim, unbiased, keepdim);
+export const variance = (x: Tensor, dim?: number | readonly number[] | null, unbiased: boolean | R.VarOptions = true, keepdim = false): Tensor =>
+  R.variance(x, dim, unbiased, keepdim);
+export { variance as var };
+export const softmax = L.softmax;
+export const logSoftmax = L.logSoftmax;
+export const matmul = L.matmul;
+export const mm = L.mm;
+export const bmm = L.bmm;
+export const mv = L.mv;
+export const dot = L.dot;
+export const cat = V.cat;
+export const concat = V.cat;
+export const stack = V.stack;
+export const reshape = (x: Tensor, shape: readonly number[]): Tensor => x.reshape(shape);
+export const flatten = (x: Tensor, startDim = 0, endDim = -1): Tensor => x.flatten(startDim, endDim);
+export const permute = (x: Tensor, dims: readonly number[]): Tensor => x.permute(dims);
+export const transpose = V.transpose;
+export const t = V.t;
+export const squeeze = (x: Tensor, dim?: number): Tensor => V.squeeze(x, dim);
+export const unsqueeze = V.unsqueeze;
+export const flip = (x: Tensor, dims: readonly number[]): Tensor => V.flip(x, dims);
+export const narrow = V.narrow;
+export const select = V.select;
+export const split = (x: Tensor, splitSize: number | readonly number[], dim = 0): Tensor[] => V.split(x, splitSize, dim);
+export const chunk = (x: Tensor, chunks: number, dim = 0): Tensor[] => V.chunk(x, chunks, dim);
+export const unbind = (x: Tensor, dim = 0): Tensor[] => V.unbind(x, dim);
+export const indexSelect = V.indexSelect;
+export const gather = V.gather;

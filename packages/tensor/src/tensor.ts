@@ -1,0 +1,731 @@
+/**
+ * The user-facing Tensor. A tensor is a handle on a lazy IR node; reading it realizes the
+ * node through the compiler. Autograd bookkeeping (grad, gradFn) lives here at the tensor
+ * level, PyTorch style; the arithmetic of gradients lives in @fusor/autograd as IR rules.
+ */
+import {
+  bufferNode,
+  DTYPES,
+  formatShape,
+  isFloat,
+  parseDType,
+  prod,
+  type DType,
+  type HostArray,
+  type Node,
+} from '@fusor/ir';
+import { getBackend, getBuffer, realize, realizeAsync, setBuffer } from '@fusor/compiler';
+import { formatTensor, type FormatDType } from './format.js';
+import { AutogradError } from './errors.js';
+import { isGradEnabled, resolveDevice } from './state.js';
+import * as E from './elementwise.js';
+import * as R from './reduce.js';
+import * as V from './views.js';
+import * as L from './linalg.js';
+import { backward, type BackwardOptions } from './autograd.js';
+import { copyTo, castTo, empty } from './creation.js';
+
+/** An edge of the autograd graph: an input tensor and the node it had when the op ran. */
+export interface Edge {
+  readonly tensor: Tensor;
+  readonly node: Node;
+}
+
+/** What produced a non-leaf tensor: PyTorch's grad_fn. */
+export class GradFn {
+  /** Set once a backward without retainGraph has run through it. */
+  released = false;
+  constructor(
+    /** As PyTorch prints it, e.g. 'MulBackward0'. */
+    readonly name: string,
+    readonly edges: readonly Edge[],
+    /** Whether backward needs values saved from the forward pass (only then is a second backward an error). */
+    readonly savesTensors: boolean,
+  ) {}
+
+  /** PyTorch's next_functions: the grad_fn of each input (or an AccumulateGrad for a leaf). */
+  get nextFunctions(): readonly [GradFn | { name: 'AccumulateGrad'; variable: Tensor } | null, number][] {
+    return this.edges.map((e) => [e.tensor.gradFn ?? (e.tensor.requiresGrad ? { name: 'AccumulateGrad', variable: e.tensor } : null), 0]);
+  }
+
+  toString(): string {
+    return `<${this.name}>`;
+  }
+}
+
+/** Storage shared by a tensor and its aliases (`.data`, `.detach()`), so in-place ops show through all. */
+export interface Box {
+  node: Node;
+  version: number;
+}
+
+const MAKE = Symbol('make');
+const inspect = Symbol.for('nodejs.util.inspect.custom');
+
+/** A scalar or a tensor, where PyTorch accepts either. */
+export type TensorLike = Tensor | number | boolean;
+
+export class Tensor {
+  /** @internal */
+  _box!: Box;
+  requiresGrad = false;
+  grad: Tensor | null = null;
+  gradFn: GradFn | null = null;
+  /** @internal */
+  _retainsGrad = false;
+  /** @internal */
+  _hooks: ((grad: Tensor) => Tensor | void)[] = [];
+
+  /** `new Tensor(2, 3)`: PyTorch's legacy constructor, an uninitialized float tensor (here: zeros). */
+  constructor(...sizes: number[] | [readonly number[]]) {
+    if ((sizes as unknown[])[0] === MAKE) return;
+    const t = empty(...(sizes as number[]));
+    this._box = t._box;
+  }
+
+  /** @internal a tensor over a node (no autograd history) */
+  static _fromNode(node: Node, box?: Box): Tensor {
+    const t = new Tensor(MAKE as unknown as number);
+    t._box = box ?? { node, version: 0 };
+    return t;
+  }
+
+  /** @internal the current IR node */
+  get node(): Node {
+    return this._box.node;
+  }
+
+  get shape(): number[] {
+    return [...this.node.shape];
+  }
+  size(): number[];
+  size(dim: number): number;
+  size(dim?: number): number[] | number {
+    if (dim === undefined) return this.shape;
+    return this.node.shape[V.normDim(dim, this.node.ndim)]!;
+  }
+  dim(): number {
+    return this.node.ndim;
+  }
+  get ndim(): number {
+    return this.node.ndim;
+  }
+  numel(): number {
+    return this.node.size;
+  }
+  get dtype(): DType {
+    return this.node.dtype;
+  }
+  get device(): string {
+    return this.node.device;
+  }
+  get isLeaf(): boolean {
+    return this.gradFn === null;
+  }
+  get isCuda(): boolean {
+    return this.device.startsWith('cuda');
+  }
+  elementSize(): number {
+    return DTYPES[this.dtype].itemsize;
+  }
+  isFloatingPoint(): boolean {
+    return isFloat(this.dtype);
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /** @internal computes this tensor's node; a tensor with no history then holds just the buffer */
+  _realize(): void {
+    realize([this.node]);
+    this._compact();
+  }
+
+  /** @internal */
+  async _realizeAsync(): Promise<void> {
+    await realizeAsync([this.node]);
+    this._compact();
+  }
+
+  /** @internal drops the lazy history of a realized tensor that autograd does not need */
+  _compact(): void {
+    const n = this.node;
+    if (this.gradFn !== null || n.op === 'BUFFER') return;
+    const buf = getBuffer(n);
+    if (!buf) return;
+    const b = bufferNode(n.dtype, n.shape, n.device);
+    setBuffer(b, buf);
+    this._box.node = b;
+  }
+
+  /** The contents as a typed array (int64 as BigInt64Array), computing them if needed. */
+  dataSync(): HostArray {
+    const backend = getBackend(this.device);
+    if (!backend.readSync) {
+      throw new Error(`${this.device} tensors cannot be read synchronously: use the async form, await tensor.data()`);
+    }
+    this._realize();
+    return backend.readSync(getBuffer(this.node)!.handle);
+  }
+
+  /**
+   * Both of PyTorch's and fusor's `data`: as a property it is PyTorch's `.data` (a tensor sharing
+   * this one's storage, outside autograd: `x.grad.data.zero_()`); called, it is the async read
+   * (`await x.data()` gives a typed array).
+   */
+  get data(): DataProperty {
+    const alias = this.detach();
+    const read = (): Promise<HostArray> => this._read();
+    Object.setPrototypeOf(read, alias);
+    return read as unknown as DataProperty;
+  }
+
+  /** @internal */
+  async _read(): Promise<HostArray> {
+    await this._realizeAsync();
+    const b = getBuffer(this.node)!;
+    return b.backend.read(b.handle);
+  }
+
+  tolistSync(): NestedList {
+    return toNested(this.dataSync(), this.shape, this.dtype);
+  }
+  async tolist(): Promise<NestedList> {
+    return toNested(await this._read(), this.shape, this.dtype);
+  }
+
+  itemSync(): number | boolean {
+    checkItem(this);
+    return scalarOf(this.dataSync(), this.dtype);
+  }
+  async item(): Promise<number | boolean> {
+    checkItem(this);
+    return scalarOf(await this._read(), this.dtype);
+  }
+
+  /** Prints exactly as PyTorch does (reads the data synchronously). */
+  toString(): string {
+    const backend = getBackend(this.device);
+    if (!backend.readSync) {
+      return `tensor(<${formatShape(this.shape)} ${this.dtype} on ${this.device}; not on the host: await tensor.toStringAsync() or tensor.data()>)`;
+    }
+    return this._format(this.dataSync());
+  }
+
+  async toStringAsync(): Promise<string> {
+    return this._format(await this._read());
+  }
+
+  private _format(values: HostArray): string {
+    const suffixes: string[] = [];
+    if (this.device !== 'cpu') suffixes.push(`device='${this.device}'`);
+    if (this.gradFn) suffixes.push(`grad_fn=${this.gradFn}`);
+    else if (this.requiresGrad) suffixes.push('requires_grad=True');
+    return formatTensor(values, this.shape, this.dtype as FormatDType, suffixes);
+  }
+
+  [inspect](): string {
+    return this.toString();
+  }
+
+  // ---------------------------------------------------------------- autograd
+
+  detach(): Tensor {
+    return Tensor._fromNode(this.node, this._box);
+  }
+
+  detach_(): this {
+    this.gradFn = null;
+    this.requiresGrad = false;
+    return this;
+  }
+
+  requiresGrad_(requiresGrad = true): this {
+    if (!this.isLeaf) {
+      throw new AutogradError(
+        'you can only change requires_grad flags of leaf variables. If you want to use a computed variable in a subgraph that doesn\'t require differentiation use var_no_grad = var.detach().',
+      );
+    }
+    if (requiresGrad && !isFloat(this.dtype)) {
+      throw new AutogradError('only Tensors of floating point dtype can require gradients');
+    }
+    if (requiresGrad) this._makeUnique();
+    this.requiresGrad = requiresGrad;
+    return this;
+  }
+
+  /** @internal a leaf that requires grad needs a node of its own (interning would share equal ones) */
+  _makeUnique(): void {
+    if (this.node.op === 'BUFFER') return;
+    realize([this.node]);
+    const buf = getBuffer(this.node)!;
+    const b = bufferNode(this.dtype, this.node.shape, this.device);
+    setBuffer(b, buf);
+    this._box.node = b;
+  }
+
+  retainGrad(): void {
+    if (!this.requiresGrad) throw new AutogradError("can't retain_grad on Tensor that has requires_grad=False");
+    if (!this.isLeaf) this._retainsGrad = true;
+  }
+
+  get retainsGrad(): boolean {
+    return this._retainsGrad;
+  }
+
+  /** Registers a hook called with this tensor's gradient; a returned tensor replaces it. */
+  registerHook(hook: (grad: Tensor) => Tensor | void): { remove(): void } {
+    if (!this.requiresGrad) throw new AutogradError("cannot register a hook on a tensor that doesn't require gradient");
+    this._hooks.push(hook);
+    return { remove: () => void this._hooks.splice(this._hooks.indexOf(hook), 1) };
+  }
+
+  backward(gradient?: Tensor, opts: BackwardOptions = {}): void {
+    backward(this, gradient, opts);
+  }
+
+  // ---------------------------------------------------------------- devices and dtypes
+
+  /** `to('cuda')`, `to('float64')`, `to({ device, dtype })`, `to(otherTensor)`. */
+  to(target: string | Tensor | { device?: string; dtype?: DType | string }): Tensor {
+    if (target instanceof Tensor) return this.to({ device: target.device, dtype: target.dtype });
+    if (typeof target === 'string') {
+      let dtype: DType | undefined;
+      try {
+        dtype = parseDType(target);
+      } catch {
+        return copyTo(this, resolveDevice(target));
+      }
+      return castTo(this, dtype);
+    }
+    let t: Tensor = this;
+    if (target.dtype !== undefined) t = castTo(t, parseDType(target.dtype));
+    if (target.device !== undefined) t = copyTo(t, resolveDevice(target.device));
+    return t;
+  }
+  cuda(device?: number | string): Tensor {
+    return copyTo(this, resolveDevice(device === undefined ? 'cuda' : typeof device === 'number' ? `cuda:${device}` : device));
+  }
+  cpu(): Tensor {
+    return copyTo(this, 'cpu');
+  }
+  type(dtype: DType | string): Tensor {
+    return castTo(this, parseDType(dtype));
+  }
+  float(): Tensor {
+    return castTo(this, 'float32');
+  }
+  double(): Tensor {
+    return castTo(this, 'float64');
+  }
+  half(): Tensor {
+    return castTo(this, 'float16');
+  }
+  long(): Tensor {
+    return castTo(this, 'int64');
+  }
+  int(): Tensor {
+    return castTo(this, 'int32');
+  }
+  bool(): Tensor {
+    return castTo(this, 'bool');
+  }
+  byte(): Tensor {
+    return castTo(this, 'uint8');
+  }
+  clone(): Tensor {
+    return E.clone(this);
+  }
+  contiguous(): Tensor {
+    return this;
+  }
+
+  // ---------------------------------------------------------------- elementwise
+  add(other: TensorLike, opts?: { alpha?: number }): Tensor {
+    return E.add(this, other, opts);
+  }
+  sub(other: TensorLike, opts?: { alpha?: number }): Tensor {
+    return E.sub(this, other, opts);
+  }
+  mul(other: TensorLike): Tensor {
+    return E.mul(this, other);
+  }
+  div(other: TensorLike, opts?: { roundingMode?: 'trunc' | 'floor' }): Tensor {
+    return E.div(this, other, opts);
+  }
+  pow(exponent: TensorLike): Tensor {
+    return E.pow(this, exponent);
+  }
+  remainder(other: TensorLike): Tensor {
+    return E.remainder(this, other);
+  }
+  fmod(other: TensorLike): Tensor {
+    return E.fmod(this, other);
+  }
+  floorDivide(other: TensorLike): Tensor {
+    return E.div(this, other, { roundingMode: 'floor' });
+  }
+  neg(): Tensor {
+    return E.neg(this);
+  }
+  abs(): Tensor {
+    return E.abs(this);
+  }
+  sign(): Tensor {
+    return E.sign(this);
+  }
+  exp(): Tensor {
+    return E.exp(this);
+  }
+  log(): Tensor {
+    return E.log(this);
+  }
+  log2(): Tensor {
+    return E.log2(this);
+  }
+  exp2(): Tensor {
+    return E.exp2(this);
+  }
+  sqrt(): Tensor {
+    return E.sqrt(this);
+  }
+  rsqrt(): Tensor {
+    return E.rsqrt(this);
+  }
+  reciprocal(): Tensor {
+    return E.reciprocal(this);
+  }
+  square(): Tensor {
+    return E.pow(this, 2);
+  }
+  sin(): Tensor {
+    return E.sin(this);
+  }
+  cos(): Tensor {
+    return E.cos(this);
+  }
+  tanh(): Tensor {
+    return E.tanh(this);
+  }
+  sigmoid(): Tensor {
+    return E.sigmoid(this);
+  }
+  relu(): Tensor {
+    return E.relu(this);
+  }
+  floor(): Tensor {
+    return E.floor(this);
+  }
+  ceil(): Tensor {
+    return E.ceil(this);
+  }
+  trunc(): Tensor {
+    return E.trunc(this);
+  }
+  round(): Tensor {
+    return E.round(this);
+  }
+  clamp(min?: number | null, max?: number | null): Tensor {
+    return E.clamp(this, min, max);
+  }
+  clip(min?: number | null, max?: number | null): Tensor {
+    return E.clamp(this, min, max);
+  }
+  maximum(other: Tensor): Tensor {
+    return E.maximum(this, other);
+  }
+  minimum(other: Tensor): Tensor {
+    return E.minimum(this, other);
+  }
+  where(condition: Tensor, other: TensorLike): Tensor {
+    return E.where(condition, this, other);
+  }
+  gt(other: TensorLike): Tensor {
+    return E.gt(this, other);
+  }
+  ge(other: TensorLike): Tensor {
+    return E.ge(this, other);
+  }
+  lt(other: TensorLike): Tensor {
+    return E.lt(this, other);
+  }
+  le(other: TensorLike): Tensor {
+    return E.le(this, other);
+  }
+  eq(other: TensorLike): Tensor {
+    return E.eq(this, other);
+  }
+  ne(other: TensorLike): Tensor {
+    return E.ne(this, other);
+  }
+  isnan(): Tensor {
+    return E.isnan(this);
+  }
+  isinf(): Tensor {
+    return E.isinf(this);
+  }
+  isfinite(): Tensor {
+    return E.isfinite(this);
+  }
+  logicalAnd(other: TensorLike): Tensor {
+    return E.logicalAnd(this, other);
+  }
+  logicalOr(other: TensorLike): Tensor {
+    return E.logicalOr(this, other);
+  }
+  logicalXor(other: TensorLike): Tensor {
+    return E.logicalXor(this, other);
+  }
+  logicalNot(): Tensor {
+    return E.logicalNot(this);
+  }
+  bitwiseAnd(other: TensorLike): Tensor {
+    return E.bitwiseAnd(this, other);
+  }
+  bitwiseOr(other: TensorLike): Tensor {
+    return E.bitwiseOr(this, other);
+  }
+  bitwiseXor(other: TensorLike): Tensor {
+    return E.bitwiseXor(this, other);
+  }
+  bitwiseNot(): Tensor {
+    return E.bitwiseNot(this);
+  }
+
+  // ---------------------------------------------------------------- in place
+  add_(other: TensorLike, opts?: { alpha?: number }): this {
+    return E.inPlace(this, E.add(this, other, opts), 'AddBackward0');
+  }
+  sub_(other: TensorLike, opts?: { alpha?: number }): this {
+    return E.inPlace(this, E.sub(this, other, opts), 'SubBackward0');
+  }
+  mul_(other: TensorLike): this {
+    return E.inPlace(this, E.mul(this, other), 'MulBackward0');
+  }
+  div_(other: TensorLike): this {
+    return E.inPlace(this, E.div(this, other), 'DivBackward0');
+  }
+  pow_(exponent: TensorLike): this {
+    return E.inPlace(this, E.pow(this, exponent), 'PowBackward0');
+  }
+  neg_(): this {
+    return E.inPlace(this, E.neg(this), 'NegBackward0');
+  }
+  clamp_(min?: number | null, max?: number | null): this {
+    return E.inPlace(this, E.clamp(this, min, max), 'ClampBackward1');
+  }
+  relu_(): this {
+    return E.inPlace(this, E.relu(this), 'ReluBackward0');
+  }
+  zero_(): this {
+    return E.inPlace(this, E.fullLikeNoGrad(this, 0), 'ZeroBackward0');
+  }
+  fill_(value: number | boolean): this {
+    return E.inPlace(this, E.fullLikeNoGrad(this, Number(value)), 'FillBackward0');
+  }
+  copy_(src: Tensor): this {
+    return E.inPlace(this, E.copyFrom(this, src), 'CopyBackward0');
+  }
+  uniform_(from = 0, to = 1): this {
+    return E.inPlace(this, E.uniformLike(this, from, to), 'UniformBackward0');
+  }
+  normal_(mean = 0, std = 1): this {
+    return E.inPlace(this, E.normalLike(this, mean, std), 'NormalBackward0');
+  }
+
+  // ---------------------------------------------------------------- reductions
+  sum(dim?: number | readonly number[] | null, keepdim = false, opts?: { dtype?: DType | string }): Tensor {
+    return R.sum(this, dim, keepdim, opts);
+  }
+  mean(dim?: number | readonly number[] | null, keepdim = false): Tensor {
+    return R.mean(this, dim, keepdim);
+  }
+  prod(dim?: number | null, keepdim = false): Tensor {
+    return R.prod(this, dim, keepdim);
+  }
+  max(): Tensor;
+  max(dim: number, keepdim?: boolean): R.ValuesIndices;
+  max(other: Tensor): Tensor;
+  max(dim?: number | Tensor, keepdim = false): Tensor | R.ValuesIndices {
+    if (dim instanceof Tensor) return E.maximum(this, dim);
+    return dim === undefined ? R.maxAll(this) : R.maxDim(this, dim, keepdim);
+  }
+  min(): Tensor;
+  min(dim: number, keepdim?: boolean): R.ValuesIndices;
+  min(other: Tensor): Tensor;
+  min(dim?: number | Tensor, keepdim = false): Tensor | R.ValuesIndices {
+    if (dim instanceof Tensor) return E.minimum(this, dim);
+    return dim === undefined ? R.minAll(this) : R.minDim(this, dim, keepdim);
+  }
+  amax(dim?: number | readonly number[], keepdim = false): Tensor {
+    return R.amax(this, dim, keepdim);
+  }
+  amin(dim?: number | readonly number[], keepdim = false): Tensor {
+    return R.amin(this, dim, keepdim);
+  }
+  argmax(dim?: number | null, keepdim = false): Tensor {
+    return R.argmax(this, dim, keepdim);
+  }
+  argmin(dim?: number | null, keepdim = false): Tensor {
+    return R.argmin(this, dim, keepdim);
+  }
+  var(dim?: number | readonly number[] | null, unbiased: boolean | R.VarOptions = true, keepdim = false): Tensor {
+    return R.variance(this, dim, unbiased, keepdim);
+  }
+  std(dim?: number | readonly number[] | null, unbiased: boolean | R.VarOptions = true, keepdim = false): Tensor {
+    return R.std(this, dim, unbiased, keepdim);
+  }
+  logsumexp(dim: number | readonly number[], keepdim = false): Tensor {
+    return R.logsumexp(this, dim, keepdim);
+  }
+  all(dim?: number, keepdim = false): Tensor {
+    return R.all(this, dim, keepdim);
+  }
+  any(dim?: number, keepdim = false): Tensor {
+    return R.any(this, dim, keepdim);
+  }
+  softmax(dim: number): Tensor {
+    return L.softmax(this, dim);
+  }
+  logSoftmax(dim: number): Tensor {
+    return L.logSoftmax(this, dim);
+  }
+
+  // ---------------------------------------------------------------- shape
+  reshape(...shape: number[] | [readonly number[]]): Tensor {
+    return V.reshape(this, V.sizesArg(shape), 'ViewBackward0');
+  }
+  view(...shape: number[] | [readonly number[]]): Tensor {
+    return V.reshape(this, V.sizesArg(shape), 'ViewBackward0');
+  }
+  viewAs(other: Tensor): Tensor {
+    return V.reshape(this, other.shape, 'ViewBackward0');
+  }
+  reshapeAs(other: Tensor): Tensor {
+    return V.reshape(this, other.shape, 'ViewBackward0');
+  }
+  permute(...dims: number[] | [readonly number[]]): Tensor {
+    return V.permute(this, V.sizesArg(dims));
+  }
+  transpose(dim0: number, dim1: number): Tensor {
+    return V.transpose(this, dim0, dim1);
+  }
+  swapaxes(dim0: number, dim1: number): Tensor {
+    return V.transpose(this, dim0, dim1);
+  }
+  t(): Tensor {
+    return V.t(this);
+  }
+  get T(): Tensor {
+    return V.permute(this, this.shape.map((_, i) => this.ndim - 1 - i));
+  }
+  get mT(): Tensor {
+    return V.transpose(this, -2, -1);
+  }
+  squeeze(dim?: number): Tensor {
+    return V.squeeze(this, dim);
+  }
+  unsqueeze(dim: number): Tensor {
+    return V.unsqueeze(this, dim);
+  }
+  expand(...sizes: number[] | [readonly number[]]): Tensor {
+    return V.expand(this, V.sizesArg(sizes));
+  }
+  expandAs(other: Tensor): Tensor {
+    return V.expand(this, other.shape);
+  }
+  broadcastTo(...sizes: number[] | [readonly number[]]): Tensor {
+    return V.expand(this, V.sizesArg(sizes));
+  }
+  repeat(...sizes: number[] | [readonly number[]]): Tensor {
+    return V.repeat(this, V.sizesArg(sizes));
+  }
+  flatten(startDim = 0, endDim = -1): Tensor {
+    return V.flatten(this, startDim, endDim);
+  }
+  flip(...dims: number[] | [readonly number[]]): Tensor {
+    return V.flip(this, V.sizesArg(dims));
+  }
+  narrow(dim: number, start: number, length: number): Tensor {
+    return V.narrow(this, dim, start, length);
+  }
+  select(dim: number, index: number): Tensor {
+    return V.select(this, dim, index);
+  }
+  /** Python-style indexing: numbers select, ':' / '1:3' / '::2' slice, null adds a dim, '...' fills. */
+  index(...specs: V.IndexSpec[]): Tensor {
+    return V.index(this, specs);
+  }
+  split(splitSize: number | readonly number[], dim = 0): Tensor[] {
+    return V.split(this, splitSize, dim);
+  }
+  chunk(chunks: number, dim = 0): Tensor[] {
+    return V.chunk(this, chunks, dim);
+  }
+  unbind(dim = 0): Tensor[] {
+    return V.unbind(this, dim);
+  }
+  indexSelect(dim: number, index: Tensor): Tensor {
+    return V.indexSelect(this, dim, index);
+  }
+  gather(dim: number, index: Tensor): Tensor {
+    return V.gather(this, dim, index);
+  }
+
+  // ---------------------------------------------------------------- linear algebra
+  matmul(other: Tensor): Tensor {
+    return L.matmul(this, other);
+  }
+  mm(other: Tensor): Tensor {
+    return L.mm(this, other);
+  }
+  bmm(other: Tensor): Tensor {
+    return L.bmm(this, other);
+  }
+  mv(vec: Tensor): Tensor {
+    return L.mv(this, vec);
+  }
+  dot(other: Tensor): Tensor {
+    return L.dot(this, other);
+  }
+}
+
+/** `x.data`: a storage-sharing tensor that can also be called to read the contents. */
+export type DataProperty = Tensor & (() => Promise<HostArray>);
+
+export type NestedList = number | boolean | NestedList[];
+
+function checkItem(t: Tensor): void {
+  if (t.numel() !== 1) throw new RangeError(`a Tensor with ${t.numel()} elements cannot be converted to Scalar`);
+}
+
+function scalarOf(data: HostArray, dtype: DType): number | boolean {
+  const v = data[0]!;
+  if (dtype === 'bool') return v !== 0;
+  return typeof v === 'bigint' ? Number(v) : v;
+}
+
+function toNested(data: HostArray, shape: readonly number[], dtype: DType): NestedList {
+  const conv = (v: number | bigint): number | boolean => (dtype === 'bool' ? v !== 0 : typeof v === 'bigint' ? Number(v) : v);
+  if (shape.length === 0) return conv(data[0]!);
+  const build = (dim: number, offset: number): NestedList[] => {
+    const n = shape[dim]!;
+    const inner = prod(shape.slice(dim + 1));
+    const out: NestedList[] = [];
+    for (let i = 0; i < n; i++) out.push(dim === shape.length - 1 ? conv(data[offset + i]!) : build(dim + 1, offset + i * inner));
+    return out;
+  };
+  return build(0, 0);
+}
+
+/** Wraps an op's result node, recording autograd history when any input requires grad. */
+export function record(name: string, node: Node, inputs: readonly Tensor[], savesTensors = true): Tensor {
+  const t = Tensor._fromNode(node);
+  if (isGradEnabled()) {
+    const edges = inputs.filter((i) => i.requiresGrad).map((i) => ({ tensor: i, node: i.node }));
+    if (edges.length) {
+      t.requiresGrad = true;
+      t.gradFn = new GradFn(name, edges, savesTensors);
+    }
+  }
+  return t;
+}

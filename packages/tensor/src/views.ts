@@ -1,0 +1,402 @@
+/** Shape and indexing ops. All are zero-copy movement ops in the IR except the gathers. */
+import {
+  arangeNode,
+  broadcastTo,
+  castNode,
+  constNode,
+  expandNode,
+  flipNode,
+  normalizeDim,
+  padNode,
+  permuteNode,
+  reduceNode,
+  reshapeNode,
+  resultType,
+  ShapeError,
+  shrinkNode,
+  copyNode,
+  type Node,
+  type Pair,
+} from '@fusor/ir';
+import { getBackend } from '@fusor/compiler';
+import * as D from './decompose.js';
+import { record, Tensor } from './tensor.js';
+
+export const normDim = (dim: number, ndim: number): number => normalizeDim(dim, ndim);
+
+/** `f(2, 3)` and `f([2, 3])` both mean sizes [2, 3]; anything but integers is PyTorch's error. */
+export function sizesArg(args: readonly unknown[], fn = 'size'): number[] {
+  const list = (Array.isArray(args[0]) ? args[0] : args) as unknown[];
+  list.forEach((v, i) => {
+    if (typeof v !== 'number' || !Number.isInteger(v)) {
+      const type = typeof v === 'number' ? 'float' : v === null ? 'NoneType' : typeof v;
+      throw new TypeError(`argument '${fn}' must be tuple of ints, but found element of type ${type} at pos ${i}`);
+    }
+  });
+  return list as number[];
+}
+
+export function reshape(x: Tensor, shape: readonly number[], name: string): Tensor {
+  const infer = shape.filter((d) => d === -1).length;
+  if (infer > 1) throw new ShapeError('only one dimension can be inferred');
+  if (shape.some((d) => d < -1)) throw new ShapeError(`invalid shape dimension ${shape.find((d) => d < -1)}`);
+  let out = [...shape];
+  if (infer === 1) {
+    const known = shape.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
+    if (known === 0 || x.numel() % known !== 0) {
+      throw new ShapeError(`shape '[${shape.join(', ')}]' is invalid for input of size ${x.numel()}`);
+    }
+    out = shape.map((d) => (d === -1 ? x.numel() / known : d));
+  }
+  if (out.reduce((a, b) => a * b, 1) !== x.numel()) {
+    throw new ShapeError(`shape '[${shape.join(', ')}]' is invalid for input of size ${x.numel()}`);
+  }
+  return record(name, reshapeNode(x.node, out), [x], false);
+}
+
+export function permute(x: Tensor, dims: readonly number[]): Tensor {
+  if (dims.length !== x.ndim) {
+    throw new ShapeError(
+      `permute(sparse_coo): number of dimensions in the tensor input does not match the length of the desired ordering of dimensions i.e. input.dim() = ${x.ndim} is not equal to len(dims) = ${dims.length}`,
+    );
+  }
+  const order = dims.map((d) => normDim(d, x.ndim));
+  if (new Set(order).size !== order.length) throw new ShapeError('permute(): duplicate dims are not allowed.');
+  return record('PermuteBackward0', permuteNode(x.node, order), [x], false);
+}
+
+export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
+  if (x.ndim === 0) return record('TransposeBackward0', x.node, [x], false);
+  const a = normDim(dim0, x.ndim);
+  const b = normDim(dim1, x.ndim);
+  const order = x.shape.map((_, i) => (i === a ? b : i === b ? a : i));
+  return record('TransposeBackward0', permuteNode(x.node, order), [x], false);
+}
+
+export function t(x: Tensor): Tensor {
+  if (x.ndim > 2) throw new ShapeError(`t() expects a tensor with <= 2 dimensions, but self is ${x.ndim}D`);
+  return record('TBackward0', x.ndim < 2 ? x.node : permuteNode(x.node, [1, 0]), [x], false);
+}
+
+export function squeeze(x: Tensor, dim?: number): Tensor {
+  if (dim === undefined) return record('SqueezeBackward0', reshapeNode(x.node, x.shape.filter((d) => d !== 1)), [x], false);
+  const d = normDim(dim, x.ndim);
+  const shape = x.ndim === 0 || x.shape[d] !== 1 ? x.shape : x.shape.filter((_, i) => i !== d);
+  return record('SqueezeBackward1', reshapeNode(x.node, shape), [x], false);
+}
+
+export function unsqueeze(x: Tensor, dim: number): Tensor {
+  const d = normDim(dim, x.ndim + 1);
+  const shape = [...x.shape];
+  shape.splice(d, 0, 1);
+  return record('UnsqueezeBackward0', reshapeNode(x.node, shape), [x], false);
+}
+
+export function expand(x: Tensor, sizes: readonly number[]): Tensor {
+  if (sizes.length < x.ndim) {
+    throw new ShapeError(
+      `expand(torch.FloatTensor{[${x.shape.join(', ')}]}, size=[${sizes.join(', ')}]): the number of sizes provided (${sizes.length}) must be greater or equal to the number of dimensions in the tensor (${x.ndim})`,
+    );
+  }
+  const lead = sizes.length - x.ndim;
+  const target = sizes.map((s, i) => {
+    const cur = i < lead ? 1 : x.shape[i - lead]!;
+    if (s === -1) {
+      if (i < lead) throw new ShapeError(`The expanded size of the tensor (-1) isn't allowed in a leading, non-existing dimension ${i}`);
+      return cur;
+    }
+    if (cur !== 1 && cur !== s) {
+      throw new ShapeError(
+        `The expanded size of the tensor (${s}) must match the existing size (${cur}) at non-singleton dimension ${i}.  Target sizes: [${sizes.join(', ')}].  Tensor sizes: [${x.shape.join(', ')}]`,
+      );
+    }
+    return s;
+  });
+  return record('ExpandBackward0', broadcastTo(x.node, target), [x], false);
+}
+
+export function repeat(x: Tensor, reps: readonly number[]): Tensor {
+  if (reps.length < x.ndim) {
+    throw new ShapeError('Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor');
+  }
+  const shape = [...new Array<number>(reps.length - x.ndim).fill(1), ...x.shape];
+  const inter = shape.flatMap((d) => [1, d]);
+  const expanded = shape.flatMap((d, i) => [reps[i]!, d]);
+  const n = reshapeNode(expandNode(reshapeNode(x.node, inter), expanded), shape.map((d, i) => d * reps[i]!));
+  return record('RepeatBackward0', n, [x], false);
+}
+
+export function flatten(x: Tensor, start: number, end: number): Tensor {
+  if (x.ndim === 0) return record('ViewBackward0', reshapeNode(x.node, [1]), [x], false);
+  const s = normDim(start, x.ndim);
+  const e = normDim(end, x.ndim);
+  if (s > e) throw new ShapeError('flatten() has invalid args: start_dim cannot come after end_dim');
+  const shape = [...x.shape.slice(0, s), x.shape.slice(s, e + 1).reduce((a, b) => a * b, 1), ...x.shape.slice(e + 1)];
+  return record('ViewBackward0', reshapeNode(x.node, shape), [x], false);
+}
+
+export function flip(x: Tensor, dims: readonly number[]): Tensor {
+  const axes = dims.map((d) => normDim(d, x.ndim));
+  if (new Set(axes).size !== axes.length) throw new ShapeError(`dims has duplicates, original flip dims size=${dims.length}, but unique flip dims size=${new Set(axes).size}`);
+  return record('FlipBackward0', flipNode(x.node, axes), [x], false);
+}
+
+function shrinkDim(n: Node, dim: number, start: number, end: number): Node {
+  return shrinkNode(n, n.shape.map((d, i): Pair => (i === dim ? [start, end] : [0, d])));
+}
+
+export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
+  if (x.ndim === 0) throw new ShapeError('narrow() cannot be applied to a 0-dim tensor.');
+  const d = normDim(dim, x.ndim);
+  const size = x.shape[d]!;
+  if (start < -size || start > size) {
+    throw new RangeError(`start out of range (expected to be in range of [${-size}, ${size}], but got ${start})`);
+  }
+  const s = start < 0 ? start + size : start;
+  if (length < 0) throw new RangeError('narrow(): length must be non-negative.');
+  if (s + length > size) throw new RangeError(`start (${s}) + length (${length}) exceeds dimension size (${size}).`);
+  return record('SliceBackward0', shrinkDim(x.node, d, s, s + length), [x], false);
+}
+
+export function select(x: Tensor, dim: number, index: number): Tensor {
+  if (x.ndim === 0) throw new ShapeError('select() cannot be applied to a 0-dim tensor.');
+  const d = normDim(dim, x.ndim);
+  const size = x.shape[d]!;
+  if (index < -size || index >= size) {
+    throw new RangeError(`select(): index ${index} out of range for tensor of size [${x.shape.join(', ')}] at dimension ${d}`);
+  }
+  const i = index < 0 ? index + size : index;
+  const n = reshapeNode(shrinkDim(x.node, d, i, i + 1), x.shape.filter((_, k) => k !== d));
+  return record('SelectBackward0', n, [x], false);
+}
+
+/** A Python slice `start:stop:step` on one dim, with Python's clamping. */
+function sliceDim(x: Tensor, dim: number, start: number | undefined, stop: number | undefined, step: number): Tensor {
+  if (step <= 0) throw new RangeError('slice step must be positive');
+  const size = x.shape[dim]!;
+  const clamp = (v: number | undefined, dflt: number): number => {
+    if (v === undefined) return dflt;
+    const w = v < 0 ? v + size : v;
+    return Math.min(Math.max(w, 0), size);
+  };
+  const s = clamp(start, 0);
+  const e = Math.max(clamp(stop, size), s);
+  const len = Math.ceil((e - s) / step);
+  let n = shrinkDim(x.node, dim, s, e);
+  if (step > 1 && len > 0) {
+    // take every step-th element: pad to len*step, split the dim into (len, step), keep column 0
+    const padded = padNode(n, n.shape.map((_, i): Pair => (i === dim ? [0, len * step - (e - s)] : [0, 0])));
+    const split = reshapeNode(padded, [...n.shape.slice(0, dim), len, step, ...n.shape.slice(dim + 1)]);
+    const col = shrinkNode(split, split.shape.map((d, i): Pair => (i === dim + 1 ? [0, 1] : [0, d])));
+    n = reshapeNode(col, [...n.shape.slice(0, dim), len, ...n.shape.slice(dim + 1)]);
+  } else if (step > 1) {
+    n = shrinkDim(n, dim, 0, 0);
+  }
+  return record('SliceBackward0', n, [x], false);
+}
+
+/** One entry of `x.index(...)`: a number selects, a slice string ('1:3', ':', '::2') slices, null inserts a dim, '...' fills, a long tensor gathers. */
+export type IndexSpec = number | string | null | Tensor;
+
+function parseSlice(spec: string): [number | undefined, number | undefined, number] {
+  const parts = spec.split(':');
+  if (parts.length < 2 || parts.length > 3) throw new SyntaxError(`invalid slice '${spec}': expected 'start:stop' or 'start:stop:step'`);
+  const num = (p: string | undefined): number | undefined => {
+    if (p === undefined || p.trim() === '') return undefined;
+    const v = Number(p);
+    if (!Number.isInteger(v)) throw new SyntaxError(`invalid slice '${spec}': '${p}' is not an integer`);
+    return v;
+  };
+  return [num(parts[0]), num(parts[1]), num(parts[2]) ?? 1];
+}
+
+export function index(x: Tensor, specs: readonly IndexSpec[]): Tensor {
+  const consumes = (s: IndexSpec): number => (s === null || s === '...' ? 0 : 1);
+  const used = specs.reduce<number>((a, s) => a + consumes(s), 0);
+  if (used > x.ndim) throw new RangeError(`too many indices for tensor of dimension ${x.ndim}`);
+  const ellipses = specs.filter((s) => s === '...').length;
+  if (ellipses > 1) throw new SyntaxError('an index can only have a single ellipsis');
+  const expanded: IndexSpec[] = [];
+  for (const s of specs) {
+    if (s === '...') for (let i = 0; i < x.ndim - used; i++) expanded.push(':');
+    else expanded.push(s);
+  }
+  let out = x;
+  let dim = 0;
+  for (const s of expanded) {
+    if (s === null) {
+      out = unsqueeze(out, dim);
+      dim++;
+    } else if (typeof s === 'number') {
+      if (!Number.isInteger(s)) throw new TypeError(`index must be an integer, got ${s}`);
+      out = select(out, dim, s);
+    } else if (typeof s === 'string') {
+      const [a, b, step] = parseSlice(s);
+      out = sliceDim(out, dim, a, b, step);
+      dim++;
+    } else {
+      if (s.dtype === 'bool') throw new TypeError('boolean mask indexing has a data-dependent shape and is not supported; use where() or masked arithmetic');
+      out = indexSelect(out, dim, s.ndim === 0 ? s.reshape(1) : s);
+      if (s.ndim === 0) out = squeeze(out, dim);
+      else dim++;
+    }
+  }
+  return out;
+}
+
+export function split(x: Tensor, splitSize: number | readonly number[], dim: number): Tensor[] {
+  const d = normDim(dim, x.ndim);
+  const size = x.shape[d]!;
+  let sizes: number[];
+  if (typeof splitSize === 'number') {
+    if (splitSize <= 0 && size > 0) throw new RangeError(`split_size can only be 0 if dimension size is 0, but got dimension size of ${size}`);
+    sizes = [];
+    for (let s = 0; s < size; s += splitSize) sizes.push(Math.min(splitSize, size - s));
+    if (sizes.length === 0) sizes = [0];
+  } else {
+    sizes = [...splitSize];
+    const total = sizes.reduce((a, b) => a + b, 0);
+    if (total !== size) {
+      throw new RangeError(
+        `split_with_sizes expects split_sizes to sum exactly to ${size} (input tensor's size at dimension ${d}), but got split_sizes=[${sizes.join(', ')}]`,
+      );
+    }
+  }
+  const name = typeof splitSize === 'number' ? 'SplitBackward0' : 'SplitWithSizesBackward0';
+  let start = 0;
+  return sizes.map((len) => {
+    const out = record(name, shrinkDim(x.node, d, start, start + len), [x], false);
+    start += len;
+    return out;
+  });
+}
+
+export function chunk(x: Tensor, chunks: number, dim: number): Tensor[] {
+  if (!Number.isInteger(chunks) || chunks <= 0) throw new RangeError('chunk expects `chunks` to be greater than 0');
+  const size = x.shape[normDim(dim, x.ndim)]!;
+  return split(x, Math.max(Math.ceil(size / chunks), 1), dim);
+}
+
+export function unbind(x: Tensor, dim: number): Tensor[] {
+  const d = normDim(dim, x.ndim);
+  return Array.from({ length: x.shape[d]! }, (_, i) => {
+    const n = reshapeNode(shrinkDim(x.node, d, i, i + 1), x.shape.filter((_, k) => k !== d));
+    return record('UnbindBackward0', n, [x], false);
+  });
+}
+
+/** Reads an index tensor on the host (when its backend reads synchronously) to check bounds, as PyTorch does. */
+function checkIndexRange(index: Tensor, size: number, what: string): void {
+  if (!getBackend(index.device).readSync) return;
+  for (const v of index.dataSync()) {
+    const i = Number(v);
+    if (i < -size || i >= size) throw new RangeError(`${what}: index ${i} out of range for dimension of size ${size}`);
+  }
+}
+
+function checkIndexDtype(index: Tensor, fn: string): void {
+  if (index.dtype !== 'int64' && index.dtype !== 'int32') {
+    throw new TypeError(`${fn}(): Expected dtype int32/int64 for index`);
+  }
+}
+
+/**
+ * out[..k..] = Σₙ where(index[..k..] = n, x[..n..], 0): a one-hot gather that fuses into one
+ * reduction, and whose gradient (a scatter-add) falls out of the IR rules.
+ */
+function oneHotGather(x: Node, idx: Node, dim: number): Node {
+  // x: [..., N, ...] (already sized like idx elsewhere); idx: [..., K, ...]
+  const n = x.shape[dim]!;
+  const k = idx.shape[dim]!;
+  const wide = [...idx.shape.slice(0, dim), k, n, ...idx.shape.slice(dim + 1)];
+  const xe = expandNode(reshapeNode(x, [...x.shape.slice(0, dim), 1, n, ...x.shape.slice(dim + 1)]), wide);
+  const iNode = castNode(idx, 'int64');
+  const wrapped = D.where(D.lt(iNode, D.c(0, iNode)), D.add(iNode, D.c(n, iNode)), iNode);
+  const ie = expandNode(reshapeNode(wrapped, [...idx.shape.slice(0, dim), k, 1, ...idx.shape.slice(dim + 1)]), wide);
+  const ar = expandNode(
+    reshapeNode(arangeNode(0, 1, n, 'int64', x.device), wide.map((_, i) => (i === dim + 1 ? n : 1))),
+    wide,
+  );
+  const picked = D.where(D.eq(ie, ar), xe, constNode(0, x.dtype, wide, x.device));
+  const red = reduceNode(picked, x.dtype === 'bool' ? 'max' : 'add', [dim + 1]);
+  return reshapeNode(red, idx.shape);
+}
+
+export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
+  checkIndexDtype(index, 'index_select');
+  if (index.ndim > 1) throw new ShapeError('index_select(): Index is supposed to be a vector');
+  const d = normDim(dim, Math.max(x.ndim, 1));
+  const xn = x.ndim === 0 ? reshapeNode(x.node, [1]) : x.node;
+  const size = xn.shape[d]!;
+  checkIndexRange(index, size, 'index_select()');
+  const k = index.numel();
+  const idxShape = xn.shape.map((s, i) => (i === d ? k : s));
+  const idx = broadcastTo(reshapeNode(copyNode(index.node, x.device), xn.shape.map((_, i) => (i === d ? k : 1))), idxShape);
+  let out = oneHotGather(xn, idx, d);
+  if (x.ndim === 0) out = reshapeNode(out, index.ndim === 0 ? [] : [k]);
+  return record('IndexSelectBackward0', out, [x], false);
+}
+
+export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
+  checkIndexDtype(index, 'gather');
+  if (index.ndim !== x.ndim) throw new ShapeError('Index tensor must have the same number of dimensions as input tensor');
+  const d = normDim(dim, Math.max(x.ndim, 1));
+  for (let i = 0; i < x.ndim; i++) {
+    if (i !== d && index.shape[i]! > x.shape[i]!) {
+      throw new ShapeError(
+        `Size does not match at dimension ${i} expected index [${index.shape.join(', ')}] to be smaller than self [${x.shape.join(', ')}] apart for dimension ${d}`,
+      );
+    }
+  }
+  checkIndexRange(index, x.shape[d] ?? 1, 'gather()');
+  const xs = shrinkNode(x.node, x.shape.map((s, i): Pair => (i === d ? [0, s] : [0, index.shape[i]!])));
+  return record('GatherBackward0', oneHotGather(xs, copyNode(index.node, x.device), d), [x], false);
+}
+
+export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
+  if (tensors.length === 0) throw new RangeError('torch.cat(): expected a non-empty list of Tensors');
+  // PyTorch skips legacy empty 1-D tensors
+  const parts = tensors.filter((t) => !(t.ndim === 1 && t.numel() === 0));
+  if (parts.length === 0) return tensors[0]!.clone();
+  const ref = parts[0]!;
+  if (ref.ndim === 0) throw new ShapeError('zero-dimensional tensor (at position 0) cannot be concatenated');
+  const d = normDim(dim, ref.ndim);
+  parts.forEach((t, i) => {
+    if (t.ndim !== ref.ndim) {
+      throw new ShapeError(`Tensors must have same number of dimensions: got ${ref.ndim} and ${t.ndim}`);
+    }
+    t.shape.forEach((s, k) => {
+      if (k !== d && s !== ref.shape[k]) {
+        throw new ShapeError(`Sizes of tensors must match except in dimension ${d}. Expected size ${ref.shape[k]} but got size ${s} for tensor number ${i} in the list.`);
+      }
+    });
+  });
+  const devices = new Set(parts.map((t) => t.device));
+  if (devices.size > 1) {
+    throw new Error(`Expected all tensors to be on the same device, but found at least two devices, ${[...devices].join(' and ')}!`);
+  }
+  const dtype = resultType(...parts.map((t) => ({ kind: 'tensor' as const, dtype: t.dtype, dim: 1 })));
+  const total = parts.reduce((a, t) => a + t.shape[d]!, 0);
+  let offset = 0;
+  let acc: Node | undefined;
+  for (const t of parts) {
+    const len = t.shape[d]!;
+    const padded = padNode(castNode(t.node, dtype), t.shape.map((_, k): Pair => (k === d ? [offset, total - offset - len] : [0, 0])));
+    offset += len;
+    acc = acc ? (dtype === 'bool' ? D.or(acc, padded) : D.add(acc, padded)) : padded;
+  }
+  return record('CatBackward0', acc!, parts, false);
+}
+
+export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
+  if (tensors.length === 0) throw new RangeError('stack expects a non-empty TensorList');
+  const ref = tensors[0]!;
+  tensors.forEach((t, i) => {
+    if (t.shape.join() !== ref.shape.join()) {
+      throw new ShapeError(`stack expects each tensor to be equal size, but got [${ref.shape.join(', ')}] at entry 0 and [${t.shape.join(', ')}] at entry ${i}`);
+    }
+  });
+  const d = normDim(dim, ref.ndim + 1);
+  const out = cat(tensors.map((t) => Tensor._fromNode(reshapeNode(t.node, [...t.shape.slice(0, d), 1, ...t.shape.slice(d)]))), d);
+  return record('StackBackward0', out.node, tensors, false);
+}
