@@ -86,6 +86,18 @@ const pcg = (v) => { const s = (Math.imul(v >>> 0, 747796405) + 2891336453) >>> 
 const uniform = (seed, counter) => (pcg((pcg(counter >>> 0) ^ (seed >>> 0)) >>> 0) >>> 8) * 5.960464477539063e-8;
 `;
 
+/** Index arithmetic whose range is known to fit in int32 needs no wrapping: render it plainly. */
+const INDEX_OPS: Readonly<Partial<Record<AluOp, string>>> = { ADD: '+', MUL: '*', MOD: '%' };
+const fitsInt32 = (e: Expr): boolean => e.dtype === 'int32' && e.min >= -(2 ** 31) && e.max < 2 ** 31;
+
+function indexMath(e: Extract<Expr, { k: 'alu' }>): string | undefined {
+  if (!fitsInt32(e) || !e.src.every(fitsInt32)) return undefined;
+  const [a, b] = e.src.map(renderExpr) as [string, string];
+  if (e.op === 'IDIV' && e.src[0]!.min >= 0 && e.src[1]!.min > 0) return `Math.floor(${a} / ${b})`;
+  const sym = INDEX_OPS[e.op];
+  return sym ? `(${a} ${sym} ${b})` : undefined;
+}
+
 export function renderExpr(e: Expr): string {
   switch (e.k) {
     case 'const':
@@ -113,6 +125,8 @@ export function renderExpr(e: Expr): string {
       return castTo(e.src.dtype, e.dtype, renderExpr(e.src));
     }
     case 'alu': {
+      const plain = indexMath(e);
+      if (plain) return plain;
       const srcDtype = e.src[e.op === 'WHERE' ? 1 : 0]!.dtype;
       const js = ALU[e.op](e.src.map(renderExpr), e.dtype, srcDtype);
       return EXACT.has(e.op) ? js : fix(e.dtype, js);

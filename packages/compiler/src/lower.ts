@@ -38,6 +38,8 @@ import type { ScheduleItem } from './schedule.js';
 class Index {
   private lin: Expr | undefined;
   private ds: Expr[] | undefined;
+  /** Fixed at construction: deriving the other form later must not change it. */
+  readonly key: string;
   constructor(
     readonly shape: Shape,
     linear: Expr | undefined,
@@ -46,6 +48,7 @@ class Index {
   ) {
     this.lin = linear;
     this.ds = dims;
+    this.key = `${linear ? linear.key : dims!.map((d) => d.key).join(';')}|${valid.key}`;
   }
 
   linear(): Expr {
@@ -59,10 +62,6 @@ class Index {
   dims(): Expr[] {
     if (!this.ds) this.ds = unflatten(this.lin!, this.shape);
     return this.ds;
-  }
-
-  get key(): string {
-    return `${this.lin ? this.lin.key : this.ds!.map((d) => d.key).join(';')}|${this.valid.key}`;
   }
 }
 

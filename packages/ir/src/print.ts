@@ -6,15 +6,20 @@ function argText(n: Node): string {
   return typeof n.arg === 'number' ? ` ${n.arg}` : ` ${JSON.stringify(n.arg)}`;
 }
 
-/** `%3 = MUL float32[4,3] (%1, %2)`, numbered in topological order. */
+/**
+ * `%3 = MUL float32[4,3] (%1, %2)`, numbered in topological order. Buffers are numbered by
+ * first appearance (`buffer #0`), so the text does not depend on what ran before.
+ */
 export function printGraph(roots: readonly Node[] | Node): string {
   const list = toposort(Array.isArray(roots) ? roots : [roots as Node]);
   const num = new Map(list.map((n, i) => [n, i]));
+  let buffers = 0;
   return list
     .map((n) => {
       const src = n.src.length ? ` (${n.src.map((s) => `%${num.get(s)}`).join(', ')})` : '';
       const dev = n.device === 'cpu' ? '' : ` @${n.device}`;
-      return `%${num.get(n)} = ${n.op} ${n.dtype}[${n.shape.join(',')}]${src}${argText(n)}${dev}`;
+      const arg = n.op === 'BUFFER' ? ` buffer #${buffers++}` : argText(n);
+      return `%${num.get(n)} = ${n.op} ${n.dtype}[${n.shape.join(',')}]${src}${arg}${dev}`;
     })
     .join('\n');
 }

@@ -1,0 +1,96 @@
+// Writes docs/ARCHITECTURE.md: one program followed through every layer, printed by fusor's own
+// explain(), so the document stays true as the code moves. `node scripts/architecture.mjs` writes
+// it; `node scripts/architecture.mjs --check` fails if the committed file is stale (CI runs the
+// same check through packages/tensor/test/architecture-doc.test.ts).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** The document, generated from the given modules (built or source, both print the same). */
+export function architectureDoc(torch, ir) {
+  const x = torch.tensor([[-1, 0.5, 2], [3, -4, 1.5]], { dtype: torch.float32 });
+  const y = x.mul(2).add(1).relu().sum();
+  // everything is printed before y is read: reading realizes it and drops its lazy history
+  const graph = ir.printGraph(y.node);
+  const plan = torch.explain(y, { ir: false }).toString();
+  const k = torch.explain(y, { source: true }).kernels[0];
+  const soft = torch.explain(x.softmax(1), { ir: false });
+  const value = y.itemSync();
+  const fence = (s) => '```\n' + s + '\n```';
+  return `# fusor's architecture, by one program
+
+This page follows one program through every layer of fusor. Every block below is printed by
+fusor itself (\`scripts/architecture.mjs\` regenerates the page; a test fails when it is stale),
+so what you read is what the code does today.
+
+\`\`\`ts
+const x = torch.tensor([[-1, 0.5, 2], [3, -4, 1.5]], { dtype: torch.float32 });
+const y = x.mul(2).add(1).relu().sum();
+y.itemSync(); // ${value}
+\`\`\`
+
+## 1. The frontend records IR (\`@fusor/tensor\` → \`@fusor/ir\`)
+
+Nothing runs when \`mul\`, \`add\`, \`relu\` and \`sum\` are called. Each call checks its inputs
+(shapes, dtypes, devices: errors surface here, at the call that caused them), then records
+nodes of the one IR. Frontend ops decompose into a small primitive set: \`relu\` becomes two
+\`WHERE\`s (one keeps NaN, as PyTorch's does), \`sum\` a \`REDUCE\` that keeps the reduced axes
+plus a \`RESHAPE\` that drops them. Scalars become \`CONST\` nodes of the full shape. Nodes are
+interned: building the same graph twice yields the same objects.
+
+${fence(graph)}
+
+## 2. The scheduler decides kernel boundaries (\`@fusor/compiler\`, \`schedule.ts\`)
+
+Reading \`y\` realizes its node. The scheduler walks the pending graph from the output and fuses
+everything that can run in one pass over the output: the elementwise chain and the view feed
+the reduction, so the whole program is **one kernel**. A node gets a buffer of its own only for
+a reason, and \`explain()\` says which:
+
+${fence(plan)}
+
+For contrast, \`x.softmax(1)\` needs three kernels: each reduction's result is broadcast back over
+the axis it reduced, so the next pass needs all of it first.
+
+${fence(soft.toString())}
+
+## 3. Lowering to kernel IR (\`lower.ts\`, \`kernel-ir.ts\`)
+
+The kernel is lowered to kernel IR: a body run for each output index \`gid\`, with loads,
+arithmetic, reduction loops with accumulators, and one store. Movement ops never copy: they
+rewrite the index at which their source is read (views, \`ShapeTracker\` in \`@fusor/ir\`). Index
+arithmetic is simplified by value ranges, and equal subexpressions are computed once.
+
+${fence(k.ir)}
+
+## 4. Rendering and running (\`@fusor/backend-cpu\`)
+
+The backend renders kernel IR to source; the compiler caches the compiled program per
+(backend, kernel), so running the same program on new data compiles nothing. The cpu backend's
+JavaScript renderer rounds float32 results after every op (\`Math.fround\`) so its numbers match
+a float32 machine:
+
+${fence(k.source)}
+
+## 5. Autograd is more IR (\`@fusor/autograd\`)
+
+\`backward()\` applies one vector-Jacobian rule per primitive (\`rules.ts\`, one table) to the
+recorded graph. The result is lazy IR again: forward and backward are scheduled, fused and
+compiled by the same path, and a gradient of a gradient is just another graph.
+`;
+}
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const torch = await import('@fusor/tensor');
+  const ir = await import('@fusor/ir');
+  const doc = architectureDoc(torch, ir);
+  const path = `${here}../docs/ARCHITECTURE.md`;
+  if (process.argv.includes('--check')) {
+    if (readFileSync(path, 'utf8') !== doc) {
+      console.error('docs/ARCHITECTURE.md is stale: run node scripts/architecture.mjs');
+      process.exit(1);
+    }
+  } else {
+    writeFileSync(path, doc);
+  }
+}
