@@ -25,7 +25,7 @@ export function gradients(output: Node, wrt: readonly Node[], seed: Node, stop: 
   for (let i = order.length - 1; i >= 0; i--) {
     const n = order[i]!;
     const g = grads.get(n);
-    if (!g || !relevant.has(n)) continue;
+    if (!g || !relevant.has(n) || (n !== output && stop(n))) continue;
     const srcGrads = GRAD_RULES[n.op](n, g);
     n.src.forEach((s, j) => {
       const sg = srcGrads[j];

@@ -4,11 +4,11 @@
  * rules, as lazy IR that is realized together at the end of backward().
  */
 import { gradients } from '@fusor/autograd';
-import { castNode, constNode, binaryNode, shapeEqual, type Node } from '@fusor/ir';
+import { castNode, constNode, binaryNode, shapeEqual, toposort, type Node } from '@fusor/ir';
 import { realize } from '@fusor/compiler';
 import { AutogradError } from './errors.js';
 import { state } from './state.js';
-import { GradFn, Tensor } from './tensor.js';
+import { edgeOf, GradFn, Tensor, type Edge } from './tensor.js';
 
 export interface BackwardOptions {
   /** Keep the graph so backward can run through it again. */
@@ -30,12 +30,26 @@ const FREED =
 interface Walk {
   /** Each tensor that can receive a gradient, with the nodes it had when used. */
   readonly targets: Map<Tensor, Set<Node>>;
+  /** Non-leaf tensors with hooks: their gradient is transformed before it flows on. */
+  readonly hooked: Map<Node, Tensor>;
   readonly fns: GradFn[];
 }
 
-/** Walks the tensor-level graph from `roots`, finding leaves (and tensors retaining grads). */
+const TYPE_NAME: Readonly<Record<string, string>> = { float32: 'Float', float64: 'Double', float16: 'Half', bfloat16: 'BFloat16' };
+
+function modifiedError(e: Edge): AutogradError {
+  const t = e.tensor;
+  const name = `torch.${TYPE_NAME[t.dtype] ?? 'Float'}Tensor [${t.shape.join(', ')}]`;
+  const of = t.gradFn ? `, which is output 0 of ${t.gradFn.name},` : '';
+  return new AutogradError(
+    `one of the variables needed for gradient computation has been modified by an inplace operation: [${name}]${of} is at version ${t._box.version}; expected version ${e.version} instead. Hint: the backtrace further above shows the operation that failed to compute its gradient. The variable in question was changed in there or anywhere later. Good luck!`,
+  );
+}
+
+/** Walks the tensor-level graph from `roots`, finding leaves, retained and hooked tensors. */
 function walk(roots: readonly Tensor[], extra: readonly Tensor[] = []): Walk {
   const targets = new Map<Tensor, Set<Node>>();
+  const hooked = new Map<Node, Tensor>();
   const fns: GradFn[] = [];
   const seen = new Set<GradFn>();
   const addTarget = (t: Tensor, n: Node): void => {
@@ -43,23 +57,62 @@ function walk(roots: readonly Tensor[], extra: readonly Tensor[] = []): Walk {
     if (!s) targets.set(t, (s = new Set()));
     s.add(n);
   };
-  const stack: Tensor[] = [...roots];
-  for (const t of [...roots, ...extra]) if (t.isLeaf && t.requiresGrad) addTarget(t, t.node);
+  const stack: GradFn[] = [];
+  for (const t of roots) {
+    if (t.gradFn) stack.push(t.gradFn);
+    else if (t.requiresGrad) addTarget(t, t.node);
+  }
   for (const t of extra) addTarget(t, t.node);
   while (stack.length) {
-    const t = stack.pop()!;
-    const fn = t.gradFn;
-    if (!fn || seen.has(fn)) continue;
+    const fn = stack.pop()!;
+    if (seen.has(fn)) continue;
     seen.add(fn);
     if (fn.released && fn.savesTensors) throw new AutogradError(FREED);
     fns.push(fn);
-    if (t._retainsGrad) addTarget(t, t.node);
+    const owner = fn.owner;
+    if (owner && owner.gradFn === fn) {
+      if (owner._retainsGrad) addTarget(owner, fn.node);
+      if (owner._hooks.length) hooked.set(fn.node, owner);
+    }
     for (const e of fn.edges) {
-      if (e.tensor.isLeaf) addTarget(e.tensor, e.node);
-      else stack.push(e.tensor);
+      if (fn.savesTensors && e.tensor._box.version !== e.version) throw modifiedError(e);
+      if (e.fn) stack.push(e.fn);
+      else if (e.tensor.requiresGrad) addTarget(e.tensor, e.node);
     }
   }
-  return { targets, fns };
+  return { targets, hooked, fns };
+}
+
+/**
+ * Gradients of `out` for every target node. Without hooks this is one sweep over the IR. With
+ * hooks on non-leaf tensors, the sweep stops at each hooked node; once all of a hooked node's
+ * gradient has arrived, its hooks transform it and the sweep continues from there.
+ */
+function sweep(out: Tensor, seed: Node, w: Walk, targetNodes: readonly Node[]): Map<Node, Node> {
+  if (w.hooked.size === 0) return gradients(out.node, targetNodes, seed);
+  const hookedNodes = [...w.hooked.keys()];
+  const all = [...new Set([...targetNodes, ...hookedNodes])];
+  const isHooked = (n: Node): boolean => w.hooked.has(n);
+  const total = new Map<Node, Node>();
+  const addAll = (m: Map<Node, Node>): void => {
+    for (const [n, g] of m) {
+      const prev = total.get(n);
+      total.set(n, prev ? binaryNode('ADD', prev, g) : g);
+    }
+  };
+  addAll(gradients(out.node, all, seed, isHooked));
+  // hooked nodes in reverse topological order: everything flowing into one arrives before it is used
+  const order = toposort([out.node]).filter(isHooked).reverse();
+  for (const h of order) {
+    const g = total.get(h);
+    if (!g) continue;
+    const t = w.hooked.get(h)!;
+    const transformed = t._hooks.reduce<Tensor>((cur, hook) => hook(cur) ?? cur, Tensor._fromNode(g));
+    total.set(h, transformed.node);
+    const rest = gradients(h, all.filter((n) => n !== h), castNode(transformed.node, h.dtype), (n) => isHooked(n) && n !== h);
+    addAll(rest);
+  }
+  return total;
 }
 
 function seedFor(out: Tensor, gradient: Tensor | null | undefined, i = 0): Node {
@@ -89,10 +142,12 @@ function gradOf(t: Tensor, nodes: Set<Node>, grads: Map<Node, Node>): Node | und
 function gradTensor(node: Node, w: Walk, createGraph: boolean): Tensor {
   const t = Tensor._fromNode(node);
   if (createGraph) {
-    const edges = [...w.targets].filter(([leaf]) => leaf.isLeaf).flatMap(([leaf, nodes]) => [...nodes].map((n) => ({ tensor: leaf, node: n })));
+    const edges = [...w.targets]
+      .filter(([leaf]) => leaf.isLeaf)
+      .flatMap(([leaf, nodes]) => [...nodes].map((n): Edge => ({ tensor: leaf, node: n, fn: null, version: leaf._box.version })));
     if (edges.length) {
       t.requiresGrad = true;
-      t.gradFn = new GradFn('MulBackward0', edges, true);
+      t.gradFn = new GradFn('MulBackward0', edges, true, node);
     }
   }
   return t;
@@ -109,7 +164,7 @@ export function backward(out: Tensor, gradient: Tensor | undefined, opts: Backwa
   const seed = seedFor(out, gradient);
   const w = walk([out]);
   const nodes = [...w.targets.values()].flatMap((s) => [...s]);
-  const grads = gradients(out.node, nodes, seed);
+  const grads = sweep(out, seed, w, nodes);
   const updated: Tensor[] = [];
   const prev = state.gradEnabled;
   state.gradEnabled = opts.createGraph === true;
@@ -117,7 +172,7 @@ export function backward(out: Tensor, gradient: Tensor | undefined, opts: Backwa
     for (const [t, ns] of w.targets) {
       const g = gradOf(t, ns, grads);
       if (!g) continue;
-      const gt = applyHooks(t, gradTensor(g, w, opts.createGraph === true));
+      const gt = t.isLeaf ? applyHooks(t, gradTensor(g, w, opts.createGraph === true)) : gradTensor(g, w, opts.createGraph === true);
       t.grad = t.grad ? accumulate(t.grad, gt, opts.createGraph === true) : gt;
       updated.push(t.grad);
     }
@@ -125,7 +180,8 @@ export function backward(out: Tensor, gradient: Tensor | undefined, opts: Backwa
     state.gradEnabled = prev;
   }
   if (!opts.createGraph) {
-    realize(updated.map((t) => t.node));
+    // the output is realized with the gradients: it is almost always read next, and shares their work
+    realize([out.node, ...updated.map((t) => t.node)]);
     for (const t of updated) t._compact();
   }
   if (!opts.retainGraph) for (const fn of w.fns) fn.released = true;
@@ -136,7 +192,7 @@ function accumulate(prev: Tensor, g: Tensor, createGraph: boolean): Tensor {
   const t = Tensor._fromNode(node);
   if (createGraph && (g.requiresGrad || prev.requiresGrad)) {
     t.requiresGrad = true;
-    t.gradFn = new GradFn('AddBackward0', [prev, g].filter((x) => x.requiresGrad).map((x) => ({ tensor: x, node: x.node })), false);
+    t.gradFn = new GradFn('AddBackward0', [prev, g].filter((x) => x.requiresGrad).map(edgeOf), false, node);
   }
   return t;
 }

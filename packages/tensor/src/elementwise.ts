@@ -326,7 +326,7 @@ export function inPlace<T extends Tensor>(t: T, result: Tensor, name: string): T
   t._box.node = castNode(result.node, t.dtype);
   t._box.version++;
   if (result.gradFn) {
-    t.gradFn = Object.assign(Object.create(Object.getPrototypeOf(result.gradFn) as object), result.gradFn, { name });
+    t.gradFn = result.gradFn.renamed(name);
     t.requiresGrad = true;
   }
   realize([t.node]);

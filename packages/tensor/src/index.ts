@@ -11,6 +11,7 @@ import * as V from './views.js';
 import * as L from './linalg.js';
 import { Tensor, type TensorLike } from './tensor.js';
 import { grad, noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd.js';
+import { gradcheck } from './gradcheck.js';
 
 export { Tensor, GradFn, type TensorLike, type NestedList, type DataProperty, type Edge } from './tensor.js';
 export * from './creation.js';
@@ -42,7 +43,8 @@ export const uint8: DType = 'uint8';
 export const bool: DType = 'bool';
 
 /** torch.autograd */
-export const autograd = { grad, noGrad, enableGrad, isGradEnabled, setGradEnabled };
+export const autograd = { grad, gradcheck, noGrad, enableGrad, isGradEnabled, setGradEnabled };
+export { GradcheckError, type GradcheckOptions } from './gradcheck.js';
 
 /** Brings a backend up: resolves to its description, or rejects with BackendUnavailableError saying why. */
 export const init = (device: string): Promise<string> => initBackend(device);

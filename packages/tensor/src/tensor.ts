@@ -25,27 +25,43 @@ import * as L from './linalg.js';
 import { backward, type BackwardOptions } from './autograd.js';
 import { copyTo, castTo, empty } from './creation.js';
 
-/** An edge of the autograd graph: an input tensor and the node it had when the op ran. */
+/**
+ * An edge of the autograd graph: an input tensor as it was when the op ran — its node, its
+ * grad_fn (null for a leaf) and its storage version (to detect later in-place changes).
+ */
 export interface Edge {
   readonly tensor: Tensor;
   readonly node: Node;
+  readonly fn: GradFn | null;
+  readonly version: number;
 }
+
+export const edgeOf = (t: Tensor): Edge => ({ tensor: t, node: t.node, fn: t.gradFn, version: t._box.version });
 
 /** What produced a non-leaf tensor: PyTorch's grad_fn. */
 export class GradFn {
   /** Set once a backward without retainGraph has run through it. */
   released = false;
+  /** The tensor whose grad_fn this is, when it retains its gradient or has hooks. */
+  owner: Tensor | null = null;
   constructor(
     /** As PyTorch prints it, e.g. 'MulBackward0'. */
     readonly name: string,
     readonly edges: readonly Edge[],
     /** Whether backward needs values saved from the forward pass (only then is a second backward an error). */
     readonly savesTensors: boolean,
+    /** The node of the output this function produced. */
+    readonly node: Node,
   ) {}
+
+  /** A copy under another name (in-place ops rebase the tensor's history onto it). */
+  renamed(name: string): GradFn {
+    return new GradFn(name, this.edges, this.savesTensors, this.node);
+  }
 
   /** PyTorch's next_functions: the grad_fn of each input (or an AccumulateGrad for a leaf). */
   get nextFunctions(): readonly [GradFn | { name: 'AccumulateGrad'; variable: Tensor } | null, number][] {
-    return this.edges.map((e) => [e.tensor.gradFn ?? (e.tensor.requiresGrad ? { name: 'AccumulateGrad', variable: e.tensor } : null), 0]);
+    return this.edges.map((e) => [e.fn ?? (e.tensor.requiresGrad ? { name: 'AccumulateGrad', variable: e.tensor } : null), 0]);
   }
 
   toString(): string {
@@ -265,7 +281,10 @@ export class Tensor {
 
   retainGrad(): void {
     if (!this.requiresGrad) throw new AutogradError("can't retain_grad on Tensor that has requires_grad=False");
-    if (!this.isLeaf) this._retainsGrad = true;
+    if (!this.isLeaf) {
+      this._retainsGrad = true;
+      this.gradFn!.owner = this;
+    }
   }
 
   get retainsGrad(): boolean {
@@ -276,6 +295,7 @@ export class Tensor {
   registerHook(hook: (grad: Tensor) => Tensor | void): { remove(): void } {
     if (!this.requiresGrad) throw new AutogradError("cannot register a hook on a tensor that doesn't require gradient");
     this._hooks.push(hook);
+    if (this.gradFn) this.gradFn.owner = this;
     return { remove: () => void this._hooks.splice(this._hooks.indexOf(hook), 1) };
   }
 
@@ -721,10 +741,10 @@ function toNested(data: HostArray, shape: readonly number[], dtype: DType): Nest
 export function record(name: string, node: Node, inputs: readonly Tensor[], savesTensors = true): Tensor {
   const t = Tensor._fromNode(node);
   if (isGradEnabled()) {
-    const edges = inputs.filter((i) => i.requiresGrad).map((i) => ({ tensor: i, node: i.node }));
+    const edges = inputs.filter((i) => i.requiresGrad).map(edgeOf);
     if (edges.length) {
       t.requiresGrad = true;
-      t.gradFn = new GradFn(name, edges, savesTensors);
+      t.gradFn = new GradFn(name, edges, savesTensors, node);
     }
   }
   return t;
