@@ -135,6 +135,8 @@ export function renderExpr(e: Expr): string {
 }
 
 function renderStmts(stmts: readonly Stmt[], ind: string, out: string[]): void {
+  // accumulators declared in this block whose loop has not closed yet
+  let open: Extract<Stmt, { k: 'acc' }>[] = [];
   for (const s of stmts) {
     switch (s.k) {
       case 'let':
@@ -142,15 +144,22 @@ function renderStmts(stmts: readonly Stmt[], ind: string, out: string[]): void {
         break;
       case 'acc':
         out.push(`${ind}let ${s.name} = ${num(s.init)};`);
+        open.push(s);
         break;
       case 'loop':
         out.push(`${ind}for (let r${s.ridx} = 0; r${s.ridx} < ${s.n}; r${s.ridx}++) {`);
         renderStmts(s.body, `${ind}  `, out);
         out.push(`${ind}}`);
+        // a float accumulator ran in float64 inside its loop: its value is the rounded sum
+        for (const a of open) {
+          const round = ROUND[a.dtype];
+          if (round) out.push(`${ind}${a.name} = ${round(a.name)};`);
+        }
+        open = [];
         break;
       case 'update': {
         const v = renderExpr(s.expr);
-        // float accumulators run in float64 and are rounded where they are stored or used
+        // float accumulators run in float64 and are rounded once their loop ends
         const wrap = (x: string): string => (isFloat(s.expr.dtype) ? x : fix(s.expr.dtype, x));
         const upd =
           s.op === 'add'

@@ -283,13 +283,16 @@ const identity: Impl = (n, [x]) => x!;
 
 function reduce(n: Node, [x]: readonly Float64Array[]): Float64Array {
   const { reduce: kind, axes } = n.arg as { reduce: ReduceKind; axes: readonly number[] };
-  const f = REDUCERS[kind];
+  // integer products wrap at every step, as on a machine: a float64 running product would lose the low bits
+  const f = kind === 'mul' ? BINARY.MUL(n.dtype) : REDUCERS[kind];
+  const wrap = DTYPES[n.dtype].category === 'float' ? null : NORMALIZE[n.dtype](false);
   const out = new Float64Array(n.size).fill(REDUCE_IDENTITY[kind]);
   const outStrides = contiguousStrides(n.shape).map((s, k) => (axes.includes(k) ? 0 : s));
   forEachIndex(n.src[0]!.shape, (idx, flat) => {
     let at = 0;
     for (let k = 0; k < idx.length; k++) at += idx[k]! * outStrides[k]!;
-    out[at] = f(out[at]!, x![flat]!);
+    const v = f(out[at]!, x![flat]!);
+    out[at] = wrap ? wrap(v) : v;
   });
   return out;
 }

@@ -93,8 +93,9 @@ function mk(e: Draft): Expr {
   return { min: -U, max: U, ...e } as unknown as Expr;
 }
 
+/** A constant of `dtype`: the value is brought into the dtype first (0.3 in float32 is fround(0.3)). */
 export function konst(value: number, dtype: DType): Expr {
-  const v = dtype === 'bool' ? (value ? 1 : 0) : value;
+  const v = castValue(value, dtype);
   const text = Object.is(v, -0) ? '-0' : String(v);
   return mk({ k: 'const', value: v, dtype, key: `c${dtype}:${text}`, min: v, max: v });
 }
@@ -116,17 +117,25 @@ export function rand(seed: Expr, counter: Expr, dtype: DType): Expr {
 export function cast(src: Expr, dtype: DType, bitcast = false): Expr {
   if (src.dtype === dtype) return src;
   if (!bitcast && isConst(src)) return konst(castValue(src.value, dtype), dtype);
-  // int index math widening/narrowing keeps the range
-  const keepRange = !bitcast && !isFloat(dtype) && !isFloat(src.dtype);
-  return mk({
-    k: 'cast',
-    src,
-    bitcast,
-    dtype,
-    key: `${bitcast ? 'bitcast' : 'cast'}<${dtype}>(${src.key})`,
-    min: keepRange ? src.min : -U,
-    max: keepRange ? src.max : U,
-  });
+  // int → int keeps the range, unless the value may wrap in the new width
+  const [min, max] = !bitcast && !isFloat(dtype) && !isFloat(src.dtype) ? unwrapped(dtype, src.min, src.max) : [-U, U];
+  return mk({ k: 'cast', src, bitcast, dtype, key: `${bitcast ? 'bitcast' : 'cast'}<${dtype}>(${src.key})`, min, max });
+}
+
+/** What each integer dtype holds: a value outside it wraps. */
+const INT_BOUNDS: Readonly<Partial<Record<DType, readonly [number, number]>>> = {
+  bool: [0, 1],
+  uint8: [0, 255],
+  int8: [-128, 127],
+  int16: [-32768, 32767],
+  int32: [-(2 ** 31), 2 ** 31 - 1],
+  int64: [-(2 ** 63), 2 ** 63 - 1],
+};
+
+/** A range of integer math, or unknown where the value may have wrapped (its range would be a lie). */
+function unwrapped(dtype: DType, min: number, max: number): [number, number] {
+  const b = INT_BOUNDS[dtype];
+  return b && (min < b[0] || max > b[1]) ? [-U, U] : [min, max];
 }
 
 /** Casting semantics shared by constant folding and the reference interpreter. */
@@ -250,7 +259,7 @@ export function alu(op: AluOp, ...src: Expr[]): Expr {
       if (b.key === c.key) return b;
       break;
   }
-  const [min, max] = range(op, src);
+  const [min, max] = int ? unwrapped(dtype, ...range(op, src)) : range(op, src);
   return mk({ k: 'alu', op, src, dtype, key: `${op}(${src.map((s) => s.key).join(',')})`, min, max });
 }
 

@@ -101,7 +101,7 @@ export function reduceIdentity(op: ReduceKind, dtype: DType): number {
   if (op === 'add') return 0;
   if (op === 'mul') return 1;
   if (isFloat(dtype)) return -Infinity;
-  const lowest: Partial<Record<DType, number>> = { int32: -2147483648, int64: Number.MIN_SAFE_INTEGER, int16: -32768, int8: -128 };
+  const lowest: Partial<Record<DType, number>> = { int32: -2147483648, int64: -(2 ** 63), int16: -32768, int8: -128 };
   return lowest[dtype] ?? 0;
 }
 
@@ -243,9 +243,11 @@ export function lower(item: ScheduleItem): LoweredKernel {
       case 'CONST':
         return konst(n.arg as number, n.dtype);
       case 'ARANGE': {
+        // floats are computed in float64 and rounded once, as the reference interpreter defines it
         const a = n.arg as { start: number; step: number };
-        const i = cast(idx.dims()[0]!, n.dtype);
-        return bind(key, alu('ADD', alu('MUL', i, konst(a.step, n.dtype)), konst(a.start, n.dtype)));
+        const dt: DType = isFloat(n.dtype) ? 'float64' : n.dtype;
+        const i = cast(idx.dims()[0]!, dt);
+        return bind(key, cast(alu('ADD', alu('MUL', i, konst(a.step, dt)), konst(a.start, dt)), n.dtype));
       }
       case 'RAND': {
         let v = randVars.get(n);

@@ -65,7 +65,15 @@ export const memoryStats = (): { buffers: number; bytes: number } => ({ buffers:
 
 const programs = new Map<string, unknown>();
 
+const kernelObservers = new Set<(kernel: Kernel, backend: Backend) => void>();
+/** Calls `fn` with every kernel about to be compiled or fetched from the cache (tests capture kernels this way); returns the unsubscribe. */
+export function observeKernels(fn: (kernel: Kernel, backend: Backend) => void): () => void {
+  kernelObservers.add(fn);
+  return () => void kernelObservers.delete(fn);
+}
+
 export function compileKernel(backend: Backend, kernel: Kernel): unknown {
+  for (const fn of kernelObservers) fn(kernel, backend);
   const key = `${backend.name}\n${kernel.key}`;
   let p = programs.get(key);
   if (p === undefined) {

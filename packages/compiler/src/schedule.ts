@@ -5,6 +5,7 @@
  * and the reason is recorded so `explain()` can say it.
  */
 import type { Node, Op } from '@fusor/ir';
+import { getBackend, parseDevice, registeredBackends } from './backend.js';
 
 export type ItemKind = 'kernel' | 'copy' | 'assign';
 
@@ -22,38 +23,56 @@ export interface ScheduleItem {
   readonly reason: string;
 }
 
-/** Nodes whose value is needed, stopping at realized ones. */
-function reachable(roots: readonly Node[], isRealized: (n: Node) => boolean): Map<Node, Set<Node>> {
-  const consumers = new Map<Node, Set<Node>>();
-  const stack = [...roots];
-  const seen = new Set<Node>(roots);
-  while (stack.length) {
-    const n = stack.pop()!;
-    if (isRealized(n)) continue;
-    for (const s of n.src) {
-      let c = consumers.get(s);
-      if (!c) consumers.set(s, (c = new Set()));
-      c.add(n);
-      if (!seen.has(s)) {
-        seen.add(s);
-        stack.push(s);
-      }
-    }
-  }
-  return consumers;
-}
-
 interface Visit {
   readonly node: Node;
   /** Inside the source of a fused reduction. */
   readonly inReduce: boolean;
   /** Reached through an expand since the last reduction (or the root). */
   readonly throughExpand: boolean;
+  /** The movement ops passed since the root (outside reductions): which index the node is needed at. */
+  readonly view: string;
 }
 
+const MOVEMENT: ReadonlySet<Op> = new Set(['RESHAPE', 'PERMUTE', 'EXPAND', 'PAD', 'SHRINK', 'FLIP']);
+
+interface Pass {
+  readonly order: ScheduleItem[];
+  /** Per reduction fused somewhere: each place it was fused into, as `root id:view`. */
+  readonly fusedAt: Map<Node, Set<string>>;
+  readonly reasons: Map<Node, string>;
+}
+
+/**
+ * A reduction is computed where it is used, unless that would compute it more than once: when
+ * it is fused into two kernels, read at two indices of one kernel, or also needed in a buffer,
+ * it gets a buffer of its own. That is only known once the kernels are drawn, so scheduling
+ * repeats with those reductions materialized until none is computed twice.
+ */
 export function schedule(roots: readonly Node[], isRealized: (n: Node) => boolean): ScheduleItem[] {
-  const consumers = reachable(roots, isRealized);
+  const shared = new Map<Node, string>();
+  for (;;) {
+    const { order, fusedAt, reasons } = pass(roots, isRealized, shared);
+    let changed = false;
+    for (const [r, places] of fusedAt) {
+      // a reduction with a buffer of its own is also fused into its own kernel: two places either way
+      if (shared.has(r) || places.size < 2) continue;
+      const kernels = new Set([...places].map((p) => p.split(':')[0])).size;
+      shared.set(
+        r,
+        reasons.get(r) ??
+          (kernels > 1
+            ? `reduction result read by ${kernels} kernels: computed once into a buffer`
+            : `reduction result read at ${places.size} different indices: computed once into a buffer`),
+      );
+      changed = true;
+    }
+    if (!changed) return order;
+  }
+}
+
+function pass(roots: readonly Node[], isRealized: (n: Node) => boolean, shared: ReadonlyMap<Node, string>): Pass {
   const reasons = new Map<Node, string>();
+  const fusedAt = new Map<Node, Set<string>>();
   for (const r of roots) if (!isRealized(r)) reasons.set(r, 'output');
 
   const boundary = (v: Visit): string | undefined => {
@@ -65,13 +84,10 @@ export function schedule(roots: readonly Node[], isRealized: (n: Node) => boolea
         return `copy to ${n.device}`;
       case 'ASSIGN':
         return 'in-place assign';
-      case 'REDUCE': {
+      case 'REDUCE':
         if (v.inReduce) return 'reduction inside the source of another reduction';
         if (v.throughExpand) return 'reduction result broadcast back over its reduced axes: the consumer needs all of it first';
-        const users = consumers.get(n)?.size ?? 0;
-        if (users > 1) return `reduction result used by ${users} consumers`;
-        return undefined;
-      }
+        return shared.get(n);
       default:
         return undefined;
     }
@@ -80,7 +96,7 @@ export function schedule(roots: readonly Node[], isRealized: (n: Node) => boolea
   const items = new Map<Node, ScheduleItem>();
   const order: ScheduleItem[] = [];
 
-  const region = (root: Node): ScheduleItem => {
+  const draw = (root: Node): ScheduleItem => {
     const inputs: Node[] = [];
     const ops: Op[] = [];
     const reduces: Node[] = [];
@@ -96,15 +112,15 @@ export function schedule(roots: readonly Node[], isRealized: (n: Node) => boolea
       start = [];
     } else if (kind === 'assign') {
       addInput(root.src[0]!, 'target of an in-place assign');
-      start = [{ node: root.src[1]!, inReduce: false, throughExpand: false }];
+      start = [{ node: root.src[1]!, inReduce: false, throughExpand: false, view: '' }];
     } else {
-      start = [{ node: root, inReduce: false, throughExpand: false }];
+      start = [{ node: root, inReduce: false, throughExpand: false, view: '' }];
     }
     const stack = start;
     while (stack.length) {
       const v = stack.pop()!;
       const n = v.node;
-      const key = `${n.id}:${+v.inReduce}${+v.throughExpand}`;
+      const key = `${n.id}:${+v.inReduce}${+v.throughExpand}:${v.view}`;
       if (seen.has(key)) continue;
       seen.add(key);
       if (n !== root && (isRealized(n) || reasons.has(n))) {
@@ -119,15 +135,30 @@ export function schedule(roots: readonly Node[], isRealized: (n: Node) => boolea
       if (n.op === 'BUFFER') throw new Error(`BUFFER ${n} has no data`);
       if (!ops.includes(n.op)) ops.push(n.op);
       if (n.op === 'REDUCE') {
-        reduces.push(n);
-        stack.push({ node: n.src[0]!, inReduce: true, throughExpand: false });
-      } else if (n.op === 'EXPAND') {
-        stack.push({ node: n.src[0]!, inReduce: v.inReduce, throughExpand: true });
+        if (!reduces.includes(n)) reduces.push(n);
+        let places = fusedAt.get(n);
+        if (!places) fusedAt.set(n, (places = new Set()));
+        places.add(`${root.id}:${v.view}`);
+        stack.push({ node: n.src[0]!, inReduce: true, throughExpand: false, view: '' });
       } else {
-        for (const s of n.src) stack.push({ node: s, inReduce: v.inReduce, throughExpand: v.throughExpand });
+        const throughExpand = v.throughExpand || n.op === 'EXPAND';
+        const view = !v.inReduce && MOVEMENT.has(n.op) ? `${v.view}/${n.id}` : v.view;
+        for (const s of n.src) stack.push({ node: s, inReduce: v.inReduce, throughExpand, view });
       }
     }
     return { kind, root, inputs, ops, reduces, reason: reasons.get(root) ?? 'output' };
+  };
+
+  // a kernel binds its output and each input: past the backend's limit, part of it is computed first
+  const region = (root: Node): ScheduleItem => {
+    const limit = maxBuffers(root.device);
+    for (;;) {
+      const item = draw(root);
+      const split = item.inputs.length + 1 > limit ? splitPoint(item, limit) : undefined;
+      if (!split) return item;
+      reasons.set(split, `the kernel would bind ${item.inputs.length + 1} buffers, more than ${parseDevice(root.device).type} allows (maxBuffers ${limit})`);
+      for (const places of fusedAt.values()) for (const p of places) if (p.startsWith(`${root.id}:`)) places.delete(p);
+    }
   };
 
   // depth-first so every item follows the items that produce its inputs
@@ -139,5 +170,55 @@ export function schedule(roots: readonly Node[], isRealized: (n: Node) => boolea
     order.push(item);
   };
   for (const r of roots) emit(r);
-  return order;
+  return { order, fusedAt, reasons };
+}
+
+/** Buffers one kernel may bind on a device (unlimited when no backend is registered for it). */
+function maxBuffers(device: string): number {
+  const { type } = parseDevice(device);
+  return registeredBackends().includes(type) ? getBackend(device).capabilities.maxBuffers : Infinity;
+}
+
+/**
+ * The fused node to compute into a buffer of its own so that a kernel binds fewer buffers:
+ * preferring one whose own kernel fits the limit, then the one leaving the fewest buffers behind.
+ */
+function splitPoint(item: ScheduleItem, limit: number): Node | undefined {
+  const inputs = new Set(item.inputs);
+  const top = item.kind === 'assign' ? item.root.src[1]! : item.root;
+  /** Inputs read by the region under `from`, with `cut` read from a buffer too. */
+  const reads = (from: Node, cut?: Node): Set<Node> => {
+    const used = new Set<Node>();
+    const seen = new Set<Node>();
+    const walk = (n: Node): void => {
+      if (seen.has(n)) return;
+      seen.add(n);
+      for (const s of n.src) {
+        if (s === cut || inputs.has(s)) used.add(s);
+        else walk(s);
+      }
+    };
+    walk(from);
+    return used;
+  };
+  const nodes = new Set<Node>();
+  const collect = (n: Node): void => {
+    for (const s of n.src) if (!inputs.has(s) && !nodes.has(s)) (nodes.add(s), collect(s));
+  };
+  collect(top);
+  const before = reads(top).size;
+  let best: Node | undefined;
+  let bestKey = [Infinity, Infinity];
+  for (const n of nodes) {
+    const own = reads(n).size;
+    if (own < 2) continue;
+    const left = reads(top, n).size;
+    if (left >= before) continue;
+    const key = [own + 1 <= limit ? 0 : 1, left];
+    if (key[0]! < bestKey[0]! || (key[0] === bestKey[0] && key[1]! < bestKey[1]!)) {
+      best = n;
+      bestKey = key;
+    }
+  }
+  return best;
 }
