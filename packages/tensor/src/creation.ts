@@ -21,6 +21,7 @@ import {
 import { getBackend, upload } from '@fusor/compiler';
 import * as D from './decompose.js';
 import { standardNormal } from './elementwise.js';
+import { AutogradError } from './errors.js';
 import { drawOffset, getDefaultDtype, resolveDevice, state } from './state.js';
 import { record, Tensor } from './tensor.js';
 import { sizesArg } from './views.js';
@@ -62,6 +63,9 @@ function place(opts: TensorOptions, fallback: DType): { dtype: DType; device: st
 
 function finish(node: Node, opts: TensorOptions): Tensor {
   const t = Tensor._fromNode(node);
+  if (opts.requiresGrad && !isFloat(node.dtype)) {
+    throw new AutogradError('Only Tensors of floating point and complex dtype can require gradients');
+  }
   if (opts.requiresGrad) t.requiresGrad_(true);
   return t;
 }
@@ -144,7 +148,7 @@ export function tensor(data: NestedData | ArrayLike<number | bigint> | Tensor, o
     flat = out;
     inferred = out.length === 0 ? getDefaultDtype()
       : out.every((v) => typeof v === 'boolean') ? 'bool'
-      : out.every((v) => typeof v === 'bigint' || typeof v === 'boolean' || (typeof v === 'number' && Number.isInteger(v) && !Object.is(v, -0))) ? 'int64'
+      : out.every((v) => typeof v === 'bigint' || typeof v === 'boolean' || (typeof v === 'number' && Number.isSafeInteger(v) && !Object.is(v, -0))) ? 'int64'
       : getDefaultDtype();
   }
   const { dtype, device } = place(opts, inferred);

@@ -65,7 +65,7 @@ export function bmm(a: Tensor, b: Tensor): Tensor {
 
 export function mv(a: Tensor, v: Tensor): Tensor {
   if (a.ndim !== 2 || v.ndim !== 1) throw new ShapeError('vector + matrix @ vector expected, got ' + `${a.ndim}, ${v.ndim}`);
-  if (a.shape[1] !== v.shape[0]) throw new ShapeError(`size mismatch, got input (${a.shape[0]}), mat (${a.shape[0]}x${a.shape[1]}), vec (${v.shape[0]})`);
+  if (a.shape[1] !== v.shape[0]) throw new ShapeError(`size mismatch, got ${a.shape[0]}, ${a.shape[0]}x${a.shape[1]},${v.shape[0]}`);
   sameDtype(a, v);
   return record('MvBackward0', reshapeNode(contract(a.node, reshapeNode(v.node, [v.shape[0]!, 1])), [a.shape[0]!]), [a, v]);
 }
@@ -99,10 +99,18 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const k2 = bn.shape[bn.ndim - 2]!;
   if (k1 !== k2) {
     const fmt = (n: Node): string => (n.ndim === 2 ? `${n.shape[0]}x${n.shape[1]}` : `[${n.shape.join(', ')}]`);
+    // PyTorch folds a batched first operand into rows when the second is a matrix
+    const rows = an.shape.slice(0, -1).reduce((x, y) => x * y, 1);
+    const batches = broadcastShapes(an.shape.slice(0, -2), bn.shape.slice(0, -2)).reduce((x, y) => x * y, 1);
+    const bRows = bn.shape.slice(0, -2).reduce((x, y) => x * y, 1) * bn.shape[bn.ndim - 1]!;
+    if (b.ndim === 1) throw new ShapeError(`size mismatch, got ${rows}, ${rows}x${k1},${k2}`);
+    if (a.ndim === 1 && bn.ndim > 2) throw new ShapeError(`size mismatch, got ${bRows}, ${bRows}x${k2},${k1}`);
     throw new ShapeError(
-      an.ndim <= 2 && bn.ndim <= 2
-        ? `mat1 and mat2 shapes cannot be multiplied (${fmt(an)} and ${fmt(bn)})`
-        : `Expected size for first two dimensions of batch2 tensor to be: [${an.shape.slice(0, -2).reduce((x, y) => x * y, 1)}, ${k1}] but got: [${bn.shape.slice(0, -2).reduce((x, y) => x * y, 1)}, ${k2}].`,
+      bn.ndim <= 2
+        ? `mat1 and mat2 shapes cannot be multiplied (${rows}x${k1} and ${fmt(bn)})`
+        : an.ndim <= 2
+          ? `mat1 and mat2 shapes cannot be multiplied (${bRows}x${k2} and ${k1}x${an.shape[an.ndim - 2]})`
+        : `Expected size for first two dimensions of batch2 tensor to be: [${batches}, ${k1}] but got: [${batches}, ${k2}].`,
     );
   }
   const batch = broadcastShapes(an.shape.slice(0, -2), bn.shape.slice(0, -2));

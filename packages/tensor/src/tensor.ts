@@ -5,6 +5,7 @@
  */
 import {
   bufferNode,
+  contiguousNode,
   DTYPES,
   formatShape,
   isFloat,
@@ -355,8 +356,10 @@ export class Tensor {
   clone(): Tensor {
     return E.clone(this);
   }
+  /** A tensor with its own buffer: an explicit kernel boundary (a realized buffer is returned as is). */
   contiguous(): Tensor {
-    return this;
+    if (this.node.op === 'BUFFER') return this;
+    return record('CloneBackward0', contiguousNode(this.node), [this], false);
   }
 
   // ---------------------------------------------------------------- elementwise
@@ -715,7 +718,9 @@ export type DataProperty = Tensor & (() => Promise<HostArray>);
 export type NestedList = number | boolean | NestedList[];
 
 function checkItem(t: Tensor): void {
-  if (t.numel() !== 1) throw new RangeError(`a Tensor with ${t.numel()} elements cannot be converted to Scalar`);
+  if (t.numel() !== 1) {
+    throw new RangeError(`only one element tensors can be converted to scalars (this one has ${t.numel()} elements)`);
+  }
 }
 
 function scalarOf(data: HostArray, dtype: DType): number | boolean {
