@@ -35,14 +35,31 @@ export type GradRule = (n: Node, g: Node) => readonly (Node | null)[];
 
 const LN2 = Math.LN2;
 
-/** d max(a, b): the larger side gets g; ties split it evenly (PyTorch's convention). */
+/**
+ * d max(a, b): the larger side gets g; ties split it evenly; a side gets nothing only where it is
+ * smaller, so a NaN sends g to both (PyTorch's maximum_backward).
+ */
 function maxGrad(n: Node, g: Node): (Node | null)[] {
   const [a, b] = n.src as [Node, Node];
   const half = mul(g, c(0.5, g));
   const tie = binaryNode('CMPEQ', a, b);
-  const aWins = binaryNode('CMPLT', b, a);
-  const bWins = binaryNode('CMPLT', a, b);
-  return [whereNode(tie, half, whereNode(aWins, g, zerosLike(g))), whereNode(tie, half, whereNode(bWins, g, zerosLike(g)))];
+  const aLoses = binaryNode('CMPLT', a, b);
+  const bLoses = binaryNode('CMPLT', b, a);
+  return [whereNode(tie, half, whereNode(aLoses, zerosLike(g), g)), whereNode(tie, half, whereNode(bLoses, zerosLike(g), g))];
+}
+
+const isNan = (a: Node): Node => binaryNode('XOR', binaryNode('CMPEQ', a, a), constNode(1, 'bool', a.shape, a.device));
+
+/** d prod / dx_i: the product of the others, without dividing by a zero x_i (PyTorch's prod_backward). */
+function prodGrad(x: Node, axes: readonly number[]): Node {
+  const zero = c(0, x);
+  const isZero = binaryNode('CMPEQ', x, zero);
+  const nonZero = whereNode(isZero, c(1, x), x);
+  const prodNonZero = expandNode(reduceNode(nonZero, 'mul', axes), x.shape);
+  const zeros = expandNode(reduceNode(castNode(isZero, x.dtype), 'add', axes), x.shape);
+  const onlyZero = binaryNode('AND', binaryNode('CMPEQ', zeros, c(1, x)), isZero);
+  // no zero: P / x_i; x_i the only zero: the product of the rest; otherwise 0
+  return whereNode(binaryNode('CMPEQ', zeros, zero), mul(prodNonZero, recip(nonZero)), whereNode(onlyZero, prodNonZero, zero));
 }
 
 /** Gradient of a reduction: broadcast g back; for max, only to the elements equal to the max, split among ties. */
@@ -52,11 +69,12 @@ function reduceGrad(n: Node, g: Node): (Node | null)[] {
   const { axes } = n.arg as { axes: readonly number[] };
   const gx = expandNode(g, x.shape);
   if (reduce === 'add') return [gx];
-  if (reduce === 'mul') {
-    // d prod / dx_i = prod / x_i (zeros handled by the frontend's prod decomposition where it matters)
-    return [mul(gx, mul(expandNode(n, x.shape), recip(x)))];
-  }
-  const isMax = castNode(binaryNode('CMPEQ', x, expandNode(n, x.shape)), x.dtype);
+  if (!isFloat(x.dtype)) return [null]; // integer products and maxima carry no gradient
+  if (reduce === 'mul') return [mul(gx, prodGrad(x, axes))];
+  // the elements equal to the max, or the NaNs where the max is NaN (PyTorch's evenly_distribute_backward)
+  const m = expandNode(n, x.shape);
+  const hit = binaryNode('OR', binaryNode('CMPEQ', x, m), binaryNode('AND', isNan(x), isNan(m)));
+  const isMax = castNode(hit, x.dtype);
   const count = expandNode(reduceNode(isMax, 'add', axes), x.shape);
   return [mul(gx, mul(isMax, recip(count)))];
 }
@@ -77,9 +95,14 @@ export const GRAD_RULES: Readonly<Record<Op, GradRule>> = {
   NEG: (_, g) => [neg(g)],
   EXP2: (n, g) => [mul(g, mul(n, c(LN2, n)))],
   LOG2: (n, g) => [mul(g, recip(mul(n.src[0]!, c(LN2, n))))],
-  SIN: (n, g) => [mul(g, unaryNode('SIN', add(n.src[0]!, c(Math.PI / 2, n))))],
+  // cos x = 1 − 2 sin²(x/2): halving is exact, so large x stays accurate (sin(x + π/2) rounds x + π/2)
+  SIN: (n, g) => {
+    const s = unaryNode('SIN', mul(n.src[0]!, c(0.5, n)));
+    return [mul(g, add(c(1, n), mul(c(-2, n), mul(s, s))))];
+  },
   SQRT: (n, g) => [mul(g, recip(mul(n, c(2, n))))],
-  RECIP: (n, g) => [neg(mul(g, mul(n, n)))],
+  // (g·r)·r, not g·(r·r): r² overflows where g·r·r does not (d(a/b)/db with tiny b)
+  RECIP: (n, g) => [neg(mul(mul(g, n), n))],
   TRUNC: (n, g) => [zerosLike(g)],
   ADD: (_, g) => [g, g],
   MUL: (n, g) => [mul(g, n.src[1]!), mul(g, n.src[0]!)],

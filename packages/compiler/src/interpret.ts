@@ -8,7 +8,6 @@ import {
   DTYPES,
   prod,
   randUniform,
-  REDUCE_IDENTITY,
   type BinaryOp,
   type DType,
   type Node,
@@ -18,6 +17,7 @@ import {
   type Shape,
   type UnaryOp,
 } from '@fusor/ir';
+import { reduceIdentity } from './lower.js';
 
 export interface InterpretOptions {
   /** round float32 results after every op, as a float32 machine would (default false: float32 math runs in float64) */
@@ -286,7 +286,7 @@ function reduce(n: Node, [x]: readonly Float64Array[]): Float64Array {
   // integer products wrap at every step, as on a machine: a float64 running product would lose the low bits
   const f = kind === 'mul' ? BINARY.MUL(n.dtype) : REDUCERS[kind];
   const wrap = DTYPES[n.dtype].category === 'float' ? null : NORMALIZE[n.dtype](false);
-  const out = new Float64Array(n.size).fill(REDUCE_IDENTITY[kind]);
+  const out = new Float64Array(n.size).fill(reduceIdentity(kind, n.dtype));
   const outStrides = contiguousStrides(n.shape).map((s, k) => (axes.includes(k) ? 0 : s));
   forEachIndex(n.src[0]!.shape, (idx, flat) => {
     let at = 0;

@@ -32,6 +32,8 @@ interface Walk {
   readonly targets: Map<Tensor, Set<Node>>;
   /** Non-leaf tensors with hooks: their gradient is transformed before it flows on. */
   readonly hooked: Map<Node, Tensor>;
+  /** Leaves the outputs reach through recorded ops: PyTorch gives each a gradient, zeros if need be. */
+  readonly reached: Set<Tensor>;
   readonly fns: GradFn[];
 }
 
@@ -50,6 +52,7 @@ function modifiedError(e: Edge): AutogradError {
 function walk(roots: readonly Tensor[], extra: readonly Tensor[] = []): Walk {
   const targets = new Map<Tensor, Set<Node>>();
   const hooked = new Map<Node, Tensor>();
+  const reached = new Set<Tensor>();
   const fns: GradFn[] = [];
   const seen = new Set<GradFn>();
   const addTarget = (t: Tensor, n: Node): void => {
@@ -77,10 +80,13 @@ function walk(roots: readonly Tensor[], extra: readonly Tensor[] = []): Walk {
     for (const e of fn.edges) {
       if (fn.savesTensors && e.tensor._box.version !== e.version) throw modifiedError(e);
       if (e.fn) stack.push(e.fn);
-      else if (e.tensor.requiresGrad) addTarget(e.tensor, e.node);
+      else if (e.tensor.requiresGrad) {
+        addTarget(e.tensor, e.node);
+        reached.add(e.tensor);
+      }
     }
   }
-  return { targets, hooked, fns };
+  return { targets, hooked, reached, fns };
 }
 
 /**
@@ -128,13 +134,18 @@ function seedFor(out: Tensor, gradient: Tensor | null | undefined, i = 0): Node 
   return castNode(gradient.node, out.dtype);
 }
 
-/** Sums the gradients of every node a tensor had, as that tensor's gradient. */
-function gradOf(t: Tensor, nodes: Set<Node>, grads: Map<Node, Node>): Node | undefined {
+/**
+ * Sums the gradients of every node a tensor had, as that tensor's gradient. A leaf the outputs
+ * reach but whose values they do not depend on (x.pow(0), a rounded quotient) gets zeros, as in
+ * PyTorch, rather than no gradient.
+ */
+function gradOf(t: Tensor, nodes: Set<Node>, grads: Map<Node, Node>, w: Walk): Node | undefined {
   let g: Node | undefined;
   for (const n of nodes) {
     const gn = grads.get(n);
     if (gn) g = g ? binaryNode('ADD', g, gn) : gn;
   }
+  if (!g && w.reached.has(t)) return constNode(0, t.dtype, t.shape, t.device);
   return g && castNode(g, t.dtype);
 }
 
@@ -170,7 +181,7 @@ export function backward(out: Tensor, gradient: Tensor | undefined, opts: Backwa
   state.gradEnabled = opts.createGraph === true;
   try {
     for (const [t, ns] of w.targets) {
-      const g = gradOf(t, ns, grads);
+      const g = gradOf(t, ns, grads, w);
       if (!g) continue;
       const gt = t.isLeaf ? applyHooks(t, gradTensor(g, w, opts.createGraph === true)) : gradTensor(g, w, opts.createGraph === true);
       t.grad = t.grad ? accumulate(t.grad, gt, opts.createGraph === true) : gt;
@@ -215,7 +226,7 @@ export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | reado
     const nodes = ins.flatMap((t) => [...(w.targets.get(t) ?? [t.node])]);
     const grads = gradients(o.node, nodes, seed);
     for (const t of ins) {
-      const g = gradOf(t, w.targets.get(t) ?? new Set([t.node]), grads);
+      const g = gradOf(t, w.targets.get(t) ?? new Set([t.node]), grads, w);
       if (!g) continue;
       const prev = total.get(t);
       total.set(t, prev ? binaryNode('ADD', prev, g) : g);

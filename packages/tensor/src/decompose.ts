@@ -6,6 +6,7 @@ import {
   binaryNode,
   castNode,
   constNode,
+  detachNode,
   isFloat,
   reduceNode,
   unaryNode,
@@ -39,11 +40,26 @@ export const cos = (a: Node): Node => {
   const s = sin(mul(a, c(0.5, a)));
   return sub(c(1, a), mul(c(2, a), mul(s, s)));
 };
-export const sigmoid = (a: Node): Node => recip(add(c(1, a), exp(neg(a))));
-export const tanh = (a: Node): Node => sub(mul(c(2, a), sigmoid(mul(c(2, a), a))), c(1, a));
+/** |a| whose gradient at 0 is +1 (the right derivative), for the odd functions below. */
+const absRight = (a: Node): Node => where(lt(a, c(0, a)), neg(a), a);
+/**
+ * σ(a) from e = exp(−|a|) ≤ 1: 1/(1+e) for a ≥ 0, e/(1+e) below. exp never overflows, so the
+ * gradient stays finite (0, not 0·∞ = NaN) for large |a| and ±∞.
+ */
+export const sigmoid = (a: Node): Node => {
+  const e = exp(neg(absRight(a)));
+  const r = recip(add(c(1, a), e));
+  return where(lt(a, c(0, a)), mul(e, r), r);
+};
+/** tanh(a) = ±(1−e)/(1+e), e = exp(−2|a|) (finite gradients, like sigmoid); ±0 passes through with its sign. */
+export const tanh = (a: Node): Node => {
+  const e = exp(mul(c(-2, a), absRight(a)));
+  const t = mul(sub(c(1, a), e), recip(add(c(1, a), e)));
+  return where(eq(a, c(0, a)), a, where(lt(a, c(0, a)), neg(t), t));
+};
 export const isnan = (a: Node): Node => (isFloat(a.dtype) ? ne(a, a) : c(0, a, 'bool'));
-/** NaN-propagating relu whose gradient at 0 is 0, as PyTorch's. */
-export const relu = (a: Node): Node => where(lt(c(0, a), a), a, where(isnan(a), a, c(0, a)));
+/** relu as PyTorch's: NaN and −0 pass through; the gradient is 0 for a ≤ 0 (at ±0 the detached value, not its slope) and flows for NaN. */
+export const relu = (a: Node): Node => where(lt(a, c(0, a)), c(0, a), where(eq(a, c(0, a)), detachNode(a), a));
 export const floor = (a: Node): Node => {
   if (!isFloat(a.dtype)) return a;
   const t = trunc(a);
@@ -54,14 +70,19 @@ export const ceil = (a: Node): Node => {
   const t = trunc(a);
   return where(lt(t, a), add(t, c(1, a)), t);
 };
-/** Round half to even, like PyTorch (nearbyint). */
+/**
+ * Round half to even, like PyTorch (nearbyint), from the exact split a = t + f (t = trunc a):
+ * no a + 0.5 that could round up, the sign of zero kept (round(−0.4) = −0), zero gradient.
+ */
 export const round = (a: Node): Node => {
   if (!isFloat(a.dtype)) return a;
-  const r = floor(add(a, c(0.5, a)));
-  const tie = eq(sub(r, a), c(0.5, a));
-  const odd = ne(binaryNode('MOD', r, c(2, a)), c(0, a));
-  const big = c(a.dtype === 'float64' ? 2 ** 52 : 2 ** 23, a);
-  return where(lt(max(a, neg(a)), big), where(and(tie, odd), sub(r, c(1, a)), r), a);
+  const t = trunc(a);
+  const f = sub(a, t);
+  const af = max(f, neg(f));
+  const half = c(0.5, a);
+  const odd = ne(binaryNode('MOD', t, c(2, a)), c(0, a));
+  const away = or(lt(half, af), and(eq(af, half), odd));
+  return where(away, where(lt(a, c(0, a)), sub(t, c(1, a)), add(t, c(1, a))), t);
 };
 /** Python's %: the remainder takes the divisor's sign. */
 export const remainder = (a: Node, b: Node): Node => {
@@ -89,16 +110,28 @@ export const powInt = (x: Node, n: number): Node => {
   }
   return result!;
 };
-/** x^y for float tensors: exp2(y·log2|x|) with the sign and zero cases PyTorch has. */
+/**
+ * x^y for float tensors: exp2(y·log2|x|) with the sign and special cases of C's pow. The log only
+ * sees x ≠ 0 (0^y is chosen separately), so at x = 0 the gradient is 0 rather than 0·∞.
+ */
 export const powGeneral = (x: Node, y: Node): Node => {
   const zero = c(0, x);
   const one = c(1, x);
-  const ax = max(x, neg(x));
+  const isZero = eq(x, zero);
+  const finite = (v: Node): Node => eq(sub(v, v), c(0, v));
+  const ax = where(isZero, one, max(x, neg(x)));
   const mag = unaryNode('EXP2', mul(y, unaryNode('LOG2', ax)));
   const yInt = eq(trunc(y), y);
   const yOdd = and(yInt, ne(binaryNode('MOD', y, c(2, y)), c(0, y)));
-  const negBase = where(yInt, where(yOdd, neg(mag), mag), c(NaN, x));
-  return where(eq(y, zero), one, where(lt(x, zero), negBase, mag));
+  // a negative base to a fractional power: NaN, with a NaN gradient as PyTorch's (the mask is NaN only there)
+  const nanMask = where(and(lt(x, zero), not(yInt)), c(NaN, x), one);
+  const negBase = where(yInt, where(yOdd, neg(mag), mag), mul(mag, nanMask));
+  // 0^y: 0 for y > 0 (x itself for y = 1, so the slope is 1), 1 for y = 0, ∞ below; (−0)^odd keeps the sign
+  const zeroPow = where(lt(zero, y), zero, where(eq(y, zero), one, c(Infinity, x)));
+  const atZero = where(eq(y, one), x, where(and(yOdd, lt(recip(x), zero)), neg(zeroPow), zeroPow));
+  // C's pow: x^±0 = 1 and 1^y = 1 even where exp2(y·log2|x|) would be 0·∞ (x or y infinite or NaN)
+  const isOne = or(and(eq(y, zero), not(finite(x))), and(eq(x, one), not(finite(y))));
+  return where(isOne, one, where(isZero, atZero, where(lt(x, zero), negBase, mag)));
 };
 export const sumAxes = (a: Node, axes: readonly number[]): Node => reduceNode(a, 'add', axes);
 export const maxAxes = (a: Node, axes: readonly number[]): Node => reduceNode(a, 'max', axes);

@@ -5,6 +5,7 @@ import {
   castNode,
   constNode,
   copyNode,
+  detachNode,
   DTYPES,
   isFloat,
   randNode,
@@ -117,7 +118,8 @@ export function div(a: TensorLike, b: TensorLike, opts: { roundingMode?: 'trunc'
   }
   const p = prepare([a, b]);
   if (isFloat(p.dtype)) {
-    const q = D.div(p.nodes[0]!, p.nodes[1]!);
+    // a rounded quotient has zero gradient (PyTorch's); detached, so a/0 cannot turn it into 0·∞
+    const q = detachNode(D.div(p.nodes[0]!, p.nodes[1]!));
     return record('DivBackward0', mode === 'trunc' ? D.trunc(q) : D.floor(q), p.tensors);
   }
   if (p.dtype === 'bool') throw new TypeError('div with rounding mode is not supported for bool tensors');
@@ -152,7 +154,8 @@ export function pow(x: TensorLike, exponent: TensorLike): Tensor {
   let out: Node;
   if (e === 0.5) out = D.sqrt(n);
   else if (e === -0.5) out = D.recip(D.sqrt(n));
-  else if (Number.isInteger(e) && Math.abs(e) <= 64) out = e < 0 ? D.recip(D.powInt(n, -e)) : D.powInt(n, e);
+  // x^−k as (1/x)^k: at x = ±0 its gradient is ∓∞ like PyTorch's, where 1/(x^k) gives ∞·0
+  else if (Number.isInteger(e) && Math.abs(e) <= 64) out = e < 0 ? D.powInt(D.recip(n), -e) : D.powInt(n, e);
   else out = D.powGeneral(n, D.c(e, n));
   return record('PowBackward0', out, [x]);
 }
@@ -172,8 +175,9 @@ export function sign(x: Tensor): Tensor {
   if (n.dtype === 'bool') return record('SignBackward0', n, [x]);
   const one = D.c(1, n);
   const zero = D.c(0, n);
+  // (0 < x) − (x < 0), as PyTorch computes it: sign(NaN) is 0
   const s = D.sub(D.where(D.lt(zero, n), one, zero), D.where(D.lt(n, zero), one, zero));
-  return record('SignBackward0', isFloat(n.dtype) ? D.where(D.isnan(n), n, s) : s, [x], false);
+  return record('SignBackward0', s, [x], false);
 }
 export const exp = (x: Tensor): Tensor => unaryFloat('ExpBackward0', x, D.exp);
 export const exp2 = (x: Tensor): Tensor => unaryFloat('Exp2Backward0', x, (n) => unaryNode('EXP2', n));
@@ -200,9 +204,12 @@ export function clamp(x: Tensor, min?: number | null, max?: number | null): Tens
     throw new TypeError("torch.clamp: At least one of 'min' or 'max' must not be None");
   }
   const dt = resultType(operand(x), ...[min, max].filter((v): v is number => typeof v === 'number').map((v) => operand(v)));
-  let n = castNode(x.node, dt);
+  const v = castNode(x.node, dt);
+  let n = v;
   if (typeof min === 'number') n = D.where(D.lt(n, D.c(min, n)), D.c(min, n), n);
   if (typeof max === 'number') n = D.where(D.lt(D.c(max, n), n), D.c(max, n), n);
+  // NaN stays NaN but, as in PyTorch (min ≤ x ≤ max is false), passes no gradient
+  if (isFloat(dt)) n = D.where(D.isnan(v), detachNode(v), n);
   return record('ClampBackward1', n, [x]);
 }
 

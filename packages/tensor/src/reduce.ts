@@ -112,19 +112,26 @@ function valuesIndices(values: Tensor, indices: Tensor): ValuesIndices {
   return Object.assign([values, indices] as [Tensor, Tensor], { values, indices });
 }
 
-export function maxDim(x: Tensor, dim: number, keepdim: boolean): ValuesIndices {
+/**
+ * max/min along a dim: the values are read at the returned indices (a one-hot sum), so the
+ * gradient goes to that one element, as PyTorch's does — not split among ties like amax's.
+ */
+function valuesAndIndices(x: Tensor, dim: number, keepdim: boolean, fn: 'max' | 'min'): ValuesIndices {
   const dims = reduceDims(x, dim);
-  checkDimNonEmpty(x, dims, 'max');
-  const values = record('MaxBackward0', finish(maxNode(x.node, dims), dims, keepdim), [x]);
-  return valuesIndices(values, argmax(x, dim, keepdim));
+  checkDimNonEmpty(x, dims, fn);
+  const name = fn === 'max' ? 'MaxBackward0' : 'MinBackward0';
+  if (x.ndim === 0) return valuesIndices(record(name, x.node, [x]), record('', D.c(0, x.node, 'int64'), [], false));
+  const axis = dims[0]!;
+  const n = x.node;
+  const idx = argmaxNode(fn === 'max' ? n : n.dtype === 'bool' ? D.not(n) : D.neg(n), axis);
+  const hit = D.eq(axisIndex(n, axis), expandNode(idx, n.shape));
+  const picked = D.where(hit, n, D.c(0, n));
+  const values = n.dtype === 'bool' ? D.maxAxes(picked, [axis]) : D.sumAxes(picked, [axis]);
+  return valuesIndices(record(name, finish(values, dims, keepdim), [x]), record('', finish(idx, dims, keepdim), [], false));
 }
 
-export function minDim(x: Tensor, dim: number, keepdim: boolean): ValuesIndices {
-  const dims = reduceDims(x, dim);
-  checkDimNonEmpty(x, dims, 'min');
-  const values = record('MinBackward0', finish(minNode(x.node, dims), dims, keepdim), [x]);
-  return valuesIndices(values, argmin(x, dim, keepdim));
-}
+export const maxDim = (x: Tensor, dim: number, keepdim: boolean): ValuesIndices => valuesAndIndices(x, dim, keepdim, 'max');
+export const minDim = (x: Tensor, dim: number, keepdim: boolean): ValuesIndices => valuesAndIndices(x, dim, keepdim, 'min');
 
 export function amax(x: Tensor, dim: number | readonly number[] | undefined, keepdim: boolean): Tensor {
   const dims = reduceDims(x, dim ?? []);
@@ -148,11 +155,16 @@ function argmaxNode(n: Node, axis: number): Node {
   const len = n.shape[axis]!;
   const m = expandNode(D.maxAxes(n, [axis]), n.shape);
   const hit = D.or(D.eq(n, m), D.isnan(n));
-  const idxShape = n.shape.map((d, i) => (i === axis ? d : 1));
-  const i = expandNode(reshapeNode(arangeNode(0, 1, len, 'int64', n.device), idxShape), n.shape);
+  const i = axisIndex(n, axis);
   const score = D.where(hit, D.sub(D.c(len, i), i), D.c(0, i));
   const best = D.maxAxes(score, [axis]);
   return D.sub(D.c(len, best), best);
+}
+
+/** The int64 index along `axis`, broadcast to `n`'s shape. */
+function axisIndex(n: Node, axis: number): Node {
+  const idxShape = n.shape.map((d, i) => (i === axis ? d : 1));
+  return expandNode(reshapeNode(arangeNode(0, 1, n.shape[axis]!, 'int64', n.device), idxShape), n.shape);
 }
 
 function argReduce(x: Tensor, dim: number | null | undefined, keepdim: boolean, fn: string, flip: boolean): Tensor {
@@ -210,7 +222,11 @@ export function std(
 ): Tensor {
   if (typeof dim === 'boolean') return std(x, null, dim, keepdim);
   const dims = reduceDims(x, dim);
-  return record('StdBackward0', finish(D.sqrt(varianceNode(x, dims, correctionOf(unbiased))), dims, keepdim), [x]);
+  const v = varianceNode(x, dims, correctionOf(unbiased));
+  // where the variance is 0 the gradient is 0, as PyTorch's (not 0·∞): sqrt never sees that 0
+  const zero = D.eq(v, D.c(0, v));
+  const s = D.where(zero, D.c(0, v), D.sqrt(D.where(zero, D.c(1, v), v)));
+  return record('StdBackward0', finish(s, dims, keepdim), [x]);
 }
 
 export function logsumexp(x: Tensor, dim: number | readonly number[], keepdim: boolean): Tensor {

@@ -385,7 +385,8 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
     offset += len;
     acc = acc ? (dtype === 'bool' ? D.or(acc, padded) : D.add(acc, padded)) : padded;
   }
-  return record('CatBackward0', acc!, parts, false);
+  // the skipped empty tensors are inputs too: they get (empty) gradients, as in PyTorch
+  return record('CatBackward0', acc!, tensors, false);
 }
 
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {

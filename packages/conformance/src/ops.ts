@@ -1,0 +1,197 @@
+/**
+ * The one table from a fixture's op name to a call of fusor's public API. Its keys are the
+ * keys of OPS in scripts/gen_golden.py, which makes the same call in PyTorch; an op missing
+ * here fails its cases by name rather than skipping them.
+ */
+import * as torch from '@fusor/tensor';
+import type { DType, IndexSpec, Tensor } from '@fusor/tensor';
+
+/** A tensor, or a Python scalar operand. */
+export type Operand = Tensor | number | boolean;
+
+/** The JSON arguments a case may carry (each op reads the ones it needs). */
+export interface OpArgs {
+  readonly shape?: readonly number[];
+  readonly dtype?: DType;
+  readonly value?: number | boolean;
+  readonly n?: number;
+  readonly m?: number;
+  readonly start?: number;
+  readonly end?: number;
+  readonly step?: number;
+  readonly steps?: number;
+  readonly dim?: number | readonly number[];
+  readonly keepdim?: boolean;
+  readonly unbiased?: boolean;
+  readonly alpha?: number;
+  readonly roundingMode?: 'trunc' | 'floor';
+  readonly min?: number;
+  readonly max?: number;
+  readonly dims?: readonly number[];
+  readonly dim0?: number;
+  readonly dim1?: number;
+  readonly sizes?: readonly number[];
+  readonly size?: number | readonly number[];
+  readonly chunks?: number;
+  readonly length?: number;
+  readonly index?: number;
+  readonly specs?: readonly (number | string | null)[];
+}
+
+/** Where the op runs: creation functions take it as an option. */
+export interface OpContext {
+  readonly device: string;
+}
+
+export type OpFn = (x: readonly Operand[], a: OpArgs, ctx: OpContext) => Tensor | Tensor[];
+
+function tensorAt(x: readonly Operand[], i: number): Tensor {
+  const t = x[i];
+  if (t === undefined || typeof t === 'number' || typeof t === 'boolean') throw new TypeError(`operand ${i} must be a tensor`);
+  return t;
+}
+
+const one = (f: (t: Tensor, a: OpArgs) => Tensor | Tensor[]): OpFn => (x, a) => f(tensorAt(x, 0), a);
+const two = (f: (a: Operand, b: Operand, args: OpArgs) => Tensor): OpFn => (x, a) => f(x[0]!, x[1]!, a);
+const tensors = (x: readonly Operand[]): Tensor[] => x.map((_, i) => tensorAt(x, i));
+
+/** A dim argument that must be a single dim. */
+function dimOf(a: OpArgs): number | undefined {
+  if (Array.isArray(a.dim)) throw new TypeError('this op takes one dim');
+  return a.dim as number | undefined;
+}
+
+const creationOpts = (a: OpArgs, ctx: OpContext): torch.TensorOptions => ({ device: ctx.device, ...(a.dtype ? { dtype: a.dtype } : {}) });
+const dtypeOpt = (a: OpArgs): torch.TensorOptions => (a.dtype ? { dtype: a.dtype } : {});
+
+export const OPS: Readonly<Record<string, OpFn>> = {
+  // creation
+  zeros: (_, a, ctx) => torch.zeros(a.shape!, creationOpts(a, ctx)),
+  ones: (_, a, ctx) => torch.ones(a.shape!, creationOpts(a, ctx)),
+  empty: (_, a, ctx) => torch.empty(a.shape!, creationOpts(a, ctx)),
+  full: (_, a, ctx) => torch.full(a.shape!, a.value!, creationOpts(a, ctx)),
+  eye: (_, a, ctx) => (a.m === undefined ? torch.eye(a.n!, creationOpts(a, ctx)) : torch.eye(a.n!, a.m, creationOpts(a, ctx))),
+  arange: (_, a, ctx) =>
+    a.start === undefined
+      ? torch.arange(a.end!, creationOpts(a, ctx))
+      : a.step === undefined
+        ? torch.arange(a.start, a.end!, creationOpts(a, ctx))
+        : torch.arange(a.start, a.end!, a.step, creationOpts(a, ctx)),
+  linspace: (_, a, ctx) => torch.linspace(a.start!, a.end!, a.steps!, creationOpts(a, ctx)),
+  zerosLike: one((t, a) => torch.zerosLike(t, dtypeOpt(a))),
+  onesLike: one((t, a) => torch.onesLike(t, dtypeOpt(a))),
+  fullLike: one((t, a) => torch.fullLike(t, a.value!, dtypeOpt(a))),
+  emptyLike: one((t, a) => torch.emptyLike(t, dtypeOpt(a))),
+
+  // unary
+  neg: one((t) => t.neg()),
+  abs: one((t) => t.abs()),
+  sign: one((t) => t.sign()),
+  exp: one((t) => t.exp()),
+  exp2: one((t) => t.exp2()),
+  log: one((t) => t.log()),
+  log2: one((t) => t.log2()),
+  sqrt: one((t) => t.sqrt()),
+  rsqrt: one((t) => t.rsqrt()),
+  reciprocal: one((t) => t.reciprocal()),
+  square: one((t) => t.square()),
+  sin: one((t) => t.sin()),
+  cos: one((t) => t.cos()),
+  tanh: one((t) => t.tanh()),
+  sigmoid: one((t) => t.sigmoid()),
+  relu: one((t) => t.relu()),
+  floor: one((t) => t.floor()),
+  ceil: one((t) => t.ceil()),
+  trunc: one((t) => t.trunc()),
+  round: one((t) => t.round()),
+  clamp: one((t, a) => t.clamp(a.min, a.max)),
+  isnan: one((t) => t.isnan()),
+  isinf: one((t) => t.isinf()),
+  isfinite: one((t) => t.isfinite()),
+  logicalNot: one((t) => t.logicalNot()),
+  bitwiseNot: one((t) => t.bitwiseNot()),
+  clone: one((t) => t.clone()),
+  to: one((t, a) => t.to(a.dtype!)),
+  float: one((t) => t.float()),
+  double: one((t) => t.double()),
+  long: one((t) => t.long()),
+  int: one((t) => t.int()),
+  bool: one((t) => t.bool()),
+
+  // binary
+  add: two((x, y, a) => torch.add(x, y, a.alpha === undefined ? {} : { alpha: a.alpha })),
+  sub: two((x, y, a) => torch.sub(x, y, a.alpha === undefined ? {} : { alpha: a.alpha })),
+  mul: two((x, y) => torch.mul(x, y)),
+  div: two((x, y, a) => torch.div(x, y, a.roundingMode === undefined ? {} : { roundingMode: a.roundingMode })),
+  pow: two((x, y) => torch.pow(x, y)),
+  remainder: two((x, y) => torch.remainder(x, y)),
+  fmod: two((x, y) => torch.fmod(x, y)),
+  maximum: (x) => torch.maximum(tensorAt(x, 0), tensorAt(x, 1)),
+  minimum: (x) => torch.minimum(tensorAt(x, 0), tensorAt(x, 1)),
+  gt: two((x, y) => torch.gt(x, y)),
+  ge: two((x, y) => torch.ge(x, y)),
+  lt: two((x, y) => torch.lt(x, y)),
+  le: two((x, y) => torch.le(x, y)),
+  eq: two((x, y) => torch.eq(x, y)),
+  ne: two((x, y) => torch.ne(x, y)),
+  logicalAnd: two((x, y) => torch.logicalAnd(x, y)),
+  logicalOr: two((x, y) => torch.logicalOr(x, y)),
+  logicalXor: two((x, y) => torch.logicalXor(x, y)),
+  bitwiseAnd: two((x, y) => torch.bitwiseAnd(x, y)),
+  bitwiseOr: two((x, y) => torch.bitwiseOr(x, y)),
+  bitwiseXor: two((x, y) => torch.bitwiseXor(x, y)),
+  where: (x) => torch.where(tensorAt(x, 0), x[1]!, x[2]!),
+
+  // reductions
+  sum: one((t, a) => t.sum(a.dim, a.keepdim ?? false, dtypeOpt(a))),
+  mean: one((t, a) => t.mean(a.dim, a.keepdim ?? false)),
+  prod: one((t, a) => t.prod(dimOf(a), a.keepdim ?? false)),
+  max: one((t, a) => (a.dim === undefined ? t.max() : [...t.max(dimOf(a)!, a.keepdim ?? false)])),
+  min: one((t, a) => (a.dim === undefined ? t.min() : [...t.min(dimOf(a)!, a.keepdim ?? false)])),
+  amax: one((t, a) => t.amax(a.dim, a.keepdim ?? false)),
+  amin: one((t, a) => t.amin(a.dim, a.keepdim ?? false)),
+  argmax: one((t, a) => t.argmax(dimOf(a), a.keepdim ?? false)),
+  argmin: one((t, a) => t.argmin(dimOf(a), a.keepdim ?? false)),
+  var: one((t, a) => t.var(a.dim ?? null, a.unbiased ?? true, a.keepdim ?? false)),
+  std: one((t, a) => t.std(a.dim ?? null, a.unbiased ?? true, a.keepdim ?? false)),
+  logsumexp: one((t, a) => t.logsumexp(a.dim!, a.keepdim ?? false)),
+  all: one((t, a) => t.all(dimOf(a), a.keepdim ?? false)),
+  any: one((t, a) => t.any(dimOf(a), a.keepdim ?? false)),
+
+  // shape
+  reshape: one((t, a) => t.reshape(a.shape!)),
+  view: one((t, a) => t.view(a.shape!)),
+  permute: one((t, a) => t.permute(a.dims!)),
+  transpose: one((t, a) => t.transpose(a.dim0!, a.dim1!)),
+  swapaxes: one((t, a) => t.swapaxes(a.dim0!, a.dim1!)),
+  t: one((t) => t.t()),
+  T: one((t) => t.T),
+  mT: one((t) => t.mT),
+  squeeze: one((t, a) => t.squeeze(dimOf(a))),
+  unsqueeze: one((t, a) => t.unsqueeze(dimOf(a)!)),
+  expand: one((t, a) => t.expand(a.sizes!)),
+  expandAs: (x) => tensorAt(x, 0).expandAs(tensorAt(x, 1)),
+  repeat: one((t, a) => t.repeat(a.sizes!)),
+  flatten: one((t, a) => t.flatten(a.start ?? 0, a.end ?? -1)),
+  flip: one((t, a) => t.flip(a.dims!)),
+  cat: (x, a) => torch.cat(tensors(x), dimOf(a) ?? 0),
+  stack: (x, a) => torch.stack(tensors(x), dimOf(a) ?? 0),
+  split: one((t, a) => t.split(a.size!, dimOf(a) ?? 0)),
+  chunk: one((t, a) => t.chunk(a.chunks!, dimOf(a) ?? 0)),
+  unbind: one((t, a) => t.unbind(dimOf(a) ?? 0)),
+  narrow: one((t, a) => t.narrow(dimOf(a)!, a.start!, a.length!)),
+  select: one((t, a) => t.select(dimOf(a)!, a.index!)),
+  index: one((t, a) => t.index(...(a.specs! as IndexSpec[]))),
+  indexSelect: (x, a) => tensorAt(x, 0).indexSelect(dimOf(a)!, tensorAt(x, 1)),
+  gather: (x, a) => tensorAt(x, 0).gather(dimOf(a)!, tensorAt(x, 1)),
+  contiguous: one((t) => t.contiguous()),
+
+  // linear algebra and softmax
+  mm: (x) => torch.mm(tensorAt(x, 0), tensorAt(x, 1)),
+  bmm: (x) => torch.bmm(tensorAt(x, 0), tensorAt(x, 1)),
+  mv: (x) => torch.mv(tensorAt(x, 0), tensorAt(x, 1)),
+  dot: (x) => torch.dot(tensorAt(x, 0), tensorAt(x, 1)),
+  matmul: (x) => torch.matmul(tensorAt(x, 0), tensorAt(x, 1)),
+  softmax: one((t, a) => t.softmax(dimOf(a)!)),
+  logSoftmax: one((t, a) => t.logSoftmax(dimOf(a)!)),
+};
