@@ -224,7 +224,7 @@ export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | reado
   outs.forEach((o, k) => {
     const seed = seedFor(o, opts.gradOutputs?.[k], k);
     const nodes = ins.flatMap((t) => [...(w.targets.get(t) ?? [t.node])]);
-    const grads = gradients(o.node, nodes, seed);
+    const grads = sweep(o, seed, w, nodes);
     for (const t of ins) {
       const g = gradOf(t, w.targets.get(t) ?? new Set([t.node]), grads, w);
       if (!g) continue;

@@ -333,7 +333,8 @@ export function inPlace<T extends Tensor>(t: T, result: Tensor, name: string): T
   t._box.node = castNode(result.node, t.dtype);
   t._box.version++;
   if (result.gradFn) {
-    t.gradFn = result.gradFn.renamed(name);
+    // the op's own input was saved as its (immutable) node, so this very change does not invalidate it
+    t.gradFn = result.gradFn.renamed(name, t);
     t.requiresGrad = true;
   }
   realize([t.node]);

@@ -56,8 +56,9 @@ export class GradFn {
   ) {}
 
   /** A copy under another name (in-place ops rebase the tensor's history onto it). */
-  renamed(name: string): GradFn {
-    return new GradFn(name, this.edges, this.savesTensors, this.node);
+  renamed(name: string, modified?: Tensor): GradFn {
+    const edges = this.edges.map((e) => (e.tensor === modified ? { ...e, version: e.version + 1 } : e));
+    return new GradFn(name, edges, this.savesTensors, this.node);
   }
 
   /** PyTorch's next_functions: the grad_fn of each input (or an AccumulateGrad for a leaf). */
