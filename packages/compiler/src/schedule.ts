@@ -37,13 +37,14 @@ const MOVEMENT: ReadonlySet<Op> = new Set(['RESHAPE', 'PERMUTE', 'EXPAND', 'PAD'
 
 interface Pass {
   readonly order: ScheduleItem[];
-  /** Per reduction fused somewhere: each place it was fused into, as `root id:view`. */
+  /** Per reduction or RAND fused somewhere: each place it was fused into, as `root id:view`. */
   readonly fusedAt: Map<Node, Set<string>>;
   readonly reasons: Map<Node, string>;
 }
 
 /**
- * A reduction is computed where it is used, unless that would compute it more than once: when
+ * A reduction (or a draw of random numbers) is computed where it is used, unless that would
+ * compute it more than once: when
  * it is fused into two kernels, read at two indices of one kernel, or also needed in a buffer,
  * it gets a buffer of its own. That is only known once the kernels are drawn, so scheduling
  * repeats with those reductions materialized until none is computed twice.
@@ -57,12 +58,12 @@ export function schedule(roots: readonly Node[], isRealized: (n: Node) => boolea
       // a reduction with a buffer of its own is also fused into its own kernel: two places either way
       if (shared.has(r) || places.size < 2) continue;
       const kernels = new Set([...places].map((p) => p.split(':')[0])).size;
+      const what = r.op === 'RAND' ? 'random numbers' : 'reduction result';
+      const done = r.op === 'RAND' ? 'drawn once into a buffer' : 'computed once into a buffer';
       shared.set(
         r,
         reasons.get(r) ??
-          (kernels > 1
-            ? `reduction result read by ${kernels} kernels: computed once into a buffer`
-            : `reduction result read at ${places.size} different indices: computed once into a buffer`),
+          (kernels > 1 ? `${what} read by ${kernels} kernels: ${done}` : `${what} read at ${places.size} different indices: ${done}`),
       );
       changed = true;
     }
@@ -87,6 +88,8 @@ function pass(roots: readonly Node[], isRealized: (n: Node) => boolean, shared: 
       case 'REDUCE':
         if (v.inReduce) return 'reduction inside the source of another reduction';
         if (v.throughExpand) return 'reduction result broadcast back over its reduced axes: the consumer needs all of it first';
+        return shared.get(n);
+      case 'RAND':
         return shared.get(n);
       default:
         return undefined;
@@ -134,11 +137,14 @@ function pass(roots: readonly Node[], isRealized: (n: Node) => boolean, shared: 
       }
       if (n.op === 'BUFFER') throw new Error(`BUFFER ${n} has no data`);
       if (!ops.includes(n.op)) ops.push(n.op);
-      if (n.op === 'REDUCE') {
-        if (!reduces.includes(n)) reduces.push(n);
+      if (n.op === 'REDUCE' || n.op === 'RAND') {
+        // computing these twice costs real work: track where each is fused
         let places = fusedAt.get(n);
         if (!places) fusedAt.set(n, (places = new Set()));
-        places.add(`${root.id}:${v.view}`);
+        places.add(`${root.id}:${v.inReduce ? 'r' : v.view}`);
+      }
+      if (n.op === 'REDUCE') {
+        if (!reduces.includes(n)) reduces.push(n);
         stack.push({ node: n.src[0]!, inReduce: true, throughExpand: false, view: '' });
       } else {
         const throughExpand = v.throughExpand || n.op === 'EXPAND';
