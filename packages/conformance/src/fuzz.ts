@@ -4,7 +4,7 @@
  * compared with the reference interpreter run on the same IR. Graph i of a run with seed s is
  * generated from seed s + i alone, so `fuzz(device, { seed: s + i, count: 1 })` replays it.
  */
-import { realizeAsync } from '@fusor/compiler';
+import { getBackend, realizeAsync } from '@fusor/compiler';
 import { printGraph, type DType } from '@fusor/ir';
 import * as torch from '@fusor/tensor';
 import type { Tensor } from '@fusor/tensor';
@@ -61,6 +61,12 @@ interface Var {
 
 /** One graph under construction: a pool of tensors, the program text, a random source. */
 class Builder {
+  /** A dtype from `options` that the device can hold (on cpu: any of them, so seeds replay identically). */
+  pickDtype(options: readonly DType[]): DType {
+    const supported = getBackend(this.device).capabilities.dtypes;
+    return this.pick(options.filter((d) => supported.includes(d)));
+  }
+
   readonly pool: Var[] = [];
   /** Tensors some later op read: the others are the graph's outputs. */
   readonly used = new Set<Var>();
@@ -290,7 +296,7 @@ const GENS: readonly [number, Gen][] = [
   [
     1,
     (b, x) => {
-      const to = b.pick(['float32', 'float64', 'int32', 'int64'] as const);
+      const to = b.pickDtype(['float32', 'float64', 'int32', 'int64']);
       if (to === x.t.dtype) return undefined;
       // float → int only for values that convert exactly (truncation of huge values is not the point)
       const src = isFloatT(x.t) && !to.startsWith('float') ? x.t.clamp(-100, 100) : x.t;
@@ -312,7 +318,7 @@ function broadcasts(a: readonly number[], b: readonly number[]): boolean {
 
 /** Grows a random graph in `b`; its outputs are the tensors no later op read. */
 function grow(b: Builder, maxOps: number): { outs: Var[]; ops: number } {
-  const dtype = b.pick(['float32', 'float32', 'float32', 'float64', 'int32', 'int64'] as const);
+  const dtype = b.pickDtype(['float32', 'float32', 'float32', 'float64', 'int32', 'int64']);
   b.leaf(b.randomShape(), dtype);
   if (b.chance(0.5)) b.leaf(b.randomShape(), dtype);
   const total = b.int(2, maxOps);

@@ -18,7 +18,7 @@ import {
   type HostArray,
   type Node,
 } from '@fusor/ir';
-import { getBackend, upload } from '@fusor/compiler';
+import { bfloat16Bits, float16Bits, getBackend, upload } from '@fusor/compiler';
 import * as D from './decompose.js';
 import { standardNormal } from './elementwise.js';
 import { AutogradError } from './errors.js';
@@ -113,6 +113,10 @@ function toHost(values: ArrayLike<number | boolean | bigint>, dtype: DType): Hos
     }
   } else if (dtype === 'bool') {
     for (let i = 0; i < values.length; i++) out[i] = Number(values[i]) !== 0 ? 1 : 0;
+  } else if (dtype === 'float16' || dtype === 'bfloat16') {
+    // 16-bit floats travel as their bit patterns
+    const encode = dtype === 'float16' ? float16Bits : bfloat16Bits;
+    for (let i = 0; i < values.length; i++) out[i] = encode(Number(values[i]));
   } else {
     for (let i = 0; i < values.length; i++) (out as Float64Array)[i] = Number(values[i]);
   }
@@ -130,8 +134,11 @@ export function fromHost(values: ArrayLike<number | boolean | bigint>, shape: re
 /** torch.tensor: nested arrays, typed arrays or a scalar; dtype inferred as PyTorch does. */
 export function tensor(data: NestedData | ArrayLike<number | bigint> | Tensor, opts: TensorOptions = {}): Tensor {
   if (data instanceof Tensor) {
+    // a detached copy: nodes are immutable, so sharing the (converted) node is a copy
     const dtype = opts.dtype === undefined ? data.dtype : parseDType(opts.dtype);
-    return finish(fromHost(data.dataSync(), data.shape, dtype, resolveDevice(opts.device)), opts);
+    const device = opts.device === undefined ? data.device : resolveDevice(opts.device);
+    checkDtype(device, dtype);
+    return finish(copyNode(castNode(data.node, dtype), device), opts);
   }
   let shape: number[];
   let flat: ArrayLike<number | boolean | bigint>;
@@ -239,8 +246,11 @@ export function randint(a: number, b: number | readonly number[], c?: readonly n
   const sizes = sizesArg([size]);
   const { dtype, device } = place(opts, 'int64');
   const n = sizes.reduce((x, y) => x * y, 1);
-  const u = randNode(state.seed, drawOffset(n), sizes, 'float64', device);
-  const v = D.add(D.floor(D.mul(u, D.c(high - low, u))), D.c(low, u));
+  // float32 on every backend (some have no float64), so a seed gives the same integers everywhere
+  const u = randNode(state.seed, drawOffset(n), sizes, 'float32', device);
+  const raw = D.add(D.floor(D.mul(u, D.c(high - low, u))), D.c(low, u));
+  // float32 rounding can carry u·(high−low) up to high itself: keep the bound exclusive
+  const v = D.where(D.lt(raw, D.c(high, raw)), raw, D.c(high - 1, raw));
   return finish(castNode(v, dtype), opts);
 }
 

@@ -1,0 +1,237 @@
+/**
+ * The cuda backend: kernel IR → CUDA C → NVRTC → the driver API, all through koffi (no build
+ * step, no toolkit needed at install). Importing this package registers the device type `cuda`;
+ * `await torch.init('cuda')` brings it up, or rejects with BackendUnavailableError saying what
+ * is missing. Devices are `cuda` (= `cuda:0`) and `cuda:N`.
+ */
+import { DTYPES, hostArray, type DType, type HostArray } from '@fusor/ir';
+import {
+  BackendUnavailableError,
+  bfloat16Bits,
+  float16Bits,
+  registerBackend,
+  type Backend,
+  type BackendBuffer,
+  type Kernel,
+} from '@fusor/compiler';
+import type { MemoryStats } from './allocator.js';
+import { BLOCK_SIZE, kernelSymbol, renderCuda } from './render-cuda.js';
+import { CudaRuntime, defaultCacheDir, type DeviceInfo, type Module } from './runtime.js';
+
+export { renderCuda, renderCudaBatch, renderKernel, literal, CUDA_PRELUDE, BLOCK_SIZE, CudaRenderError } from './render-cuda.js';
+export { CudaOutOfMemoryError, roundSize, type MemoryStats } from './allocator.js';
+export { CudaError } from './driver.js';
+export { CudaCompileError, NVRTC_OPTIONS } from './nvrtc.js';
+export { locateNvrtc, nvrtcDirs, driverCandidates, ENV } from './locate.js';
+export type { DeviceInfo } from './runtime.js';
+
+export interface CudaBuffer extends BackendBuffer {
+  readonly device: number;
+  /** Device pointer (0 for an empty buffer). */
+  readonly ptr: bigint;
+  /** Bytes of the allocator block behind it. */
+  readonly block: number;
+  freed: boolean;
+}
+
+/** A compiled kernel: its module (loaded per device on first launch) and launch shape. */
+export interface CudaProgram {
+  readonly module: Module;
+  readonly size: number;
+  readonly vars: readonly DType[];
+}
+
+export interface CudaOptions {
+  /** Directory where compiled modules are kept between runs; null turns the disk cache off. */
+  readonly diskCache?: string | null;
+}
+
+const options: { diskCache: string | null } = { diskCache: defaultCacheDir() };
+let runtime: CudaRuntime | string | undefined;
+
+/** Settings for the runtime; call before the first use of a cuda device. */
+export function configureCuda(opts: CudaOptions): void {
+  if (opts.diskCache !== undefined) options.diskCache = opts.diskCache;
+}
+
+function tryRuntime(): CudaRuntime | string {
+  runtime ??= CudaRuntime.open(process.env, options);
+  return runtime;
+}
+
+/** The runtime, brought up on first use; throws BackendUnavailableError saying why it cannot be. */
+function rt(): CudaRuntime {
+  const r = tryRuntime();
+  if (typeof r === 'string') throw new BackendUnavailableError(`cuda is unavailable: ${r}`);
+  return r;
+}
+
+/** Host data as the bytes a device buffer of `dtype` holds (16-bit floats as their bit patterns). */
+function toStorage(dtype: DType, data: HostArray): ArrayBufferView {
+  const want = hostArray(dtype, 0).constructor;
+  if (data.constructor === want) return data;
+  const out = hostArray(dtype, data.length);
+  const src = data as ArrayLike<number | bigint>;
+  if (out instanceof BigInt64Array) {
+    for (let i = 0; i < src.length; i++) out[i] = BigInt(Math.trunc(Number(src[i])) || 0);
+  } else if (dtype === 'float16' || dtype === 'bfloat16') {
+    const bits = dtype === 'float16' ? float16Bits : bfloat16Bits;
+    for (let i = 0; i < src.length; i++) out[i] = bits(Number(src[i]));
+  } else {
+    for (let i = 0; i < src.length; i++) (out as Float64Array)[i] = Number(src[i]);
+  }
+  return out;
+}
+
+const bytesOf = (dtype: DType, size: number): number => size * DTYPES[dtype].itemsize;
+
+/** One kernel parameter's bytes: device pointers and scalars, 8 bytes each (cuLaunchKernel reads its size). */
+function param(value: bigint | number, dtype: DType | 'ptr'): Buffer {
+  const b = Buffer.alloc(8);
+  switch (dtype) {
+    case 'ptr':
+    case 'int64':
+      b.writeBigInt64LE(BigInt.asIntN(64, BigInt(value)));
+      break;
+    case 'float64':
+      b.writeDoubleLE(Number(value));
+      break;
+    case 'float32':
+      b.writeFloatLE(Number(value));
+      break;
+    default:
+      b.writeInt32LE(Number(value) | 0);
+  }
+  return b;
+}
+
+export const cudaBackend: Backend<CudaBuffer, CudaProgram> & {
+  /** Milliseconds of GPU time for the work `fn` enqueues on a device (CUDA events). */
+  time(fn: () => void, device?: number): number;
+} = {
+  name: 'cuda',
+  capabilities: {
+    dtypes: ['bool', 'uint8', 'int8', 'int16', 'int32', 'int64', 'float16', 'bfloat16', 'float32', 'float64'],
+    // 8 bytes per parameter within the driver's 4 KiB kernel-parameter limit
+    maxBuffers: 256,
+    syncRead: true,
+    fp16: true,
+  },
+  isAvailable() {
+    const r = tryRuntime();
+    return typeof r === 'string' ? { ok: false, reason: r } : { ok: true };
+  },
+  init: () => {
+    try {
+      return Promise.resolve(rt().describe());
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+  },
+  alloc(dtype, size, device) {
+    const r = rt();
+    const bytes = bytesOf(dtype, size);
+    if (bytes === 0) {
+      r.device(device);
+      return { dtype, size, device, ptr: 0n, block: 0, freed: false };
+    }
+    const { ptr, size: block } = r.allocator(device).alloc(bytes);
+    return { dtype, size, device, ptr, block, freed: false };
+  },
+  free(buf) {
+    if (buf.freed || buf.block === 0) return;
+    buf.freed = true;
+    rt().allocator(buf.device).free(buf.ptr, buf.block);
+  },
+  write(buf, data) {
+    if (data.length !== buf.size) throw new RangeError(`write of ${data.length} elements into a cuda buffer of ${buf.size}`);
+    rt().copyToDevice(buf.device, buf.ptr, toStorage(buf.dtype, data), bytesOf(buf.dtype, buf.size));
+  },
+  readSync(buf) {
+    const out = hostArray(buf.dtype, buf.size);
+    rt().copyToHost(buf.device, out, buf.ptr, bytesOf(buf.dtype, buf.size));
+    return out;
+  },
+  read(buf) {
+    try {
+      return Promise.resolve(this.readSync!(buf));
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+  },
+  render: (kernel: Kernel) => renderCuda(kernel),
+  compile(source, kernel) {
+    const r = rt();
+    const module: Module = { symbol: kernelSymbol(kernel.name), source: source as string, images: new Map(), functions: new Map() };
+    // compile now for device 0 so errors surface at compile time; other devices load on first launch
+    r.function(module, 0);
+    return { module, size: kernel.size, vars: kernel.vars.map((v) => v.dtype) };
+  },
+  launch(program, buffers, vars) {
+    if (program.size === 0) return;
+    const r = rt();
+    const device = buffers[0]!.device;
+    for (const b of buffers) {
+      if (b.device !== device) throw new Error(`internal: a kernel on cuda:${device} was given a buffer on cuda:${b.device}`);
+    }
+    const fn = r.function(program.module, device);
+    const params = [...buffers.map((b) => param(b.ptr, 'ptr')), ...vars.map((v, i) => param(v, program.vars[i]!))];
+    const sms = r.device(device).multiprocessors;
+    const grid = Math.max(1, Math.min(Math.ceil(program.size / BLOCK_SIZE), sms * 32));
+    r.launch(device, fn, grid, BLOCK_SIZE, params);
+  },
+  synchronize() {
+    try {
+      rt().synchronize();
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+  },
+  time(fn, device = 0) {
+    return rt().time(device, fn);
+  },
+};
+
+registerBackend(cudaBackend);
+
+// ---------------------------------------------------------------- torch.cuda-style helpers
+
+/** Whether a usable GPU, driver and NVRTC are present (never throws). */
+export const isAvailable = (): boolean => cudaBackend.isAvailable().ok;
+
+/** Why cuda is unavailable, or null when it is available. */
+export function unavailableReason(): string | null {
+  const a = cudaBackend.isAvailable();
+  return a.ok ? null : a.reason;
+}
+
+export const deviceCount = (): number => {
+  const r = tryRuntime();
+  return typeof r === 'string' ? 0 : r.devices.length;
+};
+
+export const getDeviceProperties = (device = 0): DeviceInfo => rt().device(device);
+export const getDeviceName = (device = 0): string => rt().device(device).name;
+export function getDeviceCapability(device = 0): [number, number] {
+  const d = rt().device(device);
+  return [d.major, d.minor];
+}
+
+/** Bytes held by live tensors on a device (allocator blocks, rounded as allocated). */
+export const memoryAllocated = (device = 0): number => rt().memoryStats(device).allocated;
+export const maxMemoryAllocated = (device = 0): number => rt().memoryStats(device).maxAllocated;
+/** Bytes obtained from the driver: live blocks plus the allocator's cache. */
+export const memoryReserved = (device = 0): number => rt().memoryStats(device).reserved;
+export const maxMemoryReserved = (device = 0): number => rt().memoryStats(device).maxReserved;
+export const memoryStats = (device = 0): MemoryStats => rt().memoryStats(device);
+export const resetPeakMemoryStats = (device = 0): void => rt().allocator(device).resetPeakStats();
+/** Returns the allocator's cached blocks to the driver (live tensors keep theirs). */
+export function emptyCache(): void {
+  const r = rt();
+  for (const d of r.devices) r.allocator(d.index).emptyCache();
+}
+/** Free and total device memory, as the driver reports them. */
+export const memGetInfo = (device = 0): { free: number; total: number } => rt().memGetInfo(device);
+/** Waits for every kernel and copy issued so far. */
+export const synchronize = (device?: number): void => rt().synchronize(device);

@@ -1,0 +1,46 @@
+/**
+ * Every kernel the conformance suite's programs produce, rendered for cuda and compiled with
+ * `nvcc -ptx` in a few batch files. Without nvcc the test skips saying so — except in CI (env CI
+ * set), where a missing nvcc fails the run, as does any kernel that does not compile.
+ */
+import { describe, expect, it } from 'vitest';
+import { renderCudaBatch } from '../src/index.js';
+import { conformanceKernels, halfVariants } from './corpus.js';
+import { compilePtx, findNvcc, NVCC_FLAGS } from './nvcc.js';
+
+const nvcc = findNvcc();
+const inCI = !!process.env['CI'];
+/** Kernels per .cu file: few files (nvcc's start-up dominates), small enough to run in parallel. */
+const BATCH = 500;
+
+describe('conformance kernels compile with nvcc -ptx', () => {
+  if (!nvcc && !inCI) {
+    it.skip('skipped: nvcc not found (looked on PATH and in /usr/local/cuda/bin); CI requires it', () => {});
+    return;
+  }
+
+  it('nvcc is present (required in CI)', () => {
+    expect(nvcc, 'nvcc not found on PATH or in /usr/local/cuda/bin; CI needs it to compile the generated CUDA C').not.toBeNull();
+  });
+
+  it('renders and compiles every kernel of every conformance case, and their float16/bfloat16 variants', { timeout: 600_000 }, async () => {
+    const corpus = await conformanceKernels();
+    const kernels = [...corpus.kernels, ...halfVariants(corpus.kernels)];
+    // the suite is large: these floors catch a capture that silently stopped working
+    expect(corpus.cases).toBeGreaterThan(400);
+    expect(corpus.kernels.length).toBeGreaterThan(300);
+    const batches: string[] = [];
+    for (let i = 0; i < kernels.length; i += BATCH) batches.push(renderCudaBatch(kernels.slice(i, i + BATCH)));
+    const results = await compilePtx(nvcc!, batches);
+    const failures = results.filter((r) => !r.ok).map((r) => `${r.file}:\n${r.log.split('\n').slice(0, 30).join('\n')}`);
+    expect(failures, failures.join('\n\n')).toEqual([]);
+    console.log(
+      `nvcc -ptx: ${kernels.length} kernels (${corpus.kernels.length} from ${corpus.cases} conformance cases, ${kernels.length - corpus.kernels.length} float16/bfloat16 variants) in ${batches.length} files`,
+    );
+    // a sample assembled all the way to SASS: ptxas checks the prelude's inline PTX, which -ptx does not
+    const sample = [...corpus.kernels.slice(0, 40), ...halfVariants(corpus.kernels).filter((_, i) => i % 50 === 0)];
+    const cubin = NVCC_FLAGS.filter((f) => f !== '-ptx' && f !== '-Xcicc' && f !== '-O0').concat('-cubin');
+    const [assembled] = await compilePtx(nvcc!, [renderCudaBatch(sample)], cubin);
+    expect(assembled!.ok, assembled!.log).toBe(true);
+  });
+});

@@ -1,0 +1,350 @@
+/**
+ * The webgpu backend: kernel IR rendered to WGSL, run on `navigator.gpu` in browsers or on Dawn
+ * (the `webgpu` npm package) in Node. Importing this module registers it; `await
+ * torch.init('webgpu')` brings the device up.
+ *
+ * Launches are recorded into one command encoder and submitted together (when a read needs
+ * them, on `synchronize()`, or after the synchronous code that launched them returns), so the
+ * kernels of one realize run without a round trip to the host. Reads are asynchronous only.
+ */
+import { BackendUnavailableError, registerBackend, type Backend, type BackendBuffer, type Capabilities, type Kernel } from '@fusor/compiler';
+import type { DType, HostArray } from '@fusor/ir';
+import { BufferUsage, MapMode, openDevice, ShaderStage, type WebGPUContext } from './device.js';
+import { deviceBytes, fromDevice, Int64RangeError, INT64_RANGE_HINT, toDevice } from './host.js';
+import { dispatchSize, OVERFLOW_BINDING, renderWgsl, type WgslLayout } from './render-wgsl.js';
+
+export { renderWgsl, dispatchSize, storageType, WgslRenderError, type WgslOptions, type RenderedWgsl, type WgslLayout } from './render-wgsl.js';
+export { Int64RangeError } from './host.js';
+
+export interface WebGPUBuffer extends BackendBuffer {
+  readonly gpu: GPUBuffer;
+  readonly bytes: number;
+}
+
+export interface WebGPUProgram {
+  readonly name: string;
+  readonly pipeline: GPUComputePipeline;
+  readonly layout: WgslLayout;
+  /** Output elements: one invocation each. */
+  readonly size: number;
+  readonly workgroupSize: number;
+  /** Dtypes of the scalar parameters, in the uniform's order. */
+  readonly varTypes: readonly DType[];
+}
+
+/** Storage usage every data buffer gets. */
+const DATA_USAGE = (): number => BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
+
+/** Submit at least this often, so a long loop without reads keeps memory bounded. */
+const MAX_BATCH = 256;
+/** Bytes of free buffers kept for reuse. */
+const POOL_LIMIT = 256 * 1024 * 1024;
+
+/** Base dtypes; float16 joins with `shader-f16`. float64 and bfloat16 never. */
+const DTYPES: readonly DType[] = ['bool', 'uint8', 'int8', 'int16', 'int32', 'int64', 'float32'];
+/** WebGPU's default storage buffers per shader stage, until an adapter says more. */
+const DEFAULT_STORAGE_BUFFERS = 8;
+
+class WebGPURuntime {
+  ctx: WebGPUContext | undefined;
+  private readonly pool = new Map<number, GPUBuffer[]>();
+  private pooledBytes = 0;
+  private encoder: GPUCommandEncoder | undefined;
+  private pass: GPUComputePassEncoder | undefined;
+  private launches = 0;
+  readonly stats = { submits: 0, launches: 0, reads: 0, lastBatch: 0 };
+  /** Buffers freed while recorded work may still use them: pooled once that work is submitted. */
+  private retired: GPUBuffer[] = [];
+  private uniformPool: GPUBuffer[] = [];
+  private uniformsInFlight: GPUBuffer[] = [];
+  private flushQueued = false;
+  private errors: string[] = [];
+  overflow: GPUBuffer | undefined;
+  private layouts = new Map<string, GPUPipelineLayout>();
+
+  get device(): GPUDevice {
+    if (!this.ctx) {
+      throw new BackendUnavailableError("webgpu is not initialized: call `await torch.init('webgpu')` before using webgpu tensors");
+    }
+    return this.ctx.device;
+  }
+
+  attach(ctx: WebGPUContext): void {
+    this.ctx = ctx;
+    ctx.device.addEventListener('uncapturederror', (e) => {
+      this.errors.push((e as GPUUncapturedErrorEvent).error.message);
+    });
+    this.overflow = ctx.device.createBuffer({ size: 4, usage: DATA_USAGE() });
+  }
+
+  alloc(bytes: number): GPUBuffer {
+    const free = this.pool.get(bytes);
+    if (free?.length) {
+      this.pooledBytes -= bytes;
+      return free.pop()!;
+    }
+    const max = this.device.limits.maxBufferSize;
+    if (bytes > max) throw new RangeError(`a webgpu buffer of ${bytes} bytes exceeds this device's maxBufferSize (${max})`);
+    return this.device.createBuffer({ size: bytes, usage: DATA_USAGE() });
+  }
+
+  release(buf: GPUBuffer): void {
+    if (this.encoder) this.retired.push(buf);
+    else this.pooled(buf);
+  }
+
+  private pooled(buf: GPUBuffer): void {
+    if (this.pooledBytes + buf.size > POOL_LIMIT) {
+      buf.destroy();
+      return;
+    }
+    let list = this.pool.get(buf.size);
+    if (!list) this.pool.set(buf.size, (list = []));
+    list.push(buf);
+    this.pooledBytes += buf.size;
+  }
+
+  private uniform(vars: readonly number[], layout: readonly DType[]): GPUBuffer {
+    const bytes = Math.max(16, Math.ceil((vars.length * 4) / 16) * 16);
+    const buf = this.uniformPool.find((b) => b.size === bytes);
+    const u = buf ? (this.uniformPool.splice(this.uniformPool.indexOf(buf), 1), buf) : this.device.createBuffer({ size: bytes, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST });
+    const data = new DataView(new ArrayBuffer(bytes));
+    vars.forEach((v, i) => (layout[i] === 'float32' ? data.setFloat32(i * 4, v, true) : data.setInt32(i * 4, v, true)));
+    this.device.queue.writeBuffer(u, 0, data.buffer);
+    this.uniformsInFlight.push(u);
+    return u;
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
+    if (!this.pass) this.pass = this.encoder.beginComputePass();
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => this.flush());
+    }
+    return this.pass;
+  }
+
+  private endPass(): GPUCommandEncoder {
+    this.computePass();
+    this.pass!.end();
+    this.pass = undefined;
+    return this.encoder!;
+  }
+
+  pipelineLayout(layout: WgslLayout, outputs: readonly boolean[]): GPUPipelineLayout {
+    const key = `${outputs.map((o) => (o ? 'w' : 'r')).join('')}|${layout.varsBinding}|${layout.overflowBinding}`;
+    let pl = this.layouts.get(key);
+    if (!pl) {
+      const entries: GPUBindGroupLayoutEntry[] = outputs.map((o, i) => ({
+        binding: i,
+        visibility: ShaderStage.COMPUTE,
+        buffer: { type: o ? 'storage' : 'read-only-storage' },
+      }));
+      if (layout.varsBinding !== null) entries.push({ binding: layout.varsBinding, visibility: ShaderStage.COMPUTE, buffer: { type: 'uniform' } });
+      if (layout.overflowBinding !== null) entries.push({ binding: layout.overflowBinding, visibility: ShaderStage.COMPUTE, buffer: { type: 'storage' } });
+      const bgl = this.device.createBindGroupLayout({ entries });
+      pl = this.device.createPipelineLayout({ bindGroupLayouts: [bgl] });
+      this.layouts.set(key, pl);
+    }
+    return pl;
+  }
+
+  launch(p: WebGPUProgram, buffers: readonly WebGPUBuffer[], vars: readonly number[]): void {
+    if (p.size === 0) return;
+    const limits = this.device.limits;
+    const bound = buffers.map((b) => b.gpu);
+    for (const b of buffers) {
+      if (b.bytes > limits.maxStorageBufferBindingSize) {
+        throw new RangeError(`a webgpu kernel cannot bind a buffer of ${b.bytes} bytes: this device's maxStorageBufferBindingSize is ${limits.maxStorageBufferBindingSize}`);
+      }
+    }
+    // an input that is also the output (an in-place op reading its target) is read from a copy:
+    // WebGPU forbids binding one buffer as writable and readable in the same dispatch
+    for (let i = 1; i < bound.length; i++) {
+      if (bound[i] === bound[0]) {
+        const copy = this.alloc(buffers[0]!.bytes);
+        this.endPass().copyBufferToBuffer(bound[0]!, 0, copy, 0, buffers[0]!.bytes);
+        this.retired.push(copy);
+        for (let j = i; j < bound.length; j++) if (bound[j] === bound[0]) bound[j] = copy;
+      }
+    }
+    const entries: GPUBindGroupEntry[] = bound.map((buffer, i) => ({ binding: i, resource: { buffer } }));
+    if (p.layout.varsBinding !== null) entries.push({ binding: p.layout.varsBinding, resource: { buffer: this.uniform(vars, p.varTypes) } });
+    if (p.layout.overflowBinding !== null) entries.push({ binding: p.layout.overflowBinding, resource: { buffer: this.overflow! } });
+    const pass = this.computePass();
+    pass.setPipeline(p.pipeline);
+    pass.setBindGroup(0, this.device.createBindGroup({ layout: p.pipeline.getBindGroupLayout(0), entries }));
+    const [x, y] = dispatchSize(p.size, p.workgroupSize, limits.maxComputeWorkgroupsPerDimension);
+    pass.dispatchWorkgroups(x, y);
+    this.stats.launches++;
+    if (++this.launches >= MAX_BATCH) this.flush();
+  }
+
+  /** Submits everything recorded so far. */
+  flush(extra?: (enc: GPUCommandEncoder) => void): void {
+    this.flushQueued = false;
+    if (!this.encoder && !extra) return;
+    const enc = this.encoder ? this.endPass() : this.device.createCommandEncoder();
+    extra?.(enc);
+    this.device.queue.submit([enc.finish()]);
+    this.stats.submits++;
+    if (this.launches) this.stats.lastBatch = this.launches;
+    this.encoder = undefined;
+    this.launches = 0;
+    for (const b of this.retired) this.pooled(b);
+    this.retired = [];
+    this.uniformPool.push(...this.uniformsInFlight);
+    this.uniformsInFlight = [];
+  }
+
+  /**
+   * Host → device. A queue write runs before commands recorded but not yet submitted, so those
+   * are submitted first: a kernel launched earlier must not see data written later (a jit replay
+   * writes new inputs into buffers its previous step's kernels read).
+   */
+  write(buf: GPUBuffer, words: ArrayBufferView): void {
+    if (this.encoder) this.flush();
+    this.device.queue.writeBuffer(buf, 0, words.buffer, words.byteOffset, words.byteLength);
+  }
+
+  async read(buf: WebGPUBuffer): Promise<ArrayBuffer> {
+    this.stats.reads++;
+    const staging = this.device.createBuffer({ size: buf.bytes + 4, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    this.flush((enc) => {
+      enc.copyBufferToBuffer(buf.gpu, 0, staging, 0, buf.bytes);
+      enc.copyBufferToBuffer(this.overflow!, 0, staging, buf.bytes, 4);
+    });
+    await staging.mapAsync(MapMode.READ);
+    const bytes = staging.getMappedRange().slice(0);
+    staging.unmap();
+    staging.destroy();
+    this.raiseErrors();
+    if (new Uint32Array(bytes, buf.bytes, 1)[0]) {
+      this.device.queue.writeBuffer(this.overflow!, 0, new Uint32Array(1));
+      throw new Int64RangeError(`an int64 result computed on webgpu overflowed: ${INT64_RANGE_HINT}`);
+    }
+    return bytes;
+  }
+
+  raiseErrors(): void {
+    if (!this.errors.length) return;
+    const errs = this.errors;
+    this.errors = [];
+    throw new Error(`webgpu reported ${errs.length === 1 ? 'an error' : `${errs.length} errors`}: ${errs.join('\n')}`);
+  }
+
+  async synchronize(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    this.raiseErrors();
+  }
+}
+
+/** Invocations per workgroup: 64, or fewer where the device allows fewer. */
+const WORKGROUP = 64;
+const runtime = new WebGPURuntime();
+
+function workgroupSize(): number {
+  const l = runtime.ctx?.device.limits;
+  return l ? Math.min(WORKGROUP, l.maxComputeInvocationsPerWorkgroup, l.maxComputeWorkgroupSizeX) : WORKGROUP;
+}
+
+/**
+ * Command submissions, dispatches and reads since the process started, and the dispatches in
+ * the last submission that had any (batching is observable).
+ */
+export const webgpuStats = (): { submits: number; launches: number; reads: number; lastBatch: number } => ({ ...runtime.stats });
+
+/** The live handle of each device buffer: a kernel given any other is a use after free. */
+const owner = new WeakMap<GPUBuffer, WebGPUBuffer>();
+
+export const webgpuBackend: Backend<WebGPUBuffer, WebGPUProgram> = {
+  name: 'webgpu',
+  get capabilities(): Capabilities {
+    const ctx = runtime.ctx;
+    const storage = ctx ? ctx.device.limits.maxStorageBuffersPerShaderStage : DEFAULT_STORAGE_BUFFERS;
+    return {
+      dtypes: ctx?.f16 ? [...DTYPES, 'float16'] : DTYPES,
+      // one binding stays free for the int64 overflow flag
+      maxBuffers: storage - 1,
+      syncRead: false,
+      fp16: ctx?.f16 ?? false,
+    };
+  },
+  isAvailable() {
+    const hasNavigatorGpu = typeof (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu !== 'undefined';
+    const node = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+    if (hasNavigatorGpu || node) return { ok: true };
+    return { ok: false, reason: 'this JavaScript runtime has no navigator.gpu (WebGPU) and is not Node (where the webgpu npm package provides it)' };
+  },
+  async init() {
+    if (!runtime.ctx) runtime.attach(await openDevice());
+    return runtime.ctx!.description;
+  },
+  alloc(dtype, size) {
+    if (!this.capabilities.dtypes.includes(dtype)) throw new TypeError(`${dtype} is not supported by the webgpu backend`);
+    const bytes = deviceBytes(dtype, size);
+    const buf = { dtype, size, bytes, gpu: runtime.alloc(bytes) };
+    owner.set(buf.gpu, buf);
+    return buf;
+  },
+  free(buf) {
+    if (owner.get(buf.gpu) !== buf) return; // freed already (a failed upload returns its buffer itself)
+    owner.delete(buf.gpu);
+    if (runtime.ctx) runtime.release(buf.gpu);
+  },
+  write(buf, data) {
+    let words: ArrayBufferView;
+    try {
+      words = toDevice(buf.dtype, data);
+    } catch (e) {
+      owner.delete(buf.gpu);
+      runtime.release(buf.gpu);
+      throw e;
+    }
+    runtime.write(buf.gpu, words);
+  },
+  async read(buf) {
+    return fromDevice(buf.dtype, buf.size, await runtime.read(buf)) satisfies HostArray;
+  },
+  render(kernel) {
+    return renderWgsl(kernel, { workgroupSize: workgroupSize(), f16: runtime.ctx?.f16 ?? false }).code;
+  },
+  compile(source, kernel) {
+    const code = source as string;
+    const device = runtime.device;
+    const layout = layoutOf(code, kernel);
+    const module = device.createShaderModule({ code, label: kernel.name });
+    const pipelineLayout = runtime.pipelineLayout(layout, kernel.buffers.map((b) => b.output));
+    const pipeline = device.createComputePipeline({ layout: pipelineLayout, compute: { module, entryPoint: 'main' }, label: kernel.name });
+    const wg = /@workgroup_size\((\d+)\)/.exec(code);
+    return {
+      name: kernel.name,
+      pipeline,
+      layout,
+      size: kernel.size,
+      workgroupSize: wg ? Number(wg[1]) : WORKGROUP,
+      varTypes: kernel.vars.map((v) => v.dtype),
+    };
+  },
+  launch(program, buffers, vars) {
+    // a freed buffer may already hold another tensor: never let a kernel touch one
+    for (const b of buffers) if (owner.get(b.gpu) !== b) throw new Error(`internal: kernel ${program.name} was given a freed webgpu buffer`);
+    runtime.launch(program, buffers, vars);
+  },
+  synchronize: () => runtime.synchronize(),
+};
+
+/** The binding slots of rendered source (the renderer's layout, recovered from the text). */
+function layoutOf(code: string, kernel: Kernel): WgslLayout {
+  const vars = /@binding\((\d+)\) var<uniform> vars/.exec(code);
+  const overflow = new RegExp(`@binding\\((\\d+)\\) var<storage, read_write> ${OVERFLOW_BINDING}`).exec(code);
+  return {
+    buffers: kernel.buffers.length,
+    varsBinding: vars ? Number(vars[1]) : null,
+    overflowBinding: overflow ? Number(overflow[1]) : null,
+  };
+}
+
+registerBackend(webgpuBackend);

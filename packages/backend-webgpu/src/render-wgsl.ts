@@ -1,0 +1,521 @@
+/**
+ * Kernel IR → WGSL. One invocation per output index: `gid` comes from a 1-D or 2-D grid of
+ * workgroups (`num_workgroups` says which), and every invocation past the end returns at once.
+ *
+ * Types: float32 is f32 (float16 is f16 where the device has `shader-f16`); every integer dtype
+ * and bool is held in storage as a 32-bit word (`array<i32>`), in registers as i32 wrapped to
+ * its width, and bool as WGSL's `bool`. int64 is held as int32: arithmetic that leaves the
+ * int32 range sets the device's overflow flag, which the next read reports (see buffers.ts).
+ * float64 never reaches storage (it is not in the capabilities); a float64 intermediate the
+ * frontend creates (randint, integer pow, integer linspace) is computed in f32.
+ *
+ * Math is written out where the platform's is not good enough to match the cpu backend:
+ * NaN tests use the bits (compilers fold `x != x`), max/log2/exp2 propagate NaN as IEEE says,
+ * and sin reduces its argument first (built-in sin is only accurate on [-π, π]).
+ */
+import { isFloat, type DType } from '@fusor/ir';
+import type { AluOp, Expr, Kernel, Stmt } from '@fusor/compiler';
+
+/** Raised when a kernel cannot be expressed on this backend (an int64 constant past int32…). */
+export class WgslRenderError extends RangeError {
+  override name = 'WgslRenderError';
+}
+
+export interface WgslOptions {
+  /** Invocations per workgroup (a power of two within the device's limits). */
+  readonly workgroupSize: number;
+  /** Whether the device has `shader-f16` (float16 kernels need it). */
+  readonly f16: boolean;
+}
+
+export const DEFAULT_WGSL_OPTIONS: WgslOptions = { workgroupSize: 64, f16: false };
+
+/** Name of the binding every kernel with checked int64 arithmetic writes overflows to. */
+export const OVERFLOW_BINDING = 'fusor_overflow';
+
+const I32_MIN = -2147483648;
+const I32_MAX = 2147483647;
+
+/** Storage element type of a dtype: what `array<…>` holds. */
+export function storageType(dtype: DType): 'f32' | 'f16' | 'i32' {
+  if (dtype === 'float16') return 'f16';
+  return isFloat(dtype) ? 'f32' : 'i32';
+}
+
+/** Register type of a dtype. */
+function regType(dtype: DType): string {
+  if (dtype === 'bool') return 'bool';
+  if (dtype === 'float16') return 'f16';
+  return isFloat(dtype) ? 'f32' : 'i32';
+}
+
+/** Wraps an i32 register to a narrower integer's width. */
+const WRAP: Readonly<Partial<Record<DType, (s: string) => string>>> = {
+  int16: (s) => `((${s} << 16u) >> 16u)`,
+  int8: (s) => `((${s} << 24u) >> 24u)`,
+  uint8: (s) => `(${s} & 255i)`,
+};
+const wrap = (dtype: DType, s: string): string => (WRAP[dtype] ?? ((x: string) => x))(s);
+
+/** Helper functions, emitted only when a kernel uses them; `overflow` marks those that need the overflow binding. */
+const HELPERS: Readonly<Record<string, { code: string; deps?: readonly string[]; overflow?: boolean }>> = {
+  f32_bits: { code: 'fn f32_bits(b: u32) -> f32 { return bitcast<f32>(b); }' },
+  isnan: { code: 'fn isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }' },
+  fmax: {
+    // NaN wins; max(-0, 0) is 0 (the bits of equal values are ANDed)
+    code: [
+      'fn fmax(a: f32, b: f32) -> f32 {',
+      '  if (isnan(a) || isnan(b)) { return a + b; }',
+      '  if (a == b) { return bitcast<f32>(bitcast<u32>(a) & bitcast<u32>(b)); }',
+      '  return max(a, b);',
+      '}',
+    ].join('\n'),
+    deps: ['isnan'],
+  },
+  fexp2: { code: 'fn fexp2(x: f32) -> f32 { if (isnan(x)) { return x; } return exp2(x); }', deps: ['isnan'] },
+  flog2: {
+    code: [
+      'fn flog2(x: f32) -> f32 {',
+      '  if (isnan(x) || x < 0.0f) { return f32_bits(0x7fc00000u); }',
+      '  if (x == 0.0f) { return f32_bits(0xff800000u); }',
+      '  return log2(x);',
+      '}',
+    ].join('\n'),
+    deps: ['isnan', 'f32_bits'],
+  },
+  // sin: Cody–Waite reduction by π/2 below 8192, Payne–Hanek above (the built-in is only
+  // accurate on [-π, π]), then cephes' minimax polynomials on [-π/4, π/4]: within 2 ulp
+  two_over_pi: { code: 'var<private> two_over_pi: array<u32, 11> = array<u32, 11>(0u, 0u, 0xA2F9836Eu, 0x4E441529u, 0xFC2757D1u, 0xF534DDC0u, 0xDB629599u, 0x3C439041u, 0xFE5163ABu, 0xDEBBC561u, 0xB7246E3Au);' },
+  pio2_window: {
+    code: [
+      'fn pio2_window(p: u32, t: u32) -> u32 {',
+      '  let w = p / 32u + t;',
+      '  let off = p % 32u;',
+      '  if (off == 0u) { return two_over_pi[w]; }',
+      '  return (two_over_pi[w] << off) | (two_over_pi[w + 1u] >> (32u - off));',
+      '}',
+    ].join('\n'),
+    deps: ['two_over_pi'],
+  },
+  reduce_pio2: {
+    code: [
+      'fn reduce_pio2(a: f32) -> vec2<f32> {',
+      '  let bits = bitcast<u32>(a);',
+      '  let s = i32(bits >> 23u) - 150i;',
+      '  let m = (bits & 0x7fffffu) | 0x800000u;',
+      '  let p = u32(s + 62i);',
+      '  let w0 = pio2_window(p, 0u);',
+      '  let w1 = pio2_window(p, 1u);',
+      '  let w2 = pio2_window(p, 2u);',
+      '  let l = array<u32, 6>(w2 & 0xffffu, w2 >> 16u, w1 & 0xffffu, w1 >> 16u, w0 & 0xffffu, w0 >> 16u);',
+      '  let m0 = m & 0xffffu;',
+      '  let m1 = m >> 16u;',
+      '  var r: array<u32, 6>;',
+      '  var carry = 0u;',
+      '  for (var k = 0u; k < 6u; k++) {',
+      '    var acc = carry;',
+      '    var next = 0u;',
+      '    let t0 = m0 * l[k];',
+      '    acc += t0 & 0xffffu;',
+      '    next += t0 >> 16u;',
+      '    if (k > 0u) {',
+      '      let t1 = m1 * l[k - 1u];',
+      '      acc += t1 & 0xffffu;',
+      '      next += t1 >> 16u;',
+      '    }',
+      '    r[k] = acc & 0xffffu;',
+      '    carry = next + (acc >> 16u);',
+      '  }',
+      '  var q = r[5] >> 14u;',
+      '  var neg = false;',
+      '  if ((r[5] & 0x2000u) != 0u) {',
+      "    // fraction ≥ 1/2: use fraction − 1 (two's complement of the 94 bits) and the next quadrant",
+      '    neg = true;',
+      '    q += 1u;',
+      '    var c = 1u;',
+      '    for (var k = 0u; k < 6u; k++) {',
+      '      let v = (r[k] ^ 0xffffu) + c;',
+      '      r[k] = v & 0xffffu;',
+      '      c = v >> 16u;',
+      '    }',
+      '  }',
+      '  let hi = ((r[5] & 0x3fffu) << 16u) | r[4];',
+      '  let f = f32(hi) * 9.313225746154785e-10f + f32(r[3]) * 1.4210854715202004e-14f + f32(r[2]) * 2.168404344971009e-19f;',
+      '  let rr = f * 1.5707963267948966f;',
+      '  return vec2<f32>(select(rr, -rr, neg), f32(q & 3u));',
+      '}',
+    ].join('\n'),
+    deps: ['pio2_window'],
+  },
+  fsin: {
+    code: [
+      'fn fsin(x: f32) -> f32 {',
+      '  if (isnan(x) || abs(x) == f32_bits(0x7f800000u)) { return f32_bits(0x7fc00000u); }',
+      '  let a = abs(x);',
+      '  var r: f32;',
+      '  var q: i32;',
+      '  if (a < 8192.0f) {',
+      '    let j = round(a * 0.63661977236758134f);',
+      '    r = ((a - j * 1.5703125f) - j * 4.837512969970703125e-4f) - j * 7.54978995489188216e-8f;',
+      '    q = i32(j) & 3i;',
+      '  } else {',
+      '    let red = reduce_pio2(a);',
+      '    r = red.x;',
+      '    q = i32(red.y);',
+      '  }',
+      '  let z = r * r;',
+      '  let s = ((-1.9515295891e-4f * z + 8.3321608736e-3f) * z - 1.6666654611e-1f) * z * r + r;',
+      '  let c = ((2.443315711809948e-5f * z - 1.388731625493765e-3f) * z + 4.166664568298827e-2f) * z * z - 0.5f * z + 1.0f;',
+      '  var v = s;',
+      '  if (q == 1i) { v = c; } else if (q == 2i) { v = -s; } else if (q == 3i) { v = -c; }',
+      '  return select(v, -v, (bitcast<u32>(x) & 0x80000000u) != 0u);',
+      '}',
+    ].join('\n'),
+    deps: ['isnan', 'f32_bits', 'reduce_pio2'],
+  },
+  // float → int truncates toward zero, NaN becomes 0 (WGSL leaves NaN unspecified)
+  ftoi: { code: 'fn ftoi(x: f32) -> i32 { if (isnan(x)) { return 0i; } return i32(x); }', deps: ['isnan'] },
+  idiv: { code: 'fn idiv(a: i32, b: i32) -> i32 { if (b == 0i) { return 0i; } return a / b; }' },
+  imod: { code: 'fn imod(a: i32, b: i32) -> i32 { if (b == 0i) { return 0i; } return a % b; }' },
+  pcg: {
+    code: [
+      'fn pcg(v: u32) -> u32 {',
+      '  let s = v * 747796405u + 2891336453u;',
+      '  let w = ((s >> ((s >> 28u) + 4u)) ^ s) * 277803737u;',
+      '  return (w >> 22u) ^ w;',
+      '}',
+    ].join('\n'),
+  },
+  rand_uniform: {
+    code: 'fn rand_uniform(seed: i32, counter: i32) -> f32 { return f32(pcg(pcg(u32(counter)) ^ u32(seed)) >> 8u) * 5.9604644775390625e-8f; }',
+    deps: ['pcg'],
+  },
+  // int64 held as int32: results outside the int32 range raise the overflow flag
+  overflowed: { code: `fn overflowed() { atomicStore(&${OVERFLOW_BINDING}[0], 1u); }`, overflow: true },
+  add64: {
+    code: 'fn add64(a: i32, b: i32) -> i32 { let r = a + b; if (((a ^ r) & (b ^ r)) < 0i) { overflowed(); } return r; }',
+    deps: ['overflowed'],
+  },
+  mul64: {
+    code: [
+      'fn mul64(a: i32, b: i32) -> i32 {',
+      '  let r = a * b;',
+      '  if (a != 0i && (r / a != b || (a == -1i && b == (-2147483647i - 1i)))) { overflowed(); }',
+      '  return r;',
+      '}',
+    ].join('\n'),
+    deps: ['overflowed'],
+  },
+  neg64: { code: 'fn neg64(a: i32) -> i32 { if (a == (-2147483647i - 1i)) { overflowed(); } return -a; }', deps: ['overflowed'] },
+  shl64: {
+    code: 'fn shl64(a: i32, b: i32) -> i32 { let r = a << u32(b); if (b < 0i || b > 31i || (r >> u32(b)) != a) { overflowed(); } return r; }',
+    deps: ['overflowed'],
+  },
+  idiv64: {
+    code: 'fn idiv64(a: i32, b: i32) -> i32 { if (a == (-2147483647i - 1i) && b == -1i) { overflowed(); } return idiv(a, b); }',
+    deps: ['overflowed', 'idiv'],
+  },
+  ftoi64: {
+    code: [
+      'fn ftoi64(x: f32) -> i32 {',
+      '  if (isnan(x)) { return 0i; }',
+      '  if (x >= 2147483648.0f || x < -2147483648.0f) { overflowed(); }',
+      '  return i32(x);',
+      '}',
+    ].join('\n'),
+    deps: ['overflowed', 'isnan'],
+  },
+};
+
+/** One render: the helpers it used. */
+class Ctx {
+  readonly used = new Set<string>();
+  constructor(readonly opts: WgslOptions) {}
+  call(name: string, ...args: string[]): string {
+    this.need(name);
+    return `${name}(${args.join(', ')})`;
+  }
+  need(name: string): void {
+    if (this.used.has(name)) return;
+    this.used.add(name);
+    for (const d of HELPERS[name]!.deps ?? []) this.need(d);
+  }
+  get overflow(): boolean {
+    return [...this.used].some((h) => HELPERS[h]!.overflow);
+  }
+}
+
+const isF16 = (d: DType): boolean => d === 'float16';
+
+/** A float expression of a dtype computed by an f32 helper. */
+function viaF32(ctx: Ctx, dtype: DType, helper: string, ...args: string[]): string {
+  if (!isF16(dtype)) return ctx.call(helper, ...args);
+  return `f16(${ctx.call(helper, ...args.map((a) => `f32(${a})`))})`;
+}
+
+function renderConst(ctx: Ctx, value: number, dtype: DType): string {
+  if (dtype === 'bool') return value ? 'true' : 'false';
+  if (!isFloat(dtype)) {
+    const v = value;
+    if (!Number.isInteger(v) || v < I32_MIN || v > I32_MAX) {
+      throw new WgslRenderError(
+        `${dtype} value ${value} is outside the range the webgpu backend holds ${dtype} in (int32: ${I32_MIN} to ${I32_MAX})`,
+      );
+    }
+    if (v === I32_MIN) return '(-2147483647i - 1i)';
+    return v < 0 ? `(${v}i)` : `${v}i`;
+  }
+  const f16 = isF16(dtype);
+  let f = Math.fround(value);
+  if (f16 && Math.abs(f) > 65504) f = f > 0 ? Infinity : -Infinity;
+  // values WGSL has no literal for (and subnormals, which some compilers reject) come from their bits
+  let text: string;
+  if (Number.isNaN(f)) text = ctx.call('f32_bits', '0x7fc00000u');
+  else if (f === Infinity) text = ctx.call('f32_bits', '0x7f800000u');
+  else if (f === -Infinity) text = ctx.call('f32_bits', '0xff800000u');
+  else if (Object.is(f, -0)) text = ctx.call('f32_bits', '0x80000000u');
+  else if (f !== 0 && Math.abs(f) < 1.1754943508222875e-38) {
+    const bits = new Uint32Array(new Float32Array([f]).buffer)[0]!;
+    text = ctx.call('f32_bits', `0x${bits.toString(16)}u`);
+  } else {
+    text = f < 0 ? `(${String(f)}f)` : `${String(f)}f`;
+  }
+  return f16 ? `f16(${text})` : text;
+}
+
+type AluRender = (ctx: Ctx, a: readonly string[], dtype: DType, src: readonly Expr[]) => string;
+
+const floatOrInt =
+  (float: AluRender, int: AluRender, bool?: AluRender): AluRender =>
+  (ctx, a, dtype, src) => {
+    const d = src[0]!.dtype;
+    if (d === 'bool' && bool) return bool(ctx, a, dtype, src);
+    return isFloat(d) ? float(ctx, a, dtype, src) : int(ctx, a, dtype, src);
+  };
+
+/** One entry per ALU op: how its operands become WGSL, already wrapped to the result's width. */
+const ALU: Readonly<Record<AluOp, AluRender>> = {
+  NEG: floatOrInt(
+    (_c, [a]) => `(-${a})`,
+    (c, [a], d) => (d === 'int64' ? c.call('neg64', a!) : wrap(d, `(-${a})`)),
+  ),
+  EXP2: (c, [a], d) => viaF32(c, d, 'fexp2', a!),
+  LOG2: (c, [a], d) => viaF32(c, d, 'flog2', a!),
+  SIN: (c, [a], d) => viaF32(c, d, 'fsin', a!),
+  SQRT: (_c, [a]) => `sqrt(${a})`,
+  RECIP: (_c, [a], d) => `(${isF16(d) ? '1.0h' : '1.0f'} / ${a})`,
+  TRUNC: floatOrInt(
+    (_c, [a]) => `trunc(${a})`,
+    (_c, [a]) => a!,
+  ),
+  ADD: floatOrInt(
+    (_c, [a, b]) => `(${a} + ${b})`,
+    (c, [a, b], d) => (d === 'int64' ? c.call('add64', a!, b!) : wrap(d, `(${a} + ${b})`)),
+    (_c, [a, b]) => `(${a} || ${b})`,
+  ),
+  MUL: floatOrInt(
+    (_c, [a, b]) => `(${a} * ${b})`,
+    (c, [a, b], d) => (d === 'int64' ? c.call('mul64', a!, b!) : wrap(d, `(${a} * ${b})`)),
+    (_c, [a, b]) => `(${a} && ${b})`,
+  ),
+  IDIV: floatOrInt(
+    (_c, [a, b]) => `trunc(${a} / ${b})`,
+    (c, [a, b], d) => (d === 'int64' ? c.call('idiv64', a!, b!) : wrap(d, c.call('idiv', a!, b!))),
+  ),
+  MOD: floatOrInt(
+    (_c, [a, b]) => `(${a} % ${b})`,
+    (c, [a, b], d) => wrap(d, c.call('imod', a!, b!)),
+  ),
+  MAX: floatOrInt(
+    (c, [a, b], d) => viaF32(c, d, 'fmax', a!, b!),
+    (_c, [a, b]) => `max(${a}, ${b})`,
+    (_c, [a, b]) => `(${a} || ${b})`,
+  ),
+  CMPLT: floatOrInt(
+    (_c, [a, b]) => `(${a} < ${b})`,
+    (_c, [a, b]) => `(${a} < ${b})`,
+    (_c, [a, b]) => `(!${a} && ${b})`,
+  ),
+  // x == x is how the frontend asks "not NaN"; compilers fold it to true, so ask the bits
+  CMPEQ: floatOrInt(
+    (c, [a, b], _d, src) => (src[0]!.key === src[1]!.key ? `!${c.call('isnan', isF16(src[0]!.dtype) ? `f32(${a})` : a!)}` : `(${a} == ${b})`),
+    (_c, [a, b]) => `(${a} == ${b})`,
+  ),
+  AND: (_c, [a, b], d) => (d === 'bool' ? `(${a} && ${b})` : `(${a} & ${b})`),
+  OR: (_c, [a, b], d) => (d === 'bool' ? `(${a} || ${b})` : `(${a} | ${b})`),
+  XOR: (_c, [a, b], d) => (d === 'bool' ? `(${a} != ${b})` : wrap(d, `(${a} ^ ${b})`)),
+  SHL: (c, [a, b], d) => (d === 'int64' ? c.call('shl64', a!, b!) : wrap(d, `(${a} << u32(${b}))`)),
+  SHR: (_c, [a, b]) => `(${a} >> u32(${b}))`,
+  WHERE: (_c, [cond, a, b]) => `select(${b}, ${a}, ${cond})`,
+};
+
+function renderCast(ctx: Ctx, from: DType, to: DType, s: string): string {
+  if (to === 'bool') {
+    if (from === 'bool') return s;
+    // NaN is true; some compilers make != ordered, so ask the bits
+    if (isFloat(from)) return `(${s} != ${isF16(from) ? '0.0h' : '0.0f'} || ${ctx.call('isnan', isF16(from) ? `f32(${s})` : s)})`;
+    return `(${s} != 0i)`;
+  }
+  if (isFloat(to)) {
+    const t = regType(to);
+    if (from === 'bool') return `select(${t}(0), ${t}(1), ${s})`;
+    return regType(from) === t ? s : `${t}(${s})`;
+  }
+  // to an integer
+  if (from === 'bool') return `select(0i, 1i, ${s})`;
+  if (isFloat(from)) {
+    const f = isF16(from) ? `f32(${s})` : s;
+    return to === 'int64' ? ctx.call('ftoi64', f) : wrap(to, ctx.call('ftoi', f));
+  }
+  return wrap(to, s);
+}
+
+const BITCAST: Readonly<Record<string, string>> = {
+  'float32>int32': 'i32',
+  'int32>float32': 'f32',
+};
+
+function renderExpr(ctx: Ctx, e: Expr): string {
+  switch (e.k) {
+    case 'const':
+      return renderConst(ctx, e.value, e.dtype);
+    case 'gid':
+      return 'gid';
+    case 'ridx':
+      return `r${e.i}`;
+    case 'var':
+      return `vars.v${e.i}`;
+    case 'local':
+      return e.name;
+    case 'load': {
+      const raw = `b${e.buf}[${renderExpr(ctx, e.idx)}]`;
+      const v = e.dtype === 'bool' ? `(${raw} != 0i)` : raw;
+      if (!e.valid) return v;
+      const zero = e.dtype === 'bool' ? 'false' : `${regType(e.dtype)}(0)`;
+      return `select(${zero}, ${v}, ${renderExpr(ctx, e.valid)})`;
+    }
+    case 'rand': {
+      const u = ctx.call('rand_uniform', renderExpr(ctx, e.seed), renderExpr(ctx, e.counter));
+      return isF16(e.dtype) ? `f16(${u})` : u;
+    }
+    case 'cast': {
+      const src = renderExpr(ctx, e.src);
+      if (e.bitcast) {
+        const t = BITCAST[`${e.src.dtype}>${e.dtype}`];
+        if (!t) throw new WgslRenderError(`bitcast ${e.src.dtype} → ${e.dtype} is not supported by the webgpu backend`);
+        return `bitcast<${t}>(${src})`;
+      }
+      return renderCast(ctx, e.src.dtype, e.dtype, src);
+    }
+    case 'alu':
+      return ALU[e.op](
+        ctx,
+        e.src.map((s) => renderExpr(ctx, s)),
+        e.dtype,
+        e.src,
+      );
+  }
+}
+
+function renderUpdate(ctx: Ctx, s: Extract<Stmt, { k: 'update' }>): string {
+  const d = s.expr.dtype;
+  const v = renderExpr(ctx, s.expr);
+  const op: AluOp = s.op === 'add' ? 'ADD' : s.op === 'mul' ? 'MUL' : 'MAX';
+  const acc = { ...s.expr, k: 'local', name: s.name, key: s.name } as Expr;
+  return `${s.name} = ${ALU[op](ctx, [s.name, v], d, [acc, s.expr])};`;
+}
+
+function renderStmts(ctx: Ctx, stmts: readonly Stmt[], ind: string, out: string[]): void {
+  for (const s of stmts) {
+    switch (s.k) {
+      case 'let':
+        out.push(`${ind}let ${s.name}: ${regType(s.expr.dtype)} = ${renderExpr(ctx, s.expr)};`);
+        break;
+      case 'acc': {
+        // a reduction's start value (the lowest int64) is the lowest value the register holds
+        const init = regType(s.dtype) === 'i32' ? Math.min(Math.max(s.init, I32_MIN), I32_MAX) : s.init;
+        out.push(`${ind}var ${s.name}: ${regType(s.dtype)} = ${renderConst(ctx, init, s.dtype)};`);
+        break;
+      }
+      case 'loop':
+        out.push(`${ind}for (var r${s.ridx}: i32 = 0i; r${s.ridx} < ${s.n}i; r${s.ridx}++) {`);
+        renderStmts(ctx, s.body, `${ind}  `, out);
+        out.push(`${ind}}`);
+        break;
+      case 'update':
+        out.push(`${ind}${renderUpdate(ctx, s)}`);
+        break;
+      case 'store': {
+        const v = renderExpr(ctx, s.expr);
+        out.push(`${ind}b${s.buf}[${renderExpr(ctx, s.idx)}] = ${s.expr.dtype === 'bool' ? `select(0i, 1i, ${v})` : v};`);
+        break;
+      }
+    }
+  }
+}
+
+/** The binding slots of a rendered kernel: buffers first, then the scalar parameters, then the overflow flag. */
+export interface WgslLayout {
+  readonly buffers: number;
+  readonly varsBinding: number | null;
+  readonly overflowBinding: number | null;
+}
+
+export interface RenderedWgsl {
+  readonly code: string;
+  readonly layout: WgslLayout;
+}
+
+/** Renders a kernel to a WGSL compute shader with entry point `main`. */
+export function renderWgsl(k: Kernel, opts: WgslOptions = DEFAULT_WGSL_OPTIONS): RenderedWgsl {
+  const ctx = new Ctx(opts);
+  const body: string[] = [];
+  renderStmts(ctx, k.body, '  ', body);
+  const usesF16 = k.key.includes('float16');
+  if (usesF16 && !opts.f16) throw new WgslRenderError('float16 kernels need the shader-f16 feature, which this webgpu device lacks');
+
+  const head: string[] = [`// ${k.name}`];
+  if (usesF16) head.push('enable f16;');
+  k.buffers.forEach((b, i) => {
+    head.push(`@group(0) @binding(${i}) var<storage, ${b.output ? 'read_write' : 'read'}> b${i}: array<${storageType(b.dtype)}>;`);
+  });
+  let next = k.buffers.length;
+  let varsBinding: number | null = null;
+  if (k.vars.length) {
+    varsBinding = next++;
+    head.push(`struct Vars { ${k.vars.map((v, i) => `v${i}: ${regType(v.dtype)},`).join(' ')} }`);
+    head.push(`@group(0) @binding(${varsBinding}) var<uniform> vars: Vars;`);
+  }
+  let overflowBinding: number | null = null;
+  if (ctx.overflow) {
+    overflowBinding = next++;
+    head.push(`@group(0) @binding(${overflowBinding}) var<storage, read_write> ${OVERFLOW_BINDING}: array<atomic<u32>>;`);
+  }
+  // WGSL declarations may come in any order
+  const helpers = [...ctx.used].map((h) => HELPERS[h]!.code);
+  const wg = opts.workgroupSize;
+  const code = [
+    ...head,
+    ...helpers,
+    `@compute @workgroup_size(${wg})`,
+    'fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {',
+    `  let gid = i32((wid.y * nwg.x + wid.x) * ${wg}u + lid);`,
+    `  if (gid >= ${k.size}i) { return; }`,
+    ...body,
+    '}',
+    '',
+  ].join('\n');
+  return { code, layout: { buffers: k.buffers.length, varsBinding, overflowBinding } };
+}
+
+/** Workgroups to launch for `size` invocations: 1-D when it fits, else 2-D. */
+export function dispatchSize(size: number, workgroupSize: number, maxPerDim: number): [number, number] {
+  const groups = Math.ceil(size / workgroupSize);
+  if (groups <= maxPerDim) return [groups, 1];
+  const x = maxPerDim;
+  const y = Math.ceil(groups / x);
+  if (y > maxPerDim) {
+    throw new RangeError(`a kernel over ${size} elements needs ${groups} workgroups, more than this webgpu device can launch (${maxPerDim}² )`);
+  }
+  return [x, y];
+}

@@ -1,0 +1,114 @@
+/** The WGSL renderer on its own: no adapter needed (kernels come from lowering cpu graphs). */
+import { describe, expect, it } from 'vitest';
+import { alu, gid, konst, load, lower, planSchedule, printKernel, type Kernel } from '@fusor/compiler';
+import * as torch from '@fusor/tensor';
+import { dispatchSize, renderWgsl, WgslRenderError } from '@fusor/backend-webgpu';
+
+/** The kernels realizing `t` would launch (on cpu, so no device is needed). */
+const kernelsOf = (t: torch.Tensor): Kernel[] => planSchedule([t.node]).filter((i) => i.kind !== 'copy').map((i) => lower(i).kernel);
+const only = (t: torch.Tensor): Kernel => {
+  const ks = kernelsOf(t);
+  expect(ks).toHaveLength(1);
+  return ks[0]!;
+};
+const f32 = (n: number): torch.Tensor => torch.arange(n, { dtype: torch.float32 });
+/** A realized float32 buffer (an input of the kernels reading it). */
+const buf = (n: number): torch.Tensor => torch.tensor(new Float32Array(n));
+
+describe('renderWgsl', () => {
+  it('binds the output read_write, each input read-only, and guards gid against the size', () => {
+    const a = buf(6).reshape(2, 3);
+    const b = buf(6).reshape(2, 3);
+    const { code, layout } = renderWgsl(only(a.mul(2).add(b.exp())), { workgroupSize: 64, f16: false });
+    expect(code).toMatch(/@binding\(0\) var<storage, read_write> b0: array<f32>;/);
+    expect(code).toMatch(/@binding\(1\) var<storage, read> b1: array<f32>;/);
+    expect(code).toContain('@compute @workgroup_size(64)');
+    expect(code).toContain('let gid = i32((wid.y * nwg.x + wid.x) * 64u + lid);');
+    expect(code).toContain('if (gid >= 6i) { return; }');
+    expect(code).toMatch(/@binding\(2\) var<storage, read> b2: array<f32>;/);
+    expect(layout).toEqual({ buffers: 3, varsBinding: null, overflowBinding: null });
+  });
+
+  it('passes random seeds and offsets as a uniform and implements the counter-based generator', () => {
+    torch.manualSeed(3);
+    const { code, layout } = renderWgsl(only(torch.rand(4, 5).mul(2)));
+    expect(layout.varsBinding).toBe(1);
+    expect(code).toContain('struct Vars { v0: i32, v1: i32, }');
+    expect(code).toContain('var<uniform> vars: Vars;');
+    expect(code).toContain('rand_uniform(vars.v0, (vars.v1 + gid))');
+    expect(code).toContain('* 747796405u + 2891336453u');
+  });
+
+  it('holds bool and small integers in 32-bit words, wrapping int8 and uint8 to their width', () => {
+    const x = torch.tensor([1, 2, 3], { dtype: torch.int8 });
+    const { code } = renderWgsl(only(x.mul(100).gt(0)));
+    expect(code).toContain('var<storage, read_write> b0: array<i32>;');
+    expect(code).toContain('var<storage, read> b1: array<i32>;');
+    expect(code).toMatch(/<< 24u\) >> 24u\)/);
+    expect(code).toContain('select(0i, 1i,');
+    const u = torch.tensor([250], { dtype: torch.uint8 });
+    expect(renderWgsl(only(u.add(10))).code).toContain('& 255i)');
+  });
+
+  it('checks int64 arithmetic for int32 overflow through a flag binding, and only where int64 math happens', () => {
+    const n = torch.tensor([1, 2, 3]);
+    const { code, layout } = renderWgsl(only(n.mul(n).sum()));
+    expect(layout.overflowBinding).toBe(2);
+    expect(code).toContain('var<storage, read_write> fusor_overflow: array<atomic<u32>>;');
+    expect(code).toMatch(/mul64\(|add64\(/);
+    const plain = renderWgsl(only(f32(4).mul(2)));
+    expect(plain.layout.overflowBinding).toBeNull();
+    expect(plain.code).not.toContain('fusor_overflow');
+  });
+
+  it('refuses int64 constants outside int32, naming the value and the backend', () => {
+    const big = torch.full([2], 2 ** 40, { dtype: torch.int64 }).add(torch.arange(2));
+    expect(() => renderWgsl(only(big))).toThrow(WgslRenderError);
+    expect(() => renderWgsl(only(big))).toThrow(/int64 value 1099511627776 is outside the range the webgpu backend holds int64 in/);
+  });
+
+  it('writes NaN and infinities from their bits and tests NaN by bits (compilers fold x != x)', () => {
+    const x = f32(3);
+    const { code } = renderWgsl(only(x.mul(-Infinity).isnan().logicalOr(x.isinf())));
+    expect(code).toContain('f32_bits(0xff800000u)');
+    expect(code).toMatch(/!isnan\(/);
+    expect(code).toContain('> 0x7f800000u');
+  });
+
+  it('uses range-reduced sin and NaN-propagating max, exp2 and log2 instead of the built-ins', () => {
+    const x = f32(4);
+    const { code } = renderWgsl(only(x.sin().add(x.exp()).add(x.log()).maximum(x)));
+    for (const fn of ['fn fsin', 'fn reduce_pio2', 'fn fexp2', 'fn flog2', 'fn fmax']) expect(code).toContain(fn);
+    expect(code).not.toMatch(/[^f]sin\(x/);
+  });
+
+  it('refuses float16 without shader-f16 and enables it with', () => {
+    const body = [{ k: 'store' as const, buf: 0, idx: gid(3), expr: alu('ADD', load(1, gid(3), 'float16', null), konst(1, 'float16')) }];
+    const draft = { name: 'E_3', size: 3, buffers: [{ dtype: 'float16' as const, size: 3, output: true }, { dtype: 'float16' as const, size: 3, output: false }], vars: [], body };
+    const k: Kernel = { ...draft, key: printKernel(draft) };
+    expect(() => renderWgsl(k, { workgroupSize: 64, f16: false })).toThrow(/shader-f16/);
+    const { code } = renderWgsl(k, { workgroupSize: 64, f16: true });
+    expect(code).toContain('enable f16;');
+    expect(code).toContain('array<f16>');
+  });
+
+  it('loops reductions with a typed accumulator', () => {
+    const { code } = renderWgsl(only(f32(12).reshape(3, 4).amax(1)));
+    expect(code).toMatch(/var acc\d+: f32 = f32_bits\(0xff800000u\);/);
+    expect(code).toMatch(/for \(var r0: i32 = 0i; r0 < 4i; r0\+\+\) \{/);
+    expect(code).toMatch(/acc\d+ = fmax\(acc\d+, /);
+  });
+});
+
+describe('dispatchSize', () => {
+  it('launches a 1-D grid while it fits and a 2-D grid past maxComputeWorkgroupsPerDimension', () => {
+    expect(dispatchSize(1, 64, 65535)).toEqual([1, 1]);
+    expect(dispatchSize(65535 * 64, 64, 65535)).toEqual([65535, 1]);
+    expect(dispatchSize(65535 * 64 + 1, 64, 65535)).toEqual([65535, 2]);
+    expect(dispatchSize(10_000_000, 64, 65535)).toEqual([65535, 3]);
+  });
+
+  it('raises when even a 2-D grid cannot cover the kernel', () => {
+    expect(() => dispatchSize(2 ** 31, 64, 1000)).toThrow(/more than this webgpu device can launch/);
+  });
+});

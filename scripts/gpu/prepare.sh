@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Builds .gpu/ (git-ignored) here, for scripts/gpu/run.sh on a GPU machine that has the NVIDIA
+# driver, PyTorch and python3 but no Node: a compressed Node binary, the conformance runner and
+# the benchmark bundled into single files, the conformance fixtures, PyTorch's side of the
+# benchmark, and koffi with its linux-x64 native module. Checks the bundles on cpu before it ends.
+#   scripts/gpu/prepare.sh            (from anywhere; about 30 MiB)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+OUT=.gpu
+NODE_BIN=$(readlink -f "$(command -v node)")
+STAMP="$(node --version) $(stat -c %s "$NODE_BIN")"
+# the compressed node takes minutes to make: keep it when the node binary is the same
+KEEP=$(mktemp -d)
+if [ -f "$OUT/node.xz" ] && [ "$(cat "$OUT/node.stamp" 2>/dev/null)" = "$STAMP" ]; then mv "$OUT/node.xz" "$OUT/node.stamp" "$KEEP/"; fi
+rm -rf "$OUT"
+mkdir -p "$OUT/node_modules/@koromix"
+
+echo "bundling the conformance runner and the benchmark…"
+node scripts/gpu/bundle.mjs "$OUT"
+cp scripts/gpu/bench_torch.py "$OUT/"
+cp -r packages/conformance/fixtures "$OUT/fixtures"
+
+echo "copying koffi and its linux-x64 native module…"
+KOFFI=$(readlink -f packages/backend-cuda/node_modules/koffi)
+NATIVE=$(readlink -f "$KOFFI/../@koromix/koffi-linux-x64")
+mkdir -p "$OUT/node_modules/koffi/src/koffi/src" "$OUT/node_modules/@koromix/koffi-linux-x64/linux_x64"
+cp "$KOFFI"/package.json "$KOFFI"/index.js "$KOFFI"/index.cjs "$KOFFI"/LICENSE.txt "$OUT/node_modules/koffi/"
+cp "$KOFFI"/src/koffi/*.js "$KOFFI"/src/koffi/*.cjs "$OUT/node_modules/koffi/src/koffi/"
+cp "$KOFFI"/src/koffi/src/*.js "$KOFFI"/src/koffi/src/*.cjs "$OUT/node_modules/koffi/src/koffi/src/"
+cp "$NATIVE"/package.json "$NATIVE"/index.js "$OUT/node_modules/@koromix/koffi-linux-x64/"
+cp "$NATIVE"/linux_x64/koffi.node "$OUT/node_modules/@koromix/koffi-linux-x64/linux_x64/"
+
+if [ -f "$KEEP/node.xz" ]; then
+  mv "$KEEP/node.xz" "$KEEP/node.stamp" "$OUT/"
+  xz -dc "$OUT/node.xz" > "$OUT/node"
+else
+  echo "compressing node $(node --version)…"
+  if command -v strip >/dev/null; then strip -o "$OUT/node" "$NODE_BIN"; else cp "$NODE_BIN" "$OUT/node"; fi
+  xz -T0 -6 -c "$OUT/node" > "$OUT/node.xz"
+  echo "$STAMP" > "$OUT/node.stamp"
+fi
+rmdir "$KEEP" 2>/dev/null || true
+
+echo "checking the bundles with that node on cpu…"
+trap 'rm -f "$OUT/node"' EXIT
+chmod +x "$OUT/node"
+# the runner must run to its summary; failing checks are the cpu backend's business, not the bundle's
+"$OUT/node" "$OUT/conformance-cuda.mjs" cpu --only '^(add|matmul|sum|softmax)/' > "$OUT/check.txt" 2>&1 || true
+grep '^conformance on cpu: [0-9]* passed' "$OUT/check.txt" || { cat "$OUT/check.txt" >&2; echo "error: the bundled conformance runner did not run" >&2; exit 1; }
+rm "$OUT/check.txt"
+"$OUT/node" --expose-gc "$OUT/bench-cuda.mjs" --device cpu --elements 4096 --matmul 16 > /dev/null 2>&1 || { echo "error: the bundled benchmark did not run" >&2; exit 1; }
+"$OUT/node" -e "import('$PWD/$OUT/node_modules/koffi/index.js').then((k) => console.log('koffi', k.default.version, 'loads'))"
+rm "$OUT/node"
+
+du -sh "$OUT"
+SIZE=$(du -sm "$OUT" | cut -f1)
+if [ "$SIZE" -ge 60 ]; then echo "error: $OUT is ${SIZE} MiB (the GPU tool carries at most 64 MiB)" >&2; exit 1; fi
+echo "ready: carry .gpu and run scripts/gpu/run.sh on the GPU machine"

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# On a GPU machine (NVIDIA driver, python3 with PyTorch, no Node), from the repository root with
+# .gpu/ beside it (made by scripts/gpu/prepare.sh): unpacks Node, runs the conformance suite on
+# cuda and the benchmark against PyTorch, and writes the results to $OUT (default ./gpu-results):
+#   env.txt           GPU, driver, Node, PyTorch, the libraries found
+#   bench.txt         the benchmark's log; bench.md its table (for docs/BENCHMARKS.md); bench.json
+#   conformance.txt   every failure and the summary line; conformance.json the same as data
+# Exits non-zero if a step failed; every step runs regardless.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+GPU=${FUSOR_GPU_DIR:-$ROOT/.gpu}
+OUT=${OUT:-$ROOT/gpu-results}
+mkdir -p "$OUT"
+export XDG_CACHE_HOME=${XDG_CACHE_HOME:-/tmp/fusor-cache}
+step() { echo "[$(date +%T)] $*"; }
+status=0
+
+if [ ! -f "$GPU/node.xz" ]; then echo "no $GPU/node.xz: run scripts/gpu/prepare.sh first and carry .gpu" >&2; exit 2; fi
+NODE=/tmp/fusor-node/node
+mkdir -p /tmp/fusor-node
+step "unpacking node"
+if command -v xz >/dev/null; then
+  xz -dc "$GPU/node.xz" > "$NODE"
+else
+  python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' "$GPU/node.xz" "$NODE"
+fi
+chmod +x "$NODE"
+
+# NVRTC: fusor searches the toolkit and Python's site-packages itself; here the NVRTC of
+# PyTorch's own CUDA wheels is preferred (known to match this driver), then the toolkit's, and its
+# directory goes on the loader's path for libnvrtc-builtins
+if [ -z "${FUSOR_NVRTC_PATH:-}" ]; then
+  found=$(python3 - <<'PY' 2>/dev/null
+import glob, os, site, sys
+roots = site.getsitepackages() + [site.getusersitepackages()]
+try:
+    roots.append(os.path.dirname(os.path.dirname(__import__("torch").__file__)))
+except Exception:
+    pass
+for r in roots:
+    for pat in ("nvidia/cu13/lib", "nvidia/cuda_nvrtc/lib", "nvidia/cu12/lib", "torch/lib"):
+        hits = sorted(h for h in glob.glob(os.path.join(r, pat, "libnvrtc*.so*")) if "builtins" not in h and "alt" not in h)
+        if hits:
+            print(hits[-1]); sys.exit(0)
+PY
+)
+  [ -z "$found" ] && found=$(ls /usr/local/cuda*/lib64/libnvrtc.so* 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$found" ] && export FUSOR_NVRTC_PATH="$found"
+fi
+[ -n "${FUSOR_NVRTC_PATH:-}" ] && export LD_LIBRARY_PATH="$(dirname "$FUSOR_NVRTC_PATH")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+
+step "environment"
+{
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1
+  echo "node: $("$NODE" --version)"
+  python3 -c 'import torch; print("torch:", torch.__version__, "CUDA", torch.version.cuda, "GPU", torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)' 2>&1
+  echo "FUSOR_NVRTC_PATH=${FUSOR_NVRTC_PATH:-(unset: fusor searches)}"
+  ls /usr/local/cuda*/lib64/libnvrtc.so* 2>/dev/null
+} > "$OUT/env.txt" 2>&1
+cat "$OUT/env.txt"
+
+# budgets keep the whole script inside a 10-minute command: the benchmark caps its own repeats,
+# the suite stops starting checks after 300 s (and still prints its summary)
+step "benchmark: fusor on cuda vs PyTorch"
+timeout 200 "$NODE" --expose-gc --max-old-space-size=16384 "$GPU/bench-cuda.mjs" --out "$OUT" ${FUSOR_BENCH_ARGS:-} > "$OUT/bench.txt" 2>&1 || status=1
+cat "$OUT/bench.txt"
+
+step "conformance suite on cuda"
+timeout 360 "$NODE" "$GPU/conformance-cuda.mjs" cuda --budget "${FUSOR_CONFORMANCE_BUDGET:-300}" --json "$OUT/conformance.json" > "$OUT/conformance.txt" 2>&1 || status=1
+tail -n 25 "$OUT/conformance.txt"
+
+step "done (status $status); results in $OUT: $(ls "$OUT" | tr '\n' ' ')"
+exit $status
