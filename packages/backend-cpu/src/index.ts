@@ -1,42 +1,24 @@
 /**
- * The cpu backend: the embedded default. Kernels are rendered to JavaScript and run
- * synchronously on the host; buffers are typed arrays.
+ * The cpu backend: the embedded default. Kernels are rendered to WebAssembly with SIMD128 (or,
+ * as a readable debug path, to JavaScript) and run on a pool of workers sharing one memory with
+ * the main thread; reads are synchronous. Options: `configureCpu`.
  */
-import { hostArray, type DType, type HostArray } from '@fusor/ir';
-import { registerBackend, type Backend, type BackendBuffer, type Kernel } from '@fusor/compiler';
-import { PRELUDE, renderJs } from './render-js.js';
+import { hostArray, type HostArray } from '@fusor/ir';
+import { registerBackend, type Backend, type Kernel } from '@fusor/compiler';
+import { allocBuffer, type CpuBuffer } from './buffer.js';
+import { cpuConfig } from './config.js';
+import { CpuProgram, memoryImport, startWorkers } from './program.js';
+import { renderJs } from './render-js.js';
+import { renderWasm, Unsupported } from './render-wasm.js';
+import { blasRoutines } from './blas.js';
 
 export { renderJs, renderExpr } from './render-js.js';
-
-type Storage = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
-
-export interface CpuBuffer extends BackendBuffer {
-  readonly data: Storage;
-}
-
-type CpuProgram = (...args: unknown[]) => void;
-
-/** Typed-array storage per dtype. int64 is held in float64 (exact within ±2^53). */
-function storage(dtype: DType, size: number): Storage {
-  switch (dtype) {
-    case 'int64':
-    case 'float64':
-      return new Float64Array(size);
-    case 'float32':
-      return new Float32Array(size);
-    case 'int32':
-      return new Int32Array(size);
-    case 'int16':
-      return new Int16Array(size);
-    case 'int8':
-      return new Int8Array(size);
-    case 'bool':
-    case 'uint8':
-      return new Uint8Array(size);
-    default:
-      throw new TypeError(`the cpu backend does not support ${dtype}`);
-  }
-}
+export { renderWasm, renderWasmText, layoutOf, type WasmLayout, type RenderWasmOptions } from './render-wasm.js';
+export { configureCpu, cpuConfig, type CpuOptions, type CpuConfig } from './config.js';
+export { CpuBuffer, heap as cpuHeap, type Storage } from './buffer.js';
+export { CpuProgram, memoryImport, cpuStats, workersReady as cpuWorkersReady, type CpuStats } from './program.js';
+export type { HeapStats } from './heap.js';
+export { blasInfo, configureBlas, type BlasInfo, type BlasOptions } from './blas.js';
 
 export const cpuBackend: Backend<CpuBuffer, CpuProgram> = {
   name: 'cpu',
@@ -47,9 +29,15 @@ export const cpuBackend: Backend<CpuBuffer, CpuProgram> = {
     fp16: false,
   },
   isAvailable: () => ({ ok: true }),
-  init: () => Promise.resolve('cpu (JavaScript kernels)'),
-  alloc: (dtype, size) => ({ dtype, size, data: storage(dtype, size) }),
-  free: () => {},
+  /** Starts the worker pool (launches use workers as they come up: nothing waits for them). */
+  init() {
+    const { renderer, simd } = cpuConfig();
+    if (renderer === 'js') return Promise.resolve('cpu (JavaScript kernels, 1 thread)');
+    const threads = startWorkers();
+    return Promise.resolve(`cpu (WebAssembly${simd ? ' SIMD128' : ''} kernels, ${threads} thread${threads === 1 ? '' : 's'})`);
+  },
+  alloc: (dtype, size) => allocBuffer(dtype, size),
+  free: (buf) => buf.release(),
   write(buf, data) {
     if (data instanceof BigInt64Array) {
       const d = buf.data;
@@ -73,17 +61,21 @@ export const cpuBackend: Backend<CpuBuffer, CpuProgram> = {
   read(buf) {
     return Promise.resolve(this.readSync!(buf));
   },
-  render: (kernel: Kernel) => renderJs(kernel),
-  compile(source, kernel) {
-    const params = kernel.buffers.map((_, i) => `b${i}`);
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- rendering to JS is this backend's job
-    const factory = new Function(`${PRELUDE}\nreturn function kernel(${params.join(', ')}, v) {\n${source as string}\n};`);
-    return factory() as CpuProgram;
+  /** WebAssembly bytes, or JavaScript source for the 'js' renderer (and for what only it handles). */
+  render(kernel: Kernel): string | Uint8Array {
+    const { renderer, simd } = cpuConfig();
+    if (renderer === 'js') return renderJs(kernel);
+    try {
+      return renderWasm(kernel, memoryImport(), { simd });
+    } catch (e) {
+      if (e instanceof Unsupported) return renderJs(kernel);
+      throw e;
+    }
   },
-  launch(program, buffers, vars) {
-    program(...buffers.map((b) => b.data), vars);
-  },
+  compile: (source, kernel) => new CpuProgram(kernel).adopt(source),
+  launch: (program, buffers, vars) => program.launch(buffers, vars),
   synchronize: () => Promise.resolve(),
+  routines: blasRoutines,
 };
 
 registerBackend(cpuBackend);

@@ -14,7 +14,7 @@ const WRAP: Readonly<Partial<Record<DType, (s: string) => string>>> = {
   int16: (s) => `((${s}) << 16 >> 16)`,
   int8: (s) => `((${s}) << 24 >> 24)`,
   uint8: (s) => `((${s}) & 255)`,
-  bool: (s) => `((${s}) & 1)`,
+  bool: (s) => `((${s}) !== 0 ? 1 : 0)`,
 };
 
 /** Rounds a float result to its dtype. */
