@@ -12,7 +12,11 @@ export function architectureDoc(torch, ir) {
   // everything is printed before y is read: reading realizes it and drops its lazy history
   const graph = ir.printGraph(y.node);
   const plan = torch.explain(y, { ir: false }).toString();
+  // section 4 shows the readable JavaScript renderer (the default renders WebAssembly)
+  const renderer = torch.cpuConfig().renderer;
+  torch.configureCpu({ renderer: 'js' });
   const k = torch.explain(y, { source: true }).kernels[0];
+  torch.configureCpu({ renderer });
   const soft = torch.explain(x.softmax(1), { ir: false });
   const value = y.itemSync();
   const fence = (s) => '```\n' + s + '\n```';
@@ -65,9 +69,11 @@ ${fence(k.ir)}
 ## 4. Rendering and running (\`@fusor/backend-cpu\`)
 
 The backend renders kernel IR to source; the compiler caches the compiled program per
-(backend, kernel), so running the same program on new data compiles nothing. The cpu backend's
-JavaScript renderer rounds float32 results after every op (\`Math.fround\`) so its numbers match
-a float32 machine:
+(backend, kernel), so running the same program on new data compiles nothing. The cpu backend
+renders WebAssembly with SIMD128 by default and splits launches over a worker pool; its
+JavaScript renderer, the readable debug path (\`torch.configureCpu({ renderer: 'js' })\`), rounds
+float32 results after every op (\`Math.fround\`) so its numbers match a float32 machine, as the
+WebAssembly does natively:
 
 ${fence(k.source)}
 

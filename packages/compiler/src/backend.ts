@@ -22,6 +22,41 @@ export interface BackendBuffer {
   readonly size: number;
 }
 
+/** Where a matrix starts in its buffer and how far (in elements) one row / one column step moves. */
+export interface MatrixLayout {
+  readonly offset: number;
+  readonly rowStride: number;
+  readonly colStride: number;
+}
+
+/**
+ * One GEMM: c[m×n] = a[m×k] · b[k×n], for each index of the batch loops around it (each loop
+ * moves a, b and c by its own stride). A dim of size 1 may have any stride.
+ */
+export interface GemmShape {
+  readonly dtype: DType;
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  readonly batch: readonly { readonly size: number; readonly a: number; readonly b: number; readonly c: number }[];
+  readonly a: MatrixLayout;
+  readonly b: MatrixLayout;
+  readonly c: MatrixLayout;
+}
+
+/** A matrix product computed by the backend itself (a tuned library) instead of generated code. */
+export interface GemmRoutine<B extends BackendBuffer = BackendBuffer> {
+  /** Whether to take this product: a dtype and layout it handles, and big enough to pay. */
+  supports(shape: GemmShape): boolean;
+  /** Writes every element of c. */
+  run(shape: GemmShape, a: B, b: B, c: B): void;
+}
+
+/** Optional routines the compiler calls instead of generated code where a backend offers them. */
+export interface Routines<B extends BackendBuffer = BackendBuffer> {
+  readonly gemm?: GemmRoutine<B>;
+}
+
 export interface Backend<B extends BackendBuffer = BackendBuffer, P = unknown> {
   /** Device type: 'cpu', 'webgpu', 'cuda'. */
   readonly name: string;
@@ -41,6 +76,8 @@ export interface Backend<B extends BackendBuffer = BackendBuffer, P = unknown> {
   compile(source: string | Uint8Array, kernel: Kernel): P;
   launch(program: P, buffers: readonly B[], vars: readonly number[]): void;
   synchronize(): Promise<void>;
+  /** Optional routines (a GEMM from a native library…) the compiler may call instead of generated code. */
+  readonly routines?: Routines<B>;
 }
 
 export class BackendUnavailableError extends Error {

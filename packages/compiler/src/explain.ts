@@ -16,6 +16,8 @@ export interface KernelReport {
   readonly reductions: number;
   /** Why this kernel's output is a buffer of its own. */
   readonly reason: string;
+  /** The backend routine that computes it instead of generated code ('gemm'), if any. */
+  readonly routine?: string;
   /** Kernel IR, as text. */
   readonly ir?: string;
   /** What the backend renders for it. */
@@ -48,6 +50,11 @@ export function explain(roots: readonly Node[], opts: ExplainOptions = {}): Expl
       reason: item.reason,
     };
     if (item.kind === 'copy') return { ...base, name: `copy_${item.root.shape.join('_')}` };
+    if (item.gemm) {
+      const g = item.gemm.shape;
+      const batch = g.batch.map((d) => `${d.size}x`).join('');
+      return { ...base, name: `gemm_${batch}${g.m}x${g.n}x${g.k}`, routine: 'gemm' };
+    }
     const { kernel } = lower(item);
     const rendered = opts.source ? getBackend(item.root.device).render(kernel) : undefined;
     return {
@@ -62,7 +69,8 @@ export function explain(roots: readonly Node[], opts: ExplainOptions = {}): Expl
     toString() {
       const lines = [`${kernels.length} kernel${kernels.length === 1 ? '' : 's'}`];
       kernels.forEach((k, i) => {
-        lines.push(`[${i}] ${k.name} (${k.kind} on ${k.device}) ${k.inputs.join(', ') || '-'} -> ${k.output}`);
+        const what = k.routine ? `${k.routine} routine` : k.kind;
+        lines.push(`[${i}] ${k.name} (${what} on ${k.device}) ${k.inputs.join(', ') || '-'} -> ${k.output}`);
         lines.push(`    ops: ${k.ops.join(' ') || '-'}; reductions: ${k.reductions}`);
         lines.push(`    why a kernel of its own: ${k.reason}`);
         if (k.ir) lines.push(...k.ir.split('\n').map((l) => `    | ${l}`));

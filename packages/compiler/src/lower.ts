@@ -11,7 +11,6 @@ import {
   type Node,
   type Shape,
   type ReduceKind,
-  type Pair,
 } from '@fusor/ir';
 import {
   alu,
@@ -32,6 +31,7 @@ import {
   type KernelVar,
   type Stmt,
 } from './kernel-ir.js';
+import { viewChain } from './contraction.js';
 import type { ScheduleItem } from './schedule.js';
 
 /** An index into a node's shape, as a linear offset and/or per-dim expressions, with validity. */
@@ -164,41 +164,8 @@ export function lower(item: ScheduleItem): LoweredKernel {
   };
 
   const trackerOf = (n: Node): { base: Node; st: ShapeTracker } => {
-    const hit = trackers.get(n);
-    if (hit) return hit;
-    const chain: Node[] = [];
-    let base = n;
-    while (base.op === 'RESHAPE' || base.op === 'PERMUTE' || base.op === 'EXPAND' || base.op === 'PAD' || base.op === 'SHRINK' || base.op === 'FLIP') {
-      if (isInput.has(base)) break;
-      chain.push(base);
-      base = base.src[0]!;
-    }
-    let st = ShapeTracker.contiguous(base.shape);
-    for (let i = chain.length - 1; i >= 0; i--) {
-      const m = chain[i]!;
-      switch (m.op) {
-        case 'RESHAPE':
-          st = st.reshape(m.shape);
-          break;
-        case 'PERMUTE':
-          st = st.permute(m.arg as readonly number[]);
-          break;
-        case 'EXPAND':
-          st = st.expand(m.shape);
-          break;
-        case 'PAD':
-          st = st.pad(m.arg as readonly Pair[]);
-          break;
-        case 'SHRINK':
-          st = st.shrink(m.arg as readonly Pair[]);
-          break;
-        case 'FLIP':
-          st = st.flip(m.arg as readonly number[]);
-          break;
-      }
-    }
-    const t = { base, st };
-    trackers.set(n, t);
+    let t = trackers.get(n);
+    if (!t) trackers.set(n, (t = viewChain(n, (m) => isInput.has(m))));
     return t;
   };
 

@@ -4,8 +4,9 @@
  * elementwise epilogues after it. A node gets its own buffer (and kernel) only for a reason,
  * and the reason is recorded so `explain()` can say it.
  */
-import type { Node, Op } from '@fusor/ir';
-import { getBackend, parseDevice, registeredBackends } from './backend.js';
+import { contiguousStrides, type Node, type Op } from '@fusor/ir';
+import { getBackend, parseDevice, registeredBackends, type GemmRoutine } from './backend.js';
+import { contractionOperands, gemmShape, outputLayout, type Contraction, type ContractionOperands } from './contraction.js';
 
 export type ItemKind = 'kernel' | 'copy' | 'assign';
 
@@ -21,6 +22,8 @@ export interface ScheduleItem {
   readonly reduces: readonly Node[];
   /** Why this node has its own buffer. */
   readonly reason: string;
+  /** Set when the backend's GEMM routine computes this item instead of generated code. */
+  readonly gemm?: Contraction;
 }
 
 interface Visit {
@@ -51,8 +54,9 @@ interface Pass {
  */
 export function schedule(roots: readonly Node[], isRealized: (n: Node) => boolean): ScheduleItem[] {
   const shared = new Map<Node, string>();
+  const routed = routedContractions(roots, isRealized);
   for (;;) {
-    const { order, fusedAt, reasons } = pass(roots, isRealized, shared);
+    const { order, fusedAt, reasons } = pass(roots, isRealized, shared, routed);
     let changed = false;
     for (const [r, places] of fusedAt) {
       // a reduction with a buffer of its own is also fused into its own kernel: two places either way
@@ -71,12 +75,37 @@ export function schedule(roots: readonly Node[], isRealized: (n: Node) => boolea
   }
 }
 
-function pass(roots: readonly Node[], isRealized: (n: Node) => boolean, shared: ReadonlyMap<Node, string>): Pass {
+const GEMM_OPERAND = 'operand of a matrix product computed by the gemm routine';
+const GEMM_RESULT = 'matrix product computed by the gemm routine';
+
+function pass(
+  roots: readonly Node[],
+  isRealized: (n: Node) => boolean,
+  shared: ReadonlyMap<Node, string>,
+  routed: ReadonlyMap<Node, ContractionOperands>,
+): Pass {
   const reasons = new Map<Node, string>();
   const fusedAt = new Map<Node, Set<string>>();
   for (const r of roots) if (!isRealized(r)) reasons.set(r, 'output');
+  // a GEMM routine reads its operands from memory: whatever computes them is a kernel of its own
+  for (const ops of routed.values()) {
+    for (const base of [ops.a.base, ops.b.base]) if (!isRealized(base) && !reasons.has(base)) reasons.set(base, GEMM_OPERAND);
+  }
+  const holdsBuffer = (n: Node): boolean => isRealized(n) || reasons.has(n);
 
-  const boundary = (v: Visit): string | undefined => {
+  /** The routed product `root` writes directly: itself, or through reshapes and permutes (its result lands transposed). */
+  const directGemm = (root: Node): Contraction | undefined => {
+    let n = root;
+    while ((n.op === 'RESHAPE' || n.op === 'PERMUTE') && (n === root || !holdsBuffer(n))) n = n.src[0]!;
+    const ops = routed.get(n);
+    if (!ops || (n !== root && holdsBuffer(n))) return undefined;
+    const layout = outputLayout(root, n, holdsBuffer);
+    const shape = layout && gemmShape(ops, layout);
+    if (!shape || !gemmRoutine(root.device)?.supports(shape)) return undefined;
+    return { reduce: n, a: ops.a.base, b: ops.b.base, shape };
+  };
+
+  const boundary = (v: Visit, direct: Node | undefined): string | undefined => {
     const n = v.node;
     switch (n.op) {
       case 'CONTIGUOUS':
@@ -86,6 +115,7 @@ function pass(roots: readonly Node[], isRealized: (n: Node) => boolean, shared: 
       case 'ASSIGN':
         return 'in-place assign';
       case 'REDUCE':
+        if (routed.has(n) && n !== direct) return GEMM_RESULT;
         if (v.inReduce) return 'reduction inside the source of another reduction';
         if (v.throughExpand) return 'reduction result broadcast back over its reduced axes: the consumer needs all of it first';
         return shared.get(n);
@@ -109,6 +139,7 @@ function pass(roots: readonly Node[], isRealized: (n: Node) => boolean, shared: 
       if (!isRealized(n) && !reasons.has(n)) reasons.set(n, why);
       if (!inputs.includes(n)) inputs.push(n);
     };
+    const gemm = kind === 'kernel' ? directGemm(root) : undefined;
     let start: Visit[];
     if (kind === 'copy') {
       addInput(root.src[0]!, `source of a copy to ${root.device}`);
@@ -130,7 +161,7 @@ function pass(roots: readonly Node[], isRealized: (n: Node) => boolean, shared: 
         addInput(n, reasons.get(n) ?? 'realized');
         continue;
       }
-      const why = n === root ? undefined : boundary(v);
+      const why = n === root ? undefined : boundary(v, gemm?.reduce);
       if (why !== undefined) {
         addInput(n, why);
         continue;
@@ -152,7 +183,10 @@ function pass(roots: readonly Node[], isRealized: (n: Node) => boolean, shared: 
         for (const s of n.src) stack.push({ node: s, inReduce: v.inReduce, throughExpand, view });
       }
     }
-    return { kind, root, inputs, ops, reduces, reason: reasons.get(root) ?? 'output' };
+    const item = { kind, root, inputs, ops, reduces, reason: reasons.get(root) ?? 'output' };
+    // the routine binds exactly its two operands; anything else read here means generated code
+    const bindsOperands = gemm && inputs.every((i) => i === gemm.a || i === gemm.b) && inputs.includes(gemm.a) && inputs.includes(gemm.b);
+    return bindsOperands ? { ...item, inputs: gemm.a === gemm.b ? [gemm.a] : [gemm.a, gemm.b], gemm } : item;
   };
 
   // a kernel binds its output and each input: past the backend's limit, part of it is computed first
@@ -177,6 +211,32 @@ function pass(roots: readonly Node[], isRealized: (n: Node) => boolean, shared: 
   };
   for (const r of roots) emit(r);
   return { order, fusedAt, reasons };
+}
+
+/** The GEMM routine of the backend for a device, if it offers one. */
+function gemmRoutine(device: string): GemmRoutine | undefined {
+  const { type } = parseDevice(device);
+  return registeredBackends().includes(type) ? getBackend(device).routines?.gemm : undefined;
+}
+
+/** The pending contractions the device's GEMM routine takes (with the result in its own contiguous buffer). */
+function routedContractions(roots: readonly Node[], isRealized: (n: Node) => boolean): Map<Node, ContractionOperands> {
+  const routed = new Map<Node, ContractionOperands>();
+  const seen = new Set<Node>();
+  const stack = roots.filter((r) => !isRealized(r));
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    if (n.op === 'REDUCE') {
+      const routine = gemmRoutine(n.device);
+      const ops = routine && contractionOperands(n, isRealized);
+      const shape = ops && gemmShape(ops, { strides: contiguousStrides(n.shape), offset: 0 });
+      if (ops && shape && routine.supports(shape)) routed.set(n, ops);
+    }
+    for (const s of n.src) if (!isRealized(s) && !seen.has(s)) stack.push(s);
+  }
+  return routed;
 }
 
 /** Buffers one kernel may bind on a device (unlimited when no backend is registered for it). */

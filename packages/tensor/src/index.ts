@@ -19,6 +19,8 @@ export * from './errors.js';
 export { manualSeed, initialSeed, setDefaultDevice, setDefaultDtype, getDefaultDtype } from './state.js';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled, type BackwardOptions, type GradOptions } from './autograd.js';
 export { setPrintOptions, getPrintOptions, type PrintOptions } from './format.js';
+/** The cpu backend's options: renderer ('wasm' | 'js'), threads, SIMD. */
+export { configureCpu, cpuConfig, type CpuOptions, type CpuConfig } from '@fusor/backend-cpu';
 export { compilerStats, registerBackend, registeredBackends, type Backend, type Explanation, type KernelReport } from '@fusor/compiler';
 export type { DType } from '@fusor/ir';
 export type { ValuesIndices, VarOptions } from './reduce.js';
@@ -45,6 +47,7 @@ export const bool: DType = 'bool';
 /** torch.autograd */
 export const autograd = { grad, gradcheck, noGrad, enableGrad, isGradEnabled, setGradEnabled };
 export { GradcheckError, type GradcheckOptions } from './gradcheck.js';
+export { jit, JitError, type JitOptions, type Jitted } from './jit.js';
 
 /** Brings a backend up: resolves to its description, or rejects with BackendUnavailableError saying why. */
 export const init = (device: string): Promise<string> => initBackend(device);

@@ -15,7 +15,7 @@ import {
   type HostArray,
   type Node,
 } from '@fusor/ir';
-import { getBackend, getBuffer, realize, realizeAsync, setBuffer } from '@fusor/compiler';
+import { bfloat16FromBits, float16FromBits, getBackend, getBuffer, realize, realizeAsync, setBuffer } from '@fusor/compiler';
 import { formatTensor, type FormatDType } from './format.js';
 import { AutogradError } from './errors.js';
 import { isGradEnabled, resolveDevice } from './state.js';
@@ -25,6 +25,7 @@ import * as V from './views.js';
 import * as L from './linalg.js';
 import { backward, type BackwardOptions } from './autograd.js';
 import { copyTo, castTo, empty } from './creation.js';
+import { tracing } from './trace.js';
 
 /**
  * An edge of the autograd graph: an input tensor as it was when the op ran — its node, its
@@ -87,7 +88,8 @@ export class Tensor {
   /** @internal */
   _box!: Box;
   requiresGrad = false;
-  grad: Tensor | null = null;
+  /** @internal */
+  _grad: Tensor | null = null;
   gradFn: GradFn | null = null;
   /** @internal */
   _retainsGrad = false;
@@ -99,18 +101,36 @@ export class Tensor {
     if ((sizes as unknown[])[0] === MAKE) return;
     const t = empty(...(sizes as number[]));
     this._box = t._box;
+    tracing.current?.born(this);
   }
 
   /** @internal a tensor over a node (no autograd history) */
   static _fromNode(node: Node, box?: Box): Tensor {
     const t = new Tensor(MAKE as unknown as number);
     t._box = box ?? { node, version: 0 };
+    const tracer = tracing.current;
+    if (tracer) {
+      tracer.born(t);
+      if (!box) tracer.born(t._box);
+    }
     return t;
   }
 
   /** @internal the current IR node */
   get node(): Node {
-    return this._box.node;
+    const b = this._box;
+    tracing.current?.touchBox(b, this);
+    return b.node;
+  }
+
+  /** The gradient accumulated by backward(), PyTorch's `.grad`. */
+  get grad(): Tensor | null {
+    tracing.current?.touchGrad(this);
+    return this._grad;
+  }
+  set grad(g: Tensor | null) {
+    tracing.current?.touchGrad(this);
+    this._grad = g;
   }
 
   get shape(): number[] {
@@ -177,12 +197,13 @@ export class Tensor {
 
   /** The contents as a typed array (int64 as BigInt64Array), computing them if needed. */
   dataSync(): HostArray {
+    tracing.current?.hostRead('dataSync()');
     const backend = getBackend(this.device);
     if (!backend.readSync) {
       throw new Error(`${this.device} tensors cannot be read synchronously: use the async form, await tensor.data()`);
     }
     this._realize();
-    return backend.readSync(getBuffer(this.node)!.handle);
+    return decodeHost(backend.readSync(getBuffer(this.node)!.handle), this.dtype);
   }
 
   /**
@@ -199,9 +220,10 @@ export class Tensor {
 
   /** @internal */
   async _read(): Promise<HostArray> {
+    tracing.current?.hostRead('data()');
     await this._realizeAsync();
     const b = getBuffer(this.node)!;
-    return b.backend.read(b.handle);
+    return decodeHost(await b.backend.read(b.handle), this.dtype);
   }
 
   tolistSync(): NestedList {
@@ -717,6 +739,13 @@ export class Tensor {
 export type DataProperty = Tensor & (() => Promise<HostArray>);
 
 export type NestedList = number | boolean | NestedList[];
+
+/** 16-bit floats arrive as bit patterns; users get their values (as float32, which holds them exactly). */
+function decodeHost(data: HostArray, dtype: DType): HostArray {
+  if (dtype !== 'float16' && dtype !== 'bfloat16') return data;
+  const decode = dtype === 'float16' ? float16FromBits : bfloat16FromBits;
+  return Float32Array.from(data as Uint16Array, decode);
+}
 
 function checkItem(t: Tensor): void {
   if (t.numel() !== 1) {

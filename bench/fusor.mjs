@@ -1,0 +1,122 @@
+// fusor's side of `pnpm bench`. `node fusor.mjs` measures every case; `node fusor.mjs cold`
+// measures one MLP training step in this fresh process (import included).
+const t0 = performance.now();
+const torch = await import('@fusor/tensor');
+const { configureBlas, blasInfo } = await import('@fusor/backend-cpu');
+const { bufferNode } = await import('@fusor/ir');
+const { getBuffer, setBuffer } = await import('@fusor/compiler');
+const tImport = performance.now();
+const { CHAIN_SIZE, MLP, TINY, emit, matmulSweep, measure } = await import('./common.mjs');
+
+/** A realized tensor (inputs are data, not part of what is timed). */
+const real = (t) => (t._realize(), t);
+
+/**
+ * The same data under a new node: fusor interns graphs and keeps what it computed, so repeating
+ * `a.matmul(b)` on the same tensors would be free. A new batch of data is a new node; so is this.
+ */
+function fresh(t) {
+  const n = bufferNode(t.dtype, t.shape, t.device);
+  setBuffer(n, getBuffer(t.node));
+  return torch.Tensor._fromNode(n);
+}
+
+function mlp() {
+  torch.manualSeed(0);
+  const { batch, input, hidden, classes, lr } = MLP;
+  const params = [torch.randn(input, hidden).mul(0.05), torch.zeros(hidden), torch.randn(hidden, classes).mul(0.05), torch.zeros(classes)].map(
+    (p) => real(p).requiresGrad_(),
+  );
+  const [w1, b1, w2, b2] = params;
+  const x = real(torch.randn(batch, input));
+  const labels = real(torch.randint(0, classes, [batch]));
+  const onehot = real(torch.arange(classes).unsqueeze(0).eq(labels.unsqueeze(1)).float());
+  const step = (x, onehot) => {
+    const logits = x.matmul(w1).add(b1).relu().matmul(w2).add(b2);
+    const loss = logits.logSoftmax(1).mul(onehot).sum().neg().div(batch);
+    loss.backward();
+    torch.noGrad(() => {
+      for (const p of params) {
+        p.sub_(p.grad.mul(lr));
+        p.grad = null;
+      }
+    });
+    return loss;
+  };
+  return { step, x, onehot };
+}
+
+await torch.init('cpu');
+
+if (process.argv[2] === 'cold') {
+  const blas = process.argv[3] !== 'generated';
+  configureBlas({ enabled: blas });
+  const { step, x, onehot } = mlp();
+  const loss = step(x, onehot).itemSync();
+  const tEnd = performance.now();
+  emit({ import_ms: tImport - t0, first_step_ms: tEnd - tImport, total_ms: tEnd - t0, loss, blas });
+  process.exit(0);
+}
+
+const results = { blas: blasInfo(), description: await torch.init('cpu') };
+const variants = [
+  ['generated', false],
+  ['blas', true],
+];
+
+for (const [name, blas] of variants) {
+  configureBlas({ enabled: blas });
+  if (blas && !blasInfo().available) {
+    results[`matmul (${name})`] = { unavailable: blasInfo().reason };
+    continue;
+  }
+  results[`matmul (${name})`] = await matmulSweep(async (n) => {
+    torch.manualSeed(n);
+    const a = real(torch.randn(n, n));
+    const b = real(torch.randn(n, n));
+    const reps = n <= 512 ? 20 : n <= 1024 ? 10 : 5;
+    return measure(() => fresh(a).matmul(b)._realize(), { reps, warmup: 2, budgetMs: 3000 });
+  });
+}
+configureBlas({ enabled: true });
+
+{
+  torch.manualSeed(1);
+  const x = real(torch.randn(CHAIN_SIZE));
+  const y = real(torch.randn(CHAIN_SIZE));
+  results['elementwise chain 16M'] = await measure(() => fresh(x).mul(2).add(1).relu().mul(y).exp().sum().itemSync(), { reps: 10 });
+}
+
+{
+  torch.manualSeed(2);
+  const x = real(torch.randn(4096, 1024));
+  results['softmax 4096x1024'] = await measure(() => fresh(x).softmax(1)._realize(), { reps: 20 });
+}
+
+for (const [name, blas] of variants) {
+  configureBlas({ enabled: blas });
+  if (blas && !blasInfo().available) continue;
+  const eager = mlp();
+  results[`mlp step eager (${name})`] = await measure(() => eager.step(eager.x, eager.onehot), { reps: 20, warmup: 2, budgetMs: 4000 });
+  const traced = mlp();
+  const step = torch.jit(traced.step, { name: 'mlp' });
+  const launched = torch.compilerStats().launched;
+  results[`mlp step jit (${name})`] = await measure(() => step(traced.x, traced.onehot), { reps: 20, warmup: 2, budgetMs: 4000 });
+  results[`mlp step jit (${name})`].traces = step.traces;
+  results[`mlp step jit (${name})`].launches_per_step = (torch.compilerStats().launched - launched) / (results[`mlp step jit (${name})`].reps + 2);
+}
+configureBlas({ enabled: true });
+
+{
+  const x = real(torch.ones(TINY.size));
+  const chain = (v) => {
+    for (let i = 0; i < TINY.ops; i++) v = i % 2 === 0 ? v.add(1) : v.mul(0.5);
+    return v;
+  };
+  results['1000 tiny ops'] = await measure(() => chain(fresh(x))._realize(), { reps: 20 });
+  const jitted = torch.jit(chain, { name: 'tiny' });
+  results['1000 tiny ops (jit)'] = await measure(() => jitted(x)._realize(), { reps: 20 });
+}
+
+emit({ results, stats: torch.compilerStats() });
+process.exit(0);

@@ -1,0 +1,213 @@
+// `pnpm bench`: fusor's cpu backend side by side with PyTorch (through /usr/bin/python3, when torch
+// imports) and tfjs (cpu and wasm backends), in one run. Each library runs in its own process,
+// one after the other, so none competes with another for the cores. Prints a table of medians and
+// ratios (PyTorch at its best / fusor: above 1, fusor is faster) and writes the whole run as JSON
+// to bench-results/ (git-ignored).
+//
+//   pnpm bench                      everything (a few minutes on 2 cores)
+//   pnpm bench -- --skip tfjs,torch only some runners (fusor, torch, tfjs, cold)
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MATMUL_SIZES, MLP } from './common.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const argv = process.argv.slice(2);
+const skip = new Set((argv[argv.indexOf('--skip') + 1] ?? '').split(',').filter(() => argv.includes('--skip')));
+const PYTHON = '/usr/bin/python3';
+const TORCH_THREADS = 2;
+
+const log = (s) => process.stderr.write(`${s}\n`);
+
+/** Runs a runner to completion; its result is the JSON on the last line of its stdout. */
+function run(cmd, args, env = process.env) {
+  const t = performance.now();
+  const r = spawnSync(cmd, args, { cwd: here, env, encoding: 'utf8', maxBuffer: 1 << 26 });
+  const wall = performance.now() - t;
+  const last = (r.stdout ?? '').trim().split('\n').pop() ?? '';
+  try {
+    return { ...JSON.parse(last), wall_ms: wall };
+  } catch {
+    return { error: `${cmd} ${args.join(' ')} failed (status ${r.status}): ${(r.stderr ?? '').trim().split('\n').slice(-5).join(' | ')}` };
+  }
+}
+
+/** The environment PyTorch runs in: OpenBLAS left to detect the machine itself. */
+function torchEnv() {
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  return env;
+}
+
+function torchAvailable() {
+  if (!existsSync(PYTHON)) return `${PYTHON} not found`;
+  const r = spawnSync(PYTHON, ['-c', 'import torch'], { env: torchEnv(), encoding: 'utf8' });
+  return r.status === 0 ? true : `torch does not import: ${(r.stderr ?? '').trim().split('\n').pop()}`;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+/** Cold start: `reps` fresh processes, the median of each timing. */
+function cold(cmd, args, env, reps = 3) {
+  const runs = Array.from({ length: reps }, () => run(cmd, args, env));
+  const bad = runs.find((r) => r.error);
+  if (bad) return bad;
+  const pick = (k) => median(runs.map((r) => r[k]));
+  return { import_ms: pick('import_ms'), first_step_ms: pick('first_step_ms'), total_ms: pick('total_ms'), wall_ms: pick('wall_ms'), reps };
+}
+
+const machine = {
+  cpu: cpus()[0]?.model,
+  cores: cpus().length,
+  memory_gib: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+  platform: `${process.platform} ${process.arch}`,
+  loadavg_before: loadavg(),
+};
+log(`pnpm bench on ${machine.cpu} (${machine.cores} cores), node ${machine.node}; load average ${machine.loadavg_before.map((x) => x.toFixed(2)).join(' ')}`);
+
+const out = { date: new Date().toISOString(), machine, runners: {} };
+const torchOk = skip.has('torch') ? 'skipped' : torchAvailable();
+
+if (!skip.has('fusor')) {
+  log('fusor (cpu backend) …');
+  out.runners.fusor = run(process.execPath, ['fusor.mjs']);
+}
+if (torchOk === true) {
+  log(`PyTorch (${PYTHON}, ${TORCH_THREADS} threads, OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset) …`);
+  out.runners.torch = run(PYTHON, ['torch_bench.py', JSON.stringify({ threads: TORCH_THREADS })], torchEnv());
+} else {
+  out.runners.torch = { unavailable: torchOk };
+  log(`PyTorch: not available (${torchOk})`);
+}
+if (!skip.has('tfjs')) {
+  for (const b of ['cpu', 'wasm']) {
+    log(`tfjs ${b} …`);
+    out.runners[`tfjs-${b}`] = run(process.execPath, ['tfjs.mjs', b]);
+  }
+}
+if (!skip.has('cold')) {
+  log('cold starts (fresh processes) …');
+  out.cold = {
+    'fusor (blas)': cold(process.execPath, ['fusor.mjs', 'cold', 'blas']),
+    'fusor (generated)': cold(process.execPath, ['fusor.mjs', 'cold', 'generated']),
+    torch: torchOk === true ? cold(PYTHON, ['torch_bench.py', JSON.stringify({ mode: 'cold', threads: TORCH_THREADS })], torchEnv()) : { unavailable: torchOk },
+    ...(skip.has('tfjs') ? {} : { 'tfjs-cpu': cold(process.execPath, ['tfjs.mjs', 'cpu', 'cold']), 'tfjs-wasm': cold(process.execPath, ['tfjs.mjs', 'wasm', 'cold']) }),
+  };
+}
+machine.loadavg_after = loadavg();
+
+// ---------------------------------------------------------------- the table
+
+const F = out.runners.fusor?.results ?? {};
+const T = out.runners.torch?.results;
+const TC = out.runners['tfjs-cpu']?.results;
+const TW = out.runners['tfjs-wasm']?.results;
+const ms = (r) => (r && typeof r.median_ms === 'number' ? r.median_ms : undefined);
+
+/** One row: fusor's time, PyTorch plain and at its best, tfjs cpu and wasm, and the flops if it is a product. */
+const rows = [];
+for (const v of ['generated', 'blas']) {
+  for (const n of MATMUL_SIZES) {
+    const f = F[`matmul (${v})`]?.[n];
+    rows.push({
+      case: `matmul ${n} (${v})`,
+      fusor: ms(f),
+      note: f?.skipped ?? F[`matmul (${v})`]?.unavailable,
+      torchPlain: ms(T?.[`matmul ${n}`]?.plain),
+      torchBest: ms(T?.[`matmul ${n}`]?.best),
+      tfjsCpu: ms(TC?.matmul?.[n]) ?? (TC?.matmul?.[n]?.skipped && 'skipped'),
+      tfjsWasm: ms(TW?.matmul?.[n]) ?? (TW?.matmul?.[n]?.skipped && 'skipped'),
+      flops: 2 * n ** 3,
+    });
+  }
+}
+const same = (name, torchName = name, tfjsName = name) => ({
+  torchPlain: ms(T?.[torchName]?.plain),
+  torchBest: ms(T?.[torchName]?.best ?? T?.[torchName]?.plain),
+  tfjsCpu: ms(TC?.[tfjsName]),
+  tfjsWasm: ms(TW?.[tfjsName]),
+});
+rows.push({ case: 'elementwise chain 16M', fusor: ms(F['elementwise chain 16M']), ...same('elementwise chain 16M') });
+rows.push({ case: 'softmax 4096x1024', fusor: ms(F['softmax 4096x1024']), ...same('softmax 4096x1024') });
+for (const mode of ['eager', 'jit']) {
+  for (const v of ['generated', 'blas']) {
+    const name = `mlp step ${mode} (${v})`;
+    rows.push({ case: name, fusor: ms(F[name]), ...same(name, 'mlp step', 'mlp step') });
+  }
+}
+rows.push({ case: '1000 tiny ops', fusor: ms(F['1000 tiny ops']), ...same('1000 tiny ops') });
+rows.push({ case: '1000 tiny ops (jit)', fusor: ms(F['1000 tiny ops (jit)']), ...same('1000 tiny ops (jit)', '1000 tiny ops', '1000 tiny ops') });
+for (const v of ['blas', 'generated']) {
+  const c = out.cold?.[`fusor (${v})`];
+  rows.push({
+    case: `cold start, mlp step (${v})`,
+    fusor: c?.total_ms,
+    torchPlain: out.cold?.torch?.total_ms,
+    torchBest: out.cold?.torch?.total_ms,
+    tfjsCpu: out.cold?.['tfjs-cpu']?.total_ms,
+    tfjsWasm: out.cold?.['tfjs-wasm']?.total_ms,
+  });
+}
+for (const r of rows) r.ratio = r.torchBest !== undefined && r.fusor ? r.torchBest / r.fusor : undefined;
+
+/** The goals of issue 4, checked against this run. */
+const GOALS = [
+  { case: 'matmul 1024 (generated)', text: '≥ 75 GFLOP/s', ok: (r) => r.fusor && r.flops / r.fusor / 1e6 >= 75 },
+  { case: 'matmul 1024 (blas)', text: 'ratio ≥ 0.9', ok: (r) => r.ratio >= 0.9 },
+  { case: 'elementwise chain 16M', text: 'ratio ≥ 1.5', ok: (r) => r.ratio >= 1.5 },
+  { case: 'softmax 4096x1024', text: 'ratio ≥ 1.0', ok: (r) => r.ratio >= 1 },
+  { case: 'mlp step eager (generated)', text: 'ratio ≥ 0.4', ok: (r) => r.ratio >= 0.4 },
+  { case: 'mlp step jit (blas)', text: 'ratio ≥ 1.0', ok: (r) => r.ratio >= 1 },
+  { case: '1000 tiny ops', text: 'ratio ≥ 1.0', ok: (r) => r.ratio >= 1 },
+  { case: 'cold start, mlp step (blas)', text: '< 300 ms', ok: (r) => r.fusor < 300 },
+];
+for (const g of GOALS) {
+  const r = rows.find((x) => x.case === g.case);
+  if (!r) continue;
+  r.goal = g.text;
+  const needsTorch = g.text.startsWith('ratio');
+  r.reached = r.fusor === undefined ? 'no data' : needsTorch && r.ratio === undefined ? 'n/a (no torch)' : g.ok(r) ? 'yes' : 'NO';
+}
+
+const fmt = (v, r) => {
+  if (v === 'skipped') return v;
+  if (v === undefined) return r?.note ? 'skipped' : '—';
+  const t = v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+  return r?.flops ? `${t} (${(r.flops / v / 1e6).toFixed(1)} GF/s)` : t;
+};
+const header = ['case', 'fusor ms', 'torch plain ms', 'torch best ms', 'tfjs cpu ms', 'tfjs wasm ms', 'torch best / fusor', 'goal', 'reached'];
+const table = rows.map((r) => [
+  r.case,
+  fmt(r.fusor, r),
+  T || out.cold?.torch?.total_ms ? fmt(r.torchPlain, { flops: r.flops }) : 'not available',
+  T || out.cold?.torch?.total_ms ? fmt(r.torchBest, { flops: r.flops }) : 'not available',
+  fmt(r.tfjsCpu, { flops: r.flops }),
+  fmt(r.tfjsWasm, { flops: r.flops }),
+  r.ratio === undefined ? (T ? '—' : 'not available') : r.ratio.toFixed(2),
+  r.goal ?? '',
+  r.reached ?? '',
+]);
+const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => String(row[i]).length)));
+const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
+const text = [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...table.map(line)].join('\n');
+
+out.table = rows;
+const dir = join(root, 'bench-results');
+mkdirSync(dir, { recursive: true });
+const file = join(dir, `bench-${out.date.replace(/[:.]/g, '-')}.json`);
+writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+
+process.stdout.write(`\n${text}\n\n`);
+const fusorDesc = out.runners.fusor?.results?.description;
+const blas = out.runners.fusor?.results?.blas;
+log(`fusor: ${fusorDesc ?? 'not run'}; native BLAS: ${blas ? (blas.available ? blas.library : `none (${blas.reason})`) : '?'}`);
+const one = T?.['mlp step']?.one_thread?.median_ms;
+if (one) log(`PyTorch's MLP step with 1 thread instead of ${TORCH_THREADS} (reference only): ${one.toFixed(2)} ms`);
+log(`PyTorch: ${out.runners.torch?.version ?? `not available (${out.runners.torch?.unavailable ?? out.runners.torch?.error})`}; MLP ${MLP.input}-${MLP.hidden}-${MLP.classes}, batch ${MLP.batch}`);
+for (const [name, r] of Object.entries(out.runners)) if (r.error) log(`${name}: ${r.error}`);
+log(`load average after: ${machine.loadavg_after.map((x) => x.toFixed(2)).join(' ')}; results: ${file}`);
