@@ -5,7 +5,12 @@
 // to bench-results/ (git-ignored).
 //
 //   pnpm bench                      everything (a few minutes on 2 cores)
-//   pnpm bench -- --skip tfjs,torch only some runners (fusor, torch, tfjs, cold)
+//   pnpm bench -- --skip tfjs,torch only some runners (fusor, torch, tfjs, cold, webgpu, webgpu-browser)
+//   pnpm bench -- --only webgpu,webgpu-browser   only the runners named
+//
+// webgpu: fusor on webgpu in Node (fusor-webgpu.mjs; the adapter from scripts/setup-webgpu.sh when
+// .webgpu/ holds it). webgpu-browser: fusor and tfjs's webgpu backend side by side in headless
+// Chromium on the same adapter (browser-webgpu.mjs). On a software adapter only ratios mean something.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -16,7 +21,10 @@ import { MATMUL_SIZES, MLP } from './common.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const argv = process.argv.slice(2);
-const skip = new Set((argv[argv.indexOf('--skip') + 1] ?? '').split(',').filter(() => argv.includes('--skip')));
+const listArg = (flag) => (argv.includes(flag) ? (argv[argv.indexOf(flag) + 1] ?? '').split(',').filter(Boolean) : undefined);
+const RUNNERS = ['fusor', 'torch', 'tfjs', 'cold', 'webgpu', 'webgpu-browser'];
+const only = listArg('--only');
+const skip = new Set([...(listArg('--skip') ?? []), ...(only ? RUNNERS.filter((r) => !only.includes(r)) : [])]);
 const PYTHON = '/usr/bin/python3';
 const TORCH_THREADS = 2;
 
@@ -90,6 +98,22 @@ if (!skip.has('tfjs')) {
     out.runners[`tfjs-${b}`] = run(process.execPath, ['tfjs.mjs', b]);
   }
 }
+if (!skip.has('webgpu')) {
+  log('fusor (webgpu backend, Node) …');
+  const env = { ...process.env };
+  const icd = join(root, '.webgpu', 'vk_swiftshader_icd.json');
+  if (!env.VK_ICD_FILENAMES && existsSync(icd)) {
+    env.VK_ICD_FILENAMES = icd;
+    env.LD_LIBRARY_PATH = [join(root, '.webgpu'), env.LD_LIBRARY_PATH].filter(Boolean).join(':');
+  }
+  out.runners['fusor-webgpu'] = run(process.execPath, ['fusor-webgpu.mjs'], env);
+  if (out.runners['fusor-webgpu'].unavailable) log(`fusor webgpu: not available (${out.runners['fusor-webgpu'].unavailable})`);
+}
+if (!skip.has('webgpu-browser')) {
+  log('fusor and tfjs on webgpu in headless Chromium …');
+  out.runners['webgpu-browser'] = run(process.execPath, ['browser-webgpu.mjs']);
+  if (out.runners['webgpu-browser'].unavailable) log(`webgpu in Chromium: not available (${out.runners['webgpu-browser'].unavailable})`);
+}
 if (!skip.has('cold')) {
   log('cold starts (fresh processes) …');
   out.cold = {
@@ -107,6 +131,7 @@ const F = out.runners.fusor?.results ?? {};
 const T = out.runners.torch?.results;
 const TC = out.runners['tfjs-cpu']?.results;
 const TW = out.runners['tfjs-wasm']?.results;
+const FW = out.runners['fusor-webgpu']?.results;
 const ms = (r) => (r && typeof r.median_ms === 'number' ? r.median_ms : undefined);
 
 /** One row: fusor's time, PyTorch plain and at its best, tfjs cpu and wasm, and the flops if it is a product. */
@@ -122,6 +147,7 @@ for (const v of ['generated', 'blas']) {
       torchBest: ms(T?.[`matmul ${n}`]?.best),
       tfjsCpu: ms(TC?.matmul?.[n]) ?? (TC?.matmul?.[n]?.skipped && 'skipped'),
       tfjsWasm: ms(TW?.matmul?.[n]) ?? (TW?.matmul?.[n]?.skipped && 'skipped'),
+      webgpu: ms(FW?.matmul?.[n]),
       flops: 2 * n ** 3,
     });
   }
@@ -137,7 +163,7 @@ rows.push({ case: 'softmax 4096x1024', fusor: ms(F['softmax 4096x1024']), ...sam
 for (const mode of ['eager', 'jit']) {
   for (const v of ['generated', 'blas']) {
     const name = `mlp step ${mode} (${v})`;
-    rows.push({ case: name, fusor: ms(F[name]), ...same(name, 'mlp step', 'mlp step') });
+    rows.push({ case: name, fusor: ms(F[name]), ...same(name, 'mlp step', 'mlp step'), webgpu: mode === 'eager' ? ms(FW?.['mlp step']) : undefined });
   }
 }
 rows.push({ case: '1000 tiny ops', fusor: ms(F['1000 tiny ops']), ...same('1000 tiny ops') });
@@ -180,10 +206,12 @@ const fmt = (v, r) => {
   const t = v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
   return r?.flops ? `${t} (${(r.flops / v / 1e6).toFixed(1)} GF/s)` : t;
 };
-const header = ['case', 'fusor ms', 'torch plain ms', 'torch best ms', 'tfjs cpu ms', 'tfjs wasm ms', 'torch best / fusor', 'goal', 'reached'];
+const header = ['case', 'fusor ms', 'fusor webgpu ms', 'torch plain ms', 'torch best ms', 'tfjs cpu ms', 'tfjs wasm ms', 'torch best / fusor', 'goal', 'reached'];
+const webgpuNote = skip.has('webgpu') ? 'skipped' : out.runners['fusor-webgpu']?.unavailable ? 'not available' : out.runners['fusor-webgpu']?.error ? 'failed' : '—';
 const table = rows.map((r) => [
   r.case,
   fmt(r.fusor, r),
+  r.webgpu === undefined ? webgpuNote : fmt(r.webgpu, { flops: r.flops }),
   T || out.cold?.torch?.total_ms ? fmt(r.torchPlain, { flops: r.flops }) : 'not available',
   T || out.cold?.torch?.total_ms ? fmt(r.torchBest, { flops: r.flops }) : 'not available',
   fmt(r.tfjsCpu, { flops: r.flops }),
@@ -192,9 +220,42 @@ const table = rows.map((r) => [
   r.goal ?? '',
   r.reached ?? '',
 ]);
-const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => String(row[i]).length)));
-const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
-const text = [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...table.map(line)].join('\n');
+/** A markdown table, columns padded. */
+function render(header, table) {
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => String(row[i]).length)));
+  const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
+  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...table.map(line)].join('\n');
+}
+let text = render(header, table);
+
+// ---------------------------------------------------------------- webgpu: Node, and Chromium against tfjs
+
+const B = out.runners['webgpu-browser'];
+if (!skip.has('webgpu') || !skip.has('webgpu-browser')) {
+  const BF = B?.fusor?.results;
+  const BT = B?.tfjs?.results;
+  const cases = [
+    ...[256, 512].map((n) => ({ case: `matmul ${n}`, get: (r) => r?.matmul?.[n], flops: 2 * n ** 3 })),
+    { case: `mlp step ${MLP.input}-${MLP.hidden}-${MLP.classes} batch ${MLP.batch}`, get: (r) => r?.['mlp step'] },
+    { case: 'elementwise chain 1M', get: (r) => r?.['elementwise chain 1M'] },
+  ];
+  const why = (r, skipped) => (skipped ? 'skipped' : r?.unavailable ? 'not available' : r?.error ? 'failed' : '—');
+  out.webgpu_table = cases.map((c) => {
+    const node = ms(c.get(FW));
+    const fusor = ms(c.get(BF));
+    const tfjs = ms(c.get(BT));
+    return { case: c.case, fusor_node_ms: node, fusor_chromium_ms: fusor, tfjs_chromium_ms: tfjs, ratio_tfjs_over_fusor: fusor && tfjs ? tfjs / fusor : undefined, flops: c.flops };
+  });
+  const wtable = out.webgpu_table.map((r) => [
+    r.case,
+    r.fusor_node_ms === undefined ? why(out.runners['fusor-webgpu'], skip.has('webgpu')) : fmt(r.fusor_node_ms),
+    r.fusor_chromium_ms === undefined ? why(B?.fusor ?? B, skip.has('webgpu-browser')) : fmt(r.fusor_chromium_ms),
+    r.tfjs_chromium_ms === undefined ? why(B?.tfjs ?? B, skip.has('webgpu-browser')) : fmt(r.tfjs_chromium_ms),
+    r.ratio_tfjs_over_fusor === undefined ? '—' : r.ratio_tfjs_over_fusor.toFixed(2),
+  ]);
+  text += `\n\nwebgpu (${out.runners['fusor-webgpu']?.description ?? B?.fusor?.description ?? 'no adapter'}; a software adapter means only the ratio says something):\n`;
+  text += render(['case', 'fusor webgpu Node ms', 'fusor webgpu Chromium ms', 'tfjs webgpu Chromium ms', 'tfjs / fusor (Chromium)'], wtable);
+}
 
 out.table = rows;
 const dir = join(root, 'bench-results');
@@ -210,4 +271,8 @@ const one = T?.['mlp step']?.one_thread?.median_ms;
 if (one) log(`PyTorch's MLP step with 1 thread instead of ${TORCH_THREADS} (reference only): ${one.toFixed(2)} ms`);
 log(`PyTorch: ${out.runners.torch?.version ?? `not available (${out.runners.torch?.unavailable ?? out.runners.torch?.error})`}; MLP ${MLP.input}-${MLP.hidden}-${MLP.classes}, batch ${MLP.batch}`);
 for (const [name, r] of Object.entries(out.runners)) if (r.error) log(`${name}: ${r.error}`);
+if (B && !B.unavailable && !B.error) {
+  log(`webgpu in Chromium ${B.browser} (adapter ${B.adapter}); tfjs ${B.tfjs?.version ?? '?'} backend ${B.tfjs?.backend ?? '?'}`);
+  for (const side of ['fusor', 'tfjs']) if (B[side]?.error) log(`webgpu in Chromium, ${side} failed: ${B[side].error.split('\n').slice(0, 3).join(' | ')}`);
+}
 log(`load average after: ${machine.loadavg_after.map((x) => x.toFixed(2)).join(' ')}; results: ${file}`);
