@@ -49,7 +49,7 @@ function mlp() {
 await torch.init('cpu');
 
 if (process.argv[2] === 'cold') {
-  const blas = process.argv[3] !== 'generated';
+  const blas = process.argv[3] !== 'portable';
   configureBlas({ enabled: blas });
   const { step, x, onehot } = mlp();
   const loss = step(x, onehot).itemSync();
@@ -60,7 +60,7 @@ if (process.argv[2] === 'cold') {
 
 const results = { blas: blasInfo(), description: await torch.init('cpu') };
 const variants = [
-  ['generated', false],
+  ['portable', false],
   ['blas', true],
 ];
 

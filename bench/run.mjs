@@ -118,7 +118,7 @@ if (!skip.has('cold')) {
   log('cold starts (fresh processes) …');
   out.cold = {
     'fusor (blas)': cold(process.execPath, ['fusor.mjs', 'cold', 'blas']),
-    'fusor (generated)': cold(process.execPath, ['fusor.mjs', 'cold', 'generated']),
+    'fusor (portable)': cold(process.execPath, ['fusor.mjs', 'cold', 'portable']),
     torch: torchOk === true ? cold(PYTHON, ['torch_bench.py', JSON.stringify({ mode: 'cold', threads: TORCH_THREADS })], torchEnv()) : { unavailable: torchOk },
     ...(skip.has('tfjs') ? {} : { 'tfjs-cpu': cold(process.execPath, ['tfjs.mjs', 'cpu', 'cold']), 'tfjs-wasm': cold(process.execPath, ['tfjs.mjs', 'wasm', 'cold']) }),
   };
@@ -136,7 +136,7 @@ const ms = (r) => (r && typeof r.median_ms === 'number' ? r.median_ms : undefine
 
 /** One row: fusor's time, PyTorch plain and at its best, tfjs cpu and wasm, and the flops if it is a product. */
 const rows = [];
-for (const v of ['generated', 'blas']) {
+for (const v of ['portable', 'blas']) {
   for (const n of MATMUL_SIZES) {
     const f = F[`matmul (${v})`]?.[n];
     rows.push({
@@ -161,14 +161,14 @@ const same = (name, torchName = name, tfjsName = name) => ({
 rows.push({ case: 'elementwise chain 16M', fusor: ms(F['elementwise chain 16M']), ...same('elementwise chain 16M') });
 rows.push({ case: 'softmax 4096x1024', fusor: ms(F['softmax 4096x1024']), ...same('softmax 4096x1024') });
 for (const mode of ['eager', 'jit']) {
-  for (const v of ['generated', 'blas']) {
+  for (const v of ['portable', 'blas']) {
     const name = `mlp step ${mode} (${v})`;
     rows.push({ case: name, fusor: ms(F[name]), ...same(name, 'mlp step', 'mlp step'), webgpu: mode === 'eager' ? ms(FW?.['mlp step']) : undefined });
   }
 }
 rows.push({ case: '1000 tiny ops', fusor: ms(F['1000 tiny ops']), ...same('1000 tiny ops') });
 rows.push({ case: '1000 tiny ops (jit)', fusor: ms(F['1000 tiny ops (jit)']), ...same('1000 tiny ops (jit)', '1000 tiny ops', '1000 tiny ops') });
-for (const v of ['blas', 'generated']) {
+for (const v of ['blas', 'portable']) {
   const c = out.cold?.[`fusor (${v})`];
   rows.push({
     case: `cold start, mlp step (${v})`,
@@ -183,11 +183,11 @@ for (const r of rows) r.ratio = r.torchBest !== undefined && r.fusor ? r.torchBe
 
 /** The goals of issue 4, checked against this run. */
 const GOALS = [
-  { case: 'matmul 1024 (generated)', text: '≥ 75 GFLOP/s', ok: (r) => r.fusor && r.flops / r.fusor / 1e6 >= 75 },
+  { case: 'matmul 1024 (portable)', text: '≥ 75 GFLOP/s', ok: (r) => r.fusor && r.flops / r.fusor / 1e6 >= 75 },
   { case: 'matmul 1024 (blas)', text: 'ratio ≥ 0.9', ok: (r) => r.ratio >= 0.9 },
   { case: 'elementwise chain 16M', text: 'ratio ≥ 1.5', ok: (r) => r.ratio >= 1.5 },
   { case: 'softmax 4096x1024', text: 'ratio ≥ 1.0', ok: (r) => r.ratio >= 1 },
-  { case: 'mlp step eager (generated)', text: 'ratio ≥ 0.4', ok: (r) => r.ratio >= 0.4 },
+  { case: 'mlp step eager (portable)', text: 'ratio ≥ 0.4', ok: (r) => r.ratio >= 0.4 },
   { case: 'mlp step jit (blas)', text: 'ratio ≥ 1.0', ok: (r) => r.ratio >= 1 },
   { case: '1000 tiny ops', text: 'ratio ≥ 1.0', ok: (r) => r.ratio >= 1 },
   { case: 'cold start, mlp step (blas)', text: '< 300 ms', ok: (r) => r.fusor < 300 },

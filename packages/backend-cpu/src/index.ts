@@ -10,7 +10,8 @@ import { cpuConfig } from './config.js';
 import { CpuProgram, memoryImport, startWorkers } from './program.js';
 import { renderJs } from './render-js.js';
 import { renderWasm, Unsupported } from './render-wasm.js';
-import { blasRoutines } from './blas.js';
+import { blasGemm } from './blas.js';
+import { wasmGemm } from './gemm-wasm.js';
 
 export { renderJs, renderExpr } from './render-js.js';
 export { renderWasm, renderWasmText, layoutOf, type WasmLayout, type RenderWasmOptions } from './render-wasm.js';
@@ -19,6 +20,7 @@ export { CpuBuffer, heap as cpuHeap, type Storage } from './buffer.js';
 export { CpuProgram, memoryImport, cpuStats, workersReady as cpuWorkersReady, type CpuStats } from './program.js';
 export type { HeapStats } from './heap.js';
 export { blasInfo, configureBlas, type BlasInfo, type BlasOptions } from './blas.js';
+export { configureWasmGemm, wasmGemm, type WasmGemmOptions } from './gemm-wasm.js';
 
 export const cpuBackend: Backend<CpuBuffer, CpuProgram> = {
   name: 'cpu',
@@ -75,7 +77,13 @@ export const cpuBackend: Backend<CpuBuffer, CpuProgram> = {
   compile: (source, kernel) => new CpuProgram(kernel).adopt(source),
   launch: (program, buffers, vars) => program.launch(buffers, vars),
   synchronize: () => Promise.resolve(),
-  routines: blasRoutines,
+  routines: {
+    // the native library where it is installed and enabled, else the portable wasm micro-kernel
+    gemm: {
+      supports: (g) => blasGemm.supports(g) || wasmGemm.supports(g),
+      run: (g, a, b, c) => (blasGemm.supports(g) ? blasGemm : wasmGemm).run(g, a, b, c),
+    },
+  },
 };
 
 registerBackend(cpuBackend);

@@ -132,8 +132,13 @@ function argsBlock(bytes: number): { at: number; words: Int32Array } {
 let pool: Pool | undefined;
 let notedSingleThread = false;
 
+/** An id for a module run on the pool (workers cache instances by it). */
+export function newModuleId(): number {
+  return nextModuleId++;
+}
+
 /** The pool for `threads`, started on first need; undefined for one thread. */
-function poolFor(threads: number): Pool | undefined {
+export function poolFor(threads: number): Pool | undefined {
   if (threads <= 1) return undefined;
   const h = heap();
   if (!h.shared) {
