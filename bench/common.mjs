@@ -47,3 +47,36 @@ export async function matmulSweep(run, limitMs = 3000) {
 export function emit(result) {
   process.stdout.write(`\n${JSON.stringify(result)}\n`);
 }
+
+/**
+ * tfjs's MLP training step, shared by the Node runners and the Chromium page. tfjs-core's bundles
+ * register no gradients (the `@tensorflow/tfjs` union package does), so the backward pass is
+ * written out with the kernels tfjs's autodiff would call. Returns a function that runs one step
+ * and returns the loss tensor (the caller reads and disposes it).
+ */
+export function tfjsMlpStep(tf) {
+  const { batch, input, hidden, classes, lr } = MLP;
+  const w1 = tf.variable(tf.mul(tf.randomNormal([input, hidden], 0, 1, 'float32', 0), 0.05));
+  const b1 = tf.variable(tf.zeros([hidden]));
+  const w2 = tf.variable(tf.mul(tf.randomNormal([hidden, classes], 0, 1, 'float32', 1), 0.05));
+  const b2 = tf.variable(tf.zeros([classes]));
+  const x = tf.randomNormal([batch, input], 0, 1, 'float32', 2);
+  const labels = tf.randomUniform([batch], 0, classes, 'int32', 3);
+  const onehot = tf.cast(tf.oneHot(labels, classes), 'float32');
+  return () =>
+    tf.tidy(() => {
+      const pre = tf.add(tf.matMul(x, w1), b1);
+      const h = tf.relu(pre);
+      const logits = tf.add(tf.matMul(h, w2), b2);
+      const logp = tf.logSoftmax(logits);
+      const loss = tf.div(tf.neg(tf.sum(tf.mul(logp, onehot))), batch);
+      const dlogits = tf.div(tf.sub(tf.exp(logp), onehot), batch);
+      const dw2 = tf.matMul(h, dlogits, true, false);
+      const db2 = tf.sum(dlogits, 0);
+      const dpre = tf.mul(tf.matMul(dlogits, w2, false, true), tf.step(pre));
+      const dw1 = tf.matMul(x, dpre, true, false);
+      const db1 = tf.sum(dpre, 0);
+      for (const [p, g] of [[w1, dw1], [b1, db1], [w2, dw2], [b2, db2]]) p.assign(tf.sub(p, tf.mul(g, lr)));
+      return loss;
+    });
+}

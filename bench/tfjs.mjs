@@ -7,39 +7,9 @@ const backend = process.argv[2] ?? 'cpu';
 await tf.setBackend(backend);
 await tf.ready();
 const tImport = performance.now();
-const { CHAIN_SIZE, MLP, TINY, emit, matmulSweep, measure } = await import('./common.mjs');
+const { CHAIN_SIZE, MLP, TINY, emit, matmulSweep, measure, tfjsMlpStep } = await import('./common.mjs');
 
-/**
- * The training step. tfjs-core's Node bundle registers no gradients (the `@tensorflow/tfjs` union
- * package does), so the backward pass is written out with the kernels tfjs's autodiff would call.
- */
-function mlp() {
-  const { batch, input, hidden, classes, lr } = MLP;
-  const w1 = tf.variable(tf.mul(tf.randomNormal([input, hidden], 0, 1, 'float32', 0), 0.05));
-  const b1 = tf.variable(tf.zeros([hidden]));
-  const w2 = tf.variable(tf.mul(tf.randomNormal([hidden, classes], 0, 1, 'float32', 1), 0.05));
-  const b2 = tf.variable(tf.zeros([classes]));
-  const x = tf.randomNormal([batch, input], 0, 1, 'float32', 2);
-  const labels = tf.randomUniform([batch], 0, classes, 'int32', 3);
-  const onehot = tf.cast(tf.oneHot(labels, classes), 'float32');
-  const step = () =>
-    tf.tidy(() => {
-      const pre = tf.add(tf.matMul(x, w1), b1);
-      const h = tf.relu(pre);
-      const logits = tf.add(tf.matMul(h, w2), b2);
-      const logp = tf.logSoftmax(logits);
-      const loss = tf.div(tf.neg(tf.sum(tf.mul(logp, onehot))), batch);
-      const dlogits = tf.div(tf.sub(tf.exp(logp), onehot), batch);
-      const dw2 = tf.matMul(h, dlogits, true, false);
-      const db2 = tf.sum(dlogits, 0);
-      const dpre = tf.mul(tf.matMul(dlogits, w2, false, true), tf.step(pre));
-      const dw1 = tf.matMul(x, dpre, true, false);
-      const db1 = tf.sum(dpre, 0);
-      for (const [p, g] of [[w1, dw1], [b1, db1], [w2, dw2], [b2, db2]]) p.assign(tf.sub(p, tf.mul(g, lr)));
-      return loss;
-    });
-  return step;
-}
+const mlp = () => tfjsMlpStep(tf);
 
 if (process.argv[3] === 'cold') {
   const loss = mlp()();

@@ -2,7 +2,7 @@
 // page (webgpu-page/, driven by browser-webgpu.mjs). A subset that makes sense on a software
 // adapter (SwiftShader): matmul 256 and 512, the MLP step, a smaller elementwise chain. Every
 // timed run ends with an awaited read of its result (end to end: submit, compute, readback).
-import { MLP, measure } from './common.mjs';
+import { MLP, measure, tfjsMlpStep } from './common.mjs';
 
 export const WEBGPU_MATMUL_SIZES = [256, 512];
 export const WEBGPU_CHAIN_SIZE = 1024 * 1024;
@@ -80,30 +80,9 @@ export async function tfjsWebgpuCases(tf) {
     );
   }
   {
-    const { batch, input, hidden, classes, lr } = MLP;
-    const w1 = tf.variable(tf.mul(tf.randomNormal([input, hidden], 0, 1, 'float32', 0), 0.05));
-    const b1 = tf.variable(tf.zeros([hidden]));
-    const w2 = tf.variable(tf.mul(tf.randomNormal([hidden, classes], 0, 1, 'float32', 1), 0.05));
-    const b2 = tf.variable(tf.zeros([classes]));
-    const x = tf.randomNormal([batch, input], 0, 1, 'float32', 2);
-    const labels = tf.randomUniform([batch], 0, classes, 'int32', 3);
-    const onehot = tf.cast(tf.oneHot(labels, classes), 'float32');
+    const run = tfjsMlpStep(tf);
     const step = async () => {
-      const loss = tf.tidy(() => {
-        const pre = tf.add(tf.matMul(x, w1), b1);
-        const h = tf.relu(pre);
-        const logits = tf.add(tf.matMul(h, w2), b2);
-        const logp = tf.logSoftmax(logits);
-        const loss = tf.div(tf.neg(tf.sum(tf.mul(logp, onehot))), batch);
-        const dlogits = tf.div(tf.sub(tf.exp(logp), onehot), batch);
-        const dw2 = tf.matMul(h, dlogits, true, false);
-        const db2 = tf.sum(dlogits, 0);
-        const dpre = tf.mul(tf.matMul(dlogits, w2, false, true), tf.step(pre));
-        const dw1 = tf.matMul(x, dpre, true, false);
-        const db1 = tf.sum(dpre, 0);
-        for (const [p, g] of [[w1, dw1], [b1, db1], [w2, dw2], [b2, db2]]) p.assign(tf.sub(p, tf.mul(g, lr)));
-        return loss;
-      });
+      const loss = run();
       const v = (await loss.data())[0];
       loss.dispose();
       return v;
