@@ -80,3 +80,44 @@ export function tfjsMlpStep(tf) {
       return loss;
     });
 }
+
+/**
+ * fusor's MLP training step (784-512-10, cross-entropy, SGD, grads set to None), built on
+ * `device`. `step(x, onehot)` returns the loss tensor. The inputs are lazy: callers realize them
+ * (synchronously or not, as the device allows) so that data is not part of what is timed.
+ */
+export function fusorMlp(torch, device = 'cpu') {
+  torch.manualSeed(0);
+  const { batch, input, hidden, classes, lr } = MLP;
+  const on = (t) => (device === 'cpu' ? t : t.to(device));
+  const params = [torch.randn(input, hidden).mul(0.05), torch.zeros(hidden), torch.randn(hidden, classes).mul(0.05), torch.zeros(classes)].map(
+    (p) => on(p).detach().requiresGrad_(),
+  );
+  const [w1, b1, w2, b2] = params;
+  const x = on(torch.randn(batch, input));
+  const labels = torch.randint(0, classes, [batch]);
+  const onehot = on(torch.arange(classes).unsqueeze(0).eq(labels.unsqueeze(1)).float());
+  const step = (xb = x, oh = onehot) => {
+    const logits = xb.matmul(w1).add(b1).relu().matmul(w2).add(b2);
+    const loss = logits.logSoftmax(1).mul(oh).sum().neg().div(batch);
+    loss.backward();
+    torch.noGrad(() => {
+      for (const p of params) {
+        p.sub_(p.grad.mul(lr));
+        p.grad = null;
+      }
+    });
+    return loss;
+  };
+  return { step, x, onehot };
+}
+
+/**
+ * The same data under a new node: fusor interns graphs and keeps what it computed, so repeating
+ * `a.matmul(b)` on the same tensors would be free. A new batch of data is a new node; so is this.
+ */
+export function freshTensor({ torch, bufferNode, getBuffer, setBuffer }, t) {
+  const n = bufferNode(t.dtype, t.shape, t.device);
+  setBuffer(n, getBuffer(t.node));
+  return torch.Tensor._fromNode(n);
+}

@@ -6,44 +6,18 @@ const { configureBlas, blasInfo } = await import('@fusor/backend-cpu');
 const { bufferNode } = await import('@fusor/ir');
 const { getBuffer, setBuffer } = await import('@fusor/compiler');
 const tImport = performance.now();
-const { CHAIN_SIZE, MLP, TINY, emit, matmulSweep, measure } = await import('./common.mjs');
+const { CHAIN_SIZE, TINY, emit, freshTensor, fusorMlp, matmulSweep, measure } = await import('./common.mjs');
 
 /** A realized tensor (inputs are data, not part of what is timed). */
 const real = (t) => (t._realize(), t);
 
-/**
- * The same data under a new node: fusor interns graphs and keeps what it computed, so repeating
- * `a.matmul(b)` on the same tensors would be free. A new batch of data is a new node; so is this.
- */
-function fresh(t) {
-  const n = bufferNode(t.dtype, t.shape, t.device);
-  setBuffer(n, getBuffer(t.node));
-  return torch.Tensor._fromNode(n);
-}
+const fresh = (t) => freshTensor({ torch, bufferNode, getBuffer, setBuffer }, t);
 
 function mlp() {
-  torch.manualSeed(0);
-  const { batch, input, hidden, classes, lr } = MLP;
-  const params = [torch.randn(input, hidden).mul(0.05), torch.zeros(hidden), torch.randn(hidden, classes).mul(0.05), torch.zeros(classes)].map(
-    (p) => real(p).requiresGrad_(),
-  );
-  const [w1, b1, w2, b2] = params;
-  const x = real(torch.randn(batch, input));
-  const labels = real(torch.randint(0, classes, [batch]));
-  const onehot = real(torch.arange(classes).unsqueeze(0).eq(labels.unsqueeze(1)).float());
-  const step = (x, onehot) => {
-    const logits = x.matmul(w1).add(b1).relu().matmul(w2).add(b2);
-    const loss = logits.logSoftmax(1).mul(onehot).sum().neg().div(batch);
-    loss.backward();
-    torch.noGrad(() => {
-      for (const p of params) {
-        p.sub_(p.grad.mul(lr));
-        p.grad = null;
-      }
-    });
-    return loss;
-  };
-  return { step, x, onehot };
+  const m = fusorMlp(torch);
+  real(m.x);
+  real(m.onehot);
+  return m;
 }
 
 await torch.init('cpu');

@@ -7,7 +7,7 @@ const backend = process.argv[2] ?? 'cpu';
 await tf.setBackend(backend);
 await tf.ready();
 const tImport = performance.now();
-const { CHAIN_SIZE, MLP, TINY, emit, matmulSweep, measure, tfjsMlpStep } = await import('./common.mjs');
+const { CHAIN_SIZE, TINY, emit, matmulSweep, measure, tfjsMlpStep } = await import('./common.mjs');
 
 const mlp = () => tfjsMlpStep(tf);
 
