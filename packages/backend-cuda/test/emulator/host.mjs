@@ -28,7 +28,10 @@ export function fnv1a64(text) {
   return [h3, h2, h1, h0].map((x) => x.toString(16).padStart(4, '0')).join('');
 }
 
-const KERNEL = /extern "C" __global__ void __launch_bounds__\(\d+\) (\w+)\(([^)]*)\)/;
+const KERNEL = /extern "C" __global__ void __launch_bounds__\([^)]*\) (\w+)\(([^)]*)\)/;
+
+/** Kernels whose threads cooperate (barriers, shared memory, shuffles) run as fibers. */
+const COOPERATIVE = /__syncthreads|__syncwarp|__shfl_|__shared__/;
 
 /** A kernel's text renamed to `k_<hash>`, with its launcher `t_<hash>`. */
 function kernelWithLauncher(kernelText, hash) {
@@ -36,10 +39,26 @@ function kernelWithLauncher(kernelText, hash) {
   if (!m) throw new Error('no kernel signature in source');
   const name = `k_${hash}`;
   const types = m[2].split(', ').filter(Boolean).map((p) => p.slice(0, p.lastIndexOf(' ')));
-  const args = types.map((t, i) => `*(${t}*)p[${i}]`).join(', ');
-  return `${kernelText.replace(KERNEL, (s) => s.replace(` ${m[1]}(`, ` ${name}(`))}
+  const renamed = kernelText.replace(KERNEL, (s) => s.replace(` ${m[1]}(`, ` ${name}(`));
+  const dims = 'gridDim.x = gx; gridDim.y = gridDim.z = 1; blockDim.x = bx; blockDim.y = blockDim.z = 1;';
+  if (COOPERATIVE.test(kernelText)) {
+    const args = types.map((t, i) => `*(${t}*)fu_p_${hash}[${i}]`).join(', ');
+    return `${renamed}
+static void** fu_p_${hash};
+static void b_${hash}(void) { ${name}(${args}); }
 extern "C" void t_${hash}(void** p, unsigned gx, unsigned bx) {
-  gridDim.x = gx; gridDim.y = gridDim.z = 1; blockDim.x = bx; blockDim.y = blockDim.z = 1;
+  ${dims}
+  fu_p_${hash} = p;
+  for (unsigned b = 0; b < gx; b++) {
+    blockIdx.x = b; blockIdx.y = blockIdx.z = 0; threadIdx.y = threadIdx.z = 0;
+    fu_run_block(b_${hash}, bx);
+  }
+}`;
+  }
+  const args = types.map((t, i) => `*(${t}*)p[${i}]`).join(', ');
+  return `${renamed}
+extern "C" void t_${hash}(void** p, unsigned gx, unsigned bx) {
+  ${dims}
   for (unsigned b = 0; b < gx; b++) for (unsigned t = 0; t < bx; t++) {
     blockIdx.x = b; blockIdx.y = blockIdx.z = 0; threadIdx.x = t; threadIdx.y = threadIdx.z = 0;
     ${name}(${args});
