@@ -3,7 +3,11 @@
 // line per failure and a summary; exits 1 if anything failed or the device is unavailable.
 //
 //   node scripts/gpu/conformance-cuda.mjs [device] [--only REGEX] [--fixtures DIR] [--json FILE] [--budget SECONDS]
+//                                         [--diagnose REGEX]
 //
+// Every failing case is run once more (does it fail again?) and diagnosed (diagnoseCase: its
+// kernels' source, then each node of its graph realized alone against the interpreter), as are
+// the cases --diagnose names even when they pass: a GPU run is the only place to see these.
 // --budget stops starting checks after that many seconds (the summary then says how many were
 // not run), so a run inside a time limit always ends with its summary.
 // Bundled by scripts/gpu/prepare.sh into .gpu/conformance-cuda.mjs, where the fixtures sit in
@@ -12,7 +16,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import '@fusor/backend-cuda';
 import { compilerStats, getBackend } from '@fusor/compiler';
-import { checksOf, loadFixtures, runCheck, skipReason } from '@fusor/conformance';
+import { checksOf, diagnoseCase, loadFixtures, runCheck, skipReason } from '@fusor/conformance';
 import * as torch from '@fusor/tensor';
 
 const args = process.argv.slice(2);
@@ -27,6 +31,7 @@ const only = option('--only');
 const fixturesArg = option('--fixtures');
 const jsonOut = option('--json');
 const budget = Number(option('--budget') ?? Infinity);
+const diagnose = option('--diagnose');
 const device = args[0] ?? 'cuda';
 
 function fixtureDir() {
@@ -80,6 +85,30 @@ for (const file of files) {
   }
 }
 await backend.synchronize();
+
+// failures again, and diagnoses (at most 8 cases)
+const failedIds = new Set(failed.map((f) => f.name.split(' · ')[0]));
+const toDiagnose = [];
+for (const file of files) {
+  for (const c of file.cases) {
+    if (failedIds.has(c.id) || (diagnose && new RegExp(diagnose).test(c.id))) toDiagnose.push(c);
+  }
+}
+for (const c of toDiagnose.slice(0, 8)) {
+  if (failedIds.has(c.id)) {
+    const again = [];
+    for (const check of checksOf(c)) {
+      try {
+        await runCheck(c, check, device);
+        again.push(`${check} passes`);
+      } catch (e) {
+        again.push(`${check} fails (${(e instanceof Error ? e.message : String(e)).split('\n')[0]})`);
+      }
+    }
+    console.log(`rerun of ${c.id}: ${again.join('; ')}`);
+  }
+  console.log(await diagnoseCase(c, device));
+}
 const seconds = (performance.now() - started) / 1000;
 const nSkipped = [...skipped.values()].reduce((a, b) => a + b, 0);
 for (const [why, n] of skipped) console.log(`skipped ${n}: ${why}`);

@@ -3,7 +3,7 @@
  * golden case (values and gradients from PyTorch, error messages, compiled-vs-interpreted) as
  * vitest tests; `fuzz(device)` compares random fused graphs against the reference interpreter.
  */
-export { runConformance, runCheck, checksOf, type ConformanceOptions } from './suite.js';
+export { runConformance, runCheck, checksOf, diagnoseCase, type ConformanceOptions } from './suite.js';
 export { fuzz, type FuzzOptions, type FuzzReport, type FuzzFailure } from './fuzz.js';
 export { OPS, type OpArgs, type OpFn, type Operand } from './ops.js';
 export { KNOWN_BUGS, skipReason, dtypesOf, type Check, type SkipRule } from './skips.js';

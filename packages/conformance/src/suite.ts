@@ -6,13 +6,13 @@
  * synchronous reads run the same suite.
  */
 import { describe, it } from 'vitest';
-import { getBackend } from '@fusor/compiler';
-import { isFloat, type DType } from '@fusor/ir';
+import { getBackend, getBuffer, observeKernels, realize } from '@fusor/compiler';
+import { isFloat, toposort, type DType } from '@fusor/ir';
 import * as torch from '@fusor/tensor';
 import type { Tensor } from '@fusor/tensor';
 import { decodeAll, decodeArgs, isScalar, loadFixtures, type Case, type FixtureFile, type TensorData, type TensorInput } from './fixtures.js';
 import { OPS, type OpArgs, type Operand } from './ops.js';
-import { interpretNode, readLeaves, readTensor } from './read.js';
+import { hostToNumbers, interpretNode, readLeaves, readTensor } from './read.js';
 import { dtypesOf, skipReason, type Check, type SkipRule } from './skips.js';
 import { describeMismatch, firstMismatch, gradToleranceFor, toleranceFor, type Tolerance } from './tolerance.js';
 
@@ -209,4 +209,65 @@ async function checkError(c: Case, device: string): Promise<void> {
     return;
   }
   throw new Error(`no error (got ${outs.length} output(s) of shape [${outs[0]?.shape.join(', ')}]); PyTorch raises ${JSON.stringify(c.error)}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// diagnosis of a failing case (for runs on hardware that cannot be debugged interactively)
+
+/**
+ * A report on one case, for a device where it failed: the kernels its fused graph compiles (with
+ * their rendered source), then every node of the graph realized on its own on the device and read
+ * back against the reference interpreter, naming the first node whose value differs. A fused
+ * result that is wrong while every node alone is right points at fusion or at the runtime
+ * (buffers, launches); a node wrong alone points at the kernel that computes it.
+ */
+export async function diagnoseCase(c: Case, device: string): Promise<string> {
+  await torch.init(device);
+  const backend = getBackend(device);
+  const lines: string[] = [`diagnosis of ${c.id} on ${device}`];
+  const kernels: string[] = [];
+  const stop = observeKernels((k, b) => {
+    const src = b.render(k);
+    kernels.push(typeof src === 'string' ? src.slice(src.lastIndexOf(`// ${k.name}:`) >= 0 ? src.lastIndexOf(`// ${k.name}:`) : 0) : `${k.name}: ${src.length} bytes`);
+  });
+  const fmt = (v: ArrayLike<number>): string => `[${Array.from(v).slice(0, 16).join(', ')}${v.length > 16 ? ', …' : ''}]`;
+  try {
+    const { operands } = buildInputs(c, device, false);
+    const outs = callOp(c, operands, device);
+    const roots = outs.map((o) => o.node);
+    const leaves = await readLeaves(roots);
+    for (const [n, v] of leaves) lines.push(`leaf ${n.dtype}[${n.shape.join(', ')}]: ${fmt(v)}`);
+    for (const [i, o] of outs.entries()) {
+      const fused = await readTensor(o);
+      lines.push(`output ${i} fused: ${fmt(fused)}; interpreted: ${fmt(interpretNode(roots[i]!, leaves))}`);
+    }
+    lines.push(`kernels of the fused graph (${kernels.length}):`, ...kernels);
+    // the same graph rebuilt, every node realized alone, first to last
+    const again = callOp(c, buildInputs(c, device, false).operands, device).map((o) => o.node);
+    const leaves2 = await readLeaves(again);
+    let bad = 0;
+    let checked = 0;
+    for (const n of toposort(again)) {
+      if (n.op === 'BUFFER' || n.size === 0) continue;
+      checked++;
+      realize([n]);
+      const b = getBuffer(n);
+      if (!b) continue;
+      await backend.synchronize();
+      const got = hostToNumbers(await b.backend.read(b.handle), n.dtype);
+      const want = interpretNode(n, leaves2);
+      const m = firstMismatch(got, want, { rtol: 1e-5, atol: 1e-6 }, false);
+      if (m) {
+        bad++;
+        lines.push(`${bad === 1 ? 'first wrong node' : 'then'}: ${n.op}${n.arg === undefined ? '' : ` ${JSON.stringify(n.arg)}`} ${n.dtype}[${n.shape.join(', ')}] alone: got ${fmt(got)}, interpreted ${fmt(want)}`);
+        if (bad >= 5) break;
+      }
+    }
+    lines.push(bad ? `${bad} node(s) wrong when realized alone` : `each of ${checked} nodes is right when realized alone`);
+  } catch (e) {
+    lines.push(`diagnosis stopped: ${e instanceof Error ? e.message : String(e)}`);
+  } finally {
+    stop();
+  }
+  return lines.join('\n');
 }
