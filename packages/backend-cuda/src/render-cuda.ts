@@ -1,7 +1,9 @@
 /**
- * Kernel IR → CUDA C. One thread per output element in a grid-stride loop over `gid`; the
- * statement body is rendered once, in the same order as the JavaScript renderer, with the same
- * numeric rules:
+ * Kernel IR → CUDA C. Each kernel's work maps to threads in one of three modes (KernelPlan, chosen
+ * from the kernel's shape): one thread per output element `gid` in a grid-stride loop; elementwise
+ * kernels in 16-byte vector tiles; long reductions with few outputs by cooperating threads of a
+ * block (and of several blocks). In every mode the statements for one `gid` are those of the
+ * kernel IR, in the same order as the JavaScript renderer, with the same numeric rules:
  * - float32 values round after every op (C does this by itself); exp2, log2 and sin compute in
  *   double and round once; float32 accumulators run in double, as the cpu backend's do, and their
  *   value is rounded to float32 once the loop ends;
@@ -10,11 +12,14 @@
  * - int32 and int64 wrap on overflow (computed in unsigned, never C's undefined signed overflow);
  *   integer division and remainder by zero give 0; float → int truncates, NaN and ±inf give 0;
  * - bool and uint8 are `unsigned char`.
+ * Cooperative reductions change only the order in which partial accumulators are combined: integer
+ * add and mul wrap (any order gives the same bits), max is order-free (NaN propagates), float sums
+ * and products round differently only in their last bits (float32 partials are double).
  * The prelude needs no CUDA header: half conversions are PTX `cvt` instructions, so NVRTC from a
  * Python wheel (which ships no toolkit headers) compiles it. Without `__CUDA_ARCH__` the prelude
  * falls back to portable C++, which is what the host-emulation tests compile.
  */
-import { isFloat, type DType } from '@fusor/ir';
+import { DTYPES, isFloat, type DType, type ReduceKind } from '@fusor/ir';
 import { bfloat16Bits, bfloat16FromBits, float16Bits, float16FromBits, type AluOp, type Expr, type Kernel, type Stmt } from '@fusor/compiler';
 
 /** Threads per block; kernels declare it as their launch bound. */
@@ -216,9 +221,15 @@ function castTo(from: DType, to: DType, s: string): string {
 const INDEX_OPS: Readonly<Partial<Record<AluOp, string>>> = { ADD: '+', MUL: '*', IDIV: '/', MOD: '%' };
 const fitsInt32 = (e: Expr): boolean => e.dtype === 'int32' && e.min >= -(2 ** 31) && e.max < 2 ** 31;
 
-/** Renders expressions of one kernel; knows which locals are accumulators (they live in ACC_TYPE). */
+/**
+ * Renders expressions of one kernel; knows which locals are accumulators (they live in ACC_TYPE),
+ * and, in the vector mode, which buffers' loads at `gid` read the element from a register tile.
+ */
 class ExprRenderer {
-  constructor(private readonly accs: ReadonlyMap<string, DType>) {}
+  constructor(
+    private readonly accs: ReadonlyMap<string, DType>,
+    private readonly tiles: ReadonlySet<number> = new Set(),
+  ) {}
 
   /** The C type an expression's rendered text has. */
   regType(e: Expr): string {
@@ -241,7 +252,8 @@ class ExprRenderer {
         return acc === undefined ? e.name : acc === 'float32' ? `((float)${e.name})` : fix(acc, e.name);
       }
       case 'load': {
-        const l = (LOAD[e.dtype] ?? ((x: string) => x))(`b${e.buf}[${this.render(e.idx)}]`);
+        const at = isTileAccess(e) && this.tiles.has(e.buf) ? `fu_in${e.buf}[fu_u].v[fu_e]` : `b${e.buf}[${this.render(e.idx)}]`;
+        const l = (LOAD[e.dtype] ?? ((x: string) => x))(at);
         return e.valid ? `(${this.render(e.valid)} ? ${l} : (${REG_TYPE[e.dtype]})0)` : l;
       }
       case 'rand':
@@ -298,7 +310,22 @@ function collectAccs(stmts: readonly Stmt[], out: Map<string, DType>): Map<strin
   return out;
 }
 
-function renderStmts(stmts: readonly Stmt[], r: ExprRenderer, accs: ReadonlyMap<string, DType>, ind: string, out: string[]): void {
+type StoreStmt = Extract<Stmt, { k: 'store' }>;
+type LoopStmt = Extract<Stmt, { k: 'loop' }>;
+
+/** What a kernel's statements render with; `store` turns a store's target and value into a statement. */
+interface StmtContext {
+  readonly r: ExprRenderer;
+  readonly accs: ReadonlyMap<string, DType>;
+  readonly store: (s: StoreStmt, value: string) => string;
+}
+
+function plainStore(r: ExprRenderer): (s: StoreStmt, value: string) => string {
+  return (s, v) => `b${s.buf}[${r.render(s.idx)}] = ${v};`;
+}
+
+function renderStmts(stmts: readonly Stmt[], c: StmtContext, ind: string, out: string[]): void {
+  const { r, accs } = c;
   for (const s of stmts) {
     switch (s.k) {
       case 'let':
@@ -309,18 +336,15 @@ function renderStmts(stmts: readonly Stmt[], r: ExprRenderer, accs: ReadonlyMap<
         break;
       case 'loop':
         out.push(`${ind}for (int r${s.ridx} = 0; r${s.ridx} < ${s.n}; r${s.ridx}++) {`);
-        renderStmts(s.body, r, accs, `${ind}  `, out);
+        renderStmts(s.body, c, `${ind}  `, out);
         out.push(`${ind}}`);
         break;
       case 'update':
         out.push(`${ind}${s.name} = ${update(s.name, accs.get(s.name)!, s.op, r.render(s.expr))};`);
         break;
-      case 'store': {
-        const v = r.render(s.expr);
-        const dtype = s.expr.dtype;
-        out.push(`${ind}b${s.buf}[${r.render(s.idx)}] = ${(STORE[dtype] ?? ((x: string) => x))(v)};`);
+      case 'store':
+        out.push(`${ind}${c.store(s, (STORE[s.expr.dtype] ?? ((x: string) => x))(r.render(s.expr)))}`);
         break;
-      }
     }
   }
 }
@@ -331,7 +355,7 @@ function accLiteral(v: number, dtype: DType): string {
 }
 
 /** An accumulator update in the accumulator's own type (float accumulators never round per step). */
-function update(name: string, dtype: DType, op: 'add' | 'mul' | 'max', v: string): string {
+function update(name: string, dtype: DType, op: ReduceKind, v: string): string {
   const t = ACC_TYPE[dtype];
   if (isFloat(dtype)) {
     const x = `(${t})(${v})`;
@@ -343,26 +367,535 @@ function update(name: string, dtype: DType, op: 'add' | 'mul' | 'max', v: string
   return wide ? raw : fix(dtype, raw);
 }
 
+// ---------------------------------------------------------------- how a kernel's work maps to threads
+
+/** Bytes of one vector load or store: 128-bit accesses (`ld.global.v4`). */
+const VECTOR_BYTES = 16;
+/** Vector steps a thread has in flight at once, at most … */
+const MAX_UNROLL = 4;
+/** … and no more loaded bytes than this per thread (registers stay within the launch bound). */
+const LOAD_BYTES_IN_FLIGHT = 128;
+/** The block mode needs a reduction of at least this many iterations to pay for its combine. */
+export const BLOCK_MIN_REDUCTION = 128;
+/**
+ * Column-shaped reductions (consecutive outputs read consecutive elements) with more outputs than
+ * this keep one thread per output: those threads already read coalesced and fill a large GPU
+ * (an H200 holds 132 SMs × 2048 threads; this is a quarter of that).
+ */
+export const BLOCK_MAX_COLUMNS = 65536;
+/**
+ * Row-shaped reductions with more outputs than this keep one thread per output too: the GPU is
+ * full many times over, and a generated matrix product (A·Bᵀ reads both operands along its loop)
+ * would otherwise pay a block's combine for every output.
+ */
+export const BLOCK_MAX_ROWS = 1 << 20;
+/**
+ * A block-mode kernel whose outputs give fewer blocks than this also splits each output's loop
+ * across blocks (an H200 holds 132 SMs × 8 blocks of 256 threads) …
+ */
+export const SPLIT_TARGET_BLOCKS = 1024;
+/** … as long as every thread still gets this many iterations of the loop. */
+export const SPLIT_MIN_ITERATIONS = 32;
+/** Warps in a block. */
+const WARPS = BLOCK_SIZE / 32;
+/** Blocks launched per multiprocessor at most; larger work is grid-strided. */
+const BLOCKS_PER_SM = 32;
+/** Largest size for 32-bit index arithmetic (gid is an int; tile and group counters must not wrap). */
+const INT32_WORK = 2 ** 31 - 1 - 16 * BLOCK_SIZE * MAX_UNROLL;
+
+/** A top-level reduction loop the block mode splits across a block's threads. */
+export interface SplitLoop {
+  /** The loop and the loops perfectly nested in it, flattened into one iteration space. */
+  readonly nest: readonly LoopStmt[];
+  /** Iterations of the flattened nest. */
+  readonly n: number;
+  /** Top-level accumulators the loop updates: each thread holds a partial, combined after the loop. */
+  readonly accs: readonly { readonly name: string; readonly dtype: DType; readonly op: ReduceKind; readonly init: number }[];
+}
+
+/**
+ * How a kernel is rendered and launched (blocks are always BLOCK_SIZE threads):
+ * - `thread`: one thread per output in a grid-stride loop; reductions run serially in the thread.
+ * - `vector`: elementwise kernels whose store is at `gid`: each thread step covers `width`
+ *   consecutive elements, buffers accessed at `gid` move as one 16-byte vector per step (`width`
+ *   is 16 bytes over the widest such dtype), `unroll` steps are loaded before any is computed;
+ *   the `size % width` last elements run one per thread after the loop.
+ * - `block`: reductions with a long loop and few outputs: `outputs` outputs per block, `threads`
+ *   threads per output striding over each top-level loop's iterations, partial accumulators
+ *   combined with the accumulator's own op through warp shuffles and shared memory. `rows`
+ *   puts an output's threads side by side (the loop reads consecutive elements), `cols` puts
+ *   consecutive outputs side by side (consecutive outputs read consecutive elements). With few
+ *   outputs and one long loop, the loop is also split across `parts` blocks: each writes its
+ *   partials to a workspace and the last block of a group to finish (a counter per group, reset
+ *   by that block) combines them in a fixed order, runs the statements after the loop and stores.
+ * `blocks` is how many blocks cover the work; a launch caps it per device and grid-strides.
+ */
+export type KernelPlan =
+  | { readonly mode: 'thread'; readonly blocks: number }
+  | { readonly mode: 'vector'; readonly blocks: number; readonly width: number; readonly unroll: number; readonly loads: readonly number[] }
+  | {
+      readonly mode: 'block';
+      readonly blocks: number;
+      readonly layout: 'rows' | 'cols';
+      readonly outputs: number;
+      readonly threads: number;
+      readonly splits: ReadonlyMap<Stmt, SplitLoop>;
+      /** Blocks each output group's loop is split across (1: one block per group). */
+      readonly parts: number;
+      /** Bytes of zeroed scratch memory the kernel takes as its last parameter (0: none). */
+      readonly workspace: number;
+    };
+
+export interface LaunchShape {
+  readonly grid: number;
+  readonly block: number;
+}
+
+/** The grid and block a kernel rendered by this module is launched with on a device. */
+export function launchShape(plan: KernelPlan, multiprocessors: number): LaunchShape {
+  return { grid: Math.max(1, Math.min(plan.blocks, multiprocessors * BLOCKS_PER_SM)), block: BLOCK_SIZE };
+}
+
+/** Chooses the rendering of a kernel from its shape (see KernelPlan). */
+export function planKernel(k: Kernel): KernelPlan {
+  return vectorPlan(k) ?? blockPlan(k) ?? { mode: 'thread', blocks: Math.ceil(k.size / BLOCK_SIZE) };
+}
+
+const isTileAccess = (e: Extract<Expr, { k: 'load' }>): boolean => e.idx.k === 'gid' && e.valid === null;
+
+/** Every expression node under `e`, `e` first. */
+function walk(e: Expr, visit: (e: Expr) => void): void {
+  visit(e);
+  switch (e.k) {
+    case 'load':
+      walk(e.idx, visit);
+      if (e.valid) walk(e.valid, visit);
+      break;
+    case 'rand':
+      walk(e.seed, visit);
+      walk(e.counter, visit);
+      break;
+    case 'cast':
+      walk(e.src, visit);
+      break;
+    case 'alu':
+      for (const s of e.src) walk(s, visit);
+      break;
+    default:
+  }
+}
+
+/** Every statement under `stmts`, loops' bodies included. */
+function walkStmts(stmts: readonly Stmt[], visit: (s: Stmt) => void): void {
+  for (const s of stmts) {
+    visit(s);
+    if (s.k === 'loop') walkStmts(s.body, visit);
+  }
+}
+
+function exprsOf(stmts: readonly Stmt[], visit: (e: Expr) => void): void {
+  walkStmts(stmts, (s) => {
+    if (s.k === 'let' || s.k === 'update' || s.k === 'store') walk(s.expr, visit);
+    if (s.k === 'store') walk(s.idx, visit);
+  });
+}
+
+function vectorPlan(k: Kernel): KernelPlan | null {
+  if (k.size >= INT32_WORK || !k.body.every((s) => s.k === 'let' || s.k === 'store')) return null;
+  const stores = k.body.filter((s): s is StoreStmt => s.k === 'store');
+  if (stores.length === 0 || stores.some((s) => s.idx.k !== 'gid')) return null;
+  const loads = new Set<number>();
+  exprsOf(k.body, (e) => {
+    if (e.k === 'load' && isTileAccess(e)) loads.add(e.buf);
+  });
+  const tiled = [...new Set([...loads, ...stores.map((s) => s.buf)])];
+  // a tile reads whole vectors: only buffers that hold every index the kernel covers
+  if (tiled.some((b) => k.buffers[b]!.size < k.size)) return null;
+  const width = VECTOR_BYTES / Math.max(...tiled.map((b) => DTYPES[k.buffers[b]!.dtype].itemsize));
+  if (k.size < width) return null;
+  const unroll = Math.max(1, Math.min(MAX_UNROLL, Math.floor(LOAD_BYTES_IN_FLIGHT / (VECTOR_BYTES * Math.max(1, loads.size)))));
+  const tiles = Math.floor(k.size / width);
+  return { mode: 'vector', blocks: Math.ceil(tiles / (BLOCK_SIZE * unroll)), width, unroll, loads: [...loads].sort((a, b) => a - b) };
+}
+
+/** Values an accumulator may start from so that combining partials equals the serial loop. */
+const NEUTRAL: Readonly<Record<ReduceKind, (init: number) => boolean>> = {
+  add: (v) => v === 0,
+  mul: (v) => v === 1,
+  max: () => true, // max is idempotent: every partial starting from the init changes nothing
+};
+
+/**
+ * The block mode applies when every top-level loop can be split: no store inside it or before it,
+ * each accumulator it updates declared before it at top level, still at its neutral init, updated
+ * by one op, combined after this loop only, and not read inside the loop (its value there is a
+ * partial). Statements outside the loops run in every thread alike; only one thread stores.
+ */
+function blockPlan(k: Kernel): KernelPlan | null {
+  if (k.size < 1 || k.size >= INT32_WORK) return null;
+  const ops = new Map<string, ReduceKind>();
+  let mixed = false;
+  walkStmts(k.body, (s) => {
+    if (s.k !== 'update') return;
+    if ((ops.get(s.name) ?? s.op) !== s.op) mixed = true;
+    ops.set(s.name, s.op);
+  });
+  if (mixed) return null;
+  const declared = new Map<string, Extract<Stmt, { k: 'acc' }>>();
+  const taken = new Set<string>();
+  const splits = new Map<Stmt, SplitLoop>();
+  let stored = false;
+  for (const s of k.body) {
+    if (s.k === 'acc') declared.set(s.name, s);
+    else if (s.k === 'update') taken.add(s.name);
+    else if (s.k === 'store') stored = true;
+    else if (s.k === 'loop') {
+      if (stored || s.n >= INT32_WORK) return null;
+      const inner = collectAccs(s.body, new Map());
+      const updated = new Set<string>();
+      let storesInside = false;
+      walkStmts(s.body, (t) => {
+        if (t.k === 'store') storesInside = true;
+        if (t.k === 'update' && !inner.has(t.name)) updated.add(t.name);
+      });
+      if (storesInside) return null;
+      const accs: SplitLoop['accs'][number][] = [];
+      for (const name of updated) {
+        const decl = declared.get(name);
+        const op = ops.get(name)!;
+        if (!decl || taken.has(name) || !NEUTRAL[op](decl.init)) return null;
+        taken.add(name);
+        accs.push({ name, dtype: decl.dtype, op, init: decl.init });
+      }
+      let partialRead = false;
+      exprsOf(s.body, (e) => {
+        if (e.k === 'local' && updated.has(e.name)) partialRead = true;
+      });
+      if (partialRead) return null;
+      const nest: LoopStmt[] = [s];
+      let n = s.n;
+      for (let l = s; l.body.length === 1 && l.body[0]!.k === 'loop' && n * l.body[0]!.n < INT32_WORK; ) {
+        l = l.body[0]!;
+        nest.push(l);
+        n *= l.n;
+      }
+      splits.set(s, { nest, n, accs });
+    }
+  }
+  const longest = Math.max(0, ...[...splits.values()].map((l) => l.n));
+  if (longest < BLOCK_MIN_REDUCTION) return null;
+  const layout = layoutOf(k, [...splits.keys()] as LoopStmt[]);
+  if (k.size > (layout === 'cols' ? BLOCK_MAX_COLUMNS : BLOCK_MAX_ROWS)) return null;
+  let outputs: number;
+  if (layout === 'cols') outputs = Math.min(32, pow2ceil(k.size));
+  else {
+    // at least a warp per output and about four iterations per thread, more threads when outputs are few
+    const perOutput = Math.min(BLOCK_SIZE, Math.max(32, pow2floor(longest / 4)));
+    outputs = Math.min(BLOCK_SIZE / perOutput, pow2ceil(k.size));
+  }
+  const threads = BLOCK_SIZE / outputs;
+  const groups = Math.ceil(k.size / outputs);
+  const [only] = splits.values();
+  let parts = 1;
+  if (splits.size === 1 && only!.accs.length > 0) {
+    parts = Math.min(Math.floor(SPLIT_TARGET_BLOCKS / groups), Math.floor(only!.n / (threads * SPLIT_MIN_ITERATIONS)));
+    if (parts < 2 || only!.n + threads * parts >= 2 ** 31) parts = 1;
+  }
+  const workspace = parts > 1 ? workspaceLayout(groups, parts, outputs, only!.accs).bytes : 0;
+  return { mode: 'block', blocks: groups * parts, layout, outputs, threads, splits, parts, workspace };
+}
+
+/** Where a split kernel keeps things in its workspace: a counter per group, then each accumulator's partials (8-byte slots). */
+function workspaceLayout(groups: number, parts: number, outputs: number, accs: SplitLoop['accs']): { offsets: number[]; bytes: number } {
+  let at = Math.ceil((groups * 4) / 256) * 256;
+  const offsets = accs.map(() => {
+    const o = at;
+    at += groups * parts * outputs * 8;
+    return o;
+  });
+  return { offsets, bytes: at };
+}
+
+const pow2ceil = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
+const pow2floor = (n: number): number => 2 ** Math.floor(Math.log2(Math.max(1, n)));
+
+/** An integer index expression's value at a point (gid and reduction indices), or null if it depends on anything else. */
+function evalIndex(e: Expr, gidValue: number, r: ReadonlyMap<number, number>): number | null {
+  switch (e.k) {
+    case 'const':
+      return e.value;
+    case 'gid':
+      return gidValue;
+    case 'ridx':
+      return r.get(e.i) ?? 0;
+    case 'cast':
+      return e.bitcast || isFloat(e.dtype) || isFloat(e.src.dtype) ? null : evalIndex(e.src, gidValue, r);
+    case 'alu': {
+      const v = e.src.map((s) => evalIndex(s, gidValue, r));
+      if (v.some((x) => x === null)) return null;
+      const [a, b] = v as number[];
+      switch (e.op) {
+        case 'ADD':
+          return a! + b!;
+        case 'MUL':
+          return a! * b!;
+        case 'NEG':
+          return -a!;
+        case 'IDIV':
+          return b === 0 ? null : Math.trunc(a! / b!);
+        case 'MOD':
+          return b === 0 ? null : a! % b!;
+        default:
+          return null;
+      }
+    }
+    default:
+      return null;
+  }
+}
+
+/**
+ * `cols` when some load that moves with a split loop's indices reads consecutive elements for
+ * consecutive outputs (a sum over a leading axis, a matrix product's right operand): those keep
+ * their coalescing with outputs side by side. Otherwise `rows`.
+ */
+function layoutOf(k: Kernel, loops: readonly LoopStmt[]): 'rows' | 'cols' {
+  if (k.size === 1) return 'rows';
+  for (const loop of loops) {
+    const ridxs: number[] = [];
+    walkStmts([loop], (s) => {
+      if (s.k === 'loop') ridxs.push(s.ridx);
+    });
+    let cols = false;
+    exprsOf(loop.body, (e) => {
+      if (e.k !== 'load') return;
+      const at = (g: number, r: ReadonlyMap<number, number>) => evalIndex(e.idx, g, r);
+      const base = at(0, new Map());
+      if (base === null) return;
+      const moves = ridxs.some((i) => at(0, new Map([[i, 1]])) !== base);
+      const step = at(1, new Map());
+      if (moves && step !== null && Math.abs(step - base) === 1) cols = true;
+    });
+    if (cols) return 'cols';
+  }
+  return 'rows';
+}
+
+// ---------------------------------------------------------------- kernels
+
 /** A valid C identifier for a kernel (kernel IR names are already, but keep it safe). */
 export const kernelSymbol = (name: string): string => name.replace(/[^A-Za-z0-9_]/g, '_');
 
 /** The `extern "C" __global__` function for one kernel, without the prelude. */
 export function renderKernel(k: Kernel, name = kernelSymbol(k.name)): string {
-  const accs = collectAccs(k.body, new Map());
-  const r = new ExprRenderer(accs);
+  const plan = planKernel(k);
   const params = [
     ...k.buffers.map((b, i) => `${b.output ? '' : 'const '}${STORAGE_TYPE[b.dtype]}* b${i}`),
     ...k.vars.map((v, i) => `${STORAGE_TYPE[v.dtype]} v${i}`),
+    ...(plan.mode === 'block' && plan.workspace > 0 ? ['unsigned char* fu_ws'] : []),
   ];
-  const out: string[] = [
-    `// ${k.name}: ${k.size} threads of work`,
-    `extern "C" __global__ void __launch_bounds__(${BLOCK_SIZE}) ${name}(${params.join(', ')}) {`,
+  const out: string[] = [`// ${k.name}: ${describe(k, plan)}`, `extern "C" __global__ void __launch_bounds__(${BLOCK_SIZE}) ${name}(${params.join(', ')}) {`];
+  if (plan.mode === 'vector') renderVector(k, plan, out);
+  else if (plan.mode === 'block') renderBlock(k, plan, out);
+  else renderThread(k, out);
+  out.push('}');
+  return out.join('\n');
+}
+
+function describe(k: Kernel, plan: KernelPlan): string {
+  switch (plan.mode) {
+    case 'thread':
+      return `${k.size} threads of work`;
+    case 'vector':
+      return `${k.size} elements, ${plan.width} per thread step as vectors, ${plan.unroll} steps in flight`;
+    case 'block':
+      return `${k.size} outputs, ${plan.outputs} per block (${plan.layout}), ${plan.threads} threads each${plan.parts > 1 ? `, loop split across ${plan.parts} blocks` : ''}`;
+  }
+}
+
+function renderThread(k: Kernel, out: string[]): void {
+  const accs = collectAccs(k.body, new Map());
+  const r = new ExprRenderer(accs);
+  out.push(
     `  for (long long fu_i = (long long)blockIdx.x * blockDim.x + threadIdx.x; fu_i < ${k.size}LL; fu_i += (long long)gridDim.x * blockDim.x) {`,
     `    const int gid = (int)fu_i;`,
-  ];
-  renderStmts(k.body, r, accs, '    ', out);
-  out.push('  }', '}');
-  return out.join('\n');
+  );
+  renderStmts(k.body, { r, accs, store: plainStore(r) }, '    ', out);
+  out.push('  }');
+}
+
+/**
+ * Tiles of `width` elements: the loads of `unroll` tiles first (16-byte vectors into registers),
+ * then each element's statements exactly as in the thread mode, with loads and stores at `gid`
+ * reading and writing the register tiles; then the vector stores. Then the scalar tail.
+ */
+function renderVector(k: Kernel, plan: Extract<KernelPlan, { mode: 'vector' }>, out: string[]): void {
+  const { width, unroll, loads } = plan;
+  const tiles = Math.floor(k.size / width);
+  const step = BLOCK_SIZE * unroll;
+  const vec = (b: number): string => `fu_vec<${STORAGE_TYPE[k.buffers[b]!.dtype]}, ${width}>`;
+  const stores = [...new Set(k.body.flatMap((s) => (s.k === 'store' ? [s.buf] : [])))].sort((a, b) => a - b);
+  const accs = new Map<string, DType>();
+  const tileR = new ExprRenderer(accs, new Set(loads));
+  const each = (body: string[], ind: string): void => {
+    out.push('#pragma unroll', `${ind}for (int fu_u = 0; fu_u < ${unroll}; fu_u++) {`, `${ind}  const unsigned fu_k = fu_t + fu_u * ${BLOCK_SIZE}u;`);
+    out.push(`${ind}  if (fu_k < ${tiles}u) {`, ...body.map((l) => (l.startsWith('#') ? l : `${ind}    ${l}`)), `${ind}  }`, `${ind}}`);
+  };
+  out.push(`  for (unsigned fu_t = blockIdx.x * ${step}u + threadIdx.x; fu_t < ${tiles}u; fu_t += gridDim.x * ${step}u) {`);
+  if (loads.length > 0) {
+    for (const b of loads) out.push(`    ${vec(b)} fu_in${b}[${unroll}];`);
+    each(
+      loads.map((b) => `fu_in${b}[fu_u] = ((const ${vec(b)}*)b${b})[fu_k];`),
+      '    ',
+    );
+  }
+  const element: string[] = [];
+  renderStmts(k.body, { r: tileR, accs, store: (s, v) => `fu_out${s.buf}.v[fu_e] = ${v};` }, '  ', element);
+  each(
+    [
+      ...stores.map((b) => `${vec(b)} fu_out${b};`),
+      '#pragma unroll',
+      `for (int fu_e = 0; fu_e < ${width}; fu_e++) {`,
+      `  const int gid = (int)(fu_k * ${width}u) + fu_e;`,
+      ...element,
+      '}',
+      ...stores.map((b) => `((${vec(b)}*)b${b})[fu_k] = fu_out${b};`),
+    ],
+    '    ',
+  );
+  out.push('  }');
+  const rest = k.size - tiles * width;
+  if (rest > 0) {
+    const r = new ExprRenderer(accs);
+    out.push(`  if (blockIdx.x == 0 && threadIdx.x < ${rest}u) {`, `    const int gid = ${tiles * width} + (int)threadIdx.x;`);
+    renderStmts(k.body, { r, accs, store: plainStore(r) }, '    ', out);
+    out.push('  }');
+  }
+}
+
+/** A warp shuffle of an accumulator; 8- and 16-bit values travel as int (shuffles move 32 or 64 bits). */
+function shuffleXor(dtype: DType, v: string, lanes: number): string {
+  const t = ACC_TYPE[dtype];
+  const narrow = t === 'unsigned char' || t === 'signed char' || t === 'short';
+  return narrow ? `(${t})__shfl_xor_sync(0xffffffffu, (int)${v}, ${lanes})` : `__shfl_xor_sync(0xffffffffu, ${v}, ${lanes})`;
+}
+
+/**
+ * Groups of `outputs` outputs per block in a grid-stride loop over groups. Every thread runs the
+ * kernel's statements for its output (threads past the last output redo the last one and store
+ * nothing, so all reach every barrier); a split loop's iterations are dealt out over the
+ * output's threads, and its accumulators are combined right after it: butterfly shuffles within a
+ * warp, then (when an output spans warps or a warp holds several outputs) one slot per warp in
+ * shared memory, read back in a fixed order by every thread, so all hold the same combined value
+ * before the next statement. Only the output's first thread stores.
+ */
+function renderBlock(k: Kernel, plan: Extract<KernelPlan, { mode: 'block' }>, out: string[]): void {
+  const { layout, outputs: G, threads: S, splits, parts: P } = plan;
+  const accs = collectAccs(k.body, new Map());
+  const r = new ExprRenderer(accs);
+  const groups = Math.ceil(k.size / G);
+  const ragged = k.size % G !== 0;
+  if (layout === 'cols' || S > 32) {
+    for (const l of splits.values()) {
+      for (const a of l.accs) out.push(`  __shared__ ${ACC_TYPE[a.dtype]} fu_sh_${a.name}[${layout === 'rows' ? WARPS : WARPS * G}];`);
+    }
+  }
+  const [only] = splits.values();
+  if (P > 1) {
+    const { offsets } = workspaceLayout(groups, P, G, only!.accs);
+    out.push('  __shared__ unsigned fu_last;', '  unsigned* fu_cnt = (unsigned*)fu_ws;');
+    only!.accs.forEach((a, i) => out.push(`  ${ACC_TYPE[a.dtype]}* fu_part_${a.name} = (${ACC_TYPE[a.dtype]}*)(fu_ws + ${offsets[i]});`));
+  }
+  if (layout === 'rows') {
+    if (G > 1) out.push(`  const int fu_o = threadIdx.x / ${S};`);
+    out.push(`  const int fu_s = threadIdx.x${G > 1 ? ` % ${S}` : ''};`);
+  } else {
+    out.push(`  const int fu_o = threadIdx.x % ${G};`, `  const int fu_s = threadIdx.x / ${G};`);
+  }
+  if (P > 1) {
+    out.push(`  for (int fu_u = blockIdx.x; fu_u < ${groups * P}; fu_u += gridDim.x) {`, `    const int fu_g = fu_u / ${P};`, `    const int fu_p = fu_u % ${P};`);
+  } else out.push(`  for (int fu_g = blockIdx.x; fu_g < ${groups}; fu_g += gridDim.x) {`);
+  if (G === 1) out.push('    const int gid = fu_g;');
+  else {
+    out.push(`    const int fu_out = fu_g * ${G} + fu_o;`);
+    out.push(ragged ? `    const int gid = fu_out < ${k.size} ? fu_out : ${k.size - 1};` : '    const int gid = fu_out;');
+  }
+  const guard = `fu_s == 0${ragged ? ` && fu_out < ${k.size}` : ''}`;
+  const c: StmtContext = { r, accs, store: (s, v) => `if (${guard}) b${s.buf}[${r.render(s.idx)}] = ${v};` };
+  let ind = '    ';
+  for (const s of k.body) {
+    const split = splits.get(s);
+    if (!split) {
+      renderStmts([s], c, ind, out);
+      continue;
+    }
+    const { nest, n } = split;
+    const start = P > 1 ? `fu_p * ${S} + fu_s` : 'fu_s';
+    if (nest.length === 1) out.push(`${ind}for (int r${nest[0]!.ridx} = ${start}; r${nest[0]!.ridx} < ${n}; r${nest[0]!.ridx} += ${S * P}) {`);
+    else {
+      out.push(`${ind}for (int fu_f = ${start}; fu_f < ${n}; fu_f += ${S * P}) {`);
+      let inner = n;
+      for (const [i, l] of nest.entries()) {
+        inner /= l.n;
+        const q = inner > 1 ? `fu_f / ${inner}` : 'fu_f';
+        out.push(`${ind}  const int r${l.ridx} = ${i === 0 ? q : inner > 1 ? `(${q}) % ${l.n}` : `${q} % ${l.n}`};`);
+      }
+    }
+    renderStmts(nest[nest.length - 1]!.body, c, `${ind}  `, out);
+    out.push(`${ind}}`);
+    renderCombine(split, plan, out, ind);
+    if (P > 1) {
+      // this block's partials out, then the group's last block to arrive combines all of them
+      const slot = (part: string): string => (G > 1 ? `(fu_g * ${P} + ${part}) * ${G} + fu_o` : `fu_g * ${P} + ${part}`);
+      out.push(`${ind}if (fu_s == 0) {`);
+      for (const a of split.accs) out.push(`${ind}  fu_part_${a.name}[${slot('fu_p')}] = ${a.name};`);
+      out.push(`${ind}}`, `${ind}__threadfence();`, `${ind}__syncthreads();`);
+      out.push(`${ind}if (threadIdx.x == 0) fu_last = atomicAdd(&fu_cnt[fu_g], 1u) == ${P - 1}u;`, `${ind}__syncthreads();`);
+      out.push(`${ind}if (fu_last) {`);
+      ind += '  ';
+      out.push(`${ind}__threadfence();`);
+      for (const a of split.accs) out.push(`${ind}${a.name} = ${accLiteral(a.init, a.dtype)};`);
+      out.push(`${ind}for (int fu_q = fu_s; fu_q < ${P}; fu_q += ${S}) {`);
+      for (const a of split.accs) {
+        out.push(`${ind}  ${combine(a, `((volatile ${ACC_TYPE[a.dtype]}*)fu_part_${a.name})[${slot('fu_q')}]`)}`);
+      }
+      out.push(`${ind}}`);
+      renderCombine(split, plan, out, ind);
+      out.push(`${ind}if (threadIdx.x == 0) fu_cnt[fu_g] = 0u;`);
+    }
+  }
+  if (P > 1) out.push('    }');
+  out.push('  }');
+}
+
+/** One step of combining partials: the accumulator's own update with another partial (read once). */
+function combine(a: SplitLoop['accs'][number], other: string): string {
+  return `{ const ${ACC_TYPE[a.dtype]} fu_v = ${other}; ${a.name} = ${update(a.name, a.dtype, a.op, 'fu_v')}; }`;
+}
+
+function renderCombine(split: SplitLoop, plan: Extract<KernelPlan, { mode: 'block' }>, out: string[], ind: string): void {
+  const { layout, outputs: G, threads: S } = plan;
+  if (split.accs.length === 0) return;
+  const comb = (a: SplitLoop['accs'][number], v: string): string => `${ind}${combine(a, v)}`;
+  // butterfly over the lanes of one output: all of them end with the warp's value
+  const lanes = layout === 'rows' ? Math.min(S, 32) : 32;
+  for (let d = lanes / 2; d >= (layout === 'rows' ? 1 : G); d /= 2) {
+    for (const a of split.accs) out.push(comb(a, shuffleXor(a.dtype, a.name, d)));
+  }
+  if (layout === 'rows' && S <= 32) return;
+  const warpsPerOutput = layout === 'rows' ? S / 32 : WARPS;
+  const slot = layout === 'rows' ? 'threadIdx.x >> 5' : G === 32 ? 'threadIdx.x' : `(threadIdx.x >> 5) * ${G} + (threadIdx.x & 31)`;
+  const writer = layout === 'rows' ? '(threadIdx.x & 31) == 0' : G === 32 ? null : `(threadIdx.x & 31) < ${G}`;
+  const writes = split.accs.map((a) => `fu_sh_${a.name}[${slot}] = ${a.name};`);
+  if (writer) out.push(`${ind}if (${writer}) {`, ...writes.map((w) => `${ind}  ${w}`), `${ind}}`);
+  else out.push(...writes.map((w) => `${ind}${w}`));
+  out.push(`${ind}__syncthreads();`);
+  const at = (w: string): string => (layout === 'rows' ? (G > 1 ? `fu_o * ${warpsPerOutput} + ${w}` : w) : G > 1 ? `${w} * ${G} + fu_o` : w);
+  const first = layout === 'rows' ? (G > 1 ? `fu_o * ${warpsPerOutput}` : '0') : G > 1 ? 'fu_o' : '0';
+  for (const a of split.accs) out.push(`${ind}${a.name} = fu_sh_${a.name}[${first}];`);
+  out.push(`${ind}for (int fu_w = 1; fu_w < ${warpsPerOutput}; fu_w++) {`);
+  for (const a of split.accs) out.push(`  ${comb(a, `fu_sh_${a.name}[${at('fu_w')}]`)}`);
+  out.push(`${ind}}`, `${ind}__syncthreads();`);
 }
 
 /** A whole compilation unit: the prelude and one kernel. This is what the backend compiles. */
@@ -378,6 +911,9 @@ export function renderCudaBatch(kernels: readonly Kernel[]): string {
 /** Helpers every kernel may call. Host fallbacks (no __CUDA_ARCH__) are for emulation tests only. */
 export const CUDA_PRELUDE = String.raw`// fusor cuda prelude
 #define FU_D __device__ __forceinline__
+
+// N consecutive values moved by one aligned access (16 bytes: ld.global.v4 / st.global.v4)
+template <typename T, int N> struct alignas(sizeof(T) * N) fu_vec { T v[N]; };
 
 FU_D float fu_h2f(unsigned short h) {
 #ifdef __CUDA_ARCH__

@@ -45,7 +45,8 @@ describe.skipIf(why !== null)(`cooperative kernels on the emulator${why ? ` (ski
     const reversed = b.alloc('float32', n, 0);
     const host = Float32Array.from({ length: n }, (_, i) => (i % 7) - 3 + i / 256);
     b.write(x, host);
-    const kernel = { name: 'coop', size: n, vars: [] } as unknown as Kernel;
+    // an empty body is launched one thread per element: 3 blocks of 256
+    const kernel: Kernel = { name: 'coop', size: n, buffers: [], vars: [], body: [], key: 'coop' };
     b.launch(b.compile(SOURCE, kernel), [sums, reversed, x], []);
     const got = b.readSync!(sums) as Float32Array;
     for (let k = 0; k < blocks; k++) {

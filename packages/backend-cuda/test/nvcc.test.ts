@@ -4,7 +4,9 @@
  * set), where a missing nvcc fails the run, as does any kernel that does not compile.
  */
 import { describe, expect, it } from 'vitest';
-import { renderCudaBatch } from '../src/index.js';
+import { lower, planSchedule, type Kernel } from '@fusor/compiler';
+import * as torch from '@fusor/tensor';
+import { planKernel, renderCudaBatch } from '../src/index.js';
 import { conformanceKernels, halfVariants } from './corpus.js';
 import { compilePtx, findNvcc, NVCC_FLAGS } from './nvcc.js';
 
@@ -43,4 +45,46 @@ describe('conformance kernels compile with nvcc -ptx', () => {
     const [assembled] = await compilePtx(nvcc!, [renderCudaBatch(sample)], cubin);
     expect(assembled!.ok, assembled!.log).toBe(true);
   });
+
+  it('renders and assembles kernels of every launch mode (the conformance cases are too small for the block mode)', { timeout: 600_000 }, async () => {
+    const base = modeKernels();
+    const kernels = [...base, ...halfVariants(base, (k) => k.key)];
+    const modes = new Set(kernels.map((k) => planKernel(k)).map((p) => (p.mode === 'block' ? `block ${p.layout}${p.parts > 1 ? ' split' : ''}` : p.mode)));
+    expect([...modes].sort()).toEqual(['block cols', 'block cols split', 'block rows', 'block rows split', 'thread', 'vector']);
+    const cubin = NVCC_FLAGS.filter((f) => f !== '-ptx' && f !== '-Xcicc' && f !== '-O0').concat('-cubin');
+    const [assembled] = await compilePtx(nvcc!, [renderCudaBatch(kernels)], cubin);
+    expect(assembled!.ok, assembled!.log).toBe(true);
+  });
 });
+
+/** Kernels of every mode and layout, every dtype in tiles and in accumulators. */
+function modeKernels(): Kernel[] {
+  const input = (shape: number[], dtype: torch.DType = 'float32'): torch.Tensor => {
+    const t = torch.rand(shape).mul(4).to(dtype);
+    t.dataSync();
+    return t;
+  };
+  const last = (t: torch.Tensor): Kernel => {
+    const items = planSchedule([t.node]);
+    return lower(items[items.length - 1]!).kernel;
+  };
+  const x = input([1027]);
+  const m = input([37, 3000]);
+  const dtypes: torch.DType[] = ['bool', 'uint8', 'int8', 'int16', 'int32', 'int64', 'float32', 'float64'];
+  return [
+    last(x.mul(1.5).add(0.5).relu().mul(x).sub(0.25)),
+    last(x.narrow(0, 3, 1000).mul(2)),
+    ...dtypes.map((d) => last(input([1027], d).add(input([1027], d)))),
+    ...dtypes.map((d) => last(input([5000], d).sum())),
+    ...dtypes.filter((d) => d !== 'bool').map((d) => last(input([5000], d).amax())),
+    last(input([5000], 'bool').any()),
+    last(input([3_000_000]).sum()),
+    last(input([5000], 'int64').prod()),
+    last(m.argmax(1)),
+    last(m.logsumexp(1)),
+    last(input([10, 200]).amax(1)),
+    last(input([1000, 40]).sum(0)),
+    last(input([128, 5000]).mean(0)),
+    last(input([1024, 64]).sum(1)),
+  ];
+}

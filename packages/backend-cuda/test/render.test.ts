@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { alu, cast, float16Bits, float16FromBits, bfloat16Bits, gid, konst, load, planSchedule, lower, type Kernel, type Stmt } from '@fusor/compiler';
+import { alu, cast, float16Bits, float16FromBits, bfloat16Bits, gid, konst, load, local, planSchedule, printKernel, lower, ridx, type Expr, type Kernel, type Stmt } from '@fusor/compiler';
 import { randBits } from '@fusor/ir';
 import * as torch from '@fusor/tensor';
-import { CUDA_PRELUDE, CudaRenderError, literal, renderCuda, renderCudaBatch, renderKernel } from '../src/render-cuda.js';
+import { CUDA_PRELUDE, CudaRenderError, launchShape, literal, planKernel, renderCuda, renderCudaBatch, renderKernel } from '../src/render-cuda.js';
 import { emulatorUnavailable } from './emulator/emulator.js';
 
 function kernelOf(t: torch.Tensor): Kernel {
@@ -16,8 +16,9 @@ function kernelOf(t: torch.Tensor): Kernel {
   return lower(items[items.length - 1]!).kernel;
 }
 
+/** A kernel of 3 elements (fewer than one vector tile: rendered one thread per element). */
 function single(dtype: 'float32' | 'int32' | 'float16', body: Stmt[]): Kernel {
-  return { name: 'k', size: 8, buffers: [{ dtype, size: 8, output: true }, { dtype, size: 8, output: false }], vars: [], body, key: 'k' };
+  return { name: 'k', size: 3, buffers: [{ dtype, size: 3, output: true }, { dtype, size: 3, output: false }], vars: [], body, key: 'k' };
 }
 
 describe('literals', () => {
@@ -50,11 +51,11 @@ describe('literals', () => {
 });
 
 describe('kernels', () => {
-  it('renders an elementwise kernel as a grid-stride loop over gid', () => {
-    const x = torch.tensor([1, 2, 3, 4], { dtype: torch.float32 });
+  it('renders a kernel smaller than a vector tile as a grid-stride loop over gid', () => {
+    const x = torch.tensor([1, 2, 3], { dtype: torch.float32 });
     const src = renderKernel(kernelOf(x.mul(2).add(1)));
-    expect(src).toContain('extern "C" __global__ void __launch_bounds__(256) E_4(float* b0, const float* b1) {');
-    expect(src).toContain('for (long long fu_i = (long long)blockIdx.x * blockDim.x + threadIdx.x; fu_i < 4LL; fu_i += (long long)gridDim.x * blockDim.x) {');
+    expect(src).toContain('extern "C" __global__ void __launch_bounds__(256) E_3(float* b0, const float* b1) {');
+    expect(src).toContain('for (long long fu_i = (long long)blockIdx.x * blockDim.x + threadIdx.x; fu_i < 3LL; fu_i += (long long)gridDim.x * blockDim.x) {');
     expect(src).toContain('const int gid = (int)fu_i;');
     expect(src).toMatch(/const float x\d+ = b1\[gid\];/);
     expect(src).toMatch(/b0\[gid\] = x\d+;/);
@@ -77,9 +78,9 @@ describe('kernels', () => {
 
   it('stores 16-bit floats as bits and computes them in float, rounding after every op', () => {
     const k = single('float16', [
-      { k: 'let', name: 'x0', expr: load(1, gid(8), 'float16', null) },
-      { k: 'let', name: 'x1', expr: alu('ADD', load(1, gid(8), 'float16', null), konst(1, 'float16')) },
-      { k: 'store', buf: 0, idx: gid(8), expr: alu('MUL', load(1, gid(8), 'float16', null), konst(3, 'float16')) },
+      { k: 'let', name: 'x0', expr: load(1, gid(3), 'float16', null) },
+      { k: 'let', name: 'x1', expr: alu('ADD', load(1, gid(3), 'float16', null), konst(1, 'float16')) },
+      { k: 'store', buf: 0, idx: gid(3), expr: alu('MUL', load(1, gid(3), 'float16', null), konst(3, 'float16')) },
     ]);
     const src = renderKernel(k);
     expect(src).toContain('unsigned short* b0, const unsigned short* b1');
@@ -89,13 +90,13 @@ describe('kernels', () => {
   });
 
   it('truncates float → int casts through the ToInt32 helper and makes bool casts 0/1', () => {
-    const k = single('int32', [{ k: 'store', buf: 0, idx: gid(8), expr: cast(cast(load(1, gid(8), 'int32', null), 'float32'), 'int32') }]);
+    const k = single('int32', [{ k: 'store', buf: 0, idx: gid(3), expr: cast(cast(load(1, gid(3), 'int32', null), 'float32'), 'int32') }]);
     expect(renderKernel(k)).toContain('fu_toi32((double)(((float)(b1[gid]))))');
     expect(renderKernel(kernelOf(torch.tensor([0.5, 0], { dtype: torch.float32 }).bool()))).toMatch(/\(\(unsigned char\)\(\(x\d+\) != 0\)\)/);
   });
 
   it('refuses a bitcast it cannot express, naming it', () => {
-    const k = single('int32', [{ k: 'store', buf: 0, idx: gid(8), expr: cast(load(1, gid(8), 'int32', null), 'float64', true) }]);
+    const k = single('int32', [{ k: 'store', buf: 0, idx: gid(3), expr: cast(load(1, gid(3), 'int32', null), 'float64', true) }]);
     expect(() => renderKernel(k)).toThrow(CudaRenderError);
     expect(() => renderKernel(k)).toThrow('the cuda renderer does not support bitcast int32 → float64');
   });
@@ -107,6 +108,177 @@ describe('kernels', () => {
     expect(batch.split('fusor cuda prelude').length).toBe(2);
     expect(batch).toContain(' k0_E_3(');
     expect(batch).toContain(' k1_E_3(');
+  });
+});
+
+/** A realized cpu tensor of uniform values (its kernels read it as a buffer). */
+function input(shape: number[], dtype: torch.DType = 'float32'): torch.Tensor {
+  const t = torch.rand(shape).mul(4).to(dtype);
+  t.dataSync();
+  return t;
+}
+
+/** Kernel IR for the reduction shapes the frontend cannot easily make: out[gid] = Σ_r in[r·stride + gid·width]. */
+function reduction(size: number, n: number, body: (x: Expr) => Stmt[], stride = 1, width = n): Kernel {
+  const idx = alu('ADD', alu('MUL', ridx(0, n), konst(stride, 'int32')), alu('MUL', gid(size), konst(width, 'int32')));
+  const b: Omit<Kernel, 'key'> = {
+    name: 'red',
+    size,
+    buffers: [{ dtype: 'float32', size, output: true }, { dtype: 'float32', size: size * n, output: false }],
+    vars: [],
+    body: body(load(1, idx, 'float32', null)),
+  };
+  return { ...b, key: printKernel(b) };
+}
+
+const sumBody = (x: Expr): Stmt[] => [
+  { k: 'acc', name: 'acc0', dtype: 'float32', init: 0 },
+  { k: 'loop', ridx: 0, n: 0, body: [{ k: 'update', name: 'acc0', op: 'add', expr: x }] },
+  { k: 'store', buf: 0, idx: gid(1), expr: local('acc0', 'float32') },
+];
+/** sumBody with the loop's trip count filled in. */
+const sumOf = (n: number) => (x: Expr): Stmt[] => sumBody(x).map((st) => (st.k === 'loop' ? { ...st, n } : st));
+
+describe('launch modes', () => {
+  it('renders contiguous elementwise kernels in 16-byte tiles, 4 tiles in flight per thread, without a tail when the size divides', () => {
+    const x = input([1024, 64]);
+    const k = kernelOf(x.mul(1.5).add(0.5).relu().mul(x).sub(0.25));
+    expect(planKernel(k)).toEqual({ mode: 'vector', blocks: 16, width: 4, unroll: 4, loads: [1] });
+    const src = renderKernel(k);
+    expect(src).toContain('for (unsigned fu_t = blockIdx.x * 1024u + threadIdx.x; fu_t < 16384u; fu_t += gridDim.x * 1024u) {');
+    expect(src).toContain('fu_vec<float, 4> fu_in1[4];');
+    expect(src).toContain('fu_in1[fu_u] = ((const fu_vec<float, 4>*)b1)[fu_k];');
+    expect(src).toContain('const int gid = (int)(fu_k * 4u) + fu_e;');
+    expect(src).toMatch(/const float x\d+ = fu_in1\[fu_u\]\.v\[fu_e\];/);
+    expect(src).toMatch(/fu_out0\.v\[fu_e\] = x\d+;/);
+    expect(src).toContain('((fu_vec<float, 4>*)b0)[fu_k] = fu_out0;');
+    expect(src).not.toContain('long long fu_i');
+    expect(src).not.toContain('threadIdx.x < ');
+  });
+
+  it('runs the last size % width elements one per thread, with the same statements', () => {
+    const x = input([1027]);
+    const src = renderKernel(kernelOf(x.mul(3)));
+    expect(src).toContain('fu_t < 256u;');
+    expect(src).toContain('  if (blockIdx.x == 0 && threadIdx.x < 3u) {\n    const int gid = 1024 + (int)threadIdx.x;');
+    expect(src).toMatch(/const float x\d+ = b1\[gid\];\n\s+const float x\d+ = \(x\d+ \* 3\.0f\);\n\s+b0\[gid\] = x\d+;\n {2}\}/);
+  });
+
+  it('sizes tiles by the widest dtype a tile moves, and loads other indices one element at a time', () => {
+    const width = (t: torch.Tensor) => planKernel(kernelOf(t));
+    expect(width(input([64], 'float64').mul(2))).toMatchObject({ width: 2 });
+    expect(width(input([64], 'uint8').add(1))).toMatchObject({ width: 16 });
+    expect(width(input([64], 'bool').logicalNot())).toMatchObject({ width: 16 });
+    expect(width(input([64], 'float32').gt(1))).toMatchObject({ width: 4 });
+    expect(renderKernel(kernelOf(input([64], 'float32').gt(1)))).toContain('fu_vec<unsigned char, 4> fu_out0;');
+    const x = input([65]);
+    const offset = kernelOf(x.narrow(0, 1, 64).mul(2));
+    expect(planKernel(offset)).toMatchObject({ mode: 'vector', loads: [] });
+    expect(renderKernel(offset)).toMatch(/const float x\d+ = b1\[\(gid \+ 1\)\];/);
+    const m = input([8, 8]);
+    expect(planKernel(kernelOf(m.t().add(m)))).toMatchObject({ mode: 'vector', loads: [1] });
+  });
+
+  it('keeps fewer tiles in flight as more buffers are loaded', () => {
+    const [a, b, c] = [input([256]), input([256]), input([256])];
+    expect(planKernel(kernelOf(a.add(b).mul(c)))).toMatchObject({ mode: 'vector', unroll: 2, loads: [1, 2, 3] });
+    const many = Array.from({ length: 9 }, () => input([256]));
+    expect(planKernel(kernelOf(many.reduce((s, t) => s.add(t))))).toMatchObject({ mode: 'vector', unroll: 1 });
+  });
+
+  it('keeps one thread per element when the store is not at gid', () => {
+    const b: Omit<Kernel, 'key'> = {
+      name: 'scatter',
+      size: 64,
+      buffers: [{ dtype: 'float32', size: 128, output: true }],
+      vars: [],
+      body: [{ k: 'store', buf: 0, idx: alu('MUL', gid(64), konst(2, 'int32')), expr: konst(1, 'float32') }],
+    };
+    expect(planKernel({ ...b, key: printKernel(b) }).mode).toBe('thread');
+  });
+
+  it('gives a long reduction with one output a block whose threads stride over the loop and combine through shuffles and shared memory', () => {
+    const k = kernelOf(input([1000]).sum());
+    expect(planKernel(k)).toMatchObject({ mode: 'block', layout: 'rows', outputs: 1, threads: 256, parts: 1, workspace: 0, blocks: 1 });
+    const src = renderKernel(k);
+    expect(src).toContain('__shared__ double fu_sh_acc0[8];');
+    expect(src).toContain('for (int r0 = fu_s; r0 < 1000; r0 += 256) {');
+    for (const d of [16, 8, 4, 2, 1]) expect(src).toContain(`{ const double fu_v = __shfl_xor_sync(0xffffffffu, acc0, ${d}); acc0 = acc0 + (double)(fu_v); }`);
+    expect(src).toContain('if ((threadIdx.x & 31) == 0) {\n      fu_sh_acc0[threadIdx.x >> 5] = acc0;');
+    expect(src.match(/__syncthreads\(\);/g)).toHaveLength(2);
+    expect(src).toContain('if (fu_s == 0) b0[gid] = ((float)acc0);');
+  });
+
+  it('flattens perfectly nested loops so neighbouring threads read neighbouring elements', () => {
+    const src = renderKernel(kernelOf(input([40, 300]).sum()));
+    expect(src).toContain('for (int fu_f = fu_s; fu_f < 12000; fu_f += 256) {\n      const int r0 = fu_f / 300;\n      const int r1 = fu_f % 300;');
+  });
+
+  it('puts several short rows in one block (a warp each, no barrier) and lets threads past the last output redo it without storing', () => {
+    const k = kernelOf(input([10, 200]).amax(1));
+    expect(planKernel(k)).toMatchObject({ mode: 'block', layout: 'rows', outputs: 8, threads: 32, blocks: 2 });
+    const src = renderKernel(k);
+    expect(src).toContain('const int gid = fu_out < 10 ? fu_out : 9;');
+    expect(src).toContain('if (fu_s == 0 && fu_out < 10) b0[gid]');
+    expect(src).toContain('fu_max(acc0, (double)(fu_v))');
+    expect(src).not.toContain('__syncthreads');
+    expect(src).not.toContain('__shared__');
+  });
+
+  it('puts consecutive outputs side by side when they read consecutive elements (sums over a leading axis)', () => {
+    const k = kernelOf(input([1000, 40]).sum(0));
+    expect(planKernel(k)).toMatchObject({ mode: 'block', layout: 'cols', outputs: 32, threads: 8, parts: 3, blocks: 6 });
+    const src = renderKernel(k);
+    expect(src).toContain('const int fu_o = threadIdx.x % 32;\n  const int fu_s = threadIdx.x / 32;');
+    expect(src).toContain('fu_sh_acc0[threadIdx.x] = acc0;');
+    expect(src).not.toContain('__shfl');
+  });
+
+  it('splits a long loop with few outputs across blocks, the last to finish combining the partials', () => {
+    const k = kernelOf(input([1_000_000]).sum());
+    const plan = planKernel(k);
+    expect(plan).toMatchObject({ mode: 'block', parts: 122, blocks: 122, workspace: 256 + 122 * 8 });
+    expect(launchShape(plan, 132)).toEqual({ grid: 122, block: 256 });
+    expect(launchShape(plan, 2)).toEqual({ grid: 64, block: 256 });
+    const src = renderKernel(k);
+    expect(src).toContain('r_scalar(float* b0, const float* b1, unsigned char* fu_ws) {');
+    expect(src).toContain('for (int r0 = fu_p * 256 + fu_s; r0 < 1000000; r0 += 31232) {');
+    expect(src).toContain('fu_part_acc0[fu_g * 122 + fu_p] = acc0;');
+    expect(src).toContain('if (threadIdx.x == 0) fu_last = atomicAdd(&fu_cnt[fu_g], 1u) == 121u;');
+    expect(src).toContain('((volatile double*)fu_part_acc0)[fu_g * 122 + fu_q]');
+    expect(src).toContain('if (threadIdx.x == 0) fu_cnt[fu_g] = 0u;');
+    expect(renderCudaBatch([k, kernelOf(input([4]).add(1))])).toContain(' k0_r_scalar(float* b0, const float* b1, unsigned char* fu_ws)');
+  });
+
+  it('shuffles 8- and 16-bit accumulators as int', () => {
+    const src = renderKernel(kernelOf(input([3000], 'bool').any()));
+    expect(src).toContain('const unsigned char fu_v = (unsigned char)__shfl_xor_sync(0xffffffffu, (int)acc0, 16);');
+  });
+
+  it('keeps one thread per output for short loops, many column outputs, and loops it cannot split', () => {
+    expect(planKernel(kernelOf(input([1024, 64]).sum(1))).mode).toBe('thread');
+    expect(planKernel(reduction(70_000, 200, (x) => sumOf(200)(x).map((st) => (st.k === 'store' ? { ...st, idx: gid(70_000) } : st)), 70_000, 1)).mode).toBe('thread');
+    expect(planKernel(reduction(60_000, 200, (x) => sumOf(200)(x).map((st) => (st.k === 'store' ? { ...st, idx: gid(60_000) } : st)), 60_000, 1))).toMatchObject({ layout: 'cols' });
+    const manyRows = (size: number) => planKernel(reduction(size, 200, (x) => sumOf(200)(x).map((st) => (st.k === 'store' ? { ...st, idx: gid(size) } : st)))).mode;
+    expect(manyRows(2 ** 20)).toBe('block');
+    expect(manyRows(2 ** 20 + 1)).toBe('thread');
+    const rows = (body: (x: Expr) => Stmt[]) => planKernel(reduction(1, 500, body)).mode;
+    expect(rows(sumOf(500))).toBe('block');
+    // a store inside the loop
+    expect(rows((x) => sumOf(500)(x).map((st) => (st.k === 'loop' ? { ...st, body: [...st.body, { k: 'store', buf: 0, idx: gid(1), expr: x }] } : st)))).toBe('thread');
+    // the accumulator read inside its own loop (its value there would be a partial)
+    expect(rows((x) => sumOf(500)(x).map((st) => (st.k === 'loop' ? { ...st, body: [{ k: 'update', name: 'acc0', op: 'add', expr: alu('ADD', x, local('acc0', 'float32')) }] } : st)))).toBe('thread');
+    // a sum that does not start from zero
+    expect(rows((x) => sumOf(500)(x).map((st) => (st.k === 'acc' ? { ...st, init: 5 } : st)))).toBe('thread');
+    // an accumulator updated before its loop
+    expect(rows((x) => [sumOf(500)(x)[0]!, { k: 'update', name: 'acc0', op: 'add', expr: x }, ...sumOf(500)(x).slice(1)])).toBe('thread');
+  });
+
+  it('launches one thread per element in the thread mode, at most 32 blocks per multiprocessor', () => {
+    const plan = planKernel(kernelOf(input([1_000_000, 2]).sum(1)));
+    expect(plan).toEqual({ mode: 'thread', blocks: 3907 });
+    expect(launchShape(plan, 132)).toEqual({ grid: 3907, block: 256 });
+    expect(launchShape(plan, 100)).toEqual({ grid: 3200, block: 256 });
   });
 });
 

@@ -45,6 +45,9 @@ static inline void fu_wait(int kind) {
 static inline void __syncthreads() { fu_wait(FU_BLOCK_BARRIER); }
 static inline void __syncwarp(unsigned mask = 0xffffffffu) { (void)mask; fu_wait(FU_WARP_BARRIER); }
 static inline void __threadfence_block() {}
+static inline void __threadfence() {}
+// blocks run one after another: an atomic is a plain read-modify-write
+static inline unsigned atomicAdd(unsigned *p, unsigned v) { unsigned old = *p; *p = old + v; return old; }
 
 template <typename T> static inline T fu_shuffle(T v, unsigned src) {
   unsigned long long bits = 0;
