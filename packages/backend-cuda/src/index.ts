@@ -12,17 +12,24 @@ import {
   registerBackend,
   type Backend,
   type BackendBuffer,
+  type GemmRoutine,
+  type GemmShape,
   type Kernel,
 } from '@fusor/compiler';
 import type { MemoryStats } from './allocator.js';
-import { BLOCK_SIZE, kernelSymbol, renderCuda } from './render-cuda.js';
+import { Cublas, cublasGemm, DEFAULT_MIN_DIM, DEFAULT_MIN_MULTIPLY_ADDS, type CublasInfo, type CublasOptions } from './cublas.js';
+import { generatedGemm } from './gemm-kernels.js';
+import { kernelSymbol, launchShape, planKernel, renderCuda, type KernelPlan } from './render-cuda.js';
 import { CudaRuntime, defaultCacheDir, type DeviceInfo, type Module } from './runtime.js';
 
-export { renderCuda, renderCudaBatch, renderKernel, literal, CUDA_PRELUDE, BLOCK_SIZE, CudaRenderError } from './render-cuda.js';
+export { renderCuda, renderCudaBatch, renderKernel, literal, planKernel, launchShape, CUDA_PRELUDE, BLOCK_SIZE, CudaRenderError } from './render-cuda.js';
+export type { KernelPlan, LaunchShape } from './render-cuda.js';
 export { CudaOutOfMemoryError, roundSize, type MemoryStats } from './allocator.js';
 export { CudaError } from './driver.js';
 export { CudaCompileError, NVRTC_OPTIONS } from './nvrtc.js';
-export { locateNvrtc, nvrtcDirs, driverCandidates, ENV } from './locate.js';
+export { locateNvrtc, nvrtcDirs, locateCublas, cublasDirs, driverCandidates, ENV } from './locate.js';
+export { CublasError, DEFAULT_MIN_DIM, DEFAULT_MIN_MULTIPLY_ADDS, type CublasInfo, type CublasOptions } from './cublas.js';
+export { generatedGemm, planGemm, renderGemm, gemmVariants, type GeneratedGemmOptions } from './gemm-kernels.js';
 export type { DeviceInfo } from './runtime.js';
 
 export interface CudaBuffer extends BackendBuffer {
@@ -34,24 +41,49 @@ export interface CudaBuffer extends BackendBuffer {
   freed: boolean;
 }
 
-/** A compiled kernel: its module (loaded per device on first launch) and launch shape. */
+/** A compiled kernel: its module (loaded per device on first launch) and how its rendering is launched. */
 export interface CudaProgram {
   readonly module: Module;
   readonly size: number;
   readonly vars: readonly DType[];
+  readonly plan: KernelPlan;
 }
 
 export interface CudaOptions {
   /** Directory where compiled modules are kept between runs; null turns the disk cache off. */
   readonly diskCache?: string | null;
+  /**
+   * Matrix products through cuBLAS where it is installed: false keeps every product in generated
+   * kernels; true or options turn it (back) on. Takes effect from the next realize.
+   */
+  readonly cublas?: boolean | CublasOptions;
+  /**
+   * The backend's own GEMM kernels (shared-memory tiles; tensor cores for float16/bfloat16 from
+   * compute capability 8.0) for the large products cuBLAS does not take — all of them where cuBLAS
+   * is absent or off. false leaves those to the generic generated kernels.
+   */
+  readonly gemmKernels?: boolean;
 }
 
-const options: { diskCache: string | null } = { diskCache: defaultCacheDir() };
+const options: { diskCache: string | null; cublas: boolean; minMultiplyAdds: number; minDim: number; gemmKernels: boolean } = {
+  diskCache: defaultCacheDir(),
+  cublas: true,
+  minMultiplyAdds: DEFAULT_MIN_MULTIPLY_ADDS,
+  minDim: DEFAULT_MIN_DIM,
+  gemmKernels: true,
+};
 let runtime: CudaRuntime | string | undefined;
+let cublas: Cublas | string | undefined;
 
 /** Settings for the runtime; call before the first use of a cuda device. */
 export function configureCuda(opts: CudaOptions): void {
   if (opts.diskCache !== undefined) options.diskCache = opts.diskCache;
+  if (opts.cublas !== undefined) {
+    options.cublas = opts.cublas !== false;
+    if (typeof opts.cublas === 'object' && opts.cublas.minMultiplyAdds !== undefined) options.minMultiplyAdds = opts.cublas.minMultiplyAdds;
+    if (typeof opts.cublas === 'object' && opts.cublas.minDim !== undefined) options.minDim = opts.cublas.minDim;
+  }
+  if (opts.gemmKernels !== undefined) options.gemmKernels = opts.gemmKernels;
 }
 
 function tryRuntime(): CudaRuntime | string {
@@ -64,6 +96,21 @@ function rt(): CudaRuntime {
   const r = tryRuntime();
   if (typeof r === 'string') throw new BackendUnavailableError(`cuda is unavailable: ${r}`);
   return r;
+}
+
+/** cuBLAS, loaded on first use once the runtime is up; a string says why it is not in use. */
+function tryCublas(): Cublas | string {
+  if (!options.cublas) return 'turned off by configureCuda({ cublas: false })';
+  const r = tryRuntime();
+  if (typeof r === 'string') return `cuda is unavailable: ${r}`;
+  cublas ??= Cublas.open(r, process.env);
+  return cublas;
+}
+
+/** Whether matrix products go to cuBLAS, which library, or why not (loads it if it was not yet, bringing cuda up). */
+export function cublasInfo(): CublasInfo {
+  const c = tryCublas();
+  return typeof c === 'string' ? { available: false, reason: c } : { available: true, library: c.path, version: c.version };
 }
 
 /** Host data as the bytes a device buffer of `dtype` holds (16-bit floats as their bit patterns). */
@@ -103,6 +150,27 @@ function param(value: bigint | number, dtype: DType | 'ptr'): Buffer {
       b.writeInt32LE(Number(value) | 0);
   }
   return b;
+}
+
+/**
+ * Per device: scratch memory for kernels that combine partial results across blocks (see
+ * KernelPlan). Zeroed when allocated; kernels leave their counters at zero again, and launches
+ * on the one stream never overlap, so every kernel shares it. Grows, never shrinks.
+ */
+const workspaces = new Map<number, { ptr: bigint; block: number; bytes: number }>();
+
+function workspace(r: CudaRuntime, device: number, bytes: number): bigint {
+  const have = workspaces.get(device);
+  if (have && have.bytes >= bytes) return have.ptr;
+  if (have) {
+    workspaces.delete(device);
+    r.allocator(device).free(have.ptr, have.block);
+  }
+  const size = Math.max(bytes, 2 * (have?.bytes ?? 0));
+  const { ptr, size: block } = r.allocator(device).alloc(size);
+  r.copyToDevice(device, ptr, new Uint8Array(size), size);
+  workspaces.set(device, { ptr, block, bytes: size });
+  return ptr;
 }
 
 export const cudaBackend: Backend<CudaBuffer, CudaProgram> & {
@@ -165,7 +233,7 @@ export const cudaBackend: Backend<CudaBuffer, CudaProgram> & {
     const module: Module = { symbol: kernelSymbol(kernel.name), source: source as string, images: new Map(), functions: new Map() };
     // compile now for device 0 so errors surface at compile time; other devices load on first launch
     r.function(module, 0);
-    return { module, size: kernel.size, vars: kernel.vars.map((v) => v.dtype) };
+    return { module, size: kernel.size, vars: kernel.vars.map((v) => v.dtype), plan: planKernel(kernel) };
   },
   launch(program, buffers, vars) {
     if (program.size === 0) return;
@@ -176,9 +244,9 @@ export const cudaBackend: Backend<CudaBuffer, CudaProgram> & {
     }
     const fn = r.function(program.module, device);
     const params = [...buffers.map((b) => param(b.ptr, 'ptr')), ...vars.map((v, i) => param(v, program.vars[i]!))];
-    const sms = r.device(device).multiprocessors;
-    const grid = Math.max(1, Math.min(Math.ceil(program.size / BLOCK_SIZE), sms * 32));
-    r.launch(device, fn, grid, BLOCK_SIZE, params);
+    if (program.plan.mode === 'block' && program.plan.workspace > 0) params.push(param(workspace(r, device, program.plan.workspace), 'ptr'));
+    const { grid, block } = launchShape(program.plan, r.device(device).multiprocessors);
+    r.launch(device, fn, grid, block, params, program.module.symbol);
   },
   synchronize() {
     try {
@@ -191,7 +259,32 @@ export const cudaBackend: Backend<CudaBuffer, CudaProgram> & {
   time(fn, device = 0) {
     return rt().time(device, fn);
   },
+  routines: { gemm: gemmRoutine() },
 };
+
+const library = cublasGemm(tryCublas, () => ({ minMultiplyAdds: options.minMultiplyAdds, minDim: options.minDim }));
+const ownGemm = generatedGemm(rt);
+
+/** The routine for a product: cuBLAS where it takes it, else the backend's GEMM kernels where they do, else none (generated code). */
+function pickGemm(g: GemmShape): { path: 'cublas' | 'kernels'; routine: GemmRoutine<CudaBuffer> } | undefined {
+  if (library.supports(g)) return { path: 'cublas', routine: library };
+  if (options.gemmKernels && typeof tryRuntime() !== 'string' && ownGemm.supports(g)) return { path: 'kernels', routine: ownGemm };
+  return undefined;
+}
+
+function gemmRoutine(): GemmRoutine<CudaBuffer> {
+  return {
+    supports: (g) => pickGemm(g) !== undefined,
+    run(g, a, b, c) {
+      const p = pickGemm(g);
+      if (!p) throw new Error('internal: a product was routed to a GEMM routine that no longer takes it');
+      p.routine.run(g, a, b, c);
+    },
+  };
+}
+
+/** What computes a product of this shape on cuda now: cuBLAS, the backend's own GEMM kernels, or generated code. */
+export const gemmPath = (g: GemmShape): 'cublas' | 'kernels' | 'generated' => pickGemm(g)?.path ?? 'generated';
 
 registerBackend(cudaBackend);
 

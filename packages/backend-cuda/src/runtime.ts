@@ -245,10 +245,18 @@ export class CudaRuntime {
     return f;
   }
 
-  launch(index: number, fn: unknown, grid: number, block: number, params: readonly Buffer[]): void {
+  launch(index: number, fn: unknown, grid: number, block: number, params: readonly Buffer[], name = 'a kernel'): void {
     this.use(index);
     this.driver.call('cuLaunchKernel', fn, grid, 1, 1, block, 1, 1, 0, null, params, null);
+    // CUDA_LAUNCH_BLOCKING=1 (PyTorch's debugging switch): wait for each kernel, so a fault names it
+    if (this.blocking) {
+      const code = this.driver.try('cuCtxSynchronize');
+      if (code !== 0) throw new CudaError(`${name} (grid ${grid}, block ${block}) failed on cuda:${index}: ${this.driver.errorName(code)}`, code);
+    }
   }
+
+  /** Whether every launch waits for its kernel (CUDA_LAUNCH_BLOCKING=1). */
+  private readonly blocking = process.env['CUDA_LAUNCH_BLOCKING'] === '1';
 
   /** Milliseconds of GPU time that `work` enqueues on a device, measured with CUDA events. */
   time(index: number, work: () => void): number {

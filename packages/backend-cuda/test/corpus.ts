@@ -5,11 +5,12 @@
  * float16 and bfloat16, which the cpu backend cannot run, are covered by retyping every float32
  * kernel — the same statements and ops, in the 16-bit dtype.
  */
-import { alu, cast, konst, load, local, observeKernels, rand, registerBackend, type Backend, type Expr, type Kernel, type Stmt } from '@fusor/compiler';
+import { alu, cast, konst, load, local, observeKernels, rand, registerBackend, type Backend, type Expr, type GemmShape, type Kernel, type Stmt } from '@fusor/compiler';
 import { checksOf, loadFixtures, runCheck, skipReason } from '@fusor/conformance';
 import type { DType } from '@fusor/ir';
 import '@fusor/tensor';
 import { cpuBackend } from '@fusor/backend-cpu';
+import { cublasCanTake } from '../src/cublas.js';
 
 export interface Corpus {
   readonly kernels: Kernel[];
@@ -20,12 +21,40 @@ export interface Corpus {
 }
 
 /**
- * The device the suite runs on while kernels are captured: the cpu backend under another name and
- * without its routines, so every contraction is generated code, as on cuda (which has no GEMM
- * routine yet) — a cpu GEMM would otherwise hide the matmul kernels cuda compiles.
+ * The devices the suite runs on while kernels are captured: the cpu backend under other names,
+ * once without routines, so every contraction is generated code (cuda without cuBLAS; a cpu GEMM
+ * would otherwise hide the matmul kernels), and once with a GEMM routine that takes what cuBLAS
+ * takes at any size (cuda with cuBLAS: the kernels around the products it computes).
  */
-const CAPTURE = 'kernelcapture';
-registerBackend(Object.create(cpuBackend, { name: { value: CAPTURE }, routines: { value: undefined } }) as Backend);
+const CAPTURE = ['kernelcapture', 'kernelcapturegemm'] as const;
+registerBackend(Object.create(cpuBackend, { name: { value: CAPTURE[0] }, routines: { value: undefined } }) as Backend);
+registerBackend(
+  Object.create(cpuBackend, { name: { value: CAPTURE[1] }, routines: { value: { gemm: { supports: cublasCanTake, run: referenceGemm } } } }) as Backend,
+);
+
+/** c = a·b on cpu buffers, one dot product per element of c (in double: the captured kernels are what matters). */
+function referenceGemm(g: GemmShape, a: unknown, b: unknown, c: unknown): void {
+  const [x, y, z] = [a, b, c].map((buf) => (buf as { data: Float32Array | Float64Array }).data);
+  const total = g.batch.reduce((p, d) => p * d.size, 1);
+  for (let t = 0; t < total; t++) {
+    let [oa, ob, oc] = [g.a.offset, g.b.offset, g.c.offset];
+    for (let d = g.batch.length - 1, r = t; d >= 0; d--) {
+      const loop = g.batch[d]!;
+      const i = r % loop.size;
+      r = Math.floor(r / loop.size);
+      oa += i * loop.a;
+      ob += i * loop.b;
+      oc += i * loop.c;
+    }
+    for (let i = 0; i < g.m; i++) {
+      for (let j = 0; j < g.n; j++) {
+        let sum = 0;
+        for (let l = 0; l < g.k; l++) sum += x![oa + i * g.a.rowStride + l * g.a.colStride]! * y![ob + l * g.b.rowStride + j * g.b.colStride]!;
+        z![oc + i * g.c.rowStride + j * g.c.colStride] = sum;
+      }
+    }
+  }
+}
 
 export async function conformanceKernels(only?: RegExp): Promise<Corpus> {
   const seen = new Map<string, Kernel>();
@@ -41,12 +70,14 @@ export async function conformanceKernels(only?: RegExp): Promise<Corpus> {
         if (only && !only.test(c.id)) continue;
         cases++;
         for (const check of checksOf(c)) {
-          if (skipReason(c, check, CAPTURE, cpuBackend.capabilities.dtypes, []) !== undefined) continue;
-          checks++;
-          try {
-            await runCheck(c, check, CAPTURE);
-          } catch {
-            failed++;
+          if (skipReason(c, check, CAPTURE[0], cpuBackend.capabilities.dtypes, []) !== undefined) continue;
+          for (const device of CAPTURE) {
+            checks++;
+            try {
+              await runCheck(c, check, device);
+            } catch {
+              failed++;
+            }
           }
         }
       }

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { driverCandidates, locateNvrtc, nvrtcDirs } from '../src/locate.js';
+import { cublasDirs, driverCandidates, locateCublas, locateNvrtc, nvrtcDirs } from '../src/locate.js';
 
 function tree(files: string[]): string {
   const root = mkdtempSync(join(tmpdir(), 'fusor-locate-'));
@@ -40,6 +40,34 @@ describe('locating NVRTC', () => {
     expect(files.at(-1)).toBe('libnvrtc.so');
     expect(searched.join(' ')).toContain(join(venv, 'lib/python3.12/site-packages/nvidia/cu13/lib'));
     expect(searched[0]).toBe('FUSOR_NVRTC_PATH (unset)');
+  });
+});
+
+describe('locating cuBLAS', () => {
+  it('takes FUSOR_CUBLAS_PATH alone: a file as given, a directory newest version first, never libcublasLt', () => {
+    expect(locateCublas({ FUSOR_CUBLAS_PATH: '/x/libcublas.so.13' })).toEqual({ files: ['/x/libcublas.so.13'], searched: ['FUSOR_CUBLAS_PATH=/x/libcublas.so.13'] });
+    const dir = tree(['libcublas.so.12', 'libcublas.so.13', 'libcublasLt.so.13', 'libcublas.so.12.8.4.1', 'libcublas.so', 'libcublas_static.a']);
+    expect(locateCublas({ FUSOR_CUBLAS_PATH: dir }).files.map((f) => f.slice(dir.length + 1))).toEqual(['libcublas.so.13', 'libcublas.so.12.8.4.1', 'libcublas.so.12', 'libcublas.so']);
+  });
+
+  it("searches a toolkit's and PyTorch's wheels' usual places, newest first, and says where it looked", () => {
+    const venv = tree([
+      'lib/python3.12/site-packages/nvidia/cu13/lib/libcublas.so.13',
+      'lib/python3.12/site-packages/nvidia/cu13/lib/libcublasLt.so.13',
+      'lib/python3.12/site-packages/nvidia/cublas/lib/libcublas.so.12',
+    ]);
+    const toolkit = tree(['lib64/libcublas.so.12.8.4.1', 'lib64/libcublasLt.so.12.8.4.1']);
+    const env = { VIRTUAL_ENV: venv, CUDA_HOME: toolkit };
+    const sp = join(venv, 'lib/python3.12/site-packages');
+    expect(cublasDirs(env)[0]).toBe(join(toolkit, 'lib64'));
+    expect(cublasDirs(env)).toContain(join(sp, 'nvidia/cublas/lib'));
+    expect(cublasDirs(env)).not.toContain(join(sp, 'nvidia/cuda_nvrtc/lib'));
+    const { files, searched } = locateCublas(env);
+    expect(files.slice(0, 3)).toEqual([join(toolkit, 'lib64/libcublas.so.12.8.4.1'), join(sp, 'nvidia/cublas/lib/libcublas.so.12'), join(sp, 'nvidia/cu13/lib/libcublas.so.13')]);
+    expect(files.at(-1)).toBe('libcublas.so');
+    expect(searched[0]).toBe('FUSOR_CUBLAS_PATH (unset)');
+    expect(searched[1]).toContain('nvidia/cublas/lib, nvidia/cu12|cu13/lib, torch/lib');
+    expect(searched.join(' ')).toContain(join(sp, 'nvidia/cu13/lib'));
   });
 });
 

@@ -4,7 +4,7 @@
  * file checks real results. Tests that need a GPU skip with the reason.
  */
 import { describe, expect, it } from 'vitest';
-import { BackendUnavailableError, registeredBackends } from '@fusor/compiler';
+import { BackendUnavailableError, compilerStats, registeredBackends } from '@fusor/compiler';
 import * as torch from '@fusor/tensor';
 import * as cuda from '../src/index.js';
 
@@ -43,6 +43,13 @@ describe.skipIf(reason === null)(`without a usable GPU${reason ? ` (${reason.sli
     expect(cuda.deviceCount()).toBe(0);
     expect(cuda.isAvailable()).toBe(false);
   });
+
+  it('offers no cuBLAS routine, and loads no cuBLAS, while cuda itself is unavailable', () => {
+    expect(cuda.cublasInfo()).toEqual({ available: false, reason: `cuda is unavailable: ${reason}` });
+    const layout = { offset: 0, rowStride: 128, colStride: 1 };
+    const shape = { dtype: 'float32' as const, m: 128, n: 128, k: 128, batch: [], a: layout, b: layout, c: layout };
+    expect(cuda.cudaBackend.routines!.gemm!.supports(shape)).toBe(false);
+  });
 });
 
 describe.skipIf(reason !== null)(`on a real GPU${reason ? ` (skipped: ${reason.slice(0, 120)}…)` : ''}`, () => {
@@ -58,6 +65,27 @@ describe.skipIf(reason !== null)(`on a real GPU${reason ? ` (skipped: ${reason.s
     const a = c.dataSync() as Float32Array;
     const b = g.dataSync() as Float32Array;
     for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThan(1e-6);
+  });
+
+  const blas = cuda.cublasInfo();
+  it.skipIf(!blas.available)(`multiplies through cuBLAS as cpu does, within float32 rounding (${blas.library ?? `skipped: ${blas.reason}`})`, () => {
+    torch.manualSeed(4);
+    const a = torch.randn(512, 384);
+    const b = torch.randn(384, 256);
+    const [ga, gb] = [a.cuda(), b.cuda()];
+    ga.dataSync();
+    gb.dataSync();
+    const before = compilerStats().routines;
+    const g = ga.matmul(gb).dataSync() as Float32Array;
+    expect(compilerStats().routines - before).toBe(1);
+    const c = a.matmul(b).dataSync() as Float32Array;
+    for (let i = 0; i < c.length; i++) expect(Math.abs(g[i]! - c[i]!)).toBeLessThan(1e-4 + 1e-5 * Math.abs(c[i]!));
+    // float16 in batches, accumulated in float32
+    const h = torch.randn(4, 128, 256, { device: 'cuda' }).half();
+    const k = torch.randn(4, 256, 64, { device: 'cuda' }).half();
+    const hk = h.bmm(k).float().cpu().dataSync() as Float32Array;
+    const ref = h.float().cpu().bmm(k.float().cpu()).dataSync() as Float32Array;
+    for (let i = 0; i < ref.length; i++) expect(Math.abs(hk[i]! - ref[i]!)).toBeLessThan(1e-2 + 2 ** -10 * Math.abs(ref[i]!));
   });
 
   it('reports memory and recovers from out of memory', () => {

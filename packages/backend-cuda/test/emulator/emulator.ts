@@ -1,8 +1,9 @@
 /**
  * Runs the cuda backend for real without a GPU: the driver and NVRTC are replaced by
- * mock-cuda.c, and the generated kernels are compiled for the host by g++ (host.mjs). Everything
- * above the driver — koffi bindings, allocator, copies, parameter packing, launch shapes, and the
- * generated CUDA C itself — is the code that runs on a GPU.
+ * mock-cuda.c, cuBLAS by mock-cublas.c, and the generated kernels are compiled for the host by
+ * g++ (host.mjs). Everything above the driver — koffi bindings, allocator, copies, parameter
+ * packing, launch shapes, cuBLAS calls, and the generated CUDA C itself — is the code that runs
+ * on a GPU.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -31,22 +32,31 @@ export function emulatorUnavailable(): string | null {
 export interface Emulator {
   /** The mock library (both libcuda and libnvrtc). */
   readonly library: string;
+  /** The mock cuBLAS. */
+  readonly cublas: string;
   readonly dir: string;
 }
 
-/** Builds the mock driver and points the backend at it (call before the first cuda use). */
+/**
+ * Builds the mock driver and cuBLAS and points the backend at them (call before the first cuda
+ * use). The real cuBLAS is never loaded over the mock driver: `env` may point FUSOR_CUBLAS_PATH
+ * elsewhere, to test a missing library.
+ */
 export function installEmulator(env: Record<string, string> = {}): Emulator {
   const dir = mkdtempSync(join(tmpdir(), 'fusor-cuda-emu-'));
   const library = join(dir, 'libmockcuda.so');
+  const cublas = join(dir, 'libmockcublas.so');
   execFileSync('gcc', ['-shared', '-fPIC', '-O1', '-o', library, join(here, 'mock-cuda.c'), '-ldl']);
+  execFileSync('gcc', ['-shared', '-fPIC', '-O1', '-o', cublas, join(here, 'mock-cublas.c'), '-lm']);
   Object.assign(process.env, {
     FUSOR_LIBCUDA_PATH: library,
     FUSOR_NVRTC_PATH: library,
+    FUSOR_CUBLAS_PATH: cublas,
     MOCK_CUDA_COMPILE: `${process.execPath} ${join(here, 'host.mjs')}`,
     TMPDIR: dir,
     ...env,
   });
-  return { library, dir };
+  return { library, cublas, dir };
 }
 
 /**
