@@ -86,9 +86,9 @@ export function tfjsMlpStep(tf) {
  * `device`. `step(x, onehot)` returns the loss tensor. The inputs are lazy: callers realize them
  * (synchronously or not, as the device allows) so that data is not part of what is timed.
  */
-export function fusorMlp(torch, device = 'cpu') {
+export function fusorMlp(torch, device = 'cpu', sizes = MLP) {
   torch.manualSeed(0);
-  const { batch, input, hidden, classes, lr } = MLP;
+  const { batch, input, hidden, classes, lr } = sizes;
   const on = (t) => (device === 'cpu' ? t : t.to(device));
   const params = [torch.randn(input, hidden).mul(0.05), torch.zeros(hidden), torch.randn(hidden, classes).mul(0.05), torch.zeros(classes)].map(
     (p) => on(p).detach().requiresGrad_(),

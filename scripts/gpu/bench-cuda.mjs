@@ -10,10 +10,11 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cudaBackend } from '@fusor/backend-cuda';
+import { configureCuda, cublasInfo, cudaBackend, gemmPath as cudaGemmPath } from '@fusor/backend-cuda';
 import { getBackend, getBuffer, realize, setBuffer } from '@fusor/compiler';
 import { bufferNode } from '@fusor/ir';
 import * as torch from '@fusor/tensor';
+import { MLP, fusorMlp } from '../../bench/common.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -22,6 +23,11 @@ const option = (name, fallback) => {
 };
 const N = Number(option('--elements', 256 * 2 ** 20));
 const M = Number(option('--matmul', 4096));
+const M16 = Number(option('--matmul16', 8192));
+const SOFTMAX_COLS = Number(option('--softmax-cols', 4096));
+/** Training-step sizes: the cpu benchmark's MLP and a wide one that keeps an H200 busy. */
+const quick = args.includes('--quick'); // checking the script itself (on cpu): tiny sizes
+const MLPS = quick ? [{ batch: 8, input: 16, hidden: 8, classes: 4, lr: 0.01 }] : [MLP, { batch: 4096, input: 1024, hidden: 4096, classes: 1000, lr: 0.01 }];
 const outDir = option('--out', null);
 const device = option('--device', 'cuda');
 
@@ -60,7 +66,7 @@ function measure(fn, repeats) {
 }
 
 const maxAbsDiff = (a, b) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]) / Math.max(1, Math.abs(b[i]))), 0);
-const results = { date: new Date().toISOString(), device: description, elements: N, matmul: M };
+const results = { date: new Date().toISOString(), device: description, elements: N, matmul: M, matmul16: M16 };
 
 // ---------------------------------------------------------------- elementwise chain
 {
@@ -91,24 +97,101 @@ const results = { date: new Date().toISOString(), device: description, elements:
   );
 }
 
-// ---------------------------------------------------------------- matmul
+// ---------------------------------------------------------------- reductions
 {
+  torch.manualSeed(2);
+  const x = torch.rand(N, { device });
+  realize([x.node]);
+  for (let i = 0; i < 2; i++) realize([alias(x).sum().node]);
+  const t = measure(() => realize([alias(x).sum().node]), 10);
+  const got = alias(x).sum().itemSync();
+  let want = 0; // the exact sum, in double, of the values read back
+  for (const v of x.dataSync()) want += v;
+  results.sum = { gpuMs: t.gpuMs, wallMs: t.wallMs, gbps: (N * 4) / (t.gpuMs * 1e6), relErrVsExact: Math.abs(got - want) / Math.abs(want) };
+  console.log(`sum over ${N} float32: ${t.gpuMs.toFixed(3)} ms GPU (${results.sum.gbps.toFixed(0)} GB/s); rel. error vs the exact sum ${results.sum.relErrVsExact.toExponential(2)}`);
+  const rows = 4096;
+  const y = torch.randn(rows, SOFTMAX_COLS, { device });
+  realize([y.node]);
+  for (let i = 0; i < 2; i++) realize([alias(y).softmax(1).node]);
+  const s = measure(() => realize([alias(y).softmax(1).node]), 10);
+  const sm = alias(y).softmax(1).narrow(0, 0, 2).cpu().dataSync();
+  const smWant = y.narrow(0, 0, 2).cpu().softmax(1).dataSync();
+  results.softmax = { rows, cols: SOFTMAX_COLS, gpuMs: s.gpuMs, wallMs: s.wallMs, gbps: (2 * rows * SOFTMAX_COLS * 4) / (s.gpuMs * 1e6), maxRelErrVsCpu: maxAbsDiff(sm, smWant) };
+  console.log(`softmax ${rows}×${SOFTMAX_COLS} float32 along rows: ${s.gpuMs.toFixed(3)} ms GPU (${results.softmax.gbps.toFixed(0)} GB/s)`);
+  gc();
+}
+
+// ---------------------------------------------------------------- matmul
+const onCuda = device.startsWith('cuda');
+/** cuBLAS in use for large products (cuda only). */
+const cublasOn = () => onCuda && cublasInfo().available;
+const setCublas = (on) => configureCuda({ cublas: on });
+/** What computes a square product of this size now, in words. */
+function gemmPath(size, dtype) {
+  if (!onCuda) return 'the cpu backend';
+  const square = { offset: 0, rowStride: size, colStride: 1 };
+  const path = cudaGemmPath({ dtype, m: size, n: size, k: size, batch: [], a: square, b: square, c: square });
+  if (path === 'cublas') return `cuBLAS ${cublasInfo().version}`;
+  if (path === 'kernels') return dtype === 'float32' || dtype === 'float64' ? "fusor's tiled GEMM kernel" : "fusor's tensor-core GEMM kernel (mma.sync)";
+  return 'generated reduction kernel';
+}
+/** GPU time of an M² product in `dtype`, and how it ran (a routine or generated kernels). */
+function matmul(size, dtype) {
   torch.manualSeed(1);
-  const a = torch.rand(M, M, { device });
-  const b = torch.rand(M, M, { device });
+  const a = torch.rand(size, size, { device, dtype });
+  const b = torch.rand(size, size, { device, dtype });
   realize([a.node, b.node]);
+  const before = torch.compilerStats();
   const t0 = performance.now();
-  const c = a.matmul(b);
+  const c = alias(a).matmul(b); // a new node: the product is computed even if an equal graph was before
   realize([c.node]); // compile and first run
-  await backend.synchronize();
+  backend.synchronize();
   const first = performance.now() - t0;
-  const repeats = Math.max(1, Math.min(5, Math.floor(10_000 / first)));
+  const routine = torch.compilerStats().routines > before.routines;
+  const repeats = Math.max(1, Math.min(10, Math.floor(10_000 / first)));
   const t = measure(() => realize([alias(a).matmul(b).node]), repeats);
-  const got = c.narrow(0, 0, 4).narrow(1, 0, 4).cpu().dataSync();
-  const want = a.narrow(0, 0, 4).cpu().matmul(b.narrow(1, 0, 4).cpu()).dataSync();
-  const flops = 2 * M ** 3;
-  results.matmul = { gpuMs: t.gpuMs, wallMs: t.wallMs, tflops: flops / (t.gpuMs * 1e9), repeats, maxRelErrVsCpu: maxAbsDiff(got, want) };
-  console.log(`matmul ${M}² float32: ${t.gpuMs.toFixed(2)} ms GPU (${results.matmul.tflops.toFixed(2)} TFLOP/s) over ${repeats} run(s); max rel. error vs cpu ${results.matmul.maxRelErrVsCpu}`);
+  const got = c.narrow(0, 0, 4).narrow(1, 0, 4).float().cpu().dataSync();
+  const want = a.narrow(0, 0, 4).float().cpu().matmul(b.narrow(1, 0, 4).float().cpu()).dataSync();
+  const r = { dtype, size, gpuMs: t.gpuMs, wallMs: t.wallMs, tflops: (2 * size ** 3) / (t.gpuMs * 1e9), repeats, path: routine ? gemmPath(size, dtype) : 'generated reduction kernel', maxRelErrVsCpu: maxAbsDiff(got, want) };
+  console.log(`matmul ${size}² ${dtype} (${r.path}): ${t.gpuMs.toFixed(2)} ms GPU (${r.tflops.toFixed(2)} TFLOP/s) over ${repeats} run(s); max rel. error vs cpu ${r.maxRelErrVsCpu}`);
+  gc();
+  return r;
+}
+results.matmul = matmul(M, 'float32');
+if (backend.capabilities.dtypes.includes('bfloat16')) results.matmulBf16 = matmul(M16, 'bfloat16');
+if (cublasOn()) {
+  // the backend's own GEMM kernels, with the library switched off
+  setCublas(false);
+  results.matmulOwn = matmul(M, 'float32');
+  if (results.matmulBf16) results.matmulOwnBf16 = matmul(M16, 'bfloat16');
+  setCublas(true);
+}
+
+// ---------------------------------------------------------------- MLP training step
+/** Wall milliseconds per training step (steps issued back to back, then one synchronize). */
+async function perStep(step, steps) {
+  step();
+  step();
+  await backend.synchronize();
+  const t0 = performance.now();
+  let loss;
+  for (let i = 0; i < steps; i++) loss = step();
+  realize([loss.node]);
+  await backend.synchronize();
+  return (performance.now() - t0) / steps;
+}
+results.mlp = [];
+for (const sizes of MLPS) {
+  const eager = fusorMlp(torch, device, sizes);
+  const eagerMs = await perStep(() => eager.step(eager.x, eager.onehot), 20);
+  const traced = fusorMlp(torch, device, sizes);
+  const step = torch.jit(traced.step, { name: 'mlp' });
+  const launched = torch.compilerStats().launched;
+  const jitMs = await perStep(() => step(traced.x, traced.onehot), 50);
+  const launches = (torch.compilerStats().launched - launched) / 52;
+  const loss = step(traced.x, traced.onehot).itemSync();
+  results.mlp.push({ ...sizes, eagerMs, jitMs, launchesPerJitStep: launches, loss });
+  console.log(`MLP step ${sizes.batch}×${sizes.input}→${sizes.hidden}→${sizes.classes}: eager ${eagerMs.toFixed(3)} ms, jit ${jitMs.toFixed(3)} ms (${launches.toFixed(1)} launches per step), loss ${loss.toFixed(4)}`);
   gc();
 }
 
@@ -116,7 +199,7 @@ const results = { date: new Date().toISOString(), device: description, elements:
 const here = fileURLToPath(new URL('.', import.meta.url));
 const script = join(here, 'bench_torch.py');
 try {
-  const text = execFileSync('python3', [script, '--elements', String(N), '--matmul', String(M)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const text = execFileSync('python3', [script, '--elements', String(N), '--matmul', String(M), '--matmul16', String(M16), '--softmax-cols', String(SOFTMAX_COLS), '--mlps', JSON.stringify(MLPS)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   results.torch = JSON.parse(text.trim().split('\n').pop());
 } catch (e) {
   results.torch = { error: `python3 ${script} failed: ${e.message.split('\n')[0]}` };
@@ -126,21 +209,46 @@ try {
 const tt = results.torch;
 const lines = [`# fusor (cuda) vs PyTorch, ${results.date.slice(0, 10)}`, '', `GPU: ${description}`];
 if (tt.error) lines.push('', `PyTorch: not measured (${tt.error})`);
-else lines.push(`PyTorch ${tt.torch} (CUDA ${tt.cuda}) on ${tt.gpu}, timed with CUDA events (median of 10 after warm-up)`);
+else lines.push(`PyTorch ${tt.torch} (CUDA ${tt.cuda}) on ${tt.gpu}, timed with CUDA events (median of 10 after warm-up); training steps by the wall clock`);
 const gb = (ms) => (2 * N * 4) / (ms * 1e6);
+const ratio = (torchMs, fusorMs) => (tt.error || torchMs === undefined ? '—' : `${(torchMs / fusorMs).toFixed(2)}×`);
+const row = (...cells) => lines.push(`| ${cells.join(' | ')} |`);
 lines.push('', '| workload | fusor | PyTorch | fusor speed ÷ PyTorch speed |', '| --- | --- | --- | --- |');
+if (!tt.error) row(`device copy, ${N} float32 (reference bandwidth)`, '—', `${tt.copy_ms.toFixed(3)} ms, ${gb(tt.copy_ms).toFixed(0)} GB/s`, '—');
 const ch = results.chain;
-if (!tt.error) lines.push(`| device copy, ${N} float32 (reference bandwidth) | — | ${tt.copy_ms.toFixed(3)} ms, ${gb(tt.copy_ms).toFixed(0)} GB/s | — |`);
-lines.push(
-  `| chain \`x*1.5+0.5 → relu → *x − 0.25\`, ${N} float32 | ${ch.kernels} kernel, ${ch.gpuMs.toFixed(3)} ms GPU, ${ch.gbps.toFixed(0)} GB/s${tt.error ? '' : ` (${((100 * ch.gbps) / gb(tt.copy_ms)).toFixed(0)}% of copy)`}; ${ch.wallMs.toFixed(3)} ms end to end | ${tt.error ? '—' : `5 kernels, ${tt.chain_ms.toFixed(3)} ms, ${gb(tt.chain_ms).toFixed(0)} GB/s`} | ${tt.error ? '—' : `${(tt.chain_ms / ch.gpuMs).toFixed(2)}× (end to end ${(tt.chain_ms / ch.wallMs).toFixed(2)}×)`} |`,
+row(
+  `chain \`x*1.5+0.5 → relu → *x − 0.25\`, ${N} float32`,
+  `${ch.kernels} kernel, ${ch.gpuMs.toFixed(3)} ms GPU, ${ch.gbps.toFixed(0)} GB/s${tt.error ? '' : ` (${((100 * ch.gbps) / gb(tt.copy_ms)).toFixed(0)}% of copy)`}; ${ch.wallMs.toFixed(3)} ms end to end`,
+  tt.error ? '—' : `5 kernels, ${tt.chain_ms.toFixed(3)} ms, ${gb(tt.chain_ms).toFixed(0)} GB/s`,
+  tt.error ? '—' : `${ratio(tt.chain_ms, ch.gpuMs)} (end to end ${ratio(tt.chain_ms, ch.wallMs)})`,
 );
-const mm = results.matmul;
-const tf = (ms) => (2 * M ** 3) / (ms * 1e9);
-lines.push(
-  `| matmul ${M}² float32, TF32 off | ${mm.gpuMs.toFixed(2)} ms, ${mm.tflops.toFixed(2)} TFLOP/s (generated reduction kernel, no GEMM yet) | ${tt.error ? '—' : `${tt.matmul_ms.toFixed(2)} ms, ${tf(tt.matmul_ms).toFixed(2)} TFLOP/s`} | ${tt.error ? '—' : `${(tt.matmul_ms / mm.gpuMs).toFixed(3)}×`} |`,
-);
-lines.push('', `Checked against the cpu backend on samples: chain max rel. error ${ch.maxRelErrVsCpu}, matmul ${mm.maxRelErrVsCpu}.`);
-lines.push('Goals (issue 6, H200): the chain at ≥ 70% of copy bandwidth and ≥ 1.5× PyTorch eager; fp32 matmul ≥ 0.5× PyTorch (needs a GEMM: not yet).');
+row(`sum of ${N} float32`, `${results.sum.gpuMs.toFixed(3)} ms, ${results.sum.gbps.toFixed(0)} GB/s`, tt.error ? '—' : `${tt.sum_ms.toFixed(3)} ms`, ratio(tt.sum_ms, results.sum.gpuMs));
+const sm = results.softmax;
+row(`softmax ${sm.rows}×${sm.cols} float32 along rows`, `${sm.gpuMs.toFixed(3)} ms, ${sm.gbps.toFixed(0)} GB/s`, tt.error ? '—' : `${tt.softmax_ms.toFixed(3)} ms`, ratio(tt.softmax_ms, sm.gpuMs));
+for (const [key, torchKey] of [
+  ['matmul', 'matmul_ms'],
+  ['matmulOwn', 'matmul_ms'],
+  ['matmulBf16', 'matmul16_ms'],
+  ['matmulOwnBf16', 'matmul16_ms'],
+]) {
+  const r = results[key];
+  if (!r) continue;
+  const tf = (ms) => (2 * r.size ** 3) / (ms * 1e9);
+  row(
+    `matmul ${r.size}² ${r.dtype}${r.dtype === 'float32' ? ', TF32 off' : ''}`,
+    `${r.gpuMs.toFixed(2)} ms, ${r.tflops.toFixed(2)} TFLOP/s (${r.path})`,
+    tt.error ? '—' : `${tt[torchKey].toFixed(2)} ms, ${tf(tt[torchKey]).toFixed(2)} TFLOP/s`,
+    ratio(tt[torchKey], r.gpuMs),
+  );
+}
+for (const [i, m] of results.mlp.entries()) {
+  const t = tt.mlp?.[i];
+  const name = `MLP training step ${m.batch}×${m.input}→${m.hidden}→${m.classes} (forward, backward, SGD)`;
+  row(`${name}, eager`, `${m.eagerMs.toFixed(3)} ms`, t ? `${t.eager_ms.toFixed(3)} ms eager` : '—', t ? ratio(t.eager_ms, m.eagerMs) : '—');
+  row(`${name}, fusor under \`jit\``, `${m.jitMs.toFixed(3)} ms, ${m.launchesPerJitStep.toFixed(1)} launches`, t ? `${t.eager_ms.toFixed(3)} ms eager` : '—', t ? ratio(t.eager_ms, m.jitMs) : '—');
+}
+lines.push('', `Checked against the cpu backend on samples: chain max rel. error ${ch.maxRelErrVsCpu}, sum (against the exact sum) ${results.sum.relErrVsExact.toExponential(2)}, softmax ${sm.maxRelErrVsCpu}, matmul ${results.matmul.maxRelErrVsCpu}, bf16 matmul ${results.matmulBf16?.maxRelErrVsCpu ?? '—'}.`);
+lines.push('Goals (issue 6, H200): the chain at ≥ 70% of copy bandwidth and ≥ 1.5× PyTorch eager; fp32 4096² and bf16 8192² matmul ≥ 0.5× PyTorch; MLP step under jit ≥ 1.0× PyTorch eager.');
 const report = lines.join('\n');
 console.log(`\n${report}`);
 if (outDir && existsSync(outDir)) {

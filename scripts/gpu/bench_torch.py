@@ -7,6 +7,7 @@ import argparse
 import json
 import statistics
 import sys
+import time
 
 import torch
 
@@ -27,10 +28,45 @@ def timed(fn, repeats, warmup=2):
     return statistics.median(times)
 
 
+def mlp_step_ms(dev, batch, input, hidden, classes, lr, steps=50):
+    """Wall milliseconds per eager training step (forward, cross-entropy, backward, SGD in place),
+    steps issued back to back and synchronized once, as fusor's are measured."""
+    g = torch.Generator(device=dev).manual_seed(0)
+    w1 = (torch.randn(input, hidden, device=dev, generator=g) * 0.05).requires_grad_()
+    b1 = torch.zeros(hidden, device=dev, requires_grad=True)
+    w2 = (torch.randn(hidden, classes, device=dev, generator=g) * 0.05).requires_grad_()
+    b2 = torch.zeros(classes, device=dev, requires_grad=True)
+    x = torch.randn(batch, input, device=dev, generator=g)
+    labels = torch.randint(0, classes, (batch,), device=dev, generator=g)
+    params = [w1, b1, w2, b2]
+
+    def step():
+        logits = torch.relu(x @ w1 + b1) @ w2 + b2
+        loss = torch.nn.functional.cross_entropy(logits, labels)
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p.add_(p.grad, alpha=-lr)
+                p.grad = None
+        return loss
+
+    for _ in range(3):
+        step()
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    torch.cuda.synchronize()
+    return (time.perf_counter() - t0) * 1e3 / steps
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--elements", type=int, default=256 << 20)
     p.add_argument("--matmul", type=int, default=4096)
+    p.add_argument("--matmul16", type=int, default=8192)
+    p.add_argument("--softmax-cols", type=int, default=4096)
+    p.add_argument("--mlps", default="[]", help="JSON list of {batch, input, hidden, classes, lr}")
     p.add_argument("--repeats", type=int, default=10)
     args = p.parse_args()
     if not torch.cuda.is_available():
@@ -56,6 +92,19 @@ def main():
     a = torch.rand(m, m, device=dev)
     b = torch.rand(m, m, device=dev)
     out["matmul_ms"] = timed(lambda: a @ b, args.repeats)
+    del a, b
+    m = args.matmul16
+    a = torch.rand(m, m, device=dev, dtype=torch.bfloat16)
+    b = torch.rand(m, m, device=dev, dtype=torch.bfloat16)
+    out["matmul16_ms"] = timed(lambda: a @ b, args.repeats)
+    del a, b
+
+    out["sum_ms"] = timed(lambda: x.sum(), args.repeats)
+    s = torch.randn(4096, args.softmax_cols, device=dev)
+    out["softmax_ms"] = timed(lambda: torch.softmax(s, 1), args.repeats)
+    del s, x
+
+    out["mlp"] = [{"eager_ms": mlp_step_ms(dev, **sizes)} for sizes in json.loads(args.mlps)]
     print(json.dumps(out))
     return 0
 

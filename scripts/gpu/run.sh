@@ -4,7 +4,8 @@
 # cuda and the benchmark against PyTorch, and writes the results to $OUT (default ./gpu-results):
 #   env.txt           GPU, driver, Node, PyTorch, the libraries found
 #   bench.txt         the benchmark's log; bench.md its table (for docs/BENCHMARKS.md); bench.json
-#   conformance.txt   every failure and the summary line; conformance.json the same as data
+#   conformance.txt   every failure and the summary line, diagnoses; conformance.json the same as data
+#   conformance-blocking.txt  the arg/min/max cases again with CUDA_LAUNCH_BLOCKING=1
 # Exits non-zero if a step failed; every step runs regardless.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -67,8 +68,14 @@ timeout 200 "$NODE" --expose-gc --max-old-space-size=16384 "$GPU/bench-cuda.mjs"
 cat "$OUT/bench.txt"
 
 step "conformance suite on cuda"
-timeout 360 "$NODE" "$GPU/conformance-cuda.mjs" cuda --budget "${FUSOR_CONFORMANCE_BUDGET:-300}" --json "$OUT/conformance.json" > "$OUT/conformance.txt" 2>&1 || status=1
+timeout 360 "$NODE" "$GPU/conformance-cuda.mjs" cuda --budget "${FUSOR_CONFORMANCE_BUDGET:-300}" --diagnose "${FUSOR_DIAGNOSE:-^argmin/i32/all$}" --json "$OUT/conformance.json" > "$OUT/conformance.txt" 2>&1 || status=1
 tail -n 25 "$OUT/conformance.txt"
+
+# the same ops once more with every launch waited for: a case that passes only here points at
+# ordering between launches, copies and frees rather than at a kernel
+step "arg/min/max cases with CUDA_LAUNCH_BLOCKING=1"
+CUDA_LAUNCH_BLOCKING=1 timeout 60 "$NODE" "$GPU/conformance-cuda.mjs" cuda --only "${FUSOR_BLOCKING_ONLY:-^(arg|max|min)}" > "$OUT/conformance-blocking.txt" 2>&1 || status=1
+tail -n 5 "$OUT/conformance-blocking.txt"
 
 step "done (status $status); results in $OUT: $(ls "$OUT" | tr '\n' ' ')"
 exit $status
