@@ -65,11 +65,22 @@ function measure(fn, repeats) {
   return { gpuMs: gpu / repeats, wallMs: wall / repeats };
 }
 
+/** Runs one part of the benchmark; a failure is reported and recorded, and the rest still runs. */
+async function section(name, fn) {
+  try {
+    await fn();
+  } catch (e) {
+    const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    console.log(`FAILED ${name}: ${message.split('\n').slice(0, 8).join('\n  ')}`);
+    (results.failed ??= []).push({ name, message });
+  }
+}
+
 const maxAbsDiff = (a, b) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]) / Math.max(1, Math.abs(b[i]))), 0);
 const results = { date: new Date().toISOString(), device: description, elements: N, matmul: M, matmul16: M16 };
 
 // ---------------------------------------------------------------- elementwise chain
-{
+await section('chain', async () => {
   torch.manualSeed(0);
   const x = torch.rand(N, { device });
   realize([x.node]);
@@ -95,10 +106,10 @@ const results = { date: new Date().toISOString(), device: description, elements:
   console.log(
     `chain over ${N} float32: ${kernels} kernel(s), ${t.gpuMs.toFixed(3)} ms GPU (${results.chain.gbps.toFixed(0)} GB/s), ${t.wallMs.toFixed(3)} ms end to end; max rel. error vs cpu ${results.chain.maxRelErrVsCpu}`,
   );
-}
+});
 
 // ---------------------------------------------------------------- reductions
-{
+await section('sum and softmax', async () => {
   torch.manualSeed(2);
   const x = torch.rand(N, { device });
   realize([x.node]);
@@ -119,7 +130,7 @@ const results = { date: new Date().toISOString(), device: description, elements:
   results.softmax = { rows, cols: SOFTMAX_COLS, gpuMs: s.gpuMs, wallMs: s.wallMs, gbps: (2 * rows * SOFTMAX_COLS * 4) / (s.gpuMs * 1e6), maxRelErrVsCpu: maxAbsDiff(sm, smWant) };
   console.log(`softmax ${rows}×${SOFTMAX_COLS} float32 along rows: ${s.gpuMs.toFixed(3)} ms GPU (${results.softmax.gbps.toFixed(0)} GB/s)`);
   gc();
-}
+});
 
 // ---------------------------------------------------------------- matmul
 const onCuda = device.startsWith('cuda');
@@ -157,13 +168,13 @@ function matmul(size, dtype) {
   gc();
   return r;
 }
-results.matmul = matmul(M, 'float32');
-if (backend.capabilities.dtypes.includes('bfloat16')) results.matmulBf16 = matmul(M16, 'bfloat16');
+await section('matmul float32', () => (results.matmul = matmul(M, 'float32')));
+if (backend.capabilities.dtypes.includes('bfloat16')) await section('matmul bfloat16', () => (results.matmulBf16 = matmul(M16, 'bfloat16')));
 if (cublasOn()) {
   // the backend's own GEMM kernels, with the library switched off
   setCublas(false);
-  results.matmulOwn = matmul(M, 'float32');
-  if (results.matmulBf16) results.matmulOwnBf16 = matmul(M16, 'bfloat16');
+  await section('matmul float32, own kernels', () => (results.matmulOwn = matmul(M, 'float32')));
+  if (results.matmulBf16) await section('matmul bfloat16, own kernels', () => (results.matmulOwnBf16 = matmul(M16, 'bfloat16')));
   setCublas(true);
 }
 
@@ -181,7 +192,7 @@ async function perStep(step, steps) {
   return (performance.now() - t0) / steps;
 }
 results.mlp = [];
-for (const sizes of MLPS) {
+for (const sizes of MLPS) await section(`MLP ${sizes.batch}×${sizes.input}→${sizes.hidden}→${sizes.classes}`, async () => {
   const eager = fusorMlp(torch, device, sizes);
   const eagerMs = await perStep(() => eager.step(eager.x, eager.onehot), 20);
   const traced = fusorMlp(torch, device, sizes);
@@ -193,7 +204,7 @@ for (const sizes of MLPS) {
   results.mlp.push({ ...sizes, eagerMs, jitMs, launchesPerJitStep: launches, loss });
   console.log(`MLP step ${sizes.batch}×${sizes.input}→${sizes.hidden}→${sizes.classes}: eager ${eagerMs.toFixed(3)} ms, jit ${jitMs.toFixed(3)} ms (${launches.toFixed(1)} launches per step), loss ${loss.toFixed(4)}`);
   gc();
-}
+});
 
 // ---------------------------------------------------------------- PyTorch on the same GPU
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -216,15 +227,15 @@ const row = (...cells) => lines.push(`| ${cells.join(' | ')} |`);
 lines.push('', '| workload | fusor | PyTorch | fusor speed ÷ PyTorch speed |', '| --- | --- | --- | --- |');
 if (!tt.error) row(`device copy, ${N} float32 (reference bandwidth)`, '—', `${tt.copy_ms.toFixed(3)} ms, ${gb(tt.copy_ms).toFixed(0)} GB/s`, '—');
 const ch = results.chain;
-row(
+if (ch) row(
   `chain \`x*1.5+0.5 → relu → *x − 0.25\`, ${N} float32`,
   `${ch.kernels} kernel, ${ch.gpuMs.toFixed(3)} ms GPU, ${ch.gbps.toFixed(0)} GB/s${tt.error ? '' : ` (${((100 * ch.gbps) / gb(tt.copy_ms)).toFixed(0)}% of copy)`}; ${ch.wallMs.toFixed(3)} ms end to end`,
   tt.error ? '—' : `5 kernels, ${tt.chain_ms.toFixed(3)} ms, ${gb(tt.chain_ms).toFixed(0)} GB/s`,
   tt.error ? '—' : `${ratio(tt.chain_ms, ch.gpuMs)} (end to end ${ratio(tt.chain_ms, ch.wallMs)})`,
 );
-row(`sum of ${N} float32`, `${results.sum.gpuMs.toFixed(3)} ms, ${results.sum.gbps.toFixed(0)} GB/s`, tt.error ? '—' : `${tt.sum_ms.toFixed(3)} ms`, ratio(tt.sum_ms, results.sum.gpuMs));
+if (results.sum) row(`sum of ${N} float32`, `${results.sum.gpuMs.toFixed(3)} ms, ${results.sum.gbps.toFixed(0)} GB/s`, tt.error ? '—' : `${tt.sum_ms.toFixed(3)} ms`, ratio(tt.sum_ms, results.sum.gpuMs));
 const sm = results.softmax;
-row(`softmax ${sm.rows}×${sm.cols} float32 along rows`, `${sm.gpuMs.toFixed(3)} ms, ${sm.gbps.toFixed(0)} GB/s`, tt.error ? '—' : `${tt.softmax_ms.toFixed(3)} ms`, ratio(tt.softmax_ms, sm.gpuMs));
+if (sm) row(`softmax ${sm.rows}×${sm.cols} float32 along rows`, `${sm.gpuMs.toFixed(3)} ms, ${sm.gbps.toFixed(0)} GB/s`, tt.error ? '—' : `${tt.softmax_ms.toFixed(3)} ms`, ratio(tt.softmax_ms, sm.gpuMs));
 for (const [key, torchKey] of [
   ['matmul', 'matmul_ms'],
   ['matmulOwn', 'matmul_ms'],
@@ -247,7 +258,11 @@ for (const [i, m] of results.mlp.entries()) {
   row(`${name}, eager`, `${m.eagerMs.toFixed(3)} ms`, t ? `${t.eager_ms.toFixed(3)} ms eager` : '—', t ? ratio(t.eager_ms, m.eagerMs) : '—');
   row(`${name}, fusor under \`jit\``, `${m.jitMs.toFixed(3)} ms, ${m.launchesPerJitStep.toFixed(1)} launches`, t ? `${t.eager_ms.toFixed(3)} ms eager` : '—', t ? ratio(t.eager_ms, m.jitMs) : '—');
 }
-lines.push('', `Checked against the cpu backend on samples: chain max rel. error ${ch.maxRelErrVsCpu}, sum (against the exact sum) ${results.sum.relErrVsExact.toExponential(2)}, softmax ${sm.maxRelErrVsCpu}, matmul ${results.matmul.maxRelErrVsCpu}, bf16 matmul ${results.matmulBf16?.maxRelErrVsCpu ?? '—'}.`);
+lines.push(
+  '',
+  `Checked against the cpu backend on samples: chain max rel. error ${ch?.maxRelErrVsCpu ?? '—'}, sum (against the exact sum) ${results.sum?.relErrVsExact.toExponential(2) ?? '—'}, softmax ${sm?.maxRelErrVsCpu ?? '—'}, matmul ${results.matmul?.maxRelErrVsCpu ?? '—'}, bf16 matmul ${results.matmulBf16?.maxRelErrVsCpu ?? '—'}.`,
+);
+for (const f of results.failed ?? []) lines.push(`FAILED: ${f.name}: ${f.message.split('\n')[0]}`);
 lines.push('Goals (issue 6, H200): the chain at ≥ 70% of copy bandwidth and ≥ 1.5× PyTorch eager; fp32 4096² and bf16 8192² matmul ≥ 0.5× PyTorch; MLP step under jit ≥ 1.0× PyTorch eager.');
 const report = lines.join('\n');
 console.log(`\n${report}`);
@@ -255,3 +270,4 @@ if (outDir && existsSync(outDir)) {
   writeFileSync(join(outDir, 'bench.json'), JSON.stringify(results, null, 2));
   writeFileSync(join(outDir, 'bench.md'), `${report}\n`);
 }
+if (results.failed?.length) process.exit(1);
