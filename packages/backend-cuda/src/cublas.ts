@@ -277,8 +277,10 @@ export class Cublas {
         oy -= loop[yr] * (loop.size - 1);
         oc -= loop.c * (loop.size - 1);
       }
-      if (d < 0) return;
+      if (d < 0) break;
     }
+    // CUDA_LAUNCH_BLOCKING=1: wait here, so a fault is reported at the call that caused it
+    if (this.runtime.blocking) this.runtime.waitFor(c.device, `cuBLAS ${kind.gemm} (${shape.dtype} ${shape.m}×${shape.k}·${shape.k}×${shape.n})`);
   }
 }
 

@@ -249,14 +249,17 @@ export class CudaRuntime {
     this.use(index);
     this.driver.call('cuLaunchKernel', fn, grid, 1, 1, block, 1, 1, 0, null, params, null);
     // CUDA_LAUNCH_BLOCKING=1 (PyTorch's debugging switch): wait for each kernel, so a fault names it
-    if (this.blocking) {
-      const code = this.driver.try('cuCtxSynchronize');
-      if (code !== 0) throw new CudaError(`${name} (grid ${grid}, block ${block}) failed on cuda:${index}: ${this.driver.errorName(code)}`, code);
-    }
+    if (this.blocking) this.waitFor(index, `${name} (grid ${grid}, block ${block})`);
   }
 
   /** Whether every launch waits for its kernel (CUDA_LAUNCH_BLOCKING=1). */
-  private readonly blocking = process.env['CUDA_LAUNCH_BLOCKING'] === '1';
+  readonly blocking = process.env['CUDA_LAUNCH_BLOCKING'] === '1';
+
+  /** Waits for the device's work; a failure is reported as `what` failing. */
+  waitFor(index: number, what: string): void {
+    const code = this.driver.try('cuCtxSynchronize');
+    if (code !== 0) throw new CudaError(`${what} failed on cuda:${index}: ${this.driver.errorName(code)}`, code);
+  }
 
   /** Milliseconds of GPU time that `work` enqueues on a device, measured with CUDA events. */
   time(index: number, work: () => void): number {

@@ -8,7 +8,7 @@
 // for every block and thread of the grid, one after another.
 //
 // Environment: MOCK_CUDA_DEVICES (default 1; 0 = no GPU), MOCK_CUDA_MEMORY (bytes per device,
-// default 256 MiB), MOCK_CUDA_SMS (default 4).
+// default 256 MiB), MOCK_CUDA_SMS (default 4), MOCK_CUDA_SYNC_ERROR (a CUresult synchronizing returns).
 #include <dlfcn.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -57,7 +57,8 @@ int cuDeviceGetAttribute(int *v, int attr, int dev) {
 int cuDeviceTotalMem_v2(size_t *bytes, int dev) { (void)dev; *bytes = total_memory(); return 0; }
 int cuDevicePrimaryCtxRetain(void **ctx, int dev) { *ctx = (void *)(intptr_t)(dev + 1); return 0; }
 int cuCtxSetCurrent(void *ctx) { current = (int)(intptr_t)ctx - 1; return 0; }
-int cuCtxSynchronize(void) { return 0; }
+// MOCK_CUDA_SYNC_ERROR=<code>: synchronizing reports that error (a kernel that faulted)
+int cuCtxSynchronize(void) { return (int)env_num("MOCK_CUDA_SYNC_ERROR", 0); }
 
 int cuMemAlloc_v2(u64 *dptr, size_t bytes) {
   if (bytes == 0) return 1;
@@ -172,6 +173,7 @@ int cuGetErrorName(int err, const char **name) {
     case 101: *name = "CUDA_ERROR_INVALID_DEVICE"; return 0;
     case 200: *name = "CUDA_ERROR_INVALID_IMAGE"; return 0;
     case 218: *name = "CUDA_ERROR_INVALID_PTX"; return 0;
+    case 700: *name = "CUDA_ERROR_ILLEGAL_ADDRESS"; return 0;
     default: *name = NULL; return 1;
   }
 }
