@@ -76,6 +76,7 @@ template <typename T> static inline T __shfl_xor_sync(unsigned mask, T v, int la
 }
 
 static void (*fu_thread_body)(void);
+static unsigned fu_order = 1;
 static void fu_thread_entry(void) {
   fu_thread_body();
   fu_fibers[fu_current].state = FU_DONE;
@@ -104,7 +105,14 @@ static void fu_run_block(void (*body)(void), unsigned bx) {
   }
   for (;;) {
     bool ran = false;
-    for (unsigned t = 0; t < bx; t++) {
+    // each round visits the threads from another start, alternately upward and downward: code that
+    // leans on one thread running before another between barriers (a missing barrier) then reads
+    // what it should not, where a fixed order could hide it
+    fu_order = fu_order * 1103515245u + 12345u;
+    const unsigned start = (fu_order >> 16) % bx;
+    const bool down = (fu_order >> 8) & 1u;
+    for (unsigned i = 0; i < bx; i++) {
+      const unsigned t = down ? (start + bx - i) % bx : (start + i) % bx;
       if (fu_fibers[t].state != FU_RUN) continue;
       ran = true;
       fu_current = t;
