@@ -605,9 +605,18 @@ function blockPlan(k: Kernel): KernelPlan | null {
   return { mode: 'block', blocks: groups * parts, layout, outputs, threads, splits, parts, workspace };
 }
 
-/** Where a split kernel keeps things in its workspace: a counter per group, then each accumulator's partials (8-byte slots). */
+/**
+ * The counters at the start of every split kernel's workspace: one per group, and a split kernel
+ * has at most SPLIT_TARGET_BLOCKS / 2 groups (it splits into ≥ 2 parts). Kernels share the
+ * workspace and each leaves its counters at zero; partials, which they leave behind, must never
+ * lie where another kernel's counters do — so the counter area has the same size for all.
+ */
+const COUNTER_BYTES = (SPLIT_TARGET_BLOCKS / 2) * 4;
+
+/** Where a split kernel keeps things in its workspace: the counters (one per group), then each accumulator's partials (8-byte slots). */
 function workspaceLayout(groups: number, parts: number, outputs: number, accs: SplitLoop['accs']): { offsets: number[]; bytes: number } {
-  let at = Math.ceil((groups * 4) / 256) * 256;
+  if (groups * 4 > COUNTER_BYTES) throw new CudaRenderError(`internal: a split reduction of ${groups} groups (at most ${COUNTER_BYTES / 4})`);
+  let at = COUNTER_BYTES;
   const offsets = accs.map(() => {
     const o = at;
     at += groups * parts * outputs * 8;

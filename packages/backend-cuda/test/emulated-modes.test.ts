@@ -178,6 +178,16 @@ describe.skipIf(why !== null)(`renderer modes on the emulator${why ? ` (skipped:
       expect(list(x.sum(0, true).sum())).toEqual(first);
     });
 
+    it("keeps one split kernel's leftover partials out of another's counters", () => {
+      // 2 groups of 32 columns leave partials where a kernel of 80 groups keeps counters, if the
+      // counter area followed each kernel's own group count
+      const cols = torch.tensor(values(40_097 * 33, 5), { dtype: torch.float32 }).reshape([40_097, 33]);
+      expectClose(list(cols.to('cuda').sum(0)), list(cols.sum(0)), 1e-5, 'columns');
+      const h = torch.tensor(values(256 * 512, 6), { dtype: torch.float32 }).reshape([256, 512]);
+      const w = torch.tensor(values(512 * 10, 7), { dtype: torch.float32 }).reshape([512, 10]);
+      expectClose(list(h.to('cuda').relu().matmul(w.to('cuda'))), list(h.relu().matmul(w)), 1e-5, 'a product of 2560 outputs in 80 groups');
+    });
+
     it('takes max, min, argmax and argmin like cpu, NaN propagating and ties to the first index', () => {
       const data = values(70_001, 9);
       data[1234] = 5;
