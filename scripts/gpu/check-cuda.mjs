@@ -110,7 +110,7 @@ configureCuda({ cublas: true });
 
 // ---------------------------------------------------------------- a training step under jit
 check('MLP training steps under jit: losses', (d) => {
-  const m = fusorMlp(torch, d, small ? { batch: 16, input: 40, hidden: 24, classes: 5, lr: 0.01 } : MLP);
+  const m = fusorMlp(torch, d, MLP);
   const step = torch.jit(m.step, { name: 'mlp' });
   const losses = [];
   for (let i = 0; i < 4; i++) losses.push(step(m.x, m.onehot).itemSync());
