@@ -6,7 +6,7 @@
  * kernel — the same statements and ops, in the 16-bit dtype.
  */
 import { alu, cast, konst, load, local, observeKernels, rand, registerBackend, type Backend, type Expr, type GemmShape, type Kernel, type Stmt } from '@fusor/compiler';
-import { checksOf, loadFixtures, runCheck, skipReason } from '@fusor/conformance';
+import { checksOf, fuzz, loadFixtures, runCheck, skipReason, type FuzzOptions } from '@fusor/conformance';
 import type { DType } from '@fusor/ir';
 import '@fusor/tensor';
 import { cpuBackend } from '@fusor/backend-cpu';
@@ -86,6 +86,20 @@ export async function conformanceKernels(only?: RegExp): Promise<Corpus> {
     stop();
   }
   return { kernels: [...seen.values()], cases, checks, failed };
+}
+
+/** The kernels `fuzz(device, opts)` produces, captured on cpu (the same seeds build the same graphs). */
+export async function fuzzKernels(opts: FuzzOptions): Promise<Kernel[]> {
+  const seen = new Map<string, Kernel>();
+  const stop = observeKernels((k) => {
+    if (!seen.has(k.key)) seen.set(k.key, k);
+  });
+  try {
+    await fuzz(CAPTURE[0], opts);
+  } finally {
+    stop();
+  }
+  return [...seen.values()];
 }
 
 /** The same kernel with every `from` value (buffers, constants, accumulators, ops) in `to`. */

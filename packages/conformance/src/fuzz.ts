@@ -18,6 +18,13 @@ export interface FuzzOptions {
   readonly count?: number;
   /** Most ops per graph (default 10). */
   readonly maxOps?: number;
+  /**
+   * Give some starting tensors one long dim of 128 to `long` elements, log-uniformly (default 0:
+   * every dim is 1–5),
+   * so reductions and products run long enough for a GPU backend's cooperative kernels (a block
+   * of threads per output, loops split across blocks) and elementwise work spans many vectors.
+   */
+  readonly long?: number;
 }
 
 export interface FuzzFailure {
@@ -72,10 +79,15 @@ class Builder {
   readonly used = new Set<Var>();
   readonly lines: string[] = [];
   private next = 0;
+  /** The largest tensor an op may build (keeps a run fast). */
+  readonly maxNumel: number;
   constructor(
     readonly rand: () => number,
     readonly device: string,
-  ) {}
+    readonly long = 0,
+  ) {
+    this.maxNumel = long ? Math.max(MAX_NUMEL, 32 * long) : MAX_NUMEL;
+  }
 
   int(lo: number, hi: number): number {
     return lo + Math.floor(this.rand() * (hi - lo + 1));
@@ -114,6 +126,13 @@ class Builder {
 
   randomShape(): number[] {
     const rank = this.int(0, 4);
+    if (this.long && rank > 0 && this.chance(0.6)) {
+      // one long dim; the others small, so the tensor stays within maxNumel
+      const at = this.int(0, rank - 1);
+      // log-uniform over 128 … long: as many dims near 128 as near `long`
+      const n = Math.round(128 * (this.long / 128) ** this.rand());
+      return Array.from({ length: rank }, (_, i) => (i === at ? n : this.int(1, 3)));
+    }
     return Array.from({ length: rank }, () => this.int(1, 5));
   }
 
@@ -192,7 +211,7 @@ const GENS: readonly [number, Gen][] = [
       const y = partners.length && b.chance(0.6) ? b.pick(partners) : b.leaf(b.broadcastable(x.t.shape), x.t.dtype);
       const [l, r] = b.chance(0.5) ? [x, y] : [y, x];
       const out = f(l.t, r.t);
-      if (numel(out.shape) > MAX_NUMEL) return undefined;
+      if (numel(out.shape) > b.maxNumel) return undefined;
       return b.add(out, code.replace(/\ba\b/g, l.name).replace(/\bb\b/g, r.name), l, r);
     },
   ],
@@ -273,7 +292,7 @@ const GENS: readonly [number, Gen][] = [
       ops.push([`torch.stack([${n}, ${n}.neg()], ${u})`, () => torch.stack([t, t.neg()], u)]);
       const [code, f] = b.pick(ops);
       const out = f();
-      if (numel(out.shape) > MAX_NUMEL) return undefined;
+      if (numel(out.shape) > b.maxNumel) return undefined;
       return b.add(out, code, x);
     },
   ],
@@ -288,7 +307,7 @@ const GENS: readonly [number, Gen][] = [
       const shape = t.ndim === 1 ? [k] : b.chance(0.5) ? [k, m] : [...b.broadcastable(t.shape.slice(0, -2)), k, m];
       const w = b.leaf(shape, t.dtype);
       const out = t.matmul(w.t);
-      if (numel(out.shape) > MAX_NUMEL) return undefined;
+      if (numel(out.shape) > b.maxNumel) return undefined;
       return b.add(out, `${x.name}.matmul(${w.name})`, x, w);
     },
   ],
@@ -342,7 +361,7 @@ export async function fuzz(device: string, opts: FuzzOptions = {}): Promise<Fuzz
   const failures: FuzzFailure[] = [];
   let totalOps = 0;
   for (let seed = first; seed < first + count; seed++) {
-    const b = new Builder(generator(seed), device);
+    const b = new Builder(generator(seed), device, opts.long ?? 0);
     let graph = '';
     try {
       const { outs, ops } = grow(b, opts.maxOps ?? 10);
