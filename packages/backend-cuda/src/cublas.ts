@@ -12,11 +12,11 @@
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { readdirSync } from 'node:fs';
 import { DTYPES, type DType } from '@fusor/ir';
-import type { BackendBuffer, GemmRoutine, GemmShape } from '@fusor/compiler';
+import type { GemmRoutine, GemmShape } from '@fusor/compiler';
 import { CudaError } from './driver.js';
 import { bindAll, loadFirst, loadKoffi, type CFunction, type LibraryHandle } from './ffi.js';
 import { ENV, locateCublas } from './locate.js';
-import type { CudaRuntime } from './runtime.js';
+import type { CudaRuntime, DeviceBuffer } from './runtime.js';
 
 /**
  * The cuBLAS functions fusor calls. Matrices are device pointers, integers here as in the driver
@@ -85,12 +85,6 @@ const KINDS: Partial<Record<DType, { gemm: CublasFn; batched: CublasFn; ex?: { t
 /** A failed cuBLAS call, named as cuBLAS names its status. */
 export class CublasError extends CudaError {
   override name = 'CublasError';
-}
-
-/** A device buffer as the routine sees it. */
-export interface DeviceBuffer extends BackendBuffer {
-  readonly device: number;
-  readonly ptr: bigint;
 }
 
 export interface CublasOptions {

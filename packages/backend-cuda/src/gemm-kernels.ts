@@ -25,15 +25,9 @@
  * back to C++ that follows the PTX ISA's fragment layouts, exchanging a warp's registers between
  * two `__syncwarp()`s, so the emulator checks the fragment indexing.
  */
-import type { BackendBuffer, GemmRoutine, GemmShape } from '@fusor/compiler';
+import type { GemmRoutine, GemmShape } from '@fusor/compiler';
 import { CUDA_PRELUDE } from './render-cuda.js';
-import type { CudaRuntime, Module } from './runtime.js';
-
-/** What the routine needs of a buffer: where it lives (CudaBuffer has it). */
-export interface GemmBuffer extends BackendBuffer {
-  readonly device: number;
-  readonly ptr: bigint;
-}
+import { kernelParam, type CudaRuntime, type DeviceBuffer, type Module } from './runtime.js';
 
 export type GemmDtype = 'float32' | 'float64' | 'float16' | 'bfloat16';
 
@@ -618,19 +612,11 @@ export interface GemmLaunch {
   readonly params: readonly Buffer[][];
 }
 
-const i64 = (v: number | bigint): Buffer => {
-  const b = Buffer.alloc(8);
-  b.writeBigInt64LE(BigInt.asIntN(64, BigInt(v)));
-  return b;
-};
-const i32 = (v: number): Buffer => {
-  const b = Buffer.alloc(8);
-  b.writeInt32LE(v | 0);
-  return b;
-};
+const i64 = (v: number | bigint): Buffer => kernelParam(v, 'int64');
+const i32 = (v: number): Buffer => kernelParam(v, 'int32');
 
 /** The variant, grid and parameters that compute `g` (null when there is nothing to write). */
-export function planGemm(g: GemmShape, a: GemmBuffer, b: GemmBuffer, c: GemmBuffer): GemmLaunch | null {
+export function planGemm(g: GemmShape, a: DeviceBuffer, b: DeviceBuffer, c: DeviceBuffer): GemmLaunch | null {
   if (!isGemmDtype(g.dtype)) throw new Error(`internal: the cuda gemm kernels do not take ${g.dtype}`);
   const t = TILING[g.dtype];
   const size = ITEMSIZE[g.dtype];
@@ -696,7 +682,7 @@ const DEFAULTS: Required<GeneratedGemmOptions> = { minMultiplyAdds: 128 ** 3, mi
  * The GEMM routine on generated tiled kernels, launched through `runtime()` on the device of the
  * buffers. Kernels compile once per variant (NVRTC, then the runtime's memory and disk caches).
  */
-export function generatedGemm(runtime: () => CudaRuntime, opts: GeneratedGemmOptions = {}): GemmRoutine<GemmBuffer> {
+export function generatedGemm(runtime: () => CudaRuntime, opts: GeneratedGemmOptions = {}): GemmRoutine<DeviceBuffer> {
   const o = { ...DEFAULTS, ...opts };
   const modules = new Map<string, Module>();
   const module = (v: GemmVariant): Module => {

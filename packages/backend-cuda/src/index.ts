@@ -11,7 +11,6 @@ import {
   float16Bits,
   registerBackend,
   type Backend,
-  type BackendBuffer,
   type GemmRoutine,
   type GemmShape,
   type Kernel,
@@ -20,7 +19,7 @@ import type { MemoryStats } from './allocator.js';
 import { Cublas, cublasGemm, DEFAULT_MIN_DIM, DEFAULT_MIN_MULTIPLY_ADDS, type CublasInfo, type CublasOptions } from './cublas.js';
 import { generatedGemm } from './gemm-kernels.js';
 import { kernelSymbol, launchShape, planKernel, renderCuda, type KernelPlan } from './render-cuda.js';
-import { CudaRuntime, defaultCacheDir, type DeviceInfo, type Module } from './runtime.js';
+import { CudaRuntime, defaultCacheDir, kernelParam, type DeviceBuffer, type DeviceInfo, type Module } from './runtime.js';
 
 export { renderCuda, renderCudaBatch, renderKernel, literal, planKernel, launchShape, CUDA_PRELUDE, BLOCK_SIZE, CudaRenderError } from './render-cuda.js';
 export type { KernelPlan, LaunchShape } from './render-cuda.js';
@@ -30,12 +29,9 @@ export { CudaCompileError, NVRTC_OPTIONS } from './nvrtc.js';
 export { locateNvrtc, nvrtcDirs, locateCublas, cublasDirs, driverCandidates, ENV } from './locate.js';
 export { CublasError, DEFAULT_MIN_DIM, DEFAULT_MIN_MULTIPLY_ADDS, type CublasInfo, type CublasOptions } from './cublas.js';
 export { generatedGemm, planGemm, renderGemm, gemmVariants, type GeneratedGemmOptions } from './gemm-kernels.js';
-export type { DeviceInfo } from './runtime.js';
+export type { DeviceInfo, DeviceBuffer } from './runtime.js';
 
-export interface CudaBuffer extends BackendBuffer {
-  readonly device: number;
-  /** Device pointer (0 for an empty buffer). */
-  readonly ptr: bigint;
+export interface CudaBuffer extends DeviceBuffer {
   /** Bytes of the allocator block behind it. */
   readonly block: number;
   freed: boolean;
@@ -132,25 +128,6 @@ function toStorage(dtype: DType, data: HostArray): ArrayBufferView {
 
 const bytesOf = (dtype: DType, size: number): number => size * DTYPES[dtype].itemsize;
 
-/** One kernel parameter's bytes: device pointers and scalars, 8 bytes each (cuLaunchKernel reads its size). */
-function param(value: bigint | number, dtype: DType | 'ptr'): Buffer {
-  const b = Buffer.alloc(8);
-  switch (dtype) {
-    case 'ptr':
-    case 'int64':
-      b.writeBigInt64LE(BigInt.asIntN(64, BigInt(value)));
-      break;
-    case 'float64':
-      b.writeDoubleLE(Number(value));
-      break;
-    case 'float32':
-      b.writeFloatLE(Number(value));
-      break;
-    default:
-      b.writeInt32LE(Number(value) | 0);
-  }
-  return b;
-}
 
 /**
  * Per device: scratch memory for kernels that combine partial results across blocks (see
@@ -243,8 +220,8 @@ export const cudaBackend: Backend<CudaBuffer, CudaProgram> & {
       if (b.device !== device) throw new Error(`internal: a kernel on cuda:${device} was given a buffer on cuda:${b.device}`);
     }
     const fn = r.function(program.module, device);
-    const params = [...buffers.map((b) => param(b.ptr, 'ptr')), ...vars.map((v, i) => param(v, program.vars[i]!))];
-    if (program.plan.mode === 'block' && program.plan.workspace > 0) params.push(param(workspace(r, device, program.plan.workspace), 'ptr'));
+    const params = [...buffers.map((b) => kernelParam(b.ptr, 'ptr')), ...vars.map((v, i) => kernelParam(v, program.vars[i]!))];
+    if (program.plan.mode === 'block' && program.plan.workspace > 0) params.push(kernelParam(workspace(r, device, program.plan.workspace), 'ptr'));
     const { grid, block } = launchShape(program.plan, r.device(device).multiprocessors);
     r.launch(device, fn, grid, block, params, program.module.symbol);
   },

@@ -5,6 +5,8 @@
  * and copy in program order.
  */
 import { createHash } from 'node:crypto';
+import type { BackendBuffer } from '@fusor/compiler';
+import type { DType } from '@fusor/ir';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +15,33 @@ import { ATTRIBUTE, CUDA_ERROR_NO_DEVICE, CUDA_ERROR_OUT_OF_MEMORY, CudaError, o
 import { big, loadKoffi } from './ffi.js';
 import { driverCandidates } from './locate.js';
 import { NVRTC_OPTIONS, openNvrtc, type Nvrtc, type Target } from './nvrtc.js';
+
+/** Device memory as kernels and library calls see it: where it lives (the backend's CudaBuffer is one). */
+export interface DeviceBuffer extends BackendBuffer {
+  readonly device: number;
+  /** Device pointer (0 for an empty buffer). */
+  readonly ptr: bigint;
+}
+
+/** One kernel parameter's bytes: device pointers and scalars, 8 bytes each (cuLaunchKernel reads each at its own size). */
+export function kernelParam(value: bigint | number, dtype: DType | 'ptr'): Buffer {
+  const b = Buffer.alloc(8);
+  switch (dtype) {
+    case 'ptr':
+    case 'int64':
+      b.writeBigInt64LE(BigInt.asIntN(64, BigInt(value)));
+      break;
+    case 'float64':
+      b.writeDoubleLE(Number(value));
+      break;
+    case 'float32':
+      b.writeFloatLE(Number(value));
+      break;
+    default:
+      b.writeInt32LE(Number(value) | 0);
+  }
+  return b;
+}
 
 export interface DeviceInfo {
   readonly index: number;

@@ -22,11 +22,10 @@ import {
   gemmVariants,
   planGemm,
   renderGemm,
-  type GemmBuffer,
   type GemmDtype,
   type GemmVariant,
 } from '../src/gemm-kernels.js';
-import { CudaRuntime } from '../src/runtime.js';
+import { CudaRuntime, type DeviceBuffer } from '../src/runtime.js';
 
 const why = emulatorUnavailable();
 const emu = why ? null : installEmulator();
@@ -53,7 +52,7 @@ const fromBits: Record<GemmDtype, (x: number) => number> = {
 const host = (dtype: GemmDtype, n: number): Float32Array | Float64Array | Uint16Array =>
   dtype === 'float32' ? new Float32Array(n) : dtype === 'float64' ? new Float64Array(n) : new Uint16Array(n);
 
-interface Buf extends GemmBuffer {
+interface Buf extends DeviceBuffer {
   readonly block: number;
 }
 function upload(dtype: GemmDtype, data: Float32Array | Float64Array | Uint16Array): Buf {
