@@ -7,7 +7,7 @@
  * Operands are read through each buffer's `data` typed array (a view of plain or shared memory:
  * koffi passes views of a SharedArrayBuffer / shared WebAssembly.Memory without copying).
  */
-import type { BackendBuffer, GemmRoutine, GemmShape, Routines } from '@fusor/compiler';
+import { forEachBatch, type BackendBuffer, type GemmRoutine, type GemmShape, type Routines } from '@fusor/compiler';
 
 type Floats = Float32Array | Float64Array;
 interface FloatBuffer extends BackendBuffer {
@@ -166,15 +166,10 @@ export const blasGemm: GemmRoutine<FloatBuffer> = {
     const p = plan(g)!;
     const call = g.dtype === 'float32' ? lib.sgemm : lib.dgemm;
     const [x, y] = p.swap ? [b.data as Floats, a.data as Floats] : [a.data as Floats, b.data as Floats];
-    const [xl, yl] = p.swap ? [g.b, g.a] : [g.a, g.b];
-    const [xb, yb] = p.swap ? (['b', 'a'] as const) : (['a', 'b'] as const);
     const out = c.data as Floats;
     // one library call per index of the batch loops
-    const idx = g.batch.map(() => 0);
-    let ox = xl.offset;
-    let oy = yl.offset;
-    let oc = g.c.offset;
-    for (;;) {
+    forEachBatch(g.batch, { a: g.a.offset, b: g.b.offset, c: g.c.offset }, (oa, ob, oc) => {
+      const [ox, oy] = p.swap ? [ob, oa] : [oa, ob];
       call(
         ROW_MAJOR,
         p.a.trans ? TRANS : NO_TRANS,
@@ -191,22 +186,7 @@ export const blasGemm: GemmRoutine<FloatBuffer> = {
         out.subarray(oc),
         p.ldc,
       );
-      let d = g.batch.length - 1;
-      for (; d >= 0; d--) {
-        const dim = g.batch[d]!;
-        if (++idx[d]! < dim.size) {
-          ox += dim[xb];
-          oy += dim[yb];
-          oc += dim.c;
-          break;
-        }
-        idx[d] = 0;
-        ox -= dim[xb] * (dim.size - 1);
-        oy -= dim[yb] * (dim.size - 1);
-        oc -= dim.c * (dim.size - 1);
-      }
-      if (d < 0) return;
-    }
+    });
   },
 };
 

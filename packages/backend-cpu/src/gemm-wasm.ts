@@ -11,7 +11,7 @@
  * by the caller. Packing runs in the main thread; the tiles of each packed k block are split by
  * row tiles over the worker pool (`run` export), when it is up and the block is big enough.
  */
-import type { BackendBuffer, GemmRoutine, GemmShape } from '@fusor/compiler';
+import { forEachBatch, type BackendBuffer, type GemmRoutine, type GemmShape } from '@fusor/compiler';
 import { heap } from './buffer.js';
 import { cpuConfig } from './config.js';
 import { memoryImport, newModuleId, poolFor } from './program.js';
@@ -259,27 +259,6 @@ export const wasmGemm: GemmRoutine<FloatBuffer> = {
   },
   run(g, a, b, c) {
     const w = compiled();
-    const idx = g.batch.map(() => 0);
-    let oa = g.a.offset;
-    let ob = g.b.offset;
-    let oc = g.c.offset;
-    for (;;) {
-      product(g, a, oa, b, ob, c, oc, w);
-      let d = g.batch.length - 1;
-      for (; d >= 0; d--) {
-        const dim = g.batch[d]!;
-        if (++idx[d]! < dim.size) {
-          oa += dim.a;
-          ob += dim.b;
-          oc += dim.c;
-          break;
-        }
-        idx[d] = 0;
-        oa -= dim.a * (dim.size - 1);
-        ob -= dim.b * (dim.size - 1);
-        oc -= dim.c * (dim.size - 1);
-      }
-      if (d < 0) return;
-    }
+    forEachBatch(g.batch, { a: g.a.offset, b: g.b.offset, c: g.c.offset }, (oa, ob, oc) => product(g, a, oa, b, ob, c, oc, w));
   },
 };

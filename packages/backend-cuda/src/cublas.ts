@@ -12,7 +12,7 @@
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { readdirSync } from 'node:fs';
 import { DTYPES, type DType } from '@fusor/ir';
-import type { GemmRoutine, GemmShape } from '@fusor/compiler';
+import { forEachBatch, type GemmRoutine, type GemmShape } from '@fusor/compiler';
 import { CudaError } from './driver.js';
 import { bindAll, loadFirst, loadKoffi, type CFunction, type LibraryHandle } from './ffi.js';
 import { ENV, locateCublas } from './locate.js';
@@ -228,7 +228,6 @@ export class Cublas {
     this.runtime.use(c.device);
     const item = DTYPES[shape.dtype].itemsize;
     const [x, y] = p.swap ? [b, a] : [a, b];
-    const [xl, yl] = p.swap ? [shape.b, shape.a] : [shape.a, shape.b];
     const [xr, yr] = p.swap ? (['b', 'a'] as const) : (['a', 'b'] as const);
     const ptr = (buf: DeviceBuffer, offset: number): bigint => buf.ptr + BigInt(offset * item);
     const op = (t: boolean): number => (t ? OP_T : OP_N);
@@ -251,28 +250,7 @@ export class Cublas {
     };
     // one call per index of the batch loops the strided call does not cover
     const outer = shape.batch.filter((_, i) => i !== p.inner);
-    const idx = outer.map(() => 0);
-    let ox = xl.offset;
-    let oy = yl.offset;
-    let oc = shape.c.offset;
-    for (;;) {
-      call(ox, oy, oc);
-      let d = outer.length - 1;
-      for (; d >= 0; d--) {
-        const loop = outer[d]!;
-        if (++idx[d]! < loop.size) {
-          ox += loop[xr];
-          oy += loop[yr];
-          oc += loop.c;
-          break;
-        }
-        idx[d] = 0;
-        ox -= loop[xr] * (loop.size - 1);
-        oy -= loop[yr] * (loop.size - 1);
-        oc -= loop.c * (loop.size - 1);
-      }
-      if (d < 0) break;
-    }
+    forEachBatch(outer, { a: shape.a.offset, b: shape.b.offset, c: shape.c.offset }, (oa, ob, oc) => (p.swap ? call(ob, oa, oc) : call(oa, ob, oc)));
     // CUDA_LAUNCH_BLOCKING=1: wait here, so a fault is reported at the call that caused it
     if (this.runtime.blocking) this.runtime.waitFor(c.device, `cuBLAS ${kind.gemm} (${shape.dtype} ${shape.m}×${shape.k}·${shape.k}×${shape.n})`);
   }

@@ -25,7 +25,7 @@
  * back to C++ that follows the PTX ISA's fragment layouts, exchanging a warp's registers between
  * two `__syncwarp()`s, so the emulator checks the fragment indexing.
  */
-import type { GemmRoutine, GemmShape } from '@fusor/compiler';
+import { forEachBatch, type GemmRoutine, type GemmShape } from '@fusor/compiler';
 import { CUDA_PRELUDE } from './render-cuda.js';
 import { kernelParam, type CudaRuntime, type DeviceBuffer, type Module } from './runtime.js';
 
@@ -641,14 +641,7 @@ export function planGemm(g: GemmShape, a: DeviceBuffer, b: DeviceBuffer, c: Devi
   const grid = tilesM * tilesN * inner[0]!.size * inner[1]!.size * inner[2]!.size;
   const one = (x: number, s: number): number => (x > 1 ? s : 0);
   const params: Buffer[][] = [];
-  const idx = outer.map(() => 0);
-  for (;;) {
-    let [offA, offB, offC] = [g.a.offset, g.b.offset, g.c.offset];
-    outer.forEach((d, i) => {
-      offA += idx[i]! * d.a;
-      offB += idx[i]! * d.b;
-      offC += idx[i]! * d.c;
-    });
+  forEachBatch(outer, { a: g.a.offset, b: g.b.offset, c: g.c.offset }, (offA, offB, offC) => {
     params.push([
       i64(c.ptr), i64(a.ptr), i64(b.ptr),
       i64(offA), i64(one(g.m, g.a.rowStride)), i64(one(g.k, g.a.colStride)),
@@ -658,10 +651,7 @@ export function planGemm(g: GemmShape, a: DeviceBuffer, b: DeviceBuffer, c: Devi
       ...inner.map((d) => i64(d.a)), ...inner.map((d) => i64(d.b)), ...inner.map((d) => i64(d.c)),
       i32(cvec ? 1 : 0),
     ]);
-    let d = outer.length - 1;
-    for (; d >= 0 && ++idx[d]! === outer[d]!.size; d--) idx[d] = 0;
-    if (d < 0) break;
-  }
+  });
   return { variant, cVector: cvec, grid, block: t.threads, params };
 }
 

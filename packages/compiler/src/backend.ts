@@ -44,6 +44,37 @@ export interface GemmShape {
   readonly c: MatrixLayout;
 }
 
+/**
+ * Calls `fn` with the offsets of a, b and c at every index of `loops` (a GemmShape's batch loops, or
+ * some of them), the last loop fastest, starting from `start`.
+ */
+export function forEachBatch(
+  loops: GemmShape['batch'],
+  start: { readonly a: number; readonly b: number; readonly c: number },
+  fn: (a: number, b: number, c: number) => void,
+): void {
+  const idx = loops.map(() => 0);
+  let { a, b, c } = start;
+  for (;;) {
+    fn(a, b, c);
+    let d = loops.length - 1;
+    for (; d >= 0; d--) {
+      const loop = loops[d]!;
+      if (++idx[d]! < loop.size) {
+        a += loop.a;
+        b += loop.b;
+        c += loop.c;
+        break;
+      }
+      idx[d] = 0;
+      a -= loop.a * (loop.size - 1);
+      b -= loop.b * (loop.size - 1);
+      c -= loop.c * (loop.size - 1);
+    }
+    if (d < 0) return;
+  }
+}
+
 /** A matrix product computed by the backend itself (a tuned library) instead of generated code. */
 export interface GemmRoutine<B extends BackendBuffer = BackendBuffer> {
   /** Whether to take this product: a dtype and layout it handles, and big enough to pay. */

@@ -228,7 +228,8 @@ export async function diagnoseCase(c: Case, device: string): Promise<string> {
   const kernels: string[] = [];
   const stop = observeKernels((k, b) => {
     const src = b.render(k);
-    kernels.push(typeof src === 'string' ? src.slice(src.lastIndexOf(`// ${k.name}:`) >= 0 ? src.lastIndexOf(`// ${k.name}:`) : 0) : `${k.name}: ${src.length} bytes`);
+    // text: the kernel itself, after any prelude; a binary: its size
+    kernels.push(typeof src === 'string' ? src.slice(Math.max(0, src.lastIndexOf(`// ${k.name}:`))) : `${k.name}: ${src.length} bytes`);
   });
   const fmt = (v: ArrayLike<number>): string => `[${Array.from(v).slice(0, 16).join(', ')}${v.length > 16 ? ', …' : ''}]`;
   try {
