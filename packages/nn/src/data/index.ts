@@ -1,0 +1,2 @@
+// data: filled in by its issue's work.
+export {};
