@@ -182,6 +182,25 @@ def modules():
     cases.append(module_case('EmbeddingPadding', lambda: nn.Embedding(7, 3, padding_idx=2), [torch.tensor([[1, 2, 6], [2, 2, 5]])]))
     cases.append(module_case('MLP', lambda: nn.Sequential(nn.Flatten(), nn.Linear(8, 6), nn.ReLU(), nn.Dropout(0.0), nn.Linear(6, 3)), [r(4, 2, 4)]))
     cases.append(module_case('Dropout eval', lambda: nn.Dropout(0.5), [r(3, 4)], train=False))
+    # convolution and pooling
+    cases.append(module_case('Conv1d', lambda: nn.Conv1d(2, 3, 3, stride=2, padding=1), [r(2, 2, 7)]))
+    cases.append(module_case('Conv2d', lambda: nn.Conv2d(2, 4, 3), [r(2, 2, 5, 5)]))
+    cases.append(module_case('Conv2dGroups', lambda: nn.Conv2d(4, 4, 3, padding=1, groups=2, bias=False), [r(1, 4, 4, 4)]))
+    cases.append(module_case('Conv2dReflect', lambda: nn.Conv2d(2, 2, 3, padding=1, padding_mode='reflect'), [r(1, 2, 4, 5)]))
+    cases.append(module_case('Conv2dSame', lambda: nn.Conv2d(2, 3, (2, 3), padding='same', dilation=2), [r(1, 2, 5, 6)]))
+    cases.append(module_case('Conv3d', lambda: nn.Conv3d(1, 2, 2), [r(1, 1, 3, 3, 3)]))
+    cases.append(module_case('ConvTranspose1d', lambda: nn.ConvTranspose1d(2, 2, 3, stride=2), [r(1, 2, 4)]))
+    cases.append(module_case('ConvTranspose2d', lambda: nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1, output_padding=1), [r(1, 2, 3, 3)]))
+    cases.append(module_case('MaxPool1d', lambda: nn.MaxPool1d(2), [r(2, 3, 6)]))
+    cases.append(module_case('MaxPool2d', lambda: nn.MaxPool2d(2), [r(2, 3, 4, 4)]))
+    cases.append(module_case('MaxPool2dPad', lambda: nn.MaxPool2d(3, stride=2, padding=1), [r(1, 2, 5, 5)]))
+    cases.append(module_case('AvgPool2d', lambda: nn.AvgPool2d(2), [r(2, 3, 4, 4)]))
+    cases.append(module_case('AvgPool2dPad', lambda: nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False), [r(1, 2, 5, 5)]))
+    cases.append(module_case('AdaptiveAvgPool2d', lambda: nn.AdaptiveAvgPool2d((2, 3)), [r(1, 2, 5, 7)]))
+    cases.append(module_case('AdaptiveAvgPool2d1', lambda: nn.AdaptiveAvgPool2d(1), [r(2, 3, 4, 4)]))
+    cases.append(module_case('CNN', lambda: nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 8, 3), nn.BatchNorm2d(8), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 3)), [r(2, 1, 8, 8)]))
     return cases
 
 

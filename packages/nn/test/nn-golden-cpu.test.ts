@@ -4,7 +4,7 @@ import { LOSSES, MODULES, BUILD, runFnCase, runModuleCase } from './nn-golden.js
 
 describe('nn modules match PyTorch 1.13 (cpu)', () => {
   for (const c of MODULES.cases) {
-    it(c.name, async () => {
+    it(c.name, { timeout: 120_000 }, async () => {
       await runModuleCase(c, 'cpu');
       if (c.repr) expect(BUILD[c.name]!().toString()).toBe(c.repr);
     });

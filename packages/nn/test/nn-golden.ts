@@ -115,6 +115,26 @@ export const BUILD: Record<string, () => AnyModule> = {
   EmbeddingPadding: () => new nn.Embedding(7, 3, { paddingIdx: 2 }),
   MLP: () => new nn.Sequential(new nn.Flatten(), new nn.Linear(8, 6), new nn.ReLU(), new nn.Dropout(0.0), new nn.Linear(6, 3)),
   'Dropout eval': () => new nn.Dropout(0.5),
+  Conv1d: () => new nn.Conv1d(2, 3, 3, { stride: 2, padding: 1 }),
+  Conv2d: () => new nn.Conv2d(2, 4, 3),
+  Conv2dGroups: () => new nn.Conv2d(4, 4, 3, { padding: 1, groups: 2, bias: false }),
+  Conv2dReflect: () => new nn.Conv2d(2, 2, 3, { padding: 1, paddingMode: 'reflect' }),
+  Conv2dSame: () => new nn.Conv2d(2, 3, [2, 3], { padding: 'same', dilation: 2 }),
+  Conv3d: () => new nn.Conv3d(1, 2, 2),
+  ConvTranspose1d: () => new nn.ConvTranspose1d(2, 2, 3, 2),
+  ConvTranspose2d: () => new nn.ConvTranspose2d(2, 3, 3, { stride: 2, padding: 1, outputPadding: 1 }),
+  MaxPool1d: () => new nn.MaxPool1d(2),
+  MaxPool2d: () => new nn.MaxPool2d(2),
+  MaxPool2dPad: () => new nn.MaxPool2d(3, { stride: 2, padding: 1 }),
+  AvgPool2d: () => new nn.AvgPool2d(2),
+  AvgPool2dPad: () => new nn.AvgPool2d(3, 2, 1, { countIncludePad: false }),
+  AdaptiveAvgPool2d: () => new nn.AdaptiveAvgPool2d([2, 3]),
+  AdaptiveAvgPool2d1: () => new nn.AdaptiveAvgPool2d(1),
+  CNN: () =>
+    new nn.Sequential(
+      new nn.Conv2d(1, 4, 3, { padding: 1 }), new nn.ReLU(), new nn.MaxPool2d(2), new nn.Conv2d(4, 8, 3), new nn.BatchNorm2d(8), new nn.ReLU(),
+      new nn.AdaptiveAvgPool2d(1), new nn.Flatten(), new nn.Linear(8, 3),
+    ),
 };
 
 export async function runModuleCase(c: ModuleCase, device = 'cpu'): Promise<void> {
