@@ -7,6 +7,7 @@ import {
   binaryNode,
   castNode,
   constNode,
+  detachNode,
   expandNode,
   flipNode,
   isFloat,
@@ -118,17 +119,20 @@ function maxPoolNd(nd: number, fn: string, input: Tensor, args: readonly unknown
   const win = windows(padSpatial(g, g.x, lowest), g.k, g.s, g.d); // [N, C, out..., k...]
   const kAxes = g.k.map((_, i) => 2 + nd + i);
   const m = D.maxAxes(win, kAxes);
-  const values = record(`MaxPool${nd}DWithIndicesBackward0`, finish(g, reshapeNode(m, m.shape.slice(0, 2 + nd))), [input]);
-  if (!withIndices) return values;
-  // the flat input index of the first maximum of each window (a NaN counts as a maximum, as in PyTorch)
+  // the flat input index of each window element; the first maximum (a NaN counts as one) is the
+  // window's argmax, and the output is the element there, so the gradient goes to that one
+  // element as in PyTorch (not split among ties)
   const spatial = g.x.shape.slice(2);
   const flat = spatial.reduce((p, v) => p * v, 1);
   const grid = reshapeNode(arangeNode(0, 1, flat, 'int32', g.x.device), [1, 1, ...spatial]);
-  const idx = windows(padSpatial(g, grid, 0), g.k, g.s, g.d);
-  const idxFull = expandNode(idx, win.shape);
-  const hit = D.or(D.eq(win, expandNode(m, win.shape)), D.isnan(win));
-  const score = D.where(hit, D.neg(idxFull), D.c(-flat, idxFull));
-  const first = D.neg(D.maxAxes(score, kAxes));
+  const idx = expandNode(windows(padSpatial(g, grid, -1), g.k, g.s, g.d), win.shape);
+  const real = D.not(D.lt(idx, D.c(0, idx)));
+  const hit = D.and(real, D.or(D.eq(win, expandNode(detachNode(m), win.shape)), D.isnan(win)));
+  const first = D.neg(D.maxAxes(D.where(hit, D.neg(idx), D.c(-flat, idx)), kAxes));
+  const picked = D.where(D.eq(idx, expandNode(first, win.shape)), win, D.c(0, win));
+  const value = isFloat(win.dtype) ? D.sumAxes(picked, kAxes) : m;
+  const values = record(`MaxPool${nd}DWithIndicesBackward0`, finish(g, reshapeNode(value, value.shape.slice(0, 2 + nd))), [input]);
+  if (!withIndices) return values;
   const indices = record('', finish(g, castNode(reshapeNode(first, first.shape.slice(0, 2 + nd)), 'int64')), [], false);
   return [values, indices];
 }
@@ -331,9 +335,9 @@ export function pad(input: Tensor, padding: readonly number[], ...args: CallArgs
   let n = input.node;
   for (let j = 0; j < pairs; j++) {
     const axis = axisOf(j);
-    const arg = 2 * pairs + 2 - 2 * j;
+    const arg = 4 + 2 * j;
     n = padAxis(n, axis, padding[2 * j]!, padding[2 * j + 1]!, mode, () =>
-      `Argument #${arg}: Padding size should be less than the corresponding input dimension, but got: padding (${padding[2 * j]}, ${padding[2 * j + 1]}) at dimension ${axis} of input ${fmt(input.shape)}`,
+      `Argument #${arg}: Padding size should be less than the corresponding input dimension, but got: padding (${padding[2 * j]}, ${padding[2 * j + 1]}) at dimension ${axis} of input ${pairs === 1 ? fmt(input.shape) : input.ndim}`,
     );
   }
   const name = mode === 'reflect' ? `ReflectionPad${pairs}DBackward0` : mode === 'replicate' ? `ReplicationPad${pairs}DBackward0` : 'CatBackward0';
