@@ -6,7 +6,7 @@ const { configureBlas, blasInfo } = await import('@fusor/backend-cpu');
 const { bufferNode } = await import('@fusor/ir');
 const { getBuffer, setBuffer } = await import('@fusor/compiler');
 const tImport = performance.now();
-const { CHAIN_SIZE, TINY, emit, freshTensor, fusorMlp, matmulSweep, measure } = await import('./common.mjs');
+const { CHAIN_SIZE, CONV2D, TINY, emit, freshTensor, fusorMlp, matmulSweep, measure } = await import('./common.mjs');
 
 /** A realized tensor (inputs are data, not part of what is timed). */
 const real = (t) => (t._realize(), t);
@@ -33,6 +33,32 @@ if (process.argv[2] === 'cold') {
 }
 
 const results = { blas: blasInfo(), description: await torch.init('cpu') };
+
+// BENCH_CASES=conv2d (comma-separated): only those of the cases below that opt in, then exit
+const onlyCases = process.env.BENCH_CASES?.split(',');
+
+{
+  // conv2d forward + backward of a ResNet block: [32, 64, 56, 56] * [64, 64, 3, 3], padding 1
+  const { N, C, H, K } = CONV2D;
+  torch.manualSeed(3);
+  const x = real(torch.randn(N, C, H, H));
+  const w = real(torch.randn(C, C, K, K).mul(0.05));
+  const g = real(torch.randn(N, C, H, H));
+  results['conv2d resnet block fwd+bwd'] = await measure(
+    () => {
+      const xi = fresh(x).requiresGrad_();
+      const wi = fresh(w).requiresGrad_();
+      torch.conv2d(xi, wi, null, 1, 1).mul(g).sum().backward();
+      xi.grad._realize();
+      wi.grad._realize();
+    },
+    { reps: 5, warmup: 1, budgetMs: 20000 },
+  );
+}
+if (onlyCases) {
+  emit({ results, stats: torch.compilerStats() });
+  process.exit(0);
+}
 const variants = [
   ['portable', false],
   ['blas', true],
