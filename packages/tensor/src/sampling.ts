@@ -18,19 +18,20 @@ export function bernoulli(p: Tensor): Tensor {
   return record('', castNode(D.lt(u, p.node), p.dtype), [], false);
 }
 
-/** One index per row of w[R, K] (non-negative weights), drawn by inverting the cumulative sum. */
-function drawOne(w: Node): Node {
+/** `n` indices per row of w[R, K] (non-negative weights), drawn by inverting the cumulative sum: [R, n]. */
+function draw(w: Node, n: number): Node {
   const [r, k] = w.shape as [number, number];
   // cdf[r, k] = Σ_{j ≤ k} w[r, j], as a masked sum (K is a category count: K² is small)
   const j = expandNode(reshapeNode(arangeNode(0, 1, k, 'int32', w.device), [1, 1, k]), [r, k, k]);
   const kk = expandNode(reshapeNode(arangeNode(0, 1, k, 'int32', w.device), [1, k, 1]), [r, k, k]);
   const we = expandNode(reshapeNode(w, [r, 1, k]), [r, k, k]);
   const cdf = reshapeNode(D.sumAxes(D.where(D.lt(kk, j), D.c(0, we), we), [2]), [r, k]);
-  const total = expandNode(shrinkNode(cdf, [[0, r], [k - 1, k]]), [r, 1]);
-  const u = D.mul(castNode(uniform([r, 1], w.device), w.dtype), total);
+  const total = expandNode(shrinkNode(cdf, [[0, r], [k - 1, k]]), [r, n]);
+  const u = expandNode(reshapeNode(D.mul(castNode(uniform([r, n], w.device), w.dtype), total), [r, n, 1]), [r, n, k]);
   // the index is the number of categories whose cdf is ≤ u (a zero-weight category is never it)
-  const below = D.sumAxes(castNode(D.not(D.lt(expandNode(u, [r, k]), cdf)), 'int32'), [1]);
-  return D.where(D.lt(below, D.c(k - 1, below)), below, D.c(k - 1, below)); // [r, 1]
+  const below = D.sumAxes(castNode(D.not(D.lt(u, expandNode(reshapeNode(cdf, [r, 1, k]), [r, n, k]))), 'int32'), [2]);
+  const idx = reshapeNode(below, [r, n]);
+  return D.where(D.lt(idx, D.c(k - 1, idx)), idx, D.c(k - 1, idx));
 }
 
 export function multinomial(input: Tensor, numSamples: number, replacement = false): Tensor {
@@ -41,13 +42,14 @@ export function multinomial(input: Tensor, numSamples: number, replacement = fal
   if (!replacement && numSamples > k) throw new RangeError('cannot sample n_sample > prob_dist.size(-1) samples without replacement');
   const rows = input.ndim === 2 ? input.shape[0]! : 1;
   let w = reshapeNode(input.node, [rows, k]);
+  if (replacement) return record('', castNode(input.ndim === 1 ? reshapeNode(draw(w, numSamples), [numSamples]) : draw(w, numSamples), 'int64'), [], false);
   const picks: Node[] = [];
   const cat = expandNode(reshapeNode(arangeNode(0, 1, k, 'int32', w.device), [1, k]), [rows, k]);
   for (let s = 0; s < numSamples; s++) {
-    const idx = drawOne(w);
+    const idx = draw(w, 1);
     picks.push(idx);
-    // without replacement the drawn category's weight drops to 0 for the next draw
-    if (!replacement) w = D.where(D.eq(cat, expandNode(idx, [rows, k])), D.c(0, w), w);
+    // the drawn category's weight drops to 0 for the next draw
+    w = D.where(D.eq(cat, expandNode(idx, [rows, k])), D.c(0, w), w);
   }
   let out = picks.length === 1 ? picks[0]! : picks.slice(1).reduce((acc, p, i) => concatCols(acc, p, i + 1), picks[0]!);
   out = castNode(out, 'int64');
