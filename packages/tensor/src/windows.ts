@@ -4,7 +4,7 @@
  * expands and shrinks, so a window view fuses into its consumer, and its gradient (col2im, the
  * sum of overlapping windows) is the movement ops' own gradient rules.
  */
-import { expandNode, padNode, permuteNode, reshapeNode, shrinkNode, type Node, type Pair } from '@fusor/ir';
+import { binaryNode, constNode, expandNode, padNode, permuteNode, reshapeNode, shrinkNode, whereNode, type Node, type Pair } from '@fusor/ir';
 
 /** Windows along one axis: x[..., I, ...] → [..., o, k, ...] with y[.., i, j, ..] = x[.., i·s + j·d, ..]. */
 export function windowAxis(x: Node, axis: number, k: number, s: number, d: number): Node {
@@ -35,7 +35,7 @@ export function windowAxis(x: Node, axis: number, k: number, s: number, d: numbe
 
 /**
  * Windows over the trailing `k.length` axes of x[B..., S...]: → [B..., o..., k...] (window
- * positions, then offsets within a window).
+ * positions, then offsets within a window), by the repeat trick of windowAxis.
  */
 export function windows(x: Node, k: readonly number[], s: readonly number[], d: readonly number[]): Node {
   const nd = k.length;
@@ -46,6 +46,52 @@ export function windows(x: Node, k: readonly number[], s: readonly number[], d: 
   // now [B..., o0, k0, o1, k1, ...]
   const order = [...Array.from({ length: lead }, (_, i) => i), ...k.map((_, i) => lead + 2 * i), ...k.map((_, i) => lead + 2 * i + 1)];
   return permuteNode(n, order);
+}
+
+/** Pads (negative amounts crop) the trailing axes by lo/hi, with `fill` outside (0 by a plain pad). */
+export function padTrailing(x: Node, lo: readonly number[], hi: readonly number[], fill = 0): Node {
+  const lead = x.ndim - lo.length;
+  const pairs = x.shape.map((_, i): Pair => (i < lead ? [0, 0] : [Math.max(lo[i - lead]!, 0), Math.max(hi[i - lead]!, 0)]));
+  let n = padNode(x, pairs);
+  if (fill !== 0) n = whereNode(padNode(constNode(1, 'bool', x.shape, x.device), pairs), n, constNode(fill, x.dtype, n.shape, x.device));
+  return shrinkNode(n, n.shape.map((size, i): Pair => (i < lead ? [0, size] : [Math.max(-lo[i - lead]!, 0), size - Math.max(-hi[i - lead]!, 0)])));
+}
+
+/**
+ * The sliding windows of x[B..., S...] padded by lo/hi (with `fill`): → [B..., k..., o...], the
+ * offsets within a window first, as im2col wants them. With stride 1 (convolutions' common case)
+ * each kernel offset is a shrink of the padded input placed by a pad, and the input is reshaped
+ * to its final rank before anything is padded: every load then stays one strided view with a
+ * mask, which lowers to a few multiply-adds (a reshape after a pad would not).
+ */
+export function slidingWindows(
+  x: Node,
+  k: readonly number[],
+  s: readonly number[],
+  d: readonly number[],
+  lo: readonly number[],
+  hi: readonly number[],
+  fill = 0,
+): Node {
+  const nd = k.length;
+  const lead = x.ndim - nd;
+  const b = x.shape.slice(0, lead);
+  if (s.some((v) => v !== 1) || k.reduce((a, v) => a * v, 1) > 64) {
+    const w = windows(padTrailing(x, lo, hi, fill), k, s, d); // [B..., o..., k...]
+    return permuteNode(w, [...b.map((_, i) => i), ...k.map((_, i) => lead + nd + i), ...k.map((_, i) => lead + i)]);
+  }
+  const xr = padTrailing(reshapeNode(x, [...b, ...k.map(() => 1), ...x.shape.slice(lead)]), lo, hi, fill);
+  const sizes = xr.shape.slice(lead + nd);
+  const o = sizes.map((size, i) => size - d[i]! * (k[i]! - 1));
+  let acc: Node | undefined;
+  const offsets: number[][] = [[]];
+  for (const kk of k) offsets.splice(0, offsets.length, ...offsets.flatMap((p) => Array.from({ length: kk }, (_, j) => [...p, j])));
+  for (const off of offsets) {
+    const slice = shrinkNode(xr, xr.shape.map((size, i): Pair => (i < lead + nd ? [0, size] : [off[i - lead - nd]! * d[i - lead - nd]!, off[i - lead - nd]! * d[i - lead - nd]! + o[i - lead - nd]!])));
+    const placed = padNode(slice, slice.shape.map((_, i): Pair => (i >= lead && i < lead + nd ? [off[i - lead]!, k[i - lead]! - 1 - off[i - lead]!] : [0, 0])));
+    acc = acc ? binaryNode(x.dtype === 'bool' ? 'OR' : 'ADD', acc, placed) : placed;
+  }
+  return acc!;
 }
 
 /** The output length of a window along one axis (PyTorch's formula; ceil mode for pooling). */
