@@ -94,7 +94,8 @@ function inspectPackage(root, name) {
     if (manifest[field] === undefined) problems.push(`package.json has no "${field}"`);
   }
   const conds = conditionsOf(manifest.exports);
-  for (const c of conds) if (!['types', 'import', 'default', 'require', 'node', 'browser'].includes(c)) problems.push(`exports condition "${c}" (repo-only?)`);
+  for (const c of conds)
+    if (!['types', 'import', 'default', 'require', 'node', 'browser'].includes(c)) problems.push(`exports condition "${c}" (repo-only?)`);
   for (const t of exportTargets(manifest.exports)) if (!existsSync(join(root, t))) problems.push(`exports target ${t} not in the tarball`);
   for (const [dep, spec] of Object.entries({ ...manifest.dependencies, ...manifest.optionalDependencies, ...manifest.peerDependencies })) {
     if (String(spec).startsWith('workspace:')) problems.push(`dependency ${dep} is still ${spec}`);
@@ -107,7 +108,8 @@ function inspectPackage(root, name) {
       if (!existsSync(target)) problems.push(`${f} points at ${relative(root, target)}, not shipped`);
     }
   }
-  if (problems.length) throw new Error(`${name}: ${problems.slice(0, 12).join('; ')}${problems.length > 12 ? ` (+${problems.length - 12} more)` : ''}`);
+  if (problems.length)
+    throw new Error(`${name}: ${problems.slice(0, 12).join('; ')}${problems.length > 12 ? ` (+${problems.length - 12} more)` : ''}`);
   const unpacked = files.reduce((n, f) => n + statSync(join(root, f)).size, 0);
   return { files: files.length, unpacked };
 }
@@ -269,7 +271,9 @@ async function main() {
     if (!packed.length) throw new Error('nothing packed');
     const rows = packed.map((p) => `| ${p.name} | ${kb(p.packed)} | ${kb(p.unpacked)} | ${p.files} |`);
     const total = packed.reduce((a, p) => [a[0] + p.packed, a[1] + p.unpacked], [0, 0]);
-    const table = ['| package | packed | unpacked | files |', '|---|---:|---:|---:|', ...rows, `| all | ${kb(total[0])} | ${kb(total[1])} | |`].join('\n');
+    const table = ['| package | packed | unpacked | files |', '|---|---:|---:|---:|', ...rows, `| all | ${kb(total[0])} | ${kb(total[1])} | |`].join(
+      '\n',
+    );
     process.stdout.write(`\n${table}\n\n`);
     return packed.map((p) => ({ name: p.name, packed: p.packed, unpacked: p.unpacked }));
   });
@@ -332,14 +336,29 @@ async function main() {
     ['typescript 7 (repo)', join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), false],
   ];
   writeFileSync(join(app, 'use.ts'), USE_TS);
-  for (const [resolution, module] of [['node16', 'node16'], ['bundler', 'esnext']]) {
+  for (const [resolution, module] of [
+    ['node16', 'node16'],
+    ['bundler', 'esnext'],
+  ]) {
     for (const [label, tsc, skipLibCheck] of compilers) {
       const cfg = join(app, `tsconfig.${resolution}.${skipLibCheck ? 'skiplib' : 'libcheck'}.json`);
-      const compilerOptions = { strict: true, noEmit: true, skipLibCheck, target: 'es2022', lib: ['es2023', 'dom'], types: [], module, moduleResolution: resolution };
+      const compilerOptions = {
+        strict: true,
+        noEmit: true,
+        skipLibCheck,
+        target: 'es2022',
+        lib: ['es2023', 'dom'],
+        types: [],
+        module,
+        moduleResolution: resolution,
+      };
       writeFileSync(cfg, JSON.stringify({ compilerOptions, files: ['use.ts'] }));
-      await check(`tsc: ${label}, moduleResolution ${resolution}${skipLibCheck ? '' : ', .d.ts files checked'}, typechecks a file using the API`, () => {
-        run('node', [tsc, '-p', cfg], { cwd: app, timeout: 120_000 });
-      });
+      await check(
+        `tsc: ${label}, moduleResolution ${resolution}${skipLibCheck ? '' : ', .d.ts files checked'}, typechecks a file using the API`,
+        () => {
+          run('node', [tsc, '-p', cfg], { cwd: app, timeout: 120_000 });
+        },
+      );
     }
   }
 

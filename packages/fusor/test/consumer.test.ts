@@ -58,7 +58,10 @@ suite(`fusor from a fresh project (tools/consumer-test.mjs)${enabled ? '' : ' â€
   for (const [group, count] of GROUPS) {
     it(`${group}: every check passes`, () => {
       const mine = checks.filter((c) => c.name.startsWith(`${group}:`));
-      expect(mine.map((c) => c.name), `the ${group} checks run`).toHaveLength(count);
+      expect(
+        mine.map((c) => c.name),
+        `the ${group} checks run`,
+      ).toHaveLength(count);
       const failed = mine.filter((c) => !c.ok);
       expect(failed.map((c) => `${c.name}\n${String(c.detail)}`)).toEqual([]);
     });

@@ -11,7 +11,10 @@ describe("import * as torch from 'fusor'", () => {
     const out = a.pow(2).mul(3).mean();
     out.backward();
     expect(out.itemSync()).toBe(3);
-    expect(await a.grad!.tolist()).toEqual([[1.5, 1.5], [1.5, 1.5]]);
+    expect(await a.grad!.tolist()).toEqual([
+      [1.5, 1.5],
+      [1.5, 1.5],
+    ]);
     // the same objects as @fusor/tensor's, so instanceof holds across both imports
     expect(torch.Tensor).toBe(tensorApi.Tensor);
     expect(torch.device('cuda:1').toString()).toBe('cuda:1');

@@ -20,7 +20,7 @@ import { standardNormal } from './elementwise.js';
 import { AutogradError } from './errors.js';
 import { drawOffset, getDefaultDtype, resolveDevice, state } from './state.js';
 import { checkDtype, fromHost } from './transfer.js';
-import { record, Tensor } from './tensor.js';
+import { Tensor } from './tensor.js';
 import { sizesArg } from './views.js';
 
 export interface TensorOptions {

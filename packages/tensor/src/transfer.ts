@@ -5,7 +5,7 @@
  */
 import { castNode, copyNode, DTypeError, hostArray, bufferNode, type DType, type HostArray, type Node } from '@fusor/ir';
 import { bfloat16Bits, float16Bits, getBackend, upload } from '@fusor/compiler';
-import { record, Tensor } from './tensor.js';
+import { record, type Tensor } from './tensor.js';
 
 /** Checks a backend can hold a dtype, before any kernel is made. */
 export function checkDtype(device: string, dtype: DType): void {
