@@ -10,7 +10,7 @@
 // (backend tests use tensor and conformance through relative paths, as devDependencies on them
 // would make a cycle in the build graph).
 //
-//   node tools/check-boundaries.mjs
+//   node tools/check-boundaries.mjs [--root DIR]
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -103,7 +103,9 @@ export function check(root = ROOT) {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { packages, problems } = check();
+  // --root DIR: check another tree (the tests use a small made-up repository)
+  const at = process.argv.indexOf('--root');
+  const { packages, problems } = check(at > 0 ? resolve(process.argv[at + 1]) : ROOT);
   if (problems.length) {
     console.error(`package boundaries: ${problems.length} problem(s)\n  ${problems.join('\n  ')}`);
     process.exit(1);
