@@ -139,11 +139,15 @@ for (let step = 0; step < 40; step++) {
   losses.push(await loss.item());
 }
 const device = torch.device('cpu');
+const before = torch.registeredBackends();
+await import('fusor/webgpu');
+await import('fusor/cuda');
 console.log(JSON.stringify({
   losses: [losses[0], losses.at(-1)],
   w: (await w.tolist()).flat(),
   b: await b.item(),
-  backends: torch.registeredBackends(),
+  backends: before,
+  backendsAfter: torch.registeredBackends(),
   namespaces: ['nn', 'optim', 'utils', 'safetensors', 'distributed'].filter((k) => typeof torch[k] === 'object'),
   device: [String(device), device.equals('cpu'), torch.zeros(1, { device }).device],
 }));
@@ -230,6 +234,14 @@ main().then(
 );
 `;
 
+/** What train.mjs printed, run directly or bundled: backends registered by exactly the imports that register them. */
+function checkNodeScript(r) {
+  if (r.backends.join() !== 'cpu') throw new Error(`import 'fusor' should register cpu alone, registered: ${r.backends}`);
+  if (r.backendsAfter.join() !== 'cpu,webgpu,cuda') throw new Error(`fusor/webgpu and fusor/cuda should register theirs: ${r.backendsAfter}`);
+  if (r.namespaces.length !== 5) throw new Error(`torch.nn/optim/utils/safetensors/distributed: only ${r.namespaces}`);
+  if (JSON.stringify(r.device) !== '["cpu",true,"cpu"]') throw new Error(`torch.device: ${JSON.stringify(r.device)}`);
+}
+
 function checkTraining(r, label) {
   const [first, last] = r.losses;
   if (!(last < first * 0.05)) throw new Error(`${label}: the loss did not fall (${first} → ${last})`);
@@ -289,12 +301,10 @@ async function main() {
     return relative(tmpdir(), app);
   });
 
-  await check('node: a plain Node script trains a linear regression with the public API', () => {
+  await check('node: a plain Node script trains a linear regression with the public API; fusor/webgpu and fusor/cuda register', () => {
     writeFileSync(join(app, 'train.mjs'), TRAIN_MJS);
     const r = JSON.parse(run('node', ['train.mjs'], { cwd: app, timeout: 120_000 }).trim().split('\n').at(-1));
-    if (!r.backends.includes('cpu')) throw new Error(`cpu backend not registered: ${r.backends}`);
-    if (r.namespaces.length !== 5) throw new Error(`torch.nn/optim/utils/safetensors/distributed: only ${r.namespaces}`);
-    if (JSON.stringify(r.device) !== '["cpu",true,"cpu"]') throw new Error(`torch.device: ${JSON.stringify(r.device)}`);
+    checkNodeScript(r);
     return checkTraining(r, 'node');
   });
 
@@ -325,6 +335,7 @@ async function main() {
       external: ['koffi', 'webgpu'],
     });
     const r = JSON.parse(run('node', [outfile], { cwd: app, timeout: 120_000 }).trim().split('\n').at(-1));
+    checkNodeScript(r);
     return `${kb(statSync(outfile).size)} bundle, ${checkTraining(r, 'esbuild')}`;
   });
 

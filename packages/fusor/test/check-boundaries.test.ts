@@ -39,6 +39,7 @@ function repo(files: Record<string, string>, table = TABLE): string {
       name: '@fusor/backend-x',
       dependencies: { '@fusor/compiler': 'workspace:*', '@fusor/ir': 'workspace:*' },
     }),
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the made-up source holds a template literal
     'packages/backend-x/src/index.ts':
       "import '@fusor/compiler';\nimport { x } from '@fusor/ir';\n// a message, not an import:\nconst hint = `import '@fusor/backend-${x}' to register it`;\n",
     ...files,
