@@ -1,3 +1,6 @@
+// Tensor implements Symbol.dispose (`using t = …`): the declarations name it, so a consumer whose
+// `lib` predates it (es2023, no @types/node) still typechecks them.
+/// <reference lib="esnext.disposable" preserve="true" />
 /**
  * fusor's user API, PyTorch's vocabulary in TypeScript:
  *   import * as torch from '@fusor/tensor';
