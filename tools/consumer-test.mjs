@@ -339,6 +339,55 @@ async function main() {
     return `${kb(statSync(outfile).size)} bundle, ${checkTraining(r, 'esbuild')}`;
   });
 
+  await check('bundlers: a named import ({ zeros }) from fusor or @fusor/tensor keeps the cpu backend (esbuild, vite/rolldown)', async () => {
+    // sideEffects must name the files whose import registers cpu, or a bundler drops them when
+    // only re-exported names are used
+    const esbuild = await import(pathToFileURL(createRequire(join(TOOLS, 'package.json')).resolve('esbuild')).href);
+    const vite = await import(pathToFileURL(createRequire(join(TOOLS, 'package.json')).resolve('vite')).href);
+    const results = [];
+    for (const pkg of ['fusor', '@fusor/tensor']) {
+      const base = pkg === 'fusor' ? 'named-fusor' : 'named-tensor';
+      writeFileSync(
+        join(app, `${base}.mjs`),
+        `import { zeros } from '${pkg}';\nconsole.log(JSON.stringify(Array.from(zeros(2).add(1).dataSync())));\n`,
+      );
+      const esOut = join(app, 'bundle', `${base}.mjs`);
+      await esbuild.build({
+        entryPoints: [join(app, `${base}.mjs`)],
+        absWorkingDir: app,
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        outfile: esOut,
+        logLevel: 'error',
+        external: ['koffi', 'webgpu'],
+      });
+      const viteDir = join(app, 'bundle', `vite-${base}`);
+      await vite.build({
+        root: app,
+        configFile: false,
+        logLevel: 'error',
+        ssr: { noExternal: true, external: ['koffi', 'webgpu'] },
+        build: {
+          ssr: join(app, `${base}.mjs`),
+          outDir: viteDir,
+          emptyOutDir: true,
+          target: 'node20',
+          rollupOptions: { output: { entryFileNames: '[name].mjs' } },
+        },
+      });
+      for (const [label, file] of [
+        ['esbuild', esOut],
+        ['vite', join(viteDir, `${base}.mjs`)],
+      ]) {
+        const out = run('node', [file], { cwd: app, timeout: 60_000 }).trim().split('\n').at(-1);
+        if (out !== '[1,1]') throw new Error(`${label} bundle of { zeros } from '${pkg}' printed ${out}`);
+        results.push(`${label}/${pkg}`);
+      }
+    }
+    return results.join(', ');
+  });
+
   // TypeScript 7 also checks the shipped .d.ts files (skipLibCheck off). TypeScript 5.9's DOM lib
   // has no WebGPU types, which @fusor/backend-webgpu's declarations name (GPUBuffer …): there a
   // user needs skipLibCheck (tsc --init's default) or @webgpu/types.

@@ -29,6 +29,7 @@ const GROUPS: [string, number][] = [
   ['node', 1],
   ['require', 1],
   ['esbuild', 1],
+  ['bundlers', 1],
   ['tsc', 4],
   ['vite', 1],
   ['chromium', 2],
