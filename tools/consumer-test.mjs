@@ -421,6 +421,29 @@ async function main() {
       );
     }
   }
+  // the same file less `import 'fusor/webgpu'`: TypeScript 5.9 checks every other shipped .d.ts
+  const coreCfg = join(app, 'tsconfig.core.libcheck.json');
+  writeFileSync(join(app, 'use-core.ts'), USE_TS.replace("import 'fusor/webgpu';\n", ''));
+  writeFileSync(
+    coreCfg,
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        noEmit: true,
+        skipLibCheck: false,
+        target: 'es2022',
+        lib: ['es2023', 'dom'],
+        types: [],
+        module: 'node16',
+        moduleResolution: 'node16',
+      },
+      files: ['use-core.ts'],
+    }),
+  );
+  await check('tsc: typescript 5.9, moduleResolution node16, .d.ts files checked, typechecks it without fusor/webgpu', () => {
+    if (!readFileSync(join(app, 'use-core.ts'), 'utf8').includes("from 'fusor'")) throw new Error('use-core.ts lost its import');
+    run('node', [compilers[0][1], '-p', coreCfg], { cwd: app, timeout: 120_000 });
+  });
 
   let url = '';
   let server;

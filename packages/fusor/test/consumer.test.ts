@@ -30,7 +30,7 @@ const GROUPS: [string, number][] = [
   ['require', 1],
   ['esbuild', 1],
   ['bundlers', 1],
-  ['tsc', 4],
+  ['tsc', 5],
   ['vite', 1],
   ['chromium', 2],
 ];
