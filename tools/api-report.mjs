@@ -6,6 +6,7 @@
 //
 //   pnpm build && node tools/api-report.mjs           # (re)writes packages/*/api.md
 //   pnpm build && node tools/api-report.mjs --check   # CI: fails when any api.md is stale
+//   node tools/api-report.mjs --root DIR [--check]    # another tree's packages/
 //
 // Uses TypeScript 5.9's compiler API (tools/ devDependency): the repo's TypeScript 7 has none.
 import { existsSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
@@ -118,16 +119,19 @@ export function reports(dirs) {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const checkOnly = process.argv.includes('--check');
+  // --root DIR: report on another tree (the tests use a small made-up one)
+  const at = process.argv.indexOf('--root');
+  const root = at > 0 ? resolve(process.argv[at + 1]) : ROOT;
   const stale = [];
-  const dirs = readdirSync(join(ROOT, 'packages'))
+  const dirs = readdirSync(join(root, 'packages'))
     .sort()
-    .map((d) => join(ROOT, 'packages', d))
+    .map((d) => join(root, 'packages', d))
     .filter((dir) => existsSync(join(dir, 'package.json')) && !JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).private);
   for (const { dir, text } of reports(dirs)) {
     const file = join(dir, 'api.md');
     const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
     if (old === text) continue;
-    stale.push(relative(ROOT, file));
+    stale.push(relative(root, file));
     if (!checkOnly) writeFileSync(file, text);
   }
   if (checkOnly && stale.length) {

@@ -56,7 +56,7 @@ function run(dir: string): { status: number | null; out: string } {
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
-describe('tools/check-boundaries.mjs', () => {
+describe('tools/check-boundaries.mjs', { timeout: 30_000 }, () => {
   it('passes a repository whose imports follow the table', () => {
     const r = run(repo({}));
     expect(r.out).toContain("package boundaries: 4 packages import only what README.md's table allows");
