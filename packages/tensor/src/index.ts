@@ -1,3 +1,6 @@
+// Tensor implements Symbol.dispose (`using t = …`): the declarations name it, so a consumer whose
+// `lib` predates it (es2023, no @types/node) still typechecks them.
+/// <reference lib="esnext.disposable" preserve="true" />
 /**
  * fusor's user API, PyTorch's vocabulary in TypeScript:
  *   import * as torch from '@fusor/tensor';
@@ -12,11 +15,13 @@ import * as L from './linalg.js';
 import { Tensor, type TensorLike } from './tensor.js';
 import { grad, noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd.js';
 import { gradcheck } from './gradcheck.js';
+import { deviceString, type DeviceLike } from './device.js';
 
 export { scope } from './lifetime.js';
 export { OutOfMemoryError, setCacheBudget, getCacheBudget, type CacheBudget, type MemoryStats } from '@fusor/compiler';
 export { Tensor, GradFn, DisposedError, type TensorLike, type NestedList, type DataProperty, type Edge } from './tensor.js';
 export * from './creation.js';
+export { Device, device, type DeviceLike } from './device.js';
 export * from './errors.js';
 export { manualSeed, initialSeed, setDefaultDevice, setDefaultDtype, getDefaultDtype } from './state.js';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled, type BackwardOptions, type GradOptions } from './autograd.js';
@@ -52,7 +57,7 @@ export { GradcheckError, type GradcheckOptions } from './gradcheck.js';
 export { jit, JitError, type JitOptions, type Jitted } from './jit.js';
 
 /** Brings a backend up: resolves to its description, or rejects with BackendUnavailableError saying why. */
-export const init = (device: string): Promise<string> => initBackend(device);
+export const init = (device: DeviceLike): Promise<string> => initBackend(deviceString(device));
 
 /** The kernels realizing these tensors would launch, and why each is a kernel of its own. */
 export function explain(tensors: Tensor | readonly Tensor[], opts?: ExplainOptions): Explanation {

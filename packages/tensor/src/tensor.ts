@@ -26,7 +26,9 @@ import * as R from './reduce.js';
 import * as V from './views.js';
 import * as L from './linalg.js';
 import { backward, type BackwardOptions } from './autograd.js';
-import { copyTo, castTo, empty } from './creation.js';
+import { empty } from './creation.js';
+import { copyTo, castTo } from './transfer.js';
+import { Device } from './device.js';
 import { tracing } from './trace.js';
 import { parseArgs, type Param } from './args.js';
 
@@ -560,8 +562,9 @@ export class Tensor {
   // ---------------------------------------------------------------- devices and dtypes
 
   /** `to('cuda')`, `to('float64')`, `to({ device, dtype })`, `to(otherTensor)`. */
-  to(target: string | Tensor | { device?: string; dtype?: DType | string }): Tensor {
+  to(target: string | Device | Tensor | { device?: string | Device; dtype?: DType | string }): Tensor {
     if (target instanceof Tensor) return this.to({ device: target.device, dtype: target.dtype });
+    if (target instanceof Device) return copyTo(this, resolveDevice(target));
     if (typeof target === 'string') {
       let dtype: DType | undefined;
       try {
@@ -576,7 +579,7 @@ export class Tensor {
     if (target.device !== undefined) t = copyTo(t, resolveDevice(target.device));
     return t;
   }
-  cuda(device?: number | string): Tensor {
+  cuda(device?: number | string | Device): Tensor {
     return copyTo(this, resolveDevice(device === undefined ? 'cuda' : typeof device === 'number' ? `cuda:${device}` : device));
   }
   cpu(): Tensor {
