@@ -11,3 +11,4 @@ export { TOLERANCE, LOOSER, toleranceFor, firstMismatch, type Tolerance } from '
 export { loadFixtures, parseFixture, decode, FIXTURE_DIR, type Case, type FixtureFile, type TensorData, type InputSpec } from './fixtures.js';
 export { readTensor, readLeaves, interpretNode, hostToNumbers } from './read.js';
 export { runSemantics, runProgram, loadPrograms, KNOWN_SEMANTIC_GAPS, type Program } from './semantics.js';
+export { runMemoryChecks, mlpStep, heldMemory } from './memory.js';
