@@ -188,7 +188,11 @@ export class Tensor {
       tracer.born(t);
       if (!box) tracer.born(t._box);
     }
-    scopes.current?.push(t);
+    const scope = scopes.current;
+    if (scope) {
+      scope.tensors.push(t);
+      if (!box) scope.boxes.add(t._box);
+    }
     return t;
   }
 
@@ -1222,5 +1226,9 @@ export class DisposedError extends Error {
   }
 }
 
-/** Tensors made while a scope runs (see torch.scope). */
-export const scopes: { current: Tensor[] | null } = { current: null };
+/** Tensors made while a scope runs, and the storages made with them (see torch.scope). */
+export interface ScopeRecord {
+  readonly tensors: Tensor[];
+  readonly boxes: Set<Box>;
+}
+export const scopes: { current: ScopeRecord | null } = { current: null };
