@@ -1,0 +1,183 @@
+/**
+ * DistributedDataParallel: one replica of a module per process, kept identical. At wrap time the
+ * parameters (and buffers) are broadcast from rank 0; during backward, a hook on every parameter
+ * collects its gradient, and each bucket (about bucketCapMb of gradients, in the order they
+ * arrive) is realized and all-reduced (averaged) asynchronously as soon as it is complete, while
+ * the rest of the backward graph is still being built and realized. When the last parameter's
+ * gradient arrives the buckets are waited for and every `.grad` becomes the average over ranks.
+ *
+ * fusor's backward is one lazy sweep that realizes all gradients together at its end; realizing
+ * bucket by bucket inside the hooks splits that into one realize per bucket. That is the price of
+ * starting communication early; with one bucket (a large bucketCapMb) the gradients still fuse.
+ *
+ * Written against a structural interface (parameters(), forward()), so any module class works.
+ */
+import { cat, noGrad, zeros, Tensor } from '@fusor/tensor';
+import { allReduce, broadcast, ReduceOp } from './collectives.js';
+import { DistError } from './errors.js';
+import { currentGroup } from './process-group.js';
+import type { Work } from './work.js';
+
+/** What DDP needs of a module: its parameters, and a forward pass. */
+export interface ModuleLike {
+  parameters(): Iterable<Tensor>;
+  forward(...args: never[]): unknown;
+  /** Non-trainable state kept in step across ranks (batch-norm statistics), when the module has some. */
+  buffers?(): Iterable<Tensor>;
+}
+
+export interface DistributedDataParallelOptions {
+  /** Gradient bucket size in MiB (PyTorch's default: 25). */
+  readonly bucketCapMb?: number;
+  /** Broadcast buffers() from rank 0 before each forward (default true). */
+  readonly broadcastBuffers?: boolean;
+}
+
+type ForwardArgs<M extends ModuleLike> = Parameters<M['forward']>;
+type ForwardResult<M extends ModuleLike> = ReturnType<M['forward']>;
+
+interface Bucket {
+  readonly params: Tensor[];
+  readonly grads: Tensor[];
+  readonly prev: (Tensor | null)[];
+  flat: Tensor | null;
+  work: Work | undefined;
+}
+
+export class DistributedDataParallel<M extends ModuleLike> {
+  readonly module: M;
+  readonly bucketCapMb: number;
+  readonly broadcastBuffers: boolean;
+  private readonly params: Tensor[];
+  private readonly hooks: { remove(): void }[] = [];
+  private buckets: Bucket[] = [];
+  private open: Bucket | null = null;
+  private arrived = 0;
+  private syncing = true;
+  /** Gradient buckets started in the last backward (for tests and the bench). */
+  lastBucketCount = 0;
+
+  constructor(module: M, opts: DistributedDataParallelOptions = {}) {
+    for (const k of Object.keys(opts)) {
+      if (k !== 'bucketCapMb' && k !== 'broadcastBuffers') throw new TypeError(`DistributedDataParallel() got an unexpected keyword argument '${k}'`);
+    }
+    if (opts.bucketCapMb !== undefined && !(opts.bucketCapMb > 0)) {
+      throw new RangeError(`DistributedDataParallel(): bucketCapMb must be a positive number, got ${opts.bucketCapMb}`);
+    }
+    currentGroup('DistributedDataParallel');
+    this.module = module;
+    this.bucketCapMb = opts.bucketCapMb ?? 25;
+    this.broadcastBuffers = opts.broadcastBuffers ?? true;
+    this.params = [...module.parameters()].filter((p) => p.requiresGrad);
+    if (this.params.length === 0) {
+      throw new DistError("DistributedDataParallel is not needed when a module doesn't have any parameter that requires a gradient.");
+    }
+    if (new Set(this.params).size !== this.params.length) throw new DistError('DistributedDataParallel: a parameter appears twice in module.parameters()');
+    this.syncFromRankZero([...module.parameters()]);
+    this.syncFromRankZero(this.moduleBuffers());
+    for (const p of this.params) this.hooks.push(p.registerHook((g) => this.arrive(p, g)));
+  }
+
+  private moduleBuffers(): Tensor[] {
+    return this.module.buffers ? [...this.module.buffers()] : [];
+  }
+
+  /** One flat broadcast of all the tensors from rank 0, written back into each. */
+  private syncFromRankZero(tensors: Tensor[]): void {
+    if (tensors.length === 0) return;
+    const byDtype = new Map<string, Tensor[]>();
+    for (const t of tensors) byDtype.set(t.dtype, [...(byDtype.get(t.dtype) ?? []), t]);
+    noGrad(() => {
+      for (const group of byDtype.values()) {
+        const flat = cat(group.map((t) => t.detach().reshape(-1)));
+        broadcast(flat, 0);
+        let off = 0;
+        for (const t of group) {
+          t.detach().copy_(flat.narrow(0, off, t.numel()).reshape(t.shape).contiguous());
+          off += t.numel();
+        }
+      }
+    });
+  }
+
+  /** Runs the module's forward (after broadcasting its buffers, and checking the last sync finished). */
+  forward(...args: ForwardArgs<M>): ForwardResult<M> {
+    if (this.arrived > 0) {
+      throw new DistError(
+        'Expected to have finished reduction in the prior iteration before starting a new one. This error indicates that your module has parameters that were not used in producing loss. ' +
+          `(${this.arrived} of ${this.params.length} parameters received gradients in the last backward.)`,
+      );
+    }
+    if (this.broadcastBuffers) this.syncFromRankZero(this.moduleBuffers());
+    return (this.module.forward as (...a: ForwardArgs<M>) => ForwardResult<M>)(...args);
+  }
+
+  /** The module's parameters. */
+  parameters(): Iterable<Tensor> {
+    return this.module.parameters();
+  }
+
+  /** Runs `fn` (forward and backward) without averaging gradients: they accumulate locally (PyTorch's no_sync()). */
+  noSync<T>(fn: () => T): T {
+    const was = this.syncing;
+    this.syncing = false;
+    try {
+      return fn();
+    } finally {
+      this.syncing = was;
+    }
+  }
+
+  /** The parameter hooks, removed (the module is left as it was before wrapping). */
+  remove(): void {
+    for (const h of this.hooks) h.remove();
+    this.hooks.length = 0;
+  }
+
+  /** A parameter's gradient arrived: bucket it; start the bucket when full; finish after the last. */
+  private arrive(p: Tensor, g: Tensor): Tensor | void {
+    if (!this.syncing) return;
+    const bucket = (this.open ??= { params: [], grads: [], prev: [], flat: null, work: undefined });
+    bucket.params.push(p);
+    bucket.grads.push(g);
+    // .grad before this backward adds to it: the average replaces only this backward's part
+    bucket.prev.push(p.grad);
+    this.arrived++;
+    const bytes = bucket.grads.reduce((s, x) => s + x.numel() * x.elementSize(), 0);
+    const last = this.arrived === this.params.length;
+    if (bytes >= this.bucketCapMb * 2 ** 20 || last) this.start(bucket);
+    if (last) return this.finish(p);
+    // this backward's part of .grad is replaced by the average in finish(): backward's own sum
+    // would recompute the gradient the bucket already computed, so it adds zeros instead
+    return zeros(p.shape, { dtype: p.dtype, device: p.device });
+  }
+
+  private start(b: Bucket): void {
+    this.open = null;
+    b.flat = noGrad(() => cat(b.grads.map((g) => g.detach().reshape(-1))));
+    b.work = allReduce(b.flat, { op: ReduceOp.AVG, asyncOp: true });
+    this.buckets.push(b);
+  }
+
+  /** Waits for every bucket; sets each parameter's .grad (the last one's through its hook's return). */
+  private finish(lastParam: Tensor): Tensor {
+    let lastAvg: Tensor | null = null;
+    this.lastBucketCount = this.buckets.length;
+    for (const b of this.buckets) {
+      b.work!.wait();
+      let off = 0;
+      b.params.forEach((p, i) => {
+        const avg = b.flat!.narrow(0, off, p.numel()).reshape(p.shape);
+        off += p.numel();
+        if (p === lastParam) lastAvg = avg;
+        else {
+          const prev = b.prev[i];
+          p.grad = prev ? prev.add(avg) : avg.contiguous();
+        }
+      });
+    }
+    this.buckets = [];
+    this.arrived = 0;
+    return lastAvg!;
+  }
+}
