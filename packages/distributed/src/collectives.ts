@@ -166,7 +166,7 @@ export function initProcessGroup(backend?: Backend | InitOptions, opts?: InitOpt
     const why = ncclUnavailableReason();
     if (why) throw new DistBackendUnavailableError(`backend 'nccl' is unavailable: ${why}`);
   }
-  const g = openMpiWorld(timeout);
+  const g = openMpiWorld(timeout, be === 'nccl');
   if (o.rank !== undefined && o.rank !== g.rank) {
     throw new DistError(`initProcessGroup(): rank ${o.rank} was given, but the launcher started this process as rank ${g.rank}`);
   }

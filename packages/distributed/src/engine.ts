@@ -192,3 +192,47 @@ export class MpiEngine implements Engine {
   /** MPI_IN_PLACE, for callers that reduce into their send buffer (the bench's raw baseline). */
   static readonly IN_PLACE = MPI_IN_PLACE;
 }
+
+/**
+ * A world of one without any launcher or MPI library (backend 'nccl' on a machine without MPI,
+ * one GPU): every collective is its own input, so the rendezvous and NCCL's bootstrap need no
+ * transport. Nothing here moves data between processes.
+ */
+export class SoloEngine implements Engine {
+  readonly name = 'mpi' as const;
+  readonly deviceKind = 'cpu' as const;
+  readonly hasAvg = false;
+  private static readonly done: Pending = { test: () => true };
+
+  describe(): string {
+    return 'a world of one (no MPI library, no launcher)';
+  }
+
+  private copy(send: Region, recv: Region): Pending {
+    if (!send.host || !recv.host) throw new DistError('internal: the solo engine moves cpu buffers only');
+    (recv.host as unknown as { set(a: ArrayLike<number>): void }).set(send.host as unknown as ArrayLike<number>);
+    return SoloEngine.done;
+  }
+
+  allReduce(send: Region, recv: Region): Pending {
+    return this.copy(send, recv);
+  }
+  broadcast(): Pending {
+    return SoloEngine.done;
+  }
+  allGather(send: Region, recv: Region): Pending {
+    return this.copy(send, recv);
+  }
+  reduceScatter(send: Region, recv: Region): Pending {
+    return this.copy(send, recv);
+  }
+  barrier(): Pending {
+    return SoloEngine.done;
+  }
+  send(): Pending {
+    throw new DistError('send(): there is no other rank in a world of one');
+  }
+  recv(): PendingRecv {
+    throw new DistError('recv(): there is no other rank in a world of one');
+  }
+}

@@ -14,7 +14,8 @@
  *   ranks that did not take part.
  */
 import { DistBackendError, DistBackendUnavailableError, DistError } from './errors.js';
-import { MpiEngine, type Engine } from './engine.js';
+import { SoloEngine, type Engine } from './engine.js';
+import { MpiEngine } from './engine.js';
 import { loadKoffi, type CFunction } from './ffi.js';
 import { MPI_ANY_SOURCE, MPI_THREAD_SINGLE, MpiLibrary } from './mpi.js';
 import type { Tensor } from '@fusor/tensor';
@@ -87,13 +88,14 @@ export class ProcessGroup implements WorkOwner {
   engine: Engine;
 
   constructor(
-    readonly lib: MpiLibrary,
+    /** Null in a world of one without MPI. */
+    readonly lib: MpiLibrary | null,
     readonly rank: number,
     readonly size: number,
     /** Collectives' headers and the mpi engine's data. */
-    readonly control: MpiEngine,
+    readonly control: Engine,
     /** Where stuck ranks announce themselves. */
-    private readonly diag: MpiEngine,
+    private readonly diag: Engine,
     readonly timeoutMs: number,
     /** Whether this group called MPI_Init (and so owes MPI_Finalize). */
     private readonly ownsMpi: boolean,
@@ -263,7 +265,7 @@ export class ProcessGroup implements WorkOwner {
     if (this.destroyed) return;
     this.destroyed = true;
     if (!this.brokenBy) for (const h of this.destroyHooks) h();
-    if (!this.ownsMpi) return;
+    if (!this.ownsMpi || !this.lib) return;
     // after a failure a peer may never reach MPI_Finalize: waiting for it would hang
     if (this.brokenBy) return;
     // diagnosis traffic still in flight would keep MPI_Finalize waiting
@@ -301,11 +303,25 @@ export function setDefaultGroup(g: ProcessGroup | null): void {
   defaultGroup = g;
 }
 
-/** Brings MPI up (once per process: MPI cannot be initialized again after MPI_Finalize). */
-export function openMpiWorld(timeoutMs: number): ProcessGroup {
+/** Whether a launcher (mpirun, srun) started this process as one of several. */
+const launched = (env: NodeJS.ProcessEnv = process.env): boolean =>
+  ['OMPI_COMM_WORLD_SIZE', 'PMI_SIZE', 'PMIX_RANK', 'SLURM_NTASKS'].some((k) => env[k] !== undefined && env[k] !== '1');
+
+/**
+ * Brings MPI up (once per process: MPI cannot be initialized again after MPI_Finalize). With
+ * `soloWithoutMpi` (backend 'nccl'), a process no launcher started, on a machine without an MPI
+ * library, is a world of one that needs no transport.
+ */
+export function openMpiWorld(timeoutMs: number, soloWithoutMpi = false): ProcessGroup {
   if (finalized) throw new DistError('initProcessGroup: MPI was finalized by destroyProcessGroup() and cannot be initialized again in this process');
   const lib = MpiLibrary.open();
-  if (typeof lib === 'string') throw new DistBackendUnavailableError(`backend 'mpi' is unavailable: ${lib}`);
+  if (typeof lib === 'string') {
+    if (soloWithoutMpi && !launched()) {
+      const solo = new SoloEngine();
+      return new ProcessGroup(null, 0, 1, solo, solo, timeoutMs, false);
+    }
+    throw new DistBackendUnavailableError(`backend '${soloWithoutMpi ? 'nccl' : 'mpi'}' is unavailable: ${lib}`);
+  }
   const flag = pin(new Int32Array(1));
   lib.call('MPI_Initialized', flag);
   let owns = false;
