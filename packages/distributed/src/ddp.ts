@@ -38,8 +38,8 @@ type ForwardResult<M extends ModuleLike> = ReturnType<M['forward']>;
 
 interface Bucket {
   readonly params: Tensor[];
+  /** Each parameter's .grad-to-be: its earlier .grad plus this backward's gradient. */
   readonly grads: Tensor[];
-  readonly prev: (Tensor | null)[];
   flat: Tensor | null;
   work: Work | undefined;
 }
@@ -137,44 +137,48 @@ export class DistributedDataParallel<M extends ModuleLike> {
   /** A parameter's gradient arrived: bucket it; start the bucket when full; finish after the last. */
   private arrive(p: Tensor, g: Tensor): Tensor | void {
     if (!this.syncing) return;
-    const bucket = (this.open ??= { params: [], grads: [], prev: [], flat: null, work: undefined });
+    const bucket = (this.open ??= { params: [], grads: [], flat: null, work: undefined });
     bucket.params.push(p);
-    bucket.grads.push(g);
-    // .grad before this backward adds to it: the average replaces only this backward's part
-    bucket.prev.push(p.grad);
+    // what .grad will hold after this backward is averaged whole, as PyTorch's DDP averages .grad:
+    // gradients accumulated under noSync() are synchronized with this backward's
+    const prev = p.grad;
+    bucket.grads.push(prev ? prev.detach().add(g) : g);
     this.arrived++;
     const bytes = bucket.grads.reduce((s, x) => s + x.numel() * x.elementSize(), 0);
     const last = this.arrived === this.params.length;
     if (bytes >= this.bucketCapMb * 2 ** 20 || last) this.start(bucket);
-    if (last) return this.finish(p);
-    // this backward's part of .grad is replaced by the average in finish(): backward's own sum
-    // would recompute the gradient the bucket already computed, so it adds zeros instead
+    if (last) {
+      const avg = this.finish(p);
+      // backward adds what the hook returns to .grad as it is after the hook: start from nothing
+      p.grad = null;
+      return avg;
+    }
+    // backward's own sum would recompute the gradient the bucket already computed: add zeros
+    // instead (finish() replaces this .grad with the average)
     return zeros(p.shape, { dtype: p.dtype, device: p.device });
   }
 
   private start(b: Bucket): void {
     this.open = null;
     b.flat = noGrad(() => cat(b.grads.map((g) => g.detach().reshape(-1))));
+    b.grads.length = 0;
     b.work = allReduce(b.flat, { op: ReduceOp.AVG, asyncOp: true });
     this.buckets.push(b);
   }
 
-  /** Waits for every bucket; sets each parameter's .grad (the last one's through its hook's return). */
+  /** Waits for every bucket; sets each parameter's .grad (the last one's is returned, for its hook). */
   private finish(lastParam: Tensor): Tensor {
     let lastAvg: Tensor | null = null;
     this.lastBucketCount = this.buckets.length;
     for (const b of this.buckets) {
       b.work!.wait();
       let off = 0;
-      b.params.forEach((p, i) => {
-        const avg = b.flat!.narrow(0, off, p.numel()).reshape(p.shape);
+      for (const p of b.params) {
+        const avg = b.flat!.narrow(0, off, p.numel()).reshape(p.shape).contiguous();
         off += p.numel();
         if (p === lastParam) lastAvg = avg;
-        else {
-          const prev = b.prev[i];
-          p.grad = prev ? prev.add(avg) : avg.contiguous();
-        }
-      });
+        else p.grad = avg;
+      }
     }
     this.buckets = [];
     this.arrived = 0;

@@ -75,6 +75,8 @@ function pinned<T extends ArrayBufferView>(a: T): T {
 }
 
 const INT_MAX = 2 ** 31 - 1;
+/** OpenMPI's MPI_ERR_TRUNCATE: a message longer than the receive buffer. */
+const MPI_ERR_TRUNCATE = 15;
 
 export class MpiEngine implements Engine {
   readonly name = 'mpi' as const;
@@ -106,7 +108,14 @@ export class MpiEngine implements Engine {
   }
 
   /** Starts a nonblocking call that fills `request`; returns its Pending (which keeps `keep` alive). */
-  private start(what: string, call: (request: BigUint64Array) => number, keep: readonly unknown[], status?: Uint8Array): Pending {
+  private start(
+    what: string,
+    call: (request: BigUint64Array) => number,
+    keep: readonly unknown[],
+    status?: Uint8Array,
+    /** A clearer error for a code the caller knows the meaning of (null: the library's text). */
+    explain: (code: number) => Error | null = () => null,
+  ): Pending {
     const request = pinned(new BigUint64Array(1));
     const code = call(request);
     if (code !== 0) throw new DistBackendError(`${what} failed: ${this.lib.errorString(code)}`);
@@ -118,7 +127,7 @@ export class MpiEngine implements Engine {
         if (done) return true;
         void keep;
         const c = this.lib.call('MPI_Test', request, flag, st);
-        if (c !== 0) throw new DistBackendError(`${what} failed: ${this.lib.errorString(c)}`);
+        if (c !== 0) throw explain(c) ?? new DistBackendError(`${what} failed: ${this.lib.errorString(c)}`);
         done = flag[0] !== 0;
         return done;
       },
@@ -177,6 +186,12 @@ export class MpiEngine implements Engine {
       (req) => this.lib.call('MPI_Irecv', b, buf.count, type, src ?? MPI_ANY_SOURCE, tag, this.comm, req),
       [b],
       status,
+      (code) =>
+        code === MPI_ERR_TRUNCATE
+          ? new DistError(
+              `recv(): the message from rank ${new Int32Array(status.buffer, 0, 1)[0]} is larger than the receiving ${buf.dtype} tensor of ${buf.count} elements; send and recv must use the same shape and dtype`,
+            )
+          : null,
     );
     return {
       test: p.test,

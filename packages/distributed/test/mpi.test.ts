@@ -106,6 +106,13 @@ describe.skipIf(skip).each([2, 3])('collectives under mpirun -n %i', (n) => {
       expect(r['recvFrom']).toBe(prev);
       expect(r['recv']).toEqual([prev, prev * 2, 7]);
       expect(r['irecv']).toEqual([prev + 0.5]);
+      // even ranks sent 5 elements (tag 9) to the next rank; rank 1 (and rank 0 of three) received into 2
+      const receives = me === 1 || (n === 3 && me === 0);
+      expect(r['truncated']).toBe(
+        receives
+          ? `DistError: recv(): the message from rank ${prev} is larger than the receiving float32 tensor of 2 elements; send and recv must use the same shape and dtype`
+          : undefined,
+      );
       const others = ranks(n).filter((k) => k !== 1);
       const shapes = `DistError: allReduce: tensors differ across ranks (${others.length === 1 ? 'rank' : 'ranks'} ${others.join(', ')}: float32 [2]; rank 1: float32 [3]); every rank must pass the same dtype and shape`;
       expect(r['errors']).toEqual({
@@ -140,6 +147,8 @@ describe.skipIf(skip)('DistributedDataParallel under mpirun', () => {
       const me = r['rank'] as number;
       expect(r['sampler']).toEqual(ranks(12 / n).map((i) => me + i * n));
       expect(r['samplerLength']).toBe(12 / n);
+      expect(r['noSyncDiff'] as number).toBeLessThan(1e-5);
+      expect(r['localDiffers']).toBe(true);
       expect(r['unused']).toBe('Expected to have finished reduction in the prior iteration before starting a new one');
     }
     expect(job.status, job.out).toBe(0);

@@ -91,6 +91,16 @@ for (const op of Object.values(dist.ReduceOp)) {
     w2.wait();
     w1.wait();
     out.irecv = list(got2);
+    // a message longer than the receiving tensor: a clear error on the receiver, the group lives on
+    if (rank % 2 === 0) dist.send(torch.zeros(5), next, { tag: 9 });
+    if (rank === 1 || (world === 3 && rank === 0)) {
+      try {
+        dist.recv(torch.zeros(2), prev, { tag: 9 });
+        out.truncated = 'no error';
+      } catch (e) {
+        out.truncated = `${e.name}: ${e.message}`;
+      }
+    }
   }
 }
 // errors raised at the call, before any rank waits

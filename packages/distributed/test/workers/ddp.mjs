@@ -81,6 +81,20 @@ const out = {
   sampler: [...sampler],
   samplerLength: sampler.length,
 };
+// gradient accumulation: a backward under noSync() keeps its gradient local; the next, synced one
+// averages the accumulated sum (PyTorch's no_sync): equal to the whole batch's gradient, twice
+{
+  const x = X.narrow(0, rank * per, per);
+  const y = Y.narrow(0, rank * per, per);
+  ddp.noSync(() => ddp.forward(x).sub(y).pow(2).mean().backward());
+  const local = model.parameters().map((p) => p.grad.clone());
+  ddp.forward(x).sub(y).pow(2).mean().backward();
+  ref.forward(X).sub(Y).pow(2).mean().mul(2).backward();
+  out.noSyncDiff = Math.max(...model.parameters().map((p, i) => p.grad.sub(ref.parameters()[i].grad).abs().max().itemSync()));
+  // the local part alone differs from the average (the ranks' slices differ)
+  out.localDiffers = world > 1 && local.some((g, i) => g.mul(2).sub(ref.parameters()[i].grad).abs().max().itemSync() > 1e-4);
+  for (const p of [...model.parameters(), ...ref.parameters()]) p.grad = null;
+}
 // a forward after a backward that left a parameter without gradient is refused, as PyTorch does
 try {
   const loss = x0().matmul(model.w1).sum();
