@@ -5,6 +5,8 @@
  * single-process training, and the fault cases against their deadlines.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -28,26 +30,47 @@ interface Job {
   status: number | null;
   out: string;
   seconds: number;
+  /** The workers' reports: tag → one value per report. */
+  reports: Map<string, unknown[]>;
 }
 
 function mpirun(n: number, script: string, args: string[] = [], mca: string[] = []): Job {
   if (!mpi) throw new Error('mpirun not found: install OpenMPI (apt-get install -y openmpi-bin libopenmpi-dev)');
   const asRoot = process.getuid?.() === 0 ? ['--allow-run-as-root'] : [];
+  const dir = mkdtempSync(join(tmpdir(), 'fusor-mpi-'));
   const t0 = performance.now();
   const r = spawnSync(
     'mpirun',
-    [...asRoot, '--oversubscribe', '--mca', 'btl_vader_single_copy_mechanism', 'none', ...mca, '-n', String(n), 'node', join(here, 'workers', script), ...args],
-    { cwd: root, encoding: 'utf8', timeout: 50_000, env: { ...process.env, NO_COLOR: '1' } },
+    [
+      ...asRoot,
+      '--oversubscribe',
+      '--mca',
+      'btl_vader_single_copy_mechanism',
+      'none',
+      ...mca,
+      '-x',
+      'FUSOR_RESULT_DIR',
+      '-n',
+      String(n),
+      'node',
+      join(here, 'workers', script),
+      ...args,
+    ],
+    { cwd: root, encoding: 'utf8', timeout: 50_000, env: { ...process.env, NO_COLOR: '1', FUSOR_RESULT_DIR: dir } },
   );
-  return { status: r.status, out: `${r.stdout}\n${r.stderr}`, seconds: (performance.now() - t0) / 1000 };
+  const seconds = (performance.now() - t0) / 1000;
+  const reports = new Map<string, unknown[]>();
+  for (const f of readdirSync(dir).sort()) {
+    const tag = f.split('-')[0]!;
+    const values = readFileSync(join(dir, f), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown);
+    reports.set(tag, [...(reports.get(tag) ?? []), ...values]);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return { status: r.status, out: `${r.stdout}\n${r.stderr}`, seconds, reports };
 }
 
 function lines<T>(job: Job, tag: string): T[] {
-  return job.out
-    .split('\n')
-    .filter((l) => l.startsWith(`${tag} `))
-    .map((l) => JSON.parse(l.slice(tag.length + 1)) as T)
-    .sort((a, b) => (a as { rank: number }).rank - (b as { rank: number }).rank);
+  return ((job.reports.get(tag) ?? []) as T[]).sort((a, b) => (a as { rank: number }).rank - (b as { rank: number }).rank);
 }
 
 type Rows = number[][];
@@ -115,6 +138,13 @@ describe.skipIf(skip).each([2, 3])('collectives under mpirun -n %i', (n) => {
       );
       const others = ranks(n).filter((k) => k !== 1);
       const shapes = `DistError: allReduce: tensors differ across ranks (${others.length === 1 ? 'rank' : 'ranks'} ${others.join(', ')}: float32 [2]; rank 1: float32 [3]); every rank must pass the same dtype and shape`;
+      const seq = (r['orderError'] as string).match(/#(\d+)/)![1];
+      expect(r['orderError']).toBe(
+        me === 0
+          ? `DistError: barrier: ranks called different collectives: rank 0 called barrier (collective #${seq}), rank 1 called allReduce (collective #${seq})`
+          : `DistError: allReduce: ranks called different collectives: rank ${me} called allReduce (collective #${seq}), rank 0 called barrier (collective #${seq})`,
+      );
+      expect(r['rootError']).toBe(`DistError: broadcast: ranks disagree on src (rank 0: src 0; ${n === 2 ? 'rank 1' : 'ranks 1, 2'}: src 1)`);
       expect(r['errors']).toEqual({
         badOp: `TypeError: allReduce(): op must be a ReduceOp ('sum', 'avg', 'product', 'min', 'max', 'band', 'bor', 'bxor'), got "mean"`,
         badKey: "TypeError: allReduce() got an unexpected keyword argument 'opp'",
@@ -123,6 +153,8 @@ describe.skipIf(skip).each([2, 3])('collectives under mpirun -n %i', (n) => {
         twice: 'DistError: trying to initialize the default process group twice!',
         gatherList: `DistError: allGather(): tensorList must hold worldSize (${n}) tensors, got 1`,
         shapes,
+        order: r['orderError'],
+        root: r['rootError'],
       });
     }
     expect(job.status, job.out).toBe(0);

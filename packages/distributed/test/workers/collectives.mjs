@@ -1,6 +1,7 @@
 // Run under mpirun: every collective on deterministic per-rank values; prints one JSON line per rank.
 import * as torch from '@fusor/tensor';
 import * as dist from '@fusor/distributed';
+import { report } from './report.mjs';
 
 dist.initProcessGroup({ backend: 'mpi', timeout: 20_000 });
 const rank = dist.getRank();
@@ -123,7 +124,13 @@ out.errors = errors;
 // shapes that differ across ranks: every rank gets the same clear error
 tryIt('shapes', () => dist.allReduce(torch.zeros(rank === 1 ? 3 : 2)));
 out.shapeError = errors.shapes;
+// ranks that call different collectives: rank 0 a barrier, the others an all-reduce
+tryIt('order', () => (rank === 0 ? dist.barrier() : dist.allReduce(torch.zeros(2))));
+out.orderError = errors.order;
+// ranks that disagree on the root of a broadcast
+tryIt('root', () => dist.broadcast(torch.zeros(2), rank === 0 ? 0 : 1));
+out.rootError = errors.root;
 dist.barrier();
-console.log(`RESULT ${JSON.stringify(out)}`);
+report('RESULT', out);
 dist.destroyProcessGroup();
 out.afterDestroy = dist.isInitialized();

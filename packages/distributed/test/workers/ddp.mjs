@@ -2,6 +2,7 @@
 // one copy of the model on the whole batch in one process (computed here too, for comparison).
 import * as torch from '@fusor/tensor';
 import * as dist from '@fusor/distributed';
+import { report } from './report.mjs';
 
 const bucketCapMb = Number(process.argv[2] ?? 25);
 dist.initProcessGroup({ backend: 'mpi', timeout: 20_000 });
@@ -107,5 +108,5 @@ try {
 function x0() {
   return X.narrow(0, 0, 2);
 }
-console.log(`RESULT ${JSON.stringify(out)}`);
+report('RESULT', out);
 process.exit(0);

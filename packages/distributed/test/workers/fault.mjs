@@ -2,6 +2,7 @@
 // with an error naming the collective and that rank, within the timeout.
 import * as torch from '@fusor/tensor';
 import * as dist from '@fusor/distributed';
+import { report } from './report.mjs';
 
 const mode = process.argv[2];
 const timeout = Number(process.argv[3] ?? 2000);
@@ -27,12 +28,12 @@ try {
   console.log(`RANK ${rank} completed`);
 } catch (e) {
   const ms = Math.round(performance.now() - start);
-  console.log(`FAILED ${JSON.stringify({ rank, name: e.name, message: e.message, ms })}`);
+  report('FAILED', { rank, name: e.name, message: e.message, ms });
   // the group is unusable now; any later call says so
   try {
     dist.barrier();
   } catch (e2) {
-    console.log(`AFTER ${JSON.stringify({ rank, message: e2.message })}`);
+    report('AFTER', { rank, message: e2.message });
   }
   dist.destroyProcessGroup();
   process.exit(1);
