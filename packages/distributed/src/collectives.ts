@@ -7,7 +7,6 @@ import { cat, Tensor } from '@fusor/tensor';
 import { REDUCE_OPS, ReduceOp, type Engine } from './engine.js';
 import { DistBackendUnavailableError, DistError } from './errors.js';
 import {
-  COLLECTIVES,
   currentGroup,
   DEFAULT_TIMEOUT_MS,
   maybeGroup,
@@ -444,6 +443,3 @@ function startRecv(fn: string, tensor: Tensor, src: number | RecvOptions | undef
   if (fn === 'irecv') g.poller.add(work);
   return { work, source: () => p.source() };
 }
-
-/** The collectives' names as the timeout errors use them. */
-export const collectiveNames: readonly string[] = COLLECTIVES;

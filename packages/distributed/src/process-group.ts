@@ -14,8 +14,7 @@
  *   ranks that did not take part.
  */
 import { DistBackendError, DistBackendUnavailableError, DistError } from './errors.js';
-import { SoloEngine, type Engine } from './engine.js';
-import { MpiEngine } from './engine.js';
+import { MpiEngine, SoloEngine, type Engine } from './engine.js';
 import { loadKoffi, type CFunction } from './ffi.js';
 import { MPI_ANY_SOURCE, MPI_THREAD_SINGLE, MpiLibrary } from './mpi.js';
 import type { Tensor } from '@fusor/tensor';

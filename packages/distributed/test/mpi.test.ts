@@ -195,7 +195,8 @@ interface Failed {
 }
 
 describe.skipIf(skip)('faults end with an error naming the rank and the collective, within the timeout', () => {
-  const timeout = 2000;
+  // long enough that the announcements (sent at 80 % of it) arrive on a loaded 2-core machine
+  const timeout = 3000;
   it('a rank that exits: the others fail after the timeout', { timeout: 30_000 }, () => {
     // mpirun's own reaction to a dead rank (killing the job) is switched off to see fusor's
     const job = mpirun(3, 'fault.mjs', ['exit', String(timeout)], ['--mca', 'orte_abort_on_non_zero_status', '0']);
@@ -205,7 +206,7 @@ describe.skipIf(skip)('faults end with an error naming the rank and the collecti
       expect(f.name).toBe('DistBackendError');
       expect(f.message).toBe(`allReduce timed out after ${timeout} ms on rank ${f.rank} (world size 3): rank 2 did not take part`);
       expect(f.ms).toBeGreaterThanOrEqual(timeout);
-      expect(f.ms).toBeLessThan(timeout + 1000);
+      expect(f.ms).toBeLessThan(timeout + 1500);
     }
     const after = lines<{ rank: number; message: string }>(job, 'AFTER');
     expect(after[0]!.message).toMatch(/^barrier: the process group is unusable after an earlier failure \(allReduce timed out/);
@@ -217,7 +218,7 @@ describe.skipIf(skip)('faults end with an error naming the rank and the collecti
     expect(failed.map((f) => f.rank), job.out).toEqual([0, 1]);
     for (const f of failed) {
       expect(f.message).toBe(`allReduce timed out after ${timeout} ms on rank ${f.rank} (world size 3): rank 2 did not take part`);
-      expect(f.ms).toBeLessThan(timeout + 1000);
+      expect(f.ms).toBeLessThan(timeout + 1500);
     }
     expect(job.status).not.toBe(0);
     // the job did not wait for the hung rank's 10 minutes
