@@ -13,7 +13,7 @@ import * as torch from '@fusor/tensor';
 import * as dist from '@fusor/distributed';
 import { emit, MLP } from './common.mjs';
 // the one place fusor's collectives get their buffers (bench only: not part of the public API)
-import { freshRegion, readRegion } from '../packages/distributed/dist/storage.js';
+import { freshRegion, readRegion, releaseRegions } from '../packages/distributed/dist/storage.js';
 
 const mode = process.argv[2] ?? 'allreduce';
 dist.initProcessGroup({ backend: 'mpi', timeout: 120_000 });
@@ -51,8 +51,8 @@ if (mode === 'allreduce') {
       t.dataSync();
       const u = torch.rand(n);
       u.dataSync();
-      const send = readRegion(u).host;
-      const recv = freshRegion('float32', [n], 'cpu').region.host;
+      const regions = [readRegion(u), freshRegion('float32', [n], 'cpu').region];
+      const [send, recv] = regions.map((r) => r.host);
       const timeFusor = () => {
         dist.barrier();
         const t0 = performance.now();
@@ -71,6 +71,7 @@ if (mode === 'allreduce') {
         tr.push(r);
       }
       check = recv[n - 1];
+      releaseRegions(regions);
     }
     // the times of the slowest rank are the collective's time
     const times = torch.tensor([median(tf), median(tr)], { dtype: torch.float64 });

@@ -15,7 +15,7 @@ import {
   type CollectiveName,
   type ProcessGroup,
 } from './process-group.js';
-import { commit, freshRegion, readRegion, tensorOf } from './storage.js';
+import { commit, freshRegion, readRegion, releaseRegions, tensorOf, type Region } from './storage.js';
 import type { Pending, Work } from './work.js';
 import { MpiLibrary } from './mpi.js';
 import { ncclUnavailableReason, openNccl } from './nccl.js';
@@ -109,19 +109,29 @@ function engineFor(fn: string, g: ProcessGroup, t: Tensor): Engine {
   return g.engine;
 }
 
+/** Starts a transfer; if the library refuses to start it, nothing holds the regions. */
+function started<P extends Pending>(regions: readonly Region[], start: () => P): P {
+  try {
+    return start();
+  } catch (e) {
+    releaseRegions(regions);
+    throw e;
+  }
+}
+
 /** Starts a collective after its rendezvous; waits unless asyncOp. */
 function run(
   g: ProcessGroup,
   name: CollectiveName,
   header: { dtype: string; shape: readonly number[]; extra?: number; extraName?: string; describeExtra?: (v: number) => string },
   opts: CollectiveOptions | undefined,
-  start: () => { pending: Pending[]; onDone: () => void; results: Tensor[] },
+  start: () => { pending: Pending[]; onDone: () => void; results: Tensor[]; regions?: Region[] },
 ): Work | undefined {
   const timeout = timeoutOf(name, g, opts?.timeout);
   const seq = g.nextSeq();
   g.rendezvous(name, seq, { extra: 0, ...header }, timeout);
-  const { pending, onDone, results } = start();
-  const work = g.work(name, seq, pending, onDone, results, timeout);
+  const { pending, onDone, results, regions } = start();
+  const work = g.work(name, seq, pending, onDone, results, timeout, null, regions);
   if (opts?.asyncOp) {
     g.poller.add(work);
     return work;
@@ -242,8 +252,8 @@ export function allReduce(tensor: Tensor, op?: ReduceOp | ReduceOptions, opts?: 
   return run(g, 'allReduce', { dtype: tensor.dtype, shape: tensor.shape, extra: OP_INDEX(red), extraName: 'the reduction', describeExtra: describeOp }, o, () => {
     const send = readRegion(tensor);
     const out = freshRegion(tensor.dtype, tensor.shape, tensor.device);
-    const pending = engine.allReduce(send, out.region, red === 'avg' && !engine.hasAvg ? 'sum' : red);
-    return { pending: [pending], onDone: () => finishReduce(g, red, engine, tensor, tensorOf(out.node)), results: [tensor] };
+    const pending = started([send, out.region], () => engine.allReduce(send, out.region, red === 'avg' && !engine.hasAvg ? 'sum' : red));
+    return { pending: [pending], onDone: () => finishReduce(g, red, engine, tensor, tensorOf(out.node)), results: [tensor], regions: [send, out.region] };
   });
 }
 
@@ -262,10 +272,10 @@ export function broadcast(tensor: Tensor, src?: number | BroadcastOptions, opts?
     if (g.rank === root) {
       // the root's buffer is only read; its tensor keeps its value
       const mine = readRegion(tensor);
-      return { pending: [engine.broadcast(mine, root)], onDone: () => {}, results: [tensor] };
+      return { pending: [started([mine], () => engine.broadcast(mine, root))], onDone: () => {}, results: [tensor], regions: [mine] };
     }
     const out = freshRegion(tensor.dtype, tensor.shape, tensor.device);
-    return { pending: [engine.broadcast(out.region, root)], onDone: () => commit(tensor, out.node), results: [tensor] };
+    return { pending: [started([out.region], () => engine.broadcast(out.region, root))], onDone: () => commit(tensor, out.node), results: [tensor], regions: [out.region] };
   });
 }
 
@@ -288,7 +298,8 @@ export function allGather(tensorList: Tensor[], tensor: Tensor, opts?: Collectiv
     const send = readRegion(tensor);
     const out = freshRegion(tensor.dtype, [g.size, ...tensor.shape], tensor.device);
     return {
-      pending: [engine.allGather(send, out.region)],
+      pending: [started([send, out.region], () => engine.allGather(send, out.region))],
+      regions: [send, out.region],
       onDone: () => {
         const all = tensorOf(out.node);
         tensorList.forEach((t, i) => commit(t, all.select(0, i).contiguous().node));
@@ -314,7 +325,12 @@ export function allGatherIntoTensor(output: Tensor, input: Tensor, opts?: Collec
   return run(g, 'allGatherIntoTensor', { dtype: input.dtype, shape: input.shape }, opts, () => {
     const send = readRegion(input);
     const out = freshRegion(output.dtype, output.shape, output.device);
-    return { pending: [engine.allGather(send, out.region)], onDone: () => commit(output, out.node), results: [output] };
+    return {
+      pending: [started([send, out.region], () => engine.allGather(send, out.region))],
+      onDone: () => commit(output, out.node),
+      results: [output],
+      regions: [send, out.region],
+    };
   });
 }
 
@@ -359,8 +375,8 @@ function reduceScatterFlat(name: 'reduceScatter' | 'reduceScatterTensor', g: Pro
   return run(g, name, { dtype: output.dtype, shape: output.shape, extra: OP_INDEX(red), extraName: 'the reduction', describeExtra: describeOp }, o, () => {
     const send = readRegion(input());
     const out = freshRegion(output.dtype, output.shape, output.device);
-    const pending = engine.reduceScatter(send, out.region, red === 'avg' && !engine.hasAvg ? 'sum' : red);
-    return { pending: [pending], onDone: () => finishReduce(g, red, engine, output, tensorOf(out.node)), results: [output] };
+    const pending = started([send, out.region], () => engine.reduceScatter(send, out.region, red === 'avg' && !engine.hasAvg ? 'sum' : red));
+    return { pending: [pending], onDone: () => finishReduce(g, red, engine, output, tensorOf(out.node)), results: [output], regions: [send, out.region] };
   });
 }
 
@@ -391,8 +407,10 @@ export function isend(tensor: Tensor, dst?: number | SendOptions, opts?: SendOpt
   if (o.dst === g.rank) throw new DistError(`isend(): Invalid destination rank: destination rank should not be the same as the rank of the current process (${g.rank})`);
   const engine = engineFor('isend', g, tensor);
   const tag = p2pTag('isend', o.tag);
+  const timeout = timeoutOf('send', g, o.timeout);
   const buf = readRegion(tensor);
-  const work = g.work('send', -1, [engine.send(buf, o.dst, tag)], () => {}, [tensor], timeoutOf('send', g, o.timeout), `rank ${o.dst} did not receive it (tag ${tag})`);
+  const p = started([buf], () => engine.send(buf, o.dst!, tag));
+  const work = g.work('send', -1, [p], () => {}, [tensor], timeout, `rank ${o.dst} did not receive it (tag ${tag})`, [buf]);
   g.poller.add(work);
   return work;
 }
@@ -422,8 +440,9 @@ function startRecv(fn: string, tensor: Tensor, src: number | RecvOptions | undef
   if (o.src !== undefined) checkRank(fn, g, o.src, 'src');
   const engine = engineFor(fn, g, tensor);
   const tag = p2pTag(fn, o.tag);
+  const timeout = timeoutOf('recv', g, o.timeout);
   const out = freshRegion(tensor.dtype, tensor.shape, tensor.device);
-  const p = engine.recv(out.region, o.src ?? null, tag);
+  const p = started([out.region], () => engine.recv(out.region, o.src ?? null, tag));
   const from = o.src === undefined ? 'any rank' : `rank ${o.src}`;
   const work = g.work(
     'recv',
@@ -437,8 +456,9 @@ function startRecv(fn: string, tensor: Tensor, src: number | RecvOptions | undef
       commit(tensor, out.node);
     },
     [tensor],
-    timeoutOf('recv', g, o.timeout),
+    timeout,
     `nothing arrived from ${from} (tag ${tag})`,
+    [out.region],
   );
   if (fn === 'irecv') g.poller.add(work);
   return { work, source: () => p.source() };

@@ -10,7 +10,7 @@ import { DistBackendError, DistError } from './errors.js';
 import type { Engine, PendingRecv, ReduceOp } from './engine.js';
 import { bindAll, loadFirst, loadKoffi, type CFunction } from './ffi.js';
 import type { ProcessGroup } from './process-group.js';
-import { readRegion, type Region } from './storage.js';
+import { hostRegion, readRegion, releaseRegions, type Region } from './storage.js';
 import type { Pending } from './work.js';
 
 const NCCL_API = {
@@ -224,7 +224,7 @@ export function openNccl(group: ProcessGroup, deviceId: number | undefined): Eng
   const localRank = Number(process.env['OMPI_COMM_WORLD_LOCAL_RANK'] ?? process.env['SLURM_LOCALID'] ?? group.rank);
   const device = `cuda:${deviceId ?? localRank}`;
   // a realized buffer on the device makes its context current for the NCCL calls that follow
-  void readRegion(zerosOn(device));
+  releaseRegions([readRegion(zerosOn(device))]);
   const id = pin(new Uint8Array(128));
   if (group.rank === 0) {
     const code = lib.fn.ncclGetUniqueId(id) as number;
@@ -232,7 +232,7 @@ export function openNccl(group: ProcessGroup, deviceId: number | undefined): Eng
   }
   const seq = group.nextSeq();
   group.rendezvous('ncclInit', seq, { dtype: 'uint8', shape: [128], extra: 0 }, group.timeoutMs);
-  const region = { device: 'cpu', dtype: 'uint8' as const, count: 128, host: id, ptr: 0n };
+  const region = hostRegion(id, 'uint8');
   group.work('ncclInit', seq, [group.control.broadcast(region, 0)], () => {}, [], group.timeoutMs).wait();
   const comm = pin(new BigUint64Array(1));
   const code = lib.fn.ncclCommInitRank(comm, group.size, { internal: Array.from(id) }, group.rank) as number;

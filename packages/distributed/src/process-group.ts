@@ -18,6 +18,7 @@ import { MpiEngine, SoloEngine, type Engine } from './engine.js';
 import { loadKoffi, type CFunction } from './ffi.js';
 import { MPI_ANY_SOURCE, MPI_THREAD_SINGLE, MpiLibrary } from './mpi.js';
 import type { Tensor } from '@fusor/tensor';
+import { hostRegion, releaseRegions, type Region } from './storage.js';
 import { Poller, Work, type Pending, type WorkOwner } from './work.js';
 
 /** PyTorch's default: 30 minutes. */
@@ -137,8 +138,7 @@ export class ProcessGroup implements WorkOwner {
     mine[5] = h.shape.length;
     for (let i = 0; i < Math.min(MAX_DIMS, h.shape.length); i++) mine[6 + i] = h.shape[i]!;
     const all = pin(new Float64Array(HEADER_LENGTH * this.size));
-    const region = (a: Float64Array) => ({ device: 'cpu', dtype: 'float64' as const, count: a.length, host: a, ptr: 0n });
-    const pending = this.control.allGather(region(mine), region(all));
+    const pending = this.control.allGather(hostRegion(mine, 'float64'), hostRegion(all, 'float64'));
     this.work(name, seq, [pending], () => {}, [], timeoutMs).wait();
     const at = (r: number): Float64Array => all.subarray(r * HEADER_LENGTH, (r + 1) * HEADER_LENGTH);
     const shapeOf = (x: Float64Array): string =>
@@ -170,9 +170,21 @@ export class ProcessGroup implements WorkOwner {
     }
   }
 
-  /** A work handle for started transfers; `peer` says who a p2p operation waits for. */
-  work(name: string, seq: number, pending: readonly Pending[], onDone: () => void, results: readonly Tensor[], timeoutMs: number, peer: string | null = null): Work {
-    return new Work(this, name, seq, pending, onDone, results, timeoutMs, performance.now(), peer);
+  /**
+   * A work handle for started transfers; `peer` says who a p2p operation waits for. The regions
+   * are unpinned when it succeeds (after a failure the library may still write into them).
+   */
+  work(
+    name: string,
+    seq: number,
+    pending: readonly Pending[],
+    onDone: () => void,
+    results: readonly Tensor[],
+    timeoutMs: number,
+    peer: string | null = null,
+    regions: readonly Region[] = [],
+  ): Work {
+    return new Work(this, name, seq, pending, onDone, results, timeoutMs, performance.now(), peer, (ok) => ok && releaseRegions(regions));
   }
 
   // ------------------------------------------------------------- WorkOwner: timeouts and diagnosis
@@ -208,7 +220,7 @@ export class ProcessGroup implements WorkOwner {
 
   private announce(work: Work): void {
     const msg = pin(new Float64Array([this.rank, work.seq, COLLECTIVES.indexOf(work.name as CollectiveName)]));
-    const region = { device: 'cpu', dtype: 'float64' as const, count: 3, host: msg, ptr: 0n };
+    const region = hostRegion(msg, 'float64');
     for (let r = 0; r < this.size; r++) {
       if (r === this.rank) continue;
       try {
@@ -223,8 +235,7 @@ export class ProcessGroup implements WorkOwner {
   listen(): void {
     for (;;) {
       if (!this.diagRecv) {
-        const region = { device: 'cpu', dtype: 'float64' as const, count: 3, host: this.diagIn, ptr: 0n };
-        this.diagRecv = this.diag.recv(region, MPI_ANY_SOURCE, DIAG_TAG);
+        this.diagRecv = this.diag.recv(hostRegion(this.diagIn, 'float64'), MPI_ANY_SOURCE, DIAG_TAG);
       }
       let done = false;
       try {

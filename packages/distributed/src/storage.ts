@@ -5,6 +5,10 @@
  * (`copy_` of a same-shaped buffer re-points the tensor, no copy). No realized buffer is ever
  * written in place, so the IR's values stay immutable, and there is no host staging copy
  * (all-reduce through fusor moves the same bytes as a bare MPI_Allreduce).
+ *
+ * The runtime frees and evicts buffers by count: a region pins its buffer while a library may
+ * touch it. A finished operation unpins; one that failed (timed out) leaves it pinned on purpose,
+ * since the library may still write into it.
  */
 import { DeviceBuffer, getBackend, getBuffer, realize, setBuffer } from '@fusor/compiler';
 import { bufferNode, type DType, type Node } from '@fusor/ir';
@@ -20,6 +24,8 @@ export interface Region {
   readonly host: ArrayBufferView | null;
   /** The device pointer of a cuda buffer (0n on the cpu). */
   readonly ptr: bigint;
+  /** The runtime's buffer, pinned by this region (null for plain host arrays). */
+  readonly buffer: DeviceBuffer | null;
 }
 
 interface CpuHandle {
@@ -31,13 +37,33 @@ interface CudaHandle {
 
 function regionOf(buf: DeviceBuffer, dtype: DType, count: number): Region {
   const device = buf.device;
+  let region: Region;
   if (device === 'cpu') {
     const host = (buf.handle as unknown as CpuHandle).data;
     // a view of the heap's (shared, never moving) memory: MPI reads and writes it directly
-    return { device, dtype, count, host, ptr: 0n };
+    region = { device, dtype, count, host, ptr: 0n, buffer: buf };
+  } else if (device.startsWith('cuda')) {
+    region = { device, dtype, count, host: null, ptr: (buf.handle as unknown as CudaHandle).ptr, buffer: buf };
+  } else {
+    throw new TypeError(`collectives take cpu tensors (backend 'mpi') or cuda tensors (backend 'nccl'), got a ${device} tensor`);
   }
-  if (device.startsWith('cuda')) return { device, dtype, count, host: null, ptr: (buf.handle as unknown as CudaHandle).ptr };
-  throw new TypeError(`collectives take cpu tensors (backend 'mpi') or cuda tensors (backend 'nccl'), got a ${device} tensor`);
+  buf.pin();
+  return region;
+}
+
+/** A plain host array as a region (headers, the bench's baseline). */
+export const hostRegion = (host: Float64Array | Uint8Array, dtype: 'float64' | 'uint8'): Region => ({
+  device: 'cpu',
+  dtype,
+  count: host.length,
+  host,
+  ptr: 0n,
+  buffer: null,
+});
+
+/** Unpins regions whose operation finished. */
+export function releaseRegions(regions: readonly Region[]): void {
+  for (const r of regions) r.buffer?.unpin();
 }
 
 /** The tensor's contents in one contiguous realized buffer (computed if lazy). */

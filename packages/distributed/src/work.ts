@@ -48,6 +48,8 @@ export class Work {
     readonly startedAt: number,
     /** For p2p: who the other side is, for the timeout message. */
     readonly peer: string | null = null,
+    /** Runs once when the work settles: true when it succeeded. */
+    private readonly cleanup: (ok: boolean) => void = () => {},
   ) {}
 
   get deadline(): number {
@@ -60,6 +62,7 @@ export class Work {
     try {
       if (this.pending.every((p) => p.test())) {
         this.state = 'done';
+        this.cleanup(true);
         this.onDone();
         this.settle?.resolve([...this.results]);
         return true;
@@ -77,6 +80,7 @@ export class Work {
   }
 
   private failWith(e: Error): void {
+    if (this.state === 'running') this.cleanup(false);
     this.state = 'failed';
     this.error = e;
     this.owner.fail(e);

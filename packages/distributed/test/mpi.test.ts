@@ -115,6 +115,9 @@ describe.skipIf(skip).each([2, 3])('collectives under mpirun -n %i', (n) => {
       expect(r['allReduce_int64_max']).toEqual([0, 1, 2, 3].map((i) => i + 10 * (n - 1)));
       expectClose(r['allReduce_f64'], [ranks(n).reduce((a, k) => a + 0.1 * (k + 1), 0), n * 1e-300]);
       expect(r['allReduce_transposed']).toEqual(sum);
+      expect(r['viewsSee']).toEqual([sum.flat(), sum[1]]);
+      const me0 = r['rank'] as number;
+      expect(norm(r['throughView'])).toEqual([base(me0)[0]!, combine(n, (v) => Math.max(...v))[1]!]);
       expect(r['async_done']).toBe(true);
       expect(r['allReduce_async']).toEqual(sum);
       expect(r['broadcast']).toEqual(base(n - 1));

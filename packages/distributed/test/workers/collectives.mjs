@@ -21,6 +21,17 @@ for (const op of Object.values(dist.ReduceOp)) {
     out[`allReduce_${op}`] = list(t);
   }
 }
+// in place as PyTorch: views of the tensor see the result; a collective on a view writes through
+{
+  const t = base();
+  const flat = t.view(6);
+  const row = t.select(0, 1);
+  dist.allReduce(t);
+  out.viewsSee = [list(flat), list(row)];
+  const b = base();
+  dist.allReduce(b.select(0, 1), dist.ReduceOp.MAX);
+  out.throughView = list(b);
+}
 // positional op, int64 and float64 dtypes, a lazy (unrealized) input, a transposed view as input
 {
   const a = torch.arange(0, 4, { dtype: torch.long }).add(rank * 10);
