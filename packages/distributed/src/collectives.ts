@@ -15,7 +15,7 @@ import {
   type CollectiveName,
   type ProcessGroup,
 } from './process-group.js';
-import { commit, freshRegion, readRegion, releaseRegions, tensorOf, type Region } from './storage.js';
+import { commit, freshRegion, readRegion, releaseRegions, scaleHost, type Fresh, type Region } from './storage.js';
 import type { Pending, Work } from './work.js';
 import { MpiLibrary } from './mpi.js';
 import { ncclUnavailableReason, openNccl } from './nccl.js';
@@ -232,10 +232,10 @@ function checkOpDtype(fn: string, op: ReduceOp, t: Tensor): void {
   }
 }
 
-/** Result of a SUM the engine made, divided for AVG (fused into the tensor's next use). */
-function finishReduce(g: ProcessGroup, op: ReduceOp, engine: Engine, t: Tensor, node: Tensor): void {
-  if (op === 'avg' && !engine.hasAvg) commit(t, node.div(g.size).node);
-  else commit(t, node.node);
+/** Result of a SUM the engine made, divided for AVG (on the host; on a device fused into the tensor's next use). */
+function finishReduce(g: ProcessGroup, op: ReduceOp, engine: Engine, t: Tensor, f: Fresh): void {
+  if (op === 'avg' && !engine.hasAvg && !scaleHost(f, g.size)) commit(t, f, { scale: g.size });
+  else commit(t, f);
 }
 
 /**
@@ -253,7 +253,7 @@ export function allReduce(tensor: Tensor, op?: ReduceOp | ReduceOptions, opts?: 
     const send = readRegion(tensor);
     const out = freshRegion(tensor.dtype, tensor.shape, tensor.device);
     const pending = started([send, out.region], () => engine.allReduce(send, out.region, red === 'avg' && !engine.hasAvg ? 'sum' : red));
-    return { pending: [pending], onDone: () => finishReduce(g, red, engine, tensor, tensorOf(out.node)), results: [tensor], regions: [send, out.region] };
+    return { pending: [pending], onDone: () => finishReduce(g, red, engine, tensor, out), results: [tensor], regions: [send, out.region] };
   });
 }
 
@@ -275,7 +275,7 @@ export function broadcast(tensor: Tensor, src?: number | BroadcastOptions, opts?
       return { pending: [started([mine], () => engine.broadcast(mine, root))], onDone: () => {}, results: [tensor], regions: [mine] };
     }
     const out = freshRegion(tensor.dtype, tensor.shape, tensor.device);
-    return { pending: [started([out.region], () => engine.broadcast(out.region, root))], onDone: () => commit(tensor, out.node), results: [tensor], regions: [out.region] };
+    return { pending: [started([out.region], () => engine.broadcast(out.region, root))], onDone: () => commit(tensor, out), results: [tensor], regions: [out.region] };
   });
 }
 
@@ -300,10 +300,7 @@ export function allGather(tensorList: Tensor[], tensor: Tensor, opts?: Collectiv
     return {
       pending: [started([send, out.region], () => engine.allGather(send, out.region))],
       regions: [send, out.region],
-      onDone: () => {
-        const all = tensorOf(out.node);
-        tensorList.forEach((t, i) => commit(t, all.select(0, i).contiguous().node));
-      },
+      onDone: () => tensorList.forEach((t, i) => commit(t, out, { slice: i })),
       results: tensorList,
     };
   });
@@ -327,7 +324,7 @@ export function allGatherIntoTensor(output: Tensor, input: Tensor, opts?: Collec
     const out = freshRegion(output.dtype, output.shape, output.device);
     return {
       pending: [started([send, out.region], () => engine.allGather(send, out.region))],
-      onDone: () => commit(output, out.node),
+      onDone: () => commit(output, out),
       results: [output],
       regions: [send, out.region],
     };
@@ -376,7 +373,7 @@ function reduceScatterFlat(name: 'reduceScatter' | 'reduceScatterTensor', g: Pro
     const send = readRegion(input());
     const out = freshRegion(output.dtype, output.shape, output.device);
     const pending = started([send, out.region], () => engine.reduceScatter(send, out.region, red === 'avg' && !engine.hasAvg ? 'sum' : red));
-    return { pending: [pending], onDone: () => finishReduce(g, red, engine, output, tensorOf(out.node)), results: [output], regions: [send, out.region] };
+    return { pending: [pending], onDone: () => finishReduce(g, red, engine, output, out), results: [output], regions: [send, out.region] };
   });
 }
 
@@ -453,7 +450,7 @@ function startRecv(fn: string, tensor: Tensor, src: number | RecvOptions | undef
       if (n !== tensor.numel()) {
         throw new DistError(`${fn}(): rank ${p.source()} sent ${n} elements, but the receiving tensor [${tensor.shape.join(', ')}] holds ${tensor.numel()}`);
       }
-      commit(tensor, out.node);
+      commit(tensor, out);
     },
     [tensor],
     timeout,

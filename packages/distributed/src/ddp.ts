@@ -87,14 +87,17 @@ export class DistributedDataParallel<M extends ModuleLike> {
     if (tensors.length === 0) return;
     const byDtype = new Map<string, Tensor[]>();
     for (const t of tensors) byDtype.set(t.dtype, [...(byDtype.get(t.dtype) ?? []), t]);
+    const root = currentGroup('DistributedDataParallel').rank === 0;
     noGrad(() => {
       for (const group of byDtype.values()) {
-        const flat = cat(group.map((t) => t.detach().reshape(-1)));
+        const flat = cat(group.map((t) => t.reshape(-1)));
         broadcast(flat, 0);
+        if (root) continue;
         let off = 0;
         for (const t of group) {
-          t.detach().copy_(flat.narrow(0, off, t.numel()).reshape(t.shape).contiguous());
-          off += t.numel();
+          const [start, n] = [off, t.numel()];
+          t._assignRealized(flat.node, (all) => all.narrow(0, start, n).reshape(t.shape));
+          off += n;
         }
       }
     });
@@ -142,7 +145,7 @@ export class DistributedDataParallel<M extends ModuleLike> {
     // what .grad will hold after this backward is averaged whole, as PyTorch's DDP averages .grad:
     // gradients accumulated under noSync() are synchronized with this backward's
     const prev = p.grad;
-    bucket.grads.push(prev ? prev.detach().add(g) : g);
+    bucket.grads.push(prev ? prev.add(g) : g);
     this.arrived++;
     const bytes = bucket.grads.reduce((s, x) => s + x.numel() * x.elementSize(), 0);
     const last = this.arrived === this.params.length;

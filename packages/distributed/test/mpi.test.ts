@@ -190,6 +190,18 @@ describe.skipIf(skip)('DistributedDataParallel under mpirun', () => {
   });
 });
 
+describe.skipIf(skip)('memory under mpirun', () => {
+  it('a synchronous DDP loop with collectives holds a bounded number of buffers (plain and in torch.scope)', { timeout: 40_000 }, () => {
+    const job = mpirun(2, 'memory.mjs');
+    const results = lines<{ rank: number; plain: Record<string, number>; scope: Record<string, number> }>(job, 'RESULT');
+    expect(results.map((r) => r.rank), job.out).toEqual([0, 1]);
+    for (const r of results) {
+      expect(r.plain['70']).toBe(r.plain['45']);
+      expect(r.scope['70']).toBe(r.scope['45']);
+    }
+  });
+});
+
 interface Failed {
   rank: number;
   name: string;
