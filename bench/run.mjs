@@ -277,9 +277,9 @@ if (out.distributed && !out.distributed.unavailable) {
   const A = out.distributed.allreduce;
   const arows = Object.entries(A.results ?? {}).map(([size, r]) => [
     `all-reduce ${size} float32, 2 ranks`,
-    fmt(r.fusor_ms),
-    fmt(r.mpi_ms),
-    r.ratio.toFixed(2),
+    `${fmt(r.fusor_ms)} (min ${fmt(r.fusor_min_ms)})`,
+    `${fmt(r.mpi_ms)} (min ${fmt(r.mpi_min_ms)})`,
+    `${r.ratio.toFixed(2)} (min ${r.ratio_min.toFixed(2)})`,
     '≥ 0.9',
     r.ratio >= 0.9 ? 'yes' : 'NO',
   ]);
