@@ -281,7 +281,8 @@ if (out.distributed && !out.distributed.unavailable) {
     `${fmt(r.mpi_ms)} (min ${fmt(r.mpi_min_ms)})`,
     `${r.ratio.toFixed(2)} (min ${r.ratio_min.toFixed(2)})`,
     '≥ 0.9',
-    r.ratio >= 0.9 ? 'yes' : 'NO',
+    // judged on the minima: on a loaded machine the medians measure the load
+    r.ratio_min >= 0.9 ? 'yes' : 'NO',
   ]);
   if (A.error) arows.push(['all-reduce', 'failed', A.error, '', '', '']);
   text += '\n\n@fusor/distributed (mpirun on this machine; MPI_Allreduce: the same libmpi through koffi on the same kind of buffers):\n';
