@@ -4,7 +4,7 @@
  * bumped, views of it see the result); `asyncOp: true` returns a Work instead of waiting.
  */
 import { cat, Tensor } from '@fusor/tensor';
-import { REDUCE_OPS, ReduceOp, type Engine } from './engine.js';
+import { MpiEngine, REDUCE_OPS, ReduceOp, type Engine } from './engine.js';
 import { DistBackendUnavailableError, DistError } from './errors.js';
 import {
   currentGroup,
@@ -125,12 +125,19 @@ function run(
   name: CollectiveName,
   header: { dtype: string; shape: readonly number[]; extra?: number; extraName?: string; describeExtra?: (v: number) => string },
   opts: CollectiveOptions | undefined,
-  start: () => { pending: Pending[]; onDone: () => void; results: Tensor[]; regions?: Region[] },
+  start: (blocking: boolean) => { pending: Pending[]; onDone: () => void; results: Tensor[]; regions?: Region[]; block?: () => void },
 ): Work | undefined {
   const timeout = timeoutOf(name, g, opts?.timeout);
   const seq = g.nextSeq();
   g.rendezvous(name, seq, { extra: 0, ...header }, timeout);
-  const { pending, onDone, results, regions } = start();
+  const { pending, onDone, results, regions, block } = start(!opts?.asyncOp);
+  if (block) {
+    // every rank is here (the rendezvous says so): the library's blocking call, under the watchdog
+    g.guardBlocking(name, timeout, block);
+    releaseRegions(regions ?? []);
+    onDone();
+    return undefined;
+  }
   const work = g.work(name, seq, pending, onDone, results, timeout, null, regions);
   if (opts?.asyncOp) {
     g.poller.add(work);
@@ -249,9 +256,14 @@ export function allReduce(tensor: Tensor, op?: ReduceOp | ReduceOptions, opts?: 
   const engine = engineFor('allReduce', g, tensor);
   const red = o.op ?? ReduceOp.SUM;
   checkOpDtype('allReduce', red, tensor);
-  return run(g, 'allReduce', { dtype: tensor.dtype, shape: tensor.shape, extra: OP_INDEX(red), extraName: 'the reduction', describeExtra: describeOp }, o, () => {
+  return run(g, 'allReduce', { dtype: tensor.dtype, shape: tensor.shape, extra: OP_INDEX(red), extraName: 'the reduction', describeExtra: describeOp }, o, (blocking) => {
     const send = readRegion(tensor);
     const out = freshRegion(tensor.dtype, tensor.shape, tensor.device);
+    const onDone = (): void => finishReduce(g, red, engine, tensor, out);
+    if (blocking && engine instanceof MpiEngine) {
+      const mpiOp = red === 'avg' ? 'sum' : red;
+      return { pending: [], onDone, results: [tensor], regions: [send, out.region], block: () => engine.allReduceBlocking(send, out.region, mpiOp) };
+    }
     const pending = started([send, out.region], () => engine.allReduce(send, out.region, red === 'avg' && !engine.hasAvg ? 'sum' : red));
     return { pending: [pending], onDone: () => finishReduce(g, red, engine, tensor, out), results: [tensor], regions: [send, out.region] };
   });

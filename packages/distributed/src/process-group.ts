@@ -19,6 +19,7 @@ import { loadKoffi, type CFunction } from './ffi.js';
 import { MPI_ANY_SOURCE, MPI_THREAD_SINGLE, MpiLibrary } from './mpi.js';
 import type { Tensor } from '@fusor/tensor';
 import { hostRegion, releaseRegions, type Region } from './storage.js';
+import { Watchdog } from './watchdog.js';
 import { Poller, Work, type Pending, type WorkOwner } from './work.js';
 
 /** PyTorch's default: 30 minutes. */
@@ -82,6 +83,7 @@ export class ProcessGroup implements WorkOwner {
   private readonly diagIn = pin(new Float64Array(3));
   private diagRecv: Pending | null = null;
   private readonly diagSends: Pending[] = [];
+  private watchdog: Watchdog | null = null;
   private readonly failureHooks: (() => void)[] = [];
   private readonly destroyHooks: (() => void)[] = [];
   /** The data engine (MPI's own, or NCCL's). */
@@ -187,6 +189,21 @@ export class ProcessGroup implements WorkOwner {
     return new Work(this, name, seq, pending, onDone, results, timeoutMs, performance.now(), peer, (ok) => ok && releaseRegions(regions));
   }
 
+  /**
+   * Runs a blocking library call with the watchdog armed: past the deadline the process ends
+   * with the timeout error (the main thread, inside the call, cannot raise it).
+   */
+  guardBlocking<T>(name: string, timeoutMs: number, fn: () => T): T {
+    this.watchdog ??= new Watchdog();
+    const why = `${name} timed out after ${timeoutMs} ms on rank ${this.rank} (world size ${this.size}): the transfer did not complete (every rank had arrived for it; one may have died during it)`;
+    try {
+      return this.watchdog.guard(Date.now() + timeoutMs, why, fn);
+    } catch (e) {
+      this.fail(e as Error);
+      throw e;
+    }
+  }
+
   // ------------------------------------------------------------- WorkOwner: timeouts and diagnosis
 
   relax(): void {
@@ -275,6 +292,7 @@ export class ProcessGroup implements WorkOwner {
     if (this.destroyed) return;
     this.destroyed = true;
     if (!this.brokenBy) for (const h of this.destroyHooks) h();
+    this.watchdog?.terminate();
     if (!this.ownsMpi || !this.lib) return;
     // after a failure a peer may never reach MPI_Finalize: waiting for it would hang
     if (this.brokenBy) return;

@@ -2,6 +2,9 @@
  * What runs without a launcher: DistributedSampler's partition, the errors before
  * initProcessGroup, and backend 'nccl' refusing cleanly where NCCL is absent.
  */
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import * as torch from '@fusor/tensor';
 import * as dist from '@fusor/distributed';
@@ -77,5 +80,19 @@ describe('before initProcessGroup', () => {
     expect((err as Error).message).toMatch(/^backend 'nccl' is unavailable: libnccl\.so\.2 not found \(tried libnccl\.so\.2, libnccl\.so: .*\)\. NCCL needs an NVIDIA GPU: install NCCL/);
     expect((err as Error).message).toMatch(/set FUSOR_LIBNCCL_PATH/);
     expect(dist.isInitialized()).toBe(false);
+  });
+});
+
+describe('the watchdog of blocking calls', () => {
+  it('ends a process stuck in a call past its deadline, with the error on stderr; a call in time is left alone', { timeout: 20_000 }, () => {
+    const script = join(dirname(fileURLToPath(import.meta.url)), 'workers', 'watchdog.mjs');
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, [script, '300'], { encoding: 'utf8', timeout: 15_000 });
+    const ms = performance.now() - t0;
+    expect(r.stdout).toBe('first call returned\n');
+    expect(r.stderr).toContain('DistBackendError: allReduce timed out after 300 ms on rank 0 (world size 1): a test');
+    expect(r.stderr).not.toContain('never printed');
+    expect(r.signal).toBe('SIGTERM');
+    expect(ms).toBeLessThan(5000);
   });
 });

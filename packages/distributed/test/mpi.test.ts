@@ -196,8 +196,8 @@ describe.skipIf(skip)('memory under mpirun', () => {
     const results = lines<{ rank: number; plain: Record<string, number>; scope: Record<string, number> }>(job, 'RESULT');
     expect(results.map((r) => r.rank), job.out).toEqual([0, 1]);
     for (const r of results) {
-      expect(r.plain['70']).toBe(r.plain['45']);
-      expect(r.scope['70']).toBe(r.scope['45']);
+      expect(r.plain['50']).toBe(r.plain['30']);
+      expect(r.scope['50']).toBe(r.scope['30']);
     }
   });
 });

@@ -9,12 +9,12 @@ const rank = dist.getRank();
 const out = { rank };
 for (const mode of ['plain', 'scope']) {
   torch.manualSeed(0);
-  const ps = [torch.randn(64, 256).mul(0.1), torch.zeros(256), torch.randn(256, 10).mul(0.1)].map((p) => p.requiresGrad_());
-  const ddp = new dist.DistributedDataParallel({ parameters: () => ps, forward: (x) => x.matmul(ps[0]).add(ps[1]).relu().matmul(ps[2]) }, { bucketCapMb: 0.01 });
+  const ps = [torch.randn(16, 32).mul(0.1), torch.zeros(32), torch.randn(32, 4).mul(0.1)].map((p) => p.requiresGrad_());
+  const ddp = new dist.DistributedDataParallel({ parameters: () => ps, forward: (x) => x.matmul(ps[0]).add(ps[1]).relu().matmul(ps[2]) }, { bucketCapMb: 0.001 });
   const seen = {};
-  for (let s = 0; s <= 70; s++) {
+  for (let s = 0; s <= 50; s++) {
     const body = () => {
-      const loss = ddp.forward(torch.randn(32, 64)).pow(2).mean();
+      const loss = ddp.forward(torch.randn(8, 16)).pow(2).mean();
       loss.backward();
       torch.noGrad(() => {
         for (const p of ps) {
@@ -30,7 +30,7 @@ for (const mode of ['plain', 'scope']) {
     };
     if (mode === 'scope') torch.scope(body);
     else body();
-    if (s === 45 || s === 70) seen[s] = torch.memory().buffers;
+    if (s === 30 || s === 50) seen[s] = torch.memory().buffers;
   }
   ddp.remove();
   out[mode] = seen;
