@@ -1,3 +1,6 @@
+// Tensor implements Symbol.dispose (`using t = …`): the declarations name it, so a consumer whose
+// `lib` predates it (es2023, no @types/node) still typechecks them.
+/// <reference lib="esnext.disposable" preserve="true" />
 /**
  * fusor's user API, PyTorch's vocabulary in TypeScript:
  *   import * as torch from '@fusor/tensor';
@@ -12,11 +15,13 @@ import * as L from './linalg.js';
 import { Tensor, type TensorLike } from './tensor.js';
 import { grad, noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd.js';
 import { gradcheck } from './gradcheck.js';
+import { deviceString, type DeviceLike } from './device.js';
 
 export { scope } from './lifetime.js';
 export { OutOfMemoryError, setCacheBudget, getCacheBudget, type CacheBudget, type MemoryStats } from '@fusor/compiler';
 export { Tensor, GradFn, DisposedError, type TensorLike, type NestedList, type DataProperty, type Edge } from './tensor.js';
 export * from './creation.js';
+export { Device, device, type DeviceLike } from './device.js';
 export * from './errors.js';
 export { manualSeed, initialSeed, setDefaultDevice, setDefaultDtype, getDefaultDtype } from './state.js';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled, type BackwardOptions, type GradOptions } from './autograd.js';
@@ -52,7 +57,7 @@ export { GradcheckError, type GradcheckOptions } from './gradcheck.js';
 export { jit, JitError, type JitOptions, type Jitted } from './jit.js';
 
 /** Brings a backend up: resolves to its description, or rejects with BackendUnavailableError saying why. */
-export const init = (device: string): Promise<string> => initBackend(device);
+export const init = (device: DeviceLike): Promise<string> => initBackend(deviceString(device));
 
 /** The kernels realizing these tensors would launch, and why each is a kernel of its own. */
 export function explain(tensors: Tensor | readonly Tensor[], opts?: ExplainOptions): Explanation {
@@ -90,7 +95,7 @@ export const floor = E.floor;
 export const ceil = E.ceil;
 export const trunc = E.trunc;
 export const round = E.round;
-export const clamp = (x: Tensor, min?: number | null, max?: number | null): Tensor => E.clamp(x, min, max);
+export const clamp = (x: Tensor, min?: TensorLike | null, max?: TensorLike | null): Tensor => x.clamp(min, max);
 export const clip = clamp;
 export const maximum = E.maximum;
 export const minimum = E.minimum;
@@ -113,21 +118,19 @@ export const bitwiseOr = E.bitwiseOr;
 export const bitwiseXor = E.bitwiseXor;
 export const bitwiseNot = E.bitwiseNot;
 export const clone = E.clone;
-export const sum = (x: Tensor, dim?: number | readonly number[] | null, keepdim = false): Tensor => R.sum(x, dim, keepdim);
-export const mean = (x: Tensor, dim?: number | readonly number[] | null, keepdim = false): Tensor => R.mean(x, dim, keepdim);
-export const prod = (x: Tensor, dim?: number | null, keepdim = false): Tensor => R.prod(x, dim, keepdim);
-export const amax = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => R.amax(x, dim, keepdim);
-export const amin = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => R.amin(x, dim, keepdim);
-export const argmax = (x: Tensor, dim?: number | null, keepdim = false): Tensor => R.argmax(x, dim, keepdim);
-export const argmin = (x: Tensor, dim?: number | null, keepdim = false): Tensor => R.argmin(x, dim, keepdim);
-export const logsumexp = (x: Tensor, dim: number | readonly number[], keepdim = false): Tensor => R.logsumexp(x, dim, keepdim);
-export const std = (x: Tensor, dim?: number | readonly number[] | null, unbiased: boolean | R.VarOptions = true, keepdim = false): Tensor =>
-  R.std(x, dim, unbiased, keepdim);
-export const variance = (x: Tensor, dim?: number | readonly number[] | null, unbiased: boolean | R.VarOptions = true, keepdim = false): Tensor =>
-  R.variance(x, dim, unbiased, keepdim);
+export const sum = (x: Tensor, ...args: Parameters<Tensor['sum']>): Tensor => x.sum(...args);
+export const mean = (x: Tensor, ...args: Parameters<Tensor['mean']>): Tensor => x.mean(...args);
+export const prod = (x: Tensor, ...args: Parameters<Tensor['prod']>): Tensor => x.prod(...args);
+export const amax = (x: Tensor, ...args: Parameters<Tensor['amax']>): Tensor => x.amax(...args);
+export const amin = (x: Tensor, ...args: Parameters<Tensor['amin']>): Tensor => x.amin(...args);
+export const argmax = (x: Tensor, ...args: Parameters<Tensor['argmax']>): Tensor => x.argmax(...args);
+export const argmin = (x: Tensor, ...args: Parameters<Tensor['argmin']>): Tensor => x.argmin(...args);
+export const logsumexp = (x: Tensor, ...args: Parameters<Tensor['logsumexp']>): Tensor => x.logsumexp(...args);
+export const std = (x: Tensor, ...args: Parameters<Tensor['std']>): Tensor => x.std(...args);
+export const variance = (x: Tensor, ...args: Parameters<Tensor['var']>): Tensor => x.var(...args);
 export { variance as var };
-export const softmax = L.softmax;
-export const logSoftmax = L.logSoftmax;
+export const softmax = (x: Tensor, ...args: Parameters<Tensor['softmax']>): Tensor => x.softmax(...args);
+export const logSoftmax = (x: Tensor, ...args: Parameters<Tensor['logSoftmax']>): Tensor => x.logSoftmax(...args);
 export const matmul = L.matmul;
 export const mm = L.mm;
 export const bmm = L.bmm;
