@@ -3,7 +3,7 @@
  * starts a transfer between realized buffers and hands back something to test; the process
  * group does the rest (argument checks, the shape rendezvous, deadlines, writing results back).
  */
-import type { DType } from '@fusor/ir';
+import type { DType } from '@fusor/tensor';
 import { DistBackendError, DistError } from './errors.js';
 import { MPI_ANY_SOURCE, MPI_IN_PLACE, MPI_STATUS_BYTES, type MpiHandle, type MpiLibrary } from './mpi.js';
 import type { Region } from './storage.js';
