@@ -20,7 +20,7 @@ import {
 import { bfloat16FromBits, float16FromBits, getBackend, getBuffer, realize, realizeAsync, release, setBuffer, setHostCopy, unbind } from '@fusor/compiler';
 import { formatTensor, type FormatDType } from './format.js';
 import { AutogradError } from './errors.js';
-import { isGradEnabled, resolveDevice } from './state.js';
+import { isGradEnabled, resolveDevice, state } from './state.js';
 import * as E from './elementwise.js';
 import * as R from './reduce.js';
 import * as V from './views.js';
@@ -818,6 +818,24 @@ export class Tensor {
   copy_(src: Tensor): this {
     E.checkWrite(this, [src]);
     return E.inPlace(this, E.copyFrom(this, src), 'CopyBackward0');
+  }
+  /**
+   * @internal `copy_` of a realized value from outside fusor's own computation (a collective's
+   * result, @fusor/distributed), outside autograd and without registering the temporary that
+   * holds `node` in the current torch.scope: disposing it there would free this tensor's new
+   * contents, which are that same buffer. `map` (a view, a scaling) runs under the same rules.
+   */
+  _assignRealized(node: Node, map: (value: Tensor) => Tensor = (v) => v): this {
+    const scope = scopes.current;
+    const grad = state.gradEnabled;
+    scopes.current = null;
+    state.gradEnabled = false;
+    try {
+      return E.inPlace(this, E.copyFrom(this, map(Tensor._fromNode(node))), 'CopyBackward0');
+    } finally {
+      scopes.current = scope;
+      state.gradEnabled = grad;
+    }
   }
   uniform_(from = 0, to = 1): this {
     return E.inPlace(this, E.uniformLike(this, from, to), 'UniformBackward0');
