@@ -146,7 +146,7 @@ function checkBias(weight: Tensor, bias: Tensor | null, channels: number): void 
 
 export function convNd(nd: number, fn: string, input: Tensor, weight: Tensor, args: readonly unknown[]): Tensor {
   const a = bindArgs(fn, ['bias', 'stride', 'padding', 'dilation', 'groups'], args);
-  const bias = tensorArg(fn, 'bias', a['bias']);
+  const bias = tensorArg<Tensor>(fn, 'bias', a['bias']);
   const stride = intTuple(fn, 'stride', a['stride'], nd, 1);
   const dilation = intTuple(fn, 'dilation', a['dilation'], nd, 1);
   const groups = intArg(fn, 'groups', a['groups'], 1);
@@ -197,7 +197,7 @@ export function convNd(nd: number, fn: string, input: Tensor, weight: Tensor, ar
 
 export function convTransposeNd(nd: number, fn: string, input: Tensor, weight: Tensor, args: readonly unknown[]): Tensor {
   const a = bindArgs(fn, ['bias', 'stride', 'padding', 'outputPadding', 'groups', 'dilation'], args);
-  const bias = tensorArg(fn, 'bias', a['bias']);
+  const bias = tensorArg<Tensor>(fn, 'bias', a['bias']);
   const stride = intTuple(fn, 'stride', a['stride'], nd, 1);
   const padding = intTuple(fn, 'padding', a['padding'], nd, 0);
   const outputPadding = intTuple(fn, 'output_padding', a['outputPadding'], nd, 0);
