@@ -4,7 +4,7 @@
  * expands and shrinks, so a window view fuses into its consumer, and its gradient (col2im, the
  * sum of overlapping windows) is the movement ops' own gradient rules.
  */
-import { binaryNode, constNode, expandNode, padNode, permuteNode, reshapeNode, shrinkNode, whereNode, type Node, type Pair } from '@fusor/ir';
+import { binaryNode, constNode, contiguousNode, expandNode, padNode, permuteNode, reshapeNode, shrinkNode, whereNode, type Node, type Pair } from '@fusor/ir';
 
 /** Windows along one axis: x[..., I, ...] → [..., o, k, ...] with y[.., i, j, ..] = x[.., i·s + j·d, ..]. */
 export function windowAxis(x: Node, axis: number, k: number, s: number, d: number): Node {
@@ -76,18 +76,36 @@ export function slidingWindows(
   const nd = k.length;
   const lead = x.ndim - nd;
   const b = x.shape.slice(0, lead);
-  if (s.some((v) => v !== 1) || k.reduce((a, v) => a * v, 1) > 64) {
+  if (k.reduce((a, v) => a * v, 1) > 64) {
     const w = windows(padTrailing(x, lo, hi, fill), k, s, d); // [B..., o..., k...]
     return permuteNode(w, [...b.map((_, i) => i), ...k.map((_, i) => lead + nd + i), ...k.map((_, i) => lead + i)]);
   }
-  const xr = padTrailing(reshapeNode(x, [...b, ...k.map(() => 1), ...x.shape.slice(lead)]), lo, hi, fill);
-  const sizes = xr.shape.slice(lead + nd);
-  const o = sizes.map((size, i) => size - d[i]! * (k[i]! - 1));
+  const spatial = x.shape.slice(lead);
+  const padded = spatial.map((size, i) => size + lo[i]! + hi[i]!);
+  const o = padded.map((size, i) => Math.floor((size - d[i]! * (k[i]! - 1) - 1) / s[i]!) + 1);
+  const strided = s.some((v) => v !== 1);
+  let xr: Node;
+  if (!strided) xr = padTrailing(reshapeNode(x, [...b, ...k.map(() => 1), ...spatial]), lo, hi, fill);
+  else {
+    // a strided slice splits its axis by a reshape, which a padded (masked) view cannot take: the
+    // padded input becomes a buffer first, with room for every slice to take o·s elements
+    const room = padded.map((size, i) => Math.max(0, d[i]! * (k[i]! - 1) + o[i]! * s[i]! - size));
+    const xp = contiguousNode(padTrailing(x, lo, hi.map((v, i) => v + room[i]!), fill));
+    xr = reshapeNode(xp, [...b, ...k.map(() => 1), ...xp.shape.slice(lead)]);
+  }
   let acc: Node | undefined;
   const offsets: number[][] = [[]];
   for (const kk of k) offsets.splice(0, offsets.length, ...offsets.flatMap((p) => Array.from({ length: kk }, (_, j) => [...p, j])));
+  const at = (i: number): number => i - lead - nd;
   for (const off of offsets) {
-    const slice = shrinkNode(xr, xr.shape.map((size, i): Pair => (i < lead + nd ? [0, size] : [off[i - lead - nd]! * d[i - lead - nd]!, off[i - lead - nd]! * d[i - lead - nd]! + o[i - lead - nd]!])));
+    let slice = shrinkNode(xr, xr.shape.map((size, i): Pair => (i < lead + nd ? [0, size] : [off[at(i)]! * d[at(i)]!, off[at(i)]! * d[at(i)]! + o[at(i)]! * s[at(i)]!])));
+    if (strided) {
+      // every s-th element: split each axis into (o, s) and keep column 0
+      const head = [...b, ...k.map(() => 1)];
+      slice = reshapeNode(slice, [...head, ...o.flatMap((v, i) => [v, s[i]!])]);
+      slice = shrinkNode(slice, slice.shape.map((size, i): Pair => (i >= lead + nd && (i - lead - nd) % 2 === 1 ? [0, 1] : [0, size])));
+      slice = reshapeNode(slice, [...head, ...o]);
+    }
     const placed = padNode(slice, slice.shape.map((_, i): Pair => (i >= lead && i < lead + nd ? [off[i - lead]!, k[i - lead]! - 1 - off[i - lead]!] : [0, 0])));
     acc = acc ? binaryNode(x.dtype === 'bool' ? 'OR' : 'ADD', acc, placed) : placed;
   }
