@@ -82,7 +82,24 @@ def gen_optim():
         opt_case('adagrad', O.Adagrad, dict(lr=0.1)),
         opt_case('adagrad_decay_wd_init', O.Adagrad, dict(lr=0.1, lr_decay=0.01, weight_decay=0.05, initial_accumulator_value=0.1, eps=1e-8)),
     ]
-    write('train-optim.json', dict(torch=torch.__version__, cases=cases))
+    clip = []
+    for max_norm, norm_type in [(1.0, 2.0), (100.0, 2.0), (0.5, 1.0), (0.3, float('inf')), (2.0, 3.0)]:
+        g = torch.Generator().manual_seed(11)
+        ps = [torch.zeros(s, requires_grad=True) for s in SHAPES]
+        for p in ps:
+            p.grad = torch.randn(p.shape, generator=g)
+        grads = [f32(p.grad) for p in ps]
+        total = torch.nn.utils.clip_grad_norm_(ps, max_norm, norm_type)
+        clip.append(dict(max_norm=max_norm, norm_type='inf' if norm_type == float('inf') else norm_type, grads=grads,
+                         total_norm=float(total), clipped=[f32(p.grad) for p in ps]))
+    g = torch.Generator().manual_seed(12)
+    ps = [torch.zeros(s, requires_grad=True) for s in SHAPES]
+    for p in ps:
+        p.grad = torch.randn(p.shape, generator=g)
+    grads = [f32(p.grad) for p in ps]
+    torch.nn.utils.clip_grad_value_(ps, 0.5)
+    clip_value = dict(clip_value=0.5, grads=grads, clipped=[f32(p.grad) for p in ps])
+    write('train-optim.json', dict(torch=torch.__version__, cases=cases, clip_norm=clip, clip_value=clip_value))
 
 
 # ----------------------------------------------------------------------------- schedulers

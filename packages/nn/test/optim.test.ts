@@ -1,4 +1,5 @@
 /** Optimizers against PyTorch 1.13 trajectories (packages/nn/scripts/gen_golden_train.py). */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as torch from '@fusor/tensor';
 import { optim } from '../src/index.js';
@@ -169,4 +170,50 @@ describe('an optimizer step is a few fused kernels and compiles once', () => {
       expect(compiledLate).toBe(0);
     });
   }
+});
+
+interface ClipNorm {
+  max_norm: number;
+  norm_type: number | 'inf';
+  grads: number[][];
+  total_norm: number;
+  clipped: number[][];
+}
+const clipFixture = JSON.parse(readFileSync(new URL('../fixtures/train-optim.json', import.meta.url), 'utf8')) as {
+  clip_norm: ClipNorm[];
+  clip_value: { clip_value: number; grads: number[][]; clipped: number[][] };
+};
+const SHAPES = [[3, 4], [5]];
+const withGrads = (grads: number[][]): torch.Tensor[] =>
+  grads.map((g, i) => {
+    const p = torch.zeros(SHAPES[i]!).requiresGrad_();
+    p.grad = torch.tensor(Float32Array.from(g)).reshape(SHAPES[i]!);
+    return p;
+  });
+
+describe('gradient clipping matches PyTorch', () => {
+  for (const c of clipFixture.clip_norm) {
+    it(`clipGradNorm_(maxNorm ${c.max_norm}, normType ${c.norm_type})`, () => {
+      const ps = withGrads(c.grads);
+      const total = optim.clipGradNorm_(ps, c.max_norm, c.norm_type);
+      expect(Math.abs(Number(total.itemSync()) - c.total_norm)).toBeLessThanOrEqual(1e-5 * c.total_norm);
+      ps.forEach((p, i) => expect(firstMismatch(Array.from(p.grad!.dataSync() as Float32Array), c.clipped[i]!)).toBeNull());
+    });
+  }
+
+  it('clipGradValue_ clamps every gradient', () => {
+    const c = clipFixture.clip_value;
+    const ps = withGrads(c.grads);
+    optim.clipGradValue_(ps, c.clip_value);
+    ps.forEach((p, i) => expect(Array.from(p.grad!.dataSync() as Float32Array)).toEqual(c.clipped[i]!.map(Math.fround)));
+  });
+
+  it('errorIfNonfinite raises PyTorch\'s error; no gradients gives a zero norm', () => {
+    const ps = withGrads([[...Array(12).fill(1)], [Infinity, 0, 0, 0, 0]]);
+    expect(() => optim.clipGradNorm_(ps, 1, { errorIfNonfinite: true })).toThrow(
+      'The total norm of order 2.0 for gradients from `parameters` is non-finite, so it cannot be clipped.',
+    );
+    expect(optim.clipGradNorm_([torch.zeros(2).requiresGrad_()], 1).itemSync()).toBe(0);
+    expect(() => optim.clipGradNorm_(ps, 1, { norm: 2 } as never)).toThrow("clip_grad_norm_() got an unexpected keyword argument 'norm'");
+  });
 });

@@ -26,11 +26,10 @@ export function clipGradNorm_(
   opts?: { errorIfNonfinite?: boolean },
 ): Tensor {
   const args = [maxNorm, normType, opts].filter((a) => a !== undefined);
-  const a = bindArgs('clip_grad_norm_', args, [{ name: 'maxNorm', kind: 'number' }, { name: 'normType', kind: 'any' }], [
+  const a = bindArgs('clip_grad_norm_', args, [{ name: 'maxNorm', kind: 'number' }, { name: 'normType', kind: 'norm' }], [
     { name: 'errorIfNonfinite', kind: 'boolean' },
   ]) as { maxNorm: number; normType?: number | 'inf'; errorIfNonfinite?: boolean };
-  const p = a.normType === undefined ? 2 : a.normType === 'inf' ? Infinity : Number(a.normType);
-  if (Number.isNaN(p)) throw new TypeError(`clip_grad_norm_(): norm_type must be a number or 'inf', got ${String(a.normType)}`);
+  const p = a.normType === undefined ? 2 : a.normType === 'inf' ? Infinity : a.normType;
   const grads = gradsOf(parameters);
   if (grads.length === 0) return tensor(0, { dtype: 'float32' });
   return noGrad(() => {

@@ -11,7 +11,7 @@ type Prefixes<T extends readonly unknown[]> = T extends readonly [...infer H, un
 export type PositionalArgs<P extends readonly unknown[], O> =
   Prefixes<P> extends infer X ? (X extends readonly unknown[] ? X | [...X, O] : never) : never;
 
-export type Kind = 'number' | 'boolean' | 'string' | 'pair' | 'numbers' | 'any';
+export type Kind = 'number' | 'boolean' | 'string' | 'pair' | 'numbers' | 'norm' | 'any';
 
 /** A parameter: its camelCase name and the kind of value it takes. */
 export interface ParamSpec {
@@ -28,10 +28,11 @@ function checkKind(fn: string, name: string, kind: Kind, v: unknown): void {
     (kind === 'number' && typeof v === 'number') ||
     (kind === 'boolean' && typeof v === 'boolean') ||
     (kind === 'string' && typeof v === 'string') ||
+    (kind === 'norm' && (typeof v === 'number' || v === 'inf')) ||
     (kind === 'pair' && Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number')) ||
     (kind === 'numbers' && (typeof v === 'number' || (Array.isArray(v) && v.every((x) => typeof x === 'number'))));
   if (!ok) {
-    const what = kind === 'pair' ? 'a pair of numbers' : kind === 'numbers' ? 'a number or an array of numbers' : `a ${kind}`;
+    const what = kind === 'norm' ? "a number or 'inf'" : kind === 'pair' ? 'a pair of numbers' : kind === 'numbers' ? 'a number or an array of numbers' : `a ${kind}`;
     throw new TypeError(`${fn}(): argument '${name}' must be ${what}, got ${describe(v)}`);
   }
 }
