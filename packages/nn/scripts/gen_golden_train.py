@@ -263,6 +263,10 @@ def gen_safetensors():
     back = st_load(data)
     assert all(torch.equal(back[k], v) for k, v in tensors.items())
     order = [k for k in json.loads(data[8:8 + struct.unpack('<Q', data[:8])[0]]) if k != '__metadata__']
+    # the cpu backend holds no 16-bit floats: a second file without them, for byte-exact writing there
+    cpu_tensors = {k: v for k, v in tensors.items() if v.dtype not in (torch.float16, torch.bfloat16)}
+    with open(os.path.join(FIX, 'train-safetensors-cpu.safetensors'), 'wb') as f:
+        f.write(st_save(cpu_tensors, metadata))
     small = st_save({'b': torch.tensor([1.0, 2.0]), 'a': torch.tensor([3], dtype=torch.int64)})
     write('train-safetensors.json', dict(
         metadata=metadata, order=order,
