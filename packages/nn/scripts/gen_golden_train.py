@@ -287,6 +287,19 @@ def idx(path):
     return torch.frombuffer(bytearray(data[4 + 4 * ndim:]), dtype=torch.uint8).reshape(dims)
 
 
+def gen_mnist():
+    if not os.path.exists(os.path.join(FMNIST, 'train-images-idx3-ubyte.gz')):
+        print('skipping mnist fixture: apt-get install dataset-fashion-mnist', file=sys.stderr)
+        return
+    out = {}
+    for split, prefix in [('train', 'train'), ('test', 't10k')]:
+        x = idx(os.path.join(FMNIST, f'{prefix}-images-idx3-ubyte.gz'))
+        y = idx(os.path.join(FMNIST, f'{prefix}-labels-idx1-ubyte.gz'))
+        out[split] = dict(shape=list(x.shape), labels_head=y[:20].tolist(), label_counts=torch.bincount(y.long(), minlength=10).tolist(),
+                          image0_sum=int(x[0].long().sum()), image_last_sum=int(x[-1].long().sum()), image0_row14=x[0, 14].tolist())
+    write('train-mnist.json', out)
+
+
 def parity_model():
     torch.manual_seed(0)
     return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
@@ -323,4 +336,5 @@ if __name__ == '__main__':
     gen_sched()
     gen_data()
     gen_safetensors()
+    gen_mnist()
     gen_parity()
