@@ -39,11 +39,42 @@ export class TensorDataset extends Dataset<Tensor[]> {
   len(): number {
     return this.tensors[0]!.shape[0]!;
   }
-  /** A batch as one gather per tensor. */
+  /** A batch: rows copied on the host for cpu tensors (one upload per tensor), one indexSelect elsewhere. */
   getBatch(indices: readonly number[]): Tensor[] {
-    const idx = tensor(Int32Array.from(indices), { device: this.tensors[0]!.device });
-    return this.tensors.map((t) => t.indexSelect(0, t.device === idx.device ? idx : idx.to(t.device)));
+    return this.tensors.map((t) => {
+      if (t.device === 'cpu') return gatherRows(hostRows(t), indices);
+      return t.indexSelect(0, tensor(Int32Array.from(indices), { device: t.device }));
+    });
   }
+}
+
+/** A cpu tensor's contents by rows, read once (again only if the tensor was changed in place). */
+export interface HostRows {
+  dtype: Tensor['dtype'];
+  shape: number[];
+  values: ArrayLike<number | bigint> & { subarray(a: number, b: number): ArrayLike<number | bigint> };
+}
+const hostCache = new WeakMap<Tensor, { node: object; rows: HostRows }>();
+
+function hostRows(t: Tensor): HostRows {
+  const hit = hostCache.get(t);
+  if (hit && hit.node === t.node) return hit.rows;
+  const rows = { dtype: t.dtype, shape: t.shape, values: t.dataSync() as HostRows['values'] };
+  hostCache.set(t, { node: t.node, rows });
+  return rows;
+}
+
+/** Rows `indices` of host data as a new cpu tensor. */
+export function gatherRows(src: HostRows, indices: readonly number[], device = 'cpu'): Tensor {
+  const n = src.shape[0]!;
+  const row = src.shape.slice(1).reduce((a, b) => a * b, 1);
+  const Ctor = (src.values as unknown as { constructor: new (n: number) => { set(a: ArrayLike<unknown>, at: number): void } }).constructor;
+  const out = new Ctor(indices.length * row);
+  indices.forEach((i, k) => {
+    const r = checkIndex(i, n);
+    out.set(src.values.subarray(r * row, (r + 1) * row), k * row);
+  });
+  return tensor(out as unknown as Uint8Array, { dtype: src.dtype, device }).reshape([indices.length, ...src.shape.slice(1)]);
 }
 
 /** The samples of `dataset` at `indices`. */

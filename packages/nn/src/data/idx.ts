@@ -18,8 +18,21 @@ export class IdxError extends Error {
   override name = 'IdxError';
 }
 
+/** An IDX file's contents on the host. */
+export interface IdxArray {
+  dtype: DType;
+  shape: number[];
+  values: Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
+}
+
 /** Parses an (uncompressed) IDX file into a tensor. */
 export function readIdx(bytes: Uint8Array, opts: { device?: string } = {}): Tensor {
+  const a = parseIdx(bytes);
+  return tensor(a.values, { dtype: a.dtype, device: opts.device ?? 'cpu' }).reshape(a.shape);
+}
+
+/** Parses an (uncompressed) IDX file into host values. */
+export function parseIdx(bytes: Uint8Array): IdxArray {
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) throw new IdxError('IDX data is gzip-compressed: decompress it first (loadIdxFile does)');
   if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0) throw new IdxError('not an IDX file: it must start with two zero bytes');
   const type = TYPES[bytes[2]!];
@@ -33,18 +46,24 @@ export function readIdx(bytes: Uint8Array, opts: { device?: string } = {}): Tens
   if (bytes.length !== start + n * type.size) {
     throw new IdxError(`IDX data has ${bytes.length - start} bytes, but shape [${shape.join(', ')}] of ${type.dtype} needs ${n * type.size}`);
   }
-  let values: ArrayLike<number>;
-  if (type.size === 1 && type.dtype === 'uint8') values = bytes.subarray(start, start + n);
+  let values: IdxArray['values'];
+  if (type.dtype === 'uint8') values = bytes.slice(start, start + n);
   else {
-    const out = type.dtype === 'float64' ? new Float64Array(n) : type.dtype === 'float32' ? new Float32Array(n) : new Int32Array(n);
-    for (let i = 0; i < n; i++) out[i] = type.read(view, start + i * type.size);
-    values = out;
+    const Ctor = { int8: Int8Array, int16: Int16Array, int32: Int32Array, float32: Float32Array, float64: Float64Array }[type.dtype as 'int8'];
+    values = new Ctor(n);
+    for (let i = 0; i < n; i++) values[i] = type.read(view, start + i * type.size);
   }
-  return tensor(values as Uint8Array, { dtype: type.dtype, device: opts.device ?? 'cpu' }).reshape(shape);
+  return { dtype: type.dtype, shape, values };
 }
 
 /** Reads an IDX file (gzip-compressed or not) in Node. */
 export async function loadIdxFile(path: string, opts: { device?: string } = {}): Promise<Tensor> {
+  const a = await loadIdxArray(path);
+  return tensor(a.values, { dtype: a.dtype, device: opts.device ?? 'cpu' }).reshape(a.shape);
+}
+
+/** Reads an IDX file (gzip-compressed or not) in Node, into host values. */
+export async function loadIdxArray(path: string): Promise<IdxArray> {
   const { readFile } = await import('node:fs/promises');
   let bytes: Uint8Array = new Uint8Array(await readFile(path));
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
@@ -52,7 +71,7 @@ export async function loadIdxFile(path: string, opts: { device?: string } = {}):
     bytes = new Uint8Array(gunzipSync(bytes));
   }
   try {
-    return readIdx(bytes, opts);
+    return parseIdx(bytes);
   } catch (e) {
     if (e instanceof IdxError) throw new IdxError(`${path}: ${e.message}`);
     throw e;

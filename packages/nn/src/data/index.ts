@@ -3,5 +3,5 @@ export { Dataset, IterableDataset, TensorDataset, Subset, randomSplit } from './
 export { DataLoader, type DataLoaderOptions } from './dataloader.js';
 export { defaultCollate, type Collated } from './collate.js';
 export { Generator } from './generator.js';
-export { readIdx, loadIdxFile, IdxError } from './idx.js';
+export { readIdx, parseIdx, loadIdxFile, loadIdxArray, IdxError, type IdxArray } from './idx.js';
 export { progress, Progress, formatMeter, formatInterval, type ProgressOptions, type ProgressStream, type MeterState } from './progress.js';

@@ -3,8 +3,8 @@
  * files): 60,000 training and 10,000 test 28×28 grey images of 10 kinds of clothing.
  */
 import { tensor, type Tensor } from '@fusor/tensor';
-import { Dataset } from '../data/dataset.js';
-import { loadIdxFile } from '../data/idx.js';
+import { Dataset, gatherRows, type HostRows } from '../data/dataset.js';
+import { loadIdxArray } from '../data/idx.js';
 
 /** Where Debian's package puts the files. */
 export const FASHION_MNIST_ROOT = '/usr/share/datasets/fashion-mnist';
@@ -30,15 +30,25 @@ const FILES = {
  */
 export class FashionMNIST extends Dataset<[Tensor, number]> {
   static readonly classes = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'] as const;
-  private labels: Int32Array | null = null;
+  private dataTensor: Tensor | null = null;
+  private targetsTensor: Tensor | null = null;
 
   private constructor(
-    /** uint8 [N, 28, 28] */
-    readonly data: Tensor,
-    /** int64 [N] */
-    readonly targets: Tensor,
+    private readonly images: HostRows,
+    private readonly labels: HostRows,
+    private readonly device: string,
   ) {
     super();
+  }
+
+  /** All images, uint8 [N, 28, 28] (made on first use: training reads batches from the host copy). */
+  get data(): Tensor {
+    return (this.dataTensor ??= tensor(this.images.values as Uint8Array, { dtype: 'uint8', device: this.device }).reshape(this.images.shape));
+  }
+
+  /** All labels, int64 [N]. */
+  get targets(): Tensor {
+    return (this.targetsTensor ??= tensor(this.labels.values as Int32Array, { dtype: 'int64', device: this.device }));
   }
 
   /** Reads the IDX files (Node). Rejects, saying how to install the package, when they are missing. */
@@ -56,12 +66,14 @@ export class FashionMNIST extends Dataset<[Tensor, number]> {
     };
     const imgPath = find(imgName);
     const lblPath = find(lblName);
-    const images = await loadIdxFile(imgPath, { device: opts.device });
-    const labels = await loadIdxFile(lblPath, { device: opts.device });
-    if (images.ndim !== 3 || labels.ndim !== 1 || images.shape[0] !== labels.shape[0]) {
+    const images = await loadIdxArray(imgPath);
+    const labels = await loadIdxArray(lblPath);
+    if (images.shape.length !== 3 || labels.shape.length !== 1 || images.shape[0] !== labels.shape[0]) {
       throw new Error(`Fashion-MNIST files do not match: images [${images.shape.join(', ')}], labels [${labels.shape.join(', ')}]`);
     }
-    return new FashionMNIST(images, labels.long());
+    // labels as int32 on the host (a batch of them becomes an int64 tensor)
+    const lbl: HostRows = { dtype: 'int32', shape: labels.shape, values: Int32Array.from(labels.values) };
+    return new FashionMNIST(images as HostRows, lbl, opts.device ?? 'cpu');
   }
 
   len(): number {
@@ -72,13 +84,11 @@ export class FashionMNIST extends Dataset<[Tensor, number]> {
     const n = this.len();
     const i = index < 0 ? index + n : index;
     if (!Number.isInteger(i) || i < 0 || i >= n) throw new RangeError(`index ${index} is out of range for a dataset of length ${n}`);
-    this.labels ??= Int32Array.from(this.targets.dataSync() as BigInt64Array, Number);
-    return [this.data.select(0, i).float().div(255).unsqueeze(0), this.labels[i]!];
+    return [gatherRows(this.images, [i], this.device).float().div(255), Number(this.labels.values[i]!)];
   }
 
-  /** `[images float32 [B, 1, 28, 28], labels int64 [B]]` as two gathers. */
+  /** `[images float32 [B, 1, 28, 28], labels int64 [B]]`, gathered on the host: one upload each. */
   getBatch(indices: readonly number[]): [Tensor, Tensor] {
-    const idx = tensor(Int32Array.from(indices), { device: this.data.device });
-    return [this.data.indexSelect(0, idx).float().div(255).unsqueeze(1), this.targets.indexSelect(0, idx)];
+    return [gatherRows(this.images, indices, this.device).float().div(255).unsqueeze(1), gatherRows(this.labels, indices, this.device).long()];
   }
 }
