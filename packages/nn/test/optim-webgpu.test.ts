@@ -28,6 +28,6 @@ describeWebGPU(`optimizers on webgpu${reason}`, () => {
     const bytes = await safetensors.saveAsync({ w: cpu.w.to('webgpu'), n: cpu.n.to('webgpu') });
     expect(Buffer.from(bytes).toString('hex')).toBe(Buffer.from(safetensors.save(cpu)).toString('hex'));
     const back = safetensors.load(bytes, { device: 'webgpu' });
-    expect([back['w']!.device, await back['w']!.tolist(), await back['n']!.tolist()]).toEqual(['webgpu', [[1.5, -2], [3, 4]], [1, 2, 3]]);
+    expect([back['w']!.device, await back['w']!.tolist(), await back['n']!.tolist()]).toEqual(['webgpu:0', [[1.5, -2], [3, 4]], [1, 2, 3]]);
   });
 });
