@@ -15,7 +15,7 @@ interface SchedCase {
 const cases = (JSON.parse(readFileSync(new URL('../fixtures/train-schedulers.json', import.meta.url), 'utf8')) as { cases: SchedCase[] }).cases;
 
 const S = optim.lrScheduler;
-type Sched = { step(metric?: number): void; getLastLr(): number[] };
+type Sched = { step(metric: number): void; getLastLr(): number[] };
 const params = (): torch.Tensor[] => [torch.zeros(2).requiresGrad_(), torch.zeros(3).requiresGrad_()];
 const sgd = (): optim.Optimizer => new optim.SGD(params(), { lr: 0.1, momentum: 0.9 });
 const twoGroups = (kind: 'SGD' | 'Adam', lr: number): optim.Optimizer => {
@@ -49,7 +49,7 @@ describe('schedulers give PyTorch 1.13 lr sequences', () => {
       const lrs = [opt.paramGroups.map((g) => g.lr)];
       const moms = [opt.paramGroups.map(momentumOf)];
       for (let k = 0; k < c.steps; k++) {
-        for (const s of scheds) s.step(c.metrics?.[k]);
+        for (const s of scheds) s.step(c.metrics?.[k] as number);
         lrs.push(opt.paramGroups.map((g) => g.lr));
         moms.push(opt.paramGroups.map(momentumOf));
       }
