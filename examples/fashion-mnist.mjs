@@ -69,6 +69,8 @@ if (args.limit) train = new data.Subset(train, [...Array(Number(args.limit)).key
 const loader = new data.DataLoader(train, { batchSize, shuffle: true, generator: new data.Generator().manualSeed(Number(args.seed)) });
 const model = makeModel(args.model);
 const optimizer = new optim.Adam(model.parameters(), { lr });
+// the learning rate follows a half cosine over the epochs: the last ones fine-tune
+const scheduler = new optim.lrScheduler.CosineAnnealingLR(optimizer, epochs);
 console.log(String(model));
 
 const started = performance.now();
@@ -82,8 +84,9 @@ for (let epoch = 0; epoch < epochs; epoch++) {
     loss.backward();
     optimizer.step();
     // reading the loss waits for the step: only now and then
-    if (i++ % 20 === 0) bar.setPostfix({ loss: loss.itemSync() });
+    if (i++ % 20 === 0) bar.setPostfix({ loss: loss.itemSync(), lr: scheduler.getLastLr()[0] });
   }
+  scheduler.step();
 }
 const trainSeconds = (performance.now() - started) / 1000;
 
