@@ -80,18 +80,18 @@ const machine = {
 log(`pnpm bench on ${machine.cpu} (${machine.cores} cores), node ${machine.node}; load average ${machine.loadavg_before.map((x) => x.toFixed(2)).join(' ')}`);
 
 const out = { date: new Date().toISOString(), machine, runners: {} };
-const torchOk = skip.has('torch') ? 'skipped' : torchAvailable();
+const torchOk = skip.has('torch') && skip.has('epoch') ? 'skipped' : torchAvailable();
 
 if (!skip.has('fusor')) {
   log('fusor (cpu backend) …');
   out.runners.fusor = run(process.execPath, ['fusor.mjs']);
 }
-if (torchOk === true) {
+if (torchOk === true && !skip.has('torch')) {
   log(`PyTorch (${PYTHON}, ${TORCH_THREADS} threads, OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset) …`);
   out.runners.torch = run(PYTHON, ['torch_bench.py', JSON.stringify({ threads: TORCH_THREADS })], torchEnv());
 } else {
-  out.runners.torch = { unavailable: torchOk };
-  log(`PyTorch: not available (${torchOk})`);
+  out.runners.torch = { unavailable: skip.has('torch') ? 'skipped' : torchOk };
+  log(`PyTorch: not available (${out.runners.torch.unavailable})`);
 }
 if (!skip.has('tfjs')) {
   for (const b of ['cpu', 'wasm']) {
