@@ -16,3 +16,5 @@ export type { Reduction } from './args.js';
 export * as functional from './functional/index.js';
 export * as F from './functional/index.js';
 export * as init from './init.js';
+export * from './modules/conv.js';
+export * from './modules/pooling.js';

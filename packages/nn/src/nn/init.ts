@@ -105,7 +105,8 @@ export function truncNormal_(tensor: Tensor, mean = 0, std = 1, a = -2, b = 2): 
     let z = torch.normal(mean, std, tensor.shape, { dtype: tensor.dtype, device: tensor.device });
     for (let i = 0; i < 12; i++) {
       const outside = z.lt(a).logicalOr(z.gt(b));
-      z = torch.where(outside, torch.normal(mean, std, tensor.shape, { dtype: tensor.dtype, device: tensor.device }), z);
+      // contiguous: a kernel per round; fused, each round would inline its input twice (2^rounds)
+      z = torch.where(outside, torch.normal(mean, std, tensor.shape, { dtype: tensor.dtype, device: tensor.device }), z).contiguous();
     }
     tensor.copy_(z.clamp(a, b));
   });

@@ -5,43 +5,23 @@
  */
 import * as torch from '@fusor/tensor';
 import { Tensor } from '@fusor/tensor';
-import { str } from '../args.js';
 
 export const relu = (x: Tensor): Tensor => x.relu();
-export const relu6 = (x: Tensor): Tensor => hardtanh(x, 0, 6);
 export const sigmoid = (x: Tensor): Tensor => x.sigmoid();
 export const tanh = (x: Tensor): Tensor => x.tanh();
 
-/**
- * erf by Abramowitz–Stegun 7.1.26 (|error| < 1.5e-7, below float32's resolution near 1).
- * TODO(ops-conv): use torch.erf once @fusor/tensor has it.
- */
-export function erf(x: Tensor): Tensor {
-  const ax = x.abs();
-  const t = ax.mul(0.3275911).add(1).reciprocal();
-  const poly = t.mul(t.mul(t.mul(t.mul(t.mul(1.061405429).add(-1.453152027)).add(1.421413741)).add(-0.284496736)).add(0.254829592));
-  const y = poly.mul(ax.square().neg().exp()).neg().add(1);
-  return y.mul(x.sign());
-}
-
-export function gelu(x: Tensor, opts: { approximate?: 'none' | 'tanh' } = {}): Tensor {
-  const approximate = str('gelu', 'approximate', opts.approximate, 'none', ['none', 'tanh']);
-  if (approximate === 'tanh') {
-    const inner = x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
-    return x.mul(0.5).mul(inner.tanh().add(1));
-  }
-  return x.mul(0.5).mul(erf(x.mul(Math.SQRT1_2)).add(1));
-}
-
-export const silu = (x: Tensor): Tensor => x.mul(x.sigmoid());
-
-export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
-  return torch.where(x.gt(0), x, x.mul(negativeSlope));
-}
-
-export function elu(x: Tensor, alpha = 1.0): Tensor {
-  return torch.where(x.gt(0), x, x.clamp(null, 0).exp().sub(1).mul(alpha));
-}
+// the ones @fusor/tensor defines (torch.functional), so there is one implementation of each
+const T = torch.functional;
+export const erf = (x: Tensor): Tensor => T.erf(x);
+export const gelu = (x: Tensor, opts: { approximate?: 'none' | 'tanh' } = {}): Tensor => T.gelu(x, opts);
+export const silu = (x: Tensor): Tensor => T.silu(x);
+export const mish = (x: Tensor): Tensor => T.mish(x);
+export const softplus = (x: Tensor, beta = 1, threshold = 20): Tensor => T.softplus(x, beta, threshold);
+export const logsigmoid = (x: Tensor): Tensor => T.logsigmoid(x);
+export const leakyRelu = (x: Tensor, negativeSlope = 0.01): Tensor => T.leakyRelu(x, negativeSlope);
+export const elu = (x: Tensor, alpha = 1.0): Tensor => T.elu(x, alpha);
+export const hardtanh = (x: Tensor, minVal = -1.0, maxVal = 1.0): Tensor => T.hardtanh(x, minVal, maxVal);
+export const relu6 = (x: Tensor): Tensor => T.relu6(x);
 
 export function selu(x: Tensor): Tensor {
   const alpha = 1.6732632423543772848170429916717;
@@ -53,22 +33,8 @@ export function celu(x: Tensor, alpha = 1.0): Tensor {
   return torch.where(x.gt(0), x, x.clamp(null, 0).div(alpha).exp().sub(1).mul(alpha));
 }
 
-/** log(1 + e^{βx})/β, linear above `threshold` as PyTorch; computed as max(z,0) + log(1 + e^{-|z|}). */
-export function softplus(x: Tensor, beta = 1, threshold = 20): Tensor {
-  const z = x.mul(beta);
-  const soft = z.relu().add(z.abs().neg().exp().add(1).log()).div(beta);
-  return torch.where(z.gt(threshold), x, soft);
-}
-
-export function hardtanh(x: Tensor, minVal = -1.0, maxVal = 1.0): Tensor {
-  if (minVal > maxVal) throw new RangeError('min_val cannot be greater than max_val');
-  return x.clamp(minVal, maxVal);
-}
-
 export const hardsigmoid = (x: Tensor): Tensor => x.div(6).add(0.5).clamp(0, 1);
 export const hardswish = (x: Tensor): Tensor => x.mul(hardsigmoid(x));
-export const mish = (x: Tensor): Tensor => x.mul(softplus(x).tanh());
-export const logsigmoid = (x: Tensor): Tensor => softplus(x.neg()).neg();
 export const softsign = (x: Tensor): Tensor => x.div(x.abs().add(1));
 export const tanhshrink = (x: Tensor): Tensor => x.sub(x.tanh());
 

@@ -3,3 +3,4 @@ export * from './activation.js';
 export * from './linear.js';
 export * from './loss.js';
 export * from './attention.js';
+export * from './conv.js';

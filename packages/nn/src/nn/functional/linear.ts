@@ -68,9 +68,13 @@ export function embedding(input: Tensor, weight: Tensor, paddingIdx?: number | n
   }
   const picked = weight.indexSelect(0, input.reshape([-1])).reshape([...input.shape, weight.shape[1]!]);
   if (pad === null) return picked;
-  // forward value unchanged, gradient cut where the index is the padding row
-  const isPad = input.eq(pad).unsqueeze(-1);
-  return torch.where(isPad, picked.detach(), picked);
+  // forward value unchanged; a gradient hook drops what flows to the padding row (a where()
+  // between the value and its detached self would not: both are one IR node)
+  if (picked.requiresGrad) {
+    const keep = input.ne(pad).unsqueeze(-1).to(picked.dtype);
+    picked.registerHook((g) => g.mul(keep));
+  }
+  return picked;
 }
 
 function normDims(normalizedShape: readonly number[], x: Tensor, what: string): number[] {
