@@ -21,43 +21,15 @@ const epochs = Number(args.epochs);
 const batchSize = Number(args['batch-size']);
 const lr = Number(args.lr);
 
-/** A Conv2d layer as PyTorch's (kaiming-uniform init), for as long as nn has none of its own. */
-class Conv2d extends nn.Module {
-  constructor(inChannels, outChannels, kernelSize, opts = {}) {
-    super();
-    this.padding = opts.padding ?? 0;
-    this.weight = new nn.Parameter(torch.empty(outChannels, inChannels, kernelSize, kernelSize));
-    this.bias = new nn.Parameter(torch.empty(outChannels));
-    nn.init.kaimingUniform_(this.weight, Math.sqrt(5));
-    const bound = 1 / Math.sqrt(inChannels * kernelSize * kernelSize);
-    nn.init.uniform_(this.bias, -bound, bound);
-  }
-  forward(x) {
-    return torch.conv2d(x, this.weight, this.bias, { padding: this.padding });
-  }
-}
-
-class MaxPool2d extends nn.Module {
-  constructor(kernelSize) {
-    super();
-    this.kernelSize = kernelSize;
-  }
-  forward(x) {
-    return torch.maxPool2d(x, this.kernelSize);
-  }
-}
-
 function makeModel(kind) {
-  const ConvLayer = nn.Conv2d ?? Conv2d;
-  const Pool = nn.MaxPool2d ?? MaxPool2d;
   if (kind === 'mlp') {
     return new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 256), new nn.ReLU(), new nn.Linear(256, 128), new nn.ReLU(), new nn.Linear(128, 10));
   }
   if (kind !== 'cnn') throw new Error(`--model must be mlp or cnn, got ${kind}`);
   // 28×28 → conv 5×5 (16) → 24 → pool → 12 → conv 5×5 (32) → 8 → pool → 4 → 512 → 10
   return new nn.Sequential(
-    new ConvLayer(1, 16, 5), new nn.ReLU(), new Pool(2),
-    new ConvLayer(16, 32, 5), new nn.ReLU(), new Pool(2),
+    new nn.Conv2d(1, 16, 5), new nn.ReLU(), new nn.MaxPool2d(2),
+    new nn.Conv2d(16, 32, 5), new nn.ReLU(), new nn.MaxPool2d(2),
     new nn.Flatten(), new nn.Linear(32 * 4 * 4, 10),
   );
 }

@@ -18,31 +18,12 @@ const golden = JSON.parse(readFileSync(new URL('../fixtures/train-parity.json', 
   final_head: Record<string, number[]>;
 };
 
-/** PyTorch's Conv2d (stride 1, no padding), here until nn has its own. */
-class Conv2d extends nn.Module {
-  weight: nn.Parameter;
-  bias: nn.Parameter;
-  constructor(inChannels: number, outChannels: number, kernelSize: number) {
-    super();
-    this.weight = new nn.Parameter(torch.zeros(outChannels, inChannels, kernelSize, kernelSize));
-    this.bias = new nn.Parameter(torch.zeros(outChannels));
-  }
-  override forward(x: torch.Tensor): torch.Tensor {
-    return torch.conv2d(x, this.weight, this.bias);
-  }
-}
-class MaxPool2d extends nn.Module {
-  override forward(x: torch.Tensor): torch.Tensor {
-    return torch.maxPool2d(x, 2);
-  }
-}
-
 const present = existsSync(join(datasets.FASHION_MNIST_ROOT, 'train-images-idx3-ubyte.gz'));
 const describeData = present || process.env['CI'] ? describe : describe.skip;
 
 describeData(`train parity with PyTorch 1.13${present ? '' : ' — Fashion-MNIST not installed here: apt-get install dataset-fashion-mnist'}`, () => {
   it(`${golden.steps} Adam steps of a small CNN give PyTorch's losses`, async () => {
-    const model = new nn.Sequential(new Conv2d(1, 4, 3), new nn.ReLU(), new MaxPool2d(), new nn.Flatten(), new nn.Linear(4 * 13 * 13, 10));
+    const model = new nn.Sequential(new nn.Conv2d(1, 4, 3), new nn.ReLU(), new nn.MaxPool2d(2), new nn.Flatten(), new nn.Linear(4 * 13 * 13, 10));
     const weights = safetensors.load(new Uint8Array(readFileSync(new URL('../fixtures/train-parity-init.safetensors', import.meta.url))));
     expect(Object.keys(weights).sort()).toEqual(['0.bias', '0.weight', '4.bias', '4.weight']);
     model.loadStateDict(weights);
