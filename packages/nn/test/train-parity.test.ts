@@ -7,7 +7,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import * as torch from '@fusor/tensor';
 import { data, datasets, nn, optim, safetensors } from '../src/index.js';
 
 const golden = JSON.parse(readFileSync(new URL('../fixtures/train-parity.json', import.meta.url), 'utf8')) as {

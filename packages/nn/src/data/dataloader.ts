@@ -5,7 +5,7 @@
  */
 import { checkOptions, describe, type ParamSpec } from '../optim/options.js';
 import { defaultCollate, type Collated } from './collate.js';
-import { Dataset, IterableDataset } from './dataset.js';
+import { Dataset, type IterableDataset } from './dataset.js';
 import { freshGenerator, Generator } from './generator.js';
 
 export interface DataLoaderOptions<T, B> {

@@ -4,14 +4,14 @@
  */
 import { tensor, type DType, type Tensor } from '@fusor/tensor';
 
-/** IDX type code → element size and fusor dtype. */
+/** IDX type code (0x08 ubyte, 0x09 byte, 0x0b short, 0x0c int, 0x0d float, 0x0e double) → element size and fusor dtype. */
 const TYPES: Readonly<Record<number, { size: number; dtype: DType; read: (v: DataView, at: number) => number }>> = {
-  0x08: { size: 1, dtype: 'uint8', read: (v, at) => v.getUint8(at) },
-  0x09: { size: 1, dtype: 'int8', read: (v, at) => v.getInt8(at) },
-  0x0b: { size: 2, dtype: 'int16', read: (v, at) => v.getInt16(at) },
-  0x0c: { size: 4, dtype: 'int32', read: (v, at) => v.getInt32(at) },
-  0x0d: { size: 4, dtype: 'float32', read: (v, at) => v.getFloat32(at) },
-  0x0e: { size: 8, dtype: 'float64', read: (v, at) => v.getFloat64(at) },
+  8: { size: 1, dtype: 'uint8', read: (v, at) => v.getUint8(at) },
+  9: { size: 1, dtype: 'int8', read: (v, at) => v.getInt8(at) },
+  11: { size: 2, dtype: 'int16', read: (v, at) => v.getInt16(at) },
+  12: { size: 4, dtype: 'int32', read: (v, at) => v.getInt32(at) },
+  13: { size: 4, dtype: 'float32', read: (v, at) => v.getFloat32(at) },
+  14: { size: 8, dtype: 'float64', read: (v, at) => v.getFloat64(at) },
 };
 
 export class IdxError extends Error {

@@ -59,7 +59,7 @@ function f16Bits(v: number): number {
   const exp = (x >>> 23) & 0xff;
   let mant = x & 0x7fffff;
   if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
+  const e = exp - 127 + 15;
   if (e >= 0x1f) return sign | 0x7c00;
   if (e <= 0) {
     if (e < -10) return sign;
@@ -74,7 +74,6 @@ function f16Bits(v: number): number {
   let h = (e << 10) | (mant >>> 13);
   const rest = mant & 0x1fff;
   if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h++;
-  void e;
   return sign | h;
 }
 
