@@ -17,7 +17,7 @@ import {
   type HostArray,
   type Node,
 } from '@fusor/ir';
-import { bfloat16FromBits, float16FromBits, getBackend, getBuffer, realize, realizeAsync, release, setBuffer, setHostCopy, unbind } from '@fusor/compiler';
+import { bfloat16FromBits, float16FromBits, getBackend, getBuffer, realize, realizeAsync, realizeHeld, release, setBuffer, setHostCopy, unbind, type DeviceBuffer } from '@fusor/compiler';
 import { formatTensor, type FormatDType } from './format.js';
 import { AutogradError } from './errors.js';
 import { isGradEnabled, resolveDevice, state } from './state.js';
@@ -411,9 +411,14 @@ export class Tensor {
   async _read(): Promise<HostArray> {
     tracing.current?.hostRead('data()');
     const node = this.node;
-    await realizeAsync([node]);
-    const b = getBuffer(node)!;
-    const raw = await b.backend.read(b.handle);
+    // held while the read is in flight: another realize may drop the node from the cache meanwhile
+    const [b] = (await realizeHeld([node])) as [DeviceBuffer];
+    let raw: HostArray;
+    try {
+      raw = await b.backend.read(b.handle);
+    } finally {
+      b.unpin();
+    }
     if (this._box.node === node || this._view !== null) this._compact(raw);
     return decodeHost(raw, this.dtype, true);
   }
