@@ -1,20 +1,27 @@
+// Tensor implements Symbol.dispose (`using t = …`): the declarations name it, so a consumer whose
+// `lib` predates it (es2023, no @types/node) still typechecks them.
+/// <reference lib="esnext.disposable" preserve="true" />
 /**
  * fusor's user API, PyTorch's vocabulary in TypeScript:
  *   import * as torch from '@fusor/tensor';
  */
 import '@fusor/backend-cpu';
-import { explain as explainNodes, initBackend, memoryStats, type ExplainOptions, type Explanation } from '@fusor/compiler';
+import { explain as explainNodes, initBackend, memoryStats, type ExplainOptions, type Explanation, type MemoryStats } from '@fusor/compiler';
 import type { DType } from '@fusor/ir';
 import * as E from './elementwise.js';
 import * as R from './reduce.js';
 import * as V from './views.js';
 import * as L from './linalg.js';
-import { Tensor, type TensorLike } from './tensor.js';
+import { Tensor, type TensorLike, type DimArg, type DimOptions, type ReduceOptions, type VarArgs } from './tensor.js';
 import { grad, noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd.js';
 import { gradcheck } from './gradcheck.js';
+import { deviceString, type DeviceLike } from './device.js';
 
-export { Tensor, GradFn, type TensorLike, type NestedList, type DataProperty, type Edge } from './tensor.js';
+export { scope } from './lifetime.js';
+export { OutOfMemoryError, setCacheBudget, getCacheBudget, type CacheBudget, type MemoryStats } from '@fusor/compiler';
+export { Tensor, GradFn, DisposedError, type DimArg, type DimOptions, type ReduceOptions, type VarArgs, type ClampOptions, type TensorLike, type NestedList, type DataProperty, type Edge } from './tensor.js';
 export * from './creation.js';
+export { Device, device, type DeviceLike } from './device.js';
 export * from './errors.js';
 export { manualSeed, initialSeed, setDefaultDevice, setDefaultDtype, getDefaultDtype } from './state.js';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled, type BackwardOptions, type GradOptions } from './autograd.js';
@@ -50,7 +57,7 @@ export { GradcheckError, type GradcheckOptions } from './gradcheck.js';
 export { jit, JitError, type JitOptions, type Jitted } from './jit.js';
 
 /** Brings a backend up: resolves to its description, or rejects with BackendUnavailableError saying why. */
-export const init = (device: string): Promise<string> => initBackend(device);
+export const init = (device: DeviceLike): Promise<string> => initBackend(deviceString(device));
 
 /** The kernels realizing these tensors would launch, and why each is a kernel of its own. */
 export function explain(tensors: Tensor | readonly Tensor[], opts?: ExplainOptions): Explanation {
@@ -58,8 +65,8 @@ export function explain(tensors: Tensor | readonly Tensor[], opts?: ExplainOptio
   return explainNodes(list.map((t) => t.node), opts);
 }
 
-/** Live device buffers and their bytes. */
-export const memory = (): { buffers: number; bytes: number } => memoryStats();
+/** Live device buffers and their bytes (and how many of those bytes are a cache the runtime may drop). */
+export const memory = (): MemoryStats => memoryStats();
 
 // functional forms: torch.add(a, b) …
 export const add = (a: TensorLike, b: TensorLike, opts?: { alpha?: number }): Tensor => E.add(a, b, opts);
@@ -88,7 +95,7 @@ export const floor = E.floor;
 export const ceil = E.ceil;
 export const trunc = E.trunc;
 export const round = E.round;
-export const clamp = (x: Tensor, min?: number | null, max?: number | null): Tensor => E.clamp(x, min, max);
+export const clamp = (x: Tensor, min?: TensorLike | null, max?: TensorLike | null): Tensor => x.clamp(min, max);
 export const clip = clamp;
 export const maximum = E.maximum;
 export const minimum = E.minimum;
@@ -111,21 +118,19 @@ export const bitwiseOr = E.bitwiseOr;
 export const bitwiseXor = E.bitwiseXor;
 export const bitwiseNot = E.bitwiseNot;
 export const clone = E.clone;
-export const sum = (x: Tensor, dim?: number | readonly number[] | null, keepdim = false): Tensor => R.sum(x, dim, keepdim);
-export const mean = (x: Tensor, dim?: number | readonly number[] | null, keepdim = false): Tensor => R.mean(x, dim, keepdim);
-export const prod = (x: Tensor, dim?: number | null, keepdim = false): Tensor => R.prod(x, dim, keepdim);
-export const amax = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => R.amax(x, dim, keepdim);
-export const amin = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => R.amin(x, dim, keepdim);
-export const argmax = (x: Tensor, dim?: number | null, keepdim = false): Tensor => R.argmax(x, dim, keepdim);
-export const argmin = (x: Tensor, dim?: number | null, keepdim = false): Tensor => R.argmin(x, dim, keepdim);
-export const logsumexp = (x: Tensor, dim: number | readonly number[], keepdim = false): Tensor => R.logsumexp(x, dim, keepdim);
-export const std = (x: Tensor, dim?: number | readonly number[] | null, unbiased: boolean | R.VarOptions = true, keepdim = false): Tensor =>
-  R.std(x, dim, unbiased, keepdim);
-export const variance = (x: Tensor, dim?: number | readonly number[] | null, unbiased: boolean | R.VarOptions = true, keepdim = false): Tensor =>
-  R.variance(x, dim, unbiased, keepdim);
+export const sum = (x: Tensor, dim?: DimArg | ReduceOptions, keepdim?: boolean | ReduceOptions, opts?: ReduceOptions): Tensor => x.sum(dim, keepdim, opts);
+export const mean = (x: Tensor, dim?: DimArg | ReduceOptions, keepdim?: boolean | ReduceOptions, opts?: ReduceOptions): Tensor => x.mean(dim, keepdim, opts);
+export const prod = (x: Tensor, dim?: number | null | ReduceOptions, keepdim?: boolean | ReduceOptions, opts?: ReduceOptions): Tensor => x.prod(dim, keepdim, opts);
+export const amax = (x: Tensor, dim?: DimArg | DimOptions, keepdim?: boolean | DimOptions): Tensor => x.amax(dim, keepdim);
+export const amin = (x: Tensor, dim?: DimArg | DimOptions, keepdim?: boolean | DimOptions): Tensor => x.amin(dim, keepdim);
+export const argmax = (x: Tensor, dim?: number | null | DimOptions, keepdim?: boolean | DimOptions): Tensor => x.argmax(dim, keepdim);
+export const argmin = (x: Tensor, dim?: number | null | DimOptions, keepdim?: boolean | DimOptions): Tensor => x.argmin(dim, keepdim);
+export const logsumexp = (x: Tensor, dim: DimArg | DimOptions, keepdim?: boolean | DimOptions): Tensor => x.logsumexp(dim, keepdim);
+export const std = (x: Tensor, dim?: DimArg | VarArgs, unbiased?: boolean | VarArgs, keepdim?: boolean | VarArgs): Tensor => x.std(dim, unbiased, keepdim);
+export const variance = (x: Tensor, dim?: DimArg | VarArgs, unbiased?: boolean | VarArgs, keepdim?: boolean | VarArgs): Tensor => x.var(dim, unbiased, keepdim);
 export { variance as var };
-export const softmax = L.softmax;
-export const logSoftmax = L.logSoftmax;
+export const softmax = (x: Tensor, dim: number | (DimOptions & { dim: number; dtype?: DType | string }), opts?: { dtype?: DType | string }): Tensor => x.softmax(dim as number, opts);
+export const logSoftmax = (x: Tensor, dim: number | (DimOptions & { dim: number; dtype?: DType | string }), opts?: { dtype?: DType | string }): Tensor => x.logSoftmax(dim as number, opts);
 export const matmul = L.matmul;
 export const mm = L.mm;
 export const bmm = L.bmm;
@@ -174,6 +179,20 @@ export const adaptiveAvgPool1d = P.adaptiveAvgPool1d;
 export const adaptiveAvgPool2d = P.adaptiveAvgPool2d;
 export const adaptiveAvgPool3d = P.adaptiveAvgPool3d;
 export const erf = A.erf;
+import * as M from './matrix.js';
+import * as S from './sampling.js';
+export type { ScaleOptions } from './matrix.js';
+export const triu = M.triu;
+export const tril = M.tril;
+export const diag = M.diag;
+export const outer = M.outer;
+export const ger = M.outer;
+export const addmm = M.addmm;
+export const addmv = M.addmv;
+export const baddbmm = M.baddbmm;
+export { einsum } from './einsum.js';
+export const bernoulli = S.bernoulli;
+export const multinomial = S.multinomial;
 /** torch.nn.functional's convolution, pooling, padding and activation functions (re-exported by nn.functional). */
 export const functional = {
   conv1d: C.conv1d,

@@ -6,6 +6,8 @@
 import {
   bufferNode,
   contiguousNode,
+  detachNode,
+  withSources,
   DTYPES,
   formatShape,
   isFloat,
@@ -15,10 +17,10 @@ import {
   type HostArray,
   type Node,
 } from '@fusor/ir';
-import { bfloat16FromBits, float16FromBits, getBackend, getBuffer, realize, realizeAsync, setBuffer } from '@fusor/compiler';
+import { bfloat16FromBits, float16FromBits, getBackend, getBuffer, realize, realizeAsync, realizeHeld, release, setBuffer, setHostCopy, unbind, type DeviceBuffer } from '@fusor/compiler';
 import { formatTensor, type FormatDType } from './format.js';
 import { AutogradError } from './errors.js';
-import { isGradEnabled, resolveDevice } from './state.js';
+import { isGradEnabled, resolveDevice, state } from './state.js';
 import * as E from './elementwise.js';
 import * as R from './reduce.js';
 import * as V from './views.js';
@@ -26,8 +28,11 @@ import * as L from './linalg.js';
 import * as P from './pool.js';
 import * as A from './activation.js';
 import { backward, type BackwardOptions } from './autograd.js';
-import { copyTo, castTo, empty } from './creation.js';
+import { empty } from './creation.js';
+import { copyTo, castTo } from './transfer.js';
+import { Device } from './device.js';
 import { tracing } from './trace.js';
+import { parseArgs, type Param } from './args.js';
 
 /**
  * An edge of the autograd graph: an input tensor as it was when the op ran — its node, its
@@ -40,12 +45,25 @@ export interface Edge {
   readonly version: number;
 }
 
+/** A tensor a backward function reads, with its storage's version when it was saved. */
+export interface Saved {
+  readonly tensor: Tensor;
+  readonly box: Box;
+  readonly version: number;
+}
+
 export const edgeOf = (t: Tensor): Edge => ({ tensor: t, node: t.node, fn: t.gradFn, version: t._box.version });
 
 /** What produced a non-leaf tensor: PyTorch's grad_fn. */
 export class GradFn {
   /** Set once a backward without retainGraph has run through it. */
   released = false;
+  /**
+   * The tensors this function's backward reads, PyTorch's SavedVariables, with their storage
+   * version when saved: backward raises if one was modified in place since. (fusor's own
+   * gradients read immutable IR nodes and would be right anyway; the error is PyTorch's contract.)
+   */
+  saved: readonly Saved[] = [];
   /** The tensor whose grad_fn this is, when it retains its gradient or has hooks. */
   owner: Tensor | null = null;
   constructor(
@@ -60,8 +78,11 @@ export class GradFn {
 
   /** A copy under another name (in-place ops rebase the tensor's history onto it). */
   renamed(name: string, modified?: Tensor): GradFn {
-    const edges = this.edges.map((e) => (e.tensor === modified ? { ...e, version: e.version + 1 } : e));
-    return new GradFn(name, edges, this.savesTensors, this.node);
+    const fn = new GradFn(name, this.edges, this.savesTensors, this.node);
+    // what the op read of the storage it then overwrote is not kept (PyTorch's in-place ops do
+    // not check it): only its other inputs are
+    fn.saved = this.saved.filter((v) => v.tensor !== modified);
+    return fn;
   }
 
   /** PyTorch's next_functions: the grad_fn of each input (or an AccumulateGrad for a leaf). */
@@ -74,10 +95,49 @@ export class GradFn {
   }
 }
 
-/** Storage shared by a tensor and its aliases (`.data`, `.detach()`), so in-place ops show through all. */
+/**
+ * A tensor's storage: the node of its current contents and a version counter, shared by the
+ * tensor, its views and its aliases (`.data`, `.detach()`), so an in-place op through any of
+ * them shows through all — the functional form of PyTorch's storage: an in-place op makes a
+ * new node for the whole storage, and each view re-derives its node from the current one.
+ */
 export interface Box {
   node: Node;
   version: number;
+  /** The contents before the last in-place op: kept for lazy values that still read them, released at the next one. */
+  prev: Node | null;
+  /** Autograd history of the contents (the grad_fn of the tensor that owns them), which compaction must keep. */
+  fn: GradFn | null;
+  /** Set by dispose(): the storage's memory is gone. */
+  disposed: boolean;
+}
+
+export const newBox = (node: Node): Box => ({ node, version: 0, prev: null, fn: null, disposed: false });
+
+const STALE_VERSION =
+  'this lazy value reads a tensor that was since updated in place twice, and fusor keeps only the contents before the latest in-place op; read or clone() the value before updating its inputs in place again';
+
+/**
+ * Moves a storage to new contents (an in-place op). The contents before stay for lazy values
+ * that still read them; the ones before those are released now, so a loop of in-place updates
+ * holds at most two versions of each tensor without waiting for the garbage collector.
+ */
+export function commitVersion(box: Box, node: Node): void {
+  const old = box.node;
+  if (box.prev && box.prev !== old && box.prev !== node) release(box.prev, STALE_VERSION);
+  box.prev = old === node ? box.prev : old;
+  box.node = node;
+  box.version++;
+}
+
+/**
+ * How a view reads its storage: the movement ops from the storage's node to the view's (replayed
+ * over each new version of the storage), and PyTorch's strides and offset for the view.
+ */
+export interface ViewOf {
+  readonly steps: readonly Node[];
+  readonly strides: readonly number[] | null;
+  readonly offset: number;
 }
 
 const MAKE = Symbol('make');
@@ -89,12 +149,27 @@ export type TensorLike = Tensor | number | boolean;
 export class Tensor {
   /** @internal */
   _box!: Box;
+  /** @internal set for a view: how it reads its storage */
+  _view: ViewOf | null = null;
+  /** @internal a detached alias: its node is cut from autograd */
+  _detached = false;
+  /** @internal one of several views a function returned together (split, chunk, unbind): not writable in place under autograd */
+  _multiView: { readonly name: string; readonly index: number } | null = null;
+  /** @internal the view's base (PyTorch's `._base`), for views that carry autograd history */
+  _base: Tensor | null = null;
+  /** @internal the storage version this view's grad_fn was made for */
+  _seen = 0;
+  /** @internal the node derived for a storage node, reused until the storage changes */
+  _cache: { for: Node; node: Node } | null = null;
   requiresGrad = false;
   /** @internal */
   _grad: Tensor | null = null;
-  gradFn: GradFn | null = null;
+  /** @internal */
+  _gradFn: GradFn | null = null;
   /** @internal */
   _retainsGrad = false;
+  /** @internal held as some tensor's `.grad` (a scope keeps it) */
+  _isGrad = false;
   /** @internal */
   _hooks: ((grad: Tensor) => Tensor | void)[] = [];
 
@@ -109,12 +184,40 @@ export class Tensor {
   /** @internal a tensor over a node (no autograd history) */
   static _fromNode(node: Node, box?: Box): Tensor {
     const t = new Tensor(MAKE as unknown as number);
-    t._box = box ?? { node, version: 0 };
+    t._box = box ?? newBox(node);
     const tracer = tracing.current;
     if (tracer) {
       tracer.born(t);
       if (!box) tracer.born(t._box);
     }
+    const scope = scopes.current;
+    if (scope) {
+      scope.tensors.push(t);
+      if (!box) scope.boxes.add(t._box);
+    }
+    return t;
+  }
+
+  /** @internal a view of `base`'s storage whose node is `node` (made from base.node by movement ops) */
+  static _view(base: Tensor, node: Node, strides: readonly number[] | null, offset: number): Tensor | null {
+    const box = base._box;
+    const steps: Node[] = [];
+    let n = node;
+    while (n !== box.node) {
+      if (n.op === 'DETACH') {
+        n = n.src[0]!;
+        continue;
+      }
+      if (!MOVEMENT.has(n.op)) return null;
+      steps.push(n);
+      n = n.src[0]!;
+    }
+    steps.reverse();
+    const t = Tensor._fromNode(node, box);
+    t._view = { steps, strides, offset };
+    t._detached = base._detached;
+    t._base = base._detached ? null : (base._base ?? base);
+    t._seen = box.version;
     return t;
   }
 
@@ -122,7 +225,78 @@ export class Tensor {
   get node(): Node {
     const b = this._box;
     tracing.current?.touchBox(b, this);
-    return b.node;
+    if (b.disposed) throw new DisposedError();
+    if (this._view === null && !this._detached) return b.node;
+    const c = this._cache;
+    if (c !== null && c.for === b.node) return c.node;
+    let n = b.node;
+    if (this._view) for (const s of this._view.steps) n = withSources(s, [n]);
+    if (this._detached) n = detachNode(n);
+    this._cache = { for: b.node, node: n };
+    return n;
+  }
+
+  /** What produced this tensor (PyTorch's grad_fn); a view whose storage changed since gets one reading its base anew. */
+  get gradFn(): GradFn | null {
+    if (this._base !== null && this._seen !== this._box.version) this._rebase();
+    return this._gradFn;
+  }
+  set gradFn(fn: GradFn | null) {
+    this._gradFn = fn;
+    if (this._view === null && !this._detached) this._box.fn = fn;
+  }
+
+  /** @internal a view of a storage modified in place reads the base's new history (PyTorch's AsStridedBackward0) */
+  _rebase(): void {
+    this._seen = this._box.version;
+    const base = this._base!;
+    if (base.requiresGrad) {
+      this._gradFn = new GradFn('AsStridedBackward0', [edgeOf(base)], false, this.node);
+      this.requiresGrad = true;
+    }
+  }
+
+  /** Storage offset and strides as PyTorch reports them (in elements). */
+  stride(): number[];
+  stride(dim: number): number;
+  stride(dim?: number): number[] | number {
+    const st = this._strides();
+    if (dim === undefined) return st;
+    return st[V.normDim(dim, this.ndim)]!;
+  }
+  storageOffset(): number {
+    return this._view?.offset ?? 0;
+  }
+  isContiguous(): boolean {
+    const st = this._strides();
+    const shape = this.shape;
+    let expect = 1;
+    for (let i = shape.length - 1; i >= 0; i--) {
+      if (shape[i] === 1) continue;
+      if (st[i] !== expect) return false;
+      expect *= shape[i]!;
+    }
+    return true;
+  }
+  /** @internal */
+  _strides(): number[] {
+    const s = this._view?.strides;
+    return s ? [...s] : contiguousStrides(this.shape);
+  }
+  /** Whether two tensors share storage (PyTorch's `a.untyped_storage().data_ptr() == b…`). */
+  sharesStorage(other: Tensor): boolean {
+    return this._box === other._box;
+  }
+  /** PyTorch's `._base`: the tensor this one is a view of, or null. */
+  get base(): Tensor | null {
+    return this._view ? this._base : null;
+  }
+  get isView(): boolean {
+    return this._view !== null;
+  }
+  /** The storage's version counter (PyTorch's `._version`). */
+  get version(): number {
+    return this._box.version;
   }
 
   /** The gradient accumulated by backward(), PyTorch's `.grad`. */
@@ -132,6 +306,7 @@ export class Tensor {
   }
   set grad(g: Tensor | null) {
     tracing.current?.touchGrad(this);
+    if (g) g._isGrad = true;
     this._grad = g;
   }
 
@@ -177,24 +352,33 @@ export class Tensor {
   /** @internal computes this tensor's node; a tensor with no history then holds just the buffer */
   _realize(): void {
     realize([this.node]);
-    this._compact();
   }
 
   /** @internal */
   async _realizeAsync(): Promise<void> {
     await realizeAsync([this.node]);
-    this._compact();
   }
 
-  /** @internal drops the lazy history of a realized tensor that autograd does not need */
-  _compact(): void {
-    const n = this.node;
-    if (this.gradFn !== null || n.op === 'BUFFER') return;
+  /**
+   * @internal drops the lazy history of realized contents that autograd does not need: the
+   * storage then holds just a buffer (and `host`, when the contents were just read, so the
+   * device copy becomes a cache the runtime may drop and upload again).
+   */
+  _compact(host?: HostArray): void {
+    const box = this._box;
+    if (box.fn !== null || this._gradFn !== null || box.disposed) return;
+    const n = box.node;
+    if (n.op === 'BUFFER') {
+      if (host && this._view === null) setHostCopy(n, host);
+      return;
+    }
     const buf = getBuffer(n);
     if (!buf) return;
     const b = bufferNode(n.dtype, n.shape, n.device);
     setBuffer(b, buf);
-    this._box.node = b;
+    if (host && this._view === null) setHostCopy(b, host);
+    box.node = b;
+    unbind(n);
   }
 
   /** The contents as a typed array (int64 as BigInt64Array), computing them if needed. */
@@ -204,8 +388,11 @@ export class Tensor {
     if (!backend.readSync) {
       throw new Error(`${this.device} tensors cannot be read synchronously: use the async form, await tensor.data()`);
     }
-    this._realize();
-    return decodeHost(backend.readSync(getBuffer(this.node)!.handle), this.dtype);
+    const node = this.node;
+    realize([node]);
+    const raw = backend.readSync(getBuffer(node)!.handle);
+    this._compact(raw);
+    return decodeHost(raw, this.dtype, true);
   }
 
   /**
@@ -223,9 +410,17 @@ export class Tensor {
   /** @internal */
   async _read(): Promise<HostArray> {
     tracing.current?.hostRead('data()');
-    await this._realizeAsync();
-    const b = getBuffer(this.node)!;
-    return decodeHost(await b.backend.read(b.handle), this.dtype);
+    const node = this.node;
+    // held while the read is in flight: another realize may drop the node from the cache meanwhile
+    const [b] = (await realizeHeld([node])) as [DeviceBuffer];
+    let raw: HostArray;
+    try {
+      raw = await b.backend.read(b.handle);
+    } finally {
+      b.unpin();
+    }
+    if (this._box.node === node || this._view !== null) this._compact(raw);
+    return decodeHost(raw, this.dtype, true);
   }
 
   tolistSync(): NestedList {
@@ -271,14 +466,47 @@ export class Tensor {
 
   // ---------------------------------------------------------------- autograd
 
+  /** A tensor sharing this one's storage, cut from autograd: in-place ops on either show in both. */
   detach(): Tensor {
-    return Tensor._fromNode(this.node, this._box);
+    const t = Tensor._fromNode(this.node, this._box);
+    t._view = this._view;
+    t._detached = true;
+    return t;
   }
 
   detach_(): this {
-    this.gradFn = null;
+    if (this._view !== null && this._base !== null) {
+      throw new AutogradError(
+        "Can't detach views in-place. Use detach() instead. If you are using DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set as True, gradients are views of DDP buckets, and hence detach_() cannot be called on these gradients. To fix this error, please refer to the Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.",
+      );
+    }
+    this._gradFn = null;
     this.requiresGrad = false;
+    this._detached = true;
+    this._cache = null;
     return this;
+  }
+
+  /**
+   * Frees this tensor's storage now instead of when the garbage collector finds it (which a
+   * synchronous loop never lets it do). Views and aliases of the storage are disposed with it;
+   * any later use raises. `using t = …` calls it at the end of the block.
+   */
+  dispose(): void {
+    const box = this._box;
+    if (box.disposed) return;
+    if (box.prev) release(box.prev, STALE_VERSION);
+    release(box.node, DISPOSED);
+    box.prev = null;
+    box.disposed = true;
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  get isDisposed(): boolean {
+    return this._box.disposed;
   }
 
   requiresGrad_(requiresGrad = true): this {
@@ -297,12 +525,18 @@ export class Tensor {
 
   /** @internal a leaf that requires grad needs a node of its own (interning would share equal ones) */
   _makeUnique(): void {
-    if (this.node.op === 'BUFFER') return;
-    realize([this.node]);
-    const buf = getBuffer(this.node)!;
-    const b = bufferNode(this.dtype, this.node.shape, this.device);
-    setBuffer(b, buf);
-    this._box.node = b;
+    const box = this._box;
+    if (box.node.op === 'BUFFER' && this._view === null) return;
+    const n = this.node;
+    realize([n]);
+    const b = bufferNode(this.dtype, n.shape, this.device);
+    setBuffer(b, getBuffer(n)!);
+    if (this._view === null) unbind(n);
+    // a view made a leaf of its own (requiresGrad_ on a view) gets its own storage
+    this._box = newBox(b);
+    this._view = null;
+    this._cache = null;
+    this._detached = false;
   }
 
   retainGrad(): void {
@@ -325,15 +559,23 @@ export class Tensor {
     return { remove: () => void this._hooks.splice(this._hooks.indexOf(hook), 1) };
   }
 
-  backward(gradient?: Tensor, opts: BackwardOptions = {}): void {
-    backward(this, gradient, opts);
+  /** `backward()`, `backward(gradient)`, `backward(gradient, { retainGraph, createGraph })` or `backward({ gradient, retainGraph, … })`. */
+  backward(gradient?: Tensor | null | (BackwardOptions & { gradient?: Tensor | null }), opts?: BackwardOptions): void {
+    if (gradient !== undefined && gradient !== null && !(gradient instanceof Tensor)) {
+      if (opts !== undefined) throw new TypeError('backward(): options given twice (as the first and the second argument)');
+      const { gradient: g, ...rest } = checkOptions('backward', gradient, ['gradient', 'retainGraph', 'createGraph', 'inputs']);
+      backward(this, g ?? undefined, rest);
+      return;
+    }
+    backward(this, gradient ?? undefined, checkOptions('backward', opts ?? {}, ['retainGraph', 'createGraph', 'inputs']));
   }
 
   // ---------------------------------------------------------------- devices and dtypes
 
   /** `to('cuda')`, `to('float64')`, `to({ device, dtype })`, `to(otherTensor)`. */
-  to(target: string | Tensor | { device?: string; dtype?: DType | string }): Tensor {
+  to(target: string | Device | Tensor | { device?: string | Device; dtype?: DType | string }): Tensor {
     if (target instanceof Tensor) return this.to({ device: target.device, dtype: target.dtype });
+    if (target instanceof Device) return copyTo(this, resolveDevice(target));
     if (typeof target === 'string') {
       let dtype: DType | undefined;
       try {
@@ -348,7 +590,7 @@ export class Tensor {
     if (target.device !== undefined) t = copyTo(t, resolveDevice(target.device));
     return t;
   }
-  cuda(device?: number | string): Tensor {
+  cuda(device?: number | string | Device): Tensor {
     return copyTo(this, resolveDevice(device === undefined ? 'cuda' : typeof device === 'number' ? `cuda:${device}` : device));
   }
   cpu(): Tensor {
@@ -383,7 +625,8 @@ export class Tensor {
   }
   /** A tensor with its own buffer: an explicit kernel boundary (a realized buffer is returned as is). */
   contiguous(): Tensor {
-    if (this.node.op === 'BUFFER') return this;
+    // a contiguous tensor is its own contiguous form (PyTorch returns self)
+    if (this.isContiguous()) return this;
     return record('CloneBackward0', contiguousNode(this.node), [this], false);
   }
 
@@ -472,11 +715,12 @@ export class Tensor {
   round(): Tensor {
     return E.round(this);
   }
-  clamp(min?: number | null, max?: number | null): Tensor {
-    return E.clamp(this, min, max);
+  clamp(min?: TensorLike | null | ClampOptions, max?: TensorLike | null | ClampOptions): Tensor {
+    const a = parseArgs('clamp', [min, max], CLAMP);
+    return E.clamp(this, a['min'] as TensorLike | null | undefined, a['max'] as TensorLike | null | undefined);
   }
-  clip(min?: number | null, max?: number | null): Tensor {
-    return E.clamp(this, min, max);
+  clip(min?: TensorLike | null | ClampOptions, max?: TensorLike | null | ClampOptions): Tensor {
+    return this.clamp(min, max);
   }
   maximum(other: Tensor): Tensor {
     return E.maximum(this, other);
@@ -541,25 +785,33 @@ export class Tensor {
 
   // ---------------------------------------------------------------- in place
   add_(other: TensorLike, opts?: { alpha?: number }): this {
+    E.checkWrite(this, [other]);
     return E.inPlace(this, E.add(this, other, opts), 'AddBackward0');
   }
   sub_(other: TensorLike, opts?: { alpha?: number }): this {
+    E.checkWrite(this, [other]);
     return E.inPlace(this, E.sub(this, other, opts), 'SubBackward0');
   }
   mul_(other: TensorLike): this {
+    E.checkWrite(this, [other]);
     return E.inPlace(this, E.mul(this, other), 'MulBackward0');
   }
   div_(other: TensorLike): this {
+    E.checkWrite(this, [other]);
     return E.inPlace(this, E.div(this, other), 'DivBackward0');
   }
   pow_(exponent: TensorLike): this {
+    E.checkWrite(this, [exponent]);
     return E.inPlace(this, E.pow(this, exponent), 'PowBackward0');
   }
   neg_(): this {
     return E.inPlace(this, E.neg(this), 'NegBackward0');
   }
-  clamp_(min?: number | null, max?: number | null): this {
-    return E.inPlace(this, E.clamp(this, min, max), 'ClampBackward1');
+  clamp_(min?: TensorLike | null | ClampOptions, max?: TensorLike | null | ClampOptions): this {
+    const a = parseArgs('clamp_', [min, max], CLAMP);
+    const [lo, hi] = [a['min'] as TensorLike | null | undefined, a['max'] as TensorLike | null | undefined];
+    E.checkWrite(this, [lo ?? 0, hi ?? 0]);
+    return E.inPlace(this, E.clamp(this, lo, hi), 'ClampBackward1');
   }
   relu_(): this {
     return E.inPlace(this, E.relu(this), 'ReluBackward0');
@@ -571,7 +823,26 @@ export class Tensor {
     return E.inPlace(this, E.fullLikeNoGrad(this, Number(value)), 'FillBackward0');
   }
   copy_(src: Tensor): this {
+    E.checkWrite(this, [src]);
     return E.inPlace(this, E.copyFrom(this, src), 'CopyBackward0');
+  }
+  /**
+   * @internal `copy_` of a realized value from outside fusor's own computation (a collective's
+   * result, @fusor/distributed), outside autograd and without registering the temporary that
+   * holds `node` in the current torch.scope: disposing it there would free this tensor's new
+   * contents, which are that same buffer. `map` (a view, a scaling) runs under the same rules.
+   */
+  _assignRealized(node: Node, map: (value: Tensor) => Tensor = (v) => v): this {
+    const scope = scopes.current;
+    const grad = state.gradEnabled;
+    scopes.current = null;
+    state.gradEnabled = false;
+    try {
+      return E.inPlace(this, E.copyFrom(this, map(Tensor._fromNode(node))), 'CopyBackward0');
+    } finally {
+      scopes.current = scope;
+      state.gradEnabled = grad;
+    }
   }
   uniform_(from = 0, to = 1): this {
     return E.inPlace(this, E.uniformLike(this, from, to), 'UniformBackward0');
@@ -581,61 +852,83 @@ export class Tensor {
   }
 
   // ---------------------------------------------------------------- reductions
-  sum(dim?: number | readonly number[] | null, keepdim = false, opts?: { dtype?: DType | string }): Tensor {
-    return R.sum(this, dim, keepdim, opts);
+  sum(dim?: DimArg | ReduceOptions, keepdim?: boolean | ReduceOptions, opts?: ReduceOptions): Tensor {
+    const a = parseArgs('sum', [dim, keepdim, opts], [DIM, KEEPDIM], [DTYPE]);
+    return R.sum(this, dimsOf(a), a['keepdim'] === true, { dtype: a['dtype'] as DType | undefined });
   }
-  mean(dim?: number | readonly number[] | null, keepdim = false): Tensor {
-    return R.mean(this, dim, keepdim);
+  mean(dim?: DimArg | ReduceOptions, keepdim?: boolean | ReduceOptions, opts?: ReduceOptions): Tensor {
+    const a = parseArgs('mean', [dim, keepdim, opts], [DIM, KEEPDIM], [DTYPE]);
+    const x = a['dtype'] === undefined ? this : castTo(this, parseDType(a['dtype'] as string));
+    return R.mean(x, dimsOf(a), a['keepdim'] === true);
   }
-  prod(dim?: number | null, keepdim = false): Tensor {
-    return R.prod(this, dim, keepdim);
+  prod(dim?: number | null | ReduceOptions, keepdim?: boolean | ReduceOptions, opts?: ReduceOptions): Tensor {
+    const a = parseArgs('prod', [dim, keepdim, opts], [ONE_DIM, KEEPDIM], [DTYPE]);
+    const x = a['dtype'] === undefined ? this : castTo(this, parseDType(a['dtype'] as string));
+    return R.prod(x, a['dim'] as number | undefined, a['keepdim'] === true);
   }
   max(): Tensor;
-  max(dim: number, keepdim?: boolean): R.ValuesIndices;
+  max(dim: number, keepdim?: boolean | DimOptions): R.ValuesIndices;
+  max(opts: DimOptions & { dim: number }): R.ValuesIndices;
   max(other: Tensor): Tensor;
-  max(dim?: number | Tensor, keepdim = false): Tensor | R.ValuesIndices {
+  max(dim?: number | Tensor | DimOptions, keepdim?: boolean | DimOptions): Tensor | R.ValuesIndices {
     if (dim instanceof Tensor) return E.maximum(this, dim);
-    return dim === undefined ? R.maxAll(this) : R.maxDim(this, dim, keepdim);
+    const a = parseArgs('max', [dim, keepdim], [ONE_DIM, KEEPDIM]);
+    return a['dim'] === undefined ? R.maxAll(this) : R.maxDim(this, a['dim'] as number, a['keepdim'] === true);
   }
   min(): Tensor;
-  min(dim: number, keepdim?: boolean): R.ValuesIndices;
+  min(dim: number, keepdim?: boolean | DimOptions): R.ValuesIndices;
+  min(opts: DimOptions & { dim: number }): R.ValuesIndices;
   min(other: Tensor): Tensor;
-  min(dim?: number | Tensor, keepdim = false): Tensor | R.ValuesIndices {
+  min(dim?: number | Tensor | DimOptions, keepdim?: boolean | DimOptions): Tensor | R.ValuesIndices {
     if (dim instanceof Tensor) return E.minimum(this, dim);
-    return dim === undefined ? R.minAll(this) : R.minDim(this, dim, keepdim);
+    const a = parseArgs('min', [dim, keepdim], [ONE_DIM, KEEPDIM]);
+    return a['dim'] === undefined ? R.minAll(this) : R.minDim(this, a['dim'] as number, a['keepdim'] === true);
   }
-  amax(dim?: number | readonly number[], keepdim = false): Tensor {
-    return R.amax(this, dim, keepdim);
+  amax(dim?: DimArg | DimOptions, keepdim?: boolean | DimOptions): Tensor {
+    const a = parseArgs('amax', [dim, keepdim], [DIM, KEEPDIM]);
+    return R.amax(this, dimsOf(a) ?? [], a['keepdim'] === true);
   }
-  amin(dim?: number | readonly number[], keepdim = false): Tensor {
-    return R.amin(this, dim, keepdim);
+  amin(dim?: DimArg | DimOptions, keepdim?: boolean | DimOptions): Tensor {
+    const a = parseArgs('amin', [dim, keepdim], [DIM, KEEPDIM]);
+    return R.amin(this, dimsOf(a) ?? [], a['keepdim'] === true);
   }
-  argmax(dim?: number | null, keepdim = false): Tensor {
-    return R.argmax(this, dim, keepdim);
+  argmax(dim?: number | null | DimOptions, keepdim?: boolean | DimOptions): Tensor {
+    const a = parseArgs('argmax', [dim, keepdim], [ONE_DIM, KEEPDIM]);
+    return R.argmax(this, a['dim'] as number | undefined, a['keepdim'] === true);
   }
-  argmin(dim?: number | null, keepdim = false): Tensor {
-    return R.argmin(this, dim, keepdim);
+  argmin(dim?: number | null | DimOptions, keepdim?: boolean | DimOptions): Tensor {
+    const a = parseArgs('argmin', [dim, keepdim], [ONE_DIM, KEEPDIM]);
+    return R.argmin(this, a['dim'] as number | undefined, a['keepdim'] === true);
   }
-  var(dim?: number | readonly number[] | null, unbiased: boolean | R.VarOptions = true, keepdim = false): Tensor {
-    return R.variance(this, dim, unbiased, keepdim);
+  var(dim?: DimArg | VarArgs, unbiased?: boolean | VarArgs, keepdim?: boolean | VarArgs): Tensor {
+    const a = parseArgs('var', [dim, unbiased, keepdim], [DIM, UNBIASED, KEEPDIM], [CORRECTION]);
+    return R.variance(this, dimsOf(a), varOf(a), a['keepdim'] === true);
   }
-  std(dim?: number | readonly number[] | null, unbiased: boolean | R.VarOptions = true, keepdim = false): Tensor {
-    return R.std(this, dim, unbiased, keepdim);
+  std(dim?: DimArg | VarArgs, unbiased?: boolean | VarArgs, keepdim?: boolean | VarArgs): Tensor {
+    const a = parseArgs('std', [dim, unbiased, keepdim], [DIM, UNBIASED, KEEPDIM], [CORRECTION]);
+    return R.std(this, dimsOf(a), varOf(a), a['keepdim'] === true);
   }
-  logsumexp(dim: number | readonly number[], keepdim = false): Tensor {
-    return R.logsumexp(this, dim, keepdim);
+  logsumexp(dim: DimArg | DimOptions, keepdim?: boolean | DimOptions): Tensor {
+    const a = parseArgs('logsumexp', [dim, keepdim], [{ ...DIM, optional: false }, KEEPDIM]);
+    return R.logsumexp(this, dimsOf(a)!, a['keepdim'] === true);
   }
-  all(dim?: number, keepdim = false): Tensor {
-    return R.all(this, dim, keepdim);
+  all(dim?: number | DimOptions, keepdim?: boolean | DimOptions): Tensor {
+    const a = parseArgs('all', [dim, keepdim], [ONE_DIM, KEEPDIM]);
+    return R.all(this, a['dim'] as number | undefined, a['keepdim'] === true);
   }
-  any(dim?: number, keepdim = false): Tensor {
-    return R.any(this, dim, keepdim);
+  any(dim?: number | DimOptions, keepdim?: boolean | DimOptions): Tensor {
+    const a = parseArgs('any', [dim, keepdim], [ONE_DIM, KEEPDIM]);
+    return R.any(this, a['dim'] as number | undefined, a['keepdim'] === true);
   }
-  softmax(dim: number): Tensor {
-    return L.softmax(this, dim);
+  softmax(dim: number | { dim: number; dtype?: DType | string }, opts?: { dtype?: DType | string }): Tensor {
+    const a = parseArgs('softmax', [dim, opts], [{ name: 'dim', kind: 'int', optional: false }], [DTYPE]);
+    const x = a['dtype'] === undefined ? this : castTo(this, parseDType(a['dtype'] as string));
+    return L.softmax(x, a['dim'] as number);
   }
-  logSoftmax(dim: number): Tensor {
-    return L.logSoftmax(this, dim);
+  logSoftmax(dim: number | { dim: number; dtype?: DType | string }, opts?: { dtype?: DType | string }): Tensor {
+    const a = parseArgs('log_softmax', [dim, opts], [{ name: 'dim', kind: 'int', optional: false }], [DTYPE]);
+    const x = a['dtype'] === undefined ? this : castTo(this, parseDType(a['dtype'] as string));
+    return L.logSoftmax(x, a['dim'] as number);
   }
 
   // ---------------------------------------------------------------- shape
@@ -643,10 +936,10 @@ export class Tensor {
     return V.reshape(this, V.sizesArg(shape), 'ViewBackward0');
   }
   view(...shape: number[] | [readonly number[]]): Tensor {
-    return V.reshape(this, V.sizesArg(shape), 'ViewBackward0');
+    return V.reshape(this, V.sizesArg(shape), 'ViewBackward0', true);
   }
   viewAs(other: Tensor): Tensor {
-    return V.reshape(this, other.shape, 'ViewBackward0');
+    return V.reshape(this, other.shape, 'ViewBackward0', true);
   }
   reshapeAs(other: Tensor): Tensor {
     return V.reshape(this, other.shape, 'ViewBackward0');
@@ -743,14 +1036,61 @@ export class Tensor {
   }
 }
 
+/** A dim, a list of dims, or null/undefined for all of them. */
+export type DimArg = number | readonly number[] | null;
+/** keepdim and dim, named (PyTorch's keyword form: `x.sum(1, { keepdim: true })`). */
+export interface DimOptions {
+  readonly dim?: DimArg;
+  readonly keepdim?: boolean;
+}
+export interface ReduceOptions extends DimOptions {
+  readonly dtype?: DType | string;
+}
+export interface VarArgs extends DimOptions {
+  readonly unbiased?: boolean;
+  readonly correction?: number;
+}
+export interface ClampOptions {
+  readonly min?: TensorLike | null;
+  readonly max?: TensorLike | null;
+}
+
+const DIM: Param = { name: 'dim', kind: 'dims' };
+const ONE_DIM: Param = { name: 'dim', kind: 'int' };
+const KEEPDIM: Param = { name: 'keepdim', kind: 'bool' };
+const DTYPE: Param = { name: 'dtype', kind: 'dtype' };
+const UNBIASED: Param = { name: 'unbiased', kind: 'bool' };
+const CORRECTION: Param = { name: 'correction', kind: 'number' };
+const CLAMP: readonly Param[] = [
+  { name: 'min', kind: 'tensorOrNumber' },
+  { name: 'max', kind: 'tensorOrNumber' },
+];
+
+/** The dims a reduction names; an empty list reduces every dim, as in PyTorch 1.13. */
+function dimsOf(a: Record<string, unknown>): number | readonly number[] | undefined {
+  const d = a['dim'] as number | readonly number[] | null | undefined;
+  if (d === null || d === undefined) return undefined;
+  if (Array.isArray(d) && d.length === 0) return undefined;
+  return d as number | readonly number[];
+}
+
+function varOf(a: Record<string, unknown>): boolean | R.VarOptions {
+  if (a['correction'] !== undefined) {
+    if (a['unbiased'] !== undefined) throw new TypeError("var(): cannot specify both 'unbiased' and 'correction'");
+    return { correction: a['correction'] as number };
+  }
+  return a['unbiased'] === undefined ? true : (a['unbiased'] as boolean);
+}
+
 /** `x.data`: a storage-sharing tensor that can also be called to read the contents. */
 export type DataProperty = Tensor & (() => Promise<HostArray>);
 
 export type NestedList = number | boolean | NestedList[];
 
 /** 16-bit floats arrive as bit patterns; users get their values (as float32, which holds them exactly). */
-function decodeHost(data: HostArray, dtype: DType): HostArray {
-  if (dtype !== 'float16' && dtype !== 'bfloat16') return data;
+function decodeHost(data: HostArray, dtype: DType, copy = false): HostArray {
+  // the runtime keeps `data` as the tensor's host copy: the caller gets its own array
+  if (dtype !== 'float16' && dtype !== 'bfloat16') return copy ? (data.slice() as HostArray) : data;
   const decode = dtype === 'float16' ? float16FromBits : bfloat16FromBits;
   return Float32Array.from(data as Uint16Array, decode);
 }
@@ -780,15 +1120,146 @@ function toNested(data: HostArray, shape: readonly number[], dtype: DType): Nest
   return build(0, 0);
 }
 
+/**
+ * An options object as a function reads it: a plain object whose keys the function knows.
+ * Anything else raises, so no argument is ever silently misread.
+ */
+export function checkOptions<O extends object>(fn: string, opts: O, known: readonly string[]): O {
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts) || opts instanceof Tensor) {
+    throw new TypeError(`${fn}(): expected an options object, got ${describe(opts)}`);
+  }
+  for (const k of Object.keys(opts)) {
+    if (!known.includes(k)) throw new TypeError(`${fn}() got an unexpected keyword argument '${k}' (known: ${known.join(', ')})`);
+  }
+  return opts;
+}
+
+/** How an argument reads in an error message. */
+export function describe(v: unknown): string {
+  if (v instanceof Tensor) return `Tensor(shape=[${v.shape.join(', ')}], dtype=${v.dtype})`;
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `an array`;
+  if (typeof v === 'object') return 'an object';
+  return `${typeof v} ${String(v)}`;
+}
+
+/**
+ * What each backward function saves, as PyTorch's derivatives.yaml has it: nothing (sums,
+ * views, add), its output (exp, sigmoid…), or its inputs — for products, each input only when
+ * the other one needs a gradient. Unlisted functions save all their inputs.
+ */
+type Saves = 'none' | 'result' | 'inputs' | 'cross';
+const SAVES: Readonly<Record<string, Saves>> = {
+  AddBackward0: 'none',
+  SubBackward0: 'none',
+  RsubBackward1: 'none',
+  NegBackward0: 'none',
+  CloneBackward0: 'none',
+  CopyBackward0: 'none',
+  SumBackward0: 'none',
+  SumBackward1: 'none',
+  MeanBackward0: 'none',
+  MeanBackward1: 'none',
+  ToCopyBackward0: 'none',
+  CatBackward0: 'none',
+  StackBackward0: 'none',
+  FillBackward0: 'none',
+  ZeroBackward0: 'none',
+  MulBackward0: 'cross',
+  MmBackward0: 'cross',
+  BmmBackward0: 'cross',
+  MvBackward0: 'cross',
+  DotBackward0: 'cross',
+  SigmoidBackward0: 'result',
+  TanhBackward0: 'result',
+  ExpBackward0: 'result',
+  Exp2Backward0: 'result',
+  SqrtBackward0: 'result',
+  RsqrtBackward0: 'result',
+  ReluBackward0: 'result',
+  SoftmaxBackward0: 'result',
+  LogSoftmaxBackward0: 'result',
+  EluBackward0: 'result',
+};
+
+function savedOf(name: string, inputs: readonly Tensor[], out: Tensor, savesTensors: boolean): Saved[] {
+  const saves = savesTensors ? (SAVES[name] ?? 'inputs') : 'none';
+  const save = (t: Tensor): Saved => ({ tensor: t, box: t._box, version: t._box.version });
+  switch (saves) {
+    case 'none':
+      return [];
+    case 'result':
+      return [save(out)];
+    case 'inputs':
+      return inputs.map(save);
+    case 'cross':
+      if (inputs.length !== 2) return [];
+      return [...(inputs[0]!.requiresGrad ? [save(inputs[1]!)] : []), ...(inputs[1]!.requiresGrad ? [save(inputs[0]!)] : [])];
+  }
+}
+
 /** Wraps an op's result node, recording autograd history when any input requires grad. */
 export function record(name: string, node: Node, inputs: readonly Tensor[], savesTensors = true): Tensor {
+  let needs = false;
+  for (const i of inputs) if (i.requiresGrad) needs = true;
+  if (!needs) return Tensor._fromNode(node);
+  if (!isGradEnabled()) return Tensor._fromNode(detachNode(node));
   const t = Tensor._fromNode(node);
-  if (isGradEnabled()) {
-    const edges = inputs.filter((i) => i.requiresGrad).map(edgeOf);
-    if (edges.length) {
-      t.requiresGrad = true;
-      t.gradFn = new GradFn(name, edges, savesTensors, node);
-    }
-  }
+  const edges = inputs.filter((i) => i.requiresGrad).map(edgeOf);
+  t.requiresGrad = true;
+  const fn = new GradFn(name, edges, savesTensors, node);
+  fn.saved = savedOf(name, inputs, t, savesTensors);
+  t._gradFn = fn;
+  t._box.fn = fn;
   return t;
 }
+
+/**
+ * Wraps a view's result node: a view of `x`'s storage when the node is movement ops over it (it
+ * then shares x's storage, PyTorch style), else a tensor of its own.
+ */
+export function recordView(name: string, node: Node, x: Tensor, strides: readonly number[] | null, offset: number): Tensor {
+  const v = Tensor._view(x, node, strides, offset);
+  if (!v) return record(name, node, [x], false);
+  if (x.requiresGrad && !x._detached) {
+    if (isGradEnabled()) {
+      v.requiresGrad = true;
+      v._gradFn = new GradFn(name, [edgeOf(x)], false, node);
+    } else {
+      // a view made under noGrad shares storage but carries no history
+      v._detached = true;
+      v._base = null;
+      v._cache = null;
+    }
+  }
+  return v;
+}
+
+const MOVEMENT = new Set(['RESHAPE', 'PERMUTE', 'EXPAND', 'PAD', 'SHRINK']);
+
+export const contiguousStrides = (shape: readonly number[]): number[] => {
+  const st = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    st[i] = acc;
+    acc *= Math.max(shape[i]!, 1);
+  }
+  return st;
+};
+
+const DISPOSED = 'this tensor was disposed (dispose(), a `using` declaration or torch.scope ended): its memory is freed and it can no longer be used';
+
+/** Using a tensor after dispose(). */
+export class DisposedError extends Error {
+  override name = 'DisposedError';
+  constructor() {
+    super(DISPOSED);
+  }
+}
+
+/** Tensors made while a scope runs, and the storages made with them (see torch.scope). */
+export interface ScopeRecord {
+  readonly tensors: Tensor[];
+  readonly boxes: Set<Box>;
+}
+export const scopes: { current: ScopeRecord | null } = { current: null };
