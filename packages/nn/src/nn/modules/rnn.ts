@@ -22,10 +22,14 @@ export interface RNNOptions extends FactoryOptions {
 }
 
 /**
- * A kernel boundary per step: fused across steps, the state (used several times in a step) was
- * inlined again at every step (a GRU's forward over 5 steps: 1.8 s → 0.2 s on cpu).
+ * The state computed at each step (as in-place ops compute at once): fused across steps, the
+ * state (used several times in a step) was inlined again at every step (a bidirectional 2-layer
+ * LSTM's forward over 4 steps: 36 s → under 1 s on cpu). `contiguous()` no longer forces this.
  */
-const boundary = (t: Tensor): Tensor => t.contiguous();
+const boundary = (t: Tensor): Tensor => {
+  t._realize();
+  return t;
+};
 
 type Mode = 'RNN_TANH' | 'RNN_RELU' | 'LSTM' | 'GRU';
 const GATES: Record<Mode, number> = { RNN_TANH: 1, RNN_RELU: 1, LSTM: 4, GRU: 3 };
