@@ -51,7 +51,12 @@ const onlyCases = process.env.BENCH_CASES?.split(',');
       x.grad.dataSync();
       w.grad.dataSync();
     },
-    { reps: 5, warmup: 1, budgetMs: 20000, setup: () => [fresh([N, C, H, H]).requiresGrad_(), fresh([C, C, K, K]).requiresGrad_(), fresh([N, C, H, H])] },
+    {
+      reps: 5,
+      warmup: 1,
+      budgetMs: 20000,
+      setup: () => [fresh([N, C, H, H]).requiresGrad_(), fresh([C, C, K, K]).requiresGrad_(), fresh([N, C, H, H])],
+    },
   );
 }
 if (onlyCases) {
@@ -81,7 +86,10 @@ configureBlas({ enabled: true });
 {
   torch.manualSeed(1);
   const y = real(torch.randn(CHAIN_SIZE));
-  results['elementwise chain 16M'] = await measure((x) => x.mul(2).add(1).relu().mul(y).exp().sum().itemSync(), { reps: 10, setup: () => fresh([CHAIN_SIZE]) });
+  results['elementwise chain 16M'] = await measure((x) => x.mul(2).add(1).relu().mul(y).exp().sum().itemSync(), {
+    reps: 10,
+    setup: () => fresh([CHAIN_SIZE]),
+  });
 }
 
 {
@@ -93,7 +101,12 @@ for (const [name, blas] of variants) {
   configureBlas({ enabled: blas });
   if (blas && !blasInfo().available) continue;
   const eager = mlp();
-  results[`mlp step eager (${name})`] = await measure(([x, oh]) => eager.step(x, oh).itemSync(), { reps: 20, warmup: 2, budgetMs: 4000, setup: batch });
+  results[`mlp step eager (${name})`] = await measure(([x, oh]) => eager.step(x, oh).itemSync(), {
+    reps: 20,
+    warmup: 2,
+    budgetMs: 4000,
+    setup: batch,
+  });
   const traced = mlp();
   const step = torch.jit(traced.step, { name: 'mlp' });
   const launched = torch.compilerStats().launched;

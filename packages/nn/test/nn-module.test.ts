@@ -44,7 +44,8 @@ describe('registration and traversal', () => {
   it('shared parameters are listed once; reassigning or deleting a field updates the registry', () => {
     const n = new Net();
     const last = n.head.get(1) as nn.Linear;
-    last.weight = last.weight; // same object
+    const w = last.weight;
+    last.weight = w; // the same object again
     const lin = new nn.Linear(2, 2);
     const seq = new nn.Sequential(lin, lin);
     expect([...seq.parameters()].length).toBe(2);
