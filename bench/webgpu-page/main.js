@@ -20,7 +20,7 @@ async function main() {
     out.adapter = `requestAdapter failed: ${msg(e)}`;
   }
   try {
-    out.fusor = { description: await torch.init('webgpu'), results: await fusorWebgpuCases({ torch, bufferNode, getBuffer, setBuffer }, { chain: false }) };
+    out.fusor = { description: await torch.init('webgpu'), results: await fusorWebgpuCases({ torch, bufferNode, getBuffer, setBuffer }) };
   } catch (e) {
     out.fusor = { error: msg(e) };
   }
