@@ -7,14 +7,16 @@
  * them, on `synchronize()`, or after the synchronous code that launched them returns), so the
  * kernels of one realize run without a round trip to the host. Reads are asynchronous only.
  */
-import { BackendUnavailableError, registerBackend, type Backend, type BackendBuffer, type Capabilities, type Kernel } from '@fusor/compiler';
+import { BackendUnavailableError, registerBackend, type Backend, type BackendBuffer, type Capabilities, type GemmShape, type Kernel } from '@fusor/compiler';
 import type { DType, HostArray } from '@fusor/ir';
 import { BufferUsage, MapMode, openDevice, ShaderStage, type WebGPUContext } from './device.js';
 import { deviceBytes, fromDevice, Int64RangeError, INT64_RANGE_HINT, toDevice } from './host.js';
 import { dispatchSize, OVERFLOW_BINDING, renderWgsl, type WgslLayout } from './render-wgsl.js';
+import { describeGemm, webgpuGemm, type GemmDevice } from './gemm.js';
 
 export { renderWgsl, dispatchSize, storageType, WgslRenderError, type WgslOptions, type RenderedWgsl, type WgslLayout } from './render-wgsl.js';
 export { Int64RangeError } from './host.js';
+export { renderGemm, planGemm, chooseTiling, describeGemm, gemmName, type GemmTiling, type GemmVariant, type GemmPlan, type WebGPUGemmOptions } from './gemm.js';
 
 export interface WebGPUBuffer extends BackendBuffer {
   readonly gpu: GPUBuffer;
@@ -181,6 +183,24 @@ class WebGPURuntime {
     if (++this.launches >= MAX_BATCH) this.flush();
   }
 
+  /** Records a dispatch of a hand-written pipeline (the GEMM): buffers at bindings 0…, the uniform after them. */
+  dispatchRaw(pipeline: GPUComputePipeline, buffers: readonly WebGPUBuffer[], words: readonly number[], groups: readonly [number, number, number]): void {
+    const limits = this.device.limits;
+    for (const b of buffers) {
+      if (b.bytes > limits.maxStorageBufferBindingSize) {
+        throw new RangeError(`a webgpu kernel cannot bind a buffer of ${b.bytes} bytes: this device's maxStorageBufferBindingSize is ${limits.maxStorageBufferBindingSize}`);
+      }
+    }
+    const entries: GPUBindGroupEntry[] = buffers.map((b, i) => ({ binding: i, resource: { buffer: b.gpu } }));
+    entries.push({ binding: buffers.length, resource: { buffer: this.uniform(words, words.map(() => 'int32')) } });
+    const pass = this.computePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }));
+    pass.dispatchWorkgroups(...groups);
+    this.stats.launches++;
+    if (++this.launches >= MAX_BATCH) this.flush();
+  }
+
   /** Submits everything recorded so far. */
   flush(extra?: (enc: GPUCommandEncoder) => void): void {
     this.flushQueued = false;
@@ -259,6 +279,49 @@ export const webgpuStats = (): { submits: number; launches: number; reads: numbe
 /** The live handle of each device buffer: a kernel given any other is a use after free. */
 const owner = new WeakMap<GPUBuffer, WebGPUBuffer>();
 
+const gemmPipelines = new Map<string, GPUComputePipeline>();
+let gemmLayout: GPUPipelineLayout | undefined;
+
+/** The GEMM routine's view of the device: its pipelines (one per variant, cached) and its launches. */
+const gemmDevice: GemmDevice<WebGPUBuffer> = {
+  get limits() {
+    return runtime.device.limits;
+  },
+  pipeline(name, code) {
+    let p = gemmPipelines.get(name);
+    if (!p) {
+      const device = runtime.device;
+      gemmLayout ??= device.createPipelineLayout({
+        bindGroupLayouts: [
+          device.createBindGroupLayout({
+            entries: [
+              { binding: 0, visibility: ShaderStage.COMPUTE, buffer: { type: 'storage' } },
+              { binding: 1, visibility: ShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } },
+              { binding: 2, visibility: ShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } },
+              { binding: 3, visibility: ShaderStage.COMPUTE, buffer: { type: 'uniform' } },
+            ],
+          }),
+        ],
+      });
+      p = device.createComputePipeline({ layout: gemmLayout, compute: { module: device.createShaderModule({ code, label: name }), entryPoint: 'main' }, label: name });
+      gemmPipelines.set(name, p);
+    }
+    return p;
+  },
+  dispatch(name, pipeline, buffers, params, groups) {
+    for (const b of buffers) if (owner.get(b.gpu) !== b) throw new Error(`internal: ${name} was given a freed webgpu buffer`);
+    runtime.dispatchRaw(pipeline, buffers, params, groups);
+  },
+};
+
+const gemm = webgpuGemm(() => gemmDevice);
+
+/** How the GEMM routine would compute a product on this device (explain()), or null when it has nothing to write. */
+export function describeWebgpuGemm(g: GemmShape): string | null {
+  const p = gemm.plan(g);
+  return p && describeGemm(p);
+}
+
 export const webgpuBackend: Backend<WebGPUBuffer, WebGPUProgram> = {
   name: 'webgpu',
   get capabilities(): Capabilities {
@@ -334,6 +397,7 @@ export const webgpuBackend: Backend<WebGPUBuffer, WebGPUProgram> = {
     runtime.launch(program, buffers, vars);
   },
   synchronize: () => runtime.synchronize(),
+  routines: { gemm },
 };
 
 /** The binding slots of rendered source (the renderer's layout, recovered from the text). */
