@@ -11,10 +11,10 @@ import { BackendUnavailableError, registerBackend, type Backend, type BackendBuf
 import type { DType, HostArray } from '@fusor/ir';
 import { BufferUsage, MapMode, openDevice, ShaderStage, type WebGPUContext } from './device.js';
 import { deviceBytes, fromDevice, Int64RangeError, INT64_RANGE_HINT, toDevice } from './host.js';
-import { dispatchSize, OVERFLOW_BINDING, renderWgsl, type WgslLayout } from './render-wgsl.js';
+import { COOPERATIVE_MARK, dispatchSize, OVERFLOW_BINDING, renderWgsl, type WgslLayout } from './render-wgsl.js';
 import { describeGemm, webgpuGemm, type GemmDevice } from './gemm.js';
 
-export { renderWgsl, dispatchSize, storageType, WgslRenderError, type WgslOptions, type RenderedWgsl, type WgslLayout } from './render-wgsl.js';
+export { renderWgsl, dispatchSize, storageType, isCooperative, COOPERATIVE_MARK, DEFAULT_WGSL_OPTIONS, MAX_COOPERATIVE_OUTPUTS, WgslRenderError, type WgslOptions, type RenderedWgsl, type WgslLayout } from './render-wgsl.js';
 export { Int64RangeError } from './host.js';
 export { renderGemm, planGemm, chooseTiling, describeGemm, gemmName, type GemmTiling, type GemmVariant, type GemmPlan, type WebGPUGemmOptions } from './gemm.js';
 
@@ -30,6 +30,8 @@ export interface WebGPUProgram {
   /** Output elements: one invocation each. */
   readonly size: number;
   readonly workgroupSize: number;
+  /** One workgroup per output (a cooperative reduction) instead of one invocation. */
+  readonly perOutput: boolean;
   /** Dtypes of the scalar parameters, in the uniform's order. */
   readonly varTypes: readonly DType[];
 }
@@ -177,7 +179,7 @@ class WebGPURuntime {
     const pass = this.computePass();
     pass.setPipeline(p.pipeline);
     pass.setBindGroup(0, this.device.createBindGroup({ layout: p.pipeline.getBindGroupLayout(0), entries }));
-    const [x, y] = dispatchSize(p.size, p.workgroupSize, limits.maxComputeWorkgroupsPerDimension);
+    const [x, y] = dispatchSize(p.size, p.perOutput ? 1 : p.workgroupSize, limits.maxComputeWorkgroupsPerDimension);
     pass.dispatchWorkgroups(x, y);
     this.stats.launches++;
     if (++this.launches >= MAX_BATCH) this.flush();
@@ -388,6 +390,7 @@ export const webgpuBackend: Backend<WebGPUBuffer, WebGPUProgram> = {
       layout,
       size: kernel.size,
       workgroupSize: wg ? Number(wg[1]) : WORKGROUP,
+      perOutput: code.startsWith(COOPERATIVE_MARK),
       varTypes: kernel.vars.map((v) => v.dtype),
     };
   },

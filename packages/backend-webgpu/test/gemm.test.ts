@@ -65,6 +65,9 @@ function shape(m: number, n: number, k: number, opts: { ta?: boolean; tb?: boole
   return { dtype: 'float32', m, n, k, batch: opts.batch ?? [], a: rowMajor(m, k, oa, opts.ta), b: rowMajor(k, n, ob, opts.tb), c: rowMajor(m, n, oc) };
 }
 
+/** Each new variant is a pipeline SwiftShader compiles (seconds on a loaded machine). */
+const COMPILE_TIMEOUT = 60_000;
+
 /** WebGPU's default limits. */
 const STANDARD = chooseTiling({ maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupSizeY: 256, maxComputeWorkgroupStorageSize: 16384 });
 
@@ -99,7 +102,7 @@ describeWebGPU('webgpu GEMM routine', () => {
     ] as const) {
       it(`${m}×${k} · ${k}×${n}${ta ? ', A transposed' : ''}${tb ? ', B transposed' : ''}`, async () => {
         await check(shape(m, n, k, { ta, tb }), { a: m * k, b: k * n, c: m * n });
-      });
+      }, COMPILE_TIMEOUT);
     }
   }
 
@@ -116,12 +119,12 @@ describeWebGPU('webgpu GEMM routine', () => {
       c: { offset: 2, rowStride: 1, colStride: 40 },
     };
     await check(g, { a: 5 + 32 * 70 + 65, b: 3 + 65 * 7, c: 2 + 6 * 40 + 33 });
-  });
+  }, COMPILE_TIMEOUT);
 
   it('a flipped operand (negative stride)', async () => {
     const g: GemmShape = { dtype: 'float32', m: 7, n: 9, k: 33, batch: [], a: { offset: 32, rowStride: 33, colStride: -1 }, b: rowMajor(33, 9), c: rowMajor(7, 9) };
     await check(g, { a: 7 * 33, b: 33 * 9, c: 63 });
-  });
+  }, COMPILE_TIMEOUT);
 
   it('vec4 operands with batch dims in the grid, a broadcast B and an outer batch on the host', async () => {
     // 3 × 2 batch of 16×20 · 20×12, B shared across the outer dim (stride 0)
@@ -139,7 +142,7 @@ describeWebGPU('webgpu GEMM routine', () => {
     ];
     expect(planGemm(shape(m, n, k, { batch: three }), STANDARD, 65535)!.params.length).toBe(2);
     await check(shape(m, n, k, { batch: three }), { a: 8 * m * k, b: 2 * k * n, c: 8 * m * n });
-  });
+  }, COMPILE_TIMEOUT);
 
   it('matmul on odd sizes takes the routine and matches cpu: 257, 65, 33, transposed and batched', async () => {
     const cases: [string, () => [torch.Tensor, torch.Tensor]][] = [
@@ -161,6 +164,6 @@ describeWebGPU('webgpu GEMM routine', () => {
       for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!) / (1 + Math.abs(want[i]!)));
       expect(worst, name).toBeLessThan(1e-4);
     }
-  });
+  }, COMPILE_TIMEOUT);
 });
 

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { alu, gid, konst, load, lower, planSchedule, printKernel, type Kernel } from '@fusor/compiler';
 import * as torch from '@fusor/tensor';
-import { dispatchSize, renderWgsl, WgslRenderError } from '@fusor/backend-webgpu';
+import { COOPERATIVE_MARK, DEFAULT_WGSL_OPTIONS, dispatchSize, isCooperative, renderWgsl, WgslRenderError } from '@fusor/backend-webgpu';
 
 /** The kernels realizing `t` would launch (on cpu, so no device is needed). */
 const kernelsOf = (t: torch.Tensor): Kernel[] => planSchedule([t.node]).filter((i) => i.kind !== 'copy').map((i) => lower(i).kernel);
@@ -97,6 +97,26 @@ describe('renderWgsl', () => {
     expect(code).toMatch(/var acc\d+: f32 = f32_bits\(0xff800000u\);/);
     expect(code).toMatch(/for \(var r0: i32 = 0i; r0 < 4i; r0\+\+\) \{/);
     expect(code).toMatch(/acc\d+ = fmax\(acc\d+, /);
+  });
+
+  it('renders a long reduction with few outputs one workgroup per output, combined in a workgroup tree', () => {
+    const k = only(buf(4096).reshape(2, 2048).amax(1));
+    const { code } = renderWgsl(k);
+    expect(code.startsWith(COOPERATIVE_MARK)).toBe(true);
+    expect(code).toContain('var<workgroup> fusor_red: array<f32, 64>;');
+    expect(code).toContain('let gid = i32(wid.y * nwg.x + wid.x);');
+    expect(code).toMatch(/for \(var r0: i32 = i32\(lid\); r0 < 2048i; r0 \+= 64i\) \{/);
+    expect(code).toContain('if (lid < s) { fusor_red[lid] = fmax(fusor_red[lid], fusor_red[lid + s]); }');
+    expect(code).toMatch(/if \(lid == 0u\) \{\n +b0\[gid\] = /);
+    // the fallback: one invocation per output
+    const plain = renderWgsl(k, { workgroupSize: 64, f16: false, cooperative: false }).code;
+    expect(plain).not.toContain('fusor_red');
+    expect(plain).toMatch(/for \(var r0: i32 = 0i; r0 < 2048i; r0\+\+\) \{/);
+    // many outputs, a short loop, or an integer accumulator: one invocation per output
+    expect(isCooperative(only(buf(4096 * 64).reshape(64, 4096).sum(1)), DEFAULT_WGSL_OPTIONS)).toBe(false);
+    expect(isCooperative(only(buf(200).reshape(2, 100).sum(1)), DEFAULT_WGSL_OPTIONS)).toBe(false);
+    expect(isCooperative(only(torch.tensor(new Int32Array(4096)).sum()), DEFAULT_WGSL_OPTIONS)).toBe(false);
+    expect(isCooperative(only(buf(4096).sum()), DEFAULT_WGSL_OPTIONS)).toBe(true);
   });
 });
 
