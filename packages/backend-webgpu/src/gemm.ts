@@ -276,6 +276,10 @@ export function webgpuGemm<B>(device: () => GemmDevice<B>, opts: WebGPUGemmOptio
   };
   return {
     plan,
+    describe(g) {
+      const p = plan(g);
+      return p ? describeGemm(p) : 'nothing to compute (an empty product)';
+    },
     supports(g) {
       if (g.dtype !== 'float32') return false;
       if (g.m < o.minDim || g.n < o.minDim || g.k < o.minK) return false;

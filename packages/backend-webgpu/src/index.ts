@@ -7,12 +7,12 @@
  * them, on `synchronize()`, or after the synchronous code that launched them returns), so the
  * kernels of one realize run without a round trip to the host. Reads are asynchronous only.
  */
-import { BackendUnavailableError, registerBackend, type Backend, type BackendBuffer, type Capabilities, type GemmShape, type Kernel } from '@fusor/compiler';
+import { BackendUnavailableError, registerBackend, type Backend, type BackendBuffer, type Capabilities, type Kernel } from '@fusor/compiler';
 import type { DType, HostArray } from '@fusor/ir';
 import { BufferUsage, MapMode, openDevice, ShaderStage, type WebGPUContext } from './device.js';
 import { deviceBytes, fromDevice, Int64RangeError, INT64_RANGE_HINT, toDevice } from './host.js';
-import { COOPERATIVE_MARK, dispatchSize, OVERFLOW_BINDING, renderWgsl, type WgslLayout } from './render-wgsl.js';
-import { describeGemm, webgpuGemm, type GemmDevice } from './gemm.js';
+import { COOPERATIVE_MARK, dispatchSize, isCooperative, OVERFLOW_BINDING, renderWgsl, type WgslLayout } from './render-wgsl.js';
+import { webgpuGemm, type GemmDevice } from './gemm.js';
 
 export { renderWgsl, dispatchSize, storageType, isCooperative, COOPERATIVE_MARK, DEFAULT_WGSL_OPTIONS, MAX_COOPERATIVE_OUTPUTS, WgslRenderError, type WgslOptions, type RenderedWgsl, type WgslLayout } from './render-wgsl.js';
 export { Int64RangeError } from './host.js';
@@ -44,6 +44,20 @@ const MAX_BATCH = 256;
 /** Bytes of free buffers kept for reuse. */
 const POOL_LIMIT = 256 * 1024 * 1024;
 
+/** Staging buffers up to this size are kept for the next read. */
+const STAGING_KEEP = 64 * 1024 * 1024;
+
+/**
+ * The size class of a request: whole 256 bytes up to 4 KiB, then four classes per power of two
+ * (2^k, 1.25·2^k, 1.5·2^k, 1.75·2^k), so a buffer wastes under a quarter of itself.
+ */
+export function sizeClass(bytes: number): number {
+  if (bytes <= 4096) return Math.ceil(bytes / 256) * 256;
+  const p = 2 ** Math.floor(Math.log2(bytes));
+  const step = p / 4;
+  return Math.ceil(bytes / step) * step;
+}
+
 /** Base dtypes; float16 joins with `shader-f16`. float64 and bfloat16 never. */
 const DTYPES: readonly DType[] = ['bool', 'uint8', 'int8', 'int16', 'int32', 'int64', 'float32'];
 /** WebGPU's default storage buffers per shader stage, until an adapter says more. */
@@ -65,6 +79,8 @@ class WebGPURuntime {
   private errors: string[] = [];
   overflow: GPUBuffer | undefined;
   private layouts = new Map<string, GPUPipelineLayout>();
+  /** Free staging buffers for reads, by size class. */
+  private readonly staging = new Map<number, GPUBuffer[]>();
 
   get device(): GPUDevice {
     if (!this.ctx) {
@@ -82,14 +98,16 @@ class WebGPURuntime {
   }
 
   alloc(bytes: number): GPUBuffer {
-    const free = this.pool.get(bytes);
-    if (free?.length) {
-      this.pooledBytes -= bytes;
-      return free.pop()!;
-    }
     const max = this.device.limits.maxBufferSize;
     if (bytes > max) throw new RangeError(`a webgpu buffer of ${bytes} bytes exceeds this device's maxBufferSize (${max})`);
-    return this.device.createBuffer({ size: bytes, usage: DATA_USAGE() });
+    // pooled by size class, so a freed buffer serves any request of its class
+    const size = Math.min(sizeClass(bytes), max);
+    const free = this.pool.get(size);
+    if (free?.length) {
+      this.pooledBytes -= size;
+      return free.pop()!;
+    }
+    return this.device.createBuffer({ size, usage: DATA_USAGE() });
   }
 
   release(buf: GPUBuffer): void {
@@ -173,7 +191,8 @@ class WebGPURuntime {
         for (let j = i; j < bound.length; j++) if (bound[j] === bound[0]) bound[j] = copy;
       }
     }
-    const entries: GPUBindGroupEntry[] = bound.map((buffer, i) => ({ binding: i, resource: { buffer } }));
+    // bound to the tensor's bytes: a pooled buffer of a size class may be longer
+    const entries: GPUBindGroupEntry[] = bound.map((buffer, i) => ({ binding: i, resource: { buffer, size: buffers[i]!.bytes } }));
     if (p.layout.varsBinding !== null) entries.push({ binding: p.layout.varsBinding, resource: { buffer: this.uniform(vars, p.varTypes) } });
     if (p.layout.overflowBinding !== null) entries.push({ binding: p.layout.overflowBinding, resource: { buffer: this.overflow! } });
     const pass = this.computePass();
@@ -193,7 +212,7 @@ class WebGPURuntime {
         throw new RangeError(`a webgpu kernel cannot bind a buffer of ${b.bytes} bytes: this device's maxStorageBufferBindingSize is ${limits.maxStorageBufferBindingSize}`);
       }
     }
-    const entries: GPUBindGroupEntry[] = buffers.map((b, i) => ({ binding: i, resource: { buffer: b.gpu } }));
+    const entries: GPUBindGroupEntry[] = buffers.map((b, i) => ({ binding: i, resource: { buffer: b.gpu, size: b.bytes } }));
     entries.push({ binding: buffers.length, resource: { buffer: this.uniform(words, words.map(() => 'int32')) } });
     const pass = this.computePass();
     pass.setPipeline(pipeline);
@@ -232,15 +251,31 @@ class WebGPURuntime {
 
   async read(buf: WebGPUBuffer): Promise<ArrayBuffer> {
     this.stats.reads++;
-    const staging = this.device.createBuffer({ size: buf.bytes + 4, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    // a staging buffer of the size class, reused: reads map asynchronously and never allocate in steady state
+    const need = sizeClass(buf.bytes + 4);
+    const free = this.staging.get(need);
+    const staging = free?.pop() ?? this.device.createBuffer({ size: need, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
     this.flush((enc) => {
       enc.copyBufferToBuffer(buf.gpu, 0, staging, 0, buf.bytes);
       enc.copyBufferToBuffer(this.overflow!, 0, staging, buf.bytes, 4);
     });
-    await staging.mapAsync(MapMode.READ);
-    const bytes = staging.getMappedRange().slice(0);
-    staging.unmap();
-    staging.destroy();
+    let bytes: ArrayBuffer;
+    try {
+      await staging.mapAsync(MapMode.READ, 0, buf.bytes + 4);
+      bytes = staging.getMappedRange(0, buf.bytes + 4).slice(0);
+      staging.unmap();
+    } catch (e) {
+      staging.destroy();
+      throw e;
+    }
+    if (need <= STAGING_KEEP) {
+      let list = this.staging.get(need);
+      if (!list) this.staging.set(need, (list = []));
+      if (list.length < 4) list.push(staging);
+      else staging.destroy();
+    } else {
+      staging.destroy();
+    }
     this.raiseErrors();
     if (new Uint32Array(bytes, buf.bytes, 1)[0]) {
       this.device.queue.writeBuffer(this.overflow!, 0, new Uint32Array(1));
@@ -318,12 +353,6 @@ const gemmDevice: GemmDevice<WebGPUBuffer> = {
 
 const gemm = webgpuGemm(() => gemmDevice);
 
-/** How the GEMM routine would compute a product on this device (explain()), or null when it has nothing to write. */
-export function describeWebgpuGemm(g: GemmShape): string | null {
-  const p = gemm.plan(g);
-  return p && describeGemm(p);
-}
-
 export const webgpuBackend: Backend<WebGPUBuffer, WebGPUProgram> = {
   name: 'webgpu',
   get capabilities(): Capabilities {
@@ -375,6 +404,15 @@ export const webgpuBackend: Backend<WebGPUBuffer, WebGPUProgram> = {
   },
   render(kernel) {
     return renderWgsl(kernel, { workgroupSize: workgroupSize(), f16: runtime.ctx?.f16 ?? false }).code;
+  },
+  describe(kernel) {
+    const wg = workgroupSize();
+    if (isCooperative(kernel, { workgroupSize: wg, f16: false })) {
+      return `workgroup ${wg}, one workgroup per output (${kernel.size}): its invocations share each reduction loop and combine in a workgroup tree`;
+    }
+    const limits = runtime.ctx?.device.limits;
+    const [x, y] = dispatchSize(kernel.size, wg, limits?.maxComputeWorkgroupsPerDimension ?? 65535);
+    return `workgroup ${wg}, one invocation per output: grid ${y > 1 ? `${x}×${y}` : x}`;
   },
   compile(source, kernel) {
     const code = source as string;

@@ -144,6 +144,15 @@ describeWebGPU('webgpu GEMM routine', () => {
     await check(shape(m, n, k, { batch: three }), { a: 8 * m * k, b: 2 * k * n, c: 8 * m * n });
   }, COMPILE_TIMEOUT);
 
+  it('explain() names the tiling a product gets and the workgroup each kernel gets', () => {
+    const a = torch.randn(128, 96).to('webgpu');
+    const b = torch.randn(96, 64).to('webgpu');
+    const text = torch.explain(a.matmul(b).relu().sum()).toString();
+    expect(text).toContain('launch: gemm_f32_kn_vvv_64x64x32_8x8: workgroup 8×8, tile 64×64×32, 8×8 per invocation, A k-major vec4, B n-major vec4, C vec4; grid 1×2×1');
+    expect(text).toContain('launch: workgroup 64, one workgroup per output (1): its invocations share each reduction loop and combine in a workgroup tree');
+    expect(torch.explain(a.relu()).toString()).toContain('launch: workgroup 64, one invocation per output: grid 192');
+  });
+
   it('matmul on odd sizes takes the routine and matches cpu: 257, 65, 33, transposed and batched', async () => {
     const cases: [string, () => [torch.Tensor, torch.Tensor]][] = [
       ['257×65 · 65×33', () => [torch.randn(257, 65), torch.randn(65, 33)]],

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { alu, gid, konst, load, lower, planSchedule, printKernel, type Kernel } from '@fusor/compiler';
 import * as torch from '@fusor/tensor';
-import { COOPERATIVE_MARK, DEFAULT_WGSL_OPTIONS, dispatchSize, isCooperative, renderWgsl, WgslRenderError } from '@fusor/backend-webgpu';
+import { COOPERATIVE_MARK, DEFAULT_WGSL_OPTIONS, dispatchSize, isCooperative, renderWgsl, sizeClass, WgslRenderError } from '@fusor/backend-webgpu';
 
 /** The kernels realizing `t` would launch (on cpu, so no device is needed). */
 const kernelsOf = (t: torch.Tensor): Kernel[] => planSchedule([t.node]).filter((i) => i.kind !== 'copy').map((i) => lower(i).kernel);
@@ -117,6 +117,13 @@ describe('renderWgsl', () => {
     expect(isCooperative(only(buf(200).reshape(2, 100).sum(1)), DEFAULT_WGSL_OPTIONS)).toBe(false);
     expect(isCooperative(only(torch.tensor(new Int32Array(4096)).sum()), DEFAULT_WGSL_OPTIONS)).toBe(false);
     expect(isCooperative(only(buf(4096).sum()), DEFAULT_WGSL_OPTIONS)).toBe(true);
+  });
+});
+
+describe('sizeClass', () => {
+  it('rounds small requests to 256 bytes and larger ones to quarter steps of their power of two', () => {
+    expect([4, 256, 257, 4096].map(sizeClass)).toEqual([256, 256, 512, 4096]);
+    expect([4097, 5120, 5121, 7169, 1 << 20, (1 << 20) + 1].map(sizeClass)).toEqual([5120, 5120, 6144, 8192, 1 << 20, 1310720]);
   });
 });
 
