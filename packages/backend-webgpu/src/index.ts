@@ -260,9 +260,12 @@ class WebGPURuntime {
       enc.copyBufferToBuffer(this.overflow!, 0, staging, buf.bytes, 4);
     });
     let bytes: ArrayBuffer;
+    let overflowed: boolean;
     try {
       await staging.mapAsync(MapMode.READ, 0, buf.bytes + 4);
-      bytes = staging.getMappedRange(0, buf.bytes + 4).slice(0);
+      const mapped = staging.getMappedRange(0, buf.bytes + 4);
+      overflowed = new Uint32Array(mapped, buf.bytes, 1)[0] !== 0;
+      bytes = mapped.slice(0, buf.bytes);
       staging.unmap();
     } catch (e) {
       staging.destroy();
@@ -277,7 +280,7 @@ class WebGPURuntime {
       staging.destroy();
     }
     this.raiseErrors();
-    if (new Uint32Array(bytes, buf.bytes, 1)[0]) {
+    if (overflowed) {
       this.device.queue.writeBuffer(this.overflow!, 0, new Uint32Array(1));
       throw new Int64RangeError(`an int64 result computed on webgpu overflowed: ${INT64_RANGE_HINT}`);
     }
