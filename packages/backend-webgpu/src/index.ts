@@ -11,10 +11,10 @@ import { BackendUnavailableError, registerBackend, type Backend, type BackendBuf
 import type { DType, HostArray } from '@fusor/ir';
 import { BufferUsage, MapMode, openDevice, ShaderStage, type WebGPUContext } from './device.js';
 import { deviceBytes, fromDevice, Int64RangeError, INT64_RANGE_HINT, toDevice } from './host.js';
-import { COOPERATIVE_MARK, dispatchSize, isCooperative, OVERFLOW_BINDING, renderWgsl, type WgslLayout } from './render-wgsl.js';
+import { COOPERATIVE_MARK, dispatchSize, OVERFLOW_BINDING, reductionMode, renderWgsl, SUBGROUP_MARK, type WgslLayout, type WgslOptions } from './render-wgsl.js';
 import { webgpuGemm, type GemmDevice } from './gemm.js';
 
-export { renderWgsl, dispatchSize, storageType, isCooperative, COOPERATIVE_MARK, DEFAULT_WGSL_OPTIONS, MAX_COOPERATIVE_OUTPUTS, WgslRenderError, type WgslOptions, type RenderedWgsl, type WgslLayout } from './render-wgsl.js';
+export { renderWgsl, dispatchSize, storageType, isCooperative, reductionMode, COOPERATIVE_MARK, SUBGROUP_MARK, type ReductionMode, DEFAULT_WGSL_OPTIONS, MAX_COOPERATIVE_OUTPUTS, WgslRenderError, type WgslOptions, type RenderedWgsl, type WgslLayout } from './render-wgsl.js';
 export { Int64RangeError } from './host.js';
 export { renderGemm, planGemm, chooseTiling, describeGemm, gemmName, type GemmTiling, type GemmVariant, type GemmPlan, type WebGPUGemmOptions } from './gemm.js';
 
@@ -30,8 +30,8 @@ export interface WebGPUProgram {
   /** Output elements: one invocation each. */
   readonly size: number;
   readonly workgroupSize: number;
-  /** One workgroup per output (a cooperative reduction) instead of one invocation. */
-  readonly perOutput: boolean;
+  /** Outputs one workgroup computes: the workgroup size (one invocation each), 1 (a workgroup per output) or workgroup ÷ subgroup size. */
+  readonly outputsPerWorkgroup: number;
   /** Dtypes of the scalar parameters, in the uniform's order. */
   readonly varTypes: readonly DType[];
 }
@@ -198,7 +198,7 @@ class WebGPURuntime {
     const pass = this.computePass();
     pass.setPipeline(p.pipeline);
     pass.setBindGroup(0, this.device.createBindGroup({ layout: p.pipeline.getBindGroupLayout(0), entries }));
-    const [x, y] = dispatchSize(p.size, p.perOutput ? 1 : p.workgroupSize, limits.maxComputeWorkgroupsPerDimension);
+    const [x, y] = dispatchSize(p.size, p.outputsPerWorkgroup, limits.maxComputeWorkgroupsPerDimension);
     pass.dispatchWorkgroups(x, y);
     this.stats.launches++;
     if (++this.launches >= MAX_BATCH) this.flush();
@@ -305,10 +305,29 @@ class WebGPURuntime {
 const WORKGROUP = 64;
 const runtime = new WebGPURuntime();
 
+/**
+ * Smallest subgroup that reductions use for their rows. SwiftShader's subgroups are 4 lanes of
+ * CPU SIMD: there a subgroup per row ran row sums (64×16384 … 2048×512) and softmax over
+ * 4096×1024 no faster, mostly slower, than one invocation per row (a CPU core reads a strided
+ * row as well as a contiguous one), so 4-lane subgroups are left out; GPUs' 8-to-64-lane
+ * subgroups read a row in coalesced accesses instead of one row per lane.
+ */
+export const MIN_SUBGROUP_ROWS = 8;
+
+/** What the renderer may use on this device. */
+function wgslOptions(): WgslOptions {
+  const ctx = runtime.ctx;
+  const sg = ctx?.subgroupSize;
+  return { workgroupSize: workgroupSize(), f16: ctx?.f16 ?? false, ...(sg && sg >= MIN_SUBGROUP_ROWS ? { subgroupSize: sg } : {}) };
+}
+
 function workgroupSize(): number {
   const l = runtime.ctx?.device.limits;
   return l ? Math.min(WORKGROUP, l.maxComputeInvocationsPerWorkgroup, l.maxComputeWorkgroupSizeX) : WORKGROUP;
 }
+
+/** The subgroup size the device checked out with (device.ts), whether or not reductions use it here (MIN_SUBGROUP_ROWS). */
+export const webgpuSubgroupSize = (): number | undefined => runtime.ctx?.subgroupSize;
 
 /**
  * Command submissions, dispatches and reads since the process started, and the dispatches in
@@ -406,16 +425,21 @@ export const webgpuBackend: Backend<WebGPUBuffer, WebGPUProgram> = {
     return fromDevice(buf.dtype, buf.size, await runtime.read(buf)) satisfies HostArray;
   },
   render(kernel) {
-    return renderWgsl(kernel, { workgroupSize: workgroupSize(), f16: runtime.ctx?.f16 ?? false }).code;
+    return renderWgsl(kernel, wgslOptions()).code;
   },
   describe(kernel) {
-    const wg = workgroupSize();
-    if (isCooperative(kernel, { workgroupSize: wg, f16: false })) {
+    const opts = wgslOptions();
+    const wg = opts.workgroupSize;
+    const mode = reductionMode(kernel, opts);
+    if (mode === 'workgroup') {
       return `workgroup ${wg}, one workgroup per output (${kernel.size}): its invocations share each reduction loop and combine in a workgroup tree`;
     }
     const limits = runtime.ctx?.device.limits;
-    const [x, y] = dispatchSize(kernel.size, wg, limits?.maxComputeWorkgroupsPerDimension ?? 65535);
-    return `workgroup ${wg}, one invocation per output: grid ${y > 1 ? `${x}×${y}` : x}`;
+    const per = mode === 'subgroup' ? wg / opts.subgroupSize! : wg;
+    const [x, y] = dispatchSize(kernel.size, per, limits?.maxComputeWorkgroupsPerDimension ?? 65535);
+    const grid = `grid ${y > 1 ? `${x}×${y}` : x}`;
+    if (mode === 'subgroup') return `workgroup ${wg}, one subgroup of ${opts.subgroupSize} per output (${per} per workgroup), combined by subgroupShuffleXor: ${grid}`;
+    return `workgroup ${wg}, one invocation per output: ${grid}`;
   },
   compile(source, kernel) {
     const code = source as string;
@@ -431,7 +455,7 @@ export const webgpuBackend: Backend<WebGPUBuffer, WebGPUProgram> = {
       layout,
       size: kernel.size,
       workgroupSize: wg ? Number(wg[1]) : WORKGROUP,
-      perOutput: code.startsWith(COOPERATIVE_MARK),
+      outputsPerWorkgroup: outputsPerWorkgroup(code, wg ? Number(wg[1]) : WORKGROUP),
       varTypes: kernel.vars.map((v) => v.dtype),
     };
   },
@@ -443,6 +467,13 @@ export const webgpuBackend: Backend<WebGPUBuffer, WebGPUProgram> = {
   synchronize: () => runtime.synchronize(),
   routines: { gemm },
 };
+
+/** How many outputs a workgroup of rendered source computes (its first line says, for cooperative kernels). */
+function outputsPerWorkgroup(code: string, wg: number): number {
+  if (code.startsWith(COOPERATIVE_MARK)) return 1;
+  if (code.startsWith(SUBGROUP_MARK)) return Number(code.slice(SUBGROUP_MARK.length, code.indexOf('\n')));
+  return wg;
+}
 
 /** The binding slots of rendered source (the renderer's layout, recovered from the text). */
 function layoutOf(code: string, kernel: Kernel): WgslLayout {

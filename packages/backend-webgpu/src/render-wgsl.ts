@@ -31,12 +31,48 @@ export interface WgslOptions {
    * its invocations sharing each reduction loop and combining in a workgroup tree (default true).
    */
   readonly cooperative?: boolean;
+  /**
+   * The device's subgroup size, where it has the `subgroups` feature with one fixed size and
+   * subgroups of consecutive invocations (device.ts checks): reductions with many outputs then
+   * give each output one subgroup, combined with `subgroupShuffleXor`. Absent: one invocation per output.
+   */
+  readonly subgroupSize?: number;
 }
 
 export const DEFAULT_WGSL_OPTIONS: WgslOptions = { workgroupSize: 64, f16: false };
 
 /** The first line of a kernel rendered one workgroup per output (the runtime launches one workgroup per output for it). */
 export const COOPERATIVE_MARK = '// fusor: one workgroup per output';
+/** The first line of a kernel rendered one subgroup per output, before the number of outputs per workgroup. */
+export const SUBGROUP_MARK = '// fusor: one subgroup per output, outputs per workgroup: ';
+
+/** How a kernel's reductions are spread: one invocation per output, a workgroup per output, or a subgroup per output. */
+export type ReductionMode = 'invocation' | 'workgroup' | 'subgroup';
+
+/**
+ * The mode a kernel renders in. Cooperative modes need a shape the combine keeps exact to the
+ * kernel's meaning: every accumulator float32, declared and stored at the top level, updated only
+ * inside top-level loops. A workgroup per output where there are few outputs (at most
+ * `MAX_COOPERATIVE_OUTPUTS`) and a loop of at least 4 workgroups' worth of steps; else a subgroup
+ * per output where the device has subgroups and the loop is at least 4 subgroups long.
+ */
+export function reductionMode(k: Kernel, opts: WgslOptions): ReductionMode {
+  if (opts.cooperative === false) return 'invocation';
+  let longest = 0;
+  const accs = new Map<string, DType>();
+  for (const s of k.body) {
+    if (s.k === 'acc') accs.set(s.name, s.dtype);
+    if (s.k === 'loop') longest = Math.max(longest, nest(s).total);
+  }
+  if (longest === 0 || [...accs.values()].some((d) => d !== 'float32')) return 'invocation';
+  // inside loops: no accumulators of their own and no stores
+  const clean = (stmts: readonly Stmt[]): boolean => stmts.every((s) => s.k !== 'acc' && s.k !== 'store' && (s.k !== 'loop' || clean(s.body)));
+  if (!k.body.every((s) => s.k !== 'loop' || clean(s.body))) return 'invocation';
+  if (k.size <= MAX_COOPERATIVE_OUTPUTS && longest >= 4 * opts.workgroupSize) return 'workgroup';
+  const sg = opts.subgroupSize;
+  if (sg && sg > 1 && sg <= opts.workgroupSize && longest >= 4 * sg) return 'subgroup';
+  return 'invocation';
+}
 
 /**
  * Whether a kernel runs one workgroup per output: few outputs (at most `MAX_COOPERATIVE_OUTPUTS`),
@@ -45,17 +81,7 @@ export const COOPERATIVE_MARK = '// fusor: one workgroup per output';
  * level, updated only inside top-level loops (nested loops run whole in each invocation).
  */
 export function isCooperative(k: Kernel, opts: WgslOptions): boolean {
-  if (opts.cooperative === false || k.size > MAX_COOPERATIVE_OUTPUTS) return false;
-  let longest = 0;
-  const accs = new Map<string, DType>();
-  for (const s of k.body) {
-    if (s.k === 'acc') accs.set(s.name, s.dtype);
-    if (s.k === 'loop') longest = Math.max(longest, nest(s).total);
-  }
-  if (longest < 4 * opts.workgroupSize || [...accs.values()].some((d) => d !== 'float32')) return false;
-  // inside loops: no accumulators of their own and no stores
-  const clean = (stmts: readonly Stmt[]): boolean => stmts.every((s) => s.k !== 'acc' && s.k !== 'store' && (s.k !== 'loop' || clean(s.body)));
-  return k.body.every((s) => s.k !== 'loop' || clean(s.body));
+  return reductionMode(k, opts) === 'workgroup';
 }
 
 type Loop = Extract<Stmt, { k: 'loop' }>;
@@ -528,8 +554,10 @@ function updated(stmts: readonly Stmt[], out: Set<string>): Set<string> {
  * workgroup size, then each accumulator it updated is combined across the workgroup (a tree in
  * workgroup memory) and every invocation continues with the total; only invocation 0 stores.
  */
-function renderCooperative(ctx: Ctx, k: Kernel, out: string[]): void {
-  const wg = ctx.opts.workgroupSize;
+function renderCooperative(ctx: Ctx, k: Kernel, out: string[], mode: 'workgroup' | 'subgroup'): void {
+  // the stride of the loops, and this invocation's place among those sharing an output
+  const wg = mode === 'workgroup' ? ctx.opts.workgroupSize : ctx.opts.subgroupSize!;
+  const lane = mode === 'workgroup' ? 'lid' : 'fusor_lane';
   const ops = new Map<string, Extract<Stmt, { k: 'update' }>>();
   const collect = (stmts: readonly Stmt[]): void => {
     for (const s of stmts) {
@@ -542,10 +570,10 @@ function renderCooperative(ctx: Ctx, k: Kernel, out: string[]): void {
     if (s.k === 'loop') {
       const { loops, total, body } = nest(s);
       if (loops.length === 1) {
-        out.push(`  for (var r${s.ridx}: i32 = i32(lid); r${s.ridx} < ${s.n}i; r${s.ridx} += ${wg}i) {`);
+        out.push(`  for (var r${s.ridx}: i32 = i32(${lane}); r${s.ridx} < ${s.n}i; r${s.ridx} += ${wg}i) {`);
       } else {
         // one flat index over the nest, split back into each loop's index
-        out.push(`  for (var fusor_f: i32 = i32(lid); fusor_f < ${total}i; fusor_f += ${wg}i) {`);
+        out.push(`  for (var fusor_f: i32 = i32(${lane}); fusor_f < ${total}i; fusor_f += ${wg}i) {`);
         let inner = 1;
         for (let i = loops.length - 1; i >= 0; i--) {
           const l = loops[i]!;
@@ -560,6 +588,13 @@ function renderCooperative(ctx: Ctx, k: Kernel, out: string[]): void {
         const u = ops.get(name)!;
         const op: AluOp = u.op === 'add' ? 'ADD' : u.op === 'mul' ? 'MUL' : 'MAX';
         const acc = (n: string): Expr => ({ ...u.expr, k: 'local', name: n, key: n }) as Expr;
+        if (mode === 'subgroup') {
+          // a butterfly: after it every lane holds the combination of all (no barrier, no workgroup memory)
+          for (let o = wg / 2; o >= 1; o /= 2) {
+            out.push(`  ${name} = ${ALU[op](ctx, [name, `subgroupShuffleXor(${name}, ${o}u)`], u.expr.dtype, [acc('a'), acc('b')])};`);
+          }
+          continue;
+        }
         out.push(`  fusor_red[lid] = ${name};`);
         out.push('  workgroupBarrier();');
         out.push(`  for (var s: u32 = ${wg / 2}u; s > 0u; s >>= 1u) {`);
@@ -572,7 +607,7 @@ function renderCooperative(ctx: Ctx, k: Kernel, out: string[]): void {
     } else if (s.k === 'store') {
       const body: string[] = [];
       renderStmts(ctx, [s], '    ', body);
-      out.push('  if (lid == 0u) {', ...body, '  }');
+      out.push(`  if (${lane} == 0u) {`, ...body, '  }');
     } else {
       renderStmts(ctx, [s], '  ', out);
     }
@@ -595,14 +630,24 @@ export interface RenderedWgsl {
 export function renderWgsl(k: Kernel, opts: WgslOptions = DEFAULT_WGSL_OPTIONS): RenderedWgsl {
   const ctx = new Ctx(opts);
   const body: string[] = [];
-  const cooperative = isCooperative(k, opts);
-  if (cooperative) renderCooperative(ctx, k, body);
+  const mode = reductionMode(k, opts);
+  const cooperative = mode === 'workgroup';
+  if (mode !== 'invocation') renderCooperative(ctx, k, body, mode);
   else renderStmts(ctx, k.body, '  ', body);
+  const sg = opts.subgroupSize ?? 1;
+  const rows = opts.workgroupSize / sg; // outputs per workgroup in subgroup mode
   const usesF16 = k.key.includes('float16');
   if (usesF16 && !opts.f16) throw new WgslRenderError('float16 kernels need the shader-f16 feature, which this webgpu device lacks');
 
-  const head: string[] = cooperative ? [COOPERATIVE_MARK, `// ${k.name}`, `var<workgroup> fusor_red: array<f32, ${opts.workgroupSize}>;`] : [`// ${k.name}`];
+  const head: string[] =
+    mode === 'workgroup'
+      ? [COOPERATIVE_MARK, `// ${k.name}`]
+      : mode === 'subgroup'
+        ? [`${SUBGROUP_MARK}${rows}`, `// ${k.name}`, 'enable subgroups;', 'diagnostic(off, subgroup_uniformity);']
+        : [`// ${k.name}`];
   if (usesF16) head.push('enable f16;');
+  // declarations after every directive
+  if (cooperative) head.push(`var<workgroup> fusor_red: array<f32, ${opts.workgroupSize}>;`);
   k.buffers.forEach((b, i) => {
     head.push(`@group(0) @binding(${i}) var<storage, ${b.output ? 'read_write' : 'read'}> b${i}: array<${storageType(b.dtype)}>;`);
   });
@@ -626,7 +671,11 @@ export function renderWgsl(k: Kernel, opts: WgslOptions = DEFAULT_WGSL_OPTIONS):
     ...helpers,
     `@compute @workgroup_size(${wg})`,
     'fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {',
-    cooperative ? '  let gid = i32(wid.y * nwg.x + wid.x);' : `  let gid = i32((wid.y * nwg.x + wid.x) * ${wg}u + lid);`,
+    cooperative
+      ? '  let gid = i32(wid.y * nwg.x + wid.x);'
+      : mode === 'subgroup'
+        ? `  let gid = i32((wid.y * nwg.x + wid.x) * ${rows}u + lid / ${sg}u);\n  let fusor_lane = lid % ${sg}u;`
+        : `  let gid = i32((wid.y * nwg.x + wid.x) * ${wg}u + lid);`,
     `  if (gid >= ${k.size}i) { return; }`,
     ...body,
     '}',

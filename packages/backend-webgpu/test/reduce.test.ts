@@ -4,8 +4,8 @@
  */
 import { expect, it } from 'vitest';
 import * as torch from '@fusor/tensor';
-import { planSchedule, lower } from '@fusor/compiler';
-import { DEFAULT_WGSL_OPTIONS, isCooperative } from '@fusor/backend-webgpu';
+import { getBuffer, lower, planSchedule } from '@fusor/compiler';
+import { DEFAULT_WGSL_OPTIONS, isCooperative, reductionMode, renderWgsl, SUBGROUP_MARK, webgpuBackend, webgpuSubgroupSize, type WebGPUBuffer } from '@fusor/backend-webgpu';
 import { describeWebGPU } from './adapter.js';
 
 const close = (got: ArrayLike<number>, want: ArrayLike<number>, rtol = 1e-5): void => {
@@ -53,6 +53,38 @@ describeWebGPU('reductions on webgpu', () => {
       for (const f of [(x: torch.Tensor) => x.amax(1), (x: torch.Tensor) => x.sum(1), (x: torch.Tensor) => x.amin(1)]) {
         close((await f(t.to('webgpu')).data()) as Float32Array, (await f(t).data()) as Float32Array);
       }
+    }
+  }, 120_000);
+
+  it('one subgroup per row (forced where the device has subgroups) matches cpu; without subgroups, one invocation per row', async () => {
+    const sg = webgpuSubgroupSize();
+    torch.manualSeed(9);
+    const host = torch.randn(37, 129);
+    const x = host.to('webgpu');
+    await x._realizeAsync();
+    const input = getBuffer(x.node)!.handle as WebGPUBuffer;
+    const cases: [string, (t: torch.Tensor) => torch.Tensor][] = [
+      ['sum of exp', (t) => t.exp().sum(1)],
+      ['amax', (t) => t.amax(1)],
+      ['mean of squares', (t) => t.mul(t).mean(1)],
+    ];
+    for (const [name, f] of cases) {
+      const items = planSchedule([f(x).node]).filter((i) => i.kind === 'kernel');
+      expect(items, name).toHaveLength(1);
+      const { kernel, varValues } = lower(items[0]!);
+      // the fallback: without a subgroup size the kernel keeps one invocation per row
+      expect(reductionMode(kernel, DEFAULT_WGSL_OPTIONS), name).toBe('invocation');
+      if (!sg) continue;
+      const opts = { ...DEFAULT_WGSL_OPTIONS, subgroupSize: sg };
+      expect(reductionMode(kernel, opts), name).toBe('subgroup');
+      const code = renderWgsl(kernel, opts).code;
+      expect(code.startsWith(`${SUBGROUP_MARK}${64 / sg}`)).toBe(true);
+      expect(code).toContain('subgroupShuffleXor(');
+      const out = webgpuBackend.alloc('float32', kernel.size, 0);
+      webgpuBackend.launch(webgpuBackend.compile(code, kernel), [out, input], varValues);
+      const got = (await webgpuBackend.read(out)) as Float32Array;
+      webgpuBackend.free(out);
+      close(got, (await f(host).data()) as Float32Array);
     }
   }, 120_000);
 });
