@@ -59,14 +59,9 @@ const PREFERENCES: readonly Prefs[] = [
   [8, 8, 4, 4, 16],
 ];
 
-/** FUSOR_GEMM_TILING=tx,ty,tm,tn,bk (Node only) forces one tiling, for measuring others. */
-const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-const TRY = env?.['FUSOR_GEMM_TILING']?.split(',').map(Number);
-
 /** The first tiling of a preference list that the device's limits allow. */
 export function chooseTiling(limits: Limits): GemmTiling {
-  const prefs = TRY ? [TRY as unknown as Prefs] : PREFERENCES;
-  for (const [tx, ty, tm, tn, bk] of prefs) {
+  for (const [tx, ty, tm, tn, bk] of PREFERENCES) {
     const bm = ty * tm;
     const bn = tx * tn;
     // every invocation loads whole vec4s of both blocks
