@@ -115,6 +115,15 @@ class WebGPURuntime {
     else this.pooled(buf);
   }
 
+  /** Destroys every pooled buffer and staging buffer (the compiler calls this before retrying an allocation). */
+  trim(): void {
+    for (const list of this.pool.values()) for (const b of list) b.destroy();
+    this.pool.clear();
+    this.pooledBytes = 0;
+    for (const list of this.staging.values()) for (const b of list) b.destroy();
+    this.staging.clear();
+  }
+
   private pooled(buf: GPUBuffer): void {
     if (this.pooledBytes + buf.size > POOL_LIMIT) {
       buf.destroy();
@@ -409,6 +418,9 @@ export const webgpuBackend: Backend<WebGPUBuffer, WebGPUProgram> = {
     if (owner.get(buf.gpu) !== buf) return; // freed already (a failed upload returns its buffer itself)
     owner.delete(buf.gpu);
     if (runtime.ctx) runtime.release(buf.gpu);
+  },
+  trim() {
+    if (runtime.ctx) runtime.trim();
   },
   write(buf, data) {
     let words: ArrayBufferView;
