@@ -68,6 +68,27 @@ export function reductionMode(k: Kernel, opts: WgslOptions): ReductionMode {
   // inside loops: no accumulators of their own and no stores
   const clean = (stmts: readonly Stmt[]): boolean => stmts.every((s) => s.k !== 'acc' && s.k !== 'store' && (s.k !== 'loop' || clean(s.body)));
   if (!k.body.every((s) => s.k !== 'loop' || clean(s.body))) return 'invocation';
+  // each accumulator starts at its op's identity (every lane's partial starts there) and is
+  // updated in one top-level loop only (a second loop would add the combined total once per lane)
+  const seen = new Set<string>();
+  for (const s of k.body) {
+    if (s.k !== 'loop') continue;
+    const names = updated(s.body, new Set());
+    if ([...names].some((n) => seen.has(n))) return 'invocation';
+    for (const n of names) seen.add(n);
+  }
+  const identity = { add: 0, mul: 1, max: -Infinity } as const;
+  const ops = new Map<string, string>();
+  const collect = (stmts: readonly Stmt[]): void => {
+    for (const s of stmts) {
+      if (s.k === 'update') ops.set(s.name, s.op);
+      if (s.k === 'loop') collect(s.body);
+    }
+  };
+  collect(k.body);
+  for (const s of k.body) {
+    if (s.k === 'acc' && ops.has(s.name) && identity[ops.get(s.name) as keyof typeof identity] !== s.init) return 'invocation';
+  }
   if (k.size <= MAX_COOPERATIVE_OUTPUTS && longest >= 4 * opts.workgroupSize) return 'workgroup';
   const sg = opts.subgroupSize;
   if (sg && sg > 1 && sg <= opts.workgroupSize && longest >= 4 * sg) return 'subgroup';

@@ -1,8 +1,8 @@
 /** The WGSL renderer on its own: no adapter needed (kernels come from lowering cpu graphs). */
 import { describe, expect, it } from 'vitest';
-import { alu, gid, konst, load, lower, planSchedule, printKernel, type Kernel } from '@fusor/compiler';
+import { alu, gid, konst, load, local, lower, planSchedule, printKernel, ridx, type Kernel } from '@fusor/compiler';
 import * as torch from '@fusor/tensor';
-import { COOPERATIVE_MARK, DEFAULT_WGSL_OPTIONS, dispatchSize, isCooperative, renderWgsl, sizeClass, WgslRenderError } from '@fusor/backend-webgpu';
+import { COOPERATIVE_MARK, DEFAULT_WGSL_OPTIONS, dispatchSize, isCooperative, reductionMode, renderWgsl, sizeClass, WgslRenderError } from '@fusor/backend-webgpu';
 
 /** The kernels realizing `t` would launch (on cpu, so no device is needed). */
 const kernelsOf = (t: torch.Tensor): Kernel[] => planSchedule([t.node]).filter((i) => i.kind !== 'copy').map((i) => lower(i).kernel);
@@ -117,6 +117,20 @@ describe('renderWgsl', () => {
     expect(isCooperative(only(buf(200).reshape(2, 100).sum(1)), DEFAULT_WGSL_OPTIONS)).toBe(false);
     expect(isCooperative(only(torch.tensor(new Int32Array(4096)).sum()), DEFAULT_WGSL_OPTIONS)).toBe(false);
     expect(isCooperative(only(buf(4096).sum()), DEFAULT_WGSL_OPTIONS)).toBe(true);
+  });
+
+  it('keeps one invocation per output where a combine would change the meaning', () => {
+    // acc = init; for r0 < 1024: acc += b1[r0]  (twice: the second loop updating the same acc)
+    const kernel = (init: number, loops: number): Kernel => {
+      const loop = { k: 'loop' as const, ridx: 0, n: 1024, body: [{ k: 'update' as const, name: 'acc0', op: 'add' as const, expr: load(1, ridx(0, 1024), 'float32', null) }] };
+      const body = [{ k: 'acc' as const, name: 'acc0', dtype: 'float32' as const, init }, ...Array.from({ length: loops }, () => loop), { k: 'store' as const, buf: 0, idx: gid(1), expr: local('acc0', 'float32') }];
+      const draft = { name: 'r', size: 1, buffers: [{ dtype: 'float32' as const, size: 1, output: true }, { dtype: 'float32' as const, size: 1024, output: false }], vars: [], body };
+      return { ...draft, key: printKernel(draft) };
+    };
+    expect(reductionMode(kernel(0, 1), DEFAULT_WGSL_OPTIONS)).toBe('workgroup');
+    // a start value that is not the identity would be counted once per lane
+    expect(reductionMode(kernel(5, 1), DEFAULT_WGSL_OPTIONS)).toBe('invocation');
+    expect(reductionMode(kernel(0, 2), DEFAULT_WGSL_OPTIONS)).toBe('invocation');
   });
 });
 

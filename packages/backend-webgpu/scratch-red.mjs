@@ -1,0 +1,18 @@
+import * as torch from '@fusor/tensor';
+import '@fusor/backend-webgpu';
+import { bufferNode } from '@fusor/ir';
+import { getBuffer, setBuffer } from '@fusor/compiler';
+console.log(await torch.init('webgpu'));
+const fresh = (t) => { const n = bufferNode(t.dtype, t.shape, t.device); setBuffer(n, getBuffer(t.node)); return torch.Tensor._fromNode(n); };
+const time = async (f, reps = 4) => { await f(); const ts = []; for (let r = 0; r < reps; r++) { const t = performance.now(); await f(); ts.push(performance.now() - t); } ts.sort((a, b) => a - b); return ts.map((x) => x.toFixed(0)).join(' '); };
+torch.manualSeed(1);
+const xc = torch.randn(1024 * 1024), yc = torch.randn(1024 * 1024);
+const x = xc.to('webgpu'), y = yc.to('webgpu'); await x._realizeAsync(); await y._realizeAsync();
+const want = await xc.mul(2).add(1).relu().mul(yc).exp().sum().item();
+const got = await x.mul(2).add(1).relu().mul(y).exp().sum().item();
+console.log('chain', want, got, await time(async () => void (await fresh(x).mul(2).add(1).relu().mul(y).exp().sum().item())));
+const sc = torch.randn(4096, 1024); const s = sc.to('webgpu'); await s._realizeAsync();
+const w = await sc.softmax(1).data(); const g = await s.softmax(1).data();
+let err = 0; for (let i = 0; i < w.length; i++) err = Math.max(err, Math.abs(w[i] - g[i]));
+console.log('softmax maxerr', err, await time(async () => void (await fresh(s).softmax(1).data())));
+process.exit(0);
