@@ -5,7 +5,7 @@
 // end: submit, compute, readback); fusor's inputs are fresh nodes every run (it memoizes graphs).
 // Each case is a function of its own, so the page can run fusor's and tfjs's side by side, case
 // by case: on a machine other work loads, both sides of a ratio then see about the same load.
-import { freshTensor, fusorMlp, measure, tfjsMlpStep } from './common.mjs';
+import { fusorMlp, measure, tfjsMlpStep } from './common.mjs';
 
 export const WEBGPU_MATMUL_SIZES = [256, 512, 1024];
 export const WEBGPU_SOFTMAX = [4096, 1024];
@@ -24,17 +24,32 @@ export function putResult(results, name, r) {
 
 /** fusor's cases on webgpu. `mods` holds the modules: { torch, bufferNode, getBuffer, setBuffer }. Returns run(name) → result. */
 export function fusorWebgpuCase(mods) {
-  const { torch } = mods;
+  const { torch, bufferNode, getBuffer, setBuffer } = mods;
+  /**
+   * A realized input's buffer, held for the whole case (the runtime may drop a recomputable
+   * input's device copy from its cache between runs), and a maker of fresh nodes over it: the
+   * same data under a new node each run, which fusor has never computed with.
+   */
+  const input = async (t) => {
+    await t._realizeAsync();
+    const buf = getBuffer(t.node);
+    if (!buf) throw new Error('internal: a realized bench input has no buffer');
+    buf.pin?.();
+    return () => {
+      const n = bufferNode(t.dtype, t.shape, t.device);
+      setBuffer(n, buf);
+      return torch.Tensor._fromNode(n);
+    };
+  };
   const real = async (t) => (await t._realizeAsync(), t);
-  const fresh = (t) => freshTensor(mods, t);
   return async (name) => {
     const mm = /^matmul (\d+)$/.exec(name);
     if (mm) {
       const n = Number(mm[1]);
       torch.manualSeed(n);
-      const a = await real(torch.randn(n, n).to('webgpu'));
-      const b = await real(torch.randn(n, n).to('webgpu'));
-      return measure(async () => void (await fresh(a).matmul(b).data()), { reps: WEBGPU_REPS.matmul, warmup: 1, budgetMs: 3000 });
+      const a = await input(torch.randn(n, n).to('webgpu'));
+      const b = await input(torch.randn(n, n).to('webgpu'));
+      return measure(async () => void (await a().matmul(b()).data()), { reps: WEBGPU_REPS.matmul, warmup: 1, budgetMs: 3000 });
     }
     if (name === 'mlp step') {
       const m = fusorMlp(torch, 'webgpu');
@@ -47,14 +62,14 @@ export function fusorWebgpuCase(mods) {
     }
     if (name === 'softmax') {
       torch.manualSeed(2);
-      const x = await real(torch.randn(...WEBGPU_SOFTMAX).to('webgpu'));
-      return measure(async () => void (await fresh(x).softmax(1).data()), { reps: WEBGPU_REPS.softmax, warmup: 1, budgetMs: 3000 });
+      const x = await input(torch.randn(...WEBGPU_SOFTMAX).to('webgpu'));
+      return measure(async () => void (await x().softmax(1).data()), { reps: WEBGPU_REPS.softmax, warmup: 1, budgetMs: 3000 });
     }
     if (name === 'elementwise chain 1M') {
       torch.manualSeed(1);
-      const x = await real(torch.randn(WEBGPU_CHAIN_SIZE).to('webgpu'));
-      const y = await real(torch.randn(WEBGPU_CHAIN_SIZE).to('webgpu'));
-      return measure(async () => void (await fresh(x).mul(2).add(1).relu().mul(y).exp().sum().item()), { reps: WEBGPU_REPS.chain, warmup: 2 });
+      const x = await input(torch.randn(WEBGPU_CHAIN_SIZE).to('webgpu'));
+      const y = await input(torch.randn(WEBGPU_CHAIN_SIZE).to('webgpu'));
+      return measure(async () => void (await x().mul(2).add(1).relu().mul(y()).exp().sum().item()), { reps: WEBGPU_REPS.chain, warmup: 2 });
     }
     throw new Error(`unknown webgpu case ${name}`);
   };
