@@ -272,7 +272,12 @@ export function webgpuGemm<B>(device: () => GemmDevice<B>, opts: WebGPUGemmOptio
   return {
     plan,
     describe(g) {
-      const p = plan(g);
+      let p: GemmPlan | null;
+      try {
+        p = plan(g);
+      } catch {
+        return 'tiling chosen from the device limits at init (webgpu is not initialized)';
+      }
       return p ? describeGemm(p) : 'nothing to compute (an empty product)';
     },
     supports(g) {
