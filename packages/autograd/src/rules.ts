@@ -134,4 +134,5 @@ export const GRAD_RULES: Readonly<Record<Op, GradRule>> = {
   COPY: (n, g) => [copyNode(g, n.src[0]!.device)],
   ASSIGN: (_, g) => [null, g],
   DETACH: NONE,
+  DATA: (_, g) => [null, g],
 };

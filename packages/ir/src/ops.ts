@@ -22,7 +22,7 @@ export type TernaryOp = 'WHERE';
 export type CastOp = 'CAST' | 'BITCAST';
 export type ReduceOp = 'REDUCE';
 export type MovementOp = 'RESHAPE' | 'PERMUTE' | 'EXPAND' | 'PAD' | 'SHRINK' | 'FLIP';
-export type EffectOp = 'CONTIGUOUS' | 'COPY' | 'ASSIGN' | 'DETACH';
+export type EffectOp = 'CONTIGUOUS' | 'COPY' | 'ASSIGN' | 'DETACH' | 'DATA';
 
 export type Op = SourceOp | UnaryOp | BinaryOp | TernaryOp | CastOp | ReduceOp | MovementOp | EffectOp;
 
@@ -80,6 +80,8 @@ export const OPS: Readonly<Record<Op, OpInfo>> = {
   COPY: { kind: 'effect', arity: 1 },
   ASSIGN: { kind: 'effect', arity: 2 },
   DETACH: { kind: 'effect', arity: 1 },
+  /** The value of src[0], the gradient of src[1]: contents changed outside autograd (through `.data` or a detached alias). */
+  DATA: { kind: 'effect', arity: 2 },
 };
 
 export const opKind = (op: Op): OpKind => OPS[op].kind;
