@@ -42,7 +42,8 @@ export interface GemmVariant {
   readonly tiling: GemmTiling;
 }
 
-type Limits = Pick<GPUSupportedLimits, 'maxComputeInvocationsPerWorkgroup' | 'maxComputeWorkgroupSizeX' | 'maxComputeWorkgroupSizeY' | 'maxComputeWorkgroupStorageSize'>;
+/** The device limits a tiling must fit. */
+export type GemmLimits = Pick<GPUSupportedLimits, 'maxComputeInvocationsPerWorkgroup' | 'maxComputeWorkgroupSizeX' | 'maxComputeWorkgroupSizeY' | 'maxComputeWorkgroupStorageSize'>;
 
 type Prefs = readonly [tx: number, ty: number, tm: number, tn: number, bk: number];
 
@@ -60,7 +61,7 @@ const PREFERENCES: readonly Prefs[] = [
 ];
 
 /** The first tiling of a preference list that the device's limits allow. */
-export function chooseTiling(limits: Limits): GemmTiling {
+export function chooseTiling(limits: GemmLimits): GemmTiling {
   for (const [tx, ty, tm, tn, bk] of PREFERENCES) {
     const bm = ty * tm;
     const bn = tx * tn;

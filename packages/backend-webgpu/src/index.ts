@@ -16,7 +16,7 @@ import { webgpuGemm, type GemmDevice } from './gemm.js';
 
 export { renderWgsl, dispatchSize, storageType, isCooperative, reductionMode, COOPERATIVE_MARK, SUBGROUP_MARK, type ReductionMode, DEFAULT_WGSL_OPTIONS, MAX_COOPERATIVE_OUTPUTS, WgslRenderError, type WgslOptions, type RenderedWgsl, type WgslLayout } from './render-wgsl.js';
 export { Int64RangeError } from './host.js';
-export { renderGemm, planGemm, chooseTiling, describeGemm, gemmName, type GemmTiling, type GemmVariant, type GemmPlan, type WebGPUGemmOptions } from './gemm.js';
+export { renderGemm, planGemm, chooseTiling, describeGemm, gemmName, type GemmTiling, type GemmVariant, type GemmPlan, type GemmLimits, type WebGPUGemmOptions } from './gemm.js';
 
 export interface WebGPUBuffer extends BackendBuffer {
   readonly gpu: GPUBuffer;
