@@ -25,6 +25,8 @@ import * as E from './elementwise.js';
 import * as R from './reduce.js';
 import * as V from './views.js';
 import * as L from './linalg.js';
+import * as P from './pool.js';
+import * as A from './activation.js';
 import { backward, type BackwardOptions } from './autograd.js';
 import { empty } from './creation.js';
 import { copyTo, castTo } from './transfer.js';
@@ -1008,6 +1010,12 @@ export class Tensor {
   }
   gather(dim: number, index: Tensor): Tensor {
     return V.gather(this, dim, index);
+  }
+  unfold(dimension: number, size: number, step: number): Tensor {
+    return P.unfoldDim(this, dimension, size, step);
+  }
+  erf(): Tensor {
+    return A.erf(this);
   }
 
   // ---------------------------------------------------------------- linear algebra
