@@ -261,6 +261,9 @@ export interface WebGPUGemmOptions {
   readonly minK?: number;
 }
 
+/** Most launches one product may take (batch dims beyond the grid's z). */
+const MAX_LAUNCHES = 8;
+
 const DEFAULTS: Required<WebGPUGemmOptions> = { minMultiplyAdds: 64 ** 3, minDim: 16, minK: 16 };
 
 /** The routine over a device: float32 products, every layout, any batch. */
@@ -286,6 +289,11 @@ export function webgpuGemm<B>(device: () => GemmDevice<B>, opts: WebGPUGemmOptio
       if (g.m < o.minDim || g.n < o.minDim || g.k < o.minK) return false;
       const count = g.batch.reduce((p, d) => p * d.size, 1);
       if (g.m * g.n * g.k * count < o.minMultiplyAdds) return false;
+      // batch dims beyond the grid's two are one launch each (a uniform and a bind group apiece):
+      // past a few, the generated kernel's single launch wins (a convolution's contraction)
+      const batch = g.batch.filter((d) => d.size !== 1);
+      const launches = batch.slice(0, -2).reduce((p, d) => p * d.size, 1);
+      if (launches > MAX_LAUNCHES) return false;
       // indices are i32 in the shader
       return Math.max(g.m, g.n, g.k) < 2 ** 31 / 4;
     },
