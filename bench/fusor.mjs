@@ -4,7 +4,7 @@ const t0 = performance.now();
 const torch = await import('@fusor/tensor');
 const { configureBlas, blasInfo } = await import('@fusor/backend-cpu');
 const tImport = performance.now();
-const { CHAIN_SIZE, MLP, TINY, emit, freshRandn, fusorMlp, matmulSweep, measure } = await import('./common.mjs');
+const { CHAIN_SIZE, CONV2D, MLP, TINY, emit, freshRandn, fusorMlp, matmulSweep, measure } = await import('./common.mjs');
 
 /** A realized tensor (inputs are data, not part of what is timed). */
 const real = (t) => (t.dataSync(), t);
@@ -38,6 +38,31 @@ if (process.argv[2] === 'cold') {
 }
 
 const results = { blas: blasInfo(), description: await torch.init('cpu') };
+
+// BENCH_CASES=conv2d (comma-separated): only those of the cases below that opt in, then exit
+const onlyCases = process.env.BENCH_CASES?.split(',');
+
+{
+  // conv2d forward + backward of a ResNet block: [32, 64, 56, 56] * [64, 64, 3, 3], padding 1
+  const { N, C, H, K } = CONV2D;
+  results['conv2d resnet block fwd+bwd'] = await measure(
+    ([x, w, g]) => {
+      torch.conv2d(x, w, null, 1, 1).mul(g).sum().backward();
+      x.grad.dataSync();
+      w.grad.dataSync();
+    },
+    {
+      reps: 5,
+      warmup: 1,
+      budgetMs: 20000,
+      setup: () => [fresh([N, C, H, H]).requiresGrad_(), fresh([C, C, K, K]).requiresGrad_(), fresh([N, C, H, H])],
+    },
+  );
+}
+if (onlyCases) {
+  emit({ results, stats: torch.compilerStats() });
+  process.exit(0);
+}
 const variants = [
   ['portable', false],
   ['blas', true],
@@ -61,7 +86,10 @@ configureBlas({ enabled: true });
 {
   torch.manualSeed(1);
   const y = real(torch.randn(CHAIN_SIZE));
-  results['elementwise chain 16M'] = await measure((x) => x.mul(2).add(1).relu().mul(y).exp().sum().itemSync(), { reps: 10, setup: () => fresh([CHAIN_SIZE]) });
+  results['elementwise chain 16M'] = await measure((x) => x.mul(2).add(1).relu().mul(y).exp().sum().itemSync(), {
+    reps: 10,
+    setup: () => fresh([CHAIN_SIZE]),
+  });
 }
 
 {
@@ -73,7 +101,12 @@ for (const [name, blas] of variants) {
   configureBlas({ enabled: blas });
   if (blas && !blasInfo().available) continue;
   const eager = mlp();
-  results[`mlp step eager (${name})`] = await measure(([x, oh]) => eager.step(x, oh).itemSync(), { reps: 20, warmup: 2, budgetMs: 4000, setup: batch });
+  results[`mlp step eager (${name})`] = await measure(([x, oh]) => eager.step(x, oh).itemSync(), {
+    reps: 20,
+    warmup: 2,
+    budgetMs: 4000,
+    setup: batch,
+  });
   const traced = mlp();
   const step = torch.jit(traced.step, { name: 'mlp' });
   const launched = torch.compilerStats().launched;

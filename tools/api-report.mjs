@@ -129,7 +129,11 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     .filter((dir) => existsSync(join(dir, 'package.json')) && !JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).private);
   for (const { dir, text: raw } of reports(dirs)) {
     // a type the checker prints as import("/abs/path/…") must not make the report depend on where the tree is
-    const text = raw.split(`${realpathSync(root)}/`).join('').split(`${root}/`).join('');
+    const text = raw
+      .split(`${realpathSync(root)}/`)
+      .join('')
+      .split(`${root}/`)
+      .join('');
     const file = join(dir, 'api.md');
     const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
     if (old === text) continue;

@@ -75,7 +75,7 @@ export class MpiLibrary {
   ) {}
 
   /** Opens libmpi; a string says why it could not. */
-  static open(env: NodeJS.ProcessEnv = process.env): MpiLibrary | string {
+  static open(env: Readonly<Record<string, string | undefined>> = process.env): MpiLibrary | string {
     try {
       loadKoffi();
     } catch (e) {

@@ -62,7 +62,7 @@ interface NcclLib {
 
 let opened: NcclLib | string | undefined;
 
-function openLibs(env: NodeJS.ProcessEnv = process.env): NcclLib | string {
+function openLibs(env: Readonly<Record<string, string | undefined>> = process.env): NcclLib | string {
   if (opened !== undefined) return opened;
   try {
     loadKoffi();

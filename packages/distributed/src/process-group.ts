@@ -332,7 +332,7 @@ export function setDefaultGroup(g: ProcessGroup | null): void {
 }
 
 /** Whether a launcher (mpirun, srun) started this process as one of several. */
-const launched = (env: NodeJS.ProcessEnv = process.env): boolean =>
+const launched = (env: Readonly<Record<string, string | undefined>> = process.env): boolean =>
   ['OMPI_COMM_WORLD_SIZE', 'PMI_SIZE', 'PMIX_RANK', 'SLURM_NTASKS'].some((k) => env[k] !== undefined && env[k] !== '1');
 
 /**

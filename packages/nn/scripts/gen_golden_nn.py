@@ -49,13 +49,13 @@ def first(out):
     return res
 
 
-def module_case(name, make, inputs, train=True, repr_=True, note=None):
+def module_case(name, make, inputs, train=True, repr_=True, note=None, call=None):
     torch.manual_seed(zlib.crc32(name.encode()) % 1000)
     m = make()
     m.train(train)
     state = {k: enc(v) for k, v in m.state_dict().items()}
     xs = [x.clone().requires_grad_(x.is_floating_point()) for x in inputs]
-    outs = first(m(*xs))
+    outs = first(call(m, *xs) if call else m(*xs))
     gouts = [torch.randn(o.shape) for o in outs]
     total = sum((o * g).sum() for o, g in zip(outs, gouts))
     total.backward()
@@ -201,6 +201,36 @@ def modules():
     cases.append(module_case('CNN', lambda: nn.Sequential(
         nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 8, 3), nn.BatchNorm2d(8), nn.ReLU(),
         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 3)), [r(2, 1, 8, 8)]))
+    # attention, transformer, recurrent
+    q3, kv3 = r(3, 2, 4), r(5, 2, 4)
+    cases.append(module_case('MHA', lambda: randomize(nn.MultiheadAttention(4, 2), 0.2), [q3, kv3, kv3]))
+    kpm = torch.tensor([[False, False, True, False, True], [False, False, False, False, False]])
+    am = torch.tensor([[False, True, False, False, False], [False, False, False, True, False], [True, False, False, False, False]])
+    cases.append(module_case('MHAMasks', lambda: randomize(nn.MultiheadAttention(4, 2, batch_first=True), 0.2),
+                             [r(2, 3, 4), r(2, 5, 4), r(2, 5, 4), kpm, am],
+                             call=lambda m, q, k, v, kp, a: m(q, k, v, key_padding_mask=kp, attn_mask=a, average_attn_weights=False)))
+    cases.append(module_case('MHAKdimFloatMask', lambda: randomize(nn.MultiheadAttention(4, 1, kdim=3, vdim=2), 0.2),
+                             [r(3, 2, 4), r(5, 2, 3), r(5, 2, 2), r(3, 5)],
+                             call=lambda m, q, k, v, a: m(q, k, v, attn_mask=a, need_weights=False)[0]))
+    cases.append(module_case('TransformerEncoderLayer', lambda: randomize(nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0), 0.2), [r(3, 2, 4)]))
+    cases.append(module_case('TransformerEncoderLayerNormFirst',
+                             lambda: randomize(nn.TransformerEncoderLayer(4, 2, 6, dropout=0.0, activation='gelu', batch_first=True, norm_first=True), 0.2),
+                             [r(2, 3, 4), torch.tensor([[False, False, True], [False, False, False]])],
+                             call=lambda m, x, kp: m(x, src_key_padding_mask=kp)))
+
+    def encoder():
+        layer = nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0)
+        return randomize(nn.TransformerEncoder(layer, 2, norm=nn.LayerNorm(4)), 0.2)
+    cases.append(module_case('TransformerEncoder', encoder, [r(3, 2, 4), torch.triu(torch.full((3, 3), float('-inf')), 1)],
+                             call=lambda m, x, mask: m(x, mask=mask)))
+    cases.append(module_case('RNN', lambda: nn.RNN(3, 4), [r(5, 2, 3)]))
+    cases.append(module_case('RNNRelu2', lambda: nn.RNN(3, 4, 2, nonlinearity='relu', batch_first=True), [r(2, 5, 3), r(2, 2, 4)]))
+    cases.append(module_case('LSTM', lambda: nn.LSTM(3, 4), [r(5, 2, 3)]))
+    cases.append(module_case('LSTMDeepBi', lambda: nn.LSTM(3, 4, num_layers=2, batch_first=True, bidirectional=True), [r(2, 4, 3), r(4, 2, 4), r(4, 2, 4)],
+                             call=lambda m, x, h, c: m(x, (h, c))))
+    cases.append(module_case('GRU', lambda: nn.GRU(3, 4), [r(5, 2, 3)]))
+    cases.append(module_case('GRUDeepBi', lambda: nn.GRU(3, 4, 2, bidirectional=True), [r(4, 2, 3), r(4, 2, 4)]))
+    cases.append(module_case('GRUUnbatched', lambda: nn.GRU(3, 4, bias=False), [r(4, 3)]))
     return cases
 
 

@@ -135,7 +135,48 @@ export const BUILD: Record<string, () => AnyModule> = {
       new nn.Conv2d(1, 4, 3, { padding: 1 }), new nn.ReLU(), new nn.MaxPool2d(2), new nn.Conv2d(4, 8, 3), new nn.BatchNorm2d(8), new nn.ReLU(),
       new nn.AdaptiveAvgPool2d(1), new nn.Flatten(), new nn.Linear(8, 3),
     ),
+  MHA: () => new nn.MultiheadAttention(4, 2),
+  MHAMasks: () => new nn.MultiheadAttention(4, 2, { batchFirst: true }),
+  MHAKdimFloatMask: () => new nn.MultiheadAttention(4, 1, { kdim: 3, vdim: 2 }),
+  TransformerEncoderLayer: () => new nn.TransformerEncoderLayer(4, 2, 8, { dropout: 0 }),
+  TransformerEncoderLayerNormFirst: () => new nn.TransformerEncoderLayer(4, 2, 6, { dropout: 0, activation: 'gelu', batchFirst: true, normFirst: true }),
+  TransformerEncoder: () => new nn.TransformerEncoder(new nn.TransformerEncoderLayer(4, 2, 8, { dropout: 0 }), 2, { norm: new nn.LayerNorm(4) }),
+  RNN: () => new nn.RNN(3, 4),
+  RNNRelu2: () => new nn.RNN(3, 4, 2, { nonlinearity: 'relu', batchFirst: true }),
+  LSTM: () => new nn.LSTM(3, 4),
+  LSTMDeepBi: () => new nn.LSTM(3, 4, { numLayers: 2, batchFirst: true, bidirectional: true }),
+  GRU: () => new nn.GRU(3, 4),
+  GRUDeepBi: () => new nn.GRU(3, 4, 2, { bidirectional: true }),
+  GRUUnbatched: () => new nn.GRU(3, 4, { bias: false }),
 };
+
+/** Cases whose forward takes more than the inputs in order, as the generator called them. */
+const CALL: Record<string, (m: AnyModule, x: Tensor[]) => unknown> = {
+  MHA: (m, [q, k, v]) => m.forward(q, k, v),
+  MHAMasks: (m, [q, k, v, kp, a]) => m.forward(q, k, v, { keyPaddingMask: kp, attnMask: a, averageAttnWeights: false }),
+  MHAKdimFloatMask: (m, [q, k, v, a]) => m.forward(q, k, v, { attnMask: a, needWeights: false })[0],
+  TransformerEncoderLayerNormFirst: (m, [x, kp]) => m.forward(x, { srcKeyPaddingMask: kp }),
+  TransformerEncoder: (m, [x, mask]) => m.forward(x, { mask }),
+  LSTMDeepBi: (m, [x, h, c]) => m.forward(x, [h, c]),
+};
+
+/** Tensors of an output as the generator's first(): a tensor, or a tuple's tensors (one level of nesting). */
+function flat(out: unknown): Tensor[] {
+  if (out instanceof Tensor) return [out];
+  const res: Tensor[] = [];
+  for (const o of out as unknown[]) {
+    if (o instanceof Tensor) res.push(o);
+    else if (Array.isArray(o)) res.push(...o.filter((x): x is Tensor => x instanceof Tensor));
+  }
+  return res;
+}
+
+/**
+ * Cases checked forward only: backward through LSTM/GRU steps takes minutes to build and compile
+ * on cpu today (measured: one GRU step's backward() ≈ 6 s, five steps > 2 min), too slow for CI.
+ * Their gradients are in the fixture for when it is not.
+ */
+export const FORWARD_ONLY = new Set(['RNNRelu2', 'LSTM', 'LSTMDeepBi', 'GRU', 'GRUDeepBi', 'GRUUnbatched']);
 
 export async function runModuleCase(c: ModuleCase, device = 'cpu'): Promise<void> {
   const build = BUILD[c.name];
@@ -150,9 +191,11 @@ export async function runModuleCase(c: ModuleCase, device = 'cpu'): Promise<void
     const t = toTensor(d, device);
     return t.isFloatingPoint() ? t.requiresGrad_() : t;
   });
-  const out = m.forward(...inputs);
-  const outs: Tensor[] = out instanceof Tensor ? [out] : (out as Tensor[]);
+  const call = CALL[c.name];
+  const outs = flat(call ? call(m, inputs) : m.forward(...inputs));
+  expect(outs.length, `${c.name} outputs`).toBe(c.outputs.length);
   for (let i = 0; i < c.outputs.length; i++) await expectClose(outs[i], c.outputs[i], `${c.name} output ${i}`);
+  if (FORWARD_ONLY.has(c.name)) return;
   let total: Tensor | null = null;
   c.gradOutputs.forEach((g, i) => {
     const term = outs[i]!.mul(toTensor(g, device)).sum();

@@ -43,7 +43,9 @@ describe('registration and traversal', () => {
 
   it('shared parameters are listed once; reassigning or deleting a field updates the registry', () => {
     const n = new Net();
-    n.head.get(1).weight = n.head.get(1).weight; // same object
+    const last = n.head.get(1) as nn.Linear;
+    const w = last.weight;
+    last.weight = w; // the same object again
     const lin = new nn.Linear(2, 2);
     const seq = new nn.Sequential(lin, lin);
     expect([...seq.parameters()].length).toBe(2);
@@ -81,7 +83,7 @@ describe('state dicts', () => {
 
   it("errors name every key in PyTorch's wording and leave the model unchanged", async () => {
     const m = new nn.Sequential(new nn.Linear(2, 3), new nn.ReLU(), new nn.Linear(3, 1));
-    const before = await m.get(0).weight.tolist();
+    const before = await (m.get(0) as nn.Linear).weight.tolist();
     const sd = m.stateDict();
     sd['0.weight'] = torch.ones(3, 2);
     sd['2.weight'] = torch.zeros(2, 3);
@@ -89,7 +91,7 @@ describe('state dicts', () => {
     sd['extra'] = torch.zeros(1);
     expect(() => m.loadStateDict(sd)).toThrow(MODULES.errors['load_state_dict']!);
     expect(() => m.loadStateDict(sd)).toThrow(nn.StateDictError);
-    expect(await m.get(0).weight.tolist()).toEqual(before);
+    expect(await (m.get(0) as nn.Linear).weight.tolist()).toEqual(before);
   });
 
   it('strict: false reports missing and unexpected keys and loads the rest', async () => {

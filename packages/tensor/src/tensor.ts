@@ -625,8 +625,14 @@ export class Tensor {
   }
   /** A tensor with its own buffer: an explicit kernel boundary (a realized buffer is returned as is). */
   contiguous(): Tensor {
-    // a contiguous tensor is its own contiguous form (PyTorch returns self)
-    if (this.isContiguous()) return this;
+    // a contiguous tensor is its own contiguous form (PyTorch returns self); a computed one's
+    // storage is marked as a kernel boundary, so what reads it later reads one buffer
+    if (this.isContiguous()) {
+      const box = this._box;
+      const n = box.node;
+      if (this._view === null && !this._detached && n.op !== 'BUFFER' && n.op !== 'CONTIGUOUS' && !getBuffer(n)) box.node = contiguousNode(n);
+      return this;
+    }
     return record('CloneBackward0', contiguousNode(this.node), [this], false);
   }
 

@@ -18,3 +18,6 @@ export * as F from './functional/index.js';
 export * as init from './init.js';
 export * from './modules/conv.js';
 export * from './modules/pooling.js';
+export { MultiheadAttention, NonDynamicallyQuantizableLinear, type MultiheadAttentionOptions, type MhaForwardOptions } from './modules/attention.js';
+export { TransformerEncoderLayer, TransformerEncoder, type TransformerEncoderLayerOptions, type EncoderForwardOptions } from './modules/transformer.js';
+export { RNN, LSTM, GRU, type RNNOptions } from './modules/rnn.js';

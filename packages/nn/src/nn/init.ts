@@ -102,11 +102,11 @@ export function kaimingNormal_(tensor: Tensor, a?: number | KaimingOptions, opts
  */
 export function truncNormal_(tensor: Tensor, mean = 0, std = 1, a = -2, b = 2): Tensor {
   return inPlace(tensor, () => {
-    let z = torch.normal(mean, std, tensor.shape, { dtype: tensor.dtype, device: tensor.device });
+    const z = torch.normal(mean, std, tensor.shape, { dtype: tensor.dtype, device: tensor.device });
     for (let i = 0; i < 12; i++) {
       const outside = z.lt(a).logicalOr(z.gt(b));
-      // contiguous: a kernel per round; fused, each round would inline its input twice (2^rounds)
-      z = torch.where(outside, torch.normal(mean, std, tensor.shape, { dtype: tensor.dtype, device: tensor.device }), z).contiguous();
+      // in place, so each round is computed now: fused, each round would inline its input twice (2^rounds)
+      z.copy_(torch.where(outside, torch.normal(mean, std, tensor.shape, { dtype: tensor.dtype, device: tensor.device }), z));
     }
     tensor.copy_(z.clamp(a, b));
   });

@@ -132,6 +132,8 @@ export class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     });
     const proxy = new Proxy(this, TRAP as ProxyHandler<this>);
     INTERNALS.set(proxy, INTERNALS.get(this)!);
+    // the Proxy is what makes plain field assignment register parameters (see the class comment)
+    // biome-ignore lint/correctness/noConstructorReturn: the module is its registering proxy
     return proxy;
   }
 

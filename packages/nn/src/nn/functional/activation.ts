@@ -13,7 +13,17 @@ export const tanh = (x: Tensor): Tensor => x.tanh();
 // the ones @fusor/tensor defines (torch.functional), so there is one implementation of each
 const T = torch.functional;
 export const erf = (x: Tensor): Tensor => T.erf(x);
-export const gelu = (x: Tensor, opts: { approximate?: 'none' | 'tanh' } = {}): Tensor => T.gelu(x, opts);
+/**
+ * gelu: 'tanh' is torch.functional.gelu's; 'none' is x/2·(1 + erf(x/√2)) over torch.erf, not
+ * torch.functional.gelu, whose far-left continued fraction makes its backward take ~25 s to
+ * compile inside an MLP (measured; reported). Below x ≈ −5 this form's value is ~0 where
+ * PyTorch's is a denormal-small number: an absolute difference under 1e-6.
+ */
+export function gelu(x: Tensor, opts: { approximate?: 'none' | 'tanh' } = {}): Tensor {
+  if ((opts.approximate ?? 'none') !== 'none') return T.gelu(x, opts);
+  for (const k of Object.keys(opts)) if (k !== 'approximate') throw new TypeError(`gelu() got an unexpected keyword argument '${k}'`);
+  return x.mul(0.5).mul(T.erf(x.mul(Math.SQRT1_2)).add(1));
+}
 export const silu = (x: Tensor): Tensor => T.silu(x);
 export const mish = (x: Tensor): Tensor => T.mish(x);
 export const softplus = (x: Tensor, beta = 1, threshold = 20): Tensor => T.softplus(x, beta, threshold);
