@@ -262,8 +262,9 @@ if (!skip.has('webgpu') || !skip.has('webgpu-browser')) {
   const BF = B?.fusor?.results;
   const BT = B?.tfjs?.results;
   const cases = [
-    ...[256, 512].map((n) => ({ case: `matmul ${n}`, get: (r) => r?.matmul?.[n], flops: 2 * n ** 3 })),
+    ...[256, 512, 1024].map((n) => ({ case: `matmul ${n}`, get: (r) => r?.matmul?.[n], flops: 2 * n ** 3 })),
     { case: `mlp step ${MLP.input}-${MLP.hidden}-${MLP.classes} batch ${MLP.batch}`, get: (r) => r?.['mlp step'] },
+    { case: 'softmax 4096x1024', get: (r) => r?.softmax },
     { case: 'elementwise chain 1M', get: (r) => r?.['elementwise chain 1M'] },
   ];
   const why = (r, skipped) => (skipped ? 'skipped' : r?.unavailable ? 'not available' : r?.error ? 'failed' : '—');

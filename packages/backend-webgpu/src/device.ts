@@ -15,6 +15,11 @@ export interface WebGPUContext {
   readonly adapter: GPUAdapter;
   readonly device: GPUDevice;
   readonly f16: boolean;
+  /**
+   * The subgroup size reductions may count on: the adapter has `subgroups` with one fixed size,
+   * and a check kernel saw subgroups made of consecutive invocations. Undefined otherwise.
+   */
+  readonly subgroupSize?: number;
   readonly description: string;
 }
 
@@ -89,6 +94,46 @@ async function selfCheck(device: GPUDevice): Promise<string | undefined> {
   return undefined;
 }
 
+/**
+ * The fixed subgroup size, if subgroups here are what the renderer assumes: every invocation of a
+ * 64-wide workgroup sees subgroup_size = size and subgroup_invocation_id = its index mod size,
+ * and a subgroupShuffleXor reaches its partner. Any failure means no subgroups (the fallback).
+ */
+async function subgroupCheck(device: GPUDevice, size: number): Promise<number | undefined> {
+  const code = `enable subgroups;
+@group(0) @binding(0) var<storage, read_write> out: array<u32>;
+@compute @workgroup_size(64)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sl: u32, @builtin(subgroup_size) ss: u32) {
+  let partner = subgroupShuffleXor(lid, 1u);
+  out[lid] = select(0u, 1u, ss == ${size}u && sl == lid % ${size}u && partner == (lid ^ 1u));
+}`;
+  try {
+    device.pushErrorScope('validation');
+    const module = device.createShaderModule({ code });
+    const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+    const out = device.createBuffer({ size: 256, usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC });
+    const staging = device.createBuffer({ size: 256, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: out } }] }));
+    pass.dispatchWorkgroups(1);
+    pass.end();
+    enc.copyBufferToBuffer(out, 0, staging, 0, 256);
+    device.queue.submit([enc.finish()]);
+    const err = await device.popErrorScope();
+    if (err) return undefined;
+    await staging.mapAsync(MapMode.READ);
+    const ok = new Uint32Array(staging.getMappedRange().slice(0)).every((v) => v === 1);
+    staging.unmap();
+    out.destroy();
+    staging.destroy();
+    return ok ? size : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function openDevice(): Promise<WebGPUContext> {
   const gpu = await findGpu();
   const adapter = await gpu.requestAdapter();
@@ -99,9 +144,17 @@ export async function openDevice(): Promise<WebGPUContext> {
   const requiredLimits: Record<string, number> = {};
   for (const l of WANTED_LIMITS) requiredLimits[l] = adapter.limits[l];
   const f16 = adapter.features.has('shader-f16');
+  // subgroups of one known size (min = max, a power of two that divides 64)
+  const sgInfo = info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+  const sgSize = sgInfo.subgroupMinSize;
+  const subgroups =
+    adapter.features.has('subgroups' as GPUFeatureName) && sgSize !== undefined && sgSize === sgInfo.subgroupMaxSize && sgSize >= 2 && sgSize <= 64 && (sgSize & (sgSize - 1)) === 0;
+  const features: GPUFeatureName[] = [];
+  if (f16) features.push('shader-f16');
+  if (subgroups) features.push('subgroups' as GPUFeatureName);
   let device: GPUDevice;
   try {
-    device = await adapter.requestDevice({ requiredLimits, requiredFeatures: f16 ? ['shader-f16'] : [] });
+    device = await adapter.requestDevice({ requiredLimits, requiredFeatures: features });
   } catch (e) {
     throw new BackendUnavailableError(`the WebGPU adapter '${name}' refused to create a device: ${(e as Error).message}`);
   }
@@ -112,7 +165,8 @@ export async function openDevice(): Promise<WebGPUContext> {
       `the WebGPU adapter '${name}'${software ? ' (a software adapter)' : ''} did not run the self-check kernel correctly (${failed}): it does not execute shaders here. ${SETUP_HINT}`,
     );
   }
+  const subgroupSize = subgroups ? await subgroupCheck(device, sgSize!) : undefined;
   const l = device.limits;
-  const description = `webgpu: ${name}${software} (${l.maxStorageBuffersPerShaderStage} storage buffers per kernel, shader-f16 ${f16 ? 'yes' : 'no'})`;
-  return { gpu, adapter, device, f16, description };
+  const description = `webgpu: ${name}${software} (${l.maxStorageBuffersPerShaderStage} storage buffers per kernel, shader-f16 ${f16 ? 'yes' : 'no'}, subgroups ${subgroupSize ?? 'no'})`;
+  return { gpu, adapter, device, f16, ...(subgroupSize ? { subgroupSize } : {}), description };
 }

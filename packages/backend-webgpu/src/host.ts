@@ -48,10 +48,11 @@ export function toDevice(dtype: DType, data: HostArray): ArrayBufferView {
   }
 }
 
-/** Downloaded bytes → a host array of the dtype (int64 as BigInt64Array). */
+/** Downloaded bytes (a copy the caller hands over) → a host array of the dtype (int64 as BigInt64Array). */
 export function fromDevice(dtype: DType, size: number, bytes: ArrayBuffer): HostArray {
-  if (dtype === 'float32') return new Float32Array(bytes, 0, size).slice();
-  if (dtype === 'float16') return new Uint16Array(bytes, 0, size).slice();
+  // `bytes` is the caller's own copy of the buffer's bytes: viewed, not copied again, where it is exactly the array
+  if (dtype === 'float32') return bytes.byteLength === size * 4 ? new Float32Array(bytes) : new Float32Array(bytes, 0, size).slice();
+  if (dtype === 'float16') return bytes.byteLength === size * 2 ? new Uint16Array(bytes) : new Uint16Array(bytes, 0, size).slice();
   const words = new Int32Array(bytes, 0, size);
   const out = hostArray(dtype, size);
   if (out instanceof BigInt64Array) {

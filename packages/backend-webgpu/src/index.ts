@@ -11,10 +11,12 @@ import { BackendUnavailableError, registerBackend, type Backend, type BackendBuf
 import type { DType, HostArray } from '@fusor/ir';
 import { BufferUsage, MapMode, openDevice, ShaderStage, type WebGPUContext } from './device.js';
 import { deviceBytes, fromDevice, Int64RangeError, INT64_RANGE_HINT, toDevice } from './host.js';
-import { dispatchSize, OVERFLOW_BINDING, renderWgsl, type WgslLayout } from './render-wgsl.js';
+import { COOPERATIVE_MARK, dispatchSize, OVERFLOW_BINDING, reductionMode, renderWgsl, SUBGROUP_MARK, type WgslLayout, type WgslOptions } from './render-wgsl.js';
+import { webgpuGemm, type GemmDevice } from './gemm.js';
 
-export { renderWgsl, dispatchSize, storageType, WgslRenderError, type WgslOptions, type RenderedWgsl, type WgslLayout } from './render-wgsl.js';
+export { renderWgsl, dispatchSize, storageType, isCooperative, reductionMode, COOPERATIVE_MARK, SUBGROUP_MARK, type ReductionMode, DEFAULT_WGSL_OPTIONS, MAX_COOPERATIVE_OUTPUTS, WgslRenderError, type WgslOptions, type RenderedWgsl, type WgslLayout } from './render-wgsl.js';
 export { Int64RangeError } from './host.js';
+export { renderGemm, planGemm, chooseTiling, describeGemm, gemmName, type GemmTiling, type GemmVariant, type GemmPlan, type GemmLimits, type WebGPUGemmOptions } from './gemm.js';
 
 export interface WebGPUBuffer extends BackendBuffer {
   readonly gpu: GPUBuffer;
@@ -28,6 +30,8 @@ export interface WebGPUProgram {
   /** Output elements: one invocation each. */
   readonly size: number;
   readonly workgroupSize: number;
+  /** Outputs one workgroup computes: the workgroup size (one invocation each), 1 (a workgroup per output) or workgroup ÷ subgroup size. */
+  readonly outputsPerWorkgroup: number;
   /** Dtypes of the scalar parameters, in the uniform's order. */
   readonly varTypes: readonly DType[];
 }
@@ -39,6 +43,20 @@ const DATA_USAGE = (): number => BufferUsage.STORAGE | BufferUsage.COPY_SRC | Bu
 const MAX_BATCH = 256;
 /** Bytes of free buffers kept for reuse. */
 const POOL_LIMIT = 256 * 1024 * 1024;
+
+/** Staging buffers up to this size are kept for the next read. */
+const STAGING_KEEP = 64 * 1024 * 1024;
+
+/**
+ * The size class of a request: whole 256 bytes up to 4 KiB, then four classes per power of two
+ * (2^k, 1.25·2^k, 1.5·2^k, 1.75·2^k), so a buffer wastes under a quarter of itself.
+ */
+export function sizeClass(bytes: number): number {
+  if (bytes <= 4096) return Math.ceil(bytes / 256) * 256;
+  const p = 2 ** Math.floor(Math.log2(bytes));
+  const step = p / 4;
+  return Math.ceil(bytes / step) * step;
+}
 
 /** Base dtypes; float16 joins with `shader-f16`. float64 and bfloat16 never. */
 const DTYPES: readonly DType[] = ['bool', 'uint8', 'int8', 'int16', 'int32', 'int64', 'float32'];
@@ -61,6 +79,8 @@ class WebGPURuntime {
   private errors: string[] = [];
   overflow: GPUBuffer | undefined;
   private layouts = new Map<string, GPUPipelineLayout>();
+  /** Free staging buffers for reads, by size class. */
+  private readonly staging = new Map<number, GPUBuffer[]>();
 
   get device(): GPUDevice {
     if (!this.ctx) {
@@ -78,19 +98,30 @@ class WebGPURuntime {
   }
 
   alloc(bytes: number): GPUBuffer {
-    const free = this.pool.get(bytes);
-    if (free?.length) {
-      this.pooledBytes -= bytes;
-      return free.pop()!;
-    }
     const max = this.device.limits.maxBufferSize;
     if (bytes > max) throw new RangeError(`a webgpu buffer of ${bytes} bytes exceeds this device's maxBufferSize (${max})`);
-    return this.device.createBuffer({ size: bytes, usage: DATA_USAGE() });
+    // pooled by size class, so a freed buffer serves any request of its class
+    const size = Math.min(sizeClass(bytes), max);
+    const free = this.pool.get(size);
+    if (free?.length) {
+      this.pooledBytes -= size;
+      return free.pop()!;
+    }
+    return this.device.createBuffer({ size, usage: DATA_USAGE() });
   }
 
   release(buf: GPUBuffer): void {
     if (this.encoder) this.retired.push(buf);
     else this.pooled(buf);
+  }
+
+  /** Destroys every pooled buffer and staging buffer (the compiler calls this before retrying an allocation). */
+  trim(): void {
+    for (const list of this.pool.values()) for (const b of list) b.destroy();
+    this.pool.clear();
+    this.pooledBytes = 0;
+    for (const list of this.staging.values()) for (const b of list) b.destroy();
+    this.staging.clear();
   }
 
   private pooled(buf: GPUBuffer): void {
@@ -169,14 +200,33 @@ class WebGPURuntime {
         for (let j = i; j < bound.length; j++) if (bound[j] === bound[0]) bound[j] = copy;
       }
     }
-    const entries: GPUBindGroupEntry[] = bound.map((buffer, i) => ({ binding: i, resource: { buffer } }));
+    // bound to the tensor's bytes: a pooled buffer of a size class may be longer
+    const entries: GPUBindGroupEntry[] = bound.map((buffer, i) => ({ binding: i, resource: { buffer, size: buffers[i]!.bytes } }));
     if (p.layout.varsBinding !== null) entries.push({ binding: p.layout.varsBinding, resource: { buffer: this.uniform(vars, p.varTypes) } });
     if (p.layout.overflowBinding !== null) entries.push({ binding: p.layout.overflowBinding, resource: { buffer: this.overflow! } });
     const pass = this.computePass();
     pass.setPipeline(p.pipeline);
     pass.setBindGroup(0, this.device.createBindGroup({ layout: p.pipeline.getBindGroupLayout(0), entries }));
-    const [x, y] = dispatchSize(p.size, p.workgroupSize, limits.maxComputeWorkgroupsPerDimension);
+    const [x, y] = dispatchSize(p.size, p.outputsPerWorkgroup, limits.maxComputeWorkgroupsPerDimension);
     pass.dispatchWorkgroups(x, y);
+    this.stats.launches++;
+    if (++this.launches >= MAX_BATCH) this.flush();
+  }
+
+  /** Records a dispatch of a hand-written pipeline (the GEMM): buffers at bindings 0…, the uniform after them. */
+  dispatchRaw(pipeline: GPUComputePipeline, buffers: readonly WebGPUBuffer[], words: readonly number[], groups: readonly [number, number, number]): void {
+    const limits = this.device.limits;
+    for (const b of buffers) {
+      if (b.bytes > limits.maxStorageBufferBindingSize) {
+        throw new RangeError(`a webgpu kernel cannot bind a buffer of ${b.bytes} bytes: this device's maxStorageBufferBindingSize is ${limits.maxStorageBufferBindingSize}`);
+      }
+    }
+    const entries: GPUBindGroupEntry[] = buffers.map((b, i) => ({ binding: i, resource: { buffer: b.gpu, size: b.bytes } }));
+    entries.push({ binding: buffers.length, resource: { buffer: this.uniform(words, words.map(() => 'int32')) } });
+    const pass = this.computePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }));
+    pass.dispatchWorkgroups(...groups);
     this.stats.launches++;
     if (++this.launches >= MAX_BATCH) this.flush();
   }
@@ -210,17 +260,36 @@ class WebGPURuntime {
 
   async read(buf: WebGPUBuffer): Promise<ArrayBuffer> {
     this.stats.reads++;
-    const staging = this.device.createBuffer({ size: buf.bytes + 4, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    // a staging buffer of the size class, reused: reads map asynchronously and never allocate in steady state
+    const need = sizeClass(buf.bytes + 4);
+    const free = this.staging.get(need);
+    const staging = free?.pop() ?? this.device.createBuffer({ size: need, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
     this.flush((enc) => {
       enc.copyBufferToBuffer(buf.gpu, 0, staging, 0, buf.bytes);
       enc.copyBufferToBuffer(this.overflow!, 0, staging, buf.bytes, 4);
     });
-    await staging.mapAsync(MapMode.READ);
-    const bytes = staging.getMappedRange().slice(0);
-    staging.unmap();
-    staging.destroy();
+    let bytes: ArrayBuffer;
+    let overflowed: boolean;
+    try {
+      await staging.mapAsync(MapMode.READ, 0, buf.bytes + 4);
+      const mapped = staging.getMappedRange(0, buf.bytes + 4);
+      overflowed = new Uint32Array(mapped, buf.bytes, 1)[0] !== 0;
+      bytes = mapped.slice(0, buf.bytes);
+      staging.unmap();
+    } catch (e) {
+      staging.destroy();
+      throw e;
+    }
+    if (need <= STAGING_KEEP) {
+      let list = this.staging.get(need);
+      if (!list) this.staging.set(need, (list = []));
+      if (list.length < 4) list.push(staging);
+      else staging.destroy();
+    } else {
+      staging.destroy();
+    }
     this.raiseErrors();
-    if (new Uint32Array(bytes, buf.bytes, 1)[0]) {
+    if (overflowed) {
       this.device.queue.writeBuffer(this.overflow!, 0, new Uint32Array(1));
       throw new Int64RangeError(`an int64 result computed on webgpu overflowed: ${INT64_RANGE_HINT}`);
     }
@@ -245,10 +314,29 @@ class WebGPURuntime {
 const WORKGROUP = 64;
 const runtime = new WebGPURuntime();
 
+/**
+ * Smallest subgroup that reductions use for their rows. SwiftShader's subgroups are 4 lanes of
+ * CPU SIMD: there a subgroup per row ran row sums (64×16384 … 2048×512) and softmax over
+ * 4096×1024 no faster, mostly slower, than one invocation per row (a CPU core reads a strided
+ * row as well as a contiguous one), so 4-lane subgroups are left out; GPUs' 8-to-64-lane
+ * subgroups read a row in coalesced accesses instead of one row per lane.
+ */
+export const MIN_SUBGROUP_ROWS = 8;
+
+/** What the renderer may use on this device. */
+function wgslOptions(): WgslOptions {
+  const ctx = runtime.ctx;
+  const sg = ctx?.subgroupSize;
+  return { workgroupSize: workgroupSize(), f16: ctx?.f16 ?? false, ...(sg && sg >= MIN_SUBGROUP_ROWS ? { subgroupSize: sg } : {}) };
+}
+
 function workgroupSize(): number {
   const l = runtime.ctx?.device.limits;
   return l ? Math.min(WORKGROUP, l.maxComputeInvocationsPerWorkgroup, l.maxComputeWorkgroupSizeX) : WORKGROUP;
 }
+
+/** The subgroup size the device checked out with (device.ts), whether or not reductions use it here (MIN_SUBGROUP_ROWS). */
+export const webgpuSubgroupSize = (): number | undefined => runtime.ctx?.subgroupSize;
 
 /**
  * Command submissions, dispatches and reads since the process started, and the dispatches in
@@ -258,6 +346,43 @@ export const webgpuStats = (): { submits: number; launches: number; reads: numbe
 
 /** The live handle of each device buffer: a kernel given any other is a use after free. */
 const owner = new WeakMap<GPUBuffer, WebGPUBuffer>();
+
+const gemmPipelines = new Map<string, GPUComputePipeline>();
+let gemmLayout: GPUPipelineLayout | undefined;
+
+/** The GEMM routine's view of the device: its pipelines (one per variant, cached) and its launches. */
+const gemmDevice: GemmDevice<WebGPUBuffer> = {
+  get limits() {
+    return runtime.device.limits;
+  },
+  pipeline(name, code) {
+    let p = gemmPipelines.get(name);
+    if (!p) {
+      const device = runtime.device;
+      gemmLayout ??= device.createPipelineLayout({
+        bindGroupLayouts: [
+          device.createBindGroupLayout({
+            entries: [
+              { binding: 0, visibility: ShaderStage.COMPUTE, buffer: { type: 'storage' } },
+              { binding: 1, visibility: ShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } },
+              { binding: 2, visibility: ShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } },
+              { binding: 3, visibility: ShaderStage.COMPUTE, buffer: { type: 'uniform' } },
+            ],
+          }),
+        ],
+      });
+      p = device.createComputePipeline({ layout: gemmLayout, compute: { module: device.createShaderModule({ code, label: name }), entryPoint: 'main' }, label: name });
+      gemmPipelines.set(name, p);
+    }
+    return p;
+  },
+  dispatch(name, pipeline, buffers, params, groups) {
+    for (const b of buffers) if (owner.get(b.gpu) !== b) throw new Error(`internal: ${name} was given a freed webgpu buffer`);
+    runtime.dispatchRaw(pipeline, buffers, params, groups);
+  },
+};
+
+const gemm = webgpuGemm(() => gemmDevice);
 
 export const webgpuBackend: Backend<WebGPUBuffer, WebGPUProgram> = {
   name: 'webgpu',
@@ -294,6 +419,9 @@ export const webgpuBackend: Backend<WebGPUBuffer, WebGPUProgram> = {
     owner.delete(buf.gpu);
     if (runtime.ctx) runtime.release(buf.gpu);
   },
+  trim() {
+    if (runtime.ctx) runtime.trim();
+  },
   write(buf, data) {
     let words: ArrayBufferView;
     try {
@@ -309,7 +437,21 @@ export const webgpuBackend: Backend<WebGPUBuffer, WebGPUProgram> = {
     return fromDevice(buf.dtype, buf.size, await runtime.read(buf)) satisfies HostArray;
   },
   render(kernel) {
-    return renderWgsl(kernel, { workgroupSize: workgroupSize(), f16: runtime.ctx?.f16 ?? false }).code;
+    return renderWgsl(kernel, wgslOptions()).code;
+  },
+  describe(kernel) {
+    const opts = wgslOptions();
+    const wg = opts.workgroupSize;
+    const mode = reductionMode(kernel, opts);
+    if (mode === 'workgroup') {
+      return `workgroup ${wg}, one workgroup per output (${kernel.size}): its invocations share each reduction loop and combine in a workgroup tree`;
+    }
+    const limits = runtime.ctx?.device.limits;
+    const per = mode === 'subgroup' ? wg / opts.subgroupSize! : wg;
+    const [x, y] = dispatchSize(kernel.size, per, limits?.maxComputeWorkgroupsPerDimension ?? 65535);
+    const grid = `grid ${y > 1 ? `${x}×${y}` : x}`;
+    if (mode === 'subgroup') return `workgroup ${wg}, one subgroup of ${opts.subgroupSize} per output (${per} per workgroup), combined by subgroupShuffleXor: ${grid}`;
+    return `workgroup ${wg}, one invocation per output: ${grid}`;
   },
   compile(source, kernel) {
     const code = source as string;
@@ -325,6 +467,7 @@ export const webgpuBackend: Backend<WebGPUBuffer, WebGPUProgram> = {
       layout,
       size: kernel.size,
       workgroupSize: wg ? Number(wg[1]) : WORKGROUP,
+      outputsPerWorkgroup: outputsPerWorkgroup(code, wg ? Number(wg[1]) : WORKGROUP),
       varTypes: kernel.vars.map((v) => v.dtype),
     };
   },
@@ -334,7 +477,15 @@ export const webgpuBackend: Backend<WebGPUBuffer, WebGPUProgram> = {
     runtime.launch(program, buffers, vars);
   },
   synchronize: () => runtime.synchronize(),
+  routines: { gemm },
 };
+
+/** How many outputs a workgroup of rendered source computes (its first line says, for cooperative kernels). */
+function outputsPerWorkgroup(code: string, wg: number): number {
+  if (code.startsWith(COOPERATIVE_MARK)) return 1;
+  if (code.startsWith(SUBGROUP_MARK)) return Number(code.slice(SUBGROUP_MARK.length, code.indexOf('\n')));
+  return wg;
+}
 
 /** The binding slots of rendered source (the renderer's layout, recovered from the text). */
 function layoutOf(code: string, kernel: Kernel): WgslLayout {

@@ -26,9 +26,116 @@ export interface WgslOptions {
   readonly workgroupSize: number;
   /** Whether the device has `shader-f16` (float16 kernels need it). */
   readonly f16: boolean;
+  /**
+   * Whether kernels with few outputs and long float reductions run one workgroup per output,
+   * its invocations sharing each reduction loop and combining in a workgroup tree (default true).
+   */
+  readonly cooperative?: boolean;
+  /**
+   * The device's subgroup size, where it has the `subgroups` feature with one fixed size and
+   * subgroups of consecutive invocations (device.ts checks): reductions with many outputs then
+   * give each output one subgroup, combined with `subgroupShuffleXor`. Absent: one invocation per output.
+   */
+  readonly subgroupSize?: number;
 }
 
 export const DEFAULT_WGSL_OPTIONS: WgslOptions = { workgroupSize: 64, f16: false };
+
+/** The first line of a kernel rendered one workgroup per output (the runtime launches one workgroup per output for it). */
+export const COOPERATIVE_MARK = '// fusor: one workgroup per output';
+/** The first line of a kernel rendered one subgroup per output, before the number of outputs per workgroup. */
+export const SUBGROUP_MARK = '// fusor: one subgroup per output, outputs per workgroup: ';
+
+/** How a kernel's reductions are spread: one invocation per output, a workgroup per output, or a subgroup per output. */
+export type ReductionMode = 'invocation' | 'workgroup' | 'subgroup';
+
+/**
+ * The mode a kernel renders in. Cooperative modes need a shape the combine keeps exact to the
+ * kernel's meaning: every accumulator float32, declared and stored at the top level, updated only
+ * inside top-level loops. A workgroup per output where there are few outputs (at most
+ * `MAX_COOPERATIVE_OUTPUTS`) and a loop of at least 4 workgroups' worth of steps; else a subgroup
+ * per output where the device has subgroups and the loop is at least 4 subgroups long.
+ */
+export function reductionMode(k: Kernel, opts: WgslOptions): ReductionMode {
+  if (opts.cooperative === false) return 'invocation';
+  let longest = 0;
+  const accs = new Map<string, DType>();
+  for (const s of k.body) {
+    if (s.k === 'acc') accs.set(s.name, s.dtype);
+    if (s.k === 'loop') longest = Math.max(longest, nest(s).total);
+  }
+  if (longest === 0 || [...accs.values()].some((d) => d !== 'float32')) return 'invocation';
+  // inside loops: no accumulators of their own and no stores
+  const clean = (stmts: readonly Stmt[]): boolean => stmts.every((s) => s.k !== 'acc' && s.k !== 'store' && (s.k !== 'loop' || clean(s.body)));
+  if (!k.body.every((s) => s.k !== 'loop' || clean(s.body))) return 'invocation';
+  // each accumulator starts at its op's identity (every lane's partial starts there) and is
+  // updated in one top-level loop only (a second loop would add the combined total once per lane)
+  const seen = new Set<string>();
+  for (const s of k.body) {
+    if (s.k !== 'loop') continue;
+    const names = updated(s.body, new Set());
+    if ([...names].some((n) => seen.has(n))) return 'invocation';
+    for (const n of names) seen.add(n);
+  }
+  const identity = { add: 0, mul: 1, max: -Infinity } as const;
+  const ops = new Map<string, string>();
+  const collect = (stmts: readonly Stmt[]): void => {
+    for (const s of stmts) {
+      if (s.k === 'update') ops.set(s.name, s.op);
+      if (s.k === 'loop') collect(s.body);
+    }
+  };
+  collect(k.body);
+  for (const s of k.body) {
+    if (s.k === 'acc' && ops.has(s.name) && identity[ops.get(s.name) as keyof typeof identity] !== s.init) return 'invocation';
+  }
+  if (k.size <= MAX_COOPERATIVE_OUTPUTS && longest >= 4 * opts.workgroupSize) return 'workgroup';
+  const sg = opts.subgroupSize;
+  if (sg && sg > 1 && sg <= opts.workgroupSize && longest >= 4 * sg) return 'subgroup';
+  return 'invocation';
+}
+
+/**
+ * Whether a kernel runs one workgroup per output: few outputs (at most `MAX_COOPERATIVE_OUTPUTS`),
+ * a reduction loop of at least 4 workgroups' worth of steps, and a shape the tree reduction
+ * keeps exact to the kernel's meaning: every accumulator float32, declared and stored at the top
+ * level, updated only inside top-level loops (nested loops run whole in each invocation).
+ */
+export function isCooperative(k: Kernel, opts: WgslOptions): boolean {
+  return reductionMode(k, opts) === 'workgroup';
+}
+
+type Loop = Extract<Stmt, { k: 'loop' }>;
+
+/**
+ * A loop and the loops nested in it that one flat index can walk: each level's body is some lets
+ * and then one loop (the innermost level's body is anything). A full reduction of a matrix is
+ * two such loops; the workgroup strides over their product.
+ */
+function nest(l: Loop): { loops: Loop[]; total: number; body: Stmt[] } {
+  const loops = [l];
+  const body: Stmt[] = [];
+  let cur = l;
+  for (;;) {
+    const last = cur.body[cur.body.length - 1];
+    if (last?.k !== 'loop' || !cur.body.slice(0, -1).every((s) => s.k === 'let')) break;
+    body.push(...cur.body.slice(0, -1));
+    cur = last;
+    loops.push(cur);
+  }
+  body.push(...cur.body);
+  return { loops, total: loops.reduce((p, x) => p * x.n, 1), body };
+}
+
+/**
+ * Most outputs a reduction kernel may have to be rendered cooperatively. Above it, one invocation
+ * per output gives every core work, and a workgroup's barriers cost more than they save: on
+ * SwiftShader (2 cores) a row sum of exp over 64×16384 took 79–132 ms cooperative against
+ * 109–135 ms one invocation per row, but 256×4096 135–175 against 30–58, 1024×1024 296–371
+ * against 35–51 and softmax over 4096×1024 ran 3× slower. A full reduction (one output) is
+ * where it pays: the 1M-element chain's sum went from 331 to 105 ms.
+ */
+export const MAX_COOPERATIVE_OUTPUTS = 32;
 
 /** Name of the binding every kernel with checked int64 arithmetic writes overflows to. */
 export const OVERFLOW_BINDING = 'fusor_overflow';
@@ -454,6 +561,80 @@ function renderStmts(ctx: Ctx, stmts: readonly Stmt[], ind: string, out: string[
   }
 }
 
+/** Accumulators a statement list updates. */
+function updated(stmts: readonly Stmt[], out: Set<string>): Set<string> {
+  for (const s of stmts) {
+    if (s.k === 'update') out.add(s.name);
+    if (s.k === 'loop') updated(s.body, out);
+  }
+  return out;
+}
+
+/**
+ * The top level of a cooperative kernel: each top-level loop strides over its range by the
+ * workgroup size, then each accumulator it updated is combined across the workgroup (a tree in
+ * workgroup memory) and every invocation continues with the total; only invocation 0 stores.
+ */
+function renderCooperative(ctx: Ctx, k: Kernel, out: string[], mode: 'workgroup' | 'subgroup'): void {
+  // the stride of the loops, and this invocation's place among those sharing an output
+  const wg = mode === 'workgroup' ? ctx.opts.workgroupSize : ctx.opts.subgroupSize!;
+  const lane = mode === 'workgroup' ? 'lid' : 'fusor_lane';
+  const ops = new Map<string, Extract<Stmt, { k: 'update' }>>();
+  const collect = (stmts: readonly Stmt[]): void => {
+    for (const s of stmts) {
+      if (s.k === 'update') ops.set(s.name, s);
+      if (s.k === 'loop') collect(s.body);
+    }
+  };
+  collect(k.body);
+  for (const s of k.body) {
+    if (s.k === 'loop') {
+      const { loops, total, body } = nest(s);
+      if (loops.length === 1) {
+        out.push(`  for (var r${s.ridx}: i32 = i32(${lane}); r${s.ridx} < ${s.n}i; r${s.ridx} += ${wg}i) {`);
+      } else {
+        // one flat index over the nest, split back into each loop's index
+        out.push(`  for (var fusor_f: i32 = i32(${lane}); fusor_f < ${total}i; fusor_f += ${wg}i) {`);
+        let inner = 1;
+        for (let i = loops.length - 1; i >= 0; i--) {
+          const l = loops[i]!;
+          const q = inner === 1 ? 'fusor_f' : `(fusor_f / ${inner}i)`;
+          out.push(`    let r${l.ridx}: i32 = ${i === 0 ? q : `${q} % ${l.n}i`};`);
+          inner *= l.n;
+        }
+      }
+      renderStmts(ctx, loops.length === 1 ? s.body : body, '    ', out);
+      out.push('  }');
+      for (const name of updated(s.body, new Set())) {
+        const u = ops.get(name)!;
+        const op: AluOp = u.op === 'add' ? 'ADD' : u.op === 'mul' ? 'MUL' : 'MAX';
+        const acc = (n: string): Expr => ({ ...u.expr, k: 'local', name: n, key: n }) as Expr;
+        if (mode === 'subgroup') {
+          // a butterfly: after it every lane holds the combination of all (no barrier, no workgroup memory)
+          for (let o = wg / 2; o >= 1; o /= 2) {
+            out.push(`  ${name} = ${ALU[op](ctx, [name, `subgroupShuffleXor(${name}, ${o}u)`], u.expr.dtype, [acc('a'), acc('b')])};`);
+          }
+          continue;
+        }
+        out.push(`  fusor_red[lid] = ${name};`);
+        out.push('  workgroupBarrier();');
+        out.push(`  for (var s: u32 = ${wg / 2}u; s > 0u; s >>= 1u) {`);
+        out.push(`    if (lid < s) { fusor_red[lid] = ${ALU[op](ctx, ['fusor_red[lid]', 'fusor_red[lid + s]'], u.expr.dtype, [acc('a'), acc('b')])}; }`);
+        out.push('    workgroupBarrier();');
+        out.push('  }');
+        out.push(`  ${name} = fusor_red[0];`);
+        out.push('  workgroupBarrier();');
+      }
+    } else if (s.k === 'store') {
+      const body: string[] = [];
+      renderStmts(ctx, [s], '    ', body);
+      out.push(`  if (${lane} == 0u) {`, ...body, '  }');
+    } else {
+      renderStmts(ctx, [s], '  ', out);
+    }
+  }
+}
+
 /** The binding slots of a rendered kernel: buffers first, then the scalar parameters, then the overflow flag. */
 export interface WgslLayout {
   readonly buffers: number;
@@ -470,12 +651,24 @@ export interface RenderedWgsl {
 export function renderWgsl(k: Kernel, opts: WgslOptions = DEFAULT_WGSL_OPTIONS): RenderedWgsl {
   const ctx = new Ctx(opts);
   const body: string[] = [];
-  renderStmts(ctx, k.body, '  ', body);
+  const mode = reductionMode(k, opts);
+  const cooperative = mode === 'workgroup';
+  if (mode !== 'invocation') renderCooperative(ctx, k, body, mode);
+  else renderStmts(ctx, k.body, '  ', body);
+  const sg = opts.subgroupSize ?? 1;
+  const rows = opts.workgroupSize / sg; // outputs per workgroup in subgroup mode
   const usesF16 = k.key.includes('float16');
   if (usesF16 && !opts.f16) throw new WgslRenderError('float16 kernels need the shader-f16 feature, which this webgpu device lacks');
 
-  const head: string[] = [`// ${k.name}`];
+  const head: string[] =
+    mode === 'workgroup'
+      ? [COOPERATIVE_MARK, `// ${k.name}`]
+      : mode === 'subgroup'
+        ? [`${SUBGROUP_MARK}${rows}`, `// ${k.name}`, 'enable subgroups;', 'diagnostic(off, subgroup_uniformity);']
+        : [`// ${k.name}`];
   if (usesF16) head.push('enable f16;');
+  // declarations after every directive
+  if (cooperative) head.push(`var<workgroup> fusor_red: array<f32, ${opts.workgroupSize}>;`);
   k.buffers.forEach((b, i) => {
     head.push(`@group(0) @binding(${i}) var<storage, ${b.output ? 'read_write' : 'read'}> b${i}: array<${storageType(b.dtype)}>;`);
   });
@@ -499,7 +692,11 @@ export function renderWgsl(k: Kernel, opts: WgslOptions = DEFAULT_WGSL_OPTIONS):
     ...helpers,
     `@compute @workgroup_size(${wg})`,
     'fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {',
-    `  let gid = i32((wid.y * nwg.x + wid.x) * ${wg}u + lid);`,
+    cooperative
+      ? '  let gid = i32(wid.y * nwg.x + wid.x);'
+      : mode === 'subgroup'
+        ? `  let gid = i32((wid.y * nwg.x + wid.x) * ${rows}u + lid / ${sg}u);\n  let fusor_lane = lid % ${sg}u;`
+        : `  let gid = i32((wid.y * nwg.x + wid.x) * ${wg}u + lid);`,
     `  if (gid >= ${k.size}i) { return; }`,
     ...body,
     '}',

@@ -1,8 +1,8 @@
 /** The WGSL renderer on its own: no adapter needed (kernels come from lowering cpu graphs). */
 import { describe, expect, it } from 'vitest';
-import { alu, gid, konst, load, lower, planSchedule, printKernel, type Kernel } from '@fusor/compiler';
+import { alu, gid, konst, load, local, lower, planSchedule, printKernel, ridx, type Kernel } from '@fusor/compiler';
 import * as torch from '@fusor/tensor';
-import { dispatchSize, renderWgsl, WgslRenderError } from '@fusor/backend-webgpu';
+import { COOPERATIVE_MARK, DEFAULT_WGSL_OPTIONS, dispatchSize, isCooperative, reductionMode, renderWgsl, sizeClass, WgslRenderError } from '@fusor/backend-webgpu';
 
 /** The kernels realizing `t` would launch (on cpu, so no device is needed). */
 const kernelsOf = (t: torch.Tensor): Kernel[] => planSchedule([t.node]).filter((i) => i.kind !== 'copy').map((i) => lower(i).kernel);
@@ -97,6 +97,47 @@ describe('renderWgsl', () => {
     expect(code).toMatch(/var acc\d+: f32 = f32_bits\(0xff800000u\);/);
     expect(code).toMatch(/for \(var r0: i32 = 0i; r0 < 4i; r0\+\+\) \{/);
     expect(code).toMatch(/acc\d+ = fmax\(acc\d+, /);
+  });
+
+  it('renders a long reduction with few outputs one workgroup per output, combined in a workgroup tree', () => {
+    const k = only(buf(4096).reshape(2, 2048).amax(1));
+    const { code } = renderWgsl(k);
+    expect(code.startsWith(COOPERATIVE_MARK)).toBe(true);
+    expect(code).toContain('var<workgroup> fusor_red: array<f32, 64>;');
+    expect(code).toContain('let gid = i32(wid.y * nwg.x + wid.x);');
+    expect(code).toMatch(/for \(var r0: i32 = i32\(lid\); r0 < 2048i; r0 \+= 64i\) \{/);
+    expect(code).toContain('if (lid < s) { fusor_red[lid] = fmax(fusor_red[lid], fusor_red[lid + s]); }');
+    expect(code).toMatch(/if \(lid == 0u\) \{\n +b0\[gid\] = /);
+    // the fallback: one invocation per output
+    const plain = renderWgsl(k, { workgroupSize: 64, f16: false, cooperative: false }).code;
+    expect(plain).not.toContain('fusor_red');
+    expect(plain).toMatch(/for \(var r0: i32 = 0i; r0 < 2048i; r0\+\+\) \{/);
+    // many outputs, a short loop, or an integer accumulator: one invocation per output
+    expect(isCooperative(only(buf(4096 * 64).reshape(64, 4096).sum(1)), DEFAULT_WGSL_OPTIONS)).toBe(false);
+    expect(isCooperative(only(buf(200).reshape(2, 100).sum(1)), DEFAULT_WGSL_OPTIONS)).toBe(false);
+    expect(isCooperative(only(torch.tensor(new Int32Array(4096)).sum()), DEFAULT_WGSL_OPTIONS)).toBe(false);
+    expect(isCooperative(only(buf(4096).sum()), DEFAULT_WGSL_OPTIONS)).toBe(true);
+  });
+
+  it('keeps one invocation per output where a combine would change the meaning', () => {
+    // acc = init; for r0 < 1024: acc += b1[r0]  (twice: the second loop updating the same acc)
+    const kernel = (init: number, loops: number): Kernel => {
+      const loop = { k: 'loop' as const, ridx: 0, n: 1024, body: [{ k: 'update' as const, name: 'acc0', op: 'add' as const, expr: load(1, ridx(0, 1024), 'float32', null) }] };
+      const body = [{ k: 'acc' as const, name: 'acc0', dtype: 'float32' as const, init }, ...Array.from({ length: loops }, () => loop), { k: 'store' as const, buf: 0, idx: gid(1), expr: local('acc0', 'float32') }];
+      const draft = { name: 'r', size: 1, buffers: [{ dtype: 'float32' as const, size: 1, output: true }, { dtype: 'float32' as const, size: 1024, output: false }], vars: [], body };
+      return { ...draft, key: printKernel(draft) };
+    };
+    expect(reductionMode(kernel(0, 1), DEFAULT_WGSL_OPTIONS)).toBe('workgroup');
+    // a start value that is not the identity would be counted once per lane
+    expect(reductionMode(kernel(5, 1), DEFAULT_WGSL_OPTIONS)).toBe('invocation');
+    expect(reductionMode(kernel(0, 2), DEFAULT_WGSL_OPTIONS)).toBe('invocation');
+  });
+});
+
+describe('sizeClass', () => {
+  it('rounds small requests to 256 bytes and larger ones to quarter steps of their power of two', () => {
+    expect([4, 256, 257, 4096].map(sizeClass)).toEqual([256, 256, 512, 4096]);
+    expect([4097, 5120, 5121, 7169, 1 << 20, (1 << 20) + 1].map(sizeClass)).toEqual([5120, 5120, 6144, 8192, 1 << 20, 1310720]);
   });
 });
 

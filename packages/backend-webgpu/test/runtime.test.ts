@@ -165,6 +165,9 @@ describeWebGPU('the webgpu backend', () => {
     expect(() => x.copy_(x.t())).toThrow('some elements of the input tensor and the written-to tensor refer to a single memory location');
     x.copy_(x.t().clone());
     expect(await x.tolist()).toEqual([[2, 4], [3, 5]]);
+    // flip is a new tensor (as in PyTorch) computed from x's buffer, which the same launch writes
+    x.add_(x.flip(0));
+    expect(await x.tolist()).toEqual([[5, 9], [5, 9]]);
   });
 
   it('computes gradients as cpu does', async () => {

@@ -81,6 +81,8 @@ export interface GemmRoutine<B extends BackendBuffer = BackendBuffer> {
   supports(shape: GemmShape): boolean;
   /** Writes every element of c. */
   run(shape: GemmShape, a: B, b: B, c: B): void;
+  /** How it would launch this product (workgroup, tiling…), for explain(). */
+  describe?(shape: GemmShape): string;
 }
 
 /** Optional routines the compiler calls instead of generated code where a backend offers them. */
@@ -111,6 +113,8 @@ export interface Backend<B extends BackendBuffer = BackendBuffer, P = unknown> {
   synchronize(): Promise<void>;
   /** Optional routines (a GEMM from a native library…) the compiler may call instead of generated code. */
   readonly routines?: Routines<B>;
+  /** How the backend would launch a kernel (workgroup size, grid…), for explain(). */
+  describe?(kernel: Kernel): string;
 }
 
 export class BackendUnavailableError extends Error {

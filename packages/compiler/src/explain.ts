@@ -18,6 +18,8 @@ export interface KernelReport {
   readonly reason: string;
   /** The backend routine that computes it instead of generated code ('gemm'), if any. */
   readonly routine?: string;
+  /** How the backend launches it (workgroup size, tiling…), where the backend says. */
+  readonly launch?: string;
   /** Kernel IR, as text. */
   readonly ir?: string;
   /** What the backend renders for it. */
@@ -53,13 +55,16 @@ export function explain(roots: readonly Node[], opts: ExplainOptions = {}): Expl
     if (item.gemm) {
       const g = item.gemm.shape;
       const batch = g.batch.map((d) => `${d.size}x`).join('');
-      return { ...base, name: `gemm_${batch}${g.m}x${g.n}x${g.k}`, routine: 'gemm' };
+      const launch = getBackend(item.root.device).routines?.gemm?.describe?.(g);
+      return { ...base, name: `gemm_${batch}${g.m}x${g.n}x${g.k}`, routine: 'gemm', ...(launch === undefined ? {} : { launch }) };
     }
     const { kernel } = lower(item);
+    const launch = getBackend(item.root.device).describe?.(kernel);
     const rendered = opts.source ? getBackend(item.root.device).render(kernel) : undefined;
     return {
       ...base,
       name: kernel.name,
+      ...(launch === undefined ? {} : { launch }),
       ...(opts.ir === false ? {} : { ir: printKernel(kernel) }),
       ...(rendered === undefined ? {} : { source: typeof rendered === 'string' ? rendered : `<${rendered.length} bytes>` }),
     };
@@ -73,6 +78,7 @@ export function explain(roots: readonly Node[], opts: ExplainOptions = {}): Expl
         lines.push(`[${i}] ${k.name} (${what} on ${k.device}) ${k.inputs.join(', ') || '-'} -> ${k.output}`);
         lines.push(`    ops: ${k.ops.join(' ') || '-'}; reductions: ${k.reductions}`);
         lines.push(`    why a kernel of its own: ${k.reason}`);
+        if (k.launch) lines.push(`    launch: ${k.launch}`);
         if (k.ir) lines.push(...k.ir.split('\n').map((l) => `    | ${l}`));
         if (k.source) lines.push(...k.source.split('\n').map((l) => `    > ${l}`));
       });
