@@ -339,7 +339,7 @@ export function lower(item: ScheduleItem): LoweredKernel {
       const dims = at(f, r);
       emit({ k: 'store', buf: 0, idx: lin(dims), expr: lowerNode(base, new Index(shape, undefined, dims, TRUE)) });
     });
-    // fibers past the index's extent get no writes; their coordinates are clamped so every address is valid
+    // fibers past the index's extent get no writes; their index and src coordinates are clamped so every address is valid
     let fv: Expr = TRUE;
     const fi = f.map((d, j) => {
       const bound = index.shape[j < axis ? j : j + 1]!;
@@ -352,7 +352,8 @@ export function lower(item: ScheduleItem): LoweredKernel {
       const p = at(fi, r);
       const k = bind(`k${r.key}`, cast(lowerNode(index, new Index(index.shape, undefined, p, TRUE)), INDEX));
       const inb = alu('AND', fv, inRange(k, shape[axis]!));
-      const tgt = bind(`t${r.key}`, lin(at(fi, alu('WHERE', inb, k, konst(0, INDEX)))));
+      // the target stays in this thread's own fiber (never a clamped neighbour's: that would race)
+      const tgt = bind(`t${r.key}`, lin(at(f, alu('WHERE', inb, k, konst(0, INDEX)))));
       const v = lowerNode(src, new Index(src.shape, undefined, p, TRUE));
       const old = bind(`o${r.key}`, load(0, tgt, dt, null));
       emit({ k: 'store', buf: 0, idx: tgt, expr: alu('WHERE', inb, combine(old, v), old) });

@@ -35,7 +35,16 @@ export interface OpArgs {
   readonly chunks?: number;
   readonly length?: number;
   readonly index?: number;
-  readonly specs?: readonly (number | string | null)[];
+  readonly specs?: readonly (number | string | null | { readonly t: number })[];
+  readonly value_input?: number;
+  readonly nidx?: number;
+  readonly accumulate?: boolean;
+  readonly reduce?: 'add' | 'multiply';
+}
+
+/** An advanced index from JSON: {t: k} is the k-th operand. */
+function specsOf(x: readonly Operand[], a: OpArgs): IndexSpec[] {
+  return a.specs!.map((s) => (s !== null && typeof s === 'object' ? tensorAt(x, s.t) : s));
 }
 
 /** Where the op runs: creation functions take it as an option. */
@@ -185,6 +194,24 @@ export const OPS: Readonly<Record<string, OpFn>> = {
   indexSelect: (x, a) => tensorAt(x, 0).indexSelect(dimOf(a)!, tensorAt(x, 1)),
   gather: (x, a) => tensorAt(x, 0).gather(dimOf(a)!, tensorAt(x, 1)),
   contiguous: one((t) => t.contiguous()),
+
+  // indexed loads and stores, scans
+  indexT: (x, a) => tensorAt(x, 0).index(...specsOf(x, a)),
+  set: (x, a) => tensorAt(x, 0).clone().set(specsOf(x, a), a.value_input === undefined ? a.value! : tensorAt(x, a.value_input)),
+  indexPut: (x, a) => tensorAt(x, 0).indexPut(tensors(x).slice(1, 1 + a.nidx!), tensorAt(x, 1 + a.nidx!), a.accumulate ?? false),
+  take: (x) => tensorAt(x, 0).take(tensorAt(x, 1)),
+  scatter: (x, a) => tensorAt(x, 0).scatter(dimOf(a)!, tensorAt(x, 1), x.length > 2 ? tensorAt(x, 2) : (a.value as number), a.reduce === undefined ? {} : { reduce: a.reduce }),
+  scatterAdd: (x, a) => tensorAt(x, 0).scatterAdd(dimOf(a)!, tensorAt(x, 1), tensorAt(x, 2)),
+  indexAdd: (x, a) => tensorAt(x, 0).indexAdd(dimOf(a)!, tensorAt(x, 1), tensorAt(x, 2), a.alpha === undefined ? {} : { alpha: a.alpha }),
+  indexCopy: (x, a) => tensorAt(x, 0).indexCopy(dimOf(a)!, tensorAt(x, 1), tensorAt(x, 2)),
+  maskedFill: (x, a) => tensorAt(x, 0).maskedFill(tensorAt(x, 1), a.value!),
+  oneHot: (x, a) => torch.oneHot(tensorAt(x, 0), a.n ?? -1),
+  nonzero: one((t) => t.nonzero()),
+  cumsum: one((t, a) => t.cumsum(dimOf(a)!)),
+  cumprod: one((t, a) => t.cumprod(dimOf(a)!)),
+  cummax: one((t, a) => [...t.cummax(dimOf(a)!)]),
+  cummin: one((t, a) => [...t.cummin(dimOf(a)!)]),
+  logcumsumexp: one((t, a) => t.logcumsumexp(dimOf(a)!)),
 
   // linear algebra and softmax
   mm: (x) => torch.mm(tensorAt(x, 0), tensorAt(x, 1)),

@@ -39,8 +39,10 @@ export type IndexSpec = number | string | null | Tensor;
 
 const isIndexDtype = (t: Tensor): boolean => t.dtype === 'int64' || t.dtype === 'int32';
 
+/** gather and scatter take int64 only; index_select, index_add, take… also int32, as in PyTorch. */
 function checkIndexDtype(index: Tensor, fn: string): void {
-  if (!isIndexDtype(index)) throw new TypeError(`${fn}(): Expected dtype int64 for index`);
+  const longOnly = fn === 'gather' || fn === 'scatter' || fn === 'scatter_add';
+  if (longOnly ? index.dtype !== 'int64' : !isIndexDtype(index)) throw new TypeError(`${fn === 'scatter_add' ? 'scatter' : fn}(): Expected dtype int64 for index`);
 }
 
 /** The index on x's device (PyTorch accepts cpu indices for device tensors). */
