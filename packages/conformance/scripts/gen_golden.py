@@ -369,6 +369,10 @@ OPS = {
     'cummax': lambda x, a: list(torch.cummax(x[0], a['dim'])),
     'cummin': lambda x, a: list(torch.cummin(x[0], a['dim'])),
     'logcumsumexp': lambda x, a: torch.logcumsumexp(x[0], a['dim']),
+    'sort': lambda x, a: list(torch.sort(x[0], dim=a.get('dim', -1), descending=a.get('descending', False), stable=True)),
+    'argsort': lambda x, a: torch.sort(x[0], dim=a.get('dim', -1), descending=a.get('descending', False), stable=True)[1],
+    'topk': lambda x, a: list(torch.topk(x[0], a['k'], dim=a.get('dim', -1), largest=a.get('largest', True))),
+    'kthvalue': lambda x, a: list(torch.kthvalue(x[0], a['k'], dim=a.get('dim', -1), keepdim=a.get('keepdim', False))),
     # linear algebra and softmax
     'mm': lambda x, a: torch.mm(x[0], x[1]),
     'bmm': lambda x, a: torch.bmm(x[0], x[1]),
@@ -1058,6 +1062,30 @@ def indexing():
         case('nan', op, [V([1, NAN, 2, NAN, 0])], {'dim': 0})
         case('i64', op, [T([2, 5], I64)], {'dim': 1})
         case('empty', op, [T([0, 3])], {'dim': 1})
+    # sorting (stable: equal values keep their order; NaN is the largest value)
+    ties = V([3, 1, 2, 1, 3, 0, 2, 1, -0.0, 0])
+    case('ties', 'sort', [ties], {'dim': 0})
+    case('ties_descending', 'sort', [ties], {'dim': 0, 'descending': True})
+    case('nan', 'sort', [V([2, NAN, -1, INF, NAN, -INF, 0])], {'dim': 0})
+    case('nan_descending', 'sort', [V([2, NAN, -1, INF, NAN, -INF, 0])], {'dim': 0, 'descending': True})
+    case('dim1', 'sort', [T([3, 7])], {'dim': 1})
+    case('dim0', 'sort', [T([6, 2])], {'dim': 0, 'descending': True})
+    case('negative_dim', 'sort', [T([2, 5, 3])], {'dim': -2})
+    case('transposed', 'sort', [T([5, 3], view='T')], {'dim': 1})
+    case('i64', 'sort', [T([2, 9], I64)], {'dim': 1})
+    case('empty', 'sort', [T([0, 3])], {'dim': 1})
+    case('length_1', 'sort', [T([3, 1])], {'dim': 1})
+    case('long', 'sort', [T([2, 100])], {'dim': 1})
+    case('ties', 'argsort', [ties], {'dim': 0, 'descending': True})
+    case('i32', 'argsort', [T([3, 4], I32)], {'dim': 0})
+    distinct = T([3, 6], data=[float(v) for v in RNG.permutation(18)])
+    case('largest', 'topk', [distinct], {'k': 3, 'dim': 1})
+    case('smallest', 'topk', [distinct], {'k': 2, 'dim': 0, 'largest': False})
+    case('all', 'topk', [distinct], {'k': 6, 'dim': -1})
+    case('zero', 'topk', [distinct], {'k': 0, 'dim': 1})
+    case('basic', 'kthvalue', [distinct], {'k': 2, 'dim': 1})
+    case('keepdim', 'kthvalue', [distinct], {'k': 3, 'dim': 0, 'keepdim': True})
+    case('k', 'topk', [T([3, 4])], {'k': 5, 'dim': 1}, error='selected index k out of range')
     # out-of-range and negative indices: PyTorch's messages
     case('i32_index', 'gather', [x34, T([1, 4], I32, data=[2, 0, 1, 2])], {'dim': 0}, error='gather(): Expected dtype int64 for index')
     case('i32_index', 'scatterAdd', [T([3]), V([1], I32), V([1])], {'dim': 0}, error='scatter(): Expected dtype int64 for index')

@@ -40,6 +40,9 @@ export interface OpArgs {
   readonly nidx?: number;
   readonly accumulate?: boolean;
   readonly reduce?: 'add' | 'multiply';
+  readonly descending?: boolean;
+  readonly k?: number;
+  readonly largest?: boolean;
 }
 
 /** An advanced index from JSON: {t: k} is the k-th operand. */
@@ -212,6 +215,10 @@ export const OPS: Readonly<Record<string, OpFn>> = {
   cummax: one((t, a) => [...t.cummax(dimOf(a)!)]),
   cummin: one((t, a) => [...t.cummin(dimOf(a)!)]),
   logcumsumexp: one((t, a) => t.logcumsumexp(dimOf(a)!)),
+  sort: one((t, a) => [...t.sort(dimOf(a) ?? -1, a.descending ?? false)]),
+  argsort: one((t, a) => t.argsort(dimOf(a) ?? -1, a.descending ?? false)),
+  topk: one((t, a) => [...t.topk(a.k!, dimOf(a) ?? -1, a.largest ?? true)]),
+  kthvalue: one((t, a) => [...t.kthvalue(a.k!, dimOf(a) ?? -1, a.keepdim ?? false)]),
 
   // linear algebra and softmax
   mm: (x) => torch.mm(tensorAt(x, 0), tensorAt(x, 1)),

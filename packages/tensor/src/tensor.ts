@@ -25,6 +25,7 @@ import * as V from './views.js';
 import * as L from './linalg.js';
 import * as I from './indexing.js';
 import * as S from './scan.js';
+import * as Srt from './sort.js';
 import { flushIndexChecks } from './index-checks.js';
 import { backward, type BackwardOptions } from './autograd.js';
 import { copyTo, castTo, empty } from './creation.js';
@@ -788,6 +789,19 @@ export class Tensor {
   }
   logcumsumexp(dim: number): Tensor {
     return S.logcumsumexp(this, dim);
+  }
+  /** Stable sort along `dim` (NaN as the largest value): values and their original positions. */
+  sort(dim: number | Srt.SortOptions = -1, descending: boolean | Srt.SortOptions = false, opts?: Srt.SortOptions): R.ValuesIndices {
+    return Srt.sort(this, dim, descending, opts);
+  }
+  argsort(dim: number | Srt.SortOptions = -1, descending: boolean | Srt.SortOptions = false, opts?: Srt.SortOptions): Tensor {
+    return Srt.argsort(this, dim, descending, opts);
+  }
+  topk(k: number, dim: number | Srt.TopkOptions = -1, largest: boolean | Srt.TopkOptions = true, sorted: boolean | Srt.TopkOptions = true, opts?: Srt.TopkOptions): R.ValuesIndices {
+    return Srt.topk(this, k, dim, largest, sorted, opts);
+  }
+  kthvalue(k: number, dim = -1, keepdim = false): R.ValuesIndices {
+    return Srt.kthvalue(this, k, dim, keepdim);
   }
 
   // ---------------------------------------------------------------- linear algebra

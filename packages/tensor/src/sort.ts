@@ -1,0 +1,164 @@
+/**
+ * sort, argsort, topk, kthvalue. The order comes from a bitonic sorting network decomposed into
+ * IR: each of its log₂P·(log₂P+1)/2 passes (P: the fiber length rounded up to a power of two) is
+ * one elementwise kernel that reads each element and its partner (a GATHER at position i xor j)
+ * and keeps one of them. Work is O(N log² N), fully parallel on every backend, with no kernel of
+ * its own per backend. The network sorts (value, original position) pairs, so equal values keep
+ * their original order (PyTorch's stable sort) and NaN sorts as the largest value, as PyTorch's.
+ * The values are then read from the input at the sorted positions (a GATHER), so the gradient is
+ * the GATHER's: a scatter back to where each value came from.
+ */
+import {
+  arangeNode,
+  binaryNode,
+  broadcastTo,
+  castNode,
+  constNode,
+  detachNode,
+  gatherNode,
+  isFloat,
+  padNode,
+  permuteNode,
+  reshapeNode,
+  shrinkNode,
+  whereNode,
+  type Node,
+  type Pair,
+} from '@fusor/ir';
+import * as D from './decompose.js';
+import { record, type Tensor } from './tensor.js';
+import { normDim } from './views.js';
+import type { ValuesIndices } from './reduce.js';
+
+const valuesIndices = (values: Tensor, indices: Tensor): ValuesIndices => Object.assign([values, indices] as [Tensor, Tensor], { values, indices });
+
+const i32 = (v: number, like: Node): Node => constNode(v, 'int32', like.shape, like.device);
+
+/**
+ * Positions (int32, along the last dim) that sort `x`'s last dim: ascending or descending, equal
+ * values in their original order, NaN as the largest value.
+ */
+function sortedPositions(x: Node, descending: boolean): Node {
+  const n = x.shape[x.ndim - 1]!;
+  const lead = x.shape.slice(0, -1);
+  let p = 1;
+  while (p < n) p *= 2;
+  const shape = [...lead, p];
+  const last = x.ndim - 1;
+  // padding positions (>= n) sort after everything
+  let v = padNode(detachNode(x), x.shape.map((_, i): Pair => (i === last ? [0, p - n] : [0, 0])));
+  const ar = broadcastTo(reshapeNode(arangeNode(0, 1, p, 'int32', x.device), [...lead.map(() => 1), p]), shape);
+  let ix = ar;
+  const float = isFloat(x.dtype);
+  /** 0: a value, 1: NaN, 2: padding (ascending); descending puts NaN first: NaN 0, value 1, padding 2. */
+  const classOf = (val: Node, pos: Node): Node => {
+    const nan = float ? D.ne(val, val) : constNode(0, 'bool', val.shape, val.device);
+    const pad = D.lt(i32(n - 1, pos), pos);
+    return whereNode(pad, i32(2, pos), whereNode(nan, i32(descending ? 0 : 1, pos), i32(descending ? 1 : 0, pos)));
+  };
+  /** Whether (a, ia) comes before (b, ib) in the sorted order. */
+  const before = (a: Node, ia: Node, b: Node, ib: Node): Node => {
+    const ca = classOf(a, ia);
+    const cb = classOf(b, ib);
+    const valueClass = i32(descending ? 1 : 0, ia);
+    const strictly = descending ? D.lt(b, a) : D.lt(a, b);
+    const byValue = D.or(strictly, D.and(D.eq(a, b), D.lt(ia, ib)));
+    const sameClass = whereNode(D.eq(ca, valueClass), byValue, D.lt(ia, ib));
+    return D.or(D.lt(ca, cb), D.and(D.eq(ca, cb), sameClass));
+  };
+  for (let k = 2; k <= p; k *= 2) {
+    for (let j = k / 2; j >= 1; j /= 2) {
+      const partner = binaryNode('XOR', ar, i32(j, ar));
+      const vp = gatherNode(v, partner, last);
+      const ixp = gatherNode(ix, partner, last);
+      const selfFirst = before(v, ix, vp, ixp);
+      // the lower position of a pair keeps the first element in an ascending block, the other the second
+      const lower = D.lt(ar, partner);
+      const ascending = D.eq(binaryNode('AND', ar, i32(k, ar)), i32(0, ar));
+      const keep = D.eq(selfFirst, D.eq(lower, ascending));
+      v = whereNode(keep, v, vp);
+      ix = whereNode(keep, ix, ixp);
+    }
+  }
+  return shrinkNode(ix, shape.map((d, i): Pair => (i === last ? [0, n] : [0, d])));
+}
+
+/** `f` applied with `dim` moved last, the result moved back. */
+function alongLast(x: Tensor, dim: number, f: (n: Node) => Node): Node {
+  const n0 = x.ndim === 0 ? reshapeNode(x.node, [1]) : x.node;
+  const d = normDim(dim, Math.max(x.ndim, 1));
+  const order = n0.shape.map((_, i) => i).filter((i) => i !== d);
+  order.push(d);
+  const inv = order.map((_, i) => order.indexOf(i));
+  const moved = permuteNode(n0, order);
+  const out = permuteNode(f(moved), inv);
+  return x.ndim === 0 ? reshapeNode(out, []) : out;
+}
+
+function checkOptions(opts: object | undefined, allowed: readonly string[], fn: string): void {
+  for (const k of Object.keys(opts ?? {})) if (!allowed.includes(k)) throw new TypeError(`${fn}() got an unexpected keyword argument '${k}'`);
+}
+
+export interface SortOptions {
+  dim?: number;
+  descending?: boolean;
+  stable?: boolean;
+}
+
+/** torch.sort(x, dim=-1, descending=False, *, stable): always stable here (a stable sort is a valid unstable one). */
+export function sort(x: Tensor, dim: number | SortOptions = -1, descending: boolean | SortOptions = false, opts?: SortOptions): ValuesIndices {
+  const o: SortOptions = { ...(typeof dim === 'object' ? dim : {}), ...(typeof descending === 'object' ? descending : {}), ...opts };
+  checkOptions(o, ['dim', 'descending', 'stable'], 'sort');
+  const d = typeof dim === 'number' ? dim : (o.dim ?? -1);
+  const desc = typeof descending === 'boolean' ? descending : (o.descending ?? false);
+  const pos = alongLast(x, d, (n) => sortedPositions(n, desc));
+  const dd = normDim(d, Math.max(x.ndim, 1));
+  const xn = x.ndim === 0 ? reshapeNode(x.node, [1]) : x.node;
+  const values = reshapeNode(gatherNode(xn, x.ndim === 0 ? reshapeNode(pos, [1]) : pos, dd), x.shape);
+  return valuesIndices(record('SortBackward0', values, [x]), record('', castNode(pos, 'int64'), [], false));
+}
+
+export function argsort(x: Tensor, dim: number | SortOptions = -1, descending: boolean | SortOptions = false, opts?: SortOptions): Tensor {
+  return sort(x, dim, descending, opts).indices;
+}
+
+export interface TopkOptions {
+  dim?: number;
+  largest?: boolean;
+  sorted?: boolean;
+}
+
+/** torch.topk: the k largest (or smallest) along dim, in sorted order. */
+export function topk(x: Tensor, k: number, dim: number | TopkOptions = -1, largest: boolean | TopkOptions = true, sorted: boolean | TopkOptions = true, opts?: TopkOptions): ValuesIndices {
+  const o: TopkOptions = {
+    ...(typeof dim === 'object' ? dim : {}),
+    ...(typeof largest === 'object' ? largest : {}),
+    ...(typeof sorted === 'object' ? sorted : {}),
+    ...opts,
+  };
+  checkOptions(o, ['dim', 'largest', 'sorted'], 'topk');
+  const d = normDim(typeof dim === 'number' ? dim : (o.dim ?? -1), Math.max(x.ndim, 1));
+  const big = typeof largest === 'boolean' ? largest : (o.largest ?? true);
+  const size = x.ndim === 0 ? 1 : x.shape[d]!;
+  if (!Number.isInteger(k) || k < 0 || k > size) throw new RangeError('selected index k out of range');
+  const [values, indices] = sort(x, d, big);
+  const cut = (t: Tensor): Tensor => (x.ndim === 0 ? t : t.narrow(d, 0, k));
+  return valuesIndices(renamed(cut(values), 'TopkBackward0', x), cut(indices));
+}
+
+/** torch.kthvalue: the k-th smallest (1-based) along dim, and its position. */
+export function kthvalue(x: Tensor, k: number, dim = -1, keepdim = false): ValuesIndices {
+  const d = normDim(dim, Math.max(x.ndim, 1));
+  const size = x.ndim === 0 ? 1 : x.shape[d]!;
+  if (!Number.isInteger(k) || k < 1 || k > size) throw new RangeError(`kthvalue(): selected number k out of range for dimension ${d}`);
+  const [values, indices] = sort(x, d, false);
+  const pick = (t: Tensor): Tensor => {
+    if (x.ndim === 0) return t;
+    const s = t.narrow(d, k - 1, 1);
+    return keepdim ? s : s.squeeze(d);
+  };
+  return valuesIndices(renamed(pick(values), 'KthvalueBackward0', x), pick(indices));
+}
+
+/** The same values recorded as one op of x (so grad_fn names the user's op, not narrow's). */
+const renamed = (t: Tensor, name: string, x: Tensor): Tensor => record(name, t.node, [x]);
