@@ -11,6 +11,7 @@
 import {
   arangeNode,
   binaryNode,
+  bitcastNode,
   broadcastTo,
   castNode,
   constNode,
@@ -35,6 +36,47 @@ const valuesIndices = (values: Tensor, indices: Tensor): ValuesIndices => Object
 const i32 = (v: number, like: Node): Node => constNode(v, 'int32', like.shape, like.device);
 
 /**
+ * An int32 key whose integer order is the sort order, for dtypes that fit: floats by their bits
+ * (negatives flipped so that integer order is numeric order, -0 as 0, every NaN the largest),
+ * narrow integers as they are; descending flips every bit. Undefined for int64 and float64.
+ */
+function sortKey(x: Node, descending: boolean): Node | undefined {
+  let k: Node;
+  if (x.dtype === 'float32' || x.dtype === 'float16' || x.dtype === 'bfloat16') {
+    const f = castNode(x, 'float32');
+    const zero = constNode(0, 'float32', f.shape, f.device);
+    const bits = bitcastNode(whereNode(D.eq(f, zero), zero, f), 'int32');
+    // negative floats: flip every bit but the sign, so that integer order is numeric order
+    const mono = binaryNode('XOR', bits, whereNode(D.lt(bits, i32(0, bits)), i32(0x7fffffff, bits), i32(0, bits)));
+    k = whereNode(D.ne(f, f), i32(0x7fffffff, bits), mono);
+  } else if (x.dtype === 'int64' || x.dtype === 'float64') {
+    return undefined;
+  } else {
+    k = castNode(x, 'int32');
+  }
+  return descending ? binaryNode('XOR', k, i32(-1, k)) : k;
+}
+
+/** The order of (value, position) pairs for any dtype: NaN largest, padding (positions >= n) last. */
+function generalBefore(n: number, descending: boolean, float: boolean): (a: Node, ia: Node, b: Node, ib: Node) => Node {
+  /** 0: a value, 1: NaN, 2: padding (ascending); descending puts NaN first: NaN 0, value 1, padding 2. */
+  const classOf = (val: Node, pos: Node): Node => {
+    const nan = float ? D.ne(val, val) : constNode(0, 'bool', val.shape, val.device);
+    const pad = D.lt(i32(n - 1, pos), pos);
+    return whereNode(pad, i32(2, pos), whereNode(nan, i32(descending ? 0 : 1, pos), i32(descending ? 1 : 0, pos)));
+  };
+  return (a, ia, b, ib) => {
+    const ca = classOf(a, ia);
+    const cb = classOf(b, ib);
+    const valueClass = i32(descending ? 1 : 0, ia);
+    const strictly = descending ? D.lt(b, a) : D.lt(a, b);
+    const byValue = D.or(strictly, D.and(D.eq(a, b), D.lt(ia, ib)));
+    const sameClass = whereNode(D.eq(ca, valueClass), byValue, D.lt(ia, ib));
+    return D.or(D.lt(ca, cb), D.and(D.eq(ca, cb), sameClass));
+  };
+}
+
+/**
  * Positions (int32, along the last dim) that sort `x`'s last dim: ascending or descending, equal
  * values in their original order, NaN as the largest value.
  */
@@ -46,26 +88,21 @@ function sortedPositions(x: Node, descending: boolean): Node {
   const shape = [...lead, p];
   const last = x.ndim - 1;
   // padding positions (>= n) sort after everything
-  let v = padNode(detachNode(x), x.shape.map((_, i): Pair => (i === last ? [0, p - n] : [0, 0])));
   const ar = broadcastTo(reshapeNode(arangeNode(0, 1, p, 'int32', x.device), [...lead.map(() => 1), p]), shape);
   let ix = ar;
-  const float = isFloat(x.dtype);
-  /** 0: a value, 1: NaN, 2: padding (ascending); descending puts NaN first: NaN 0, value 1, padding 2. */
-  const classOf = (val: Node, pos: Node): Node => {
-    const nan = float ? D.ne(val, val) : constNode(0, 'bool', val.shape, val.device);
-    const pad = D.lt(i32(n - 1, pos), pos);
-    return whereNode(pad, i32(2, pos), whereNode(nan, i32(descending ? 0 : 1, pos), i32(descending ? 1 : 0, pos)));
-  };
-  /** Whether (a, ia) comes before (b, ib) in the sorted order. */
-  const before = (a: Node, ia: Node, b: Node, ib: Node): Node => {
-    const ca = classOf(a, ia);
-    const cb = classOf(b, ib);
-    const valueClass = i32(descending ? 1 : 0, ia);
-    const strictly = descending ? D.lt(b, a) : D.lt(a, b);
-    const byValue = D.or(strictly, D.and(D.eq(a, b), D.lt(ia, ib)));
-    const sameClass = whereNode(D.eq(ca, valueClass), byValue, D.lt(ia, ib));
-    return D.or(D.lt(ca, cb), D.and(D.eq(ca, cb), sameClass));
-  };
+  const padded = (n0: Node): Node => padNode(n0, n0.shape.map((_, i): Pair => (i === last ? [0, p - n] : [0, 0])));
+  let v: Node;
+  let before: (a: Node, ia: Node, b: Node, ib: Node) => Node;
+  const key = sortKey(detachNode(x), descending);
+  if (key) {
+    // one int32 key per element: order by (key, position); padding gets the largest key and the largest positions
+    v = padded(key);
+    v = whereNode(D.lt(i32(n - 1, ar), ar), i32(2147483647, ar), v);
+    before = (a, ia, b, ib) => D.or(D.lt(a, b), D.and(D.eq(a, b), D.lt(ia, ib)));
+  } else {
+    v = padded(detachNode(x));
+    before = generalBefore(n, descending, isFloat(x.dtype));
+  }
   for (let k = 2; k <= p; k *= 2) {
     for (let j = k / 2; j >= 1; j /= 2) {
       const partner = binaryNode('XOR', ar, i32(j, ar));
