@@ -115,11 +115,11 @@ const scatterGrad: GradRule = (n, g) => {
 };
 
 /** Positions of the running max along `axis` (the latest one on ties, a NaN once one is seen), as PyTorch's cummax. */
-export function cummaxIndices(x: Node, out: Node, axis: number): Node {
+export function cummaxIndices(x: Node, out: Node, axis: number, scan: (n: Node, r: ReduceKind, axis: number) => Node = scanNode): Node {
   const k = x.shape[axis]!;
   const ar = expandNode(reshapeNode(arangeNode(0, 1, k, 'int32', x.device), x.shape.map((d, i) => (i === axis ? k : 1))), x.shape);
-  const hit = binaryNode('OR', binaryNode('CMPEQ', x, out), isNan(x));
-  return scanNode(whereNode(hit, ar, constNode(-1, 'int32', x.shape, x.device)), 'max', axis);
+  const hit = binaryNode('OR', binaryNode('CMPEQ', x, out), isFloat(x.dtype) ? isNan(x) : constNode(0, 'bool', x.shape, x.device));
+  return scan(whereNode(hit, ar, constNode(-1, 'int32', x.shape, x.device)), 'max', axis);
 }
 
 /** d scan: a reverse cumsum for sums; products divide it out (x ≠ 0); maxima route g to each running max's position. */

@@ -4,7 +4,27 @@
  * every backend), with gradients from its rule (a reverse cumsum, or a scatter-add to the
  * running maximum's positions).
  */
-import { castNode, constNode, detachNode, isFloat, parseDType, reduceNode, reshapeNode, scanNode, broadcastTo, type DType, type Node, type ReduceKind } from '@fusor/ir';
+import {
+  arangeNode,
+  broadcastTo,
+  castNode,
+  constNode,
+  detachNode,
+  expandNode,
+  gatherNode,
+  isFloat,
+  padNode,
+  parseDType,
+  reduceNode,
+  reshapeNode,
+  scanNode,
+  shrinkNode,
+  whereNode,
+  type DType,
+  type Node,
+  type Pair,
+  type ReduceKind,
+} from '@fusor/ir';
 import { cummaxIndices } from '@fusor/autograd';
 import * as D from './decompose.js';
 import { record, type Tensor } from './tensor.js';
@@ -13,10 +33,41 @@ import type { ValuesIndices } from './reduce.js';
 
 const valuesIndices = (values: Tensor, indices: Tensor): ValuesIndices => Object.assign([values, indices] as [Tensor, Tensor], { values, indices });
 
+/** Fibers longer than twice this are scanned in two levels. */
+const BLOCK = 1024;
+
+/**
+ * A scan along `axis`, in two levels for long fibers so that it runs in parallel: the fiber is
+ * cut into blocks of BLOCK, each block scanned by its own thread, the blocks' totals scanned (the
+ * same way, recursively), and each block combined with the running total of the blocks before it.
+ * Padding goes at the end, where it only reaches discarded positions. The result is made of IR
+ * ops with gradient rules, so autograd needs nothing special.
+ */
+export function blockedScan(n: Node, reduce: ReduceKind, axis: number): Node {
+  const len = n.shape[axis]!;
+  if (len <= 2 * BLOCK) return scanNode(n, reduce, axis);
+  const blocks = Math.ceil(len / BLOCK);
+  const pre = n.shape.slice(0, axis);
+  const post = n.shape.slice(axis + 1);
+  const padded = padNode(n, n.shape.map((_, i): Pair => (i === axis ? [0, blocks * BLOCK - len] : [0, 0])));
+  const split = reshapeNode(padded, [...pre, blocks, BLOCK, ...post]);
+  const local = scanNode(split, reduce, axis + 1);
+  const totals = shrinkNode(local, local.shape.map((d, i): Pair => (i === axis + 1 ? [BLOCK - 1, BLOCK] : [0, d])));
+  const running = blockedScan(totals, reduce, axis);
+  // block b combines with the running total of blocks < b (block 0 with nothing)
+  const before = padNode(shrinkNode(running, running.shape.map((d, i): Pair => (i === axis ? [0, blocks - 1] : [0, d]))), running.shape.map((_, i): Pair => (i === axis ? [1, 0] : [0, 0])));
+  const carry = expandNode(before, local.shape);
+  const b = expandNode(reshapeNode(arangeNode(0, 1, blocks, 'int32', n.device), local.shape.map((d, i) => (i === axis ? blocks : 1))), local.shape);
+  const first = D.eq(b, constNode(0, 'int32', local.shape, n.device));
+  const combined = reduce === 'add' ? D.add(local, carry) : reduce === 'mul' ? D.mul(local, carry) : D.max(local, carry);
+  const out = reshapeNode(whereNode(first, local, combined), [...pre, blocks * BLOCK, ...post]);
+  return shrinkNode(out, out.shape.map((d, i): Pair => (i === axis ? [0, len] : [0, d])));
+}
+
 /** The scan of `n` along `dim` of a tensor of `x`'s rank (0-d scans its one element). */
 function scanOf(n: Node, reduce: ReduceKind, dim: number): Node {
   if (n.ndim === 0) return reshapeNode(scanNode(reshapeNode(n, [1]), reduce, 0), []);
-  return scanNode(n, reduce, dim);
+  return blockedScan(n, reduce, dim);
 }
 
 function accumulateDtype(x: Tensor, opts: { dtype?: DType | string } | undefined, fn: string): DType {
@@ -42,10 +93,12 @@ function cumExtreme(x: Tensor, dim: number, fn: 'cummax' | 'cummin'): ValuesIndi
   const d = normDim(dim, Math.max(x.ndim, 1));
   const n0 = x.ndim === 0 ? reshapeNode(x.node, [1]) : x.node;
   const flip = (n: Node): Node => (fn === 'cummax' ? n : n.dtype === 'bool' ? D.not(n) : D.neg(n));
-  const src = flip(n0);
-  const run = scanNode(src, 'max', d);
-  const values = reshapeNode(flip(run), x.shape);
-  const indices = reshapeNode(castNode(cummaxIndices(src, run, d), 'int64'), x.shape);
+  const src = detachNode(flip(n0));
+  const run = blockedScan(src, 'max', d);
+  const pos = cummaxIndices(src, run, d, blockedScan);
+  // the values are read at the positions: the gradient goes to that one element, as PyTorch's
+  const values = reshapeNode(gatherNode(n0, pos, d), x.shape);
+  const indices = reshapeNode(castNode(pos, 'int64'), x.shape);
   return valuesIndices(record(fn === 'cummax' ? 'CummaxBackward0' : 'CumminBackward0', values, [x]), record('', indices, [], false));
 }
 
@@ -65,6 +118,6 @@ export function logcumsumexp(x: Tensor, dim: number): Tensor {
   // an all −inf (or NaN-free infinite) fiber would give inf − inf: shift by 0 there
   const finite = D.eq(D.sub(mx, mx), constNode(0, mx.dtype, mx.shape, mx.device));
   const m = broadcastTo(D.where(finite, mx, D.c(0, mx)), n.shape);
-  const out = D.add(D.log(scanNode(D.exp(D.sub(n, m)), 'add', d)), m);
+  const out = D.add(D.log(blockedScan(D.exp(D.sub(n, m)), 'add', d)), m);
   return record('LogcumsumexpBackward0', reshapeNode(out, x.shape), [x]);
 }
