@@ -98,6 +98,8 @@ export interface Backend<B extends BackendBuffer = BackendBuffer, P = unknown> {
   init(): Promise<string>;
   alloc(dtype: DType, size: number, device: number): B;
   free(buf: B): void;
+  /** Returns pooled (freed but cached) memory to the device; called before an allocation is retried. */
+  trim?(): void;
   write(buf: B, data: HostArray): void;
   read(buf: B): Promise<HostArray>;
   readSync?(buf: B): HostArray;

@@ -74,6 +74,8 @@ export class Recording {
           return { k: 'copy', bufs: s.bufs.map(at) };
       }
     });
+    // a replay writes into these: they stay allocated while the recording may replay them
+    for (const b of buffers) b.pin();
     this.buffers = buffers;
     this.specs = buffers.map((b) => ({ backend: b.backend, device: b.device, handle: { dtype: b.handle.dtype, size: b.handle.size } }));
     this.allocated = buffers.map((b) => tape.allocated.has(b));
@@ -81,7 +83,9 @@ export class Recording {
 
   /** Drops the recording's hold on buffer `i` (a replay binds another buffer there). */
   release(i: number): void {
+    const b = this.buffers[i];
     this.buffers[i] = undefined;
+    b?.unpin();
   }
 
   /** Number of launches (kernels and routines) a replay makes. */

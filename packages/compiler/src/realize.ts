@@ -3,56 +3,156 @@
  * item to kernel IR, compiles it once per (backend, kernel) and launches it.
  */
 import { DTYPES, type DType, type HostArray, type Node } from '@fusor/ir';
-import { getBackend, type Backend, type BackendBuffer, type GemmShape } from './backend.js';
+import { canonicalDevice, getBackend, parseDevice, type Backend, type BackendBuffer, type GemmShape } from './backend.js';
 import type { Contraction } from './contraction.js';
 import type { Kernel } from './kernel-ir.js';
 import { lower } from './lower.js';
 import { schedule, type ScheduleItem } from './schedule.js';
 import { simplifyGraph } from './simplify-graph.js';
 
-/** Device memory behind a realized node; freed when no node refers to it any more. */
+/**
+ * Device memory behind realized nodes. It is counted, not left to the collector: a garbage
+ * collector never runs finalizers inside a synchronous loop and does not see device or wasm
+ * memory, so the runtime frees a buffer as soon as nothing holds it — no node bound to it, no
+ * recording pinning it. The FinalizationRegistry is only the backstop for buffers whose nodes
+ * the collector took first.
+ */
 export class DeviceBuffer {
-  /**
-   * Nodes ever bound to this buffer and not marked stale: an upper bound (bindings are not
-   * counted down when a node is collected). A buffer bound once is held by one value only.
-   */
-  bindings = 0;
+  /** Nodes bound to this buffer, plus pins (a jit recording that replays into it). */
+  refs = 0;
+  freed = false;
+  readonly bytes: number;
   constructor(
     readonly backend: Backend,
     readonly handle: BackendBuffer,
     readonly device: string,
   ) {
+    this.bytes = handle.size * DTYPES[handle.dtype].itemsize;
     liveBuffers++;
-    liveBytes += handle.size * DTYPES[handle.dtype].itemsize;
-    freeing.register(this, { backend, handle });
+    liveBytes += this.bytes;
+    freeing.register(this, { backend, handle, bytes: this.bytes }, this);
     tape?.allocated.add(this);
+  }
+
+  /** Keeps the buffer alive for a holder other than a node (a recording). */
+  pin(): void {
+    this.refs++;
+  }
+
+  /** Drops one hold; the last one frees the buffer. */
+  unpin(): void {
+    if (--this.refs <= 0) this.free();
+  }
+
+  /** Returns the memory to the backend now (its pool); every node bound to it must be unbound first. */
+  free(): void {
+    if (this.freed) return;
+    this.freed = true;
+    freeing.unregister(this);
+    liveBuffers--;
+    liveBytes -= this.bytes;
+    this.backend.free(this.handle);
   }
 }
 
 /** A fresh buffer of the same dtype, size and device as `like`. */
 export function allocLike(like: { readonly backend: Backend; readonly device: string; readonly handle: { readonly dtype: DType; readonly size: number } }): DeviceBuffer {
   const h = like.handle;
-  return new DeviceBuffer(like.backend, like.backend.alloc(h.dtype, h.size, deviceIndex(like.device)), like.device);
+  return new DeviceBuffer(like.backend, allocOn(like.backend, h.dtype, h.size, like.device), like.device);
 }
 
 let liveBuffers = 0;
 let liveBytes = 0;
-const freeing = new FinalizationRegistry<{ backend: Backend; handle: BackendBuffer }>(({ backend, handle }) => {
+const freeing = new FinalizationRegistry<{ backend: Backend; handle: BackendBuffer; bytes: number }>(({ backend, handle, bytes }) => {
   liveBuffers--;
-  liveBytes -= handle.size * DTYPES[handle.dtype].itemsize;
+  liveBytes -= bytes;
   backend.free(handle);
 });
 
+/** Raised when a device cannot hold an allocation even after its pool was emptied. */
+export class OutOfMemoryError extends Error {
+  override name = 'OutOfMemoryError';
+}
+
+/** `2.00 GiB`, as PyTorch prints sizes in its out-of-memory message (c10's format_size). */
+export function formatBytes(bytes: number): string {
+  if (bytes <= 1024) return `${bytes} bytes`;
+  if (bytes <= 1048576) return `${(bytes / 1024).toFixed(2)} KiB`;
+  if (bytes <= 1073741824) return `${(bytes / 1048576).toFixed(2)} MiB`;
+  return `${(bytes / 1073741824).toFixed(2)} GiB`;
+}
+
+/**
+ * Allocates on a device; when the device refuses, drops what the runtime holds only as a cache
+ * (evictable buffers, the backend's pool) and tries once more, then raises PyTorch's error.
+ */
+function allocOn(backend: Backend, dtype: DType, size: number, device: string): BackendBuffer {
+  const index = deviceIndex(device);
+  try {
+    return backend.alloc(dtype, size, index);
+  } catch (e) {
+    if (e instanceof OutOfMemoryError) throw e;
+    evictAll();
+    backend.trim?.();
+    try {
+      return backend.alloc(dtype, size, index);
+    } catch (e2) {
+      // a backend that words its own out-of-memory error (cuda's caching allocator) is heard as is
+      if (e2 instanceof Error && e2.name.endsWith('OutOfMemoryError')) throw e2;
+      const bytes = size * DTYPES[dtype].itemsize;
+      const type = parseDevice(device).type;
+      const prefix = type === 'cuda' ? 'CUDA' : type === 'cpu' ? 'CPU' : type === 'webgpu' ? 'WebGPU' : type;
+      const why = e2 instanceof Error ? e2.message : String(e2);
+      throw new OutOfMemoryError(
+        `${prefix} out of memory. Tried to allocate ${formatBytes(bytes)} (device ${canonicalDevice(device)}; fusor holds ${formatBytes(liveBytes)} in ${liveBuffers} buffers). ${why}`,
+      );
+    }
+  }
+}
+
 const realized = new WeakMap<Node, DeviceBuffer>();
-/** Nodes whose buffer was since overwritten in place (by a jit replay): their old value is gone. */
-const stale = new WeakSet<Node>();
+/** Nodes whose value is gone (overwritten in place, or released as an old version): reading them raises. */
+const stale = new WeakMap<Node, string>();
+/** Buffer nodes whose contents also live on the host: their device copy can be dropped and made again. */
+const hostCopies = new WeakMap<Node, HostArray>();
 
 export const isRealized = (n: Node): boolean => realized.has(n);
 export const getBuffer = (n: Node): DeviceBuffer | undefined => realized.get(n);
 export function setBuffer(n: Node, b: DeviceBuffer): void {
+  const prev = realized.get(n);
+  if (prev === b) return;
   realized.set(n, b);
-  b.bindings++;
+  b.refs++;
+  if (prev) unhold(prev);
   tape?.realized.add(n);
+}
+
+function unhold(b: DeviceBuffer): void {
+  if (--b.refs <= 0 && !(tape && tape.allocated.has(b))) b.free();
+}
+
+/**
+ * Drops `n`'s binding to its buffer (freed when nothing else holds it). A computed node is then
+ * computed again if needed, a buffer node with a host copy uploaded again; a plain buffer node's
+ * value is gone.
+ */
+export function unbind(n: Node): void {
+  const b = realized.get(n);
+  if (!b) return;
+  realized.delete(n);
+  forget(n);
+  unhold(b);
+}
+
+/**
+ * Releases a value nothing may read any more (an old version of a tensor updated in place):
+ * its memory is freed, and a lazy value still reading it raises `why` instead of computing.
+ */
+export function release(n: Node, why: string): void {
+  // a jit trace keeps what it read: the recording finds state through these buffers
+  if (tape) return;
+  if (n.op === 'BUFFER' && !hostCopies.has(n)) stale.set(n, why);
+  unbind(n);
 }
 
 /**
@@ -61,24 +161,110 @@ export function setBuffer(n: Node, b: DeviceBuffer): void {
  */
 export function markStale(n: Node): void {
   if (stale.has(n)) return;
-  stale.add(n);
+  stale.set(n, STALE_JIT);
   const b = realized.get(n);
-  if (b) b.bindings--;
+  if (b) {
+    realized.delete(n);
+    forget(n);
+    b.refs--;
+  }
 }
 
+const STALE_JIT =
+  'a tensor this lazy value reads was updated in place by a jit replay after the value was recorded, so its old contents are gone; realize such values (dataSync(), item()) before calling the jitted function';
+
 /** Whether only one live node holds `b`, so writing it in place changes no other value. */
-export const isExclusive = (b: DeviceBuffer): boolean => b.bindings <= 1;
+export const isExclusive = (b: DeviceBuffer): boolean => b.refs <= 1;
+
+/** Remembers that buffer node `n`'s contents are `data` on the host: its device copy becomes a cache. */
+export function setHostCopy(n: Node, data: HostArray): void {
+  if (n.op !== 'BUFFER') throw new Error(`internal: a host copy is for buffer nodes, not ${n.op}`);
+  hostCopies.set(n, data);
+  const b = realized.get(n);
+  if (b) {
+    touchEvictable(n, b);
+    trimCache();
+  }
+}
+
+// ------------------------------------------------------------------ the cache of recomputable buffers
+
+/**
+ * Buffers the runtime may drop at any time because their value can be made again: realized
+ * results of computations (their inputs are still held) and buffer nodes with a host copy.
+ * Oldest first; past the budget the oldest go.
+ */
+const evictable = new Map<Node, DeviceBuffer>();
+let evictableBytes = 0;
+let cacheBudget = 64 * 1024 * 1024;
+let cacheEntries = 64;
+
+/** How much the runtime keeps of recomputable results and host-backed copies before dropping the oldest. */
+export interface CacheBudget {
+  /** Bytes (default 64 MiB). */
+  readonly bytes: number;
+  /** Buffers (default 64). */
+  readonly buffers: number;
+}
+
+export function setCacheBudget(budget: Partial<CacheBudget>): void {
+  const { bytes = cacheBudget, buffers = cacheEntries } = budget;
+  if (!(bytes >= 0)) throw new RangeError(`cache budget: bytes must be a non-negative number, got ${bytes}`);
+  if (!(buffers >= 0) || !Number.isInteger(buffers)) throw new RangeError(`cache budget: buffers must be a non-negative integer, got ${buffers}`);
+  cacheBudget = bytes;
+  cacheEntries = buffers;
+  trimCache();
+}
+export const getCacheBudget = (): CacheBudget => ({ bytes: cacheBudget, buffers: cacheEntries });
+
+function touchEvictable(n: Node, b: DeviceBuffer): void {
+  if (evictable.delete(n)) evictable.set(n, b);
+  else {
+    evictable.set(n, b);
+    evictableBytes += b.bytes;
+  }
+}
+
+function forget(n: Node): void {
+  const b = evictable.get(n);
+  if (!b) return;
+  evictable.delete(n);
+  evictableBytes -= b.bytes;
+}
+
+function trimCache(): void {
+  if (tape) return;
+  for (const [n, b] of evictable) {
+    if (evictableBytes <= cacheBudget && evictable.size <= cacheEntries) break;
+    evictable.delete(n);
+    evictableBytes -= b.bytes;
+    if (realized.get(n) === b) {
+      realized.delete(n);
+      unhold(b);
+    }
+  }
+}
+
+function evictAll(): void {
+  const [bytes, entries] = [cacheBudget, cacheEntries];
+  cacheBudget = 0;
+  cacheEntries = 0;
+  trimCache();
+  [cacheBudget, cacheEntries] = [bytes, entries];
+}
 
 /** Creates a realized node's buffer from host data. */
 export function upload(n: Node, data: HostArray): DeviceBuffer {
   const b = uploadUnrecorded(n, data);
   tape?.steps.push({ k: 'upload', buf: b, data: data.slice() as HostArray });
+  // the host array is the value; the device copy is a cache made again when dropped
+  if (n.op === 'BUFFER') setHostCopy(n, data);
   return b;
 }
 
 function uploadUnrecorded(n: Node, data: HostArray): DeviceBuffer {
   const backend = getBackend(n.device);
-  const handle = backend.alloc(n.dtype, n.size, deviceIndex(n.device));
+  const handle = allocOn(backend, n.dtype, n.size, n.device);
   backend.write(handle, data);
   const b = new DeviceBuffer(backend, handle, n.device);
   setBuffer(n, b);
@@ -125,12 +311,15 @@ export function startTape(keep: (n: Node) => boolean = () => false): Tape {
 
 /** Whether a realize treats `n` as computed: while a tape runs, only buffers, state, and what it computed. */
 function done(n: Node): boolean {
+  // a buffer node is an input: need() uploads its host copy again, or says why its value is gone
+  if (n.op === 'BUFFER') return true;
   if (!realized.has(n)) return false;
-  return !tape || n.op === 'BUFFER' || tape.realized.has(n) || tape.keep(n);
+  return !tape || tape.realized.has(n) || tape.keep(n);
 }
 
 export function stopTape(): void {
   tape = null;
+  trimCache();
 }
 
 /** Runs `fn` without recording what it launches (work done for the trace, not part of it). */
@@ -145,6 +334,15 @@ export function untaped<T>(fn: () => T): T {
 }
 
 const deviceIndex = (device: string): number => Number(device.split(':')[1] ?? 0);
+
+/** Buffers and bytes the runtime holds on devices, and how much of it is a droppable cache. */
+export interface MemoryStats {
+  readonly buffers: number;
+  readonly bytes: number;
+  /** Of those, the buffers and bytes of recomputable results and host-backed copies (a cache, dropped first under pressure). */
+  readonly cachedBuffers: number;
+  readonly cachedBytes: number;
+}
 
 export interface CompilerStats {
   /** Kernels compiled by a backend (cache misses). */
@@ -165,7 +363,7 @@ export function countLaunches(kernels: number, routines: number): void {
   stats.routines += routines;
   stats.cacheHits += kernels;
 }
-export const memoryStats = (): { buffers: number; bytes: number } => ({ buffers: liveBuffers, bytes: liveBytes });
+export const memoryStats = (): MemoryStats => ({ buffers: liveBuffers, bytes: liveBytes, cachedBuffers: evictable.size, cachedBytes: evictableBytes });
 
 const programs = new Map<string, unknown>();
 
@@ -191,25 +389,30 @@ export function compileKernel(backend: Backend, kernel: Kernel): unknown {
 }
 
 function need(n: Node): DeviceBuffer {
-  const b = realized.get(n);
-  if (!b) throw new Error(`internal: ${n} used before it was realized`);
-  if (stale.has(n)) {
-    throw new Error(
-      'a tensor this lazy value reads was updated in place by a jit replay after the value was recorded, so its old contents are gone; realize such values (dataSync(), item()) before calling the jitted function',
-    );
-  }
+  let b = realized.get(n);
+  const gone = stale.get(n);
+  if (gone) throw new Error(gone);
+  if (!b) {
+    const host = hostCopies.get(n);
+    if (!host) throw new Error(`internal: ${n} used before it was realized`);
+    b = uploadUnrecorded(n, host);
+    touchEvictable(n, b);
+  } else if (evictable.has(n)) touchEvictable(n, b);
   return b;
 }
 
-function runKernel(item: ScheduleItem): void {
+/** Allocates the output buffer of a launch. */
+function output(root: Node): DeviceBuffer {
+  const backend = getBackend(root.device);
+  return new DeviceBuffer(backend, allocOn(backend, root.dtype, root.size, root.device), root.device);
+}
+
+function runKernel(item: ScheduleItem, made: Node[]): void {
   const backend = getBackend(item.root.device);
-  if (item.gemm) return runGemm(backend, item, item.gemm);
+  if (item.gemm) return runGemm(backend, item, item.gemm, made);
   const { kernel, inputs, varValues } = lower(item);
   const program = compileKernel(backend, kernel);
-  const out =
-    item.kind === 'assign'
-      ? need(item.root.src[0]!)
-      : new DeviceBuffer(backend, backend.alloc(item.root.dtype, item.root.size, deviceIndex(item.root.device)), item.root.device);
+  const out = item.kind === 'assign' ? need(item.root.src[0]!) : output(item.root);
   const bufs = [out, ...inputs.map(need)];
   backend.launch(
     program,
@@ -218,22 +421,25 @@ function runKernel(item: ScheduleItem): void {
   );
   stats.launched++;
   setBuffer(item.root, out);
+  if (item.kind !== 'assign') made.push(item.root);
   tape?.steps.push({ k: 'kernel', backend, kernel, program, bufs, vars: varValues });
 }
 
-function runGemm(backend: Backend, item: ScheduleItem, g: Contraction): void {
-  const out = new DeviceBuffer(backend, backend.alloc(item.root.dtype, item.root.size, deviceIndex(item.root.device)), item.root.device);
+function runGemm(backend: Backend, item: ScheduleItem, g: Contraction, made: Node[]): void {
   const a = need(g.a);
   const b = need(g.b);
+  const out = output(item.root);
   backend.routines!.gemm!.run(g.shape, a.handle, b.handle, out.handle);
   stats.launched++;
   stats.routines++;
   setBuffer(item.root, out);
+  made.push(item.root);
   tape?.steps.push({ k: 'gemm', backend, shape: g.shape, bufs: [out, a, b] });
 }
 
-function finishCopy(item: ScheduleItem, host: HostArray): void {
+function finishCopy(item: ScheduleItem, host: HostArray, made: Node[]): void {
   const dst = uploadUnrecorded(item.root, host);
+  made.push(item.root);
   tape?.steps.push({ k: 'copy', bufs: [dst, need(item.root.src[0]!)] });
 }
 
@@ -261,8 +467,36 @@ function runAlias(item: ScheduleItem): void {
   setBuffer(item.root, need(target));
 }
 
+/**
+ * After a realize: intermediates (computed only for this realize) are dropped at once — they can
+ * be computed again from what they read; computed roots join the cache of recomputable buffers.
+ * Nothing is dropped while a tape records (the recording replays into those buffers).
+ */
+function finish(roots: readonly Node[], made: readonly Node[]): void {
+  for (const r of roots) need(r);
+  if (tape) return;
+  const keep = new Set(roots);
+  for (const n of made) {
+    if (keep.has(n)) continue;
+    // computed a second time: a value some live tensor keeps reading (lazy data, a weight's
+    // transpose) is worth caching; a first-time intermediate is dropped at once
+    if (computedBefore.has(n)) touchEvictable(n, realized.get(n)!);
+    else {
+      computedBefore.add(n);
+      unbind(n);
+    }
+  }
+  for (const r of roots) {
+    if (r.op !== 'BUFFER' || hostCopies.has(r)) touchEvictable(r, realized.get(r)!);
+  }
+  trimCache();
+}
+
+const computedBefore = new WeakSet<Node>();
+
 /** Computes every node in `roots` into a buffer, synchronously. */
 export function realize(roots: readonly Node[]): void {
+  const made: Node[] = [];
   for (const item of plan(roots)) {
     if (isAlias(item)) runAlias(item);
     else if (item.kind === 'copy') {
@@ -270,20 +504,23 @@ export function realize(roots: readonly Node[]): void {
       if (!src.backend.readSync) {
         throw new Error(`copying from ${src.device} needs an asynchronous read: use the async form (await tensor.data())`);
       }
-      finishCopy(item, src.backend.readSync(src.handle));
-    } else runKernel(item);
+      finishCopy(item, src.backend.readSync(src.handle), made);
+    } else runKernel(item, made);
   }
+  finish(roots, made);
 }
 
 /** Computes every node in `roots` into a buffer; copies from asynchronous devices are awaited. */
 export async function realizeAsync(roots: readonly Node[]): Promise<void> {
+  const made: Node[] = [];
   for (const item of plan(roots)) {
     if (isAlias(item)) runAlias(item);
     else if (item.kind === 'copy') {
       const src = need(item.root.src[0]!);
-      finishCopy(item, src.backend.readSync ? src.backend.readSync(src.handle) : await src.backend.read(src.handle));
-    } else runKernel(item);
+      finishCopy(item, src.backend.readSync ? src.backend.readSync(src.handle) : await src.backend.read(src.handle), made);
+    } else runKernel(item, made);
   }
+  finish(roots, made);
 }
 
 /** The schedule a realize of `roots` would run, without running it. */

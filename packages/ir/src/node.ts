@@ -52,24 +52,45 @@ function argKey(arg: NodeArg): string {
   return JSON.stringify(arg);
 }
 
-const table = new Map<string, WeakRef<Node>>();
-const reaper = new FinalizationRegistry<string>((key) => {
-  const ref = table.get(key);
-  if (ref && ref.deref() === undefined) table.delete(key);
-});
+/**
+ * The intern table holds nodes strongly, most recent last, and forgets the oldest past a bound.
+ * Not weakly: a WeakRef keeps its target alive until the current synchronous job ends, so in a
+ * plain synchronous loop every node ever made would stay alive. Forgetting a node only costs
+ * sharing: an equal graph built after it was forgotten is a new object.
+ */
+const table = new Map<string, Node>();
+let capacity = 1 << 16;
+
+/** Sets how many nodes the intern table remembers (tests of interning and memory). */
+export function setInternCapacity(n: number): void {
+  capacity = Math.max(1, n);
+  trim();
+}
+
+/** Forgets the oldest nodes down to three quarters of the capacity (in batches, so the cost is amortized). */
+function trim(): void {
+  if (table.size <= capacity) return;
+  const keep = Math.floor(capacity * 0.75);
+  for (const k of table.keys()) {
+    table.delete(k);
+    if (table.size <= keep) break;
+  }
+}
 
 /** Creates or returns the interned node. Validation lives in the typed constructors below. */
 function intern(op: Op, dtype: DType, shape: Shape, src: readonly Node[], arg: NodeArg, device: string): Node {
-  const key = `${op}|${dtype}|${device}|${shape.join(',')}|${src.map((s) => s.id).join(',')}|${argKey(arg)}`;
-  const hit = table.get(key)?.deref();
+  let key = op + '|' + dtype + '|' + device + '|' + shape.join(',') + '|';
+  for (let i = 0; i < src.length; i++) key += (i ? ',' : '') + src[i]!.id;
+  if (arg !== null) key += '|' + argKey(arg);
+  const hit = table.get(key);
   if (hit) return hit;
   const n = new Node(op, dtype, Object.freeze([...shape]), Object.freeze([...src]), arg, device, key);
-  table.set(key, new WeakRef(n));
-  reaper.register(n, key);
+  table.set(key, n);
+  if (table.size > capacity) trim();
   return n;
 }
 
-/** Number of live interned nodes (for tests of interning and memory). */
+/** Number of nodes the intern table holds (for tests of interning and memory). */
 export const internedCount = (): number => table.size;
 
 function checkShape(shape: Shape): void {

@@ -8,7 +8,7 @@ import { castNode, constNode, binaryNode, shapeEqual, toposort, type Node } from
 import { realize } from '@fusor/compiler';
 import { AutogradError } from './errors.js';
 import { state } from './state.js';
-import { edgeOf, GradFn, Tensor, type Edge } from './tensor.js';
+import { commitVersion, edgeOf, GradFn, Tensor, type Edge } from './tensor.js';
 
 export interface BackwardOptions {
   /** Keep the graph so backward can run through it again. */
@@ -39,10 +39,11 @@ interface Walk {
 
 const TYPE_NAME: Readonly<Record<string, string>> = { float32: 'Float', float64: 'Double', float16: 'Half', bfloat16: 'BFloat16' };
 
-function modifiedError(e: Edge): AutogradError {
+function modifiedError(e: Edge, outputOf?: string): AutogradError {
   const t = e.tensor;
   const name = `torch.${TYPE_NAME[t.dtype] ?? 'Float'}Tensor [${t.shape.join(', ')}]`;
-  const of = t.gradFn ? `, which is output 0 of ${t.gradFn.name},` : '';
+  const producer = outputOf ?? t.gradFn?.name;
+  const of = producer ? `, which is output 0 of ${producer},` : '';
   return new AutogradError(
     `one of the variables needed for gradient computation has been modified by an inplace operation: [${name}]${of} is at version ${t._box.version}; expected version ${e.version} instead. Hint: the backtrace further above shows the operation that failed to compute its gradient. The variable in question was changed in there or anywhere later. Good luck!`,
   );
@@ -71,6 +72,8 @@ function walk(roots: readonly Tensor[], extra: readonly Tensor[] = []): Walk {
     if (seen.has(fn)) continue;
     seen.add(fn);
     if (fn.released && fn.savesTensors) throw new AutogradError(FREED);
+    const out = fn.savedOutput;
+    if (out && out.box.version !== out.version) throw modifiedError({ tensor: out.tensor, node: fn.node, fn, version: out.version }, fn.name);
     fns.push(fn);
     const owner = fn.owner;
     if (owner && owner.gradFn === fn) {
@@ -184,8 +187,15 @@ export function backward(out: Tensor, gradient: Tensor | undefined, opts: Backwa
       const g = gradOf(t, ns, grads, w);
       if (!g) continue;
       const gt = t.isLeaf ? applyHooks(t, gradTensor(g, w, opts.createGraph === true)) : gradTensor(g, w, opts.createGraph === true);
-      t.grad = t.grad ? accumulate(t.grad, gt, opts.createGraph === true) : gt;
-      updated.push(t.grad);
+      const prevGrad = t.grad;
+      if (prevGrad && !opts.createGraph && !prevGrad.requiresGrad && !prevGrad.isView) {
+        // PyTorch's AccumulateGrad adds into the existing .grad in place: the same tensor, a new version
+        commitVersion(prevGrad._box, binaryNode('ADD', prevGrad.node, castNode(gt.node, prevGrad.dtype)));
+        updated.push(prevGrad);
+      } else {
+        t.grad = prevGrad ? accumulate(prevGrad, gt, opts.createGraph === true) : gt;
+        updated.push(t.grad);
+      }
     }
   } finally {
     state.gradEnabled = prev;
@@ -193,7 +203,10 @@ export function backward(out: Tensor, gradient: Tensor | undefined, opts: Backwa
   if (!opts.createGraph) {
     // the output is realized with the gradients: it is almost always read next, and shares their work
     realize([out.node, ...updated.map((t) => t.node)]);
-    for (const t of updated) t._compact();
+    // a gradient accumulated into an existing .grad is that tensor's new contents (compacted to a
+    // buffer); a new one stays a computed result, which the runtime may drop once it is
+    // replaced (p.grad = null) and the loop moves on
+    for (const t of updated) if (t.version > 0) t._compact();
   }
   if (!opts.retainGraph) for (const fn of w.fns) fn.released = true;
 }

@@ -12,15 +12,17 @@ import {
   resultType,
   unaryNode,
   binaryNode,
+  withSources,
   type DType,
   type Node,
   type Operand,
 } from '@fusor/ir';
 import { realize } from '@fusor/compiler';
+import { GRAD_RULES } from '@fusor/autograd';
 import * as D from './decompose.js';
 import { AutogradError, DeviceMismatchError } from './errors.js';
 import { drawOffset, getDefaultDtype, isGradEnabled, state } from './state.js';
-import { record, Tensor, type TensorLike } from './tensor.js';
+import { commitVersion, edgeOf, GradFn, record, Tensor, type TensorLike } from './tensor.js';
 
 const operand = (x: TensorLike): Operand =>
   x instanceof Tensor ? { kind: 'tensor', dtype: x.dtype, dim: x.ndim } : { kind: 'scalar', value: x };
@@ -321,8 +323,13 @@ const CATEGORY_RANK = { bool: 0, int: 1, float: 2 } as const;
  * alias (`.data`, `.detach()`) sees it. Realized at once, as PyTorch's in-place ops are eager.
  */
 export function inPlace<T extends Tensor>(t: T, result: Tensor, name: string): T {
-  if (t.requiresGrad && t.isLeaf && isGradEnabled()) {
+  const grad = isGradEnabled();
+  if (t.requiresGrad && t.isLeaf && grad) {
     throw new AutogradError('a leaf Variable that requires grad is being used in an in-place operation.');
+  }
+  const base = t._base;
+  if (t.isView && base !== null && base.requiresGrad && base.isLeaf && grad) {
+    throw new AutogradError('a view of a leaf Variable that requires grad is being used in an in-place operation.');
   }
   if (CATEGORY_RANK[DTYPES[result.dtype].category] > CATEGORY_RANK[DTYPES[t.dtype].category]) {
     throw new TypeError(`result type ${DTYPE_TITLE[result.dtype]} can't be cast to the desired output type ${DTYPE_TITLE[t.dtype]}`);
@@ -330,14 +337,60 @@ export function inPlace<T extends Tensor>(t: T, result: Tensor, name: string): T
   if (result.shape.join() !== t.shape.join()) {
     throw new RangeError(`output with shape [${t.shape.join(', ')}] doesn't match the broadcast shape [${result.shape.join(', ')}]`);
   }
-  t._box.node = castNode(result.node, t.dtype);
-  t._box.version++;
-  if (result.gradFn) {
-    // the op's own input was saved as its (immutable) node, so this very change does not invalidate it
-    t.gradFn = result.gradFn.renamed(name, t);
-    t.requiresGrad = true;
+  const strides = t._strides();
+  if (t.shape.some((d, i) => d > 1 && strides[i] === 0)) {
+    throw new RangeError(
+      'unsupported operation: more than one element of the written-to tensor refers to a single memory location. Please clone() the tensor before performing the operation.',
+    );
   }
-  realize([t.node]);
+  const value = castNode(result.node, t.dtype);
+  const box = t._box;
+  const view = t._view;
+  if (view === null) {
+    commitVersion(box, value);
+    if (result.gradFn) {
+      // the op's own input was saved as its (immutable) node, so this very change does not invalidate it
+      t.gradFn = result.gradFn.renamed(name, t);
+      t.requiresGrad = true;
+      box.fn = t.gradFn;
+    }
+  } else {
+    // a write through a view is a new version of the whole storage: the value placed where the
+    // view reads, the old contents elsewhere (PyTorch's CopySlices); other views read it anew
+    commitVersion(box, writeThrough(box.node, view.steps, value));
+    const fn = result.gradFn;
+    if (base !== null && (fn || base.requiresGrad) && grad) {
+      const edges = [...(fn ? fn.renamed(name, t).edges : []), ...(base.requiresGrad ? [edgeOf(base)] : [])];
+      const copySlices = new GradFn('CopySlices', edges, true, box.node);
+      base.gradFn = copySlices;
+      base.requiresGrad = true;
+      box.fn = copySlices;
+      t._seen = box.version;
+      t.gradFn = new GradFn(fn ? `${fn.name}` : 'AsStridedBackward0', [edgeOf(base)], false, t.node);
+      t.requiresGrad = true;
+    } else t._seen = box.version;
+  }
+  const target = box.node;
+  realize([target]);
   t._compact();
   return t;
+}
+
+/**
+ * The storage's new node after writing `value` through the movement ops `steps` (base first):
+ * each op's gradient rule places a view-shaped value where that op reads its source, the same
+ * rule places a mask of the covered elements, and the rest keeps the old contents.
+ */
+function writeThrough(base: Node, steps: readonly Node[], value: Node): Node {
+  if (steps.length === 0) return value;
+  const chain = [base];
+  for (const s of steps) chain.push(withSources(s, [chain[chain.length - 1]!]));
+  let placed = value;
+  let mask = constNode(1, 'bool', value.shape, value.device);
+  for (let i = steps.length - 1; i >= 0; i--) {
+    const n = chain[i + 1]!;
+    placed = GRAD_RULES[n.op](n, placed)[0]!;
+    mask = GRAD_RULES[n.op](n, mask)[0]!;
+  }
+  return D.where(mask, placed, base);
 }

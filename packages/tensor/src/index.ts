@@ -3,7 +3,7 @@
  *   import * as torch from '@fusor/tensor';
  */
 import '@fusor/backend-cpu';
-import { explain as explainNodes, initBackend, memoryStats, type ExplainOptions, type Explanation } from '@fusor/compiler';
+import { explain as explainNodes, initBackend, memoryStats, type ExplainOptions, type Explanation, type MemoryStats } from '@fusor/compiler';
 import type { DType } from '@fusor/ir';
 import * as E from './elementwise.js';
 import * as R from './reduce.js';
@@ -16,7 +16,9 @@ import { Tensor, type TensorLike } from './tensor.js';
 import { grad, noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd.js';
 import { gradcheck } from './gradcheck.js';
 
-export { Tensor, GradFn, type TensorLike, type NestedList, type DataProperty, type Edge } from './tensor.js';
+export { scope } from './lifetime.js';
+export { OutOfMemoryError, setCacheBudget, getCacheBudget, type CacheBudget, type MemoryStats } from '@fusor/compiler';
+export { Tensor, GradFn, DisposedError, type TensorLike, type NestedList, type DataProperty, type Edge } from './tensor.js';
 export * from './creation.js';
 export * from './errors.js';
 export { manualSeed, initialSeed, setDefaultDevice, setDefaultDtype, getDefaultDtype } from './state.js';
@@ -63,8 +65,8 @@ export function explain(tensors: Tensor | readonly Tensor[], opts?: ExplainOptio
   return explainNodes(list.map((t) => t.node), opts);
 }
 
-/** Live device buffers and their bytes. */
-export const memory = (): { buffers: number; bytes: number } => memoryStats();
+/** Live device buffers and their bytes (and how many of those bytes are a cache the runtime may drop). */
+export const memory = (): MemoryStats => memoryStats();
 
 // functional forms: torch.add(a, b) …
 export const add = (a: TensorLike, b: TensorLike, opts?: { alpha?: number }): Tensor => E.add(a, b, opts);

@@ -14,7 +14,7 @@
 import { bufferNode, type Node } from '@fusor/ir';
 import { allocLike, capture, getBuffer, isExclusive, markStale, realize, setBuffer, untaped, type DeviceBuffer, type Recording } from '@fusor/compiler';
 import { isGradEnabled, state } from './state.js';
-import { Tensor, type Box } from './tensor.js';
+import { commitVersion, Tensor, type Box } from './tensor.js';
 import { tracing, type Tracer } from './trace.js';
 
 /** Misuse of jit: a signature past `maxTraces`, a host read while tracing, an output that is not a tensor. */
@@ -390,8 +390,8 @@ function replay(t: Trace, inputs: readonly Tensor[]): unknown {
       const box = boxOf(e.path, inputs)!;
       const n = bufferNode(box.node.dtype, box.node.shape, box.node.device);
       setBuffer(n, bound[e.to]!);
-      box.node = n;
-      box.version += e.versions;
+      commitVersion(box, n);
+      box.version += e.versions - 1;
     } else {
       e.tensor._grad = valueNow(e.to);
     }

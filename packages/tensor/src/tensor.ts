@@ -6,6 +6,8 @@
 import {
   bufferNode,
   contiguousNode,
+  detachNode,
+  withSources,
   DTYPES,
   formatShape,
   isFloat,
@@ -15,7 +17,7 @@ import {
   type HostArray,
   type Node,
 } from '@fusor/ir';
-import { bfloat16FromBits, float16FromBits, getBackend, getBuffer, realize, realizeAsync, setBuffer } from '@fusor/compiler';
+import { bfloat16FromBits, float16FromBits, getBackend, getBuffer, realize, realizeAsync, release, setBuffer, setHostCopy, unbind } from '@fusor/compiler';
 import { formatTensor, type FormatDType } from './format.js';
 import { AutogradError } from './errors.js';
 import { isGradEnabled, resolveDevice } from './state.js';
@@ -48,6 +50,8 @@ export const edgeOf = (t: Tensor): Edge => ({ tensor: t, node: t.node, fn: t.gra
 export class GradFn {
   /** Set once a backward without retainGraph has run through it. */
   released = false;
+  /** The storage of this function's output and its version then, when backward reads the output (sigmoid, exp…). */
+  savedOutput: { readonly box: Box; readonly version: number; readonly tensor: Tensor } | null = null;
   /** The tensor whose grad_fn this is, when it retains its gradient or has hooks. */
   owner: Tensor | null = null;
   constructor(
@@ -76,10 +80,49 @@ export class GradFn {
   }
 }
 
-/** Storage shared by a tensor and its aliases (`.data`, `.detach()`), so in-place ops show through all. */
+/**
+ * A tensor's storage: the node of its current contents and a version counter, shared by the
+ * tensor, its views and its aliases (`.data`, `.detach()`), so an in-place op through any of
+ * them shows through all — the functional form of PyTorch's storage: an in-place op makes a
+ * new node for the whole storage, and each view re-derives its node from the current one.
+ */
 export interface Box {
   node: Node;
   version: number;
+  /** The contents before the last in-place op: kept for lazy values that still read them, released at the next one. */
+  prev: Node | null;
+  /** Autograd history of the contents (the grad_fn of the tensor that owns them), which compaction must keep. */
+  fn: GradFn | null;
+  /** Set by dispose(): the storage's memory is gone. */
+  disposed: boolean;
+}
+
+export const newBox = (node: Node): Box => ({ node, version: 0, prev: null, fn: null, disposed: false });
+
+const STALE_VERSION =
+  'this lazy value reads a tensor that was since updated in place twice, and fusor keeps only the contents before the latest in-place op; read or clone() the value before updating its inputs in place again';
+
+/**
+ * Moves a storage to new contents (an in-place op). The contents before stay for lazy values
+ * that still read them; the ones before those are released now, so a loop of in-place updates
+ * holds at most two versions of each tensor without waiting for the garbage collector.
+ */
+export function commitVersion(box: Box, node: Node): void {
+  const old = box.node;
+  if (box.prev && box.prev !== old && box.prev !== node) release(box.prev, STALE_VERSION);
+  box.prev = old === node ? box.prev : old;
+  box.node = node;
+  box.version++;
+}
+
+/**
+ * How a view reads its storage: the movement ops from the storage's node to the view's (replayed
+ * over each new version of the storage), and PyTorch's strides and offset for the view.
+ */
+export interface ViewOf {
+  readonly steps: readonly Node[];
+  readonly strides: readonly number[] | null;
+  readonly offset: number;
 }
 
 const MAKE = Symbol('make');
@@ -91,12 +134,25 @@ export type TensorLike = Tensor | number | boolean;
 export class Tensor {
   /** @internal */
   _box!: Box;
+  /** @internal set for a view: how it reads its storage */
+  _view: ViewOf | null = null;
+  /** @internal a detached alias: its node is cut from autograd */
+  _detached = false;
+  /** @internal the view's base (PyTorch's `._base`), for views that carry autograd history */
+  _base: Tensor | null = null;
+  /** @internal the storage version this view's grad_fn was made for */
+  _seen = 0;
+  /** @internal the node derived for a storage node, reused until the storage changes */
+  _cache: { for: Node; node: Node } | null = null;
   requiresGrad = false;
   /** @internal */
   _grad: Tensor | null = null;
-  gradFn: GradFn | null = null;
+  /** @internal */
+  _gradFn: GradFn | null = null;
   /** @internal */
   _retainsGrad = false;
+  /** @internal held as some tensor's `.grad` (a scope keeps it) */
+  _isGrad = false;
   /** @internal */
   _hooks: ((grad: Tensor) => Tensor | void)[] = [];
 
@@ -111,12 +167,36 @@ export class Tensor {
   /** @internal a tensor over a node (no autograd history) */
   static _fromNode(node: Node, box?: Box): Tensor {
     const t = new Tensor(MAKE as unknown as number);
-    t._box = box ?? { node, version: 0 };
+    t._box = box ?? newBox(node);
     const tracer = tracing.current;
     if (tracer) {
       tracer.born(t);
       if (!box) tracer.born(t._box);
     }
+    scopes.current?.push(t);
+    return t;
+  }
+
+  /** @internal a view of `base`'s storage whose node is `node` (made from base.node by movement ops) */
+  static _view(base: Tensor, node: Node, strides: readonly number[] | null, offset: number): Tensor | null {
+    const box = base._box;
+    const steps: Node[] = [];
+    let n = node;
+    while (n !== box.node) {
+      if (n.op === 'DETACH') {
+        n = n.src[0]!;
+        continue;
+      }
+      if (!MOVEMENT.has(n.op)) return null;
+      steps.push(n);
+      n = n.src[0]!;
+    }
+    steps.reverse();
+    const t = Tensor._fromNode(node, box);
+    t._view = { steps, strides, offset };
+    t._detached = base._detached;
+    t._base = base._detached ? null : (base._base ?? base);
+    t._seen = box.version;
     return t;
   }
 
@@ -124,7 +204,78 @@ export class Tensor {
   get node(): Node {
     const b = this._box;
     tracing.current?.touchBox(b, this);
-    return b.node;
+    if (b.disposed) throw new DisposedError();
+    if (this._view === null && !this._detached) return b.node;
+    const c = this._cache;
+    if (c !== null && c.for === b.node) return c.node;
+    let n = b.node;
+    if (this._view) for (const s of this._view.steps) n = withSources(s, [n]);
+    if (this._detached) n = detachNode(n);
+    this._cache = { for: b.node, node: n };
+    return n;
+  }
+
+  /** What produced this tensor (PyTorch's grad_fn); a view whose storage changed since gets one reading its base anew. */
+  get gradFn(): GradFn | null {
+    if (this._base !== null && this._seen !== this._box.version) this._rebase();
+    return this._gradFn;
+  }
+  set gradFn(fn: GradFn | null) {
+    this._gradFn = fn;
+    if (this._view === null && !this._detached) this._box.fn = fn;
+  }
+
+  /** @internal a view of a storage modified in place reads the base's new history (PyTorch's AsStridedBackward0) */
+  _rebase(): void {
+    this._seen = this._box.version;
+    const base = this._base!;
+    if (base.requiresGrad) {
+      this._gradFn = new GradFn('AsStridedBackward0', [edgeOf(base)], false, this.node);
+      this.requiresGrad = true;
+    }
+  }
+
+  /** Storage offset and strides as PyTorch reports them (in elements). */
+  stride(): number[];
+  stride(dim: number): number;
+  stride(dim?: number): number[] | number {
+    const st = this._strides();
+    if (dim === undefined) return st;
+    return st[V.normDim(dim, this.ndim)]!;
+  }
+  storageOffset(): number {
+    return this._view?.offset ?? 0;
+  }
+  isContiguous(): boolean {
+    const st = this._strides();
+    const shape = this.shape;
+    let expect = 1;
+    for (let i = shape.length - 1; i >= 0; i--) {
+      if (shape[i] === 1) continue;
+      if (st[i] !== expect) return false;
+      expect *= shape[i]!;
+    }
+    return true;
+  }
+  /** @internal */
+  _strides(): number[] {
+    const s = this._view?.strides;
+    return s ? [...s] : contiguousStrides(this.shape);
+  }
+  /** Whether two tensors share storage (PyTorch's `a.untyped_storage().data_ptr() == b…`). */
+  sharesStorage(other: Tensor): boolean {
+    return this._box === other._box;
+  }
+  /** PyTorch's `._base`: the tensor this one is a view of, or null. */
+  get base(): Tensor | null {
+    return this._view ? this._base : null;
+  }
+  get isView(): boolean {
+    return this._view !== null;
+  }
+  /** The storage's version counter (PyTorch's `._version`). */
+  get version(): number {
+    return this._box.version;
   }
 
   /** The gradient accumulated by backward(), PyTorch's `.grad`. */
@@ -134,6 +285,7 @@ export class Tensor {
   }
   set grad(g: Tensor | null) {
     tracing.current?.touchGrad(this);
+    if (g) g._isGrad = true;
     this._grad = g;
   }
 
@@ -179,24 +331,33 @@ export class Tensor {
   /** @internal computes this tensor's node; a tensor with no history then holds just the buffer */
   _realize(): void {
     realize([this.node]);
-    this._compact();
   }
 
   /** @internal */
   async _realizeAsync(): Promise<void> {
     await realizeAsync([this.node]);
-    this._compact();
   }
 
-  /** @internal drops the lazy history of a realized tensor that autograd does not need */
-  _compact(): void {
-    const n = this.node;
-    if (this.gradFn !== null || n.op === 'BUFFER') return;
+  /**
+   * @internal drops the lazy history of realized contents that autograd does not need: the
+   * storage then holds just a buffer (and `host`, when the contents were just read, so the
+   * device copy becomes a cache the runtime may drop and upload again).
+   */
+  _compact(host?: HostArray): void {
+    const box = this._box;
+    if (box.fn !== null || this._gradFn !== null || box.disposed) return;
+    const n = box.node;
+    if (n.op === 'BUFFER') {
+      if (host && this._view === null) setHostCopy(n, host);
+      return;
+    }
     const buf = getBuffer(n);
     if (!buf) return;
     const b = bufferNode(n.dtype, n.shape, n.device);
     setBuffer(b, buf);
-    this._box.node = b;
+    if (host && this._view === null) setHostCopy(b, host);
+    box.node = b;
+    unbind(n);
   }
 
   /** The contents as a typed array (int64 as BigInt64Array), computing them if needed. */
@@ -206,8 +367,11 @@ export class Tensor {
     if (!backend.readSync) {
       throw new Error(`${this.device} tensors cannot be read synchronously: use the async form, await tensor.data()`);
     }
-    this._realize();
-    return decodeHost(backend.readSync(getBuffer(this.node)!.handle), this.dtype);
+    const node = this.node;
+    realize([node]);
+    const raw = backend.readSync(getBuffer(node)!.handle);
+    this._compact(raw);
+    return decodeHost(raw, this.dtype, true);
   }
 
   /**
@@ -226,9 +390,12 @@ export class Tensor {
   async _read(): Promise<HostArray> {
     tracing.current?.hostRead('data()');
     await flushIndexChecks();
-    await this._realizeAsync();
-    const b = getBuffer(this.node)!;
-    return decodeHost(await b.backend.read(b.handle), this.dtype);
+    const node = this.node;
+    await realizeAsync([node]);
+    const b = getBuffer(node)!;
+    const raw = await b.backend.read(b.handle);
+    if (this._box.node === node || this._view !== null) this._compact(raw);
+    return decodeHost(raw, this.dtype, true);
   }
 
   tolistSync(): NestedList {
@@ -274,14 +441,47 @@ export class Tensor {
 
   // ---------------------------------------------------------------- autograd
 
+  /** A tensor sharing this one's storage, cut from autograd: in-place ops on either show in both. */
   detach(): Tensor {
-    return Tensor._fromNode(this.node, this._box);
+    const t = Tensor._fromNode(this.node, this._box);
+    t._view = this._view;
+    t._detached = true;
+    return t;
   }
 
   detach_(): this {
-    this.gradFn = null;
+    if (this._view !== null && this._base !== null) {
+      throw new AutogradError(
+        "Can't detach views in-place. Use detach() instead. If you are using DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set as True, gradients are views of DDP buckets, and hence detach_() cannot be called on these gradients. To fix this error, please refer to the Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.",
+      );
+    }
+    this._gradFn = null;
     this.requiresGrad = false;
+    this._detached = true;
+    this._cache = null;
     return this;
+  }
+
+  /**
+   * Frees this tensor's storage now instead of when the garbage collector finds it (which a
+   * synchronous loop never lets it do). Views and aliases of the storage are disposed with it;
+   * any later use raises. `using t = …` calls it at the end of the block.
+   */
+  dispose(): void {
+    const box = this._box;
+    if (box.disposed) return;
+    if (box.prev) release(box.prev, STALE_VERSION);
+    release(box.node, DISPOSED);
+    box.prev = null;
+    box.disposed = true;
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  get isDisposed(): boolean {
+    return this._box.disposed;
   }
 
   requiresGrad_(requiresGrad = true): this {
@@ -300,12 +500,18 @@ export class Tensor {
 
   /** @internal a leaf that requires grad needs a node of its own (interning would share equal ones) */
   _makeUnique(): void {
-    if (this.node.op === 'BUFFER') return;
-    realize([this.node]);
-    const buf = getBuffer(this.node)!;
-    const b = bufferNode(this.dtype, this.node.shape, this.device);
-    setBuffer(b, buf);
-    this._box.node = b;
+    const box = this._box;
+    if (box.node.op === 'BUFFER' && this._view === null) return;
+    const n = this.node;
+    realize([n]);
+    const b = bufferNode(this.dtype, n.shape, this.device);
+    setBuffer(b, getBuffer(n)!);
+    if (this._view === null) unbind(n);
+    // a view made a leaf of its own (requiresGrad_ on a view) gets its own storage
+    this._box = newBox(b);
+    this._view = null;
+    this._cache = null;
+    this._detached = false;
   }
 
   retainGrad(): void {
@@ -328,8 +534,15 @@ export class Tensor {
     return { remove: () => void this._hooks.splice(this._hooks.indexOf(hook), 1) };
   }
 
-  backward(gradient?: Tensor, opts: BackwardOptions = {}): void {
-    backward(this, gradient, opts);
+  /** `backward()`, `backward(gradient)`, `backward(gradient, { retainGraph, createGraph })` or `backward({ gradient, retainGraph, … })`. */
+  backward(gradient?: Tensor | null | (BackwardOptions & { gradient?: Tensor | null }), opts?: BackwardOptions): void {
+    if (gradient !== undefined && gradient !== null && !(gradient instanceof Tensor)) {
+      if (opts !== undefined) throw new TypeError('backward(): options given twice (as the first and the second argument)');
+      const { gradient: g, ...rest } = checkOptions('backward', gradient, ['gradient', 'retainGraph', 'createGraph', 'inputs']);
+      backward(this, g ?? undefined, rest);
+      return;
+    }
+    backward(this, gradient ?? undefined, checkOptions('backward', opts ?? {}, ['retainGraph', 'createGraph', 'inputs']));
   }
 
   // ---------------------------------------------------------------- devices and dtypes
@@ -646,10 +859,10 @@ export class Tensor {
     return V.reshape(this, V.sizesArg(shape), 'ViewBackward0');
   }
   view(...shape: number[] | [readonly number[]]): Tensor {
-    return V.reshape(this, V.sizesArg(shape), 'ViewBackward0');
+    return V.reshape(this, V.sizesArg(shape), 'ViewBackward0', true);
   }
   viewAs(other: Tensor): Tensor {
-    return V.reshape(this, other.shape, 'ViewBackward0');
+    return V.reshape(this, other.shape, 'ViewBackward0', true);
   }
   reshapeAs(other: Tensor): Tensor {
     return V.reshape(this, other.shape, 'ViewBackward0');
@@ -828,8 +1041,9 @@ export type DataProperty = Tensor & (() => Promise<HostArray>);
 export type NestedList = number | boolean | NestedList[];
 
 /** 16-bit floats arrive as bit patterns; users get their values (as float32, which holds them exactly). */
-function decodeHost(data: HostArray, dtype: DType): HostArray {
-  if (dtype !== 'float16' && dtype !== 'bfloat16') return data;
+function decodeHost(data: HostArray, dtype: DType, copy = false): HostArray {
+  // the runtime keeps `data` as the tensor's host copy: the caller gets its own array
+  if (dtype !== 'float16' && dtype !== 'bfloat16') return copy ? (data.slice() as HostArray) : data;
   const decode = dtype === 'float16' ? float16FromBits : bfloat16FromBits;
   return Float32Array.from(data as Uint16Array, decode);
 }
@@ -859,15 +1073,90 @@ function toNested(data: HostArray, shape: readonly number[], dtype: DType): Nest
   return build(0, 0);
 }
 
+/**
+ * An options object as a function reads it: a plain object whose keys the function knows.
+ * Anything else raises, so no argument is ever silently misread.
+ */
+export function checkOptions<O extends object>(fn: string, opts: O, known: readonly string[]): O {
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts) || opts instanceof Tensor) {
+    throw new TypeError(`${fn}(): expected an options object, got ${describe(opts)}`);
+  }
+  for (const k of Object.keys(opts)) {
+    if (!known.includes(k)) throw new TypeError(`${fn}() got an unexpected keyword argument '${k}' (known: ${known.join(', ')})`);
+  }
+  return opts;
+}
+
+/** How an argument reads in an error message. */
+export function describe(v: unknown): string {
+  if (v instanceof Tensor) return `Tensor(shape=[${v.shape.join(', ')}], dtype=${v.dtype})`;
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `an array`;
+  if (typeof v === 'object') return 'an object';
+  return `${typeof v} ${String(v)}`;
+}
+
+/** Ops whose backward reads their own output (PyTorch saves `result`): an in-place change of it is an error at backward. */
+const SAVES_OUTPUT = new Set(['SigmoidBackward0', 'TanhBackward0', 'ExpBackward0', 'Exp2Backward0', 'SqrtBackward0', 'RsqrtBackward0', 'ReluBackward0', 'SoftmaxBackward0', 'LogSoftmaxBackward0', 'EluBackward0', 'PowBackward1']);
+
 /** Wraps an op's result node, recording autograd history when any input requires grad. */
 export function record(name: string, node: Node, inputs: readonly Tensor[], savesTensors = true): Tensor {
+  let needs = false;
+  for (const i of inputs) if (i.requiresGrad) needs = true;
+  if (!needs) return Tensor._fromNode(node);
+  if (!isGradEnabled()) return Tensor._fromNode(detachNode(node));
   const t = Tensor._fromNode(node);
-  if (isGradEnabled()) {
-    const edges = inputs.filter((i) => i.requiresGrad).map(edgeOf);
-    if (edges.length) {
-      t.requiresGrad = true;
-      t.gradFn = new GradFn(name, edges, savesTensors, node);
-    }
-  }
+  const edges = inputs.filter((i) => i.requiresGrad).map(edgeOf);
+  t.requiresGrad = true;
+  const fn = new GradFn(name, edges, savesTensors, node);
+  if (SAVES_OUTPUT.has(name)) fn.savedOutput = { box: t._box, version: 0, tensor: t };
+  t._gradFn = fn;
+  t._box.fn = fn;
   return t;
 }
+
+/**
+ * Wraps a view's result node: a view of `x`'s storage when the node is movement ops over it (it
+ * then shares x's storage, PyTorch style), else a tensor of its own.
+ */
+export function recordView(name: string, node: Node, x: Tensor, strides: readonly number[] | null, offset: number): Tensor {
+  const v = Tensor._view(x, node, strides, offset);
+  if (!v) return record(name, node, [x], false);
+  if (x.requiresGrad && !x._detached) {
+    if (isGradEnabled()) {
+      v.requiresGrad = true;
+      v._gradFn = new GradFn(name, [edgeOf(x)], false, node);
+    } else {
+      // a view made under noGrad shares storage but carries no history
+      v._detached = true;
+      v._base = null;
+      v._cache = null;
+    }
+  }
+  return v;
+}
+
+const MOVEMENT = new Set(['RESHAPE', 'PERMUTE', 'EXPAND', 'PAD', 'SHRINK']);
+
+export const contiguousStrides = (shape: readonly number[]): number[] => {
+  const st = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    st[i] = acc;
+    acc *= Math.max(shape[i]!, 1);
+  }
+  return st;
+};
+
+const DISPOSED = 'this tensor was disposed (dispose(), a `using` declaration or torch.scope ended): its memory is freed and it can no longer be used';
+
+/** Using a tensor after dispose(). */
+export class DisposedError extends Error {
+  override name = 'DisposedError';
+  constructor() {
+    super(DISPOSED);
+  }
+}
+
+/** Tensors made while a scope runs (see torch.scope). */
+export const scopes: { current: Tensor[] | null } = { current: null };

@@ -15,12 +15,13 @@ import {
   ShapeError,
   shrinkNode,
   copyNode,
+  contiguousNode,
   type Node,
   type Pair,
 } from '@fusor/ir';
 import { getBackend } from '@fusor/compiler';
 import * as D from './decompose.js';
-import { record, Tensor } from './tensor.js';
+import { record, recordView, Tensor } from './tensor.js';
 
 export const normDim = (dim: number, ndim: number): number => normalizeDim(dim, ndim);
 
@@ -36,7 +37,54 @@ export function sizesArg(args: readonly unknown[], fn = 'size'): number[] {
   return list as number[];
 }
 
-export function reshape(x: Tensor, shape: readonly number[], name: string): Tensor {
+/**
+ * Strides of `newShape` viewing memory laid out as (oldShape, oldStrides), or null where no strides
+ * can (PyTorch's computeStride: a dim may not span two non-adjacent blocks of memory).
+ */
+export function viewStrides(oldShape: readonly number[], oldStrides: readonly number[], newShape: readonly number[]): number[] | null {
+  if (oldShape.length === 0) return newShape.map(() => 1);
+  const numel = oldShape.reduce((a, b) => a * b, 1);
+  if (numel === 0) {
+    if (oldShape.join() === newShape.join()) return [...oldStrides];
+    const st: number[] = new Array(newShape.length);
+    let acc = 1;
+    for (let i = newShape.length - 1; i >= 0; i--) {
+      st[i] = acc;
+      acc *= Math.max(newShape[i]!, 1);
+    }
+    return st;
+  }
+  const out: number[] = new Array(newShape.length);
+  let viewD = newShape.length - 1;
+  let chunkBase = oldStrides[oldStrides.length - 1]!;
+  let tensorNumel = 1;
+  let viewNumel = 1;
+  for (let d = oldShape.length - 1; d >= 0; d--) {
+    tensorNumel *= oldShape[d]!;
+    if (d === 0 || (oldShape[d - 1] !== 1 && oldStrides[d - 1] !== tensorNumel * chunkBase)) {
+      while (viewD >= 0 && (viewNumel < tensorNumel || newShape[viewD] === 1)) {
+        out[viewD] = viewNumel * chunkBase;
+        viewNumel *= newShape[viewD]!;
+        viewD--;
+      }
+      if (viewNumel !== tensorNumel) return null;
+      if (d > 0) {
+        chunkBase = oldStrides[d - 1]!;
+        tensorNumel = 1;
+        viewNumel = 1;
+      }
+    }
+  }
+  return viewD === -1 ? out : null;
+}
+
+/** A view of x over `node` whose strides come from x's by `f` (null: not expressible as strides). */
+function view(name: string, node: Node, x: Tensor, f: (st: number[], off: number) => [number[] | null, number]): Tensor {
+  const [st, off] = f(x._strides(), x.storageOffset());
+  return recordView(name, node, x, st, off);
+}
+
+export function reshape(x: Tensor, shape: readonly number[], name: string, mustView = false): Tensor {
   const infer = shape.filter((d) => d === -1).length;
   if (infer > 1) throw new ShapeError('only one dimension can be inferred');
   if (shape.some((d) => d < -1)) throw new ShapeError(`invalid shape dimension ${shape.find((d) => d < -1)}`);
@@ -51,7 +99,17 @@ export function reshape(x: Tensor, shape: readonly number[], name: string): Tens
   if (out.reduce((a, b) => a * b, 1) !== x.numel()) {
     throw new ShapeError(`shape '[${shape.join(', ')}]' is invalid for input of size ${x.numel()}`);
   }
-  return record(name, reshapeNode(x.node, out), [x], false);
+  const st = viewStrides(x.shape, x._strides(), out);
+  if (st === null) {
+    if (mustView) {
+      throw new ShapeError(
+        "view size is not compatible with input tensor's size and stride (at least one dimension spans across two contiguous subspaces). Use .reshape(...) instead.",
+      );
+    }
+    // reshape of a tensor no strides can view: a copy, as PyTorch's
+    return record(name === 'ViewBackward0' ? 'UnsafeViewBackward0' : name, reshapeNode(contiguousNode(x.node), out), [x], false);
+  }
+  return recordView(name, reshapeNode(x.node, out), x, st, x.storageOffset());
 }
 
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
@@ -62,34 +120,41 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
   }
   const order = dims.map((d) => normDim(d, x.ndim));
   if (new Set(order).size !== order.length) throw new ShapeError('permute(): duplicate dims are not allowed.');
-  return record('PermuteBackward0', permuteNode(x.node, order), [x], false);
+  return view('PermuteBackward0', permuteNode(x.node, order), x, (st, off) => [order.map((o) => st[o]!), off]);
 }
 
 export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
-  if (x.ndim === 0) return record('TransposeBackward0', x.node, [x], false);
+  if (x.ndim === 0) return view('TransposeBackward0', x.node, x, (st, off) => [st, off]);
   const a = normDim(dim0, x.ndim);
   const b = normDim(dim1, x.ndim);
   const order = x.shape.map((_, i) => (i === a ? b : i === b ? a : i));
-  return record('TransposeBackward0', permuteNode(x.node, order), [x], false);
+  return view('TransposeBackward0', permuteNode(x.node, order), x, (st, off) => [order.map((o) => st[o]!), off]);
 }
 
 export function t(x: Tensor): Tensor {
   if (x.ndim > 2) throw new ShapeError(`t() expects a tensor with <= 2 dimensions, but self is ${x.ndim}D`);
-  return record('TBackward0', x.ndim < 2 ? x.node : permuteNode(x.node, [1, 0]), [x], false);
+  return view('TBackward0', x.ndim < 2 ? x.node : permuteNode(x.node, [1, 0]), x, (st, off) => [x.ndim < 2 ? st : [st[1]!, st[0]!], off]);
 }
 
 export function squeeze(x: Tensor, dim?: number): Tensor {
-  if (dim === undefined) return record('SqueezeBackward0', reshapeNode(x.node, x.shape.filter((d) => d !== 1)), [x], false);
-  const d = normDim(dim, x.ndim);
-  const shape = x.ndim === 0 || x.shape[d] !== 1 ? x.shape : x.shape.filter((_, i) => i !== d);
-  return record('SqueezeBackward1', reshapeNode(x.node, shape), [x], false);
+  if (dim === undefined) {
+    return view('SqueezeBackward0', reshapeNode(x.node, x.shape.filter((d) => d !== 1)), x, (st, off) => [st.filter((_, i) => x.shape[i] !== 1), off]);
+  }
+  const d = normDim(dim, Math.max(x.ndim, 1));
+  const drop = x.ndim > 0 && x.shape[d] === 1;
+  const shape = drop ? x.shape.filter((_, i) => i !== d) : x.shape;
+  return view('SqueezeBackward1', reshapeNode(x.node, shape), x, (st, off) => [drop ? st.filter((_, i) => i !== d) : st, off]);
 }
 
 export function unsqueeze(x: Tensor, dim: number): Tensor {
   const d = normDim(dim, x.ndim + 1);
   const shape = [...x.shape];
   shape.splice(d, 0, 1);
-  return record('UnsqueezeBackward0', reshapeNode(x.node, shape), [x], false);
+  return view('UnsqueezeBackward0', reshapeNode(x.node, shape), x, (st, off) => {
+    const out = [...st];
+    out.splice(d, 0, d < x.ndim ? x.shape[d]! * st[d]! : 1);
+    return [out, off];
+  });
 }
 
 export function expand(x: Tensor, sizes: readonly number[]): Tensor {
@@ -112,7 +177,10 @@ export function expand(x: Tensor, sizes: readonly number[]): Tensor {
     }
     return s;
   });
-  return record('ExpandBackward0', broadcastTo(x.node, target), [x], false);
+  return view('ExpandBackward0', broadcastTo(x.node, target), x, (st, off) => [
+    target.map((s, i) => (i < lead || (x.shape[i - lead] === 1 && s !== 1) ? 0 : st[i - lead]!)),
+    off,
+  ]);
 }
 
 export function repeat(x: Tensor, reps: readonly number[]): Tensor {
@@ -127,12 +195,13 @@ export function repeat(x: Tensor, reps: readonly number[]): Tensor {
 }
 
 export function flatten(x: Tensor, start: number, end: number): Tensor {
-  if (x.ndim === 0) return record('ViewBackward0', reshapeNode(x.node, [1]), [x], false);
+  if (x.ndim === 0) return reshape(x, [1], 'ViewBackward0');
   const s = normDim(start, x.ndim);
   const e = normDim(end, x.ndim);
   if (s > e) throw new ShapeError('flatten() has invalid args: start_dim cannot come after end_dim');
+  if (s === e) return x;
   const shape = [...x.shape.slice(0, s), x.shape.slice(s, e + 1).reduce((a, b) => a * b, 1), ...x.shape.slice(e + 1)];
-  return record('ViewBackward0', reshapeNode(x.node, shape), [x], false);
+  return reshape(x, shape, 'ViewBackward0');
 }
 
 export function flip(x: Tensor, dims: readonly number[]): Tensor {
@@ -155,7 +224,7 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   const s = start < 0 ? start + size : start;
   if (length < 0) throw new RangeError('narrow(): length must be non-negative.');
   if (s + length > size) throw new RangeError(`start (${s}) + length (${length}) exceeds dimension size (${size}).`);
-  return record('SliceBackward0', shrinkDim(x.node, d, s, s + length), [x], false);
+  return view('SliceBackward0', shrinkDim(x.node, d, s, s + length), x, (st, off) => [st, off + s * st[d]!]);
 }
 
 export function select(x: Tensor, dim: number, index: number): Tensor {
@@ -167,7 +236,7 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
   }
   const i = index < 0 ? index + size : index;
   const n = reshapeNode(shrinkDim(x.node, d, i, i + 1), x.shape.filter((_, k) => k !== d));
-  return record('SelectBackward0', n, [x], false);
+  return view('SelectBackward0', n, x, (st, off) => [st.filter((_, k) => k !== d), off + i * st[d]!]);
 }
 
 /** A Python slice `start:stop:step` on one dim, with Python's clamping. */
@@ -192,7 +261,11 @@ export function sliceDim(x: Tensor, dim: number, start: number | undefined, stop
   } else if (step > 1) {
     n = shrinkDim(n, dim, 0, 0);
   }
-  return record('SliceBackward0', n, [x], false);
+  return view('SliceBackward0', n, x, (st, off) => {
+    const out = [...st];
+    out[dim] = st[dim]! * step;
+    return [out, off + (len > 0 ? s * st[dim]! : 0)];
+  });
 }
 
 export type { IndexSpec } from './indexing.js';
@@ -230,7 +303,8 @@ export function split(x: Tensor, splitSize: number | readonly number[], dim: num
   const name = typeof splitSize === 'number' ? 'SplitBackward0' : 'SplitWithSizesBackward0';
   let start = 0;
   return sizes.map((len) => {
-    const out = record(name, shrinkDim(x.node, d, start, start + len), [x], false);
+    const at = start;
+    const out = view(name, shrinkDim(x.node, d, at, at + len), x, (st, off) => [st, off + at * st[d]!]);
     start += len;
     return out;
   });
@@ -246,7 +320,7 @@ export function unbind(x: Tensor, dim: number): Tensor[] {
   const d = normDim(dim, x.ndim);
   return Array.from({ length: x.shape[d]! }, (_, i) => {
     const n = reshapeNode(shrinkDim(x.node, d, i, i + 1), x.shape.filter((_, k) => k !== d));
-    return record('UnbindBackward0', n, [x], false);
+    return view('UnbindBackward0', n, x, (st, off) => [st.filter((_, k) => k !== d), off + i * st[d]!]);
   });
 }
 
