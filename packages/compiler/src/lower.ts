@@ -4,6 +4,7 @@
  * reductions become loops with accumulators, and everything read from memory becomes a load.
  */
 import {
+  contiguousNode,
   contiguousStrides,
   isFloat,
   ShapeTracker,
@@ -114,6 +115,11 @@ export interface LoweredKernel {
   readonly inputs: readonly Node[];
   /** Values of the kernel's scalar parameters for this launch. */
   readonly varValues: readonly number[];
+  /**
+   * A kernel to launch first into the same output buffer (a SCATTER's copy of its base, one
+   * thread per element), so the kernel itself only walks the index.
+   */
+  readonly prefill?: LoweredKernel;
 }
 
 export function lower(item: ScheduleItem): LoweredKernel {
@@ -311,7 +317,8 @@ export function lower(item: ScheduleItem): LoweredKernel {
   /**
    * SCATTER and SCAN: one thread per fiber (every element along the axis), walking it in order,
    * so repeated indices and running sums combine in one fixed order on every backend. Each thread
-   * reads back what it wrote (buffer 0); no other thread touches its fiber.
+   * reads back what it wrote (buffer 0); no other thread touches its fiber. A SCATTER's base is
+   * copied into the output by a prefill kernel launched just before (one thread per element).
    */
   const lowerFibers = (): number => {
     const { axis, reduce } = outNode.arg as { axis: number; reduce: string };
@@ -334,11 +341,8 @@ export function lower(item: ScheduleItem): LoweredKernel {
       });
       return size;
     }
-    const [base, index, src] = outNode.src as [Node, Node, Node];
-    loop(shape[axis]!, (r) => {
-      const dims = at(f, r);
-      emit({ k: 'store', buf: 0, idx: lin(dims), expr: lowerNode(base, new Index(shape, undefined, dims, TRUE)) });
-    });
+    const [, index, src] = outNode.src as [Node, Node, Node];
+    // the base is already in the output buffer: the prefill kernel copied it there
     // fibers past the index's extent get no writes; their index and src coordinates are clamped so every address is valid
     let fv: Expr = TRUE;
     const fi = f.map((d, j) => {
@@ -373,5 +377,8 @@ export function lower(item: ScheduleItem): LoweredKernel {
   const name = `${prefix}_${outNode.shape.join('_') || 'scalar'}`;
   const body = blocks[0]!;
   const text = printKernel({ name, size, buffers, vars, body });
-  return { kernel: { name, size, buffers, vars, body, key: text }, inputs, varValues };
+  const lowered = { kernel: { name, size, buffers, vars, body, key: text }, inputs, varValues };
+  if (outNode.op !== 'SCATTER') return lowered;
+  const prefill = lower({ ...item, kind: 'kernel', root: contiguousNode(outNode.src[0]!), reduces: [], gemm: undefined });
+  return { ...lowered, prefill };
 }
