@@ -14,6 +14,9 @@ import { fileURLToPath } from 'node:url';
 import { emit, measure } from './common.mjs';
 
 const torch = await import('@fusor/tensor');
+// main at 40ae9fc evicts a realized input larger than the cache budget and then fails its
+// backward ("internal: BUFFER… used before it was realized"): keep the 100 MB table cached
+torch.setCacheBudget({ bytes: 2 ** 32 });
 const here = dirname(fileURLToPath(import.meta.url));
 const real = (t) => (t._realize(), t);
 let rep = 0;

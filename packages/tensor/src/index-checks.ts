@@ -10,6 +10,7 @@
  */
 import { arangeNode, binaryNode, broadcastTo, castNode, constNode, padNode, reduceNode, reshapeNode, whereNode, type Node } from '@fusor/ir';
 import { getBackend, getBuffer, realize, realizeAsync } from '@fusor/compiler';
+import { tracing } from './trace.js';
 
 /** PyTorch's IndexError (x[idx], index_select, take, index_put_…). */
 export class IndexError extends RangeError {
@@ -52,7 +53,14 @@ const decode = (v: number | bigint): number => Number(v);
 export function checkIndices(index: Node, lo: number, size: number, error: (value: number) => Error): void {
   if (index.size === 0) return;
   const node = firstBad(index, lo, size);
-  const backend = getBackend(index.device);
+  // under jit the check is part of the step: run after the trace and after every replay
+  if (tracing.current) return tracing.current.indexCheck(node, error);
+  runIndexCheck(node, error);
+}
+
+/** Reads a check now where the backend reads synchronously, else queues it for the next read. */
+export function runIndexCheck(node: Node, error: (value: number) => Error): void {
+  const backend = getBackend(node.device);
   if (backend.readSync) {
     realize([node]);
     const [pos, val] = backend.readSync(getBuffer(node)!.handle) as ArrayLike<number | bigint> as [number, number];

@@ -44,6 +44,15 @@ describe('indexed loads (GATHER)', () => {
     expect(ks[0]!.reason).toBe('read at data-dependent indices by a gather');
   });
 
+  it('under jit the bounds check is part of the step: a replay with a bad index raises', () => {
+    const w = torch.randn(10, 4);
+    const step = torch.jit((idx: torch.Tensor) => w.indexSelect(0, idx).sum());
+    expect(typeof step(torch.tensor([1, 2])).itemSync()).toBe('number');
+    expect(typeof step(torch.tensor([9, 0])).itemSync()).toBe('number');
+    expect(step.traces).toBe(1);
+    expect(() => step(torch.tensor([10, 0]))).toThrow('index out of range in self');
+  });
+
   it('out-of-range indices raise at the call on cpu, with PyTorch messages', () => {
     const a = torch.zeros(3, 4);
     expect(() => a.gather(1, torch.tensor([[4]]))).toThrow('index 4 is out of bounds for dimension 1 with size 4');
