@@ -83,10 +83,10 @@ const pt = r.status === 0 ? JSON.parse(r.stdout.trim().split('\n').pop()) : null
 if (!pt) process.stderr.write(`torch unavailable: ${(r.stderr ?? '').trim().split('\n').pop()}\n`);
 
 const LIMITS = {
-  'embedding fwd+bwd': 'backward: a scatter-add kernel with one thread per column walking all 50,000 rows (copying the zero base) then the 4,096 lookups in order (deterministic); torch adds rows in place into a zeroed grad; the table clone in torch is timed too',
+  'embedding fwd+bwd': 'backward: a zero prefill of the 100 MB gradient, then a scatter-add with one thread per column walking the 4,096 lookups in order (deterministic); the fresh table copy is timed on both sides',
   'sort 1M': 'a bitonic network: 210 passes over 1M (value, position) pairs, O(N log² N), two kernels per pass; torch runs an O(N log N) radix/merge sort',
   'topk 1M (k=100)': 'a full sort, then the first k; torch selects with a partial sort',
-  'cumsum 16M': 'one fiber walked by one thread (a 1-D scan has no parallelism in this scheme); torch also runs it serially',
+  'cumsum 16M': 'a two-level scan: 16,384 blocks of 1,024 each walked by one thread (scalar wasm: a loop that stores is never vectorized), a scan of the block totals, then the carry added: about three passes over 64 MB where torch streams once',
 };
 process.stderr.write('case                    fusor ms    torch ms   torch/fusor\n');
 for (const [k, v] of Object.entries(fusor)) {
