@@ -85,7 +85,7 @@ if (!pt) process.stderr.write(`torch unavailable: ${(r.stderr ?? '').trim().spli
 const LIMITS = {
   'embedding fwd+bwd': 'backward: a zero prefill of the 100 MB gradient, then a scatter-add with one thread per column walking the 4,096 lookups in order (deterministic); the fresh table copy is timed on both sides',
   'sort 1M': 'a bitonic network: 210 passes over 1M (value, position) pairs, O(N log² N), two kernels per pass; torch runs an O(N log N) radix/merge sort',
-  'topk 1M (k=100)': 'a full sort, then the first k; torch selects with a partial sort',
+  'topk 1M (k=100)': 'blocks of 128 sorted by a bitonic network, then halved 13 times (each halving re-sorts the surviving blocks): about 40 elementwise passes; torch selects in one pass',
   'cumsum 16M': 'a two-level scan: 16,384 blocks of 1,024 each walked by one thread (scalar wasm: a loop that stores is never vectorized), a scan of the block totals, then the carry added: about three passes over 64 MB where torch streams once',
 };
 process.stderr.write('case                    fusor ms    torch ms   torch/fusor\n');

@@ -1086,6 +1086,11 @@ def indexing():
     case('smallest', 'topk', [distinct], {'k': 2, 'dim': 0, 'largest': False})
     case('all', 'topk', [distinct], {'k': 6, 'dim': -1})
     case('zero', 'topk', [distinct], {'k': 0, 'dim': 1})
+    # long enough that the candidates are halved block by block instead of sorted whole
+    wide = T([2, 40], data=[float(v) for v in RNG.permutation(80)])
+    case('halving', 'topk', [wide], {'k': 3, 'dim': 1})
+    case('halving_smallest', 'topk', [wide], {'k': 5, 'dim': -1, 'largest': False})
+    case('halving_dim0', 'topk', [T([37, 2], data=[float(v) for v in RNG.permutation(74)])], {'k': 2, 'dim': 0})
     case('basic', 'kthvalue', [distinct], {'k': 2, 'dim': 1})
     case('keepdim', 'kthvalue', [distinct], {'k': 3, 'dim': 0, 'keepdim': True})
     case('k', 'topk', [T([3, 4])], {'k': 5, 'dim': 1}, error='selected index k out of range')

@@ -77,47 +77,69 @@ function generalBefore(n: number, descending: boolean, float: boolean): (a: Node
 }
 
 /**
- * Positions (int32, along the last dim) that sort `x`'s last dim: ascending or descending, equal
- * values in their original order, NaN as the largest value.
+ * Positions (int32, along the last dim) that order `x`'s last dim: ascending or descending, equal
+ * values in their original position order, NaN as the largest value. With `top`, only the first
+ * `top` of that order: blocks of a power of two ≥ top are sorted, then pairs of blocks are halved
+ * (each position keeps the earlier of itself and its mirror in the neighbouring block, which keeps
+ * the best `top` of the pair as a bitonic run) and re-sorted, until one block remains.
  */
-function sortedPositions(x: Node, descending: boolean): Node {
+function sortedPositions(x: Node, descending: boolean, top?: number): Node {
   const n = x.shape[x.ndim - 1]!;
   const lead = x.shape.slice(0, -1);
   let p = 1;
   while (p < n) p *= 2;
-  const shape = [...lead, p];
   const last = x.ndim - 1;
-  // padding positions (>= n) sort after everything
-  const ar = broadcastTo(reshapeNode(arangeNode(0, 1, p, 'int32', x.device), [...lead.map(() => 1), p]), shape);
-  let ix = ar;
+  const dev = x.device;
+  const arange = (len: number): Node => broadcastTo(reshapeNode(arangeNode(0, 1, len, 'int32', dev), [...lead.map(() => 1), len]), [...lead, len]);
   const padded = (n0: Node): Node => padNode(n0, n0.shape.map((_, i): Pair => (i === last ? [0, p - n] : [0, 0])));
+  let ix = arange(p);
   let v: Node;
   let before: (a: Node, ia: Node, b: Node, ib: Node) => Node;
   const key = sortKey(detachNode(x), descending);
   if (key) {
     // one int32 key per element: order by (key, position); padding gets the largest key and the largest positions
-    v = padded(key);
-    v = whereNode(D.lt(i32(n - 1, ar), ar), i32(2147483647, ar), v);
+    v = whereNode(D.lt(i32(n - 1, ix), ix), i32(2147483647, ix), padded(key));
     before = (a, ia, b, ib) => D.or(D.lt(a, b), D.and(D.eq(a, b), D.lt(ia, ib)));
   } else {
     v = padded(detachNode(x));
     before = generalBefore(n, descending, isFloat(x.dtype));
   }
-  for (let k = 2; k <= p; k *= 2) {
-    for (let j = k / 2; j >= 1; j /= 2) {
-      const partner = binaryNode('XOR', ar, i32(j, ar));
-      const vp = gatherNode(v, partner, last);
-      const ixp = gatherNode(ix, partner, last);
-      const selfFirst = before(v, ix, vp, ixp);
-      // the lower position of a pair keeps the first element in an ascending block, the other the second
-      const lower = D.lt(ar, partner);
-      const ascending = D.eq(binaryNode('AND', ar, i32(k, ar)), i32(0, ar));
-      const keep = D.eq(selfFirst, D.eq(lower, ascending));
-      v = whereNode(keep, v, vp);
-      ix = whereNode(keep, ix, ixp);
+  /** One compare-exchange pass at distance j; blocks of `k` alternate direction. */
+  const pass = (len: number, k: number, j: number): void => {
+    const ar = arange(len);
+    const partner = binaryNode('XOR', ar, i32(j, ar));
+    const vp = gatherNode(v, partner, last);
+    const ixp = gatherNode(ix, partner, last);
+    const selfFirst = before(v, ix, vp, ixp);
+    // the lower position of a pair keeps the first element in an ascending block, the other the second
+    const lower = D.lt(ar, partner);
+    const ascending = D.eq(binaryNode('AND', ar, i32(k, ar)), i32(0, ar));
+    const keep = D.eq(selfFirst, D.eq(lower, ascending));
+    v = whereNode(keep, v, vp);
+    ix = whereNode(keep, ix, ixp);
+  };
+  let block = 1;
+  while (top !== undefined && block < top) block *= 2;
+  const full = top === undefined || 4 * block > p;
+  const sortUpTo = full ? p : block;
+  for (let k = 2; k <= sortUpTo; k *= 2) for (let j = k / 2; j >= 1; j /= 2) pass(p, k, j);
+  let len = p;
+  if (!full) {
+    while (len > block) {
+      // pair (2b, 2b+1) of blocks: an ascending and a descending run; keep the earlier of i and i + block
+      len /= 2;
+      const ar = arange(len);
+      const at = binaryNode('ADD', binaryNode('MUL', binaryNode('IDIV', ar, i32(block, ar)), i32(2 * block, ar)), binaryNode('MOD', ar, i32(block, ar)));
+      const other = binaryNode('ADD', at, i32(block, at));
+      const [va, ia, vb, ib] = [gatherNode(v, at, last), gatherNode(ix, at, last), gatherNode(v, other, last), gatherNode(ix, other, last)];
+      const first = before(va, ia, vb, ib);
+      v = whereNode(first, va, vb);
+      ix = whereNode(first, ia, ib);
+      for (let j = block / 2; j >= 1; j /= 2) pass(len, block, j);
     }
   }
-  return shrinkNode(ix, shape.map((d, i): Pair => (i === last ? [0, n] : [0, d])));
+  const keepN = top ?? n;
+  return shrinkNode(ix, ix.shape.map((d, i): Pair => (i === last ? [0, keepN] : [0, d])));
 }
 
 /** `f` applied with `dim` moved last, the result moved back. */
@@ -178,9 +200,12 @@ export function topk(x: Tensor, k: number, dim: number | TopkOptions = -1, large
   const big = typeof largest === 'boolean' ? largest : (o.largest ?? true);
   const size = x.ndim === 0 ? 1 : x.shape[d]!;
   if (!Number.isInteger(k) || k < 0 || k > size) throw new RangeError('selected index k out of range');
-  const [values, indices] = sort(x, d, big);
-  const cut = (t: Tensor): Tensor => (x.ndim === 0 ? t : t.narrow(d, 0, k));
-  return valuesIndices(renamed(cut(values), 'TopkBackward0', x), cut(indices));
+  // the first k positions of the order, from a network that halves the candidates instead of sorting all
+  const pos = alongLast(x, d, (n) => sortedPositions(n, big, Math.min(k, n.shape[n.ndim - 1]!)));
+  const xn = x.ndim === 0 ? reshapeNode(x.node, [1]) : x.node;
+  const outShape = x.ndim === 0 ? [] : x.shape.map((s, i) => (i === d ? k : s));
+  const values = reshapeNode(gatherNode(xn, x.ndim === 0 ? reshapeNode(pos, [1]) : pos, d), outShape);
+  return valuesIndices(record('TopkBackward0', values, [x]), record('', castNode(pos, 'int64'), [], false));
 }
 
 /** torch.kthvalue: the k-th smallest (1-based) along dim, and its position. */
