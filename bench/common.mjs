@@ -8,19 +8,23 @@ export const TINY = { size: 16, ops: 1000 };
 /**
  * Median time of `fn` in ms after `warmup` runs: at most `reps` runs, stopping early once
  * `budgetMs` is spent (at least 3 runs). The first call's time (compiles included) is `firstMs`.
+ * `setup`, run before every call and outside the clock, makes that call's inputs: fusor
+ * memoizes interned graphs, so a repetition on inputs it has seen would time a cache.
  */
-export async function measure(fn, { reps = 10, warmup = 2, budgetMs = 2000 } = {}) {
+export async function measure(fn, { reps = 10, warmup = 2, budgetMs = 2000, setup } = {}) {
   let first;
   for (let i = 0; i < warmup; i++) {
+    const input = setup ? await setup() : undefined;
     const t = performance.now();
-    await fn();
+    await fn(input);
     if (i === 0) first = performance.now() - t;
   }
   const times = [];
   const start = performance.now();
   while (times.length < reps && (times.length < 3 || performance.now() - start < budgetMs)) {
+    const input = setup ? await setup() : undefined;
     const t = performance.now();
-    await fn();
+    await fn(input);
     times.push(performance.now() - t);
   }
   times.sort((a, b) => a - b);
@@ -113,11 +117,21 @@ export function fusorMlp(torch, device = 'cpu', sizes = MLP) {
 }
 
 /**
- * The same data under a new node: fusor interns graphs and keeps what it computed, so repeating
- * `a.matmul(b)` on the same tensors would be free. A new batch of data is a new node; so is this.
+ * New data of `shape`, drawn and realized through the public API (call it from a `setup`, outside
+ * the clock): a tensor fusor has never seen, so nothing about it is memoized.
  */
+let draws = 1000;
+
+/** The webgpu runner's older freshness: the same buffer under a new node (internals; being replaced by freshRandn). */
 export function freshTensor({ torch, bufferNode, getBuffer, setBuffer }, t) {
   const n = bufferNode(t.dtype, t.shape, t.device);
   setBuffer(n, getBuffer(t.node));
   return torch.Tensor._fromNode(n);
+}
+
+export function freshRandn(torch, shape, device = 'cpu') {
+  torch.manualSeed(draws++);
+  const t = torch.randn(shape, { device });
+  if (device === 'cpu') t.dataSync();
+  return t;
 }

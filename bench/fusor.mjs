@@ -3,15 +3,20 @@
 const t0 = performance.now();
 const torch = await import('@fusor/tensor');
 const { configureBlas, blasInfo } = await import('@fusor/backend-cpu');
-const { bufferNode } = await import('@fusor/ir');
-const { getBuffer, setBuffer } = await import('@fusor/compiler');
 const tImport = performance.now();
-const { CHAIN_SIZE, TINY, emit, freshTensor, fusorMlp, matmulSweep, measure } = await import('./common.mjs');
+const { CHAIN_SIZE, MLP, TINY, emit, freshRandn, fusorMlp, matmulSweep, measure } = await import('./common.mjs');
 
 /** A realized tensor (inputs are data, not part of what is timed). */
-const real = (t) => (t._realize(), t);
-
-const fresh = (t) => freshTensor({ torch, bufferNode, getBuffer, setBuffer }, t);
+const real = (t) => (t.dataSync(), t);
+/** Inputs of a case, new for every repetition and realized before the clock starts. */
+const fresh = (shape) => freshRandn(torch, shape);
+/** A new batch for the MLP step: inputs and one-hot targets, realized. */
+const batch = () => {
+  const x = fresh([MLP.batch, MLP.input]);
+  const labels = torch.randint(0, MLP.classes, [MLP.batch]);
+  const onehot = real(torch.arange(MLP.classes).unsqueeze(0).eq(labels.unsqueeze(1)).float());
+  return [x, onehot];
+};
 
 function mlp() {
   const m = fusorMlp(torch);
@@ -46,50 +51,62 @@ for (const [name, blas] of variants) {
   }
   results[`matmul (${name})`] = await matmulSweep(async (n) => {
     torch.manualSeed(n);
-    const a = real(torch.randn(n, n));
     const b = real(torch.randn(n, n));
     const reps = n <= 512 ? 20 : n <= 1024 ? 10 : 5;
-    return measure(() => fresh(a).matmul(b)._realize(), { reps, warmup: 2, budgetMs: 3000 });
+    return measure((a) => a.matmul(b).dataSync(), { reps, warmup: 2, budgetMs: 3000, setup: () => fresh([n, n]) });
   });
 }
 configureBlas({ enabled: true });
 
 {
   torch.manualSeed(1);
-  const x = real(torch.randn(CHAIN_SIZE));
   const y = real(torch.randn(CHAIN_SIZE));
-  results['elementwise chain 16M'] = await measure(() => fresh(x).mul(2).add(1).relu().mul(y).exp().sum().itemSync(), { reps: 10 });
+  results['elementwise chain 16M'] = await measure((x) => x.mul(2).add(1).relu().mul(y).exp().sum().itemSync(), { reps: 10, setup: () => fresh([CHAIN_SIZE]) });
 }
 
 {
   torch.manualSeed(2);
-  const x = real(torch.randn(4096, 1024));
-  results['softmax 4096x1024'] = await measure(() => fresh(x).softmax(1)._realize(), { reps: 20 });
+  results['softmax 4096x1024'] = await measure((x) => x.softmax(1).dataSync(), { reps: 20, setup: () => fresh([4096, 1024]) });
 }
 
 for (const [name, blas] of variants) {
   configureBlas({ enabled: blas });
   if (blas && !blasInfo().available) continue;
   const eager = mlp();
-  results[`mlp step eager (${name})`] = await measure(() => eager.step(eager.x, eager.onehot), { reps: 20, warmup: 2, budgetMs: 4000 });
+  results[`mlp step eager (${name})`] = await measure(([x, oh]) => eager.step(x, oh).itemSync(), { reps: 20, warmup: 2, budgetMs: 4000, setup: batch });
   const traced = mlp();
   const step = torch.jit(traced.step, { name: 'mlp' });
   const launched = torch.compilerStats().launched;
-  results[`mlp step jit (${name})`] = await measure(() => step(traced.x, traced.onehot), { reps: 20, warmup: 2, budgetMs: 4000 });
+  results[`mlp step jit (${name})`] = await measure(([x, oh]) => step(x, oh).itemSync(), { reps: 20, warmup: 2, budgetMs: 4000, setup: batch });
   results[`mlp step jit (${name})`].traces = step.traces;
   results[`mlp step jit (${name})`].launches_per_step = (torch.compilerStats().launched - launched) / (results[`mlp step jit (${name})`].reps + 2);
 }
 configureBlas({ enabled: true });
 
 {
-  const x = real(torch.ones(TINY.size));
   const chain = (v) => {
     for (let i = 0; i < TINY.ops; i++) v = i % 2 === 0 ? v.add(1) : v.mul(0.5);
     return v;
   };
-  results['1000 tiny ops'] = await measure(() => chain(fresh(x))._realize(), { reps: 20 });
+  results['1000 tiny ops'] = await measure((x) => chain(x).dataSync(), { reps: 20, setup: () => fresh([TINY.size]) });
   const jitted = torch.jit(chain, { name: 'tiny' });
-  results['1000 tiny ops (jit)'] = await measure(() => jitted(x)._realize(), { reps: 20 });
+  results['1000 tiny ops (jit)'] = await measure((x) => jitted(x).dataSync(), { reps: 20, setup: () => fresh([TINY.size]) });
+}
+
+{
+  // the runtime issue's loop: MLP 784-512-10, batch 64, a new batch every step, loss read every
+  // step; memory after 50 steps and after 300 (fusor's buffers, and the process's RSS)
+  const m = fusorMlp(torch, 'cpu', { ...MLP, batch: 64 });
+  const rss = () => process.memoryUsage().rss;
+  let at50;
+  for (let s = 0; s < 300; s++) {
+    const x = fresh([64, MLP.input]);
+    const labels = torch.randint(0, MLP.classes, [64]);
+    const oh = torch.arange(MLP.classes).unsqueeze(0).eq(labels.unsqueeze(1)).float();
+    m.step(x, oh).itemSync();
+    if (s === 49) at50 = { ...torch.memory(), rss: rss() };
+  }
+  results['mlp loop memory'] = { at50, at300: { ...torch.memory(), rss: rss() } };
 }
 
 emit({ results, stats: torch.compilerStats() });

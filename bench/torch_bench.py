@@ -139,4 +139,37 @@ def tiny_inplace():
 
 results["1000 tiny ops"] = {"plain": measure(tiny_plain, 20), "best": measure(tiny_inplace, 20), "best_form": "in-place (v.add_(1), v.mul_(0.5))"}
 
+
+
+def rss():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return None
+
+
+# the runtime issue's loop: MLP 784-512-10, batch 64, a new batch every step, the loss read every step
+step64_params = None
+g64 = torch.Generator().manual_seed(0)
+w1 = (torch.randn(784, 512, generator=g64) * 0.05).requires_grad_()
+b1 = torch.zeros(512, requires_grad=True)
+w2 = (torch.randn(512, 10, generator=g64) * 0.05).requires_grad_()
+b2 = torch.zeros(10, requires_grad=True)
+mem = {}
+for s_ in range(300):
+    xb = torch.randn(64, 784, generator=g64)
+    yb = torch.randint(0, 10, (64,), generator=g64)
+    loss = F.cross_entropy(torch.relu(xb @ w1 + b1) @ w2 + b2, yb)
+    loss.backward()
+    with torch.no_grad():
+        for p in (w1, b1, w2, b2):
+            p.sub_(p.grad * 0.01)
+            p.grad.zero_()
+    loss.item()
+    if s_ == 49:
+        mem["at50"] = {"rss": rss()}
+mem["at300"] = {"rss": rss()}
+results["mlp loop memory"] = mem
+
 print(json.dumps({"version": torch.__version__, "threads": torch.get_num_threads(), "results": results}))

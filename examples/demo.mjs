@@ -1,7 +1,7 @@
 // fusor's tour: tensors, printing, shapes, autograd with gradient accumulation, and what the
 // compiler fused. Run with `pnpm demo` (it builds first); plain `node examples/demo.mjs` works
 // once the packages are built.
-import * as torch from '@fusor/tensor';
+import * as torch from 'fusor';
 
 const section = (title) => console.log(`\n── ${title} ${'─'.repeat(Math.max(0, 66 - title.length))}`);
 

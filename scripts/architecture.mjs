@@ -82,6 +82,28 @@ ${fence(k.source)}
 \`backward()\` applies one vector-Jacobian rule per primitive (\`rules.ts\`, one table) to the
 recorded graph. The result is lazy IR again: forward and backward are scheduled, fused and
 compiled by the same path, and a gradient of a gradient is just another graph.
+
+## 6. Storage, views and lifetimes (\`tensor.ts\`, \`realize.ts\`)
+
+A tensor holds a *storage* (its \`Box\`: the node of the current contents and a version counter)
+and, for a view, the movement ops that read the view out of that storage. An in-place op makes a
+new node for the whole storage — through a view, the value placed where the view reads and the
+old contents elsewhere (PyTorch's CopySlices, built from the movement ops' own gradient rules) —
+and bumps the shared version; every view derives its node from the storage's current node when
+next used. Laziness never changes a result: the IR stays immutable, so this is PyTorch's
+functionalization. \`detach()\` shares the storage behind a \`DETACH\` node; a write outside
+autograd (\`.data\`, a detached alias, \`noGrad\`) wraps the new contents in a \`DATA\` node that
+reads as the new value but takes gradients as the recorded history, as PyTorch keeps a grad_fn.
+
+Device memory is counted by the runtime, not left to the garbage collector (which neither sees
+device or wasm memory nor runs finalizers inside a synchronous loop). After each realize the
+buffers of intermediates are freed at once (they can be computed again); computed results and
+host-backed copies (uploads, values already read) go into a bounded cache (64 buffers, 64 MiB;
+\`torch.setCacheBudget\`); an in-place op keeps the contents before it for lazy values that still
+read them and releases the ones before those; a failed allocation empties the cache and the
+backend's pool (\`Backend.trim\`) and retries, then raises an \`OutOfMemoryError\` in PyTorch's
+words. \`t.dispose()\`, \`using\` and \`torch.scope(fn)\` free the rest on the user's word;
+\`torch.memory()\` counts it all. docs/MEMORY.md says what each piece leaves to the user.
 `;
 }
 

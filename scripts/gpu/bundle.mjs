@@ -9,7 +9,7 @@ const out = process.argv[2];
 if (!out) throw new Error('usage: node scripts/gpu/bundle.mjs OUTDIR');
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));
 
-for (const entry of ['conformance-cuda.mjs', 'bench-cuda.mjs', 'check-cuda.mjs']) {
+for (const entry of ['conformance-cuda.mjs', 'bench-cuda.mjs', 'check-cuda.mjs', 'check-nccl.mjs']) {
   await build({
     input: here(entry),
     platform: 'node',

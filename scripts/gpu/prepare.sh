@@ -51,6 +51,7 @@ rm "$OUT/check.txt"
 "$OUT/node" --expose-gc "$OUT/bench-cuda.mjs" --device cpu --quick --elements 4096 --matmul 16 --matmul16 16 --softmax-cols 16 > "$OUT/check.txt" 2>&1 || { cat "$OUT/check.txt" >&2; echo "error: the bundled benchmark did not run" >&2; exit 1; }
 rm "$OUT/check.txt"
 { "$OUT/node" "$OUT/check-cuda.mjs" 2>&1 || true; } | grep -q '^checks on cuda: not run — cuda is unavailable' || { echo "error: the bundled cuda checks did not load" >&2; exit 1; }
+{ "$OUT/node" "$OUT/check-nccl.mjs" 2>&1 || true; } | grep -q '^nccl checks: not run — ' || { echo "error: the bundled nccl checks did not load" >&2; exit 1; }
 "$OUT/node" -e "import('$PWD/$OUT/node_modules/koffi/index.js').then((k) => console.log('koffi', k.default.version, 'loads'))"
 rm "$OUT/node"
 

@@ -8,6 +8,9 @@
 #   checks.txt        vector and block kernels, GEMM routines and a jit training step at sizes
 #                     the suite never reaches, against cpu
 #   conformance-blocking.txt  the arg/min/max cases again with CUDA_LAUNCH_BLOCKING=1
+#   nccl.txt          @fusor/distributed's backend 'nccl': collectives, a 64 MiB all-reduce, DDP
+#                     steps against cpu; one process per GPU under mpirun when there is one, else
+#                     world size 1 (NCCL from PyTorch's wheels unless FUSOR_LIBNCCL_PATH is set)
 # Exits non-zero if a step failed; every step runs regardless.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -81,6 +84,34 @@ tail -n 5 "$OUT/conformance-blocking.txt"
 step "cuda code paths the conformance cases are too small for, against cpu"
 timeout 100 "$NODE" "$GPU/check-cuda.mjs" > "$OUT/checks.txt" 2>&1 || status=1
 tail -n 25 "$OUT/checks.txt"
+
+# NCCL: PyTorch's own copy (nvidia/nccl/lib in site-packages, or torch/lib) unless given
+if [ -z "${FUSOR_LIBNCCL_PATH:-}" ]; then
+  found=$(python3 - <<'PY' 2>/dev/null
+import glob, os, site, sys
+roots = site.getsitepackages() + [site.getusersitepackages()]
+try:
+    roots.append(os.path.dirname(os.path.dirname(__import__("torch").__file__)))
+except Exception:
+    pass
+for r in roots:
+    for pat in ("nvidia/nccl/lib/libnccl.so*", "torch/lib/libnccl*.so*"):
+        hits = sorted(glob.glob(os.path.join(r, pat)))
+        if hits:
+            print(hits[-1]); sys.exit(0)
+PY
+)
+  [ -n "$found" ] && export FUSOR_LIBNCCL_PATH="$found"
+fi
+step "nccl: collectives and DDP on the GPUs (FUSOR_LIBNCCL_PATH=${FUSOR_LIBNCCL_PATH:-unset})"
+GPUS=$(nvidia-smi -L 2>/dev/null | wc -l)
+if [ "${GPUS:-0}" -gt 1 ] && command -v mpirun >/dev/null; then
+  timeout 45 mpirun --allow-run-as-root --oversubscribe -x FUSOR_LIBNCCL_PATH -x LD_LIBRARY_PATH -n "$GPUS" "$NODE" "$GPU/check-nccl.mjs" > "$OUT/nccl.txt" 2>&1 || status=1
+else
+  # one process: world size 1 (needs no MPI); a machine with more GPUs but no mpirun tests one
+  timeout 45 "$NODE" "$GPU/check-nccl.mjs" > "$OUT/nccl.txt" 2>&1 || status=1
+fi
+tail -n 15 "$OUT/nccl.txt"
 
 step "benchmark: fusor on cuda vs PyTorch"
 timeout 170 "$NODE" --expose-gc --max-old-space-size=16384 "$GPU/bench-cuda.mjs" --out "$OUT" ${FUSOR_BENCH_ARGS:-} > "$OUT/bench.txt" 2>&1 || status=1

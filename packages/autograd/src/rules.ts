@@ -180,6 +180,7 @@ export const GRAD_RULES: Readonly<Record<Op, GradRule>> = {
   COPY: (n, g) => [copyNode(g, n.src[0]!.device)],
   ASSIGN: (_, g) => [null, g],
   DETACH: NONE,
+  DATA: (_, g) => [null, g],
   GATHER: gatherGrad,
   SCATTER: scatterGrad,
   SCAN: scanGrad,

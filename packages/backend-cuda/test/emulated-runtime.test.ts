@@ -78,6 +78,17 @@ describe.skipIf(why !== null)(`cuda runtime on the emulator${why ? ` (skipped: $
     expect(x.tolistSync()).toEqual([3, 3, 3, 3]);
   });
 
+  it('a tensor op that runs out of memory raises PyTorch\'s error through the runtime; what was computed before still reads', () => {
+    const kept = torch.arange(6, { device: 'cuda' }).float().mul(2);
+    kept.dataSync();
+    const lazy = torch.ones(3, { device: 'cuda' }).add(1);
+    const huge = torch.rand(100 << 20, { device: 'cuda' }); // 400 MiB of a 64 MiB device
+    expect(() => huge.add(1).dataSync()).toThrow(cuda.CudaOutOfMemoryError);
+    expect(() => huge.add(1).dataSync()).toThrow(/^CUDA out of memory\. Tried to allocate 400\.00 MiB/);
+    expect(kept.tolistSync()).toEqual([0, 2, 4, 6, 8, 10]);
+    expect(lazy.tolistSync()).toEqual([2, 2, 2]);
+  });
+
   it('frees the cache and retries before reporting out of memory', () => {
     const blocks = Array.from({ length: 5 }, () => cuda.cudaBackend.alloc('float32', 3 << 20, 0)); // 5 × 12 MiB
     for (const b of blocks) cuda.cudaBackend.free(b);

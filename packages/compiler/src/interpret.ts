@@ -404,6 +404,7 @@ const IMPLS: Readonly<Record<Op, Impl>> = {
   FLIP: movement(MOVEMENT_MAPS.FLIP),
   CONTIGUOUS: identity,
   DETACH: identity,
+  DATA: (_, [value]) => value!,
   COPY: identity,
   ASSIGN: (n, [, value]) => value!,
   GATHER: gatherImpl,

@@ -242,6 +242,7 @@ export function lower(item: ScheduleItem): LoweredKernel {
         return bind(key, cast(lowerNode(n.src[0]!, idx), n.dtype, true));
       case 'CONTIGUOUS':
       case 'DETACH':
+      case 'DATA':
         return lowerNode(n.src[0]!, idx);
       case 'RESHAPE':
       case 'PERMUTE':

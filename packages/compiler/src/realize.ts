@@ -181,7 +181,7 @@ export function setHostCopy(n: Node, data: HostArray): void {
   if (n.op !== 'BUFFER') throw new Error(`internal: a host copy is for buffer nodes, not ${n.op}`);
   hostCopies.set(n, data);
   const b = realized.get(n);
-  if (b) {
+  if (b && !latest.has(n)) {
     touchEvictable(n, b);
     trimCache();
   }
@@ -225,15 +225,25 @@ function touchEvictable(n: Node, b: DeviceBuffer): void {
   }
 }
 
+/**
+ * The results of the latest realize: about to be read by whoever asked for them, so no trim
+ * drops them; they join the cache when the next realize finishes.
+ */
+const latest = new Map<Node, DeviceBuffer>();
+
 function forget(n: Node): void {
+  latest.delete(n);
   const b = evictable.get(n);
   if (!b) return;
   evictable.delete(n);
   evictableBytes -= b.bytes;
 }
 
+/** Asynchronous realizes under way: while one awaits a read, what its plan counts as computed must stay. */
+let inflight = 0;
+
 function trimCache(): void {
-  if (tape) return;
+  if (tape || inflight > 0) return;
   for (const [n, b] of evictable) {
     if (evictableBytes <= cacheBudget && evictable.size <= cacheEntries) break;
     evictable.delete(n);
@@ -486,6 +496,11 @@ function finish(roots: readonly Node[], made: readonly Node[]): void {
   const keep = new Set(roots);
   for (const n of made) {
     if (keep.has(n)) continue;
+    // another realize is awaiting a read and may have planned on this value: cache it instead
+    if (inflight > 0) {
+      touchEvictable(n, realized.get(n)!);
+      continue;
+    }
     // computed a second time: a value some live tensor keeps reading (lazy data, a weight's
     // transpose) is worth caching; a first-time intermediate is dropped at once
     if (computedBefore.has(n)) touchEvictable(n, realized.get(n)!);
@@ -494,10 +509,16 @@ function finish(roots: readonly Node[], made: readonly Node[]): void {
       unbind(n);
     }
   }
-  for (const r of roots) {
-    if (r.op !== 'BUFFER' || hostCopies.has(r)) touchEvictable(r, realized.get(r)!);
-  }
+  for (const [n, b] of latest) if (realized.get(n) === b) touchEvictable(n, b);
+  latest.clear();
   trimCache();
+  for (const r of roots) {
+    if (r.op !== 'BUFFER' || hostCopies.has(r)) {
+      const b = realized.get(r)!;
+      forget(r);
+      latest.set(r, b);
+    }
+  }
 }
 
 const computedBefore = new WeakSet<Node>();
@@ -520,15 +541,32 @@ export function realize(roots: readonly Node[]): void {
 
 /** Computes every node in `roots` into a buffer; copies from asynchronous devices are awaited. */
 export async function realizeAsync(roots: readonly Node[]): Promise<void> {
+  await realizeHeld(roots, false);
+}
+
+/**
+ * realizeAsync that hands the roots' buffers back pinned (unpin each once read): between the
+ * realize and the caller's next step another realize may finish and trim the cache.
+ */
+export async function realizeHeld(roots: readonly Node[], hold = true): Promise<DeviceBuffer[]> {
   const made: Node[] = [];
-  for (const item of plan(roots)) {
-    if (isAlias(item)) runAlias(item);
-    else if (item.kind === 'copy') {
-      const src = need(item.root.src[0]!);
-      finishCopy(item, src.backend.readSync ? src.backend.readSync(src.handle) : await src.backend.read(src.handle), made);
-    } else runKernel(item, made);
+  inflight++;
+  try {
+    for (const item of plan(roots)) {
+      if (isAlias(item)) runAlias(item);
+      else if (item.kind === 'copy') {
+        const src = need(item.root.src[0]!);
+        finishCopy(item, src.backend.readSync ? src.backend.readSync(src.handle) : await src.backend.read(src.handle), made);
+      } else runKernel(item, made);
+    }
+  } finally {
+    inflight--;
   }
   finish(roots, made);
+  if (!hold) return [];
+  const held = roots.map((r) => realized.get(r)!);
+  for (const b of held) b.pin();
+  return held;
 }
 
 /** The schedule a realize of `roots` would run, without running it. */

@@ -13,6 +13,7 @@ export const GRAPH_RULES: readonly Rule[] = [
   { name: 'x+(-0)', pattern: { op: 'ADD', commutative: true, src: [{ name: 'x' }, { where: isConstValue(-0) }] }, build: (b) => b.x },
   { name: '--x', pattern: { op: 'NEG', src: [{ op: 'NEG', src: [{ name: 'x' }] }] }, build: (b) => b.x },
   { name: 'detach', pattern: { op: 'DETACH', src: [{ name: 'x' }] }, build: (b) => b.x },
+  { name: 'data', pattern: { op: 'DATA', src: [{ name: 'x' }, { name: 'history' }] }, build: (b) => b.x },
   {
     name: 'view of a constant',
     pattern: { op: ['RESHAPE', 'PERMUTE', 'EXPAND', 'SHRINK', 'FLIP'], name: 'v', src: [{ op: 'CONST', name: 'c' }] },

@@ -10,3 +10,5 @@ export { KNOWN_BUGS, skipReason, dtypesOf, type Check, type SkipRule } from './s
 export { TOLERANCE, LOOSER, toleranceFor, firstMismatch, type Tolerance } from './tolerance.js';
 export { loadFixtures, parseFixture, decode, FIXTURE_DIR, type Case, type FixtureFile, type TensorData, type InputSpec } from './fixtures.js';
 export { readTensor, readLeaves, interpretNode, hostToNumbers } from './read.js';
+export { runSemantics, runProgram, loadPrograms, KNOWN_SEMANTIC_GAPS, type Program } from './semantics.js';
+export { runMemoryChecks, mlpStep, heldMemory } from './memory.js';

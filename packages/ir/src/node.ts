@@ -271,6 +271,16 @@ export function scanNode(x: Node, reduce: ReduceKind, axis: number): Node {
   return intern('SCAN', x.dtype, x.shape, [x], { axis, reduce }, x.device);
 }
 
+/**
+ * Reads as `value` but takes gradients as `history`: the contents of a tensor with autograd
+ * history, changed outside autograd (an in-place op through `.data`, a detached alias or under
+ * noGrad), as PyTorch keeps the grad_fn while the data changes.
+ */
+export function dataNode(value: Node, history: Node): Node {
+  if (!shapeEqual(value.shape, history.shape) || value.dtype !== history.dtype) throw new ShapeError('DATA: value and history differ');
+  return intern('DATA', value.dtype, value.shape, [value, history], null, sameDevice('DATA', [value, history]));
+}
+
 export function detachNode(x: Node): Node {
   return intern('DETACH', x.dtype, x.shape, [x], null, x.device);
 }

@@ -22,7 +22,7 @@ export type TernaryOp = 'WHERE';
 export type CastOp = 'CAST' | 'BITCAST';
 export type ReduceOp = 'REDUCE';
 export type MovementOp = 'RESHAPE' | 'PERMUTE' | 'EXPAND' | 'PAD' | 'SHRINK' | 'FLIP';
-export type EffectOp = 'CONTIGUOUS' | 'COPY' | 'ASSIGN' | 'DETACH';
+export type EffectOp = 'CONTIGUOUS' | 'COPY' | 'ASSIGN' | 'DETACH' | 'DATA';
 /**
  * Indexed memory access. GATHER is a load at a computed index (fuses into its consumer like an
  * elementwise op); SCATTER and SCAN each make a kernel of their own that walks one fiber (all
@@ -91,6 +91,8 @@ export const OPS: Readonly<Record<Op, OpInfo>> = {
   GATHER: { kind: 'index', arity: 2 },
   SCATTER: { kind: 'index', arity: 3 },
   SCAN: { kind: 'index', arity: 1 },
+  /** The value of src[0], the gradient of src[1]: contents changed outside autograd (through `.data` or a detached alias). */
+  DATA: { kind: 'effect', arity: 2 },
 };
 
 export const opKind = (op: Op): OpKind => OPS[op].kind;

@@ -25,7 +25,8 @@ export const shapeEqual = (a: Shape, b: Shape): boolean => a.length === b.length
 export function broadcastShapes(a: Shape, b: Shape): number[] {
   const n = Math.max(a.length, b.length);
   const out = new Array<number>(n);
-  for (let i = 0; i < n; i++) {
+  // from the last dim, as PyTorch's infer_size: the first mismatch it names is the innermost
+  for (let i = n - 1; i >= 0; i--) {
     const da = a[a.length - n + i] ?? 1;
     const db = b[b.length - n + i] ?? 1;
     if (da !== db && da !== 1 && db !== 1) {

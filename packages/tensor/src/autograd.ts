@@ -72,8 +72,12 @@ function walk(roots: readonly Tensor[], extra: readonly Tensor[] = []): Walk {
     if (seen.has(fn)) continue;
     seen.add(fn);
     if (fn.released && fn.savesTensors) throw new AutogradError(FREED);
-    const out = fn.savedOutput;
-    if (out && out.box.version !== out.version) throw modifiedError({ tensor: out.tensor, node: fn.node, fn, version: out.version }, fn.name);
+    for (const v of fn.saved) {
+      if (v.box.version !== v.version) {
+        const producer = v.tensor._box === v.box && v.tensor.gradFn === fn ? fn.name : undefined;
+        throw modifiedError({ tensor: v.tensor, node: fn.node, fn, version: v.version }, producer);
+      }
+    }
     fns.push(fn);
     const owner = fn.owner;
     if (owner && owner.gradFn === fn) {
@@ -81,7 +85,6 @@ function walk(roots: readonly Tensor[], extra: readonly Tensor[] = []): Walk {
       if (owner._hooks.length) hooked.set(fn.node, owner);
     }
     for (const e of fn.edges) {
-      if (fn.savesTensors && e.tensor._box.version !== e.version) throw modifiedError(e);
       if (e.fn) stack.push(e.fn);
       else if (e.tensor.requiresGrad) {
         addTarget(e.tensor, e.node);

@@ -1,13 +1,10 @@
 /** Creation functions, devices and dtype conversion. */
 import {
   arangeNode,
-  bufferNode,
   castNode,
   constNode,
   copyNode,
-  DTypeError,
   expandNode,
-  hostArray,
   isFloat,
   parseDType,
   randBits,
@@ -15,20 +12,20 @@ import {
   reshapeNode,
   ShapeError,
   type DType,
-  type HostArray,
   type Node,
 } from '@fusor/ir';
-import { bfloat16Bits, float16Bits, getBackend, upload } from '@fusor/compiler';
 import * as D from './decompose.js';
+import type { DeviceLike } from './device.js';
 import { standardNormal } from './elementwise.js';
 import { AutogradError } from './errors.js';
 import { drawOffset, getDefaultDtype, resolveDevice, state } from './state.js';
-import { record, Tensor } from './tensor.js';
+import { checkDtype, fromHost } from './transfer.js';
+import { Tensor } from './tensor.js';
 import { sizesArg } from './views.js';
 
 export interface TensorOptions {
   readonly dtype?: DType | string;
-  readonly device?: string;
+  readonly device?: DeviceLike;
   readonly requiresGrad?: boolean;
 }
 
@@ -44,14 +41,6 @@ function splitArgs(args: SizesAndOptions, fn: string): { sizes: number[]; opts: 
   if (neg !== undefined) throw new ShapeError(`Trying to create tensor with negative dimension ${neg}: [${sizes.join(', ')}]`);
   void fn;
   return { sizes, opts: hasOpts ? (last as TensorOptions) : {} };
-}
-
-/** Checks a backend can hold a dtype, before any kernel is made. */
-export function checkDtype(device: string, dtype: DType): void {
-  const b = getBackend(device);
-  if (!b.capabilities.dtypes.includes(dtype)) {
-    throw new DTypeError(`${dtype} is not supported by the ${b.name} backend (supported: ${b.capabilities.dtypes.join(', ')})`);
-  }
 }
 
 function place(opts: TensorOptions, fallback: DType): { dtype: DType; device: string } {
@@ -102,34 +91,6 @@ const TYPED_DTYPE: readonly [new (...a: never[]) => ArrayLike<unknown>, DType][]
   [Int8Array, 'int8'],
   [Uint8Array, 'uint8'],
 ];
-
-/** Host values → a host array of `dtype` (conversions follow casting rules). */
-function toHost(values: ArrayLike<number | boolean | bigint>, dtype: DType): HostArray {
-  const out = hostArray(dtype, values.length);
-  if (out instanceof BigInt64Array) {
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i]!;
-      out[i] = typeof v === 'bigint' ? v : BigInt(Math.trunc(Number(v)) || 0);
-    }
-  } else if (dtype === 'bool') {
-    for (let i = 0; i < values.length; i++) out[i] = Number(values[i]) !== 0 ? 1 : 0;
-  } else if (dtype === 'float16' || dtype === 'bfloat16') {
-    // 16-bit floats travel as their bit patterns
-    const encode = dtype === 'float16' ? float16Bits : bfloat16Bits;
-    for (let i = 0; i < values.length; i++) out[i] = encode(Number(values[i]));
-  } else {
-    for (let i = 0; i < values.length; i++) (out as Float64Array)[i] = Number(values[i]);
-  }
-  return out;
-}
-
-/** A realized tensor holding host data. */
-export function fromHost(values: ArrayLike<number | boolean | bigint>, shape: readonly number[], dtype: DType, device: string): Node {
-  checkDtype(device, dtype);
-  const n = bufferNode(dtype, shape, device);
-  upload(n, toHost(values, dtype));
-  return n;
-}
 
 /** torch.tensor: nested arrays, typed arrays or a scalar; dtype inferred as PyTorch does. */
 export function tensor(data: NestedData | ArrayLike<number | bigint> | Tensor, opts: TensorOptions = {}): Tensor {
@@ -284,16 +245,3 @@ export const randnLike = (t: Tensor, opts: TensorOptions = {}): Tensor => randn(
 export const randintLike = (t: Tensor, low: number, high: number, opts: TensorOptions = {}): Tensor =>
   randint(low, high, t.shape, likeOpts(t, opts));
 
-/** `.to(device)`: a copy on another device (the same tensor when already there). */
-export function copyTo(t: Tensor, device: string): Tensor {
-  if (t.device === device) return t;
-  checkDtype(device, t.dtype);
-  return record('ToCopyBackward0', copyNode(t.node, device), [t], false);
-}
-
-/** `.to(dtype)`: a converted copy (the same tensor when already of that dtype). */
-export function castTo(t: Tensor, dtype: DType): Tensor {
-  if (t.dtype === dtype) return t;
-  checkDtype(t.device, dtype);
-  return record('ToCopyBackward0', castNode(t.node, dtype), [t], false);
-}

@@ -12,6 +12,7 @@ import {
   resultType,
   unaryNode,
   binaryNode,
+  dataNode,
   withSources,
   type DType,
   type Node,
@@ -129,12 +130,32 @@ export function div(a: TensorLike, b: TensorLike, opts: { roundingMode?: 'trunc'
   return record('DivBackward0', f(p.nodes[0]!, p.nodes[1]!), p.tensors);
 }
 
+/**
+ * base^exponent with PyTorch's gradient for the exponent, result·ln(base): NaN for a negative
+ * base (the decomposition's own slope, through |base|, would be finite), 0 where base = 0 and
+ * exponent ≥ 0. The value is the decomposition's; the gradients come from `history`.
+ */
+function powTensor(b: Node, e: Node, needsGrad: boolean): Node {
+  const value = D.powGeneral(b, e);
+  if (!needsGrad) return value;
+  const v = detachNode(value);
+  const bd = detachNode(b);
+  const ed = detachNode(e);
+  const zero = D.c(0, v);
+  // PyTorch's pow_backward_self and pow_backward_exponent, as constants the gradient multiplies
+  const kBase = D.where(D.eq(ed, D.c(0, ed)), zero, D.mul(ed, D.powGeneral(bd, D.sub(ed, D.c(1, ed)))));
+  const lnB = D.mul(unaryNode('LOG2', bd), D.c(Math.LN2, bd));
+  const kExp = D.where(D.and(D.eq(bd, D.c(0, bd)), D.not(D.lt(ed, D.c(0, ed)))), zero, D.mul(v, lnB));
+  const history = D.add(D.mul(D.sub(b, bd), kBase), D.mul(D.sub(e, ed), kExp));
+  return dataNode(value, history);
+}
+
 export function pow(x: TensorLike, exponent: TensorLike): Tensor {
   if (!(x instanceof Tensor)) {
     // scalar base, tensor exponent
     const e = exponent as Tensor;
     const p = prepare([x, e], floatOf(resultType(operand(x), operand(e))));
-    return record('PowBackward1', D.powGeneral(p.nodes[0]!, p.nodes[1]!), p.tensors);
+    return record('PowBackward1', powTensor(p.nodes[0]!, p.nodes[1]!, e.requiresGrad), p.tensors);
   }
   if (exponent instanceof Tensor) {
     const dt = resultType(operand(x), operand(exponent));
@@ -144,7 +165,7 @@ export function pow(x: TensorLike, exponent: TensorLike): Tensor {
       return record('PowBackward1', castNode(r, dt), p.tensors);
     }
     const p = prepare([x, exponent], dt);
-    return record('PowBackward1', D.powGeneral(p.nodes[0]!, p.nodes[1]!), p.tensors);
+    return record('PowBackward1', powTensor(p.nodes[0]!, p.nodes[1]!, x.requiresGrad || exponent.requiresGrad), p.tensors);
   }
   const e = Number(exponent);
   const dt = resultType(operand(x), operand(e));
@@ -201,18 +222,43 @@ export const ceil = (x: Tensor): Tensor => record('CeilBackward0', D.ceil(x.node
 export const trunc = (x: Tensor): Tensor => record('TruncBackward0', D.trunc(x.node), [x], false);
 export const round = (x: Tensor): Tensor => record('RoundBackward0', D.round(x.node), [x], false);
 
-export function clamp(x: Tensor, min?: number | null, max?: number | null): Tensor {
-  if ((min === undefined || min === null) && (max === undefined || max === null)) {
+export function clamp(x: Tensor, min?: TensorLike | null, max?: TensorLike | null): Tensor {
+  const lo = min ?? undefined;
+  const hi = max ?? undefined;
+  if (lo === undefined && hi === undefined) {
     throw new TypeError("torch.clamp: At least one of 'min' or 'max' must not be None");
   }
-  const dt = resultType(operand(x), ...[min, max].filter((v): v is number => typeof v === 'number').map((v) => operand(v)));
+  if (lo instanceof Tensor || hi instanceof Tensor) return clampTensor(x, lo, hi);
+  const dt = resultType(operand(x), ...[lo, hi].filter((v): v is number | boolean => v !== undefined).map((v) => operand(Number(v))));
   const v = castNode(x.node, dt);
   let n = v;
-  if (typeof min === 'number') n = D.where(D.lt(n, D.c(min, n)), D.c(min, n), n);
-  if (typeof max === 'number') n = D.where(D.lt(D.c(max, n), n), D.c(max, n), n);
+  if (lo !== undefined) n = D.where(D.lt(n, D.c(Number(lo), n)), D.c(Number(lo), n), n);
+  if (hi !== undefined) n = D.where(D.lt(D.c(Number(hi), n), n), D.c(Number(hi), n), n);
   // NaN stays NaN but, as in PyTorch (min ≤ x ≤ max is false), passes no gradient
   if (isFloat(dt)) n = D.where(D.isnan(v), detachNode(v), n);
   return record('ClampBackward1', n, [x]);
+}
+
+/** clamp with tensor bounds: broadcast together, min(max(x, lo), hi), NaN in any operand propagates (PyTorch's clamp.Tensor). */
+function clampTensor(x: Tensor, lo: TensorLike | undefined, hi: TensorLike | undefined): Tensor {
+  const parts: TensorLike[] = [x, ...(lo === undefined ? [] : [lo]), ...(hi === undefined ? [] : [hi])];
+  const device = commonDevice(parts);
+  const dt = resultType(...parts.map(operand));
+  const shape = broadcastAll(parts);
+  const v = place(x, dt, shape, device);
+  let n = v;
+  if (lo !== undefined) {
+    const l = place(lo, dt, shape, device);
+    n = D.where(D.lt(n, l), l, n);
+    if (isFloat(dt)) n = D.where(D.isnan(l), l, n);
+  }
+  if (hi !== undefined) {
+    const h = place(hi, dt, shape, device);
+    n = D.where(D.lt(h, n), h, n);
+    if (isFloat(dt)) n = D.where(D.isnan(h), h, n);
+  }
+  if (isFloat(dt)) n = D.where(D.isnan(v), v, n);
+  return record('ClampBackward0', n, parts.filter((p): p is Tensor => p instanceof Tensor));
 }
 
 export const maximum = (a: Tensor, b: Tensor): Tensor => binary('MaximumBackward0', a, b, D.max);
@@ -290,6 +336,10 @@ export const fullLikeNoGrad = (t: Tensor, v: number): Tensor => Tensor._fromNode
 
 /** `t.copy_(src)`'s value: src broadcast, cast and moved to t. */
 export function copyFrom(t: Tensor, src: Tensor): Tensor {
+  const shape = broadcastShapes(t.shape, src.shape);
+  if (shape.join() !== t.shape.join()) {
+    throw new RangeError(`output with shape [${t.shape.join(', ')}] doesn't match the broadcast shape [${shape.join(', ')}]`);
+  }
   const n = broadcastTo(copyNode(castNode(src.node, t.dtype), t.device), t.shape);
   return record('CopyBackward0', n, [src], false);
 }
@@ -322,12 +372,56 @@ const CATEGORY_RANK = { bool: 0, int: 1, float: 2 } as const;
  * Applies an in-place op functionally: the tensor's storage box now holds the result, so every
  * alias (`.data`, `.detach()`) sees it. Realized at once, as PyTorch's in-place ops are eager.
  */
+/** Whether every element of a strided layout has its own memory and they fill one block (PyTorch's is_non_overlapping_and_dense). */
+function denseLayout(shape: readonly number[], strides: readonly number[]): boolean {
+  const dims = shape.map((_, i) => i).filter((i) => shape[i] !== 1).sort((a, b) => strides[a]! - strides[b]!);
+  let need = 1;
+  for (const d of dims) {
+    if (strides[d] !== need) return false;
+    need *= shape[d]!;
+  }
+  return true;
+}
+
+/**
+ * PyTorch's checks before an in-place write, in its order: the target may not have elements
+ * sharing memory (an expanded view), and an operand may not partly overlap it (reading
+ * elements the same op is writing). A full overlap (x.add_(x)) is fine.
+ */
+export function checkWrite(t: Tensor, operands: readonly TensorLike[]): void {
+  const st = t._strides();
+  if (t.shape.some((d, i) => d > 1 && st[i] === 0)) {
+    throw new RangeError(
+      'unsupported operation: more than one element of the written-to tensor refers to a single memory location. Please clone() the tensor before performing the operation.',
+    );
+  }
+  for (const o of operands) {
+    if (!(o instanceof Tensor) || o === t || o._box !== t._box) continue;
+    if (t.numel() === 0 || o.numel() === 0) continue;
+    if (!denseLayout(t.shape, st) || !denseLayout(o.shape, o._strides())) continue;
+    const [a0, a1] = [t.storageOffset(), t.storageOffset() + t.numel()];
+    const [b0, b1] = [o.storageOffset(), o.storageOffset() + o.numel()];
+    if (a0 === b0 && a1 === b1 && o._strides().join() === st.join()) continue;
+    if (a0 < b1 && b0 < a1) {
+      throw new RangeError(
+        'unsupported operation: some elements of the input tensor and the written-to tensor refer to a single memory location. Please clone() the tensor before performing the operation.',
+      );
+    }
+  }
+}
+
 export function inPlace<T extends Tensor>(t: T, result: Tensor, name: string): T {
   const grad = isGradEnabled();
   if (t.requiresGrad && t.isLeaf && grad) {
     throw new AutogradError('a leaf Variable that requires grad is being used in an in-place operation.');
   }
   const base = t._base;
+  const multi = t._multiView;
+  if (multi && grad && t.requiresGrad) {
+    throw new AutogradError(
+      `Output ${multi.index} of ${multi.name} is a view and is being modified inplace. This view is the output of a function that returns multiple views. Such functions do not allow the output views to be modified inplace. You should replace the inplace operation by an out-of-place one.`,
+    );
+  }
   if (t.isView && base !== null && base.requiresGrad && base.isLeaf && grad) {
     throw new AutogradError('a view of a leaf Variable that requires grad is being used in an in-place operation.');
   }
@@ -343,10 +437,16 @@ export function inPlace<T extends Tensor>(t: T, result: Tensor, name: string): T
       'unsupported operation: more than one element of the written-to tensor refers to a single memory location. Please clone() the tensor before performing the operation.',
     );
   }
-  const value = castNode(result.node, t.dtype);
+  let value = castNode(result.node, t.dtype);
   const box = t._box;
   const view = t._view;
-  if (view === null) {
+  // a write outside autograd (a detached alias, noGrad) changes the contents but not their
+  // history: gradients of the storage's owner still flow as recorded (PyTorch keeps its grad_fn)
+  const outside = (t._detached || !grad) && box.fn !== null;
+  if (outside) {
+    const written = view === null ? value : writeThrough(box.node, view.steps, value);
+    commitVersion(box, dataNode(detachNode(written), box.node));
+  } else if (view === null) {
     commitVersion(box, value);
     if (result.gradFn) {
       // the op's own input was saved as its (immutable) node, so this very change does not invalidate it

@@ -4,7 +4,7 @@
  * user functions; the gradient rules it checks are @fusor/autograd's.
  */
 import { grad, noGrad } from './autograd.js';
-import { fromHost } from './creation.js';
+import { fromHost } from './transfer.js';
 import { AutogradError } from './errors.js';
 import { Tensor } from './tensor.js';
 

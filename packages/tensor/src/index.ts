@@ -1,3 +1,6 @@
+// Tensor implements Symbol.dispose (`using t = …`): the declarations name it, so a consumer whose
+// `lib` predates it (es2023, no @types/node) still typechecks them.
+/// <reference lib="esnext.disposable" preserve="true" />
 /**
  * fusor's user API, PyTorch's vocabulary in TypeScript:
  *   import * as torch from '@fusor/tensor';
@@ -12,14 +15,16 @@ import * as L from './linalg.js';
 import * as I from './indexing.js';
 import * as S from './scan.js';
 import * as Srt from './sort.js';
-import { Tensor, type TensorLike } from './tensor.js';
+import { Tensor, type TensorLike, type DimArg, type DimOptions, type ReduceOptions, type VarArgs } from './tensor.js';
 import { grad, noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd.js';
 import { gradcheck } from './gradcheck.js';
+import { deviceString, type DeviceLike } from './device.js';
 
 export { scope } from './lifetime.js';
 export { OutOfMemoryError, setCacheBudget, getCacheBudget, type CacheBudget, type MemoryStats } from '@fusor/compiler';
-export { Tensor, GradFn, DisposedError, type TensorLike, type NestedList, type DataProperty, type Edge } from './tensor.js';
+export { Tensor, GradFn, DisposedError, type DimArg, type DimOptions, type ReduceOptions, type VarArgs, type ClampOptions, type TensorLike, type NestedList, type DataProperty, type Edge } from './tensor.js';
 export * from './creation.js';
+export { Device, device, type DeviceLike } from './device.js';
 export * from './errors.js';
 export { manualSeed, initialSeed, setDefaultDevice, setDefaultDtype, getDefaultDtype } from './state.js';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled, type BackwardOptions, type GradOptions } from './autograd.js';
@@ -57,7 +62,7 @@ export { GradcheckError, type GradcheckOptions } from './gradcheck.js';
 export { jit, JitError, type JitOptions, type Jitted } from './jit.js';
 
 /** Brings a backend up: resolves to its description, or rejects with BackendUnavailableError saying why. */
-export const init = (device: string): Promise<string> => initBackend(device);
+export const init = (device: DeviceLike): Promise<string> => initBackend(deviceString(device));
 
 /** The kernels realizing these tensors would launch, and why each is a kernel of its own. */
 export function explain(tensors: Tensor | readonly Tensor[], opts?: ExplainOptions): Explanation {
@@ -95,7 +100,7 @@ export const floor = E.floor;
 export const ceil = E.ceil;
 export const trunc = E.trunc;
 export const round = E.round;
-export const clamp = (x: Tensor, min?: number | null, max?: number | null): Tensor => E.clamp(x, min, max);
+export const clamp = (x: Tensor, min?: TensorLike | null, max?: TensorLike | null): Tensor => x.clamp(min, max);
 export const clip = clamp;
 export const maximum = E.maximum;
 export const minimum = E.minimum;
@@ -118,21 +123,19 @@ export const bitwiseOr = E.bitwiseOr;
 export const bitwiseXor = E.bitwiseXor;
 export const bitwiseNot = E.bitwiseNot;
 export const clone = E.clone;
-export const sum = (x: Tensor, dim?: number | readonly number[] | null, keepdim = false): Tensor => R.sum(x, dim, keepdim);
-export const mean = (x: Tensor, dim?: number | readonly number[] | null, keepdim = false): Tensor => R.mean(x, dim, keepdim);
-export const prod = (x: Tensor, dim?: number | null, keepdim = false): Tensor => R.prod(x, dim, keepdim);
-export const amax = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => R.amax(x, dim, keepdim);
-export const amin = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => R.amin(x, dim, keepdim);
-export const argmax = (x: Tensor, dim?: number | null, keepdim = false): Tensor => R.argmax(x, dim, keepdim);
-export const argmin = (x: Tensor, dim?: number | null, keepdim = false): Tensor => R.argmin(x, dim, keepdim);
-export const logsumexp = (x: Tensor, dim: number | readonly number[], keepdim = false): Tensor => R.logsumexp(x, dim, keepdim);
-export const std = (x: Tensor, dim?: number | readonly number[] | null, unbiased: boolean | R.VarOptions = true, keepdim = false): Tensor =>
-  R.std(x, dim, unbiased, keepdim);
-export const variance = (x: Tensor, dim?: number | readonly number[] | null, unbiased: boolean | R.VarOptions = true, keepdim = false): Tensor =>
-  R.variance(x, dim, unbiased, keepdim);
+export const sum = (x: Tensor, dim?: DimArg | ReduceOptions, keepdim?: boolean | ReduceOptions, opts?: ReduceOptions): Tensor => x.sum(dim, keepdim, opts);
+export const mean = (x: Tensor, dim?: DimArg | ReduceOptions, keepdim?: boolean | ReduceOptions, opts?: ReduceOptions): Tensor => x.mean(dim, keepdim, opts);
+export const prod = (x: Tensor, dim?: number | null | ReduceOptions, keepdim?: boolean | ReduceOptions, opts?: ReduceOptions): Tensor => x.prod(dim, keepdim, opts);
+export const amax = (x: Tensor, dim?: DimArg | DimOptions, keepdim?: boolean | DimOptions): Tensor => x.amax(dim, keepdim);
+export const amin = (x: Tensor, dim?: DimArg | DimOptions, keepdim?: boolean | DimOptions): Tensor => x.amin(dim, keepdim);
+export const argmax = (x: Tensor, dim?: number | null | DimOptions, keepdim?: boolean | DimOptions): Tensor => x.argmax(dim, keepdim);
+export const argmin = (x: Tensor, dim?: number | null | DimOptions, keepdim?: boolean | DimOptions): Tensor => x.argmin(dim, keepdim);
+export const logsumexp = (x: Tensor, dim: DimArg | DimOptions, keepdim?: boolean | DimOptions): Tensor => x.logsumexp(dim, keepdim);
+export const std = (x: Tensor, dim?: DimArg | VarArgs, unbiased?: boolean | VarArgs, keepdim?: boolean | VarArgs): Tensor => x.std(dim, unbiased, keepdim);
+export const variance = (x: Tensor, dim?: DimArg | VarArgs, unbiased?: boolean | VarArgs, keepdim?: boolean | VarArgs): Tensor => x.var(dim, unbiased, keepdim);
 export { variance as var };
-export const softmax = L.softmax;
-export const logSoftmax = L.logSoftmax;
+export const softmax = (x: Tensor, dim: number | (DimOptions & { dim: number; dtype?: DType | string }), opts?: { dtype?: DType | string }): Tensor => x.softmax(dim as number, opts);
+export const logSoftmax = (x: Tensor, dim: number | (DimOptions & { dim: number; dtype?: DType | string }), opts?: { dtype?: DType | string }): Tensor => x.logSoftmax(dim as number, opts);
 export const matmul = L.matmul;
 export const mm = L.mm;
 export const bmm = L.bmm;

@@ -4,7 +4,7 @@
  * (intermediates, old versions of tensors updated in place, results already read to the host);
  * `t.dispose()`, `using t = …` and `torch.scope(fn)` free the rest on the user's word.
  */
-import { Tensor, scopes } from './tensor.js';
+import { Tensor, scopes, type Box } from './tensor.js';
 
 /**
  * Runs `fn`, then disposes every tensor it made except those it returns (a tensor, or arrays and
@@ -24,7 +24,7 @@ import { Tensor, scopes } from './tensor.js';
  */
 export function scope<R>(fn: () => R): R {
   const outer = scopes.current;
-  const made: Tensor[] = [];
+  const made = { tensors: [] as Tensor[], boxes: new Set<Box>() };
   scopes.current = made;
   let result: R;
   try {
@@ -35,9 +35,13 @@ export function scope<R>(fn: () => R): R {
   if (result instanceof Promise) throw new TypeError('torch.scope(fn): fn must be synchronous (it returned a Promise); dispose tensors with `using` or dispose() in async code');
   const keep = new Set<object>();
   collect(result, keep);
-  for (const t of made) {
-    if (keep.has(t._box) || t._isGrad) {
-      outer?.push(t);
+  for (const t of made.tensors) {
+    // only storage made inside the scope is freed: a view or alias of an outer tensor is not its owner
+    if (!made.boxes.has(t._box) || keep.has(t._box) || t._isGrad) {
+      if (outer) {
+        outer.tensors.push(t);
+        if (made.boxes.has(t._box)) outer.boxes.add(t._box);
+      }
       continue;
     }
     t.dispose();

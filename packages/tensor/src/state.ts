@@ -1,6 +1,7 @@
 /** Process-wide frontend state: grad mode, default device and dtype, the random generator's position. */
 import { canonicalDevice, getBackend } from '@fusor/compiler';
 import { isFloat, parseDType, type DType } from '@fusor/ir';
+import { deviceString, type DeviceLike } from './device.js';
 
 export const state = {
   gradEnabled: true,
@@ -29,7 +30,7 @@ export function drawOffset(n: number): number {
   return o;
 }
 
-export function setDefaultDevice(device: string): void {
+export function setDefaultDevice(device: DeviceLike): void {
   state.defaultDevice = resolveDevice(device);
 }
 
@@ -42,8 +43,8 @@ export function setDefaultDtype(dtype: DType | string): void {
 export const getDefaultDtype = (): DType => state.defaultDtype;
 
 /** Canonical device name ('cuda' → 'cuda:0'); fails if no backend is registered for it. */
-export function resolveDevice(device: string | undefined): string {
-  const d = canonicalDevice(device ?? state.defaultDevice);
+export function resolveDevice(device: DeviceLike | undefined): string {
+  const d = canonicalDevice(device === undefined ? state.defaultDevice : deviceString(device));
   getBackend(d);
   return d;
 }

@@ -17,10 +17,10 @@ import {
   type HostArray,
   type Node,
 } from '@fusor/ir';
-import { bfloat16FromBits, float16FromBits, getBackend, getBuffer, realize, realizeAsync, release, setBuffer, setHostCopy, unbind } from '@fusor/compiler';
+import { bfloat16FromBits, float16FromBits, getBackend, getBuffer, realize, realizeAsync, realizeHeld, release, setBuffer, setHostCopy, unbind, type DeviceBuffer } from '@fusor/compiler';
 import { formatTensor, type FormatDType } from './format.js';
 import { AutogradError } from './errors.js';
-import { isGradEnabled, resolveDevice } from './state.js';
+import { isGradEnabled, resolveDevice, state } from './state.js';
 import * as E from './elementwise.js';
 import * as R from './reduce.js';
 import * as V from './views.js';
@@ -30,8 +30,11 @@ import * as S from './scan.js';
 import * as Srt from './sort.js';
 import { flushIndexChecks } from './index-checks.js';
 import { backward, type BackwardOptions } from './autograd.js';
-import { copyTo, castTo, empty } from './creation.js';
+import { empty } from './creation.js';
+import { copyTo, castTo } from './transfer.js';
+import { Device } from './device.js';
 import { tracing } from './trace.js';
+import { parseArgs, type Param } from './args.js';
 
 /**
  * An edge of the autograd graph: an input tensor as it was when the op ran — its node, its
@@ -44,14 +47,25 @@ export interface Edge {
   readonly version: number;
 }
 
+/** A tensor a backward function reads, with its storage's version when it was saved. */
+export interface Saved {
+  readonly tensor: Tensor;
+  readonly box: Box;
+  readonly version: number;
+}
+
 export const edgeOf = (t: Tensor): Edge => ({ tensor: t, node: t.node, fn: t.gradFn, version: t._box.version });
 
 /** What produced a non-leaf tensor: PyTorch's grad_fn. */
 export class GradFn {
   /** Set once a backward without retainGraph has run through it. */
   released = false;
-  /** The storage of this function's output and its version then, when backward reads the output (sigmoid, exp…). */
-  savedOutput: { readonly box: Box; readonly version: number; readonly tensor: Tensor } | null = null;
+  /**
+   * The tensors this function's backward reads, PyTorch's SavedVariables, with their storage
+   * version when saved: backward raises if one was modified in place since. (fusor's own
+   * gradients read immutable IR nodes and would be right anyway; the error is PyTorch's contract.)
+   */
+  saved: readonly Saved[] = [];
   /** The tensor whose grad_fn this is, when it retains its gradient or has hooks. */
   owner: Tensor | null = null;
   constructor(
@@ -66,8 +80,11 @@ export class GradFn {
 
   /** A copy under another name (in-place ops rebase the tensor's history onto it). */
   renamed(name: string, modified?: Tensor): GradFn {
-    const edges = this.edges.map((e) => (e.tensor === modified ? { ...e, version: e.version + 1 } : e));
-    return new GradFn(name, edges, this.savesTensors, this.node);
+    const fn = new GradFn(name, this.edges, this.savesTensors, this.node);
+    // what the op read of the storage it then overwrote is not kept (PyTorch's in-place ops do
+    // not check it): only its other inputs are
+    fn.saved = this.saved.filter((v) => v.tensor !== modified);
+    return fn;
   }
 
   /** PyTorch's next_functions: the grad_fn of each input (or an AccumulateGrad for a leaf). */
@@ -138,6 +155,8 @@ export class Tensor {
   _view: ViewOf | null = null;
   /** @internal a detached alias: its node is cut from autograd */
   _detached = false;
+  /** @internal one of several views a function returned together (split, chunk, unbind): not writable in place under autograd */
+  _multiView: { readonly name: string; readonly index: number } | null = null;
   /** @internal the view's base (PyTorch's `._base`), for views that carry autograd history */
   _base: Tensor | null = null;
   /** @internal the storage version this view's grad_fn was made for */
@@ -173,7 +192,11 @@ export class Tensor {
       tracer.born(t);
       if (!box) tracer.born(t._box);
     }
-    scopes.current?.push(t);
+    const scope = scopes.current;
+    if (scope) {
+      scope.tensors.push(t);
+      if (!box) scope.boxes.add(t._box);
+    }
     return t;
   }
 
@@ -391,9 +414,14 @@ export class Tensor {
     tracing.current?.hostRead('data()');
     await flushIndexChecks();
     const node = this.node;
-    await realizeAsync([node]);
-    const b = getBuffer(node)!;
-    const raw = await b.backend.read(b.handle);
+    // held while the read is in flight: another realize may drop the node from the cache meanwhile
+    const [b] = (await realizeHeld([node])) as [DeviceBuffer];
+    let raw: HostArray;
+    try {
+      raw = await b.backend.read(b.handle);
+    } finally {
+      b.unpin();
+    }
     if (this._box.node === node || this._view !== null) this._compact(raw);
     return decodeHost(raw, this.dtype, true);
   }
@@ -548,8 +576,9 @@ export class Tensor {
   // ---------------------------------------------------------------- devices and dtypes
 
   /** `to('cuda')`, `to('float64')`, `to({ device, dtype })`, `to(otherTensor)`. */
-  to(target: string | Tensor | { device?: string; dtype?: DType | string }): Tensor {
+  to(target: string | Device | Tensor | { device?: string | Device; dtype?: DType | string }): Tensor {
     if (target instanceof Tensor) return this.to({ device: target.device, dtype: target.dtype });
+    if (target instanceof Device) return copyTo(this, resolveDevice(target));
     if (typeof target === 'string') {
       let dtype: DType | undefined;
       try {
@@ -564,7 +593,7 @@ export class Tensor {
     if (target.device !== undefined) t = copyTo(t, resolveDevice(target.device));
     return t;
   }
-  cuda(device?: number | string): Tensor {
+  cuda(device?: number | string | Device): Tensor {
     return copyTo(this, resolveDevice(device === undefined ? 'cuda' : typeof device === 'number' ? `cuda:${device}` : device));
   }
   cpu(): Tensor {
@@ -599,7 +628,8 @@ export class Tensor {
   }
   /** A tensor with its own buffer: an explicit kernel boundary (a realized buffer is returned as is). */
   contiguous(): Tensor {
-    if (this.node.op === 'BUFFER') return this;
+    // a contiguous tensor is its own contiguous form (PyTorch returns self)
+    if (this.isContiguous()) return this;
     return record('CloneBackward0', contiguousNode(this.node), [this], false);
   }
 
@@ -688,11 +718,12 @@ export class Tensor {
   round(): Tensor {
     return E.round(this);
   }
-  clamp(min?: number | null, max?: number | null): Tensor {
-    return E.clamp(this, min, max);
+  clamp(min?: TensorLike | null | ClampOptions, max?: TensorLike | null | ClampOptions): Tensor {
+    const a = parseArgs('clamp', [min, max], CLAMP);
+    return E.clamp(this, a['min'] as TensorLike | null | undefined, a['max'] as TensorLike | null | undefined);
   }
-  clip(min?: number | null, max?: number | null): Tensor {
-    return E.clamp(this, min, max);
+  clip(min?: TensorLike | null | ClampOptions, max?: TensorLike | null | ClampOptions): Tensor {
+    return this.clamp(min, max);
   }
   maximum(other: Tensor): Tensor {
     return E.maximum(this, other);
@@ -757,25 +788,33 @@ export class Tensor {
 
   // ---------------------------------------------------------------- in place
   add_(other: TensorLike, opts?: { alpha?: number }): this {
+    E.checkWrite(this, [other]);
     return E.inPlace(this, E.add(this, other, opts), 'AddBackward0');
   }
   sub_(other: TensorLike, opts?: { alpha?: number }): this {
+    E.checkWrite(this, [other]);
     return E.inPlace(this, E.sub(this, other, opts), 'SubBackward0');
   }
   mul_(other: TensorLike): this {
+    E.checkWrite(this, [other]);
     return E.inPlace(this, E.mul(this, other), 'MulBackward0');
   }
   div_(other: TensorLike): this {
+    E.checkWrite(this, [other]);
     return E.inPlace(this, E.div(this, other), 'DivBackward0');
   }
   pow_(exponent: TensorLike): this {
+    E.checkWrite(this, [exponent]);
     return E.inPlace(this, E.pow(this, exponent), 'PowBackward0');
   }
   neg_(): this {
     return E.inPlace(this, E.neg(this), 'NegBackward0');
   }
-  clamp_(min?: number | null, max?: number | null): this {
-    return E.inPlace(this, E.clamp(this, min, max), 'ClampBackward1');
+  clamp_(min?: TensorLike | null | ClampOptions, max?: TensorLike | null | ClampOptions): this {
+    const a = parseArgs('clamp_', [min, max], CLAMP);
+    const [lo, hi] = [a['min'] as TensorLike | null | undefined, a['max'] as TensorLike | null | undefined];
+    E.checkWrite(this, [lo ?? 0, hi ?? 0]);
+    return E.inPlace(this, E.clamp(this, lo, hi), 'ClampBackward1');
   }
   relu_(): this {
     return E.inPlace(this, E.relu(this), 'ReluBackward0');
@@ -787,7 +826,26 @@ export class Tensor {
     return E.inPlace(this, E.fullLikeNoGrad(this, Number(value)), 'FillBackward0');
   }
   copy_(src: Tensor): this {
+    E.checkWrite(this, [src]);
     return E.inPlace(this, E.copyFrom(this, src), 'CopyBackward0');
+  }
+  /**
+   * @internal `copy_` of a realized value from outside fusor's own computation (a collective's
+   * result, @fusor/distributed), outside autograd and without registering the temporary that
+   * holds `node` in the current torch.scope: disposing it there would free this tensor's new
+   * contents, which are that same buffer. `map` (a view, a scaling) runs under the same rules.
+   */
+  _assignRealized(node: Node, map: (value: Tensor) => Tensor = (v) => v): this {
+    const scope = scopes.current;
+    const grad = state.gradEnabled;
+    scopes.current = null;
+    state.gradEnabled = false;
+    try {
+      return E.inPlace(this, E.copyFrom(this, map(Tensor._fromNode(node))), 'CopyBackward0');
+    } finally {
+      scopes.current = scope;
+      state.gradEnabled = grad;
+    }
   }
   uniform_(from = 0, to = 1): this {
     return E.inPlace(this, E.uniformLike(this, from, to), 'UniformBackward0');
@@ -797,61 +855,83 @@ export class Tensor {
   }
 
   // ---------------------------------------------------------------- reductions
-  sum(dim?: number | readonly number[] | null, keepdim = false, opts?: { dtype?: DType | string }): Tensor {
-    return R.sum(this, dim, keepdim, opts);
+  sum(dim?: DimArg | ReduceOptions, keepdim?: boolean | ReduceOptions, opts?: ReduceOptions): Tensor {
+    const a = parseArgs('sum', [dim, keepdim, opts], [DIM, KEEPDIM], [DTYPE]);
+    return R.sum(this, dimsOf(a), a['keepdim'] === true, { dtype: a['dtype'] as DType | undefined });
   }
-  mean(dim?: number | readonly number[] | null, keepdim = false): Tensor {
-    return R.mean(this, dim, keepdim);
+  mean(dim?: DimArg | ReduceOptions, keepdim?: boolean | ReduceOptions, opts?: ReduceOptions): Tensor {
+    const a = parseArgs('mean', [dim, keepdim, opts], [DIM, KEEPDIM], [DTYPE]);
+    const x = a['dtype'] === undefined ? this : castTo(this, parseDType(a['dtype'] as string));
+    return R.mean(x, dimsOf(a), a['keepdim'] === true);
   }
-  prod(dim?: number | null, keepdim = false): Tensor {
-    return R.prod(this, dim, keepdim);
+  prod(dim?: number | null | ReduceOptions, keepdim?: boolean | ReduceOptions, opts?: ReduceOptions): Tensor {
+    const a = parseArgs('prod', [dim, keepdim, opts], [ONE_DIM, KEEPDIM], [DTYPE]);
+    const x = a['dtype'] === undefined ? this : castTo(this, parseDType(a['dtype'] as string));
+    return R.prod(x, a['dim'] as number | undefined, a['keepdim'] === true);
   }
   max(): Tensor;
-  max(dim: number, keepdim?: boolean): R.ValuesIndices;
+  max(dim: number, keepdim?: boolean | DimOptions): R.ValuesIndices;
+  max(opts: DimOptions & { dim: number }): R.ValuesIndices;
   max(other: Tensor): Tensor;
-  max(dim?: number | Tensor, keepdim = false): Tensor | R.ValuesIndices {
+  max(dim?: number | Tensor | DimOptions, keepdim?: boolean | DimOptions): Tensor | R.ValuesIndices {
     if (dim instanceof Tensor) return E.maximum(this, dim);
-    return dim === undefined ? R.maxAll(this) : R.maxDim(this, dim, keepdim);
+    const a = parseArgs('max', [dim, keepdim], [ONE_DIM, KEEPDIM]);
+    return a['dim'] === undefined ? R.maxAll(this) : R.maxDim(this, a['dim'] as number, a['keepdim'] === true);
   }
   min(): Tensor;
-  min(dim: number, keepdim?: boolean): R.ValuesIndices;
+  min(dim: number, keepdim?: boolean | DimOptions): R.ValuesIndices;
+  min(opts: DimOptions & { dim: number }): R.ValuesIndices;
   min(other: Tensor): Tensor;
-  min(dim?: number | Tensor, keepdim = false): Tensor | R.ValuesIndices {
+  min(dim?: number | Tensor | DimOptions, keepdim?: boolean | DimOptions): Tensor | R.ValuesIndices {
     if (dim instanceof Tensor) return E.minimum(this, dim);
-    return dim === undefined ? R.minAll(this) : R.minDim(this, dim, keepdim);
+    const a = parseArgs('min', [dim, keepdim], [ONE_DIM, KEEPDIM]);
+    return a['dim'] === undefined ? R.minAll(this) : R.minDim(this, a['dim'] as number, a['keepdim'] === true);
   }
-  amax(dim?: number | readonly number[], keepdim = false): Tensor {
-    return R.amax(this, dim, keepdim);
+  amax(dim?: DimArg | DimOptions, keepdim?: boolean | DimOptions): Tensor {
+    const a = parseArgs('amax', [dim, keepdim], [DIM, KEEPDIM]);
+    return R.amax(this, dimsOf(a) ?? [], a['keepdim'] === true);
   }
-  amin(dim?: number | readonly number[], keepdim = false): Tensor {
-    return R.amin(this, dim, keepdim);
+  amin(dim?: DimArg | DimOptions, keepdim?: boolean | DimOptions): Tensor {
+    const a = parseArgs('amin', [dim, keepdim], [DIM, KEEPDIM]);
+    return R.amin(this, dimsOf(a) ?? [], a['keepdim'] === true);
   }
-  argmax(dim?: number | null, keepdim = false): Tensor {
-    return R.argmax(this, dim, keepdim);
+  argmax(dim?: number | null | DimOptions, keepdim?: boolean | DimOptions): Tensor {
+    const a = parseArgs('argmax', [dim, keepdim], [ONE_DIM, KEEPDIM]);
+    return R.argmax(this, a['dim'] as number | undefined, a['keepdim'] === true);
   }
-  argmin(dim?: number | null, keepdim = false): Tensor {
-    return R.argmin(this, dim, keepdim);
+  argmin(dim?: number | null | DimOptions, keepdim?: boolean | DimOptions): Tensor {
+    const a = parseArgs('argmin', [dim, keepdim], [ONE_DIM, KEEPDIM]);
+    return R.argmin(this, a['dim'] as number | undefined, a['keepdim'] === true);
   }
-  var(dim?: number | readonly number[] | null, unbiased: boolean | R.VarOptions = true, keepdim = false): Tensor {
-    return R.variance(this, dim, unbiased, keepdim);
+  var(dim?: DimArg | VarArgs, unbiased?: boolean | VarArgs, keepdim?: boolean | VarArgs): Tensor {
+    const a = parseArgs('var', [dim, unbiased, keepdim], [DIM, UNBIASED, KEEPDIM], [CORRECTION]);
+    return R.variance(this, dimsOf(a), varOf(a), a['keepdim'] === true);
   }
-  std(dim?: number | readonly number[] | null, unbiased: boolean | R.VarOptions = true, keepdim = false): Tensor {
-    return R.std(this, dim, unbiased, keepdim);
+  std(dim?: DimArg | VarArgs, unbiased?: boolean | VarArgs, keepdim?: boolean | VarArgs): Tensor {
+    const a = parseArgs('std', [dim, unbiased, keepdim], [DIM, UNBIASED, KEEPDIM], [CORRECTION]);
+    return R.std(this, dimsOf(a), varOf(a), a['keepdim'] === true);
   }
-  logsumexp(dim: number | readonly number[], keepdim = false): Tensor {
-    return R.logsumexp(this, dim, keepdim);
+  logsumexp(dim: DimArg | DimOptions, keepdim?: boolean | DimOptions): Tensor {
+    const a = parseArgs('logsumexp', [dim, keepdim], [{ ...DIM, optional: false }, KEEPDIM]);
+    return R.logsumexp(this, dimsOf(a)!, a['keepdim'] === true);
   }
-  all(dim?: number, keepdim = false): Tensor {
-    return R.all(this, dim, keepdim);
+  all(dim?: number | DimOptions, keepdim?: boolean | DimOptions): Tensor {
+    const a = parseArgs('all', [dim, keepdim], [ONE_DIM, KEEPDIM]);
+    return R.all(this, a['dim'] as number | undefined, a['keepdim'] === true);
   }
-  any(dim?: number, keepdim = false): Tensor {
-    return R.any(this, dim, keepdim);
+  any(dim?: number | DimOptions, keepdim?: boolean | DimOptions): Tensor {
+    const a = parseArgs('any', [dim, keepdim], [ONE_DIM, KEEPDIM]);
+    return R.any(this, a['dim'] as number | undefined, a['keepdim'] === true);
   }
-  softmax(dim: number): Tensor {
-    return L.softmax(this, dim);
+  softmax(dim: number | { dim: number; dtype?: DType | string }, opts?: { dtype?: DType | string }): Tensor {
+    const a = parseArgs('softmax', [dim, opts], [{ name: 'dim', kind: 'int', optional: false }], [DTYPE]);
+    const x = a['dtype'] === undefined ? this : castTo(this, parseDType(a['dtype'] as string));
+    return L.softmax(x, a['dim'] as number);
   }
-  logSoftmax(dim: number): Tensor {
-    return L.logSoftmax(this, dim);
+  logSoftmax(dim: number | { dim: number; dtype?: DType | string }, opts?: { dtype?: DType | string }): Tensor {
+    const a = parseArgs('log_softmax', [dim, opts], [{ name: 'dim', kind: 'int', optional: false }], [DTYPE]);
+    const x = a['dtype'] === undefined ? this : castTo(this, parseDType(a['dtype'] as string));
+    return L.logSoftmax(x, a['dim'] as number);
   }
 
   // ---------------------------------------------------------------- shape
@@ -1035,6 +1115,52 @@ export class Tensor {
   }
 }
 
+/** A dim, a list of dims, or null/undefined for all of them. */
+export type DimArg = number | readonly number[] | null;
+/** keepdim and dim, named (PyTorch's keyword form: `x.sum(1, { keepdim: true })`). */
+export interface DimOptions {
+  readonly dim?: DimArg;
+  readonly keepdim?: boolean;
+}
+export interface ReduceOptions extends DimOptions {
+  readonly dtype?: DType | string;
+}
+export interface VarArgs extends DimOptions {
+  readonly unbiased?: boolean;
+  readonly correction?: number;
+}
+export interface ClampOptions {
+  readonly min?: TensorLike | null;
+  readonly max?: TensorLike | null;
+}
+
+const DIM: Param = { name: 'dim', kind: 'dims' };
+const ONE_DIM: Param = { name: 'dim', kind: 'int' };
+const KEEPDIM: Param = { name: 'keepdim', kind: 'bool' };
+const DTYPE: Param = { name: 'dtype', kind: 'dtype' };
+const UNBIASED: Param = { name: 'unbiased', kind: 'bool' };
+const CORRECTION: Param = { name: 'correction', kind: 'number' };
+const CLAMP: readonly Param[] = [
+  { name: 'min', kind: 'tensorOrNumber' },
+  { name: 'max', kind: 'tensorOrNumber' },
+];
+
+/** The dims a reduction names; an empty list reduces every dim, as in PyTorch 1.13. */
+function dimsOf(a: Record<string, unknown>): number | readonly number[] | undefined {
+  const d = a['dim'] as number | readonly number[] | null | undefined;
+  if (d === null || d === undefined) return undefined;
+  if (Array.isArray(d) && d.length === 0) return undefined;
+  return d as number | readonly number[];
+}
+
+function varOf(a: Record<string, unknown>): boolean | R.VarOptions {
+  if (a['correction'] !== undefined) {
+    if (a['unbiased'] !== undefined) throw new TypeError("var(): cannot specify both 'unbiased' and 'correction'");
+    return { correction: a['correction'] as number };
+  }
+  return a['unbiased'] === undefined ? true : (a['unbiased'] as boolean);
+}
+
 /** `x.data`: a storage-sharing tensor that can also be called to read the contents. */
 export type DataProperty = Tensor & (() => Promise<HostArray>);
 
@@ -1096,8 +1222,60 @@ export function describe(v: unknown): string {
   return `${typeof v} ${String(v)}`;
 }
 
-/** Ops whose backward reads their own output (PyTorch saves `result`): an in-place change of it is an error at backward. */
-const SAVES_OUTPUT = new Set(['SigmoidBackward0', 'TanhBackward0', 'ExpBackward0', 'Exp2Backward0', 'SqrtBackward0', 'RsqrtBackward0', 'ReluBackward0', 'SoftmaxBackward0', 'LogSoftmaxBackward0', 'EluBackward0', 'PowBackward1']);
+/**
+ * What each backward function saves, as PyTorch's derivatives.yaml has it: nothing (sums,
+ * views, add), its output (exp, sigmoid…), or its inputs — for products, each input only when
+ * the other one needs a gradient. Unlisted functions save all their inputs.
+ */
+type Saves = 'none' | 'result' | 'inputs' | 'cross';
+const SAVES: Readonly<Record<string, Saves>> = {
+  AddBackward0: 'none',
+  SubBackward0: 'none',
+  RsubBackward1: 'none',
+  NegBackward0: 'none',
+  CloneBackward0: 'none',
+  CopyBackward0: 'none',
+  SumBackward0: 'none',
+  SumBackward1: 'none',
+  MeanBackward0: 'none',
+  MeanBackward1: 'none',
+  ToCopyBackward0: 'none',
+  CatBackward0: 'none',
+  StackBackward0: 'none',
+  FillBackward0: 'none',
+  ZeroBackward0: 'none',
+  MulBackward0: 'cross',
+  MmBackward0: 'cross',
+  BmmBackward0: 'cross',
+  MvBackward0: 'cross',
+  DotBackward0: 'cross',
+  SigmoidBackward0: 'result',
+  TanhBackward0: 'result',
+  ExpBackward0: 'result',
+  Exp2Backward0: 'result',
+  SqrtBackward0: 'result',
+  RsqrtBackward0: 'result',
+  ReluBackward0: 'result',
+  SoftmaxBackward0: 'result',
+  LogSoftmaxBackward0: 'result',
+  EluBackward0: 'result',
+};
+
+function savedOf(name: string, inputs: readonly Tensor[], out: Tensor, savesTensors: boolean): Saved[] {
+  const saves = savesTensors ? (SAVES[name] ?? 'inputs') : 'none';
+  const save = (t: Tensor): Saved => ({ tensor: t, box: t._box, version: t._box.version });
+  switch (saves) {
+    case 'none':
+      return [];
+    case 'result':
+      return [save(out)];
+    case 'inputs':
+      return inputs.map(save);
+    case 'cross':
+      if (inputs.length !== 2) return [];
+      return [...(inputs[0]!.requiresGrad ? [save(inputs[1]!)] : []), ...(inputs[1]!.requiresGrad ? [save(inputs[0]!)] : [])];
+  }
+}
 
 /** Wraps an op's result node, recording autograd history when any input requires grad. */
 export function record(name: string, node: Node, inputs: readonly Tensor[], savesTensors = true): Tensor {
@@ -1109,7 +1287,7 @@ export function record(name: string, node: Node, inputs: readonly Tensor[], save
   const edges = inputs.filter((i) => i.requiresGrad).map(edgeOf);
   t.requiresGrad = true;
   const fn = new GradFn(name, edges, savesTensors, node);
-  if (SAVES_OUTPUT.has(name)) fn.savedOutput = { box: t._box, version: 0, tensor: t };
+  fn.saved = savedOf(name, inputs, t, savesTensors);
   t._gradFn = fn;
   t._box.fn = fn;
   return t;
@@ -1158,5 +1336,9 @@ export class DisposedError extends Error {
   }
 }
 
-/** Tensors made while a scope runs (see torch.scope). */
-export const scopes: { current: Tensor[] | null } = { current: null };
+/** Tensors made while a scope runs, and the storages made with them (see torch.scope). */
+export interface ScopeRecord {
+  readonly tensors: Tensor[];
+  readonly boxes: Set<Box>;
+}
+export const scopes: { current: ScopeRecord | null } = { current: null };

@@ -302,9 +302,10 @@ export function split(x: Tensor, splitSize: number | readonly number[], dim: num
   }
   const name = typeof splitSize === 'number' ? 'SplitBackward0' : 'SplitWithSizesBackward0';
   let start = 0;
-  return sizes.map((len) => {
+  return sizes.map((len, index) => {
     const at = start;
     const out = view(name, shrinkDim(x.node, d, at, at + len), x, (st, off) => [st, off + at * st[d]!]);
+    if (sizes.length > 1) out._multiView = { name, index };
     start += len;
     return out;
   });
@@ -320,7 +321,9 @@ export function unbind(x: Tensor, dim: number): Tensor[] {
   const d = normDim(dim, x.ndim);
   return Array.from({ length: x.shape[d]! }, (_, i) => {
     const n = reshapeNode(shrinkDim(x.node, d, i, i + 1), x.shape.filter((_, k) => k !== d));
-    return view('UnbindBackward0', n, x, (st, off) => [st.filter((_, k) => k !== d), off + i * st[d]!]);
+    const out = view('UnbindBackward0', n, x, (st, off) => [st.filter((_, k) => k !== d), off + i * st[d]!]);
+    out._multiView = { name: 'UnbindBackward0', index: i };
+    return out;
   });
 }
 

@@ -20,7 +20,7 @@ describe('bad input raises PyTorch’s error at the call', () => {
     expect(e).toBeInstanceOf(torch.ShapeError);
     expect(e.message).toBe('The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 0');
     expect(() => torch.ones(2, 3).mul(torch.ones(3, 2))).toThrow(
-      'The size of tensor a (2) must match the size of tensor b (3) at non-singleton dimension 0',
+      'The size of tensor a (3) must match the size of tensor b (2) at non-singleton dimension 1',
     );
   });
 

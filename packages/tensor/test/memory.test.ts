@@ -181,6 +181,14 @@ describe('deterministic release', () => {
     expect(typeof kept.itemSync()).toBe('number');
     expect(mem()[0]).toBeLessThanOrEqual(before + 2);
     // nested results: arrays and objects of tensors are kept too
+    // views and aliases of tensors from outside are not the scope's to free
+    const outer = torch.ones(4).add(1);
+    torch.scope(() => {
+      outer.detach().mul(2).dataSync();
+      outer.narrow(0, 1, 2).dataSync();
+      outer.data.add_(1);
+    });
+    expect(outer.tolistSync()).toEqual([3, 3, 3, 3]);
     const { u, v } = torch.scope(() => ({ u: torch.ones(2), v: [torch.zeros(2)] }));
     expect(u.tolistSync()).toEqual([1, 1]);
     expect(v[0]!.tolistSync()).toEqual([0, 0]);

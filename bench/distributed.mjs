@@ -1,0 +1,128 @@
+// @fusor/distributed under mpirun (run.mjs launches it; or by hand):
+//   mpirun -n 2 node bench/distributed.mjs allreduce   all-reduce of 1–64 MiB float32 buffers: fusor's
+//       dist.allReduce on a tensor against the same MPI library's own MPI_Allreduce called
+//       through koffi on the same kind of raw buffers (a fresh tensor's realized cpu heap block
+//       in, a fresh heap block out: exactly the memory fusor hands MPI), alternating which goes
+//       first, fresh inputs each time. Plain ArrayBuffers would measure a different memory
+//       (page faults on first touch, or none when reused), not fusor's overhead.
+//   mpirun -n N node bench/distributed.mjs ddp         DDP training steps per second (MLP, fixed
+//       batch per rank), to compare 1 and 2 ranks
+// Rank 0 prints the result as JSON on the last line.
+import { createRequire } from 'node:module';
+import * as torch from '@fusor/tensor';
+import * as dist from '@fusor/distributed';
+import { emit, MLP } from './common.mjs';
+// the one place fusor's collectives get their buffers (bench only: not part of the public API)
+import { freshRegion, readRegion, releaseRegions } from '../packages/distributed/dist/storage.js';
+
+const mode = process.argv[2] ?? 'allreduce';
+dist.initProcessGroup({ backend: 'mpi', timeout: 120_000 });
+const rank = dist.getRank();
+const world = dist.getWorldSize();
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+/** The raw baseline: MPI_Allreduce of this process's libmpi (already initialized by fusor). */
+function rawAllreduce() {
+  const koffi = createRequire(import.meta.resolve('@fusor/distributed'))('koffi');
+  const lib = koffi.load(process.env.FUSOR_LIBMPI_PATH || 'libmpi.so.40', { global: true });
+  const allreduce = lib.func('int MPI_Allreduce(void *send, void *recv, int count, void *type, void *op, void *comm)');
+  const h = (s) => koffi.address(lib.symbol(s));
+  const [comm, float, sum] = [h('ompi_mpi_comm_world'), h('ompi_mpi_float'), h('ompi_mpi_op_sum')];
+  return (send, recv) => {
+    const code = allreduce(send, recv, send.length, float, sum, comm);
+    if (code !== 0) throw new Error(`MPI_Allreduce failed: ${code}`);
+  };
+}
+
+if (mode === 'allreduce') {
+  const raw = rawAllreduce();
+  // raw(send, recv) needs `.length`: heap views have it
+  const sizesMb = [1, 4, 16, 64];
+  const results = {};
+  for (const mb of sizesMb) {
+    const n = (mb * 2 ** 20) / 4;
+    const reps = mb >= 64 ? 5 : mb >= 16 ? 7 : 11;
+    const tf = [];
+    const tr = [];
+    let check = 0;
+    for (let i = 0; i < reps + 1; i++) {
+      // fresh inputs for both, made before the clock starts
+      const t = torch.rand(n);
+      t.dataSync();
+      const u = torch.rand(n);
+      u.dataSync();
+      const regions = [readRegion(u), freshRegion('float32', [n], 'cpu').region];
+      const [send, recv] = regions.map((r) => r.host);
+      const timeFusor = () => {
+        dist.barrier();
+        const t0 = performance.now();
+        dist.allReduce(t);
+        return performance.now() - t0;
+      };
+      const timeRaw = () => {
+        dist.barrier();
+        const t0 = performance.now();
+        raw(send, recv);
+        return performance.now() - t0;
+      };
+      const [f, r] = i % 2 ? [timeFusor(), timeRaw()] : (([a, b]) => [b, a])([timeRaw(), timeFusor()]);
+      if (i > 0) {
+        tf.push(f);
+        tr.push(r);
+      }
+      check = recv[n - 1];
+      releaseRegions(regions);
+    }
+    // the times of the slowest rank are the collective's time
+    const times = torch.tensor([median(tf), median(tr), Math.min(...tf), Math.min(...tr)], { dtype: torch.float64 });
+    dist.allReduce(times, dist.ReduceOp.MAX);
+    const [fusorMs, mpiMs, fusorMin, mpiMin] = times.dataSync();
+    // medians decide; the minima show the cost without the machine's noise (a loaded machine swings medians widely)
+    results[`${mb} MiB`] = { fusor_ms: fusorMs, mpi_ms: mpiMs, ratio: mpiMs / fusorMs, fusor_min_ms: fusorMin, mpi_min_ms: mpiMin, ratio_min: mpiMin / fusorMin, reps, check };
+  }
+  if (rank === 0) emit({ world, results });
+} else if (mode === 'ddp') {
+  const sizes = { ...MLP, batch: 64 };
+  const { step } = fusorMlpDdp(sizes);
+  for (let i = 0; i < 3; i++) step();
+  dist.barrier();
+  const steps = 20;
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) step().itemSync();
+  dist.barrier();
+  const ms = performance.now() - t0;
+  if (rank === 0) {
+    emit({ world, batch_per_rank: sizes.batch, steps, ms, steps_per_s: (steps * 1000) / ms, samples_per_s: (steps * sizes.batch * world * 1000) / ms });
+  }
+} else {
+  throw new Error(`unknown mode ${mode} (allreduce, ddp)`);
+}
+dist.destroyProcessGroup();
+
+/** common.mjs's MLP (784-512-10), its parameters wrapped in DDP; each step gets a fresh batch. */
+function fusorMlpDdp(sizes) {
+  torch.manualSeed(0);
+  const { batch, input, hidden, classes, lr } = sizes;
+  const params = [torch.randn(input, hidden).mul(0.05), torch.zeros(hidden), torch.randn(hidden, classes).mul(0.05), torch.zeros(classes)].map((p) =>
+    p.detach().requiresGrad_(),
+  );
+  const [w1, b1, w2, b2] = params;
+  const module = { parameters: () => params, forward: (x) => x.matmul(w1).add(b1).relu().matmul(w2).add(b2) };
+  const ddp = new dist.DistributedDataParallel(module);
+  torch.manualSeed(1 + rank);
+  const step = () => {
+    const x = torch.randn(batch, input);
+    const labels = torch.randint(0, classes, [batch]);
+    const onehot = torch.arange(classes).unsqueeze(0).eq(labels.unsqueeze(1)).float();
+    const loss = ddp.forward(x).logSoftmax(1).mul(onehot).sum().neg().div(batch);
+    loss.backward();
+    torch.noGrad(() => {
+      for (const p of params) {
+        p.sub_(p.grad.mul(lr));
+        p.grad = null;
+      }
+    });
+    return loss;
+  };
+  return { step };
+}

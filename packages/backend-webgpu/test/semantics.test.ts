@@ -1,0 +1,7 @@
+/** PyTorch's storage semantics (views, in-place ops, versions, detach, no_grad) on a real WebGPU adapter. */
+import { runSemantics } from '@fusor/conformance';
+import { it } from 'vitest';
+import { adapter, describeWebGPU } from './adapter.js';
+
+if (adapter.ok) runSemantics('webgpu');
+else describeWebGPU('storage semantics on webgpu', () => it('runs every program', () => {}));

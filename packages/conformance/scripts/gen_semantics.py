@@ -1,0 +1,307 @@
+"""Golden programs for PyTorch's storage semantics: views that alias, in-place ops through
+views, versions, detach and no_grad, and the errors PyTorch raises for them.
+
+Each program starts from a leaf `a` (requires_grad) and `b = a * 1`; its steps make views of
+tensors, run in-place ops on them and compute new tensors. PyTorch runs it here; the fixture
+keeps the final value of every named tensor, the gradient of `a` from a loss over the tensors
+that require grad, and, where PyTorch raises, the step and its message. fusor runs the same
+program on each backend (packages/conformance/src/semantics.ts).
+
+    /usr/bin/python3 packages/conformance/scripts/gen_semantics.py
+
+writes packages/conformance/programs/semantics.json. Deterministic (seeded).
+"""
+import json
+import os
+import random
+
+import torch
+
+torch.set_num_threads(1)
+OUT = os.path.join(os.path.dirname(__file__), '..', 'programs', 'semantics.json')
+
+
+def run(program):
+    """Runs a program in PyTorch; returns the fixture record."""
+    shape = program['shape']
+    data = program['data']
+    a = torch.tensor(data, dtype=torch.float32).reshape(shape).requires_grad_()
+    env = {'a': a, 'b': a * 1}
+    for i, step in enumerate(program['steps']):
+        try:
+            apply(env, step)
+        except RuntimeError as e:
+            return {'errorAt': i, 'error': str(e).split('\n')[0]}
+    return finish(env, program)
+
+
+def finish(env, program):
+    names = [n for n in env if n != 'a']
+    values = {n: env[n].detach().reshape(-1).tolist() for n in names}
+    shapes = {n: list(env[n].shape) for n in names}
+    versions = {n: env[n]._version for n in names}
+    in_loss = [n for n in names if env[n].requires_grad]
+    rec = {'values': values, 'shapes': shapes, 'versions': versions, 'loss': in_loss}
+    if in_loss:
+        try:
+            loss = sum((env[n] * coef(env[n].shape)).sum() for n in in_loss)
+            loss.backward()
+        except RuntimeError as e:
+            rec['backwardError'] = str(e).split('\n')[0]
+            return rec
+        rec['grad'] = env['a'].grad.reshape(-1).tolist() if env['a'].grad is not None else None
+    return rec
+
+
+def coef(shape):
+    """The loss weights of a tensor: 1, 2, 3, … wrapped at 7, so every element's gradient differs."""
+    n = 1
+    for d in shape:
+        n *= d
+    return (torch.arange(n, dtype=torch.float32) % 7 + 1).reshape(shape)
+
+
+def apply(env, step):
+    kind = step[0]
+    if kind == 'view':
+        _, dst, src, op, args = step
+        x = env[src]
+        env[dst] = view(x, op, args)
+    elif kind == 'inplace':
+        _, target, op, args = step
+        x = env[target]
+        if op == 'mul_':
+            x.mul_(args[0])
+        elif op == 'add_':
+            x.add_(args[0])
+        elif op == 'zero_':
+            x.zero_()
+        elif op == 'fill_':
+            x.fill_(args[0])
+        elif op == 'neg_':
+            x.neg_()
+        elif op == 'clamp_':
+            x.clamp_(args[0], args[1])
+        elif op == 'copy_':
+            x.copy_(env[args[0]])
+        elif op == 'addt_':
+            x.add_(env[args[0]])
+        elif op == 'mult_':
+            x.mul_(env[args[0]])
+        elif op == 'sigmoid_':
+            x.sigmoid_()
+        else:
+            raise ValueError(op)
+    elif kind == 'compute':
+        _, dst, op, srcs = step
+        xs = [env[s] for s in srcs]
+        if op == 'mul':
+            env[dst] = xs[0] * xs[1]
+        elif op == 'add':
+            env[dst] = xs[0] + xs[1]
+        elif op == 'sigmoid':
+            env[dst] = xs[0].sigmoid()
+        elif op == 'exp':
+            env[dst] = xs[0].exp()
+        elif op == 'scale':
+            env[dst] = xs[0] * 3
+        elif op == 'clone':
+            env[dst] = xs[0].clone()
+        elif op == 'nograd_scale':
+            with torch.no_grad():
+                env[dst] = xs[0] * 2
+        elif op == 'detach':
+            env[dst] = xs[0].detach()
+        elif op == 'contiguous':
+            env[dst] = xs[0].contiguous()
+        else:
+            raise ValueError(op)
+    else:
+        raise ValueError(kind)
+
+
+def view(x, op, args):
+    if op == 'select':
+        return x.select(*args)
+    if op == 'narrow':
+        return x.narrow(*args)
+    if op == 'slice':
+        dim, start, stop, step = args
+        idx = [slice(None)] * x.dim()
+        idx[dim] = slice(start, stop, step)
+        return x[tuple(idx)]
+    if op == 'transpose':
+        return x.transpose(*args)
+    if op == 'permute':
+        return x.permute(*args)
+    if op == 'unsqueeze':
+        return x.unsqueeze(*args)
+    if op == 'squeeze':
+        return x.squeeze(*args)
+    if op == 'view':
+        return x.view(*args)
+    if op == 'reshape':
+        return x.reshape(*args)
+    if op == 't':
+        return x.t()
+    if op == 'flatten':
+        return x.flatten(*args)
+    if op == 'expand':
+        return x.expand(*args)
+    if op == 'unbind':
+        return x.unbind(args[0])[args[1]]
+    if op == 'split':
+        return x.split(args[0], args[1])[args[2]]
+    if op == 'chunk':
+        return x.chunk(args[0], args[1])[args[2]]
+    raise ValueError(op)
+
+
+# ------------------------------------------------------------------------------------- random programs
+
+
+def rand_view(rng, x):
+    """A random view op valid for x's shape, or None."""
+    nd = x.dim()
+    shape = list(x.shape)
+    choices = []
+    if nd >= 1:
+        d = rng.randrange(nd)
+        if shape[d] > 0:
+            choices.append(('select', [d, rng.randrange(-shape[d], shape[d])]))
+            s = rng.randrange(shape[d])
+            choices.append(('narrow', [d, s, rng.randrange(0, shape[d] - s + 1)]))
+            start = rng.randrange(-shape[d], shape[d])
+            choices.append(('slice', [d, start, rng.choice([None, shape[d], start + 2]), rng.choice([1, 2, 3])]))
+    if nd >= 2:
+        d0, d1 = rng.sample(range(nd), 2)
+        choices.append(('transpose', [d0, d1]))
+        perm = list(range(nd))
+        rng.shuffle(perm)
+        choices.append(('permute', perm))
+        choices.append(('flatten', [0, -1]))
+    if nd == 2:
+        choices.append(('t', []))
+    if nd <= 3:
+        choices.append(('unsqueeze', [rng.randrange(-nd - 1, nd + 1)]))
+    if 1 in shape:
+        choices.append(('squeeze', [shape.index(1)]))
+    numel = x.numel()
+    if numel > 0:
+        choices.append(('view', [-1]))
+        choices.append(('reshape', [numel]))
+        if numel % 2 == 0:
+            choices.append(('view', [2, -1]))
+            choices.append(('reshape', [-1, 2]))
+    if nd >= 1 and 1 in shape:
+        tgt = [s if s != 1 else 3 for s in shape]
+        choices.append(('expand', tgt))
+    if not choices:
+        return None
+    return rng.choice(choices)
+
+
+INPLACE = [('mul_', lambda r: [r.choice([2, -1, 0.5])]), ('add_', lambda r: [r.choice([1, -2])]), ('zero_', lambda r: []),
+           ('fill_', lambda r: [r.choice([5, -3])]), ('neg_', lambda r: []), ('clamp_', lambda r: [-0.5, 0.5])]
+COMPUTE1 = ['sigmoid', 'exp', 'scale', 'clone', 'nograd_scale', 'detach', 'contiguous']
+
+
+def random_program(rng, k):
+    nd = rng.choice([1, 2, 2, 3])
+    shape = [rng.randint(1, 4) for _ in range(nd)]
+    n = 1
+    for d in shape:
+        n *= d
+    data = [round(rng.uniform(-2, 2), 3) for _ in range(n)]
+    steps = []
+    env = {'a': torch.zeros(shape).requires_grad_(), 'b': torch.zeros(shape).requires_grad_() * 1}
+    names = ['b']
+    for i in range(rng.randint(2, 7)):
+        r = rng.random()
+        src = rng.choice(names)
+        x = env[src]
+        if r < 0.45:
+            v = rand_view(rng, x)
+            if v is None:
+                continue
+            dst = f't{i}'
+            step = ['view', dst, src, v[0], v[1]]
+        elif r < 0.8:
+            if rng.random() < 0.25 and len(names) > 1:
+                other = rng.choice(names)
+                op = rng.choice(['copy_', 'addt_', 'mult_'])
+                step = ['inplace', src, op, [other]]
+            else:
+                op, args = rng.choice(INPLACE)
+                step = ['inplace', src, op, args(rng)]
+        else:
+            if rng.random() < 0.3 and len(names) > 1:
+                other = rng.choice(names)
+                dst = f't{i}'
+                step = ['compute', dst, rng.choice(['mul', 'add']), [src, other]]
+            else:
+                dst = f't{i}'
+                step = ['compute', dst, rng.choice(COMPUTE1), [src]]
+        try:
+            apply(env, step)
+        except RuntimeError:
+            steps.append(step)  # PyTorch raises here: the program ends with that error
+            break
+        steps.append(step)
+        if step[0] != 'inplace':
+            names.append(step[1])
+    return {'id': f'random/{k:03d}', 'shape': shape, 'data': data, 'steps': steps}
+
+
+# ------------------------------------------------------------------------------------- the issue's examples
+
+EXAMPLES = [
+    ('select then mul_ writes the base', [3, 4], [['view', 'v', 'b', 'select', [0, 1]], ['inplace', 'v', 'mul_', [10]]]),
+    ('narrow then zero_ writes the base', [3, 4], [['view', 'v', 'b', 'narrow', [1, 0, 2]], ['inplace', 'v', 'zero_', []]]),
+    ('index(:, 0) then fill_ writes the base', [3, 4], [['view', 'v', 'b', 'slice', [1, 0, 1, 1]], ['view', 'w', 'v', 'squeeze', [1]], ['inplace', 'w', 'fill_', [5]]]),
+    ('a view taken before the base changes sees the change', [3, 4], [['view', 'v', 'b', 'select', [1, 2]], ['inplace', 'b', 'mul_', [2]]]),
+    ('two views of one storage see each other', [4, 3], [['view', 'v', 'b', 'transpose', [0, 1]], ['view', 'w', 'b', 'select', [0, 0]], ['inplace', 'v', 'add_', [1]]]),
+    ('a strided slice written in place', [6], [['view', 'v', 'b', 'slice', [0, 1, None, 2]], ['inplace', 'v', 'mul_', [-1]]]),
+    ('a computed value keeps the old contents', [2, 3], [['compute', 'c', 'scale', ['b']], ['inplace', 'b', 'add_', [1]]]),
+    ('detach shares storage; in-place on it shows in the original', [2, 3], [['compute', 'd', 'detach', ['b']], ['inplace', 'd', 'zero_', []]]),
+    ('detach cuts the gradient', [3], [['compute', 'd', 'detach', ['b']], ['compute', 'p', 'mul', ['d', 'b']]]),
+    ('no_grad cuts the gradient', [3], [['compute', 'n', 'nograd_scale', ['b']], ['compute', 'p', 'mul', ['n', 'b']]]),
+    ('in-place through an expanded view raises', [1, 4], [['view', 'e', 'b', 'expand', [3, 4]], ['inplace', 'e', 'add_', [1]]]),
+    ('view of a transposed tensor raises', [3, 4], [['view', 'v', 'b', 't', []], ['view', 'w', 'v', 'view', [12]]]),
+    ('reshape of a transposed tensor copies', [3, 4], [['view', 'v', 'b', 't', []], ['view', 'w', 'v', 'reshape', [12]], ['inplace', 'w', 'zero_', []]]),
+    ('sigmoid output modified in place fails backward', [3], [['compute', 'y', 'sigmoid', ['b']], ['inplace', 'y', 'mul_', [2]]]),
+    ('exp output modified in place fails backward', [3], [['compute', 'y', 'exp', ['b']], ['inplace', 'y', 'add_', [1]]]),
+    ('a view of a leaf modified in place raises', [3], [['view', 'v', 'a', 'select', [0, 1]], ['inplace', 'v', 'mul_', [2]]]),
+    ('an unbind output modified in place raises', [2, 3], [['view', 'v', 'b', 'unbind', [0, 1]], ['inplace', 'v', 'mul_', [2]]]),
+    ('copy_ into a view from another tensor', [2, 3], [['compute', 'c', 'scale', ['b']], ['view', 'v', 'b', 'select', [0, 0]], ['view', 'w', 'c', 'select', [0, 1]], ['inplace', 'v', 'copy_', ['w']]]),
+    ('in-place through a view of a view', [2, 3, 4], [['view', 'v', 'b', 'select', [0, 1]], ['view', 'w', 'v', 'narrow', [1, 1, 2]], ['inplace', 'w', 'mul_', [3]]]),
+    ('chains of in-place ops on a base and its views', [4, 4], [['view', 'r', 'b', 'select', [0, 2]], ['view', 'c', 'b', 'select', [1, 1]], ['inplace', 'r', 'mul_', [2]], ['inplace', 'c', 'add_', [1]], ['inplace', 'b', 'neg_', []]]),
+]
+
+
+def main():
+    rng = random.Random(11)
+    programs = []
+    for i, (name, shape, steps) in enumerate(EXAMPLES):
+        n = 1
+        for d in shape:
+            n *= d
+        data = [round(((k * 37) % 17) / 4 - 2, 3) for k in range(n)]
+        programs.append({'id': f'example/{name}', 'shape': shape, 'data': data, 'steps': steps})
+    for k in range(340):
+        programs.append(random_program(rng, k))
+    out = []
+    for p in programs:
+        rec = dict(p)
+        rec.update(run(p))
+        out.append(rec)
+    with open(OUT, 'w') as f:
+        f.write('{"torch": ' + json.dumps(torch.__version__) + ', "programs": [\n')
+        f.write(',\n'.join(json.dumps(r, separators=(',', ':')) for r in out))
+        f.write('\n]}\n')
+    errors = sum(1 for r in out if 'error' in r or 'backwardError' in r)
+    print(f'{len(out)} programs ({errors} raise) -> {OUT}')
+
+
+if __name__ == '__main__':
+    main()

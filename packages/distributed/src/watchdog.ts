@@ -1,0 +1,70 @@
+/**
+ * A watchdog thread for blocking calls into a communication library. A synchronous all-reduce
+ * runs MPI's blocking MPI_Allreduce (its tuned algorithms are faster than the nonblocking ones)
+ * once the rendezvous has shown every rank present; the main thread is then inside C and cannot
+ * check a deadline itself. The watchdog, armed before the call and disarmed after, writes the
+ * timeout error to stderr and ends the process (SIGTERM, so mpirun ends the job) if the call is
+ * still running at the deadline: a stuck transfer fails loudly instead of hanging.
+ */
+import { Worker } from 'node:worker_threads';
+
+/** ctl[0]: 0 idle, 1 armed; ctl[1]: arming count. */
+const WORKER = `
+const { workerData } = require('node:worker_threads');
+const { writeSync } = require('node:fs');
+const ctl = new Int32Array(workerData.ctl);
+const deadline = new Float64Array(workerData.deadline);
+const text = new Uint8Array(workerData.text);
+for (;;) {
+  Atomics.wait(ctl, 0, 0);
+  const armedAs = Atomics.load(ctl, 1);
+  while (Atomics.load(ctl, 0) === 1 && Atomics.load(ctl, 1) === armedAs) {
+    const left = deadline[0] - Date.now();
+    if (left <= 0) {
+      const len = text.indexOf(0);
+      writeSync(2, Buffer.from(text.subarray(0, len < 0 ? text.length : len)).toString('utf8') + '\\n');
+      process.kill(process.pid, 'SIGTERM');
+      Atomics.wait(ctl, 0, 1, 1000);
+      process.kill(process.pid, 'SIGKILL');
+    }
+    Atomics.wait(ctl, 0, 1, Math.max(1, left));
+  }
+}
+`;
+
+export class Watchdog {
+  private readonly ctl = new Int32Array(new SharedArrayBuffer(8));
+  private readonly deadline = new Float64Array(new SharedArrayBuffer(8));
+  private readonly text = new Uint8Array(new SharedArrayBuffer(2048));
+  private readonly worker: Worker;
+
+  constructor() {
+    this.worker = new Worker(WORKER, {
+      eval: true,
+      workerData: { ctl: this.ctl.buffer, deadline: this.deadline.buffer, text: this.text.buffer },
+    });
+    // it must never keep the process alive
+    this.worker.unref();
+  }
+
+  /** Runs `fn` (a blocking call); past `deadlineMs` (Date.now() time) the process ends with `message`. */
+  guard<T>(deadlineMs: number, message: string, fn: () => T): T {
+    const bytes = Buffer.from(`DistBackendError: ${message}`, 'utf8').subarray(0, this.text.length - 1);
+    this.text.fill(0);
+    this.text.set(bytes);
+    this.deadline[0] = deadlineMs;
+    Atomics.add(this.ctl, 1, 1);
+    Atomics.store(this.ctl, 0, 1);
+    Atomics.notify(this.ctl, 0);
+    try {
+      return fn();
+    } finally {
+      Atomics.store(this.ctl, 0, 0);
+      Atomics.notify(this.ctl, 0);
+    }
+  }
+
+  terminate(): void {
+    void this.worker.terminate();
+  }
+}

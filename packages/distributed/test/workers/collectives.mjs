@@ -1,0 +1,147 @@
+// Run under mpirun: every collective on deterministic per-rank values; prints one JSON line per rank.
+import * as torch from '@fusor/tensor';
+import * as dist from '@fusor/distributed';
+import { report } from './report.mjs';
+
+dist.initProcessGroup({ backend: 'mpi', timeout: 20_000 });
+const rank = dist.getRank();
+const world = dist.getWorldSize();
+const out = { rank, world, initialized: dist.isInitialized(), backend: dist.getBackend() };
+const base = () => torch.tensor([[rank + 1, 2 * rank - 1, 0.5], [rank * rank, -rank, 3]]);
+const list = (t) => t.tolistSync();
+
+for (const op of Object.values(dist.ReduceOp)) {
+  if (op === 'band' || op === 'bor' || op === 'bxor') {
+    const t = torch.tensor([rank + 1, 6, 1 << rank], { dtype: torch.int32 });
+    dist.allReduce(t, op);
+    out[`allReduce_${op}`] = list(t);
+  } else {
+    const t = base();
+    dist.allReduce(t, { op });
+    out[`allReduce_${op}`] = list(t);
+  }
+}
+// in place as PyTorch: views of the tensor see the result; a collective on a view writes through
+{
+  const t = base();
+  const flat = t.view(6);
+  const row = t.select(0, 1);
+  dist.allReduce(t);
+  out.viewsSee = [list(flat), list(row)];
+  const b = base();
+  dist.allReduce(b.select(0, 1), dist.ReduceOp.MAX);
+  out.throughView = list(b);
+}
+// positional op, int64 and float64 dtypes, a lazy (unrealized) input, a transposed view as input
+{
+  const a = torch.arange(0, 4, { dtype: torch.long }).add(rank * 10);
+  dist.allReduce(a, dist.ReduceOp.MAX);
+  out.allReduce_int64_max = list(a);
+  const d = torch.tensor([0.1 * (rank + 1), 1e-300], { dtype: torch.float64 });
+  dist.allReduce(d);
+  out.allReduce_f64 = Array.from(d.dataSync());
+  const tr = base().t().contiguous().t();
+  dist.allReduce(tr);
+  out.allReduce_transposed = list(tr);
+}
+// async all-reduce, work handle
+{
+  const t = base();
+  const w = dist.allReduce(t, { op: dist.ReduceOp.SUM, asyncOp: true });
+  const [f] = await w.getFuture();
+  out.async_done = w.isCompleted() && w.isSuccess() && f === t && w.wait() === true;
+  out.allReduce_async = list(t);
+}
+// broadcast from the last rank
+{
+  const t = base();
+  dist.broadcast(t, world - 1);
+  out.broadcast = list(t);
+  const w = dist.broadcast(torch.tensor([rank]), { src: 0, asyncOp: true });
+  w.wait();
+}
+// allGather into a list, allGatherIntoTensor
+{
+  const outs = Array.from({ length: world }, () => torch.zeros(2, 3));
+  dist.allGather(outs, base());
+  out.allGather = outs.map(list);
+  const o = torch.zeros(2 * world, 3);
+  dist.allGatherIntoTensor(o, base());
+  out.allGatherIntoTensor = list(o);
+}
+// reduceScatter over a list and over one tensor
+{
+  const inputs = Array.from({ length: world }, (_, i) => torch.tensor([i * 100 + rank, rank], { dtype: torch.float32 }));
+  const o = torch.zeros(2);
+  dist.reduceScatter(o, inputs);
+  out.reduceScatter = list(o);
+  const big = torch.arange(0, 2 * world).float().mul(rank + 1);
+  const o2 = torch.zeros(2);
+  dist.reduceScatterTensor(o2, big, dist.ReduceOp.MAX);
+  out.reduceScatterTensor = list(o2);
+}
+// barrier; point to point in a ring: send to the next rank, receive from the previous
+{
+  dist.barrier();
+  const next = (rank + 1) % world;
+  const prev = (rank + world - 1) % world;
+  if (world > 1) {
+    const sent = torch.tensor([rank, rank * 2, 7], { dtype: torch.float32 });
+    const got = torch.zeros(3);
+    if (rank % 2 === 0) {
+      dist.send(sent, next);
+      out.recvFrom = dist.recv(got, prev);
+    } else {
+      out.recvFrom = dist.recv(got, prev);
+      dist.send(sent, next);
+    }
+    out.recv = list(got);
+    // isend/irecv with a tag, receive from any rank
+    const w1 = dist.isend(torch.tensor([rank + 0.5]), { dst: next, tag: 3 });
+    const got2 = torch.zeros(1);
+    const w2 = dist.irecv(got2, { tag: 3 });
+    w2.wait();
+    w1.wait();
+    out.irecv = list(got2);
+    // a message longer than the receiving tensor: a clear error on the receiver, the group lives on
+    if (rank % 2 === 0) dist.send(torch.zeros(5), next, { tag: 9 });
+    if (rank === 1 || (world === 3 && rank === 0)) {
+      try {
+        dist.recv(torch.zeros(2), prev, { tag: 9 });
+        out.truncated = 'no error';
+      } catch (e) {
+        out.truncated = `${e.name}: ${e.message}`;
+      }
+    }
+  }
+}
+// errors raised at the call, before any rank waits
+const errors = {};
+const tryIt = (name, fn) => {
+  try {
+    fn();
+    errors[name] = 'no error';
+  } catch (e) {
+    errors[name] = `${e.name}: ${e.message}`;
+  }
+};
+tryIt('badOp', () => dist.allReduce(torch.ones(2), 'mean'));
+tryIt('badKey', () => dist.allReduce(torch.ones(2), { opp: 'sum' }));
+tryIt('badSrc', () => dist.broadcast(torch.ones(2), world));
+tryIt('avgInt', () => dist.allReduce(torch.ones(2, { dtype: torch.int32 }), dist.ReduceOp.AVG));
+tryIt('twice', () => dist.initProcessGroup('mpi'));
+tryIt('gatherList', () => dist.allGather([torch.zeros(2)], torch.zeros(2)));
+out.errors = errors;
+// shapes that differ across ranks: every rank gets the same clear error
+tryIt('shapes', () => dist.allReduce(torch.zeros(rank === 1 ? 3 : 2)));
+out.shapeError = errors.shapes;
+// ranks that call different collectives: rank 0 a barrier, the others an all-reduce
+tryIt('order', () => (rank === 0 ? dist.barrier() : dist.allReduce(torch.zeros(2))));
+out.orderError = errors.order;
+// ranks that disagree on the root of a broadcast
+tryIt('root', () => dist.broadcast(torch.zeros(2), rank === 0 ? 0 : 1));
+out.rootError = errors.root;
+dist.barrier();
+report('RESULT', out);
+dist.destroyProcessGroup();
+out.afterDestroy = dist.isInitialized();

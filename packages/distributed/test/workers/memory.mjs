@@ -1,0 +1,39 @@
+// Run under mpirun: a plain synchronous DDP training loop (no dispose, no scope) with collectives
+// holds a bounded number of buffers, as fusor's own loops do; the same in torch.scope.
+import * as torch from '@fusor/tensor';
+import * as dist from '@fusor/distributed';
+import { report } from './report.mjs';
+
+dist.initProcessGroup('mpi');
+const rank = dist.getRank();
+const out = { rank };
+for (const mode of ['plain', 'scope']) {
+  torch.manualSeed(0);
+  const ps = [torch.randn(16, 32).mul(0.1), torch.zeros(32), torch.randn(32, 4).mul(0.1)].map((p) => p.requiresGrad_());
+  const ddp = new dist.DistributedDataParallel({ parameters: () => ps, forward: (x) => x.matmul(ps[0]).add(ps[1]).relu().matmul(ps[2]) }, { bucketCapMb: 0.001 });
+  const seen = {};
+  for (let s = 0; s <= 50; s++) {
+    const body = () => {
+      const loss = ddp.forward(torch.randn(8, 16)).pow(2).mean();
+      loss.backward();
+      torch.noGrad(() => {
+        for (const p of ps) {
+          p.sub_(p.grad.mul(0.01));
+          p.grad = null;
+        }
+      });
+      const t = torch.rand(1000);
+      dist.allReduce(t, dist.ReduceOp.AVG);
+      const gathered = [torch.zeros(8), torch.zeros(8), torch.zeros(8)].slice(0, dist.getWorldSize());
+      dist.allGather(gathered, torch.rand(8));
+      return t.sum().itemSync() + loss.itemSync();
+    };
+    if (mode === 'scope') torch.scope(body);
+    else body();
+    if (s === 30 || s === 50) seen[s] = torch.memory().buffers;
+  }
+  ddp.remove();
+  out[mode] = seen;
+}
+report('RESULT', out);
+dist.destroyProcessGroup();
