@@ -104,7 +104,7 @@ const gatherGrad: GradRule = (n, g) => {
 
 /** d scatter: written positions pass g to src (read back with a gather); overwritten ones give base none. */
 const scatterGrad: GradRule = (n, g) => {
-  const [base, index, src] = n.src as [Node, Node, Node];
+  const [, index, src] = n.src as [Node, Node, Node];
   if (!isFloat(n.dtype)) return [null, null, null];
   const { axis, reduce } = n.arg as { axis: number; reduce: ScatterReduce };
   const back = (v: Node): Node => padTo(gatherNode(v, index, axis), src.shape);
@@ -117,7 +117,7 @@ const scatterGrad: GradRule = (n, g) => {
 /** Positions of the running max along `axis` (the latest one on ties, a NaN once one is seen), as PyTorch's cummax. */
 export function cummaxIndices(x: Node, out: Node, axis: number, scan: (n: Node, r: ReduceKind, axis: number) => Node = scanNode): Node {
   const k = x.shape[axis]!;
-  const ar = expandNode(reshapeNode(arangeNode(0, 1, k, 'int32', x.device), x.shape.map((d, i) => (i === axis ? k : 1))), x.shape);
+  const ar = expandNode(reshapeNode(arangeNode(0, 1, k, 'int32', x.device), x.shape.map((_, i) => (i === axis ? k : 1))), x.shape);
   const hit = binaryNode('OR', binaryNode('CMPEQ', x, out), isFloat(x.dtype) ? isNan(x) : constNode(0, 'bool', x.shape, x.device));
   return scan(whereNode(hit, ar, constNode(-1, 'int32', x.shape, x.device)), 'max', axis);
 }

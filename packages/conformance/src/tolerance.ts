@@ -35,7 +35,10 @@ export const TOLERANCE: Readonly<Record<DType, Tolerance>> = {
  * amplifies rounding by a known amount. Each entry says why.
  */
 export const LOOSER: Readonly<Record<string, { readonly factor: number; readonly why: string }>> = {
-  cumsum: { factor: 10, why: 'a running float32 sum rounds at every step (PyTorch accumulates in float64 on the cpu): the error grows with the fiber length' },
+  cumsum: {
+    factor: 10,
+    why: 'a running float32 sum rounds at every step (PyTorch accumulates in float64 on the cpu): the error grows with the fiber length',
+  },
   logcumsumexp: { factor: 10, why: 'a running float32 sum of exponentials, as cumsum' },
 };
 

@@ -57,7 +57,7 @@ export function blockedScan(n: Node, reduce: ReduceKind, axis: number): Node {
   // block b combines with the running total of blocks < b (block 0 with nothing)
   const before = padNode(shrinkNode(running, running.shape.map((d, i): Pair => (i === axis ? [0, blocks - 1] : [0, d]))), running.shape.map((_, i): Pair => (i === axis ? [1, 0] : [0, 0])));
   const carry = expandNode(before, local.shape);
-  const b = expandNode(reshapeNode(arangeNode(0, 1, blocks, 'int32', n.device), local.shape.map((d, i) => (i === axis ? blocks : 1))), local.shape);
+  const b = expandNode(reshapeNode(arangeNode(0, 1, blocks, 'int32', n.device), local.shape.map((_, i) => (i === axis ? blocks : 1))), local.shape);
   const first = D.eq(b, constNode(0, 'int32', local.shape, n.device));
   const combined = reduce === 'add' ? D.add(local, carry) : reduce === 'mul' ? D.mul(local, carry) : D.max(local, carry);
   const out = reshapeNode(whereNode(first, local, combined), [...pre, blocks * BLOCK, ...post]);
