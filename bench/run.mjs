@@ -7,6 +7,7 @@
 //   pnpm bench                      everything (a few minutes on 2 cores)
 //   pnpm bench -- --skip tfjs,torch only some runners (fusor, torch, tfjs, cold, webgpu, webgpu-browser)
 //   pnpm bench -- --only webgpu,webgpu-browser   only the runners named
+//   pnpm bench -- --only epoch      one Fashion-MNIST training epoch, fusor and PyTorch (fusor-epoch.mjs, torch_epoch.py)
 //
 // webgpu: fusor on webgpu in Node (fusor-webgpu.mjs; the adapter from scripts/setup-webgpu.sh when
 // .webgpu/ holds it). webgpu-browser: fusor and tfjs's webgpu backend side by side in headless
@@ -24,7 +25,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const argv = process.argv.slice(2);
 const listArg = (flag) => (argv.includes(flag) ? (argv[argv.indexOf(flag) + 1] ?? '').split(',').filter(Boolean) : undefined);
-const RUNNERS = ['fusor', 'torch', 'tfjs', 'cold', 'webgpu', 'webgpu-browser', 'distributed'];
+const RUNNERS = ['fusor', 'torch', 'tfjs', 'cold', 'webgpu', 'webgpu-browser', 'distributed', 'epoch'];
 const only = listArg('--only');
 const skip = new Set([...(listArg('--skip') ?? []), ...(only ? RUNNERS.filter((r) => !only.includes(r)) : [])]);
 const PYTHON = '/usr/bin/python3';
@@ -81,18 +82,18 @@ const machine = {
 log(`pnpm bench on ${machine.cpu} (${machine.cores} cores), node ${machine.node}; load average ${machine.loadavg_before.map((x) => x.toFixed(2)).join(' ')}`);
 
 const out = { date: new Date().toISOString(), machine, runners: {} };
-const torchOk = skip.has('torch') ? 'skipped' : torchAvailable();
+const torchOk = skip.has('torch') && skip.has('epoch') ? 'skipped' : torchAvailable();
 
 if (!skip.has('fusor')) {
   log('fusor (cpu backend) …');
   out.runners.fusor = run(process.execPath, ['fusor.mjs']);
 }
-if (torchOk === true) {
+if (torchOk === true && !skip.has('torch')) {
   log(`PyTorch (${PYTHON}, ${TORCH_THREADS} threads, OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset) …`);
   out.runners.torch = run(PYTHON, ['torch_bench.py', JSON.stringify({ threads: TORCH_THREADS })], torchEnv());
 } else {
-  out.runners.torch = { unavailable: torchOk };
-  log(`PyTorch: not available (${torchOk})`);
+  out.runners.torch = { unavailable: skip.has('torch') ? 'skipped' : torchOk };
+  log(`PyTorch: not available (${out.runners.torch.unavailable})`);
 }
 if (!skip.has('tfjs')) {
   for (const b of ['cpu', 'wasm']) {
@@ -123,6 +124,13 @@ if (!skip.has('cold')) {
     'fusor (portable)': cold(process.execPath, ['fusor.mjs', 'cold', 'portable']),
     torch: torchOk === true ? cold(PYTHON, ['torch_bench.py', JSON.stringify({ mode: 'cold', threads: TORCH_THREADS })], torchEnv()) : { unavailable: torchOk },
     ...(skip.has('tfjs') ? {} : { 'tfjs-cpu': cold(process.execPath, ['tfjs.mjs', 'cpu', 'cold']), 'tfjs-wasm': cold(process.execPath, ['tfjs.mjs', 'wasm', 'cold']) }),
+  };
+}
+if (!skip.has('epoch')) {
+  log('one training epoch (MLP 784-256-128-10, batch 64, Adam), fusor then PyTorch …');
+  out.epoch = {
+    fusor: run(process.execPath, ['fusor-epoch.mjs']),
+    torch: torchOk === true ? run(PYTHON, ['torch_epoch.py', JSON.stringify({ threads: TORCH_THREADS })], torchEnv()) : { unavailable: torchOk },
   };
 }
 if (!skip.has('distributed')) {
@@ -272,6 +280,26 @@ if (!skip.has('webgpu') || !skip.has('webgpu-browser')) {
   ]);
   text += `\n\nwebgpu (${out.runners['fusor-webgpu']?.description ?? B?.fusor?.description ?? 'no adapter'}; a software adapter means only the ratio says something):\n`;
   text += render(['case', 'fusor webgpu Node ms', 'fusor webgpu Chromium ms', 'tfjs webgpu Chromium ms', 'tfjs / fusor (Chromium)'], wtable);
+}
+
+if (out.epoch) {
+  const fe = out.epoch.fusor?.results?.epoch;
+  const te = out.epoch.torch?.results?.epoch;
+  const mem = (r) => (r ? `${r.min.toFixed(0)}–${r.max.toFixed(0)}` : '—');
+  const cell = (r, side) => (r ? fmt(r.median_ms) : side?.unavailable ? 'not available' : side?.error ? 'failed' : '—');
+  text += `\n\none training epoch (${fe?.data ?? te?.data ?? '?'}, ${fe?.steps ?? te?.steps ?? '?'} steps of batch ${fe?.batch ?? 64}, Adam; goal: torch / fusor ≥ 0.5, memory flat):\n`;
+  text += render(
+    ['case', 'fusor ms', 'torch ms', 'torch / fusor', 'fusor device MiB (min–max)', 'fusor RSS MiB', 'torch RSS MiB'],
+    [[
+      'epoch, MLP 784-256-128-10',
+      cell(fe, out.epoch.fusor),
+      cell(te, out.epoch.torch),
+      fe && te ? (te.median_ms / fe.median_ms).toFixed(2) : '—',
+      mem(fe?.device_mib),
+      mem(fe?.rss_mib),
+      mem(te?.rss_mib),
+    ]],
+  );
 }
 
 // ---------------------------------------------------------------- memory of the training loop

@@ -157,11 +157,13 @@ describeWebGPU('the webgpu backend', () => {
     expect(await b.add(torch.tensor(2, { dtype: torch.float32 })).tolist()).toEqual([3, 3]);
   });
 
-  it('runs in-place ops, also when the target is read at other indices (x.copy_(x.t()))', async () => {
+  it('runs in-place ops, also when the target is read at other indices (x.copy_(x.t().clone()))', async () => {
     const x = torch.tensor([[1, 2], [3, 4]], { dtype: torch.float32, device: GPU });
     x.add_(1);
     expect(await x.tolist()).toEqual([[2, 3], [4, 5]]);
-    x.copy_(x.t());
+    // x.t() is a view of x's storage: PyTorch refuses the partial overlap, and so does fusor
+    expect(() => x.copy_(x.t())).toThrow('some elements of the input tensor and the written-to tensor refer to a single memory location');
+    x.copy_(x.t().clone());
     expect(await x.tolist()).toEqual([[2, 4], [3, 5]]);
   });
 

@@ -383,6 +383,55 @@ OPS = {
     'logSoftmax': lambda x, a: torch.log_softmax(x[0], a['dim']),
 }
 
+
+# ----------------------------------------------------------------------------- nn ops
+# Convolution, pooling, padding and activations. Their keyword arguments travel as a['kw'] in
+# fusor's camelCase (the options object the JS side passes as is), turned into snake_case here.
+
+import re  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+
+def snake(kw):
+    return {re.sub(r'([A-Z])', lambda m: '_' + m.group(1).lower(), k): (tuple(v) if isinstance(v, list) else v) for k, v in (kw or {}).items()}
+
+
+def _conv(fn):
+    return lambda x, a: fn(x[0], x[1], x[2] if len(x) > 2 else None, **snake(a.get('kw')))
+
+
+def _listify(out):
+    return list(out) if isinstance(out, tuple) else out
+
+
+NN_OPS = {
+    'conv1d': _conv(F.conv1d),
+    'conv2d': _conv(F.conv2d),
+    'conv3d': _conv(F.conv3d),
+    'convTranspose1d': _conv(F.conv_transpose1d),
+    'convTranspose2d': _conv(F.conv_transpose2d),
+    'maxPool1d': lambda x, a: _listify(F.max_pool1d(x[0], **snake(a.get('kw')))),
+    'maxPool2d': lambda x, a: _listify(F.max_pool2d(x[0], **snake(a.get('kw')))),
+    'avgPool1d': lambda x, a: F.avg_pool1d(x[0], **snake(a.get('kw'))),
+    'avgPool2d': lambda x, a: F.avg_pool2d(x[0], **snake(a.get('kw'))),
+    'adaptiveAvgPool2d': lambda x, a: F.adaptive_avg_pool2d(x[0], a['size'] if isinstance(a['size'], int) else tuple(a['size'])),
+    'pad': lambda x, a: F.pad(x[0], tuple(a['sizes']), **snake(a.get('kw'))),
+    'unfold': lambda x, a: F.unfold(x[0], **snake(a.get('kw'))),
+    'tensorUnfold': lambda x, a: x[0].unfold(a['dim'], a['size'], a['step']),
+    'erf': lambda x, a: torch.erf(x[0]),
+    'gelu': lambda x, a: F.gelu(x[0], **snake(a.get('kw'))),
+    'silu': lambda x, a: F.silu(x[0]),
+    'mish': lambda x, a: F.mish(x[0]),
+    'softplus': lambda x, a: F.softplus(x[0], **snake(a.get('kw'))),
+    'logsigmoid': lambda x, a: F.logsigmoid(x[0]),
+    'leakyRelu': lambda x, a: F.leaky_relu(x[0], **snake(a.get('kw'))),
+    'elu': lambda x, a: F.elu(x[0], **snake(a.get('kw'))),
+    'hardtanh': lambda x, a: F.hardtanh(x[0], **snake(a.get('kw'))),
+    'relu6': lambda x, a: F.relu6(x[0]),
+}
+OPS.update(NN_OPS)
+
+
 # ----------------------------------------------------------------------------- cases
 
 CASES = {}
@@ -1156,6 +1205,130 @@ def errors():
     case('length', 'narrow', [T([2, 3])], {'dim': 0, 'start': 1, 'length': 2}, error='start (1) + length (2) exceeds dimension size (2).')
 
 
+
+# ----------------------------------------------------------------------------- nn
+
+def nn():
+    category('nn')
+    # convolutions: strides, padding (ints, 'same', 'valid'), dilation, groups, bias, unbatched, non-contiguous
+    case('basic', 'conv2d', [T([2, 3, 5, 5]), T([4, 3, 3, 3], F32, 'small'), T([4])])
+    case('no_bias', 'conv2d', [T([1, 2, 4, 5]), T([3, 2, 2, 3], F32, 'small')])
+    case('stride_pad', 'conv2d', [T([2, 2, 6, 5]), T([3, 2, 3, 3], F32, 'small'), T([3])], {'kw': {'stride': 2, 'padding': 1}})
+    case('stride_tuple', 'conv2d', [T([1, 2, 7, 6]), T([2, 2, 3, 2], F32, 'small')], {'kw': {'stride': [2, 3], 'padding': [1, 0]}})
+    case('dilation', 'conv2d', [T([1, 2, 7, 7]), T([2, 2, 3, 3], F32, 'small')], {'kw': {'dilation': 2, 'padding': 1}})
+    case('groups', 'conv2d', [T([2, 4, 5, 5]), T([6, 2, 3, 3], F32, 'small'), T([6])], {'kw': {'groups': 2, 'padding': 1}})
+    case('depthwise', 'conv2d', [T([1, 3, 5, 4]), T([3, 1, 3, 3], F32, 'small')], {'kw': {'groups': 3, 'stride': 2, 'padding': 1}})
+    case('same', 'conv2d', [T([1, 2, 5, 6]), T([3, 2, 4, 3], F32, 'small')], {'kw': {'padding': 'same', 'dilation': [1, 2]}})
+    case('valid', 'conv2d', [T([1, 2, 5, 5]), T([2, 2, 3, 3], F32, 'small')], {'kw': {'padding': 'valid'}})
+    case('pointwise', 'conv2d', [T([2, 4, 3, 3]), T([5, 4, 1, 1], F32, 'small'), T([5])])
+    case('unbatched', 'conv2d', [T([2, 4, 4]), T([3, 2, 3, 3], F32, 'small')], {'kw': {'padding': 1}})
+    case('f64', 'conv2d', [T([1, 2, 4, 4], F64), T([2, 2, 3, 3], F64, 'small'), T([2], F64)], {'kw': {'padding': 1}})
+    case('strided_input', 'conv2d', [T([1, 2, 4, 10], view='step'), T([2, 2, 3, 3], F32, 'small')])
+    case('transposed_input', 'conv2d', [T([1, 2, 5, 4], view='T'), T([2, 2, 2, 2], F32, 'small')])
+    case('basic', 'conv1d', [T([2, 3, 8]), T([4, 3, 3], F32, 'small'), T([4])], {'kw': {'stride': 2, 'padding': 2, 'dilation': 2}})
+    case('groups', 'conv1d', [T([1, 4, 6]), T([4, 2, 2], F32, 'small')], {'kw': {'groups': 2}})
+    case('basic', 'conv3d', [T([1, 2, 4, 4, 3]), T([2, 2, 2, 3, 2], F32, 'small'), T([2])], {'kw': {'padding': [1, 0, 1], 'stride': [1, 2, 1]}})
+    case('basic', 'convTranspose2d', [T([2, 3, 3, 3]), T([3, 2, 3, 3], F32, 'small'), T([2])])
+    case('stride', 'convTranspose2d', [T([1, 2, 3, 4]), T([2, 3, 3, 2], F32, 'small')], {'kw': {'stride': 2, 'padding': 1, 'outputPadding': 1}})
+    case('groups_dilation', 'convTranspose2d', [T([1, 4, 3, 3]), T([4, 1, 2, 2], F32, 'small'), T([2])], {'kw': {'groups': 2, 'dilation': 2, 'stride': [2, 1]}})
+    case('crop', 'convTranspose2d', [T([1, 1, 4, 4]), T([1, 2, 2, 2], F32, 'small')], {'kw': {'padding': 2}})
+    case('basic', 'convTranspose1d', [T([2, 2, 5]), T([2, 3, 3], F32, 'small')], {'kw': {'stride': 3, 'padding': 1}})
+    # pooling
+    case('basic', 'maxPool2d', [T([2, 2, 4, 4])], {'kw': {'kernelSize': 2}})
+    case('stride_pad', 'maxPool2d', [T([1, 2, 5, 5])], {'kw': {'kernelSize': 3, 'stride': 2, 'padding': 1}})
+    case('dilation', 'maxPool2d', [T([1, 1, 7, 6])], {'kw': {'kernelSize': [2, 3], 'dilation': 2}})
+    case('ceil', 'maxPool2d', [T([1, 2, 5, 6])], {'kw': {'kernelSize': 2, 'ceilMode': True}})
+    case('ceil_pad', 'maxPool2d', [T([1, 1, 6, 6])], {'kw': {'kernelSize': 3, 'stride': 2, 'padding': 1, 'ceilMode': True}})
+    case('indices', 'maxPool2d', [T([2, 2, 5, 5])], {'kw': {'kernelSize': 3, 'stride': 2, 'padding': 1, 'returnIndices': True}})
+    case('unbatched', 'maxPool2d', [T([2, 4, 4])], {'kw': {'kernelSize': 2, 'stride': 1}})
+    case('neg_inf', 'maxPool2d', [T([1, 1, 2, 2], data=[-INF, -INF, -INF, 1])], {'kw': {'kernelSize': 2, 'padding': 1}})
+    case('strided_input', 'maxPool2d', [T([1, 2, 4, 8], view='step')], {'kw': {'kernelSize': 2}})
+    case('basic', 'maxPool1d', [T([2, 3, 7])], {'kw': {'kernelSize': 3, 'stride': 2, 'padding': 1}})
+    case('basic', 'avgPool2d', [T([2, 2, 4, 4])], {'kw': {'kernelSize': 2}})
+    case('pad', 'avgPool2d', [T([1, 2, 5, 5])], {'kw': {'kernelSize': 3, 'stride': 2, 'padding': 1}})
+    case('pad_exclude', 'avgPool2d', [T([1, 2, 5, 5])], {'kw': {'kernelSize': 3, 'stride': 2, 'padding': 1, 'countIncludePad': False}})
+    case('ceil', 'avgPool2d', [T([1, 1, 5, 6])], {'kw': {'kernelSize': 2, 'ceilMode': True}})
+    case('ceil_pad', 'avgPool2d', [T([1, 1, 6, 7])], {'kw': {'kernelSize': 3, 'stride': 2, 'padding': 1, 'ceilMode': True}})
+    case('ceil_pad_exclude', 'avgPool2d', [T([1, 1, 6, 7])], {'kw': {'kernelSize': 3, 'stride': 2, 'padding': 1, 'ceilMode': True, 'countIncludePad': False}})
+    case('divisor', 'avgPool2d', [T([1, 2, 4, 4])], {'kw': {'kernelSize': 3, 'stride': 1, 'padding': 1, 'divisorOverride': 2}})
+    case('f64', 'avgPool2d', [T([1, 1, 4, 4], F64)], {'kw': {'kernelSize': [2, 3], 'stride': [2, 1]}})
+    case('basic', 'avgPool1d', [T([2, 3, 7])], {'kw': {'kernelSize': 3, 'stride': 2, 'padding': 1}})
+    case('divisible', 'adaptiveAvgPool2d', [T([2, 2, 4, 6])], {'size': [2, 3]})
+    case('uneven', 'adaptiveAvgPool2d', [T([1, 2, 5, 7])], {'size': [3, 4]})
+    case('global', 'adaptiveAvgPool2d', [T([2, 3, 3, 5])], {'size': 1})
+    case('none', 'adaptiveAvgPool2d', [T([1, 1, 5, 4])], {'size': [2, None]})
+    case('larger', 'adaptiveAvgPool2d', [T([1, 1, 2, 3])], {'size': [3, 4]})
+    case('unbatched', 'adaptiveAvgPool2d', [T([2, 5, 5])], {'size': 3})
+    # padding
+    case('constant', 'pad', [T([2, 3])], {'sizes': [1, 2]})
+    case('constant_value', 'pad', [T([2, 3, 2])], {'sizes': [1, 0, 2, 1], 'kw': {'value': 1.5}})
+    case('constant_negative', 'pad', [T([3, 4])], {'sizes': [-1, 2, 1, -1]})
+    case('constant_i64', 'pad', [T([2, 2], I64)], {'sizes': [1, 1, 1, 1], 'kw': {'value': 7}})
+    case('reflect_1d', 'pad', [T([2, 5])], {'sizes': [2, 3], 'kw': {'mode': 'reflect'}})
+    case('reflect_2d', 'pad', [T([1, 2, 3, 4])], {'sizes': [1, 2, 2, 1], 'kw': {'mode': 'reflect'}})
+    case('replicate_2d', 'pad', [T([1, 2, 3, 3])], {'sizes': [2, 1, 1, 3], 'kw': {'mode': 'replicate'}})
+    case('replicate_3d', 'pad', [T([1, 2, 2, 3])], {'sizes': [1, 1, 2, 0, 1, 1], 'kw': {'mode': 'replicate'}})
+    case('circular_2d', 'pad', [T([1, 1, 3, 4])], {'sizes': [2, 1, 1, 3], 'kw': {'mode': 'circular'}})
+    case('strided', 'pad', [T([1, 2, 3, 8], view='step')], {'sizes': [1, 1, 1, 1], 'kw': {'mode': 'reflect'}})
+    # unfold
+    case('basic', 'unfold', [T([2, 2, 4, 4])], {'kw': {'kernelSize': 2}})
+    case('all_args', 'unfold', [T([1, 2, 5, 6])], {'kw': {'kernelSize': [2, 3], 'dilation': [2, 1], 'padding': 1, 'stride': [1, 2]}})
+    case('unbatched', 'unfold', [T([2, 3, 3])], {'kw': {'kernelSize': 2}})
+    case('basic', 'tensorUnfold', [T([3, 7])], {'dim': 1, 'size': 3, 'step': 2})
+    case('overlap_neg_dim', 'tensorUnfold', [T([5, 2])], {'dim': -2, 'size': 3, 'step': 1})
+    case('step_gt_size', 'tensorUnfold', [T([2, 9, 2])], {'dim': 1, 'size': 2, 'step': 3})
+    # activations
+    act = T([4, 5], data=[-20, -8.5, -4, -3, -2.5, -1.5, -1, -0.6, -0.1, -0.0, 0.0, 1e-4, 0.3, 0.7, 1.2, 2.5, 3.3, 5, 9, 25])
+    act64 = T([4, 5], F64, data=act['data'])
+    edge = T([2, 3], data=[NAN, INF, -INF, 0.0, 1.0, -1.0])
+    for op, kws in [('erf', [None]), ('gelu', [None, {'approximate': 'tanh'}]), ('silu', [None]), ('mish', [None]),
+                    ('softplus', [None, {'beta': 2, 'threshold': 5}]), ('logsigmoid', [None]),
+                    ('leakyRelu', [None, {'negativeSlope': 0.2}]), ('elu', [None, {'alpha': 0.5}]),
+                    ('hardtanh', [None, {'minVal': -2, 'maxVal': 0.7}]), ('relu6', [None])]:
+        for kw in kws:
+            suffix = '' if kw is None else '_' + '_'.join(f'{k}' for k in kw)
+            args = {} if kw is None else {'kw': kw}
+            case('f32' + suffix, op, [act], args)
+            case('f64' + suffix, op, [act64], args)
+            case('edge' + suffix, op, [edge], args, grad=op not in ('erf', 'gelu', 'mish', 'softplus', 'logsigmoid', 'silu', 'elu'))
+            case('strided' + suffix, op, [T([3, 8], view='step')], args)
+    case('bounds', 'hardtanh', [V([-1, 1, -1.5, 0.5, 2])])
+    case('bounds', 'relu6', [V([0, 6, -1, 3, 7])])
+    case('zero', 'leakyRelu', [V([0.0, -0.0, 1, -1])])
+    case('zero', 'elu', [V([0.0, -0.0, 1, -1])])
+    # errors
+    case('channels', 'conv2d', [T([2, 4, 5, 5]), T([8, 3, 3, 3])], error='Given groups=1, weight of size [8, 3, 3, 3], expected input[2, 4, 5, 5] to have 3 channels, but got 4 channels instead')
+    case('input_dims', 'conv2d', [T([2, 3]), T([8, 3, 3, 3])], error='Expected 3D (unbatched) or 4D (batched) input to conv2d')
+    case('kernel_too_large', 'conv2d', [T([2, 3, 2, 2]), T([8, 3, 3, 3])], error="Kernel size can't be greater than actual input size")
+    case('groups_weight', 'conv2d', [T([2, 4, 5, 5]), T([3, 2, 3, 3])], {'kw': {'groups': 2}}, error='expected weight to be divisible by 2')
+    case('bias', 'conv2d', [T([2, 3, 5, 5]), T([8, 3, 3, 3]), T([4])], error='expected bias to be 1-dimensional with 8 elements')
+    case('same_strided', 'conv2d', [T([2, 3, 5, 5]), T([8, 3, 3, 3])], {'kw': {'stride': 2, 'padding': 'same'}}, error="padding='same' is not supported for strided convolutions")
+    case('padding_string', 'conv2d', [T([2, 3, 5, 5]), T([8, 3, 3, 3])], {'kw': {'padding': 'foo'}}, error='Invalid padding string')
+    case('negative_padding', 'conv2d', [T([2, 3, 5, 5]), T([8, 3, 3, 3])], {'kw': {'padding': -1}}, error='negative padding is not supported')
+    case('stride_zero', 'conv2d', [T([2, 3, 5, 5]), T([8, 3, 3, 3])], {'kw': {'stride': 0}}, error='non-positive stride is not supported')
+    case('dtype', 'conv2d', [T([2, 3, 5, 5]), T([8, 3, 3, 3], F64)], error='Input type (torch.FloatTensor) and weight type (torch.DoubleTensor) should be the same')
+    case('channels', 'conv1d', [T([2, 4, 5]), T([8, 3, 3])], error='Given groups=1, weight of size [8, 3, 3], expected input[2, 4, 5] to have 3 channels')
+    case('channels', 'convTranspose2d', [T([2, 4, 5, 5]), T([3, 2, 3, 3])], error='Given transposed=1, weight of size [3, 2, 3, 3]')
+    case('output_padding', 'convTranspose2d', [T([2, 3, 5, 5]), T([3, 2, 3, 3])], {'kw': {'stride': 2, 'outputPadding': 2}}, error='output padding must be smaller than either stride or dilation')
+    case('half_kernel', 'maxPool2d', [T([1, 1, 5, 5])], {'kw': {'kernelSize': 3, 'padding': 2}}, error='pad should be at most half of kernel size')
+    case('too_small', 'maxPool2d', [T([1, 1, 2, 2])], {'kw': {'kernelSize': 3}}, error='Output size is too small')
+    case('dims', 'maxPool2d', [T([5, 5])], {'kw': {'kernelSize': 3}}, error='non-empty 3D or 4D (batch mode) tensor expected for input')
+    case('stride_zero', 'maxPool2d', [T([1, 1, 5, 5])], {'kw': {'kernelSize': 2, 'stride': 0}}, error='stride should not be zero')
+    case('half_kernel', 'avgPool2d', [T([1, 1, 5, 5])], {'kw': {'kernelSize': 3, 'padding': 2}}, error='pad should be at most half of kernel size')
+    case('too_small', 'avgPool2d', [T([1, 1, 2, 2])], {'kw': {'kernelSize': 3}}, error='Output size is too small')
+    case('reflect_too_large', 'pad', [T([1, 3, 3])], {'sizes': [3, 3], 'kw': {'mode': 'reflect'}}, error='Padding size should be less than the corresponding input dimension')
+    case('reflect_too_large_2d', 'pad', [T([1, 1, 3, 4])], {'sizes': [1, 1, 3, 1], 'kw': {'mode': 'reflect'}}, error='Padding size should be less than the corresponding input dimension')
+    case('odd', 'pad', [T([1, 1, 3, 3])], {'sizes': [1]}, error='Padding length must be divisible by 2')
+    case('too_long', 'pad', [T([1, 3])], {'sizes': [1, 1, 1, 1, 1, 1]}, error='Padding length too large')
+    case('dims', 'pad', [T([1, 1, 3, 3])], {'sizes': [1, 1], 'kw': {'mode': 'reflect'}}, error='Only 2D, 3D, 4D, 5D padding with non-constant padding are supported for now')
+    case('mode', 'pad', [T([1, 1, 3, 3])], {'sizes': [1, 1], 'kw': {'mode': 'foo'}}, error='Unrecognised padding mode foo')
+    case('circular_wrap', 'pad', [T([1, 1, 3, 3])], {'sizes': [4, 4, 1, 1], 'kw': {'mode': 'circular'}}, error='Padding value causes wrapping around more than once.')
+    case('blocks', 'unfold', [T([1, 1, 3, 3])], {'kw': {'kernelSize': 4}}, error='calculated shape of the array of sliding blocks as (0, 0)')
+    case('size', 'tensorUnfold', [T([3, 4])], {'dim': 1, 'size': 5, 'step': 1}, error='maximum size for tensor at dimension 1 is 4 but size is 5')
+    case('step', 'tensorUnfold', [T([3, 4])], {'dim': 1, 'size': 2, 'step': 0}, error='step is 0 but must be > 0')
+    case('approximate', 'gelu', [T([3])], {'kw': {'approximate': 'foo'}}, error='approximate argument must be either none or tanh.')
+
+
 def main():
     creation()
     elementwise()
@@ -1163,6 +1336,7 @@ def main():
     shapes()
     linalg()
     errors()
+    nn()
     indexing()
     os.makedirs(OUT_DIR, exist_ok=True)
     total = 0

@@ -92,6 +92,12 @@ def apply(env, step):
             x.sigmoid_()
         else:
             raise ValueError(op)
+    elif kind == 'index':
+        _, dst, src, specs = step
+        env[dst] = env[src][decode_specs(specs)]
+    elif kind == 'setitem':
+        _, target, specs, value = step
+        env[target][decode_specs(specs)] = value
     elif kind == 'compute':
         _, dst, op, srcs = step
         xs = [env[s] for s in srcs]
@@ -118,6 +124,53 @@ def apply(env, step):
             raise ValueError(op)
     else:
         raise ValueError(kind)
+
+
+def decode_specs(specs):
+    """An index as the fixture writes it: ints, {"s": [start, stop, step]}, {"t": [ints]}, None, "..."."""
+    out = []
+    for sp in specs:
+        if isinstance(sp, dict) and 's' in sp:
+            out.append(slice(*sp['s']))
+        elif isinstance(sp, dict) and 't' in sp:
+            out.append(torch.tensor(sp['t'], dtype=torch.long))
+        elif sp == '...':
+            out.append(Ellipsis)
+        else:
+            out.append(sp)
+    return tuple(out)
+
+
+def rand_index(rng, x):
+    """A random Python-style index of x: ints, slices, one or two integer-array indices, None."""
+    nd = x.dim()
+    if nd == 0:
+        return None
+    shape = list(x.shape)
+    specs = []
+    arrays = 0
+    index_shape = [rng.randint(1, 3)] if rng.random() < 0.7 else [rng.randint(1, 2), rng.randint(1, 2)]
+    for d in range(rng.randint(1, nd)):
+        r = rng.random()
+        n = shape[d]
+        if n == 0:
+            specs.append({'s': [None, None, 1]})
+        elif r < 0.3:
+            specs.append(rng.randrange(-n, n))
+        elif r < 0.55:
+            specs.append({'s': [rng.randrange(0, n), None, rng.choice([1, 2])]})
+        elif arrays < 2:
+            arrays += 1
+            count = 1
+            for k in index_shape:
+                count *= k
+            flat = [rng.randrange(-n, n) for _ in range(count)]
+            specs.append({'t': flat if len(index_shape) == 1 else [flat[i * index_shape[1]:(i + 1) * index_shape[1]] for i in range(index_shape[0])]})
+        else:
+            specs.append({'s': [None, None, 1]})
+    if rng.random() < 0.15:
+        specs.insert(rng.randrange(len(specs) + 1), None)
+    return specs
 
 
 def view(x, op, args):
@@ -206,7 +259,7 @@ INPLACE = [('mul_', lambda r: [r.choice([2, -1, 0.5])]), ('add_', lambda r: [r.c
 COMPUTE1 = ['sigmoid', 'exp', 'scale', 'clone', 'nograd_scale', 'detach', 'contiguous']
 
 
-def random_program(rng, k):
+def random_program(rng, k, prefix='random', index_bias=False):
     nd = rng.choice([1, 2, 2, 3])
     shape = [rng.randint(1, 4) for _ in range(nd)]
     n = 1
@@ -218,9 +271,21 @@ def random_program(rng, k):
     names = ['b']
     for i in range(rng.randint(2, 7)):
         r = rng.random()
+        if index_bias and r < 0.6:
+            r = r / 3  # most steps index or write through an index
         src = rng.choice(names)
         x = env[src]
-        if r < 0.45:
+        if r < 0.12:
+            specs = rand_index(rng, x)
+            if specs is None:
+                continue
+            step = ['index', f't{i}', src, specs]
+        elif r < 0.2:
+            specs = rand_index(rng, x)
+            if specs is None:
+                continue
+            step = ['setitem', src, specs, rng.choice([0, 7, -1.5])]
+        elif r < 0.5:
             v = rand_view(rng, x)
             if v is None:
                 continue
@@ -248,9 +313,9 @@ def random_program(rng, k):
             steps.append(step)  # PyTorch raises here: the program ends with that error
             break
         steps.append(step)
-        if step[0] != 'inplace':
+        if step[0] not in ('inplace', 'setitem'):
             names.append(step[1])
-    return {'id': f'random/{k:03d}', 'shape': shape, 'data': data, 'steps': steps}
+    return {'id': f'{prefix}/{k:03d}', 'shape': shape, 'data': data, 'steps': steps}
 
 
 # ------------------------------------------------------------------------------------- the issue's examples
@@ -290,6 +355,10 @@ def main():
         programs.append({'id': f'example/{name}', 'shape': shape, 'data': data, 'steps': steps})
     for k in range(340):
         programs.append(random_program(rng, k))
+    # indexing: integer-array indices pair up and broadcast, mixed with slices and ints, read and written
+    irng = random.Random(23)
+    for k in range(120):
+        programs.append(random_program(irng, k, prefix='indexing', index_bias=True))
     out = []
     for p in programs:
         rec = dict(p)

@@ -43,6 +43,8 @@ export interface OpArgs {
   readonly descending?: boolean;
   readonly k?: number;
   readonly largest?: boolean;
+  /** Keyword arguments, passed as the trailing options object (nn ops). */
+  readonly kw?: Readonly<Record<string, unknown>>;
 }
 
 /** An advanced index from JSON: {t: k} is the k-th operand. */
@@ -75,6 +77,37 @@ function dimOf(a: OpArgs): number | undefined {
 
 const creationOpts = (a: OpArgs, ctx: OpContext): torch.TensorOptions => ({ device: ctx.device, ...(a.dtype ? { dtype: a.dtype } : {}) });
 const dtypeOpt = (a: OpArgs): torch.TensorOptions => (a.dtype ? { dtype: a.dtype } : {});
+
+const F = torch.functional;
+const kw = <T>(a: OpArgs): T => (a.kw ?? {}) as T;
+const maybe = (x: readonly Operand[], i: number): Tensor | null => (x.length > i ? tensorAt(x, i) : null);
+
+/** Convolution, pooling, padding and activations: keyword arguments as one options object. */
+const NN_OPS: Readonly<Record<string, OpFn>> = {
+  conv1d: (x, a) => F.conv1d(tensorAt(x, 0), tensorAt(x, 1), maybe(x, 2), kw<torch.ConvOptions>(a)),
+  conv2d: (x, a) => F.conv2d(tensorAt(x, 0), tensorAt(x, 1), maybe(x, 2), kw<torch.ConvOptions>(a)),
+  conv3d: (x, a) => F.conv3d(tensorAt(x, 0), tensorAt(x, 1), maybe(x, 2), kw<torch.ConvOptions>(a)),
+  convTranspose1d: (x, a) => F.convTranspose1d(tensorAt(x, 0), tensorAt(x, 1), maybe(x, 2), kw<torch.ConvTransposeOptions>(a)),
+  convTranspose2d: (x, a) => F.convTranspose2d(tensorAt(x, 0), tensorAt(x, 1), maybe(x, 2), kw<torch.ConvTransposeOptions>(a)),
+  maxPool1d: one((t, a) => F.maxPool1d(t, kw<torch.MaxPoolOptions>(a))),
+  maxPool2d: one((t, a) => F.maxPool2d(t, kw<torch.MaxPoolOptions>(a))),
+  avgPool1d: one((t, a) => F.avgPool1d(t, kw<torch.AvgPoolOptions>(a))),
+  avgPool2d: one((t, a) => F.avgPool2d(t, kw<torch.AvgPoolOptions>(a))),
+  adaptiveAvgPool2d: one((t, a) => F.adaptiveAvgPool2d(t, a.size as number | readonly (number | null)[])),
+  pad: one((t, a) => F.pad(t, a.sizes!, kw<torch.PadOptions>(a))),
+  unfold: one((t, a) => F.unfold(t, kw<torch.UnfoldOptions>(a))),
+  tensorUnfold: one((t, a) => t.unfold(dimOf(a)!, a.size as number, a.step!)),
+  erf: one((t) => t.erf()),
+  gelu: one((t, a) => F.gelu(t, kw<torch.GeluOptions>(a))),
+  silu: one((t) => F.silu(t)),
+  mish: one((t) => F.mish(t)),
+  softplus: one((t, a) => F.softplus(t, kw<{ beta?: number }>(a).beta, kw<{ threshold?: number }>(a).threshold)),
+  logsigmoid: one((t) => F.logsigmoid(t)),
+  leakyRelu: one((t, a) => F.leakyRelu(t, kw<{ negativeSlope?: number }>(a).negativeSlope)),
+  elu: one((t, a) => F.elu(t, kw<{ alpha?: number }>(a).alpha)),
+  hardtanh: one((t, a) => F.hardtanh(t, kw<{ minVal?: number }>(a).minVal, kw<{ maxVal?: number }>(a).maxVal)),
+  relu6: one((t) => F.relu6(t)),
+};
 
 export const OPS: Readonly<Record<string, OpFn>> = {
   // creation
@@ -228,4 +261,5 @@ export const OPS: Readonly<Record<string, OpFn>> = {
   matmul: (x) => torch.matmul(tensorAt(x, 0), tensorAt(x, 1)),
   softmax: one((t, a) => t.softmax(dimOf(a)!)),
   logSoftmax: one((t, a) => t.logSoftmax(dimOf(a)!)),
+  ...NN_OPS,
 };

@@ -9,7 +9,12 @@ import { describe, expect, it } from 'vitest';
 import * as torch from '@fusor/tensor';
 import type { Tensor } from '@fusor/tensor';
 
+/** An index as the fixture writes it: ints, {s: [start, stop, step]}, {t: nested ints}, null, '...'. */
+type Spec = number | null | '...' | { readonly s: readonly (number | null)[] } | { readonly t: unknown };
+
 type Step =
+  | readonly ['index', string, string, readonly Spec[]]
+  | readonly ['setitem', string, readonly Spec[], number]
   | readonly ['view', string, string, string, readonly (number | null)[]]
   | readonly ['inplace', string, string, readonly (number | string)[]]
   | readonly ['compute', string, string, readonly string[]];
@@ -75,9 +80,30 @@ function view(x: Tensor, op: string, args: readonly (number | null)[]): Tensor {
   throw new Error(`semantics: unknown view op ${op}`);
 }
 
+function specs(list: readonly Spec[], device: string): (number | string | null | Tensor)[] {
+  return list.map((sp) => {
+    if (sp === null || sp === '...' || typeof sp === 'number') return sp;
+    if ('s' in sp) {
+      const [a, b, c] = sp.s;
+      return `${a ?? ''}:${b ?? ''}:${c ?? 1}`;
+    }
+    return torch.tensor(sp.t as number[], { dtype: torch.int64, device });
+  });
+}
+
 function apply(env: Map<string, Tensor>, step: Step): void {
   const get = (n: string): Tensor => env.get(n)!;
   switch (step[0]) {
+    case 'index': {
+      const x = get(step[2]);
+      env.set(step[1], x.index(...specs(step[3], x.device)));
+      return;
+    }
+    case 'setitem': {
+      const x = get(step[1]);
+      (x as Tensor & { set(s: unknown[], v: number): Tensor }).set(specs(step[2], x.device), step[3]);
+      return;
+    }
     case 'view':
       env.set(step[1], view(get(step[2]), step[3], step[4]));
       return;

@@ -39,8 +39,20 @@ function splitArgs(args: SizesAndOptions, fn: string): { sizes: number[]; opts: 
   const sizes = sizesArg(sizeArgs as unknown[], 'size');
   const neg = sizes.find((s) => s < 0);
   if (neg !== undefined) throw new ShapeError(`Trying to create tensor with negative dimension ${neg}: [${sizes.join(', ')}]`);
-  void fn;
-  return { sizes, opts: hasOpts ? (last as TensorOptions) : {} };
+  return { sizes, opts: hasOpts ? checkTensorOptions(fn, last as TensorOptions) : {} };
+}
+
+const TENSOR_OPTIONS = ['dtype', 'device', 'requiresGrad'];
+
+/** A creation function's options object: only the keys PyTorch's factory functions take. */
+export function checkTensorOptions(fn: string, opts: TensorOptions): TensorOptions {
+  for (const k of Object.keys(opts)) {
+    if (!TENSOR_OPTIONS.includes(k)) throw new TypeError(`${fn}() got an unexpected keyword argument '${k}'`);
+  }
+  if (opts.requiresGrad !== undefined && typeof opts.requiresGrad !== 'boolean') {
+    throw new TypeError(`${fn}(): argument 'requires_grad' must be bool, not ${typeof opts.requiresGrad}`);
+  }
+  return opts;
 }
 
 function place(opts: TensorOptions, fallback: DType): { dtype: DType; device: string } {
@@ -94,6 +106,7 @@ const TYPED_DTYPE: readonly [new (...a: never[]) => ArrayLike<unknown>, DType][]
 
 /** torch.tensor: nested arrays, typed arrays or a scalar; dtype inferred as PyTorch does. */
 export function tensor(data: NestedData | ArrayLike<number | bigint> | Tensor, opts: TensorOptions = {}): Tensor {
+  checkTensorOptions('tensor', opts);
   if (data instanceof Tensor) {
     // a detached copy: nodes are immutable, so sharing the (converted) node is a copy
     const dtype = opts.dtype === undefined ? data.dtype : parseDType(opts.dtype);
@@ -124,6 +137,7 @@ export function tensor(data: NestedData | ArrayLike<number | bigint> | Tensor, o
 }
 
 export function full(size: readonly number[], fillValue: number | boolean, opts: TensorOptions = {}): Tensor {
+  checkTensorOptions('full', opts);
   const sizes = sizesArg([size]);
   const inferred: DType = typeof fillValue === 'boolean' ? 'bool' : Number.isInteger(fillValue) ? 'int64' : getDefaultDtype();
   const { dtype, device } = place(opts, inferred);

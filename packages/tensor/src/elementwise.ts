@@ -86,8 +86,21 @@ function rejectBool(what: string, ...xs: TensorLike[]): void {
   }
 }
 
+/** An options object of an elementwise op: known keys only, numbers where numbers go. */
+function options<O extends object>(fn: string, opts: O, known: readonly string[]): O {
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts) || opts instanceof Tensor) {
+    throw new TypeError(`${fn}() expected an options object, got ${opts instanceof Tensor ? 'Tensor' : typeof opts}`);
+  }
+  for (const k of Object.keys(opts)) if (!known.includes(k)) throw new TypeError(`${fn}() got an unexpected keyword argument '${k}'`);
+  const alpha = (opts as { alpha?: unknown }).alpha;
+  if (alpha !== undefined && typeof alpha !== 'number' && typeof alpha !== 'boolean') {
+    throw new TypeError(`${fn}(): argument 'alpha' must be Number, not ${typeof alpha}`);
+  }
+  return opts;
+}
+
 export function add(a: TensorLike, b: TensorLike, opts: { alpha?: number } = {}): Tensor {
-  const alpha = opts.alpha ?? 1;
+  const alpha = Number(options('add', opts, ['alpha']).alpha ?? 1);
   if (alpha === 1) {
     const p = prepare([a, b]);
     const f = p.dtype === 'bool' ? D.or : D.add;
@@ -102,7 +115,7 @@ export function sub(a: TensorLike, b: TensorLike, opts: { alpha?: number } = {})
     a,
     b,
   );
-  const alpha = opts.alpha ?? 1;
+  const alpha = Number(options('sub', opts, ['alpha']).alpha ?? 1);
   return binary('SubBackward0', a, b, (x, y) => D.sub(x, alpha === 1 ? y : D.mul(y, D.c(alpha, y))), { saves: false });
 }
 
@@ -113,7 +126,10 @@ export function mul(a: TensorLike, b: TensorLike): Tensor {
 }
 
 export function div(a: TensorLike, b: TensorLike, opts: { roundingMode?: 'trunc' | 'floor' | null } = {}): Tensor {
-  const mode = opts.roundingMode ?? null;
+  const mode = options('div', opts, ['roundingMode']).roundingMode ?? null;
+  if (mode !== null && mode !== 'trunc' && mode !== 'floor') {
+    throw new RangeError(`div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '${String(mode)}'`);
+  }
   if (mode === null) {
     const p = prepare([a, b]);
     const q = prepare([a, b], floatOf(p.dtype));

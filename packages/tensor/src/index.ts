@@ -180,3 +180,63 @@ export const argsort = Srt.argsort;
 export const topk = Srt.topk;
 export const kthvalue = Srt.kthvalue;
 export type { SortOptions, TopkOptions } from './sort.js';
+
+// convolution, pooling, padding and activations: torch.conv2d …, and grouped as `functional` for nn.functional
+import * as C from './conv.js';
+import * as P from './pool.js';
+import * as A from './activation.js';
+export type { ConvOptions, ConvTransposeOptions, ConvArgs, ConvTransposeArgs, ConvPadding } from './conv.js';
+export type { MaxPoolOptions, AvgPoolOptions, MaxPoolArgs, AvgPoolArgs, PadMode, PadOptions, UnfoldOptions } from './pool.js';
+export type { GeluOptions } from './activation.js';
+export type { IntOrTuple } from './args.js';
+export const conv1d = C.conv1d;
+export const conv2d = C.conv2d;
+export const conv3d = C.conv3d;
+export const convTranspose1d = C.convTranspose1d;
+export const convTranspose2d = C.convTranspose2d;
+export const convTranspose3d = C.convTranspose3d;
+export const maxPool1d = P.maxPool1d;
+export const maxPool2d = P.maxPool2d;
+export const maxPool3d = P.maxPool3d;
+export const avgPool1d = P.avgPool1d;
+export const avgPool2d = P.avgPool2d;
+export const avgPool3d = P.avgPool3d;
+export const adaptiveAvgPool1d = P.adaptiveAvgPool1d;
+export const adaptiveAvgPool2d = P.adaptiveAvgPool2d;
+export const adaptiveAvgPool3d = P.adaptiveAvgPool3d;
+export const erf = A.erf;
+/** torch.nn.functional's convolution, pooling, padding and activation functions (re-exported by nn.functional). */
+export const functional = {
+  conv1d: C.conv1d,
+  conv2d: C.conv2d,
+  conv3d: C.conv3d,
+  convTranspose1d: C.convTranspose1d,
+  convTranspose2d: C.convTranspose2d,
+  convTranspose3d: C.convTranspose3d,
+  maxPool1d: P.maxPool1d,
+  maxPool2d: P.maxPool2d,
+  maxPool3d: P.maxPool3d,
+  avgPool1d: P.avgPool1d,
+  avgPool2d: P.avgPool2d,
+  avgPool3d: P.avgPool3d,
+  adaptiveAvgPool1d: P.adaptiveAvgPool1d,
+  adaptiveAvgPool2d: P.adaptiveAvgPool2d,
+  adaptiveAvgPool3d: P.adaptiveAvgPool3d,
+  pad: P.pad,
+  unfold: P.unfold,
+  erf: A.erf,
+  gelu: A.gelu,
+  silu: A.silu,
+  mish: A.mish,
+  softplus: A.softplus,
+  logsigmoid: A.logsigmoid,
+  leakyRelu: A.leakyRelu,
+  elu: A.elu,
+  hardtanh: A.hardtanh,
+  relu6: A.relu6,
+  relu: E.relu,
+  sigmoid: E.sigmoid,
+  tanh: E.tanh,
+  softmax: L.softmax,
+  logSoftmax: L.logSoftmax,
+} as const;

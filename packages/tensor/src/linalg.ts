@@ -18,9 +18,11 @@ import { DTYPE_TITLE } from './elementwise.js';
 import { record, type Tensor } from './tensor.js';
 import { normDim } from './views.js';
 
-function sameDtype(a: Tensor, b: Tensor): void {
+function sameDtype(a: Tensor, b: Tensor, fn?: 'dot'): void {
   if (a.dtype !== b.dtype) {
-    throw new TypeError(`expected m1 and m2 to have the same dtype, but got: ${a.dtype.replace('float32', 'float').replace('float64', 'double').replace('int64', 'long int')} != ${b.dtype.replace('float32', 'float').replace('float64', 'double').replace('int64', 'long int')}`);
+    // PyTorch 1.13's words for mm, bmm, mv and matmul; dot has its own
+    if (fn === 'dot') throw new TypeError(`dot : expected both vectors to have same dtype, but found ${DTYPE_TITLE[a.dtype]} and ${DTYPE_TITLE[b.dtype]}`);
+    throw new TypeError(`expected scalar type ${DTYPE_TITLE[a.dtype]} but found ${DTYPE_TITLE[b.dtype]}`);
   }
   if (a.device !== b.device) {
     throw new Error(`Expected all tensors to be on the same device, but found at least two devices, ${a.device} and ${b.device}!`);
@@ -79,7 +81,7 @@ export function dot(a: Tensor, b: Tensor): Tensor {
       `inconsistent tensor size, expected tensor [${a.shape[0]}] and src [${b.shape[0]}] to have the same number of elements, but got ${a.shape[0]} and ${b.shape[0]} elements respectively`,
     );
   }
-  sameDtype(a, b);
+  sameDtype(a, b, 'dot');
   return record('DotBackward0', reshapeNode(D.sumAxes(D.mul(a.node, b.node), [0]), []), [a, b]);
 }
 

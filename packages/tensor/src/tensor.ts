@@ -29,6 +29,8 @@ import * as I from './indexing.js';
 import * as S from './scan.js';
 import * as Srt from './sort.js';
 import { flushIndexChecks } from './index-checks.js';
+import * as P from './pool.js';
+import * as A from './activation.js';
 import { backward, type BackwardOptions } from './autograd.js';
 import { empty } from './creation.js';
 import { copyTo, castTo } from './transfer.js';
@@ -1095,6 +1097,12 @@ export class Tensor {
   }
   kthvalue(k: number, dim = -1, keepdim = false): R.ValuesIndices {
     return Srt.kthvalue(this, k, dim, keepdim);
+  }
+  unfold(dimension: number, size: number, step: number): Tensor {
+    return P.unfoldDim(this, dimension, size, step);
+  }
+  erf(): Tensor {
+    return A.erf(this);
   }
 
   // ---------------------------------------------------------------- linear algebra

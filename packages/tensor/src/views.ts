@@ -91,6 +91,11 @@ export function reshape(x: Tensor, shape: readonly number[], name: string, mustV
   let out = [...shape];
   if (infer === 1) {
     const known = shape.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
+    if (known === 0 && x.numel() === 0) {
+      throw new ShapeError(
+        `cannot reshape tensor of 0 elements into shape [${shape.join(', ')}] because the unspecified dimension size -1 can be any value and is ambiguous`,
+      );
+    }
     if (known === 0 || x.numel() % known !== 0) {
       throw new ShapeError(`shape '[${shape.join(', ')}]' is invalid for input of size ${x.numel()}`);
     }
@@ -241,7 +246,7 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
 
 /** A Python slice `start:stop:step` on one dim, with Python's clamping. */
 export function sliceDim(x: Tensor, dim: number, start: number | undefined, stop: number | undefined, step: number): Tensor {
-  if (step <= 0) throw new RangeError('slice step must be positive');
+  if (step <= 0) throw new RangeError('step must be greater than zero');
   const size = x.shape[dim]!;
   const clamp = (v: number | undefined, dflt: number): number => {
     if (v === undefined) return dflt;

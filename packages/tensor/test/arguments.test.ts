@@ -122,3 +122,54 @@ describe('storage', () => {
     expect(list(a)).toEqual([0, 2, 2]);
   });
 });
+
+describe('argument sweep: every options object of the public API refuses what it does not know', () => {
+  const t = (): torch.Tensor => x();
+  const calls: [string, (o: Record<string, unknown>) => unknown][] = [
+    ['sum', (o) => t().sum(1, o)],
+    ['mean', (o) => t().mean(1, o)],
+    ['prod', (o) => t().prod(1, o)],
+    ['max', (o) => t().max(1, o)],
+    ['min', (o) => t().min(1, o)],
+    ['amax', (o) => t().amax(1, o)],
+    ['amin', (o) => t().amin(1, o)],
+    ['argmax', (o) => t().argmax(1, o)],
+    ['argmin', (o) => t().argmin(1, o)],
+    ['var', (o) => t().var(1, o)],
+    ['std', (o) => t().std(1, o)],
+    ['logsumexp', (o) => t().logsumexp(1, o)],
+    ['all', (o) => t().all(1, o)],
+    ['any', (o) => t().any(1, o)],
+    ['softmax', (o) => t().softmax(1, o)],
+    ['log_softmax', (o) => t().logSoftmax(1, o)],
+    ['clamp', (o) => t().clamp(o)],
+    ['add', (o) => t().add(1, o)],
+    ['sub', (o) => t().sub(1, o)],
+    ['div', (o) => t().div(1, o)],
+    ['zeros', (o) => torch.zeros(2, o)],
+    ['ones', (o) => torch.ones([2], o)],
+    ['tensor', (o) => torch.tensor([1, 2], o)],
+    ['full', (o) => torch.full([2], 1, o)],
+    ['backward', (o) => t().requiresGrad_().sum().backward(o)],
+  ];
+  for (const [name, call] of calls) {
+    it(`${name}: an unknown key raises`, () => {
+      expect(() => call({ notAnOption: 1 })).toThrow(`${name}() got an unexpected keyword argument 'notAnOption'`);
+    });
+  }
+  const typed: [string, string, (v: unknown) => unknown, string][] = [
+    ['sum', 'keepdim', (v) => t().sum(1, { keepdim: v as boolean }), 'bool'],
+    ['max', 'keepdim', (v) => t().max(1, { keepdim: v as boolean }), 'bool'],
+    ['mean', 'dim', (v) => t().mean({ dim: v as number }), 'tuple of ints'],
+    ['argmax', 'dim', (v) => t().argmax({ dim: v as number }), 'int'],
+    ['softmax', 'dim', (v) => t().softmax({ dim: v as number }), 'int'],
+    ['var', 'unbiased', (v) => t().var(1, { unbiased: v as boolean }), 'bool'],
+    ['clamp', 'min', (v) => t().clamp({ min: v as number }), 'Tensor or Number'],
+  ];
+  for (const [fn, arg, call, kind] of typed) {
+    it(`${fn}: '${arg}' of the wrong type raises`, () => {
+      expect(() => call('1')).toThrow(`${fn}(): argument '${arg}' must be ${kind}, not str`);
+      expect(() => call([[1]])).toThrow(`${fn}(): argument '${arg}'`);
+    });
+  }
+});

@@ -1,0 +1,57 @@
+// One training epoch of examples/fashion-mnist.mjs's MLP (784-256-128-10, batch 64, Adam 1e-3,
+// shuffled DataLoader) on fusor's cpu backend: the epoch's time and the memory in use across it
+// (sampled every 50 steps: fusor's live device bytes and the process RSS). Fashion-MNIST from
+// Debian's package when installed, else random data of the same shape. Last stdout line: JSON.
+//   node fusor-epoch.mjs [steps]      (default: the whole epoch, 938 steps)
+import { existsSync } from 'node:fs';
+import * as torch from '@fusor/tensor';
+import { data, datasets, nn, optim } from '@fusor/nn';
+
+const BATCH = 64;
+const limit = process.argv[2] ? Number(process.argv[2]) : Infinity;
+torch.manualSeed(0);
+const real = existsSync(`${datasets.FASHION_MNIST_ROOT}/train-images-idx3-ubyte.gz`);
+const train = real
+  ? await datasets.FashionMNIST.load()
+  : new data.TensorDataset(torch.rand(60000, 1, 28, 28).contiguous(), torch.randint(0, 10, [60000]).contiguous());
+const loader = new data.DataLoader(train, { batchSize: BATCH, shuffle: true, generator: new data.Generator().manualSeed(0) });
+const model = new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 256), new nn.ReLU(), new nn.Linear(256, 128), new nn.ReLU(), new nn.Linear(128, 10));
+const opt = new optim.Adam(model.parameters(), { lr: 1e-3 });
+
+const samples = [];
+const sample = (step) => samples.push({ step, bytes: torch.memory().bytes, rss: process.memoryUsage().rss });
+let step = 0;
+let first;
+let last;
+const t0 = performance.now();
+for (const [x, y] of loader) {
+  const loss = nn.functional.crossEntropy(model.forward(x), y);
+  opt.zeroGrad({ setToNone: true });
+  loss.backward();
+  opt.step();
+  if (step === 0) first = loss.itemSync();
+  if (step % 50 === 0) sample(step);
+  last = loss;
+  if (++step >= limit) break;
+}
+last = last.itemSync();
+const ms = performance.now() - t0;
+sample(step);
+const mib = (b) => b / 2 ** 20;
+const after = samples.slice(2);
+console.log(
+  JSON.stringify({
+    results: {
+      epoch: {
+        median_ms: ms,
+        steps: step,
+        batch: BATCH,
+        data: real ? 'fashion-mnist' : 'random',
+        first_loss: first,
+        last_loss: last,
+        device_mib: { min: mib(Math.min(...after.map((s) => s.bytes))), max: mib(Math.max(...after.map((s) => s.bytes))) },
+        rss_mib: { min: mib(Math.min(...after.map((s) => s.rss))), max: mib(Math.max(...after.map((s) => s.rss))) },
+      },
+    },
+  }),
+);
