@@ -77,7 +77,7 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   const inode = index.ndim === 0 ? reshapeNode(idx, [1]) : idx;
   const size = xn.shape[d]!;
   checkIndices(inode, 0, size, outOfBounds(d, size));
-  return record('GatherBackward0', reshapeNode(gatherNode(xn, inode, d), index.shape), [x]);
+  return record('GatherBackward0', reshapeNode(gatherNode(xn, inode, d), index.shape), [x], false);
 }
 
 export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
@@ -92,7 +92,7 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const idx = broadcastTo(reshapeNode(flat, xn.shape.map((_, i) => (i === d ? k : 1))), outShape);
   let out = gatherNode(xn, idx, d);
   if (x.ndim === 0) out = reshapeNode(out, index.ndim === 0 ? [] : [k]);
-  return record('IndexSelectBackward0', out, [x]);
+  return record('IndexSelectBackward0', out, [x], false);
 }
 
 /** torch.take: x read as 1-D; negative indices count from the end. */
@@ -102,7 +102,7 @@ export function take(x: Tensor, index: Tensor): Tensor {
   const flat = reshapeNode(onDevice(index, x.device), [index.numel()]);
   checkIndices(flat, -n, n, (v) => new IndexError(`out of range: tried to access index ${v} on a tensor of ${n} elements.`));
   const out = gatherNode(reshapeNode(x.node, [n]), wrapNegative(flat, n), 0);
-  return record('TakeBackward0', reshapeNode(out, index.shape), [x]);
+  return record('TakeBackward0', reshapeNode(out, index.shape), [x], false);
 }
 
 // ------------------------------------------------------------------------------------ x.index(...)
@@ -235,7 +235,7 @@ function advancedIndex(y: Tensor, adv: readonly Advanced[]): Tensor {
   const nB = shape.reduce((a, b) => a * b, 1);
   const idx = broadcastTo(reshapeNode(lin!, [...pre.map(() => 1), nB, ...post.map(() => 1)]), [...pre, nB, ...post]);
   const out = reshapeNode(gatherNode(merged, idx, d0), [...pre, ...shape, ...post]);
-  return record('IndexBackward0', out, [y]);
+  return record('IndexBackward0', out, [y], false);
 }
 
 export function index(x: Tensor, specs: readonly IndexSpec[]): Tensor {
@@ -309,7 +309,7 @@ function putAt(x: Tensor, specs: readonly IndexSpec[], value: number | boolean |
   const { node: v, inputs } = valueNode(x, value, sel.shape);
   const k = sel.numel();
   const out = scatterNode(reshapeNode(x.node, [n]), reshapeNode(sel.node, [k]), reshapeNode(v, [k]), 0, accumulate ? 'add' : 'none');
-  return record('IndexPutBackward0', reshapeNode(out, x.shape), [x, ...inputs]);
+  return record('IndexPutBackward0', reshapeNode(out, x.shape), [x, ...inputs], false);
 }
 
 /** `x[specs] = value`, in place (PyTorch's setitem): `x.set([':', 0], 5)`. */
@@ -365,7 +365,7 @@ function scatterImpl(x: Tensor, dim: number, index: Tensor, src: Tensor | number
   }
   const size = xn.shape[d]!;
   checkIndices(inode, 0, size, outOfBounds(d, size));
-  return record(name, reshapeNode(scatterNode(xn, inode, srcNode, d, reduce), x.shape), inputs);
+  return record(name, reshapeNode(scatterNode(xn, inode, srcNode, d, reduce), x.shape), inputs, reduce === 'mul');
 }
 
 const reduceOf = (opts: ScatterOptions | undefined, fn: string): ScatterReduce => {
@@ -400,7 +400,7 @@ function indexWrite(x: Tensor, dim: number, index: Tensor, source: Tensor, reduc
   checkIndices(flat, 0, size, (v) => error(v, size, d));
   const idx = broadcastTo(reshapeNode(flat, xn.shape.map((_, i) => (i === d ? k : 1))), expect);
   const src = alpha === 1 ? sn : binaryNode('MUL', sn, constNode(alpha, sn.dtype, sn.shape, sn.device));
-  return record(name, reshapeNode(scatterNode(xn, idx, src, d, reduce), x.shape), [x, source]);
+  return record(name, reshapeNode(scatterNode(xn, idx, src, d, reduce), x.shape), [x, source], false);
 }
 
 export function indexAdd(x: Tensor, dim: number, index: Tensor, source: Tensor, opts?: { alpha?: number }): Tensor {
@@ -423,7 +423,7 @@ export function maskedFill(x: Tensor, mask: Tensor, value: number | boolean | Te
   }
   const m = broadcastTo(copyNode(mask.node, x.device), x.shape);
   const { node: v, inputs } = valueNode(x, value, x.shape);
-  return record('MaskedFillBackward0', whereNode(m, v, x.node), [x, ...inputs]);
+  return record('MaskedFillBackward0', whereNode(m, v, x.node), [x, ...inputs], false);
 }
 
 /** torch.nn.functional.one_hot: int64 [..., numClasses]; numClasses -1 reads the largest class (sync: cpu). */

@@ -80,7 +80,7 @@ function accumulateDtype(x: Tensor, opts: { dtype?: DType | string } | undefined
 export function cumsum(x: Tensor, dim: number, opts?: { dtype?: DType | string }): Tensor {
   const d = normDim(dim, Math.max(x.ndim, 1));
   const dt = accumulateDtype(x, opts, 'cumsum');
-  return record('CumsumBackward0', scanOf(castNode(x.node, dt), 'add', d), [x]);
+  return record('CumsumBackward0', scanOf(castNode(x.node, dt), 'add', d), [x], false);
 }
 
 export function cumprod(x: Tensor, dim: number, opts?: { dtype?: DType | string }): Tensor {
@@ -99,7 +99,7 @@ function cumExtreme(x: Tensor, dim: number, fn: 'cummax' | 'cummin'): ValuesIndi
   // the values are read at the positions: the gradient goes to that one element, as PyTorch's
   const values = reshapeNode(gatherNode(n0, pos, d), x.shape);
   const indices = reshapeNode(castNode(pos, 'int64'), x.shape);
-  return valuesIndices(record(fn === 'cummax' ? 'CummaxBackward0' : 'CumminBackward0', values, [x]), record('', indices, [], false));
+  return valuesIndices(record(fn === 'cummax' ? 'CummaxBackward0' : 'CumminBackward0', values, [x], false), record('', indices, [], false));
 }
 
 export const cummax = (x: Tensor, dim: number): ValuesIndices => cumExtreme(x, dim, 'cummax');

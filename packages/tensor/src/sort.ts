@@ -174,7 +174,7 @@ export function sort(x: Tensor, dim: number | SortOptions = -1, descending: bool
   const dd = normDim(d, Math.max(x.ndim, 1));
   const xn = x.ndim === 0 ? reshapeNode(x.node, [1]) : x.node;
   const values = reshapeNode(gatherNode(xn, x.ndim === 0 ? reshapeNode(pos, [1]) : pos, dd), x.shape);
-  return valuesIndices(record('SortBackward0', values, [x]), record('', castNode(pos, 'int64'), [], false));
+  return valuesIndices(record('SortBackward0', values, [x], false), record('', castNode(pos, 'int64'), [], false));
 }
 
 export function argsort(x: Tensor, dim: number | SortOptions = -1, descending: boolean | SortOptions = false, opts?: SortOptions): Tensor {
@@ -205,7 +205,7 @@ export function topk(x: Tensor, k: number, dim: number | TopkOptions = -1, large
   const xn = x.ndim === 0 ? reshapeNode(x.node, [1]) : x.node;
   const outShape = x.ndim === 0 ? [] : x.shape.map((s, i) => (i === d ? k : s));
   const values = reshapeNode(gatherNode(xn, x.ndim === 0 ? reshapeNode(pos, [1]) : pos, d), outShape);
-  return valuesIndices(record('TopkBackward0', values, [x]), record('', castNode(pos, 'int64'), [], false));
+  return valuesIndices(record('TopkBackward0', values, [x], false), record('', castNode(pos, 'int64'), [], false));
 }
 
 /** torch.kthvalue: the k-th smallest (1-based) along dim, and its position. */
@@ -223,4 +223,4 @@ export function kthvalue(x: Tensor, k: number, dim = -1, keepdim = false): Value
 }
 
 /** The same values recorded as one op of x (so grad_fn names the user's op, not narrow's). */
-const renamed = (t: Tensor, name: string, x: Tensor): Tensor => record(name, t.node, [x]);
+const renamed = (t: Tensor, name: string, x: Tensor): Tensor => record(name, t.node, [x], false);
