@@ -4,6 +4,8 @@ export const MATMUL_SIZES = [256, 512, 1024, 2048];
 export const CHAIN_SIZE = 16 * 1024 * 1024;
 export const MLP = { batch: 256, input: 784, hidden: 512, classes: 10, lr: 0.01 };
 export const TINY = { size: 16, ops: 1000 };
+/** A ResNet block's 3×3 convolution: batch N, C channels in and out, H×H images, K×K kernel. */
+export const CONV2D = { N: 32, C: 64, H: 56, K: 3 };
 
 /**
  * Median time of `fn` in ms after `warmup` runs: at most `reps` runs, stopping early once

@@ -4,7 +4,7 @@ const t0 = performance.now();
 const torch = await import('@fusor/tensor');
 const { configureBlas, blasInfo } = await import('@fusor/backend-cpu');
 const tImport = performance.now();
-const { CHAIN_SIZE, MLP, TINY, emit, freshRandn, fusorMlp, matmulSweep, measure } = await import('./common.mjs');
+const { CHAIN_SIZE, CONV2D, MLP, TINY, emit, freshRandn, fusorMlp, matmulSweep, measure } = await import('./common.mjs');
 
 /** A realized tensor (inputs are data, not part of what is timed). */
 const real = (t) => (t.dataSync(), t);
@@ -38,6 +38,26 @@ if (process.argv[2] === 'cold') {
 }
 
 const results = { blas: blasInfo(), description: await torch.init('cpu') };
+
+// BENCH_CASES=conv2d (comma-separated): only those of the cases below that opt in, then exit
+const onlyCases = process.env.BENCH_CASES?.split(',');
+
+{
+  // conv2d forward + backward of a ResNet block: [32, 64, 56, 56] * [64, 64, 3, 3], padding 1
+  const { N, C, H, K } = CONV2D;
+  results['conv2d resnet block fwd+bwd'] = await measure(
+    ([x, w, g]) => {
+      torch.conv2d(x, w, null, 1, 1).mul(g).sum().backward();
+      x.grad.dataSync();
+      w.grad.dataSync();
+    },
+    { reps: 5, warmup: 1, budgetMs: 20000, setup: () => [fresh([N, C, H, H]).requiresGrad_(), fresh([C, C, K, K]).requiresGrad_(), fresh([N, C, H, H])] },
+  );
+}
+if (onlyCases) {
+  emit({ results, stats: torch.compilerStats() });
+  process.exit(0);
+}
 const variants = [
   ['portable', false],
   ['blas', true],

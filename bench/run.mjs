@@ -7,6 +7,7 @@
 //   pnpm bench                      everything (a few minutes on 2 cores)
 //   pnpm bench -- --skip tfjs,torch only some runners (fusor, torch, tfjs, cold, webgpu, webgpu-browser)
 //   pnpm bench -- --only webgpu,webgpu-browser   only the runners named
+//   BENCH_CASES=conv2d pnpm bench -- --only fusor,torch   only the cases that opt in (conv2d), fusor vs torch
 //   pnpm bench -- --only epoch      one Fashion-MNIST training epoch, fusor and PyTorch (fusor-epoch.mjs, torch_epoch.py)
 //
 // webgpu: fusor on webgpu in Node (fusor-webgpu.mjs; the adapter from scripts/setup-webgpu.sh when
@@ -190,6 +191,7 @@ for (const mode of ['eager', 'jit']) {
     rows.push({ case: name, fusor: ms(F[name]), ...same(name, 'mlp step', 'mlp step'), webgpu: mode === 'eager' ? ms(FW?.['mlp step']) : undefined });
   }
 }
+rows.push({ case: 'conv2d resnet block fwd+bwd', fusor: ms(F['conv2d resnet block fwd+bwd']), ...same('conv2d resnet block fwd+bwd') });
 rows.push({ case: '1000 tiny ops', fusor: ms(F['1000 tiny ops']), ...same('1000 tiny ops') });
 rows.push({ case: '1000 tiny ops (jit)', fusor: ms(F['1000 tiny ops (jit)']), ...same('1000 tiny ops (jit)', '1000 tiny ops', '1000 tiny ops') });
 for (const v of ['blas', 'portable']) {

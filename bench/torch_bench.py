@@ -5,6 +5,7 @@ Run by bench/run.mjs as `python3 torch_bench.py '<config json>'` with 2 threads 
 OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset for this process only.
 """
 import json
+import os
 import sys
 import time
 
@@ -66,6 +67,25 @@ def measure(fn, reps, budget_s=2.0, warmup=2):
 
 results = {}
 g = torch.Generator().manual_seed(0)
+
+# conv2d forward + backward of a ResNet block (the sizes of bench/common.mjs CONV2D)
+cx = torch.randn(32, 64, 56, 56, generator=g)
+cw = torch.randn(64, 64, 3, 3, generator=g) * 0.05
+cg = torch.randn(32, 64, 56, 56, generator=g)
+
+
+def conv_step():
+    xi = cx.clone().requires_grad_()
+    wi = cw.clone().requires_grad_()
+    (F.conv2d(xi, wi, None, 1, 1) * cg).sum().backward()
+    return xi.grad, wi.grad
+
+
+r = measure(conv_step, 5, budget_s=20.0, warmup=1)
+results["conv2d resnet block fwd+bwd"] = {"plain": r, "best": r}
+if os.environ.get("BENCH_CASES"):
+    print(json.dumps({"version": torch.__version__, "threads": torch.get_num_threads(), "results": results}))
+    sys.exit(0)
 
 for n in cfg.get("matmul", [256, 512, 1024, 2048]):
     a = torch.randn(n, n, generator=g)

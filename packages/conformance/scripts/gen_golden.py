@@ -428,6 +428,14 @@ NN_OPS = {
     'elu': lambda x, a: F.elu(x[0], **snake(a.get('kw'))),
     'hardtanh': lambda x, a: F.hardtanh(x[0], **snake(a.get('kw'))),
     'relu6': lambda x, a: F.relu6(x[0]),
+    'triu': lambda x, a: torch.triu(x[0], a.get('diagonal', 0)),
+    'tril': lambda x, a: torch.tril(x[0], a.get('diagonal', 0)),
+    'diag': lambda x, a: torch.diag(x[0], a.get('diagonal', 0)),
+    'outer': lambda x, a: torch.outer(x[0], x[1]),
+    'addmm': lambda x, a: torch.addmm(x[0], x[1], x[2], **snake(a.get('kw'))),
+    'addmv': lambda x, a: torch.addmv(x[0], x[1], x[2], **snake(a.get('kw'))),
+    'baddbmm': lambda x, a: torch.baddbmm(x[0], x[1], x[2], **snake(a.get('kw'))),
+    'einsum': lambda x, a: torch.einsum(a['equation'], *x),
 }
 OPS.update(NN_OPS)
 
@@ -1296,6 +1304,34 @@ def nn():
     case('bounds', 'relu6', [V([0, 6, -1, 3, 7])])
     case('zero', 'leakyRelu', [V([0.0, -0.0, 1, -1])])
     case('zero', 'elu', [V([0.0, -0.0, 1, -1])])
+    # matrix helpers and einsum
+    case('basic', 'triu', [T([3, 4])])
+    case('diag1', 'triu', [T([4, 3])], {'diagonal': 1})
+    case('batched_neg', 'triu', [T([2, 3, 3])], {'diagonal': -1})
+    case('basic', 'tril', [T([3, 4])])
+    case('diag2_i64', 'tril', [T([3, 4], I64)], {'diagonal': 2})
+    case('transposed', 'tril', [T([4, 3], view='T')], {'diagonal': -1})
+    case('vector', 'diag', [T([3])])
+    case('vector_pos', 'diag', [T([3])], {'diagonal': 2})
+    case('vector_neg', 'diag', [T([2])], {'diagonal': -1})
+    case('matrix', 'diag', [T([3, 4])])
+    case('matrix_pos', 'diag', [T([3, 4])], {'diagonal': 1})
+    case('matrix_neg', 'diag', [T([4, 3])], {'diagonal': -2})
+    case('matrix_transposed', 'diag', [T([4, 3], view='T')])
+    case('basic', 'outer', [T([3]), T([4])])
+    case('basic', 'addmm', [T([2, 4]), T([2, 3]), T([3, 4])])
+    case('scaled_broadcast', 'addmm', [T([4]), T([2, 3]), T([3, 4])], {'kw': {'beta': 0.5, 'alpha': 2}})
+    case('basic', 'addmv', [T([2]), T([2, 3]), T([3])], {'kw': {'alpha': -1}})
+    case('basic', 'baddbmm', [T([2, 2, 4]), T([2, 2, 3]), T([2, 3, 4])], {'kw': {'beta': 2}})
+    case('matmul', 'einsum', [T([2, 3]), T([3, 4])], {'equation': 'ij,jk->ik'})
+    case('implicit', 'einsum', [T([2, 3]), T([3, 4])], {'equation': 'ij,jk'})
+    case('batched', 'einsum', [T([2, 3, 4]), T([2, 4, 5])], {'equation': 'bij,bjk->bik'})
+    case('transpose', 'einsum', [T([2, 3])], {'equation': 'ij->ji'})
+    case('sum', 'einsum', [T([2, 3])], {'equation': 'ij->'})
+    case('outer', 'einsum', [T([3]), T([2])], {'equation': 'i,j->ij'})
+    case('three', 'einsum', [T([2, 3]), T([3, 4]), T([4, 2])], {'equation': 'ij,jk,kl->il'})
+    case('attention', 'einsum', [T([2, 3, 4]), T([2, 5, 4])], {'equation': 'bqd,bkd->bqk'})
+    case('strided', 'einsum', [T([3, 4], view='T'), T([2, 8], view='step')], {'equation': 'ji,kj->ik'})
     # errors
     case('channels', 'conv2d', [T([2, 4, 5, 5]), T([8, 3, 3, 3])], error='Given groups=1, weight of size [8, 3, 3, 3], expected input[2, 4, 5, 5] to have 3 channels, but got 4 channels instead')
     case('input_dims', 'conv2d', [T([2, 3]), T([8, 3, 3, 3])], error='Expected 3D (unbatched) or 4D (batched) input to conv2d')

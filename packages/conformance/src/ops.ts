@@ -45,6 +45,8 @@ export interface OpArgs {
   readonly largest?: boolean;
   /** Keyword arguments, passed as the trailing options object (nn ops). */
   readonly kw?: Readonly<Record<string, unknown>>;
+  readonly diagonal?: number;
+  readonly equation?: string;
 }
 
 /** An advanced index from JSON: {t: k} is the k-th operand. */
@@ -107,6 +109,14 @@ const NN_OPS: Readonly<Record<string, OpFn>> = {
   elu: one((t, a) => F.elu(t, kw<{ alpha?: number }>(a).alpha)),
   hardtanh: one((t, a) => F.hardtanh(t, kw<{ minVal?: number }>(a).minVal, kw<{ maxVal?: number }>(a).maxVal)),
   relu6: one((t) => F.relu6(t)),
+  triu: one((t, a) => torch.triu(t, a.diagonal ?? 0)),
+  tril: one((t, a) => torch.tril(t, a.diagonal ?? 0)),
+  diag: one((t, a) => torch.diag(t, a.diagonal ?? 0)),
+  outer: (x) => torch.outer(tensorAt(x, 0), tensorAt(x, 1)),
+  addmm: (x, a) => torch.addmm(tensorAt(x, 0), tensorAt(x, 1), tensorAt(x, 2), kw<torch.ScaleOptions>(a)),
+  addmv: (x, a) => torch.addmv(tensorAt(x, 0), tensorAt(x, 1), tensorAt(x, 2), kw<torch.ScaleOptions>(a)),
+  baddbmm: (x, a) => torch.baddbmm(tensorAt(x, 0), tensorAt(x, 1), tensorAt(x, 2), kw<torch.ScaleOptions>(a)),
+  einsum: (x, a) => torch.einsum(a.equation!, tensors(x)),
 };
 
 export const OPS: Readonly<Record<string, OpFn>> = {

@@ -4,7 +4,7 @@
  * (leakyRelu at 0 takes the negative slope, hardtanh at its bounds gives 0…), and so that the
  * branch not taken never sees an argument that would make its (masked) gradient NaN.
  */
-import { castNode, isFloat, type Node } from '@fusor/ir';
+import { castNode, detachNode, isFloat, type Node } from '@fusor/ir';
 import * as D from './decompose.js';
 import { DTYPE_TITLE } from './elementwise.js';
 import { record, type Tensor } from './tensor.js';
@@ -22,41 +22,62 @@ const absNode = (x: Node): Node => D.where(D.lt(x, D.c(0, x)), D.neg(x), x);
 
 /** erfc(z) for z ≥ 2 by its continued fraction e^{−z²}/√π · 1/(z + ½/(z + 1/(z + 3⁄2/(z + …)))), from the bottom up. */
 function erfcTail(z: Node): Node {
+  // depth for z ≥ 2: 16 levels leave a relative error of 1.4e-8 (float32), 32 levels 1e-12 (float64)
   let f = z;
-  for (let k = 40; k >= 1; k--) f = D.add(z, D.mul(D.c(k / 2, z), D.recip(f)));
+  for (let k = z.dtype === 'float64' ? 32 : 16; k >= 1; k--) f = D.add(z, D.mul(D.c(k / 2, z), D.recip(f)));
   return D.mul(D.mul(D.exp(D.neg(D.mul(z, z))), D.c(1 / Math.sqrt(Math.PI), z)), D.recip(f));
 }
 
 const TAIL = 2;
 
 /**
- * erf(x). float64: the Maclaurin series below |x| = 2 (terms at most e⁴ ≈ 55 times the result,
- * so ~1e-15 absolute) and 1 − erfc by the continued fraction above. Narrower floats: Eigen's
- * rational approximation on [−4, 4] (error < 5e-7, below float32's rounding of the inputs).
+ * A value computed by an approximation, with the exact slope: detach(value) + (x − detach(x))·slope.
+ * The backward graph then holds the one slope, not the approximation's long chain of ops (and
+ * not its less accurate derivative). Second derivatives through it are 0.
  */
-export function erfNode(x: Node): Node {
-  if (x.dtype !== 'float64') {
-    const xc = clampNode(x, -4, 4);
-    const x2 = D.mul(xc, xc);
-    const p = poly(x2, [-2.72614225801306e-10, 2.77068142495902e-8, -2.10102402082508e-6, -5.69250639462346e-5, -7.34990630326855e-4, -2.95459980854025e-3, -1.60960333262415e-2]);
-    const q = poly(x2, [-1.45660718464996e-5, -2.13374055278905e-4, -1.68282697438203e-3, -7.37332916720468e-3, -1.42647390514189e-2]);
-    return D.where(D.isnan(x), x, D.mul(D.mul(xc, p), D.recip(q)));
-  }
+function withSlope(value: Node, x: Node, slope: Node): Node {
+  // only a finite x carries the slope (x − x is NaN at ±∞, where the slope is 0 anyway)
+  const finite = D.where(D.eq(D.sub(x, x), D.c(0, x)), x, D.c(0, x));
+  return D.add(detachNode(value), D.mul(D.sub(finite, detachNode(finite)), detachNode(slope)));
+}
+
+/**
+ * erf(x) as a value: 1 − erfc by its continued fraction for |x| ≥ 2; below, for float64 the
+ * Maclaurin series (terms at most e⁴ ≈ 55 times the result, so ~1e-15 absolute), for narrower
+ * floats Eigen's rational approximation (error < 5e-7).
+ */
+function erfValue(x: Node): Node {
   const ax = absNode(x);
   const near = D.lt(ax, D.c(TAIL, x));
-  // each branch sees only arguments where it is accurate and finite, so the masked one's gradient is 0, not NaN
+  // each branch sees only arguments where it is accurate and finite
   const xs = D.where(near, x, D.c(0, x));
-  const x2 = D.mul(xs, xs);
-  let term = xs;
-  let sum = xs;
-  for (let n = 1; n < 40; n++) {
-    term = D.mul(term, D.mul(x2, D.c(-1 / n, x)));
-    sum = D.add(sum, D.mul(term, D.c(1 / (2 * n + 1), x)));
+  let body: Node;
+  if (x.dtype !== 'float64') {
+    const x2 = D.mul(xs, xs);
+    const p = poly(x2, [-2.72614225801306e-10, 2.77068142495902e-8, -2.10102402082508e-6, -5.69250639462346e-5, -7.34990630326855e-4, -2.95459980854025e-3, -1.60960333262415e-2]);
+    const q = poly(x2, [-1.45660718464996e-5, -2.13374055278905e-4, -1.68282697438203e-3, -7.37332916720468e-3, -1.42647390514189e-2]);
+    body = D.mul(D.mul(xs, p), D.recip(q));
+  } else {
+    const x2 = D.mul(xs, xs);
+    let term = xs;
+    let sum = xs;
+    for (let n = 1; n < 40; n++) {
+      term = D.mul(term, D.mul(x2, D.c(-1 / n, x)));
+      sum = D.add(sum, D.mul(term, D.c(1 / (2 * n + 1), x)));
+    }
+    body = D.mul(sum, D.c(TWO_OVER_SQRT_PI, x));
   }
-  const series = D.mul(sum, D.c(TWO_OVER_SQRT_PI, x));
   const tail = D.sub(D.c(1, x), erfcTail(clampNode(ax, TAIL, 6)));
-  const signed = D.where(D.lt(x, D.c(0, x)), D.neg(tail), tail);
-  return D.where(D.isnan(x), x, D.where(near, series, signed));
+  return D.where(near, body, D.where(D.lt(x, D.c(0, x)), D.neg(tail), tail));
+}
+
+/** d erf / dx = 2/√π · e^{−x²} */
+const erfSlope = (x: Node): Node => D.mul(D.c(TWO_OVER_SQRT_PI, x), D.exp(D.neg(D.mul(x, x))));
+
+export function erfNode(x: Node): Node {
+  // ±0 (keeping its sign) and NaN pass through, with the slope at 0
+  const keep = D.or(D.eq(x, D.c(0, x)), D.isnan(x));
+  return D.where(keep, D.mul(x, D.c(TWO_OVER_SQRT_PI, x)), withSlope(erfValue(D.where(keep, D.c(1, x), x)), x, erfSlope(x)));
 }
 
 /** log(1 + u) for u ≥ 0 without losing small u: log(w)·u/(w − 1), w = 1 + u (Goldberg). */
@@ -103,8 +124,14 @@ export function gelu(x: Tensor, opts: GeluOptions = {}): Tensor {
   // far left, 1 + erf(u) cancels to nothing: take erfc(−u) from its continued fraction instead
   const left = D.lt(u, D.c(-TAIL, n));
   const uNear = D.where(left, D.c(0, n), u);
-  const near = D.mul(half, D.add(D.c(1, n), erfNode(uNear)));
-  const far = D.mul(half, erfcTail(clampNode(D.neg(u), TAIL, 30)));
+  // float32 as PyTorch's vectorized kernel rounds it (x/2·erf + x/2: gelu(−0) is +0); float64 as its scalar one
+  const e = erfNode(uNear);
+  const near = n.dtype === 'float64' ? D.mul(half, D.add(D.c(1, n), e)) : D.add(D.mul(half, e), half);
+  // erfc(−u) with the slope of 1 + erf(u)
+  const z = clampNode(D.neg(u), TAIL, 30);
+  let far = D.mul(half, withSlope(erfcTail(z), u, erfSlope(u)));
+  // PyTorch's float32 kernel gives +0 where the tail underflows (its float64 one gives −0)
+  if (n.dtype !== 'float64') far = D.add(far, D.c(0, n));
   return record('GeluBackward0', D.where(left, far, near), [x]);
 }
 
@@ -149,11 +176,10 @@ export function elu(x: Tensor, alpha = 1): Tensor {
   return record('EluBackward0', D.where(pos, n, D.mul(D.c(alpha, n), D.sub(D.exp(neg), D.c(1, n)))), [x]);
 }
 
-/** clamp with PyTorch's hardtanh gradient: 0 at and beyond the bounds, NaN passes. */
+/** clamp with PyTorch's hardtanh gradient: 0 at and beyond the bounds; NaN and −0 pass through. */
 function hardtanhNode(n: Node, lo: number, hi: number): Node {
-  const le = D.or(D.lt(n, D.c(lo, n)), D.eq(n, D.c(lo, n)));
-  const ge = D.or(D.lt(D.c(hi, n), n), D.eq(n, D.c(hi, n)));
-  return D.where(le, D.c(lo, n), D.where(ge, D.c(hi, n), n));
+  const atBound = D.or(D.eq(n, D.c(lo, n)), D.eq(n, D.c(hi, n)));
+  return D.where(D.lt(n, D.c(lo, n)), D.c(lo, n), D.where(D.lt(D.c(hi, n), n), D.c(hi, n), D.where(atBound, detachNode(n), n)));
 }
 
 export function hardtanh(x: Tensor, minVal = -1, maxVal = 1): Tensor {

@@ -4,8 +4,6 @@
  * type raises PyTorch's "argument 'x' (position n) must be T, not U" — never silently misread.
  */
 
-import type { Tensor } from './tensor.js';
-
 /** A tensor, told apart without importing the Tensor class (this module is below it). */
 const isTensor = (v: unknown): boolean => v !== null && typeof v === 'object' && typeof (v as { dataSync?: unknown }).dataSync === 'function' && 'shape' in v;
 
@@ -99,7 +97,7 @@ export function parseArgs(fn: string, args: readonly unknown[], params: readonly
   return out;
 }
 
-// ---------------------------------------------------------------- conv/pool arguments (ops-conv)
+// ------------------------------------------------------------------ many-parameter functions (conv, pooling…)
 
 /** A prefix of the positional parameters `P`, optionally followed by an options object `O`. */
 export type CallArgs<P extends readonly unknown[], O> = P extends readonly [...infer H, infer L]
@@ -109,12 +107,13 @@ export type CallArgs<P extends readonly unknown[], O> = P extends readonly [...i
 /** An int, or one int per spatial dim (`stride=2`, `stride=(2, 1)`). */
 export type IntOrTuple = number | readonly number[];
 
-const isCallOptions = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) && !isTensor(v);
-
-/** The arguments by name: positional ones first, then the options object's. */
+/**
+ * The arguments by name, positional ones first, then the options object's; types are checked
+ * per parameter by the readers below (their values need more than parseArgs' kinds: an int or a
+ * tuple expanded to the spatial dims, 'same'…).
+ */
 export function bindArgs(fn: string, names: readonly string[], args: readonly unknown[]): Record<string, unknown> {
-  const positional = args.length && isCallOptions(args[args.length - 1]) ? args.slice(0, -1) : args;
+  const positional = args.length && isOptions(args[args.length - 1]) ? args.slice(0, -1) : args;
   const options = positional === args ? {} : (args[args.length - 1] as Record<string, unknown>);
   if (positional.length > names.length) {
     throw new TypeError(`${fn}() takes at most ${names.length + 2} arguments (${positional.length + 2} given)`);
@@ -129,9 +128,6 @@ export function bindArgs(fn: string, names: readonly string[], args: readonly un
   return out;
 }
 
-const typeName = (v: unknown): string =>
-  v === null ? 'NoneType' : typeof v === 'number' ? (Number.isInteger(v) ? 'int' : 'float') : typeof v === 'string' ? 'str' : typeof v;
-
 /** An int or tuple of ints argument, expanded to `n` values. */
 export function intTuple(fn: string, name: string, v: unknown, n: number, dflt: IntOrTuple): number[] {
   const val = v === undefined || v === null ? dflt : v;
@@ -140,7 +136,7 @@ export function intTuple(fn: string, name: string, v: unknown, n: number, dflt: 
     return new Array<number>(n).fill(val);
   }
   if (!Array.isArray(val) || val.some((x) => typeof x !== 'number' || !Number.isInteger(x))) {
-    throw new TypeError(`${fn}(): argument '${name}' must be tuple of ints, not ${typeName(val)}`);
+    throw new TypeError(`${fn}(): argument '${name}' must be tuple of ints, not ${pyType(val)}`);
   }
   const list = val as number[];
   if (list.length === 1) return new Array<number>(n).fill(list[0]!);
@@ -149,24 +145,19 @@ export function intTuple(fn: string, name: string, v: unknown, n: number, dflt: 
 
 export function intArg(fn: string, name: string, v: unknown, dflt: number): number {
   const val = v === undefined ? dflt : v;
-  if (typeof val !== 'number' || !Number.isInteger(val)) throw new TypeError(`${fn}(): argument '${name}' must be int, not ${typeName(val)}`);
-  return val;
-}
-
-export function numberArg(fn: string, name: string, v: unknown, dflt: number): number {
-  const val = v === undefined ? dflt : v;
-  if (typeof val !== 'number') throw new TypeError(`${fn}(): argument '${name}' must be Number, not ${typeName(val)}`);
+  if (typeof val !== 'number' || !Number.isInteger(val)) throw new TypeError(`${fn}(): argument '${name}' must be int, not ${pyType(val)}`);
   return val;
 }
 
 export function boolArg(fn: string, name: string, v: unknown, dflt: boolean): boolean {
   const val = v === undefined ? dflt : v;
-  if (typeof val !== 'boolean') throw new TypeError(`${fn}(): argument '${name}' must be bool, not ${typeName(val)}`);
+  if (typeof val !== 'boolean') throw new TypeError(`${fn}(): argument '${name}' must be bool, not ${pyType(val)}`);
   return val;
 }
 
-export function tensorArg(fn: string, name: string, v: unknown): Tensor | null {
+/** An optional tensor argument (its caller narrows the type: this module is below Tensor). */
+export function tensorArg<T>(fn: string, name: string, v: T | null | undefined | unknown): T | null {
   if (v === undefined || v === null) return null;
-  if (!isTensor(v)) throw new TypeError(`${fn}(): argument '${name}' must be Tensor, not ${typeName(v)}`);
-  return v as Tensor;
+  if (!isTensor(v)) throw new TypeError(`${fn}(): argument '${name}' must be Tensor, not ${pyType(v)}`);
+  return v as T;
 }

@@ -16,7 +16,7 @@ import * as D from './decompose.js';
 import { bindArgs, intArg, intTuple, tensorArg, type CallArgs, type IntOrTuple } from './args.js';
 import { DTYPE_TITLE } from './elementwise.js';
 import { record, type Tensor } from './tensor.js';
-import { windows } from './windows.js';
+import { slidingWindows } from './windows.js';
 
 export type ConvPadding = IntOrTuple | 'same' | 'valid';
 
@@ -94,7 +94,15 @@ function batched(fn: string, input: Tensor, nd: number): { x: Node; unbatched: b
  * The convolution of x[N, C, S...] (already padded) with w[O, C/g, K...] at stride s and
  * dilation d, as im2col + GEMM. Returns [N, O, out...].
  */
-export function convNodes(x: Node, w: Node, stride: readonly number[], dilation: readonly number[], groups: number): Node {
+export function convNodes(
+  x: Node,
+  w: Node,
+  stride: readonly number[],
+  dilation: readonly number[],
+  groups: number,
+  lo: readonly number[],
+  hi: readonly number[],
+): Node {
   const nd = stride.length;
   const [n, c] = x.shape as [number, number];
   const o = w.shape[0]!;
@@ -102,7 +110,7 @@ export function convNodes(x: Node, w: Node, stride: readonly number[], dilation:
   const cg = c / groups;
   const og = o / groups;
   const ck = cg * k.reduce((a, b) => a * b, 1);
-  const pointwise = k.every((v) => v === 1) && stride.every((v) => v === 1);
+  const pointwise = k.every((v) => v === 1) && stride.every((v) => v === 1) && [...lo, ...hi].every((v) => v === 0);
   let cols: Node;
   let out: number[];
   if (pointwise) {
@@ -110,10 +118,10 @@ export function convNodes(x: Node, w: Node, stride: readonly number[], dilation:
     out = x.shape.slice(2);
     cols = reshapeNode(x, [n, groups, ck, out.reduce((a, b) => a * b, 1)]);
   } else {
-    const win = windows(x, k, stride, dilation); // [N, C, out..., k...]
-    out = win.shape.slice(2, 2 + nd);
-    const order = [0, 1, ...k.map((_, i) => 2 + nd + i), ...out.map((_, i) => 2 + i)];
-    cols = contiguousNode(reshapeNode(permuteNode(win, order), [n, groups, ck, out.reduce((a, b) => a * b, 1)]));
+    const win = slidingWindows(x, k, stride, dilation, lo, hi); // [N, C, k..., out...]
+    out = win.shape.slice(2 + nd);
+    // contiguous before the reshape: the gathering kernel indexes [N, C, k..., out...] with plain views
+    cols = reshapeNode(contiguousNode(win), [n, groups, ck, out.reduce((a, b) => a * b, 1)]);
   }
   const l = cols.shape[3]!;
   const full = [n, groups, og, l, ck];
@@ -136,21 +144,9 @@ function checkBias(weight: Tensor, bias: Tensor | null, channels: number): void 
   }
 }
 
-function padPairs(nd: number, lo: readonly number[], hi: readonly number[]): Pair[] {
-  return [[0, 0], [0, 0], ...Array.from({ length: nd }, (_, i): Pair => [lo[i]!, hi[i]!])];
-}
-
-/** Pads (or, for negative amounts, crops) the spatial dims of x[N, C, S...]. */
-function padOrCrop(x: Node, lo: readonly number[], hi: readonly number[]): Node {
-  const nd = lo.length;
-  const grow = padNode(x, padPairs(nd, lo.map((v) => Math.max(v, 0)), hi.map((v) => Math.max(v, 0))));
-  const ranges = grow.shape.map((s, i): Pair => (i < 2 ? [0, s] : [Math.max(-lo[i - 2]!, 0), s - Math.max(-hi[i - 2]!, 0)]));
-  return shrinkNode(grow, ranges);
-}
-
 export function convNd(nd: number, fn: string, input: Tensor, weight: Tensor, args: readonly unknown[]): Tensor {
   const a = bindArgs(fn, ['bias', 'stride', 'padding', 'dilation', 'groups'], args);
-  const bias = tensorArg(fn, 'bias', a['bias']);
+  const bias = tensorArg<Tensor>(fn, 'bias', a['bias']);
   const stride = intTuple(fn, 'stride', a['stride'], nd, 1);
   const dilation = intTuple(fn, 'dilation', a['dilation'], nd, 1);
   const groups = intArg(fn, 'groups', a['groups'], 1);
@@ -194,15 +190,14 @@ export function convNd(nd: number, fn: string, input: Tensor, weight: Tensor, ar
       `Calculated padded input size per channel: (${padded.join(' x ')}). Kernel size: (${effective.join(' x ')}). Kernel size can't be greater than actual input size`,
     );
   }
-  const xp = padNode(x, padPairs(nd, lo, hi));
-  let y = addBias(convNodes(xp, weight.node, stride, dilation, groups), bias);
+  let y = addBias(convNodes(x, weight.node, stride, dilation, groups, lo, hi), bias);
   if (unbatched) y = reshapeNode(y, y.shape.slice(1));
   return record('ConvolutionBackward0', y, [input, weight, ...(bias ? [bias] : [])]);
 }
 
 export function convTransposeNd(nd: number, fn: string, input: Tensor, weight: Tensor, args: readonly unknown[]): Tensor {
   const a = bindArgs(fn, ['bias', 'stride', 'padding', 'outputPadding', 'groups', 'dilation'], args);
-  const bias = tensorArg(fn, 'bias', a['bias']);
+  const bias = tensorArg<Tensor>(fn, 'bias', a['bias']);
   const stride = intTuple(fn, 'stride', a['stride'], nd, 1);
   const padding = intTuple(fn, 'padding', a['padding'], nd, 0);
   const outputPadding = intTuple(fn, 'output_padding', a['outputPadding'], nd, 0);
@@ -254,12 +249,11 @@ export function convTransposeNd(nd: number, fn: string, input: Tensor, weight: T
   // in/out-swapped kernel: the gradient of a convolution with respect to its input
   const lo = k.map((kk, i) => dilation[i]! * (kk - 1) - padding[i]!);
   const hi = lo.map((v, i) => v + outputPadding[i]!);
-  const xp = padOrCrop(xs, lo, hi);
   const spatialAxes = k.map((_, i) => 3 + i);
   let w = reshapeNode(weight.node, [groups, ic / groups, og, ...k]);
   w = flipNode(permuteNode(w, [0, 2, 1, ...spatialAxes]), spatialAxes);
   w = contiguousNode(reshapeNode(w, [groups * og, ic / groups, ...k]));
-  let y = addBias(convNodes(xp, w, new Array<number>(nd).fill(1), dilation, groups), bias);
+  let y = addBias(convNodes(xs, w, new Array<number>(nd).fill(1), dilation, groups, lo, hi), bias);
   if (unbatched) y = reshapeNode(y, y.shape.slice(1));
   return record('ConvolutionBackward0', y, [input, weight, ...(bias ? [bias] : [])]);
 }

@@ -205,6 +205,20 @@ export const adaptiveAvgPool1d = P.adaptiveAvgPool1d;
 export const adaptiveAvgPool2d = P.adaptiveAvgPool2d;
 export const adaptiveAvgPool3d = P.adaptiveAvgPool3d;
 export const erf = A.erf;
+import * as M from './matrix.js';
+import * as S from './sampling.js';
+export type { ScaleOptions } from './matrix.js';
+export const triu = M.triu;
+export const tril = M.tril;
+export const diag = M.diag;
+export const outer = M.outer;
+export const ger = M.outer;
+export const addmm = M.addmm;
+export const addmv = M.addmv;
+export const baddbmm = M.baddbmm;
+export { einsum } from './einsum.js';
+export const bernoulli = S.bernoulli;
+export const multinomial = S.multinomial;
 /** torch.nn.functional's convolution, pooling, padding and activation functions (re-exported by nn.functional). */
 export const functional = {
   conv1d: C.conv1d,

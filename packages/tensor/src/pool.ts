@@ -7,6 +7,7 @@ import {
   binaryNode,
   castNode,
   constNode,
+  detachNode,
   expandNode,
   flipNode,
   isFloat,
@@ -23,7 +24,7 @@ import { bindArgs, boolArg, intTuple, type CallArgs, type IntOrTuple } from './a
 import { DTYPE_TITLE } from './elementwise.js';
 import { record, type Tensor } from './tensor.js';
 import { normDim } from './views.js';
-import { outSize, windowAxis, windows } from './windows.js';
+import { outSize, slidingWindows, windowAxis } from './windows.js';
 
 const fmt = (s: readonly number[]): string => `[${s.join(', ')}]`;
 
@@ -96,16 +97,6 @@ function geometry(fn: string, nd: number, input: Tensor, a: Record<string, unkno
 /** The far-side padding that gives exactly `out` windows (more than p in ceil mode; negative crops). */
 const farPad = (g: Geometry, i: number, size: number): number => (g.out[i]! - 1) * g.s[i]! + g.d[i]! * (g.k[i]! - 1) + 1 - size - g.p[i]!;
 
-/** Pads the spatial dims by (p, far side) with `fill` outside, cropping where the far side is negative. */
-function padSpatial(g: Geometry, x: Node, fill: number): Node {
-  const spatial = x.shape.slice(2);
-  const hi = spatial.map((sz, i) => farPad(g, i, sz));
-  const pairs = x.shape.map((_, i): Pair => (i < 2 ? [0, 0] : [g.p[i - 2]!, Math.max(hi[i - 2]!, 0)]));
-  let n = padNode(x, pairs);
-  if (fill !== 0) n = D.where(padNode(constNode(1, 'bool', x.shape, x.device), pairs), n, constNode(fill, x.dtype, n.shape, x.device));
-  return shrinkNode(n, n.shape.map((sz, i): Pair => [0, i < 2 ? sz : sz - Math.max(-hi[i - 2]!, 0)]));
-}
-
 const finish = (g: Geometry, n: Node): Node => (g.unbatched ? reshapeNode(n, n.shape.slice(1)) : n);
 
 function maxPoolNd(nd: number, fn: string, input: Tensor, args: readonly unknown[]): Tensor | [Tensor, Tensor] {
@@ -115,21 +106,26 @@ function maxPoolNd(nd: number, fn: string, input: Tensor, args: readonly unknown
   const g = geometry(fn, nd, input, a, ceil);
   if (input.dtype === 'bool') throw new TypeError(`"max_pool${nd}d" not implemented for 'Bool'`);
   const lowest = isFloat(input.dtype) ? -Infinity : -(2 ** 31);
-  const win = windows(padSpatial(g, g.x, lowest), g.k, g.s, g.d); // [N, C, out..., k...]
-  const kAxes = g.k.map((_, i) => 2 + nd + i);
+  const hi = g.x.shape.slice(2).map((size, i) => farPad(g, i, size));
+  const win = slidingWindows(g.x, g.k, g.s, g.d, g.p, hi, lowest); // [N, C, k..., out...]
+  const kAxes = g.k.map((_, i) => 2 + i);
   const m = D.maxAxes(win, kAxes);
-  const values = record(`MaxPool${nd}DWithIndicesBackward0`, finish(g, reshapeNode(m, m.shape.slice(0, 2 + nd))), [input]);
-  if (!withIndices) return values;
-  // the flat input index of the first maximum of each window (a NaN counts as a maximum, as in PyTorch)
+  // the flat input index of each window element; the first maximum (a NaN counts as one) is the
+  // window's argmax, and the output is the element there, so the gradient goes to that one
+  // element as in PyTorch (not split among ties)
   const spatial = g.x.shape.slice(2);
   const flat = spatial.reduce((p, v) => p * v, 1);
   const grid = reshapeNode(arangeNode(0, 1, flat, 'int32', g.x.device), [1, 1, ...spatial]);
-  const idx = windows(padSpatial(g, grid, 0), g.k, g.s, g.d);
-  const idxFull = expandNode(idx, win.shape);
-  const hit = D.or(D.eq(win, expandNode(m, win.shape)), D.isnan(win));
-  const score = D.where(hit, D.neg(idxFull), D.c(-flat, idxFull));
-  const first = D.neg(D.maxAxes(score, kAxes));
-  const indices = record('', finish(g, castNode(reshapeNode(first, first.shape.slice(0, 2 + nd)), 'int64')), [], false);
+  const idx = expandNode(slidingWindows(grid, g.k, g.s, g.d, g.p, hi, -1), win.shape);
+  const real = D.not(D.lt(idx, D.c(0, idx)));
+  const hit = D.and(real, D.or(D.eq(win, expandNode(detachNode(m), win.shape)), D.isnan(win)));
+  const first = D.neg(D.maxAxes(D.where(hit, D.neg(idx), D.c(-flat, idx)), kAxes));
+  const picked = D.where(D.eq(idx, expandNode(first, win.shape)), win, D.c(0, win));
+  const value = isFloat(win.dtype) ? D.sumAxes(picked, kAxes) : m;
+  const outShape = [...value.shape.slice(0, 2), ...g.out];
+  const values = record(`MaxPool${nd}DWithIndicesBackward0`, finish(g, reshapeNode(value, outShape)), [input]);
+  if (!withIndices) return values;
+  const indices = record('', finish(g, castNode(reshapeNode(first, outShape), 'int64')), [], false);
   return [values, indices];
 }
 
@@ -156,9 +152,10 @@ function avgPoolNd(nd: number, fn: string, input: Tensor, args: readonly unknown
   if (divisor === 0) throw new RangeError('divisor must be not zero');
   const g = geometry(fn, nd, input, a, ceil);
   if (!isFloat(input.dtype)) throw new TypeError(`"avg_pool${nd}d_out_frame" not implemented for '${DTYPE_TITLE[input.dtype]}'`);
-  const win = windows(padSpatial(g, g.x, 0), g.k, g.s, g.d);
-  const sum = D.sumAxes(win, g.k.map((_, i) => 2 + nd + i));
-  const outShape = sum.shape.slice(0, 2 + nd);
+  const hi = g.x.shape.slice(2).map((size, i) => farPad(g, i, size));
+  const win = slidingWindows(g.x, g.k, g.s, g.d, g.p, hi); // [N, C, k..., out...]
+  const sum = D.sumAxes(win, g.k.map((_, i) => 2 + i));
+  const outShape = [...sum.shape.slice(0, 2), ...g.out];
   let count: Node;
   if (typeof divisor === 'number') count = constNode(divisor, g.x.dtype, outShape, g.x.device);
   else {
@@ -331,9 +328,9 @@ export function pad(input: Tensor, padding: readonly number[], ...args: CallArgs
   let n = input.node;
   for (let j = 0; j < pairs; j++) {
     const axis = axisOf(j);
-    const arg = 2 * pairs + 2 - 2 * j;
+    const arg = 4 + 2 * j;
     n = padAxis(n, axis, padding[2 * j]!, padding[2 * j + 1]!, mode, () =>
-      `Argument #${arg}: Padding size should be less than the corresponding input dimension, but got: padding (${padding[2 * j]}, ${padding[2 * j + 1]}) at dimension ${axis} of input ${fmt(input.shape)}`,
+      `Argument #${arg}: Padding size should be less than the corresponding input dimension, but got: padding (${padding[2 * j]}, ${padding[2 * j + 1]}) at dimension ${axis} of input ${pairs === 1 ? fmt(input.shape) : input.ndim}`,
     );
   }
   const name = mode === 'reflect' ? `ReflectionPad${pairs}DBackward0` : mode === 'replicate' ? `ReplicationPad${pairs}DBackward0` : 'CatBackward0';
@@ -368,10 +365,9 @@ export function unfold(input: Tensor, ...args: CallArgs<[kernelSize: IntOrTuple,
       `Given input with spatial size (${spatial.join(', ')}), kernel_size=(${k.join(', ')}), dilation=(${d.join(', ')}), padding=(${p.join(', ')}), calculated shape of the array of sliding blocks as (${blocks.join(', ')}), but its components must be at least one.`,
     );
   }
-  const xp = padNode(x, [[0, 0], [0, 0], [p[0]!, p[0]!], [p[1]!, p[1]!]]);
-  const win = windows(xp, k, s, d); // [N, C, oh, ow, kh, kw]
+  const win = slidingWindows(x, k, s, d, p, p); // [N, C, kh, kw, oh, ow]
   const [n, c] = x.shape as [number, number];
-  let out = reshapeNode(permuteNode(win, [0, 1, 4, 5, 2, 3]), [n, c * k[0]! * k[1]!, blocks[0]! * blocks[1]!]);
+  let out = reshapeNode(win, [n, c * k[0]! * k[1]!, blocks[0]! * blocks[1]!]);
   if (input.ndim === 3) out = reshapeNode(out, out.shape.slice(1));
   return record('Im2ColBackward0', out, [input], false);
 }

@@ -4,7 +4,7 @@
  * expands and shrinks, so a window view fuses into its consumer, and its gradient (col2im, the
  * sum of overlapping windows) is the movement ops' own gradient rules.
  */
-import { expandNode, padNode, permuteNode, reshapeNode, shrinkNode, type Node, type Pair } from '@fusor/ir';
+import { binaryNode, constNode, contiguousNode, expandNode, padNode, permuteNode, reshapeNode, shrinkNode, whereNode, type Node, type Pair } from '@fusor/ir';
 
 /** Windows along one axis: x[..., I, ...] → [..., o, k, ...] with y[.., i, j, ..] = x[.., i·s + j·d, ..]. */
 export function windowAxis(x: Node, axis: number, k: number, s: number, d: number): Node {
@@ -35,7 +35,7 @@ export function windowAxis(x: Node, axis: number, k: number, s: number, d: numbe
 
 /**
  * Windows over the trailing `k.length` axes of x[B..., S...]: → [B..., o..., k...] (window
- * positions, then offsets within a window).
+ * positions, then offsets within a window), by the repeat trick of windowAxis.
  */
 export function windows(x: Node, k: readonly number[], s: readonly number[], d: readonly number[]): Node {
   const nd = k.length;
@@ -46,6 +46,70 @@ export function windows(x: Node, k: readonly number[], s: readonly number[], d: 
   // now [B..., o0, k0, o1, k1, ...]
   const order = [...Array.from({ length: lead }, (_, i) => i), ...k.map((_, i) => lead + 2 * i), ...k.map((_, i) => lead + 2 * i + 1)];
   return permuteNode(n, order);
+}
+
+/** Pads (negative amounts crop) the trailing axes by lo/hi, with `fill` outside (0 by a plain pad). */
+export function padTrailing(x: Node, lo: readonly number[], hi: readonly number[], fill = 0): Node {
+  const lead = x.ndim - lo.length;
+  const pairs = x.shape.map((_, i): Pair => (i < lead ? [0, 0] : [Math.max(lo[i - lead]!, 0), Math.max(hi[i - lead]!, 0)]));
+  let n = padNode(x, pairs);
+  if (fill !== 0) n = whereNode(padNode(constNode(1, 'bool', x.shape, x.device), pairs), n, constNode(fill, x.dtype, n.shape, x.device));
+  return shrinkNode(n, n.shape.map((size, i): Pair => (i < lead ? [0, size] : [Math.max(-lo[i - lead]!, 0), size - Math.max(-hi[i - lead]!, 0)])));
+}
+
+/**
+ * The sliding windows of x[B..., S...] padded by lo/hi (with `fill`): → [B..., k..., o...], the
+ * offsets within a window first, as im2col wants them. With stride 1 (convolutions' common case)
+ * each kernel offset is a shrink of the padded input placed by a pad, and the input is reshaped
+ * to its final rank before anything is padded: every load then stays one strided view with a
+ * mask, which lowers to a few multiply-adds (a reshape after a pad would not).
+ */
+export function slidingWindows(
+  x: Node,
+  k: readonly number[],
+  s: readonly number[],
+  d: readonly number[],
+  lo: readonly number[],
+  hi: readonly number[],
+  fill = 0,
+): Node {
+  const nd = k.length;
+  const lead = x.ndim - nd;
+  const b = x.shape.slice(0, lead);
+  if (k.reduce((a, v) => a * v, 1) > 64) {
+    const w = windows(padTrailing(x, lo, hi, fill), k, s, d); // [B..., o..., k...]
+    return permuteNode(w, [...b.map((_, i) => i), ...k.map((_, i) => lead + nd + i), ...k.map((_, i) => lead + i)]);
+  }
+  const spatial = x.shape.slice(lead);
+  const padded = spatial.map((size, i) => size + lo[i]! + hi[i]!);
+  const o = padded.map((size, i) => Math.floor((size - d[i]! * (k[i]! - 1) - 1) / s[i]!) + 1);
+  const strided = s.some((v) => v !== 1);
+  let xr: Node;
+  if (!strided) xr = padTrailing(reshapeNode(x, [...b, ...k.map(() => 1), ...spatial]), lo, hi, fill);
+  else {
+    // a strided slice splits its axis by a reshape, which a padded (masked) view cannot take: the
+    // padded input becomes a buffer first, with room for every slice to take o·s elements
+    const room = padded.map((size, i) => Math.max(0, d[i]! * (k[i]! - 1) + o[i]! * s[i]! - size));
+    const xp = contiguousNode(padTrailing(x, lo, hi.map((v, i) => v + room[i]!), fill));
+    xr = reshapeNode(xp, [...b, ...k.map(() => 1), ...xp.shape.slice(lead)]);
+  }
+  let acc: Node | undefined;
+  const offsets: number[][] = [[]];
+  for (const kk of k) offsets.splice(0, offsets.length, ...offsets.flatMap((p) => Array.from({ length: kk }, (_, j) => [...p, j])));
+  const at = (i: number): number => i - lead - nd;
+  for (const off of offsets) {
+    let slice = shrinkNode(xr, xr.shape.map((size, i): Pair => (i < lead + nd ? [0, size] : [off[at(i)]! * d[at(i)]!, off[at(i)]! * d[at(i)]! + o[at(i)]! * s[at(i)]!])));
+    if (strided) {
+      // every s-th element: split each axis into (o, s) and keep column 0
+      const head = [...b, ...k.map(() => 1)];
+      slice = reshapeNode(slice, [...head, ...o.flatMap((v, i) => [v, s[i]!])]);
+      slice = shrinkNode(slice, slice.shape.map((size, i): Pair => (i >= lead + nd && (i - lead - nd) % 2 === 1 ? [0, 1] : [0, size])));
+      slice = reshapeNode(slice, [...head, ...o]);
+    }
+    const placed = padNode(slice, slice.shape.map((_, i): Pair => (i >= lead && i < lead + nd ? [off[i - lead]!, k[i - lead]! - 1 - off[i - lead]!] : [0, 0])));
+    acc = acc ? binaryNode(x.dtype === 'bool' ? 'OR' : 'ADD', acc, placed) : placed;
+  }
+  return acc!;
 }
 
 /** The output length of a window along one axis (PyTorch's formula; ceil mode for pooling). */
