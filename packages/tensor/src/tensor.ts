@@ -26,7 +26,7 @@ import * as R from './reduce.js';
 import * as V from './views.js';
 import * as L from './linalg.js';
 import * as I from './indexing.js';
-import * as S from './scan.js';
+import * as Scan from './scan.js';
 import * as Srt from './sort.js';
 import { flushIndexChecks } from './index-checks.js';
 import * as P from './pool.js';
@@ -1071,19 +1071,19 @@ export class Tensor {
     return I.nonzeroAsync(this);
   }
   cumsum(dim: number, opts?: { dtype?: DType | string }): Tensor {
-    return S.cumsum(this, dim, opts);
+    return Scan.cumsum(this, dim, opts);
   }
   cumprod(dim: number, opts?: { dtype?: DType | string }): Tensor {
-    return S.cumprod(this, dim, opts);
+    return Scan.cumprod(this, dim, opts);
   }
   cummax(dim: number): R.ValuesIndices {
-    return S.cummax(this, dim);
+    return Scan.cummax(this, dim);
   }
   cummin(dim: number): R.ValuesIndices {
-    return S.cummin(this, dim);
+    return Scan.cummin(this, dim);
   }
   logcumsumexp(dim: number): Tensor {
-    return S.logcumsumexp(this, dim);
+    return Scan.logcumsumexp(this, dim);
   }
   /** Stable sort along `dim` (NaN as the largest value): values and their original positions. */
   sort(dim: number | Srt.SortOptions = -1, descending: boolean | Srt.SortOptions = false, opts?: Srt.SortOptions): R.ValuesIndices {
