@@ -10,7 +10,11 @@ import {
   copyNode,
   expandNode,
   flipNode,
+  gatherNode,
   isFloat,
+  scanNode,
+  scatterNode,
+  arangeNode,
   padNode,
   permuteNode,
   reduceNode,
@@ -22,6 +26,7 @@ import {
   type Op,
   type Pair,
   type ReduceKind,
+  type ScatterReduce,
 } from '@fusor/ir';
 
 const c = (v: number, like: Node): Node => constNode(v, like.dtype, like.shape, like.device);
@@ -87,6 +92,47 @@ function invertPermutation(order: readonly number[]): number[] {
 
 const NONE: GradRule = (n) => n.src.map(() => null);
 
+/** `x` zero-padded at the end of each dim up to `shape`. */
+const padTo = (x: Node, shape: readonly number[]): Node => padNode(x, x.shape.map((d, i): Pair => [0, shape[i]! - d]));
+
+/** d gather: the gradient scatter-added back to the rows it was read from (in index order: deterministic). */
+const gatherGrad: GradRule = (n, g) => {
+  const [x, index] = n.src as [Node, Node];
+  if (!isFloat(n.dtype)) return [null, null];
+  return [scatterNode(zerosLike(x), index, g, n.arg as number, 'add'), null];
+};
+
+/** d scatter: written positions pass g to src (read back with a gather); overwritten ones give base none. */
+const scatterGrad: GradRule = (n, g) => {
+  const [, index, src] = n.src as [Node, Node, Node];
+  if (!isFloat(n.dtype)) return [null, null, null];
+  const { axis, reduce } = n.arg as { axis: number; reduce: ScatterReduce };
+  const back = (v: Node): Node => padTo(gatherNode(v, index, axis), src.shape);
+  if (reduce === 'add') return [g, null, back(g)];
+  if (reduce === 'none') return [scatterNode(g, index, constNode(0, src.dtype, index.shape, src.device), axis, 'none'), null, back(g)];
+  // out = base·Π src: d/d base = g·Π src, d/d src_i = g·out / src_i
+  return [scatterNode(g, index, src, axis, 'mul'), null, mul(back(mul(g, n)), recip(src))];
+};
+
+/** Positions of the running max along `axis` (the latest one on ties, a NaN once one is seen), as PyTorch's cummax. */
+export function cummaxIndices(x: Node, out: Node, axis: number, scan: (n: Node, r: ReduceKind, axis: number) => Node = scanNode): Node {
+  const k = x.shape[axis]!;
+  const ar = expandNode(reshapeNode(arangeNode(0, 1, k, 'int32', x.device), x.shape.map((_, i) => (i === axis ? k : 1))), x.shape);
+  const hit = binaryNode('OR', binaryNode('CMPEQ', x, out), isFloat(x.dtype) ? isNan(x) : constNode(0, 'bool', x.shape, x.device));
+  return scan(whereNode(hit, ar, constNode(-1, 'int32', x.shape, x.device)), 'max', axis);
+}
+
+/** d scan: a reverse cumsum for sums; products divide it out (x ≠ 0); maxima route g to each running max's position. */
+const scanGrad: GradRule = (n, g) => {
+  const x = n.src[0]!;
+  if (!isFloat(n.dtype)) return [null];
+  const { axis, reduce } = n.arg as { axis: number; reduce: ReduceKind };
+  const revsum = (v: Node): Node => flipNode(scanNode(flipNode(v, [axis]), 'add', axis), [axis]);
+  if (reduce === 'add') return [revsum(g)];
+  if (reduce === 'mul') return [mul(revsum(mul(g, n)), recip(x))];
+  return [scatterNode(zerosLike(x), cummaxIndices(x, n, axis), g, axis, 'add')];
+};
+
 export const GRAD_RULES: Readonly<Record<Op, GradRule>> = {
   BUFFER: NONE,
   CONST: NONE,
@@ -135,4 +181,7 @@ export const GRAD_RULES: Readonly<Record<Op, GradRule>> = {
   ASSIGN: (_, g) => [null, g],
   DETACH: NONE,
   DATA: (_, g) => [null, g],
+  GATHER: gatherGrad,
+  SCATTER: scatterGrad,
+  SCAN: scanGrad,
 };

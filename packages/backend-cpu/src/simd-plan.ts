@@ -184,7 +184,9 @@ export function planSimd(flat: FlatKernel, simd: boolean): Plan {
     }
   }
   let innerPlan: { loop: Extract<Instr, { k: 'loop' }>; lanes: Map<Value, Lane>; loads: LoadCounts } | undefined;
-  const innermost = loopsOf(flat.body).filter((l) => !l.body.some((i) => i.k === 'loop') && l.n >= 2 * WIDTH && laneable(l.body));
+  // a loop that stores (a scan or scatter walking its fiber) may read back an earlier iteration's
+  // store: its iterations run in order, never four at once
+  const innermost = loopsOf(flat.body).filter((l) => !l.body.some((i) => i.k === 'loop' || i.k === 'store') && l.n >= 2 * WIDTH && laneable(l.body));
   const longest = innermost.sort((a, b) => b.n - a.n)[0];
   if (longest) {
     const lanes = classify(longest.body, longest.ridx);

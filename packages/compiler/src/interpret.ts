@@ -308,6 +308,54 @@ function bitcast(n: Node, [x]: readonly Float64Array[]): Float64Array {
   });
 }
 
+/** Row-major position of `idx` in `shape` with dim `axis` replaced by `at`. */
+function offsetWith(shape: Shape, idx: readonly number[], axis: number, at: number): number {
+  let off = 0;
+  for (let k = 0; k < shape.length; k++) off = off * shape[k]! + (k === axis ? at : idx[k]!);
+  return off;
+}
+
+function gatherImpl(n: Node, [x, index]: readonly Float64Array[]): Float64Array {
+  const axis = n.arg as number;
+  const xs = n.src[0]!.shape;
+  const out = new Float64Array(n.size);
+  forEachIndex(n.shape, (idx, flat) => {
+    const k = index![flat]!;
+    out[flat] = k >= 0 && k < xs[axis]! ? x![offsetWith(xs, idx, axis, k)]! : 0;
+  });
+  return out;
+}
+
+/** In row-major order of the index, so with repeated indices the last write (or the ordered sum) wins. */
+function scatterImpl(n: Node, [base, index, src]: readonly Float64Array[]): Float64Array {
+  const { axis, reduce } = n.arg as { axis: number; reduce: 'none' | 'add' | 'mul' };
+  const out = Float64Array.from(base!);
+  const is = n.src[1]!.shape;
+  const ss = n.src[2]!.shape;
+  const mul = BINARY.MUL(n.dtype);
+  forEachIndex(is, (idx, flat) => {
+    const k = index![flat]!;
+    if (!(k >= 0 && k < n.shape[axis]!)) return;
+    const at = offsetWith(n.shape, idx, axis, k);
+    const v = src![offsetWith(ss, idx, axis, idx[axis]!)]!;
+    out[at] = reduce === 'none' ? v : reduce === 'add' ? out[at]! + v : mul(out[at]!, v);
+  });
+  return out;
+}
+
+function scanImpl(n: Node, [x]: readonly Float64Array[]): Float64Array {
+  const { axis, reduce } = n.arg as { axis: number; reduce: ReduceKind };
+  const f = reduce === 'mul' ? BINARY.MUL(n.dtype) : REDUCERS[reduce];
+  const wrap = DTYPES[n.dtype].category === 'float' ? null : NORMALIZE[n.dtype](false);
+  const out = new Float64Array(n.size);
+  const stride = contiguousStrides(n.shape)[axis]!;
+  forEachIndex(n.shape, (idx, flat) => {
+    const v = idx[axis] === 0 ? x![flat]! : f(out[flat - stride]!, x![flat]!);
+    out[flat] = wrap ? wrap(v) : v;
+  });
+  return out;
+}
+
 /** Reached only when `load` had nothing for the BUFFER. */
 function unloaded(n: Node): Float64Array {
   throw new InterpretError(`interpret: ${n.toString()} has no data (a BUFFER must be realized before it is read)`);
@@ -359,6 +407,9 @@ const IMPLS: Readonly<Record<Op, Impl>> = {
   DATA: (_, [value]) => value!,
   COPY: identity,
   ASSIGN: (n, [, value]) => value!,
+  GATHER: gatherImpl,
+  SCATTER: scatterImpl,
+  SCAN: scanImpl,
 };
 
 /** Sources an op reads; the rest are not evaluated (ASSIGN's target may be an unwritten buffer). */

@@ -4,6 +4,7 @@
  * reductions become loops with accumulators, and everything read from memory becomes a load.
  */
 import {
+  contiguousNode,
   contiguousStrides,
   isFloat,
   ShapeTracker,
@@ -72,6 +73,9 @@ function unflatten(lin: Expr, shape: Shape): Expr[] {
 
 const TRUE = konst(1, 'bool');
 
+/** 0 <= k < n, for an index loaded from memory. */
+const inRange = (k: Expr, n: number): Expr => alu('AND', alu('CMPLT', k, konst(n, INDEX)), alu('CMPLT', konst(-1, INDEX), k));
+
 /** The ALU op of each elementwise primitive (they share names with the tensor IR). */
 const ELEMENTWISE: Readonly<Partial<Record<string, AluOp>>> = {
   NEG: 'NEG',
@@ -111,6 +115,11 @@ export interface LoweredKernel {
   readonly inputs: readonly Node[];
   /** Values of the kernel's scalar parameters for this launch. */
   readonly varValues: readonly number[];
+  /**
+   * A kernel to launch first into the same output buffer (a SCATTER's copy of its base, one
+   * thread per element), so the kernel itself only walks the index.
+   */
+  readonly prefill?: LoweredKernel;
 }
 
 export function lower(item: ScheduleItem): LoweredKernel {
@@ -248,6 +257,16 @@ export function lower(item: ScheduleItem): LoweredKernel {
       }
       case 'REDUCE':
         return lowerReduce(n, idx, key);
+      case 'GATHER': {
+        // a load at a computed index: clamped into range (so the address is always valid), reading 0 outside it
+        const [x, index] = n.src as [Node, Node];
+        const axis = n.arg as number;
+        const k = bind(`${key}:k`, cast(lowerNode(index, idx), INDEX));
+        const inb = inRange(k, x.shape[axis]!);
+        const dims = idx.dims().map((d, i) => (i === axis ? alu('WHERE', inb, k, konst(0, INDEX)) : d));
+        const v = lowerNode(x, new Index(x.shape, undefined, dims, alu('AND', idx.valid, inb)));
+        return bind(key, alu('WHERE', inb, v, konst(0, n.dtype)));
+      }
       default:
         throw new Error(`lower: ${n.op} cannot appear inside a kernel`);
     }
@@ -284,13 +303,83 @@ export function lower(item: ScheduleItem): LoweredKernel {
     return out;
   };
 
-  const size = outNode.size;
-  const g = gid(size);
-  const value = lowerNode(outNode, new Index(outNode.shape, g, undefined, TRUE));
-  emit({ k: 'store', buf: 0, idx: g, expr: value });
-  const prefix = item.reduces.length ? 'r' : 'E';
+  /** A loop of `n` iterations whose body `body` emits, in a block and CSE scope of its own. */
+  const loop = (n: number, body: (r: Expr) => void): void => {
+    const r = nRidx++;
+    const stmts: Stmt[] = [];
+    blocks.push(stmts);
+    scopes.push(new Map());
+    body(ridx(r, n));
+    blocks.pop();
+    scopes.pop();
+    emit({ k: 'loop', ridx: r, n, body: stmts });
+  };
+
+  /**
+   * SCATTER and SCAN: one thread per fiber (every element along the axis), walking it in order,
+   * so repeated indices and running sums combine in one fixed order on every backend. Each thread
+   * reads back what it wrote (buffer 0); no other thread touches its fiber. A SCATTER's base is
+   * copied into the output by a prefill kernel launched just before (one thread per element).
+   */
+  const lowerFibers = (): number => {
+    const { axis, reduce } = outNode.arg as { axis: number; reduce: string };
+    const shape = outNode.shape;
+    const dt = outNode.dtype;
+    const fiberShape = shape.filter((_, i) => i !== axis);
+    const size = fiberShape.reduce((a, b) => a * b, 1);
+    const f = new Index(fiberShape, gid(size), undefined, TRUE).dims();
+    const at = (fs: readonly Expr[], a: Expr): Expr[] => [...fs.slice(0, axis), a, ...fs.slice(axis)];
+    const lin = (dims: Expr[]): Expr => new Index(shape, undefined, dims, TRUE).linear();
+    const combine = (old: Expr, v: Expr): Expr => (reduce === 'add' ? alu('ADD', old, v) : reduce === 'mul' ? alu('MUL', old, v) : reduce === 'max' ? alu('MAX', old, v) : v);
+    if (outNode.op === 'SCAN') {
+      const x = outNode.src[0]!;
+      loop(shape[axis]!, (r) => {
+        const dims = at(f, r);
+        const v = lowerNode(x, new Index(shape, undefined, dims, TRUE));
+        const first = alu('CMPLT', r, konst(1, INDEX));
+        const prev = bind(`prev${r.key}`, load(0, lin(at(f, alu('WHERE', first, konst(0, INDEX), alu('ADD', r, konst(-1, INDEX))))), dt, null));
+        emit({ k: 'store', buf: 0, idx: lin(dims), expr: alu('WHERE', first, v, combine(prev, v)) });
+      });
+      return size;
+    }
+    const [, index, src] = outNode.src as [Node, Node, Node];
+    // the base is already in the output buffer: the prefill kernel copied it there
+    // fibers past the index's extent get no writes; their index and src coordinates are clamped so every address is valid
+    let fv: Expr = TRUE;
+    const fi = f.map((d, j) => {
+      const bound = index.shape[j < axis ? j : j + 1]!;
+      if (bound >= fiberShape[j]!) return d;
+      const ok = alu('CMPLT', d, konst(bound, INDEX));
+      fv = alu('AND', fv, ok);
+      return alu('WHERE', ok, d, konst(0, INDEX));
+    });
+    loop(index.shape[axis]!, (r) => {
+      const p = at(fi, r);
+      const k = bind(`k${r.key}`, cast(lowerNode(index, new Index(index.shape, undefined, p, TRUE)), INDEX));
+      const inb = alu('AND', fv, inRange(k, shape[axis]!));
+      // the target stays in this thread's own fiber (never a clamped neighbour's: that would race)
+      const tgt = bind(`t${r.key}`, lin(at(f, alu('WHERE', inb, k, konst(0, INDEX)))));
+      const v = lowerNode(src, new Index(src.shape, undefined, p, TRUE));
+      const old = bind(`o${r.key}`, load(0, tgt, dt, null));
+      emit({ k: 'store', buf: 0, idx: tgt, expr: alu('WHERE', inb, combine(old, v), old) });
+    });
+    return size;
+  };
+
+  let size: number;
+  if (outNode.op === 'SCATTER' || outNode.op === 'SCAN') size = lowerFibers();
+  else {
+    size = outNode.size;
+    const g = gid(size);
+    const value = lowerNode(outNode, new Index(outNode.shape, g, undefined, TRUE));
+    emit({ k: 'store', buf: 0, idx: g, expr: value });
+  }
+  const prefix = outNode.op === 'SCATTER' ? 'S' : outNode.op === 'SCAN' ? 'C' : item.reduces.length ? 'r' : 'E';
   const name = `${prefix}_${outNode.shape.join('_') || 'scalar'}`;
   const body = blocks[0]!;
   const text = printKernel({ name, size, buffers, vars, body });
-  return { kernel: { name, size, buffers, vars, body, key: text }, inputs, varValues };
+  const lowered = { kernel: { name, size, buffers, vars, body, key: text }, inputs, varValues };
+  if (outNode.op !== 'SCATTER') return lowered;
+  const prefill = lower({ ...item, kind: 'kernel', root: contiguousNode(outNode.src[0]!), reduces: [], gemm: undefined });
+  return { ...lowered, prefill };
 }

@@ -420,9 +420,17 @@ function output(root: Node): DeviceBuffer {
 function runKernel(item: ScheduleItem, made: Node[]): void {
   const backend = getBackend(item.root.device);
   if (item.gemm) return runGemm(backend, item, item.gemm, made);
-  const { kernel, inputs, varValues } = lower(item);
+  const { kernel, inputs, varValues, prefill } = lower(item);
   const program = compileKernel(backend, kernel);
   const out = item.kind === 'assign' ? need(item.root.src[0]!) : output(item.root);
+  // a scatter's base goes into the output first (its own kernel, parallel over the elements)
+  if (prefill) {
+    const pre = compileKernel(backend, prefill.kernel);
+    const pbufs = [out, ...prefill.inputs.map(need)];
+    backend.launch(pre, pbufs.map((b) => b.handle), prefill.varValues);
+    stats.launched++;
+    tape?.steps.push({ k: 'kernel', backend, kernel: prefill.kernel, program: pre, bufs: pbufs, vars: prefill.varValues });
+  }
   const bufs = [out, ...inputs.map(need)];
   backend.launch(
     program,

@@ -34,6 +34,8 @@ interface Visit {
   readonly throughExpand: boolean;
   /** The movement ops passed since the root (outside reductions): which index the node is needed at. */
   readonly view: string;
+  /** Read at data-dependent positions (the data source of a GATHER, through views). */
+  readonly indexed?: boolean;
 }
 
 const MOVEMENT: ReadonlySet<Op> = new Set(['RESHAPE', 'PERMUTE', 'EXPAND', 'PAD', 'SHRINK', 'FLIP']);
@@ -107,7 +109,12 @@ function pass(
 
   const boundary = (v: Visit, direct: Node | undefined): string | undefined => {
     const n = v.node;
+    if (v.indexed && !MOVEMENT.has(n.op) && n.op !== 'CONST' && n.op !== 'SCATTER' && n.op !== 'SCAN') return 'read at data-dependent indices by a gather';
     switch (n.op) {
+      case 'SCATTER':
+        return 'scatter: a kernel of its own, one thread per fiber along its axis';
+      case 'SCAN':
+        return 'scan: a kernel of its own, one thread per fiber along its axis';
       case 'CONTIGUOUS':
         return 'explicit contiguous()';
       case 'COPY':
@@ -147,6 +154,10 @@ function pass(
     } else if (kind === 'assign') {
       addInput(root.src[0]!, 'target of an in-place assign');
       start = [{ node: root.src[1]!, inReduce: false, throughExpand: false, view: '' }];
+    } else if (root.op === 'SCATTER' || root.op === 'SCAN') {
+      // the kernel walks its fibers in loops: sources are read inside them, as inside a reduction
+      start = root.src.map((node) => ({ node, inReduce: true, throughExpand: false, view: '' }));
+      ops.push(root.op);
     } else {
       start = [{ node: root, inReduce: false, throughExpand: false, view: '' }];
     }
@@ -154,7 +165,7 @@ function pass(
     while (stack.length) {
       const v = stack.pop()!;
       const n = v.node;
-      const key = `${n.id}:${+v.inReduce}${+v.throughExpand}:${v.view}`;
+      const key = `${n.id}:${+v.inReduce}${+v.throughExpand}${+!!v.indexed}:${v.view}`;
       if (seen.has(key)) continue;
       seen.add(key);
       if (n !== root && (isRealized(n) || reasons.has(n))) {
@@ -177,10 +188,13 @@ function pass(
       if (n.op === 'REDUCE') {
         if (!reduces.includes(n)) reduces.push(n);
         stack.push({ node: n.src[0]!, inReduce: true, throughExpand: false, view: '' });
+      } else if (n.op === 'GATHER') {
+        stack.push({ node: n.src[0]!, inReduce: v.inReduce, throughExpand: true, view: `${v.view}/g${n.id}`, indexed: true });
+        stack.push({ node: n.src[1]!, inReduce: v.inReduce, throughExpand: v.throughExpand, view: v.view });
       } else {
         const throughExpand = v.throughExpand || n.op === 'EXPAND';
         const view = !v.inReduce && MOVEMENT.has(n.op) ? `${v.view}/${n.id}` : v.view;
-        for (const s of n.src) stack.push({ node: s, inReduce: v.inReduce, throughExpand, view });
+        for (const s of n.src) stack.push({ node: s, inReduce: v.inReduce, throughExpand, view, indexed: v.indexed });
       }
     }
     const item = { kind, root, inputs, ops, reduces, reason: reasons.get(root) ?? 'output' };

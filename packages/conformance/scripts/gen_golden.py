@@ -169,6 +169,32 @@ def index_spec(s):
     return slice(*parts)
 
 
+def tensor_spec(x, s):
+    """An entry of an advanced index: {'t': k} is the k-th input tensor, anything else as index_spec."""
+    if isinstance(s, dict):
+        return x[s['t']]
+    return index_spec(s)
+
+
+def _set(x, a):
+    y = x[0].clone()
+    value = x[a['value_input']] if 'value_input' in a else a['value']
+    y[tuple(tensor_spec(x, s) for s in a['specs'])] = value
+    return y
+
+
+def _index_put(x, a):
+    k = a['nidx']
+    return x[0].index_put(tuple(x[1:1 + k]), x[1 + k], accumulate=a.get('accumulate', False))
+
+
+def _scatter(x, a):
+    src = x[2] if len(x) > 2 else a['value']
+    if 'reduce' in a:
+        return x[0].scatter(a['dim'], x[1], src, reduce=a['reduce'])
+    return x[0].scatter(a['dim'], x[1], src)
+
+
 def _sum(x, a):
     kw = opt_dtype(a)
     if a.get('dim') is None:
@@ -326,6 +352,27 @@ OPS = {
     'indexSelect': lambda x, a: torch.index_select(x[0], a['dim'], x[1]),
     'gather': lambda x, a: torch.gather(x[0], a['dim'], x[1]),
     'contiguous': lambda x, a: x[0].contiguous(),
+    # indexed loads and stores, scans
+    'indexT': lambda x, a: x[0][tuple(tensor_spec(x, s) for s in a['specs'])],
+    'set': _set,
+    'indexPut': _index_put,
+    'take': lambda x, a: torch.take(x[0], x[1]),
+    'scatter': _scatter,
+    'scatterAdd': lambda x, a: x[0].scatter_add(a['dim'], x[1], x[2]),
+    'indexAdd': lambda x, a: x[0].index_add(a['dim'], x[1], x[2], alpha=a.get('alpha', 1)),
+    'indexCopy': lambda x, a: x[0].index_copy(a['dim'], x[1], x[2]),
+    'maskedFill': lambda x, a: x[0].masked_fill(x[1], a['value']),
+    'oneHot': lambda x, a: torch.nn.functional.one_hot(x[0], a.get('n', -1)),
+    'nonzero': lambda x, a: torch.nonzero(x[0]),
+    'cumsum': lambda x, a: torch.cumsum(x[0], a['dim']),
+    'cumprod': lambda x, a: torch.cumprod(x[0], a['dim']),
+    'cummax': lambda x, a: list(torch.cummax(x[0], a['dim'])),
+    'cummin': lambda x, a: list(torch.cummin(x[0], a['dim'])),
+    'logcumsumexp': lambda x, a: torch.logcumsumexp(x[0], a['dim']),
+    'sort': lambda x, a: list(torch.sort(x[0], dim=a.get('dim', -1), descending=a.get('descending', False), stable=True)),
+    'argsort': lambda x, a: torch.sort(x[0], dim=a.get('dim', -1), descending=a.get('descending', False), stable=True)[1],
+    'topk': lambda x, a: list(torch.topk(x[0], a['k'], dim=a.get('dim', -1), largest=a.get('largest', True))),
+    'kthvalue': lambda x, a: list(torch.kthvalue(x[0], a['k'], dim=a.get('dim', -1), keepdim=a.get('keepdim', False))),
     # linear algebra and softmax
     'mm': lambda x, a: torch.mm(x[0], x[1]),
     'bmm': lambda x, a: torch.bmm(x[0], x[1]),
@@ -990,6 +1037,143 @@ def linalg():
         case('empty', op, [T([0, 3])], {'dim': 1})
 
 
+# ----------------------------------------------------------------------------- indexing
+
+def indexing():
+    category('indexing')
+    t = {'t': 1}
+    u = {'t': 2}
+    x34 = T([3, 4])
+    x345 = T([3, 4, 5])
+    # gather / indexSelect / take through the indexed load
+    case('dup_rows', 'gather', [T([4, 3]), T([5, 3], I64, data=[3, 0, 1, 3, 3, 3, 0, 0, 0, 2, 1, 0, 1, 1, 2])], {'dim': 0})
+    case('negative_dim', 'gather', [x34, T([3, 2], I64, data=[3, 0, 1, 1, 2, 3])], {'dim': -1})
+    case('transposed', 'gather', [T([4, 3], view='T'), T([2, 2], I64, data=[3, 0, 1, 2])], {'dim': 1})
+    case('empty', 'gather', [x34, T([3, 0], I64)], {'dim': 1})
+    case('dup', 'indexSelect', [T([5, 3]), V([4, 4, 0, 4], I64)], {'dim': 0})
+    case('strided', 'indexSelect', [T([3, 8], view='step'), V([3, 1], I64)], {'dim': 1})
+    case('basic', 'take', [x34, T([2, 2], I64, data=[0, 11, -1, 5])])
+    # advanced indexing: pairing, broadcasting, placement, masks, negatives
+    case('pair', 'indexT', [x34, V([0, 2], I64), V([1, 3], I64)], {'specs': [t, u]})
+    case('idx2d', 'indexT', [x34, T([2, 2], I64, data=[0, 1, 3, 2])], {'specs': [':', t]})
+    case('broadcast', 'indexT', [x345, T([2, 1], I64, data=[0, 2]), V([1, 3, 0], I64)], {'specs': [t, u]})
+    case('adjacent_middle', 'indexT', [x345, V([0, 3], I64), V([4, 1], I64)], {'specs': [':', t, u]})
+    case('separated', 'indexT', [x345, V([0, 2], I64), V([4, 1], I64)], {'specs': [t, ':', u]})
+    case('int_and_tensor', 'indexT', [x345, V([0, 1], I64)], {'specs': [0, ':', t]})
+    case('none_separates', 'indexT', [x345, V([0, 1], I64)], {'specs': [t, None, t]})
+    case('ellipsis', 'indexT', [x345, V([4, 0], I64)], {'specs': ['...', t]})
+    case('negative', 'indexT', [x34, V([-1, 0, -3], I64)], {'specs': [t]})
+    case('slice_then', 'indexT', [x345, V([2, 0], I64)], {'specs': ['1:', t, '::2']})
+    case('scalar_tensor', 'indexT', [x345, T([], I64, data=[1])], {'specs': [t]})
+    case('mask', 'indexT', [x34, T([3, 4], BOOL)], {'specs': [t]})
+    case('mask_rows', 'indexT', [x345, V([True, False, True], BOOL)], {'specs': [t]})
+    case('mask_cols', 'indexT', [x345, V([False, True, True, False], BOOL)], {'specs': [':', t]})
+    case('transposed', 'indexT', [T([4, 3], view='T'), V([2, 0], I64), V([1, 1], I64)], {'specs': [t, u]})
+    case('i64_values', 'indexT', [T([3, 4], I64), V([1, 2], I64)], {'specs': [':', t]})
+    case('empty', 'indexT', [x34, T([0], I64)], {'specs': [t]})
+    # setitem and index_put
+    case('slice', 'set', [x34], {'specs': [':', 0], 'value': 5})
+    case('pair', 'set', [x34, V([0, 2], I64), V([1, 3], I64), V([-1.5, 2.5])], {'specs': [t, u], 'value_input': 3})
+    case('broadcast_row', 'set', [x34, V([2, 0], I64), V([1, 2, 3, 4])], {'specs': [t], 'value_input': 2})
+    case('mask', 'set', [x34, T([3, 4], BOOL)], {'specs': [t], 'value': 0})
+    case('accumulate', 'indexPut', [T([5]), V([0, 3, 0, 0], I64), V([1, 2, 3, 4])], {'nidx': 1, 'accumulate': True})
+    case('overwrite', 'indexPut', [x34, V([1], I64), V([2], I64), V([9.5])], {'nidx': 2})
+    case('rows', 'indexPut', [x34, V([2, 0], I64), T([2, 4])], {'nidx': 1})
+    # scatter family (no duplicate targets for plain scatter: PyTorch leaves their order unspecified)
+    case('src', 'scatter', [T([3, 5]), T([2, 3], I64, data=[0, 4, 2, 1, 3, 0]), T([2, 3])], {'dim': 1})
+    # PyTorch 1.13's backward rejects a src larger than the index: values only
+    case('larger_src', 'scatter', [T([3, 5]), T([2, 3], I64, data=[0, 4, 2, 1, 3, 0]), T([2, 4])], {'dim': 1}, grad=False)
+    case('value', 'scatter', [T([3, 4]), T([3, 1], I64, data=[3, 0, 2])], {'dim': 1, 'value': 7}, grad=False)
+    case('dim0', 'scatter', [T([4, 2]), T([2, 2], I64, data=[3, 0, 1, 2]), T([2, 2])], {'dim': 0})
+    case('reduce_add', 'scatter', [T([4]), V([1, 1, 3], I64), V([1, 2, 3])], {'dim': 0, 'reduce': 'add'}, grad=False)
+    case('reduce_multiply', 'scatter', [T([4]), V([1, 1, 3], I64), V([2, 3, 4])], {'dim': 0, 'reduce': 'multiply'}, grad=False)
+    case('dups', 'scatterAdd', [T([3, 4]), T([3, 3], I64, data=[0, 0, 3, 1, 1, 1, 2, 0, 2]), T([3, 3])], {'dim': 1})
+    case('i64', 'scatterAdd', [T([5], I64), V([4, 4, 0], I64), V([1, 2, 3], I64)], {'dim': 0})
+    case('dups', 'indexAdd', [T([4, 3]), V([0, 3, 0], I64), T([3, 3])], {'dim': 0})
+    case('alpha_dim1', 'indexAdd', [T([2, 4]), V([3, 1], I64), T([2, 2])], {'dim': 1, 'alpha': 2})
+    case('basic', 'indexCopy', [T([4, 3]), V([3, 0], I64), T([2, 3])], {'dim': 0})
+    case('basic', 'maskedFill', [x34, T([3, 4], BOOL)], {'value': -2.5})
+    case('broadcast', 'maskedFill', [x34, V([True, False, False, True], BOOL)], {'value': 1})
+    case('basic', 'oneHot', [V([0, 3, 1, 1], I64)], {'n': 5})
+    case('infer', 'oneHot', [T([2, 2], I64, data=[2, 0, 1, 2])])
+    case('basic', 'nonzero', [T([3, 4], data=[0, 1, 0, 2, 0, 0, 0, 0, 3, 0, -1, 0])])
+    case('bool_3d', 'nonzero', [T([2, 2, 3], BOOL)])
+    case('empty', 'nonzero', [T([2, 3], data=[0] * 6)])
+    # scans
+    for op in ('cumsum', 'cumprod', 'logcumsumexp'):
+        case('dim1', op, [x34], {'dim': 1})
+        case('dim0', op, [T([5, 3], kind='unit')], {'dim': 0})
+        case('negative_dim', op, [x345], {'dim': -2})
+        case('transposed', op, [T([4, 3], view='T')], {'dim': 1})
+        case('empty', op, [T([0, 3])], {'dim': 0})
+        case('scalar', op, [T([])], {'dim': 0})
+    case('long_row', 'cumsum', [T([2, 300], kind='unit')], {'dim': 1})
+    # longer than 2048: scanned in blocks (the block scans, their totals, the carry)
+    case('blocked', 'cumsum', [T([2100], kind='unit')], {'dim': 0})
+    case('blocked', 'cummax', [T([2100])], {'dim': 0})
+    case('i32', 'cumsum', [T([2, 3], I32)], {'dim': 1})
+    case('bool', 'cumsum', [T([6], BOOL)], {'dim': 0})
+    case('i64', 'cumprod', [T([2, 4], I64, kind='small')], {'dim': 1})
+    case('large', 'logcumsumexp', [V([100, 101, 99, 102])], {'dim': 0})
+    for op in ('cummax', 'cummin'):
+        case('ties', op, [V([1, 3, 2, 3, 0, 3, -1, -1])], {'dim': 0})
+        case('dim1', op, [x34], {'dim': 1})
+        case('dim0', op, [T([4, 3])], {'dim': 0})
+        case('nan', op, [V([1, NAN, 2, NAN, 0])], {'dim': 0})
+        case('i64', op, [T([2, 5], I64)], {'dim': 1})
+        case('empty', op, [T([0, 3])], {'dim': 1})
+    # sorting (stable: equal values keep their order; NaN is the largest value)
+    ties = V([3, 1, 2, 1, 3, 0, 2, 1, -0.0, 0])
+    case('ties', 'sort', [ties], {'dim': 0})
+    case('ties_descending', 'sort', [ties], {'dim': 0, 'descending': True})
+    case('nan', 'sort', [V([2, NAN, -1, INF, NAN, -INF, 0])], {'dim': 0})
+    case('nan_descending', 'sort', [V([2, NAN, -1, INF, NAN, -INF, 0])], {'dim': 0, 'descending': True})
+    case('dim1', 'sort', [T([3, 7])], {'dim': 1})
+    case('dim0', 'sort', [T([6, 2])], {'dim': 0, 'descending': True})
+    case('negative_dim', 'sort', [T([2, 5, 3])], {'dim': -2})
+    case('transposed', 'sort', [T([5, 3], view='T')], {'dim': 1})
+    case('i64', 'sort', [T([2, 9], I64)], {'dim': 1})
+    case('empty', 'sort', [T([0, 3])], {'dim': 1})
+    case('length_1', 'sort', [T([3, 1])], {'dim': 1})
+    case('long', 'sort', [T([2, 100])], {'dim': 1})
+    case('ties', 'argsort', [ties], {'dim': 0, 'descending': True})
+    case('i32', 'argsort', [T([3, 4], I32)], {'dim': 0})
+    distinct = T([3, 6], data=[float(v) for v in RNG.permutation(18)])
+    case('largest', 'topk', [distinct], {'k': 3, 'dim': 1})
+    case('smallest', 'topk', [distinct], {'k': 2, 'dim': 0, 'largest': False})
+    case('all', 'topk', [distinct], {'k': 6, 'dim': -1})
+    case('zero', 'topk', [distinct], {'k': 0, 'dim': 1})
+    # long enough that the candidates are halved block by block instead of sorted whole
+    wide = T([2, 40], data=[float(v) for v in RNG.permutation(80)])
+    case('halving', 'topk', [wide], {'k': 3, 'dim': 1})
+    case('halving_smallest', 'topk', [wide], {'k': 5, 'dim': -1, 'largest': False})
+    case('halving_dim0', 'topk', [T([37, 2], data=[float(v) for v in RNG.permutation(74)])], {'k': 2, 'dim': 0})
+    case('basic', 'kthvalue', [distinct], {'k': 2, 'dim': 1})
+    case('keepdim', 'kthvalue', [distinct], {'k': 3, 'dim': 0, 'keepdim': True})
+    case('k', 'topk', [T([3, 4])], {'k': 5, 'dim': 1}, error='selected index k out of range')
+    # out-of-range and negative indices: PyTorch's messages
+    case('i32_index', 'gather', [x34, T([1, 4], I32, data=[2, 0, 1, 2])], {'dim': 0}, error='gather(): Expected dtype int64 for index')
+    case('i32_index', 'scatterAdd', [T([3]), V([1], I32), V([1])], {'dim': 0}, error='scatter(): Expected dtype int64 for index')
+    case('oob', 'gather', [x34, T([1, 1], I64, data=[5])], {'dim': 1}, error='index 5 is out of bounds for dimension 1 with size 4')
+    case('negative', 'gather', [x34, T([1, 1], I64, data=[-1])], {'dim': 1}, error='index -1 is out of bounds for dimension 1 with size 4')
+    case('oob', 'indexSelect', [x34, V([3], I64)], {'dim': 0}, error='index out of range in self')
+    case('negative', 'indexSelect', [x34, V([-1], I64)], {'dim': 0}, error='index out of range in self')
+    case('oob', 'indexT', [x34, V([0, 3], I64)], {'specs': [t]}, error='index 3 is out of bounds for dimension 0 with size 3')
+    case('oob_negative', 'indexT', [x34, V([-4], I64)], {'specs': [t]}, error='index -4 is out of bounds for dimension 0 with size 3')
+    case('oob_second', 'indexT', [x345, V([0], I64), V([9], I64)], {'specs': [t, ':', u]}, error='index 9 is out of bounds for dimension 1 with size 5')
+    case('oob_cols', 'indexT', [x34, V([7], I64)], {'specs': [':', t]}, error='index 7 is out of bounds for dimension 0 with size 4')
+    case('broadcast', 'indexT', [x34, V([0, 1, 2], I64), V([0, 1], I64)], {'specs': [t, u]}, error='shape mismatch: indexing tensors could not be broadcast together with shapes [3], [2]')
+    case('mask_shape', 'indexT', [x345, V([True, False], BOOL)], {'specs': [t]}, error='The shape of the mask [2] at index 0 does not match the shape of the indexed tensor [3, 4, 5] at index 0')
+    case('oob', 'take', [x34, V([12], I64)], error='out of range: tried to access index 12 on a tensor of 12 elements.')
+    case('oob', 'scatter', [T([3]), V([5], I64), V([1])], {'dim': 0}, error='index 5 is out of bounds for dimension 0 with size 3')
+    case('negative', 'scatterAdd', [T([3]), V([-1], I64), V([1])], {'dim': 0}, error='index -1 is out of bounds for dimension 0 with size 3')
+    case('oob', 'indexAdd', [T([3]), V([5], I64), V([1])], {'dim': 0}, error='index out of range in self')
+    case('oob', 'indexCopy', [T([3]), V([5], I64), V([1])], {'dim': 0}, error='index_copy_(): index 5 is out of bounds for dimension 0 with size 3')
+    case('oob', 'indexPut', [T([3]), V([5], I64), V([1])], {'nidx': 1}, error='index 5 is out of bounds for dimension 0 with size 3')
+    case('too_large', 'oneHot', [V([5], I64)], {'n': 3}, error='Class values must be smaller than num_classes.')
+    case('negative', 'oneHot', [V([-1], I64)], {'n': 3}, error='Class values must be non-negative.')
+
+
 # ----------------------------------------------------------------------------- errors
 
 def errors():
@@ -1189,6 +1373,7 @@ def main():
     linalg()
     errors()
     nn()
+    indexing()
     os.makedirs(OUT_DIR, exist_ok=True)
     total = 0
     for name, cases in CASES.items():

@@ -285,6 +285,20 @@ const GENS: readonly [number, Gen][] = [
         const gidx = Array.from({ length: numel(gshape) }, () => b.int(0, size - 1));
         const gt = torch.tensor(gidx, { dtype: 'int64', device: b.device }).reshape(gshape);
         ops.push([`${n}.gather(${d}, torch.tensor([${gidx.join(', ')}]).reshape([${gshape.join(', ')}]))`, () => t.gather(d, gt)]);
+        // advanced indexing: two index tensors paired element-wise (negative entries count from the end)
+        if (nd >= 2) {
+          const s0 = t.shape[0]!;
+          const s1 = t.shape[1]!;
+          const i0 = Array.from({ length: k }, () => b.int(-s0, s0 - 1));
+          const i1 = Array.from({ length: k }, () => b.int(-s1, s1 - 1));
+          const a0 = torch.tensor(i0, { dtype: 'int64', device: b.device });
+          const a1 = torch.tensor(i1, { dtype: 'int64', device: b.device });
+          ops.push([`${n}.index(torch.tensor([${i0.join(', ')}]), torch.tensor([${i1.join(', ')}]))`, () => t.index(a0, a1)]);
+        }
+        // scatter-add of the gathered rows back into the input (repeated positions sum in order)
+        const gcode = `torch.tensor([${gidx.join(', ')}]).reshape([${gshape.join(', ')}])`;
+        ops.push([`${n}.scatterAdd(${d}, ${gcode}, ${n}.gather(${d}, ${gcode}))`, () => t.scatterAdd(d, gt, t.gather(d, gt))]);
+        ops.push([`${n}.cumsum(${d})`, () => t.cumsum(d)]);
       }
       const u = b.int(0, nd);
       const e = b.int(2, 3);

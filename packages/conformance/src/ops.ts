@@ -35,11 +35,23 @@ export interface OpArgs {
   readonly chunks?: number;
   readonly length?: number;
   readonly index?: number;
-  readonly specs?: readonly (number | string | null)[];
+  readonly specs?: readonly (number | string | null | { readonly t: number })[];
+  readonly value_input?: number;
+  readonly nidx?: number;
+  readonly accumulate?: boolean;
+  readonly reduce?: 'add' | 'multiply';
+  readonly descending?: boolean;
+  readonly k?: number;
+  readonly largest?: boolean;
   /** Keyword arguments, passed as the trailing options object (nn ops). */
   readonly kw?: Readonly<Record<string, unknown>>;
   readonly diagonal?: number;
   readonly equation?: string;
+}
+
+/** An advanced index from JSON: {t: k} is the k-th operand. */
+function specsOf(x: readonly Operand[], a: OpArgs): IndexSpec[] {
+  return a.specs!.map((s) => (s !== null && typeof s === 'object' ? tensorAt(x, s.t) : s));
 }
 
 /** Where the op runs: creation functions take it as an option. */
@@ -228,6 +240,28 @@ export const OPS: Readonly<Record<string, OpFn>> = {
   indexSelect: (x, a) => tensorAt(x, 0).indexSelect(dimOf(a)!, tensorAt(x, 1)),
   gather: (x, a) => tensorAt(x, 0).gather(dimOf(a)!, tensorAt(x, 1)),
   contiguous: one((t) => t.contiguous()),
+
+  // indexed loads and stores, scans
+  indexT: (x, a) => tensorAt(x, 0).index(...specsOf(x, a)),
+  set: (x, a) => tensorAt(x, 0).clone().set(specsOf(x, a), a.value_input === undefined ? a.value! : tensorAt(x, a.value_input)),
+  indexPut: (x, a) => tensorAt(x, 0).indexPut(tensors(x).slice(1, 1 + a.nidx!), tensorAt(x, 1 + a.nidx!), a.accumulate ?? false),
+  take: (x) => tensorAt(x, 0).take(tensorAt(x, 1)),
+  scatter: (x, a) => tensorAt(x, 0).scatter(dimOf(a)!, tensorAt(x, 1), x.length > 2 ? tensorAt(x, 2) : (a.value as number), a.reduce === undefined ? {} : { reduce: a.reduce }),
+  scatterAdd: (x, a) => tensorAt(x, 0).scatterAdd(dimOf(a)!, tensorAt(x, 1), tensorAt(x, 2)),
+  indexAdd: (x, a) => tensorAt(x, 0).indexAdd(dimOf(a)!, tensorAt(x, 1), tensorAt(x, 2), a.alpha === undefined ? {} : { alpha: a.alpha }),
+  indexCopy: (x, a) => tensorAt(x, 0).indexCopy(dimOf(a)!, tensorAt(x, 1), tensorAt(x, 2)),
+  maskedFill: (x, a) => tensorAt(x, 0).maskedFill(tensorAt(x, 1), a.value!),
+  oneHot: (x, a) => torch.oneHot(tensorAt(x, 0), a.n ?? -1),
+  nonzero: one((t) => t.nonzero()),
+  cumsum: one((t, a) => t.cumsum(dimOf(a)!)),
+  cumprod: one((t, a) => t.cumprod(dimOf(a)!)),
+  cummax: one((t, a) => [...t.cummax(dimOf(a)!)]),
+  cummin: one((t, a) => [...t.cummin(dimOf(a)!)]),
+  logcumsumexp: one((t, a) => t.logcumsumexp(dimOf(a)!)),
+  sort: one((t, a) => [...t.sort(dimOf(a) ?? -1, a.descending ?? false)]),
+  argsort: one((t, a) => t.argsort(dimOf(a) ?? -1, a.descending ?? false)),
+  topk: one((t, a) => [...t.topk(a.k!, dimOf(a) ?? -1, a.largest ?? true)]),
+  kthvalue: one((t, a) => [...t.kthvalue(a.k!, dimOf(a) ?? -1, a.keepdim ?? false)]),
 
   // linear algebra and softmax
   mm: (x) => torch.mm(tensorAt(x, 0), tensorAt(x, 1)),

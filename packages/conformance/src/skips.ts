@@ -59,6 +59,21 @@ export const KNOWN_BUGS: readonly SkipRule[] = [
   },
 ];
 
+/**
+ * Ops whose result size depends on the data (nonzero, boolean-mask indexing, one_hot that
+ * infers its class count) have a sync form only where reads are synchronous; elsewhere their
+ * async forms (`nonzeroAsync`, `indexAsync`) are tested by packages/tensor/test/indexing.test.ts.
+ */
+export const SYNC_READ_ONLY: readonly SkipRule[] = [
+  {
+    match: (c) =>
+      c.op === 'nonzero' ||
+      (c.op === 'oneHot' && c.args?.['n'] === undefined) ||
+      ((c.op === 'indexT' || c.op === 'set') && c.inputs.some((s) => 'dtype' in s && s.dtype === 'bool')),
+    reason: 'data-dependent shape: the sync form needs synchronous reads (the async form is tested in @fusor/tensor)',
+  },
+];
+
 /** Why this check of this case is skipped on `device`, or undefined to run it. */
 export function skipReason(
   c: Case,

@@ -34,7 +34,13 @@ export const TOLERANCE: Readonly<Record<DType, Tolerance>> = {
  * Op-specific loosening, as a factor on the dtype's tolerance, only where a decomposition
  * amplifies rounding by a known amount. Each entry says why.
  */
-export const LOOSER: Readonly<Record<string, { readonly factor: number; readonly why: string }>> = {};
+export const LOOSER: Readonly<Record<string, { readonly factor: number; readonly why: string }>> = {
+  cumsum: {
+    factor: 10,
+    why: 'a running float32 sum rounds at every step (PyTorch accumulates in float64 on the cpu): the error grows with the fiber length',
+  },
+  logcumsumexp: { factor: 10, why: 'a running float32 sum of exponentials, as cumsum' },
+};
 
 /** The tolerance a case's value of `dtype` is held to. */
 export function toleranceFor(op: string, dtype: DType): Tolerance {

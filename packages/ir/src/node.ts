@@ -4,7 +4,7 @@
  * `node.key` is a stable cache key.
  */
 import { DTYPES, isFloat, type DType } from './dtype.js';
-import { OPS, type Op, type ReduceKind } from './ops.js';
+import { OPS, type Op, type ReduceKind, type ScatterReduce } from './ops.js';
 import { broadcastShapes, prod, shapeEqual, ShapeError, type Shape } from './shape.js';
 
 export type Pair = readonly [number, number];
@@ -17,7 +17,8 @@ export type NodeArg =
   | { readonly buffer: number }
   | { readonly seed: number; readonly offset: number }
   | { readonly start: number; readonly step: number }
-  | { readonly reduce: ReduceKind; readonly axes: readonly number[] };
+  | { readonly reduce: ReduceKind; readonly axes: readonly number[] }
+  | { readonly axis: number; readonly reduce: ScatterReduce | ReduceKind };
 
 export class Node {
   private static nextId = 0;
@@ -233,6 +234,41 @@ export function copyNode(x: Node, device: string): Node {
 export function assignNode(target: Node, value: Node): Node {
   if (!shapeEqual(target.shape, value.shape) || target.dtype !== value.dtype) throw new ShapeError('ASSIGN: target and value differ');
   return intern('ASSIGN', target.dtype, target.shape, [target, value], null, sameDevice('ASSIGN', [target, value]));
+}
+
+const isIndexDtype = (d: string): boolean => d === 'int32' || d === 'int64';
+
+/**
+ * out[p] = x[p with dim `axis` replaced by index[p]]: a load at a computed index. The index has
+ * x's rank and fits inside x off the axis; an index outside [0, x.shape[axis]) reads 0 (the
+ * frontend raises for it before, as PyTorch does; negative indices are wrapped there too).
+ */
+export function gatherNode(x: Node, index: Node, axis: number): Node {
+  if (!isIndexDtype(index.dtype)) throw new TypeError(`GATHER: index must be int32 or int64, got ${index.dtype}`);
+  if (index.ndim !== x.ndim || axis < 0 || axis >= x.ndim) throw new ShapeError(`GATHER: index rank ${index.ndim}, axis ${axis} for [${x.shape}]`);
+  if (index.shape.some((d, i) => i !== axis && d > x.shape[i]!)) throw new ShapeError(`GATHER: index [${index.shape}] exceeds [${x.shape}] off axis ${axis}`);
+  return intern('GATHER', x.dtype, index.shape, [x, index], axis, sameDevice('GATHER', [x, index]));
+}
+
+/**
+ * `base` with, for every index position p (in row-major order along the axis),
+ * out[p with dim `axis` replaced by index[p]] (reduce)= src[p]. Indices outside the axis are
+ * skipped. The index fits inside src everywhere and inside base off the axis.
+ */
+export function scatterNode(base: Node, index: Node, src: Node, axis: number, reduce: ScatterReduce): Node {
+  if (!isIndexDtype(index.dtype)) throw new TypeError(`SCATTER: index must be int32 or int64, got ${index.dtype}`);
+  if (src.dtype !== base.dtype) throw new TypeError(`SCATTER: dtypes differ ${base.dtype} vs ${src.dtype}`);
+  if (index.ndim !== base.ndim || src.ndim !== base.ndim || axis < 0 || axis >= base.ndim) throw new ShapeError('SCATTER: base, index and src must have one rank');
+  if (index.shape.some((d, i) => d > src.shape[i]! || (i !== axis && d > base.shape[i]!))) {
+    throw new ShapeError(`SCATTER: index [${index.shape}] exceeds src [${src.shape}] or base [${base.shape}]`);
+  }
+  return intern('SCATTER', base.dtype, base.shape, [base, index, src], { axis, reduce }, sameDevice('SCATTER', [base, index, src]));
+}
+
+/** Inclusive scan (running add, mul or max) along `axis`, in order. */
+export function scanNode(x: Node, reduce: ReduceKind, axis: number): Node {
+  if (axis < 0 || axis >= x.ndim) throw new ShapeError(`SCAN: axis ${axis} out of range for ${x.ndim} dims`);
+  return intern('SCAN', x.dtype, x.shape, [x], { axis, reduce }, x.device);
 }
 
 /**

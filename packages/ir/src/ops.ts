@@ -23,12 +23,20 @@ export type CastOp = 'CAST' | 'BITCAST';
 export type ReduceOp = 'REDUCE';
 export type MovementOp = 'RESHAPE' | 'PERMUTE' | 'EXPAND' | 'PAD' | 'SHRINK' | 'FLIP';
 export type EffectOp = 'CONTIGUOUS' | 'COPY' | 'ASSIGN' | 'DETACH' | 'DATA';
+/**
+ * Indexed memory access. GATHER is a load at a computed index (fuses into its consumer like an
+ * elementwise op); SCATTER and SCAN each make a kernel of their own that walks one fiber (all
+ * elements along the op's axis) per thread, in order, so their sums are deterministic.
+ */
+export type IndexOp = 'GATHER' | 'SCATTER' | 'SCAN';
 
-export type Op = SourceOp | UnaryOp | BinaryOp | TernaryOp | CastOp | ReduceOp | MovementOp | EffectOp;
+export type Op = SourceOp | UnaryOp | BinaryOp | TernaryOp | CastOp | ReduceOp | MovementOp | EffectOp | IndexOp;
 
-export type OpKind = 'source' | 'unary' | 'binary' | 'ternary' | 'cast' | 'reduce' | 'movement' | 'effect';
+export type OpKind = 'source' | 'unary' | 'binary' | 'ternary' | 'cast' | 'reduce' | 'movement' | 'effect' | 'index';
 
 export type ReduceKind = 'add' | 'mul' | 'max';
+/** How SCATTER combines a written value with what is there: 'none' overwrites. */
+export type ScatterReduce = 'none' | 'add' | 'mul';
 
 export interface OpInfo {
   readonly kind: OpKind;
@@ -80,6 +88,9 @@ export const OPS: Readonly<Record<Op, OpInfo>> = {
   COPY: { kind: 'effect', arity: 1 },
   ASSIGN: { kind: 'effect', arity: 2 },
   DETACH: { kind: 'effect', arity: 1 },
+  GATHER: { kind: 'index', arity: 2 },
+  SCATTER: { kind: 'index', arity: 3 },
+  SCAN: { kind: 'index', arity: 1 },
   /** The value of src[0], the gradient of src[1]: contents changed outside autograd (through `.data` or a detached alias). */
   DATA: { kind: 'effect', arity: 2 },
 };

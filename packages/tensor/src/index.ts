@@ -12,6 +12,9 @@ import * as E from './elementwise.js';
 import * as R from './reduce.js';
 import * as V from './views.js';
 import * as L from './linalg.js';
+import * as I from './indexing.js';
+import * as Scan from './scan.js';
+import * as Srt from './sort.js';
 import { Tensor, type TensorLike, type DimArg, type DimOptions, type ReduceOptions, type VarArgs } from './tensor.js';
 import { grad, noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd.js';
 import { gradcheck } from './gradcheck.js';
@@ -31,7 +34,9 @@ export { configureCpu, cpuConfig, type CpuOptions, type CpuConfig } from '@fusor
 export { compilerStats, registerBackend, registeredBackends, type Backend, type Explanation, type KernelReport } from '@fusor/compiler';
 export type { DType } from '@fusor/ir';
 export type { ValuesIndices, VarOptions } from './reduce.js';
-export type { IndexSpec } from './views.js';
+export type { IndexSpec } from './indexing.js';
+export { IndexError } from './index-checks.js';
+export type { ScatterOptions } from './indexing.js';
 
 // dtypes, as torch.float32 / torch.long …
 export const float32: DType = 'float32';
@@ -152,8 +157,29 @@ export const select = V.select;
 export const split = (x: Tensor, splitSize: number | readonly number[], dim = 0): Tensor[] => V.split(x, splitSize, dim);
 export const chunk = (x: Tensor, chunks: number, dim = 0): Tensor[] => V.chunk(x, chunks, dim);
 export const unbind = (x: Tensor, dim = 0): Tensor[] => V.unbind(x, dim);
-export const indexSelect = V.indexSelect;
-export const gather = V.gather;
+export const indexSelect = I.indexSelect;
+export const gather = I.gather;
+export const take = I.take;
+export const scatter = I.scatter;
+export const scatterAdd = I.scatterAdd;
+export const indexAdd = I.indexAdd;
+export const indexCopy = I.indexCopy;
+export const indexPut = I.indexPut;
+export const maskedFill = I.maskedFill;
+export const nonzero = I.nonzero;
+export const nonzeroAsync = I.nonzeroAsync;
+/** torch.nn.functional.one_hot */
+export const oneHot = I.oneHot;
+export const cumsum = Scan.cumsum;
+export const cumprod = Scan.cumprod;
+export const cummax = Scan.cummax;
+export const cummin = Scan.cummin;
+export const logcumsumexp = Scan.logcumsumexp;
+export const sort = Srt.sort;
+export const argsort = Srt.argsort;
+export const topk = Srt.topk;
+export const kthvalue = Srt.kthvalue;
+export type { SortOptions, TopkOptions } from './sort.js';
 
 // convolution, pooling, padding and activations: torch.conv2d …, and grouped as `functional` for nn.functional
 import * as C from './conv.js';

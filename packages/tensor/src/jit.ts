@@ -16,6 +16,7 @@ import { allocLike, capture, getBuffer, isExclusive, markStale, realize, setBuff
 import { isGradEnabled, state } from './state.js';
 import { commitVersion, Tensor, type Box } from './tensor.js';
 import { tracing, type Tracer } from './trace.js';
+import { runIndexCheck } from './index-checks.js';
 
 /** Misuse of jit: a signature past `maxTraces`, a host read while tracing, an output that is not a tensor. */
 export class JitError extends Error {
@@ -81,6 +82,8 @@ interface Trace {
   readonly effects: readonly Effect[];
   readonly output: Template;
   readonly rng: { readonly seed: number; readonly offset: number; readonly drawn: number };
+  /** The step's index bounds checks: their errors, in the order of the checks output beside the result. */
+  readonly checks: readonly ((value: number) => Error)[];
 }
 
 /** One call's arguments: the tensors in order, and a key of everything a trace depends on. */
@@ -167,7 +170,14 @@ class Recorder implements Tracer {
   /** The nodes of that state as first seen: read from their buffers, never recomputed by the trace. */
   readonly stateNodes = new WeakSet<Node>();
 
+  /** Index bounds checks made by the step (computed as extra outputs, read after each call). */
+  readonly checks: { readonly node: Node; readonly error: (value: number) => Error }[] = [];
+
   constructor(private readonly name: string) {}
+
+  indexCheck(node: Node, error: (value: number) => Error): void {
+    this.checks.push({ node, error });
+  }
 
   born(x: object): void {
     this.bornSet.add(x);
@@ -210,7 +220,7 @@ function flattenOutput(v: unknown, name: string, out: Tensor[]): void {
 }
 
 /** Builds the replay plan of a traced call. */
-function plan(rec: Recording, r: Recorder, inputs: readonly Tensor[], result: unknown, rng: Trace['rng']): Trace {
+function plan(rec: Recording, r: Recorder, inputs: readonly Tensor[], result: unknown, rng: Trace['rng']): Omit<Trace, 'checks'> {
   const index = new Map<DeviceBuffer, number>(rec.buffers.map((b, i) => [b!, i]));
   const inputBuffers = new Map<DeviceBuffer, number>();
   inputs.forEach((t, i) => {
@@ -408,7 +418,9 @@ function replay(t: Trace, inputs: readonly Tensor[]): unknown {
         return tpl.v;
     }
   };
-  return build(t.output);
+  const [result, checks] = build(t.output) as [unknown, Tensor[]];
+  checks.forEach((c, i) => runIndexCheck(c.node, t.checks[i]!));
+  return result;
 }
 
 function guardsHold(t: Trace): boolean {
@@ -451,6 +463,7 @@ export function jit<A extends unknown[], R>(fn: (...args: A) => R, opts: JitOpti
     const rng = { seed: state.seed, offset: state.offset };
     tracing.current = recorder;
     let result!: R;
+    let checkTensors: Tensor[] = [];
     let recording: Recording;
     try {
       ({ recording } = capture(() => {
@@ -458,6 +471,8 @@ export function jit<A extends unknown[], R>(fn: (...args: A) => R, opts: JitOpti
         // what the step leaves behind is computed inside it: outputs, new grads, updated state
         const outs: Tensor[] = [];
         flattenOutput(result, name, outs);
+        checkTensors = recorder.checks.map((c) => Tensor._fromNode(c.node));
+        outs.push(...checkTensors);
         for (const [t, first] of recorder.tensors) if (t._grad !== first.grad && t._grad) outs.push(t._grad);
         const pending = [...outs.map((t) => t._box.node), ...[...recorder.boxes].filter(([b, f]) => b.node !== f.node).map(([b]) => b.node)];
         realize(pending);
@@ -465,10 +480,13 @@ export function jit<A extends unknown[], R>(fn: (...args: A) => R, opts: JitOpti
     } finally {
       tracing.current = null;
     }
-    const trace = plan(recording, recorder, sig.tensors, result, { ...rng, drawn: state.offset - rng.offset });
+    // the index checks ride along as a second output, read after this call and every replay
+    const traced = plan(recording, recorder, sig.tensors, [result, checkTensors], { ...rng, drawn: state.offset - rng.offset });
+    const trace = { ...traced, checks: recorder.checks.map((c) => c.error) };
     traces.set(sig.key, [...(traces.get(sig.key) ?? []), trace]);
     count++;
     firstSignature ??= sig;
+    checkTensors.forEach((t, i) => runIndexCheck(t.node, trace.checks[i]!));
     return result;
   };
   Object.defineProperty(call, 'traces', { get: () => count });

@@ -25,6 +25,10 @@ import * as E from './elementwise.js';
 import * as R from './reduce.js';
 import * as V from './views.js';
 import * as L from './linalg.js';
+import * as I from './indexing.js';
+import * as Scan from './scan.js';
+import * as Srt from './sort.js';
+import { flushIndexChecks } from './index-checks.js';
 import * as P from './pool.js';
 import * as A from './activation.js';
 import { backward, type BackwardOptions } from './autograd.js';
@@ -410,6 +414,7 @@ export class Tensor {
   /** @internal */
   async _read(): Promise<HostArray> {
     tracing.current?.hostRead('data()');
+    await flushIndexChecks();
     const node = this.node;
     // held while the read is in flight: another realize may drop the node from the cache meanwhile
     const [b] = (await realizeHeld([node])) as [DeviceBuffer];
@@ -999,8 +1004,16 @@ export class Tensor {
     return V.select(this, dim, index);
   }
   /** Python-style indexing: numbers select, ':' / '1:3' / '::2' slice, null adds a dim, '...' fills. */
-  index(...specs: V.IndexSpec[]): Tensor {
-    return V.index(this, specs);
+  index(...specs: I.IndexSpec[]): Tensor {
+    return I.index(this, specs);
+  }
+  /** `index` where boolean masks are read asynchronously (any backend). */
+  indexAsync(...specs: I.IndexSpec[]): Promise<Tensor> {
+    return I.indexAsync(this, specs);
+  }
+  /** `x[specs] = value` in place: `x.set([':', 0], 5)`, `x.set([idx], values)` (broadcasting). */
+  set(specs: readonly I.IndexSpec[], value: number | boolean | Tensor): this {
+    return I.set(this, specs, value);
   }
   split(splitSize: number | readonly number[], dim = 0): Tensor[] {
     return V.split(this, splitSize, dim);
@@ -1012,10 +1025,84 @@ export class Tensor {
     return V.unbind(this, dim);
   }
   indexSelect(dim: number, index: Tensor): Tensor {
-    return V.indexSelect(this, dim, index);
+    return I.indexSelect(this, dim, index);
   }
   gather(dim: number, index: Tensor): Tensor {
-    return V.gather(this, dim, index);
+    return I.gather(this, dim, index);
+  }
+  take(index: Tensor): Tensor {
+    return I.take(this, index);
+  }
+  indexPut(indices: readonly Tensor[], values: Tensor | number, accumulate = false): Tensor {
+    return I.indexPut(this, indices, values, accumulate);
+  }
+  indexPut_(indices: readonly Tensor[], values: Tensor | number, accumulate = false): this {
+    return I.indexPut_(this, indices, values, accumulate);
+  }
+  scatter(dim: number, index: Tensor, src: Tensor | number, opts?: I.ScatterOptions): Tensor {
+    return I.scatter(this, dim, index, src, opts);
+  }
+  scatter_(dim: number, index: Tensor, src: Tensor | number, opts?: I.ScatterOptions): this {
+    return I.scatter_(this, dim, index, src, opts);
+  }
+  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
+    return I.scatterAdd(this, dim, index, src);
+  }
+  scatterAdd_(dim: number, index: Tensor, src: Tensor): this {
+    return I.scatterAdd_(this, dim, index, src);
+  }
+  indexAdd(dim: number, index: Tensor, source: Tensor, opts?: { alpha?: number }): Tensor {
+    return I.indexAdd(this, dim, index, source, opts);
+  }
+  indexAdd_(dim: number, index: Tensor, source: Tensor, opts?: { alpha?: number }): this {
+    return I.indexAdd_(this, dim, index, source, opts);
+  }
+  indexCopy(dim: number, index: Tensor, source: Tensor): Tensor {
+    return I.indexCopy(this, dim, index, source);
+  }
+  indexCopy_(dim: number, index: Tensor, source: Tensor): this {
+    return I.indexCopy_(this, dim, index, source);
+  }
+  maskedFill(mask: Tensor, value: number | boolean | Tensor): Tensor {
+    return I.maskedFill(this, mask, value);
+  }
+  maskedFill_(mask: Tensor, value: number | boolean | Tensor): this {
+    return I.maskedFill_(this, mask, value);
+  }
+  /** Positions of the non-zero elements, [count, ndim] int64 (sync: cpu; elsewhere `nonzeroAsync`). */
+  nonzero(): Tensor {
+    return I.nonzero(this);
+  }
+  nonzeroAsync(): Promise<Tensor> {
+    return I.nonzeroAsync(this);
+  }
+  cumsum(dim: number, opts?: { dtype?: DType | string }): Tensor {
+    return Scan.cumsum(this, dim, opts);
+  }
+  cumprod(dim: number, opts?: { dtype?: DType | string }): Tensor {
+    return Scan.cumprod(this, dim, opts);
+  }
+  cummax(dim: number): R.ValuesIndices {
+    return Scan.cummax(this, dim);
+  }
+  cummin(dim: number): R.ValuesIndices {
+    return Scan.cummin(this, dim);
+  }
+  logcumsumexp(dim: number): Tensor {
+    return Scan.logcumsumexp(this, dim);
+  }
+  /** Stable sort along `dim` (NaN as the largest value): values and their original positions. */
+  sort(dim: number | Srt.SortOptions = -1, descending: boolean | Srt.SortOptions = false, opts?: Srt.SortOptions): R.ValuesIndices {
+    return Srt.sort(this, dim, descending, opts);
+  }
+  argsort(dim: number | Srt.SortOptions = -1, descending: boolean | Srt.SortOptions = false, opts?: Srt.SortOptions): Tensor {
+    return Srt.argsort(this, dim, descending, opts);
+  }
+  topk(k: number, dim: number | Srt.TopkOptions = -1, largest: boolean | Srt.TopkOptions = true, sorted: boolean | Srt.TopkOptions = true, opts?: Srt.TopkOptions): R.ValuesIndices {
+    return Srt.topk(this, k, dim, largest, sorted, opts);
+  }
+  kthvalue(k: number, dim = -1, keepdim = false): R.ValuesIndices {
+    return Srt.kthvalue(this, k, dim, keepdim);
   }
   unfold(dimension: number, size: number, step: number): Tensor {
     return P.unfoldDim(this, dimension, size, step);

@@ -245,7 +245,7 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
 }
 
 /** A Python slice `start:stop:step` on one dim, with Python's clamping. */
-function sliceDim(x: Tensor, dim: number, start: number | undefined, stop: number | undefined, step: number): Tensor {
+export function sliceDim(x: Tensor, dim: number, start: number | undefined, stop: number | undefined, step: number): Tensor {
   if (step <= 0) throw new RangeError('step must be greater than zero');
   const size = x.shape[dim]!;
   const clamp = (v: number | undefined, dflt: number): number => {
@@ -273,10 +273,9 @@ function sliceDim(x: Tensor, dim: number, start: number | undefined, stop: numbe
   });
 }
 
-/** One entry of `x.index(...)`: a number selects, a slice string ('1:3', ':', '::2') slices, null inserts a dim, '...' fills, a long tensor gathers. */
-export type IndexSpec = number | string | null | Tensor;
+export type { IndexSpec } from './indexing.js';
 
-function parseSlice(spec: string): [number | undefined, number | undefined, number] {
+export function parseSlice(spec: string): [number | undefined, number | undefined, number] {
   const parts = spec.split(':');
   if (parts.length < 2 || parts.length > 3) throw new SyntaxError(`invalid slice '${spec}': expected 'start:stop' or 'start:stop:step'`);
   const num = (p: string | undefined): number | undefined => {
@@ -286,40 +285,6 @@ function parseSlice(spec: string): [number | undefined, number | undefined, numb
     return v;
   };
   return [num(parts[0]), num(parts[1]), num(parts[2]) ?? 1];
-}
-
-export function index(x: Tensor, specs: readonly IndexSpec[]): Tensor {
-  const consumes = (s: IndexSpec): number => (s === null || s === '...' ? 0 : 1);
-  const used = specs.reduce<number>((a, s) => a + consumes(s), 0);
-  if (used > x.ndim) throw new RangeError(`too many indices for tensor of dimension ${x.ndim}`);
-  const ellipses = specs.filter((s) => s === '...').length;
-  if (ellipses > 1) throw new SyntaxError('an index can only have a single ellipsis');
-  const expanded: IndexSpec[] = [];
-  for (const s of specs) {
-    if (s === '...') for (let i = 0; i < x.ndim - used; i++) expanded.push(':');
-    else expanded.push(s);
-  }
-  let out = x;
-  let dim = 0;
-  for (const s of expanded) {
-    if (s === null) {
-      out = unsqueeze(out, dim);
-      dim++;
-    } else if (typeof s === 'number') {
-      if (!Number.isInteger(s)) throw new TypeError(`index must be an integer, got ${s}`);
-      out = select(out, dim, s);
-    } else if (typeof s === 'string') {
-      const [a, b, step] = parseSlice(s);
-      out = sliceDim(out, dim, a, b, step);
-      dim++;
-    } else {
-      if (s.dtype === 'bool') throw new TypeError('boolean mask indexing has a data-dependent shape and is not supported; use where() or masked arithmetic');
-      out = indexSelect(out, dim, s.ndim === 0 ? s.reshape(1) : s);
-      if (s.ndim === 0) out = squeeze(out, dim);
-      else dim++;
-    }
-  }
-  return out;
 }
 
 export function split(x: Tensor, splitSize: number | readonly number[], dim: number): Tensor[] {
@@ -365,74 +330,6 @@ export function unbind(x: Tensor, dim: number): Tensor[] {
     out._multiView = { name: 'UnbindBackward0', index: i };
     return out;
   });
-}
-
-/** Reads an index tensor on the host (when its backend reads synchronously) to check bounds, as PyTorch does. */
-function checkIndexRange(index: Tensor, size: number, what: string): void {
-  if (!getBackend(index.device).readSync) return;
-  for (const v of index.dataSync()) {
-    const i = Number(v);
-    if (i < -size || i >= size) throw new RangeError(`${what}: index ${i} out of range for dimension of size ${size}`);
-  }
-}
-
-function checkIndexDtype(index: Tensor, fn: string): void {
-  if (index.dtype !== 'int64' && index.dtype !== 'int32') {
-    throw new TypeError(`${fn}(): Expected dtype int32/int64 for index`);
-  }
-}
-
-/**
- * out[..k..] = Σₙ where(index[..k..] = n, x[..n..], 0): a one-hot gather that fuses into one
- * reduction, and whose gradient (a scatter-add) falls out of the IR rules.
- */
-function oneHotGather(x: Node, idx: Node, dim: number): Node {
-  // x: [..., N, ...] (already sized like idx elsewhere); idx: [..., K, ...]
-  const n = x.shape[dim]!;
-  const k = idx.shape[dim]!;
-  const wide = [...idx.shape.slice(0, dim), k, n, ...idx.shape.slice(dim + 1)];
-  const xe = expandNode(reshapeNode(x, [...x.shape.slice(0, dim), 1, n, ...x.shape.slice(dim + 1)]), wide);
-  const iNode = castNode(idx, 'int64');
-  const wrapped = D.where(D.lt(iNode, D.c(0, iNode)), D.add(iNode, D.c(n, iNode)), iNode);
-  const ie = expandNode(reshapeNode(wrapped, [...idx.shape.slice(0, dim), k, 1, ...idx.shape.slice(dim + 1)]), wide);
-  const ar = expandNode(
-    reshapeNode(arangeNode(0, 1, n, 'int64', x.device), wide.map((_, i) => (i === dim + 1 ? n : 1))),
-    wide,
-  );
-  const picked = D.where(D.eq(ie, ar), xe, constNode(0, x.dtype, wide, x.device));
-  const red = reduceNode(picked, x.dtype === 'bool' ? 'max' : 'add', [dim + 1]);
-  return reshapeNode(red, idx.shape);
-}
-
-export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
-  checkIndexDtype(index, 'index_select');
-  if (index.ndim > 1) throw new ShapeError('index_select(): Index is supposed to be a vector');
-  const d = normDim(dim, Math.max(x.ndim, 1));
-  const xn = x.ndim === 0 ? reshapeNode(x.node, [1]) : x.node;
-  const size = xn.shape[d]!;
-  checkIndexRange(index, size, 'index_select()');
-  const k = index.numel();
-  const idxShape = xn.shape.map((s, i) => (i === d ? k : s));
-  const idx = broadcastTo(reshapeNode(copyNode(index.node, x.device), xn.shape.map((_, i) => (i === d ? k : 1))), idxShape);
-  let out = oneHotGather(xn, idx, d);
-  if (x.ndim === 0) out = reshapeNode(out, index.ndim === 0 ? [] : [k]);
-  return record('IndexSelectBackward0', out, [x], false);
-}
-
-export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
-  checkIndexDtype(index, 'gather');
-  if (index.ndim !== x.ndim) throw new ShapeError('Index tensor must have the same number of dimensions as input tensor');
-  const d = normDim(dim, Math.max(x.ndim, 1));
-  for (let i = 0; i < x.ndim; i++) {
-    if (i !== d && index.shape[i]! > x.shape[i]!) {
-      throw new ShapeError(
-        `Size does not match at dimension ${i} expected index [${index.shape.join(', ')}] to be smaller than self [${x.shape.join(', ')}] apart for dimension ${d}`,
-      );
-    }
-  }
-  checkIndexRange(index, x.shape[d] ?? 1, 'gather()');
-  const xs = shrinkNode(x.node, x.shape.map((s, i): Pair => (i === d ? [0, s] : [0, index.shape[i]!])));
-  return record('GatherBackward0', oneHotGather(xs, copyNode(index.node, x.device), d), [x], false);
 }
 
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
