@@ -19,6 +19,7 @@ import torch
 
 torch.set_num_threads(1)
 OUT = os.path.join(os.path.dirname(__file__), '..', 'programs', 'semantics.json')
+OUT_INDEXING = os.path.join(os.path.dirname(__file__), '..', 'programs', 'semantics-indexing.json')
 
 
 def run(program):
@@ -271,21 +272,19 @@ def random_program(rng, k, prefix='random', index_bias=False):
     names = ['b']
     for i in range(rng.randint(2, 7)):
         r = rng.random()
-        if index_bias and r < 0.6:
-            r = r / 3  # most steps index or write through an index
         src = rng.choice(names)
         x = env[src]
-        if r < 0.12:
+        step = None
+        if index_bias and r < 0.6:
             specs = rand_index(rng, x)
             if specs is None:
                 continue
-            step = ['index', f't{i}', src, specs]
-        elif r < 0.2:
-            specs = rand_index(rng, x)
-            if specs is None:
-                continue
-            step = ['setitem', src, specs, rng.choice([0, 7, -1.5])]
-        elif r < 0.5:
+            step = ['index', f't{i}', src, specs] if r < 0.35 else ['setitem', src, specs, rng.choice([0, 7, -1.5])]
+        elif index_bias:
+            r = (r - 0.6) / 0.4
+        if step is not None:
+            pass
+        elif r < 0.45:
             v = rand_view(rng, x)
             if v is None:
                 continue
@@ -355,21 +354,24 @@ def main():
         programs.append({'id': f'example/{name}', 'shape': shape, 'data': data, 'steps': steps})
     for k in range(340):
         programs.append(random_program(rng, k))
+    write(programs, OUT)
     # indexing: integer-array indices pair up and broadcast, mixed with slices and ints, read and written
     irng = random.Random(23)
-    for k in range(120):
-        programs.append(random_program(irng, k, prefix='indexing', index_bias=True))
+    write([random_program(irng, k, prefix='indexing', index_bias=True) for k in range(120)], OUT_INDEXING)
+
+
+def write(programs, path):
     out = []
     for p in programs:
         rec = dict(p)
         rec.update(run(p))
         out.append(rec)
-    with open(OUT, 'w') as f:
+    with open(path, 'w') as f:
         f.write('{"torch": ' + json.dumps(torch.__version__) + ', "programs": [\n')
         f.write(',\n'.join(json.dumps(r, separators=(',', ':')) for r in out))
         f.write('\n]}\n')
     errors = sum(1 for r in out if 'error' in r or 'backwardError' in r)
-    print(f'{len(out)} programs ({errors} raise) -> {OUT}')
+    print(f'{len(out)} programs ({errors} raise) -> {path}')
 
 
 if __name__ == '__main__':

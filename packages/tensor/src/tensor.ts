@@ -6,7 +6,9 @@
 import {
   bufferNode,
   contiguousNode,
+  constNode,
   detachNode,
+  reshapeNode,
   withSources,
   DTYPES,
   formatShape,
@@ -203,20 +205,13 @@ export class Tensor {
   }
 
   /** @internal a view of `base`'s storage whose node is `node` (made from base.node by movement ops) */
-  static _view(base: Tensor, node: Node, strides: readonly number[] | null, offset: number): Tensor | null {
+  static _view(base: Tensor, node: Node, strides: readonly number[] | null, offset: number, reshapeOfBase = false): Tensor | null {
     const box = base._box;
-    const steps: Node[] = [];
-    let n = node;
-    while (n !== box.node) {
-      if (n.op === 'DETACH') {
-        n = n.src[0]!;
-        continue;
-      }
-      if (!MOVEMENT.has(n.op)) return null;
-      steps.push(n);
-      n = n.src[0]!;
-    }
-    steps.reverse();
+    let steps = chainTo(node, box.node);
+    // reshapeNode folds a reshape of a reshape into one: a reshape of a storage whose node is
+    // itself a reshape no longer passes through that node, so the step is rebuilt over it
+    if (steps === null && reshapeOfBase) steps = [...(base._view?.steps ?? []), reshapeTemplate(base.node, node.shape)];
+    if (steps === null) return null;
     const t = Tensor._fromNode(node, box);
     t._view = { steps, strides, offset };
     t._detached = base._detached;
@@ -1311,8 +1306,8 @@ export function record(name: string, node: Node, inputs: readonly Tensor[], save
  * Wraps a view's result node: a view of `x`'s storage when the node is movement ops over it (it
  * then shares x's storage, PyTorch style), else a tensor of its own.
  */
-export function recordView(name: string, node: Node, x: Tensor, strides: readonly number[] | null, offset: number): Tensor {
-  const v = Tensor._view(x, node, strides, offset);
+export function recordView(name: string, node: Node, x: Tensor, strides: readonly number[] | null, offset: number, reshapeOfBase = false): Tensor {
+  const v = Tensor._view(x, node, strides, offset, reshapeOfBase);
   if (!v) return record(name, node, [x], false);
   if (x.requiresGrad && !x._detached) {
     if (isGradEnabled()) {
@@ -1329,6 +1324,27 @@ export function recordView(name: string, node: Node, x: Tensor, strides: readonl
 }
 
 const MOVEMENT = new Set(['RESHAPE', 'PERMUTE', 'EXPAND', 'PAD', 'SHRINK']);
+
+/** The movement ops from `root` up to `node` (root first), or null where `node` is not movement ops over `root`. */
+function chainTo(node: Node, root: Node): Node[] | null {
+  const steps: Node[] = [];
+  let n = node;
+  while (n !== root) {
+    if (n.op === 'DETACH') {
+      n = n.src[0]!;
+      continue;
+    }
+    if (!MOVEMENT.has(n.op)) return null;
+    steps.push(n);
+    n = n.src[0]!;
+  }
+  return steps.reverse();
+}
+
+/** A RESHAPE step to `shape` (only its op, shape and arg matter: a view replays it over its storage's node). */
+function reshapeTemplate(like: Node, shape: readonly number[]): Node {
+  return reshapeNode(constNode(0, like.dtype, like.shape, like.device), shape);
+}
 
 export const contiguousStrides = (shape: readonly number[]): number[] => {
   const st = new Array<number>(shape.length);
