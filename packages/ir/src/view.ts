@@ -101,7 +101,7 @@ function canonicalStrides(shape: Shape, strides: readonly number[]): number[] {
 }
 
 /** PyTorch's view-stride computation: strides for `shape` over the same memory, or undefined. */
-function viewStrides(oldShape: Shape, oldStrides: readonly number[], shape: Shape): number[] | undefined {
+export function viewStrides(oldShape: Shape, oldStrides: readonly number[], shape: Shape): number[] | undefined {
   const newStrides = new Array<number>(shape.length).fill(0);
   if (oldShape.length === 0) return newStrides; // a scalar: every dim has size 1
   let viewD = shape.length - 1;

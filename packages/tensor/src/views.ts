@@ -16,12 +16,13 @@ import {
   shrinkNode,
   copyNode,
   contiguousNode,
+  viewStrides as irViewStrides,
   type Node,
   type Pair,
 } from '@fusor/ir';
 import { getBackend } from '@fusor/compiler';
 import * as D from './decompose.js';
-import { record, recordView, Tensor } from './tensor.js';
+import { contiguousStrides, record, recordView, Tensor } from './tensor.js';
 
 export const normDim = (dim: number, ndim: number): number => normalizeDim(dim, ndim);
 
@@ -42,40 +43,11 @@ export function sizesArg(args: readonly unknown[], fn = 'size'): number[] {
  * can (PyTorch's computeStride: a dim may not span two non-adjacent blocks of memory).
  */
 export function viewStrides(oldShape: readonly number[], oldStrides: readonly number[], newShape: readonly number[]): number[] | null {
+  // PyTorch's answers where the IR's computation (made for its own views) differs: a 0-d tensor's
+  // view has stride 1 per dim, and any view of an empty tensor is contiguous
   if (oldShape.length === 0) return newShape.map(() => 1);
-  const numel = oldShape.reduce((a, b) => a * b, 1);
-  if (numel === 0) {
-    if (oldShape.join() === newShape.join()) return [...oldStrides];
-    const st: number[] = new Array(newShape.length);
-    let acc = 1;
-    for (let i = newShape.length - 1; i >= 0; i--) {
-      st[i] = acc;
-      acc *= Math.max(newShape[i]!, 1);
-    }
-    return st;
-  }
-  const out: number[] = new Array(newShape.length);
-  let viewD = newShape.length - 1;
-  let chunkBase = oldStrides[oldStrides.length - 1]!;
-  let tensorNumel = 1;
-  let viewNumel = 1;
-  for (let d = oldShape.length - 1; d >= 0; d--) {
-    tensorNumel *= oldShape[d]!;
-    if (d === 0 || (oldShape[d - 1] !== 1 && oldStrides[d - 1] !== tensorNumel * chunkBase)) {
-      while (viewD >= 0 && (viewNumel < tensorNumel || newShape[viewD] === 1)) {
-        out[viewD] = viewNumel * chunkBase;
-        viewNumel *= newShape[viewD]!;
-        viewD--;
-      }
-      if (viewNumel !== tensorNumel) return null;
-      if (d > 0) {
-        chunkBase = oldStrides[d - 1]!;
-        tensorNumel = 1;
-        viewNumel = 1;
-      }
-    }
-  }
-  return viewD === -1 ? out : null;
+  if (oldShape.some((d) => d === 0)) return oldShape.join() === newShape.join() ? [...oldStrides] : contiguousStrides(newShape);
+  return irViewStrides(oldShape, oldStrides, newShape) ?? null;
 }
 
 /** A view of x over `node` whose strides come from x's by `f` (null: not expressible as strides). */
