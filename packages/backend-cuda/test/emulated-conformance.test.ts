@@ -24,7 +24,13 @@ if (why) {
   const { configureCuda } = await import('../src/index.js');
   configureCuda({ diskCache: null, cublas: { minMultiplyAdds: 0, minDim: 1 } });
   runConformance('cuda', {
-    skip: [{ match: (c) => WINDOW_CASES.test(c.id), reason: 'sliding-window kernels (conv, pooling, pad, unfold): minutes of host compile per batch on the emulator until the index simplifier folds them' }],
+    skip: [
+      {
+        match: (c) => WINDOW_CASES.test(c.id),
+        reason:
+          'sliding-window kernels (conv, pooling, pad, unfold): minutes of host compile per batch on the emulator until the index simplifier folds them',
+      },
+    ],
   });
   describe('cuBLAS in the conformance run', () => {
     it('took the products', () => expect(compilerStats().routines).toBeGreaterThan(50));
