@@ -14,14 +14,8 @@ export interface MaxPoolOptions {
   returnIndices?: boolean;
   ceilMode?: boolean;
 }
-export interface AvgPoolOptions {
-  kernelSize?: IntOrTuple;
-  stride?: IntOrTuple | null;
-  padding?: IntOrTuple;
-  ceilMode?: boolean;
-  countIncludePad?: boolean;
-  divisorOverride?: number | null;
-}
+/** The options of AvgPool modules are the functional form's (one definition, in @fusor/tensor). */
+export type AvgPoolOptions = torch.AvgPoolOptions;
 
 type MaxPoolCtor = [kernelSize: IntOrTuple | MaxPoolOptions, stride?: IntOrTuple | null | MaxPoolOptions, padding?: IntOrTuple | MaxPoolOptions, dilation?: IntOrTuple | MaxPoolOptions, returnIndices?: boolean | MaxPoolOptions, ceilMode?: boolean | MaxPoolOptions, opts?: MaxPoolOptions];
 type AvgPoolCtor = [kernelSize: IntOrTuple | AvgPoolOptions, stride?: IntOrTuple | null | AvgPoolOptions, padding?: IntOrTuple | AvgPoolOptions, ceilMode?: boolean | AvgPoolOptions, countIncludePad?: boolean | AvgPoolOptions, divisorOverride?: number | null | AvgPoolOptions, opts?: AvgPoolOptions];
