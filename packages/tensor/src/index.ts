@@ -22,7 +22,7 @@ import { gradcheck } from './gradcheck.js';
 import { deviceString, type DeviceLike } from './device.js';
 
 export { scope } from './lifetime.js';
-export { OutOfMemoryError, setCacheBudget, getCacheBudget, type CacheBudget, type MemoryStats } from '@fusor/runtime';
+export { OutOfMemoryError, setCacheBudget, getCacheBudget, setPlanCacheCapacity, type CacheBudget, type MemoryStats } from '@fusor/runtime';
 export { Tensor, GradFn, DisposedError, type DimArg, type DimOptions, type ReduceOptions, type VarArgs, type ClampOptions, type TensorLike, type NestedList, type DataProperty, type Edge } from './tensor.js';
 export * from './creation.js';
 export { Device, device, type DeviceLike } from './device.js';
