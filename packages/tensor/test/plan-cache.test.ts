@@ -8,6 +8,9 @@ import * as torch from '../src/index.js';
 
 type T = torch.Tensor;
 
+/** A float tensor's values as numbers. */
+const vals = (t: T): number[] => Array.from(t.dataSync() as Float32Array);
+
 /** Values from a tensor of small integers (exact in float32 through every op used here). */
 function ints(shape: number[], seed: number): T {
   const n = shape.reduce((a, b) => a * b, 1);
@@ -16,13 +19,13 @@ function ints(shape: number[], seed: number): T {
 
 /** Runs `f` with the plan cache on (twice: planned, then replayed) and off, and returns the replays counted. */
 function compare(f: (seed: number) => T): { planned: number[]; replayed: number[]; fresh: number[]; replays: number } {
-  const planned = Array.from(f(1).dataSync());
+  const planned = vals(f(1));
   const before = torch.compilerStats().replayed;
-  const replayed = Array.from(f(2).dataSync());
+  const replayed = vals(f(2));
   const replays = torch.compilerStats().replayed - before;
   torch.setPlanCacheCapacity(0);
   try {
-    return { planned, replayed, fresh: Array.from(f(2).dataSync()), replays };
+    return { planned, replayed, fresh: vals(f(2)), replays };
   } finally {
     torch.setPlanCacheCapacity(256);
   }
@@ -46,18 +49,18 @@ describe('structural plan cache', () => {
   it('sharing is structure: x + x and x + y are different plans', () => {
     const x = ints([8], 1);
     const y = ints([8], 2);
-    const xx = Array.from(x.add(x).dataSync());
-    const xy = Array.from(x.add(y).dataSync());
-    expect(xx).toEqual(Array.from(x.dataSync(), (v) => v * 2));
-    expect(xy).toEqual(Array.from(x.dataSync(), (v, i) => v + (y.dataSync()[i] as number)));
+    const xx = vals(x.add(x));
+    const xy = vals(x.add(y));
+    expect(xx).toEqual(vals(x).map((v) => v * 2));
+    expect(xy).toEqual(vals(x).map((v, i) => v + vals(y)[i]!));
   });
 
   it('constants are structure: the same ops with another scalar are planned again', () => {
     const x = ints([8], 3);
-    const a = Array.from(x.mul(2).dataSync());
-    const b = Array.from(x.mul(3).dataSync());
-    expect(b).toEqual(Array.from(x.dataSync(), (v) => v * 3));
-    expect(a).toEqual(Array.from(x.dataSync(), (v) => v * 2));
+    const a = vals(x.mul(2));
+    const b = vals(x.mul(3));
+    expect(b).toEqual(vals(x).map((v) => v * 3));
+    expect(a).toEqual(vals(x).map((v) => v * 2));
   });
 
   it('a training step (matmul, softmax, backward, in-place update) replays with the same values', () => {
@@ -90,7 +93,7 @@ describe('structural plan cache', () => {
         });
         pending.push(torch.explain(w).kernels.length);
       }
-      return { replays: torch.compilerStats().replayed - before, pending, values: Array.from(w.detach().dataSync()) };
+      return { replays: torch.compilerStats().replayed - before, pending, values: vals(w.detach()) };
     };
     const cached = loop();
     torch.setPlanCacheCapacity(0);
@@ -131,7 +134,7 @@ describe('structural plan cache', () => {
     /** Routine calls of one realize of mm, and its values. */
     const routed = (seed: number): [number, number[]] => {
       const before = torch.compilerStats().routines;
-      const v = Array.from(mm(seed).dataSync());
+      const v = vals(mm(seed));
       return [torch.compilerStats().routines - before, v];
     };
     /** The same with planning from scratch. */
