@@ -1,14 +1,13 @@
 /**
- * Autograd across devices, cpu ↔ webgpu (SwiftShader in CI): backward through `.to()` gives the
+ * Parallelism across cpu and webgpu (SwiftShader in CI): the shared suite (parallel-cases.ts),
+ * and webgpu's own side of autograd across devices: backward through `.to()` gives the
  * gradients of the same graph on one device. webgpu has no synchronous read, so a backward whose
  * gradients cross from webgpu to the cpu returns a promise (`await loss.backward()`).
  */
 import { describe, expect, it } from 'vitest';
 import * as torch from '@fusor/tensor';
 import '@fusor/backend-webgpu';
-import { nn } from '../src/index.js';
-
-const F = nn.functional;
+import { parallelSuite } from './parallel-cases.js';
 
 const adapter = await torch.init('webgpu').then(
   () => ({ ok: true as const }),
@@ -18,47 +17,8 @@ const adapter = await torch.init('webgpu').then(
 const describeWebGPU = adapter.ok || process.env['CI'] ? describe : describe.skip;
 const reason = adapter.ok ? '' : ` — no WebGPU adapter here: ${adapter.reason}`;
 
-/** A two-layer net's leaves on the cpu (fresh values each call). */
-function leaves(seed: number): { x: torch.Tensor; w1: torch.Tensor; b1: torch.Tensor; w2: torch.Tensor; b2: torch.Tensor } {
-  torch.manualSeed(seed);
-  return {
-    x: torch.randn(5, 4),
-    w1: torch.randn(6, 4),
-    b1: torch.randn(6),
-    w2: torch.randn(3, 6),
-    b2: torch.randn(3),
-  };
-}
-
-/** x → linear → tanh on `d1`, → linear → squared mean on `d2`; each layer's leaves made on its device. */
-async function run(seed: number, d1: string, d2: string): Promise<{ loss: number; grads: number[][] }> {
-  const l = leaves(seed);
-  const on = (t: torch.Tensor, d: string): torch.Tensor => t.to(d).requiresGrad_();
-  const [w1, b1, w2, b2] = [on(l.w1, d1), on(l.b1, d1), on(l.w2, d2), on(l.b2, d2)];
-  const h = F.linear(l.x.to(d1), w1, b1).tanh();
-  const y = F.linear(h.to(d2), w2, b2);
-  const loss = y.pow(2).mean();
-  await loss.backward();
-  const grads = await Promise.all([w1, b1, w2, b2].map(async (p) => {
-    expect(p.grad!.device).toBe(p.device);
-    return [...(await p.grad!.to('cpu').data())].map(Number);
-  }));
-  return { loss: Number((await loss.to('cpu').data())[0]), grads };
-}
-
-function expectClose(a: { loss: number; grads: number[][] }, b: { loss: number; grads: number[][] }): void {
-  expect(a.loss).toBeCloseTo(b.loss, 5);
-  a.grads.forEach((g, i) => g.forEach((v, j) => expect(Math.abs(v - b.grads[i]![j]!), `grad ${i}[${j}]: ${v} vs ${b.grads[i]![j]}`).toBeLessThan(1e-5)));
-}
-
-describeWebGPU(`autograd across cpu and webgpu${reason}`, () => {
-  it('cpu → webgpu: the loss on webgpu, gradients of the cpu layer cross back; equal to cpu only', async () => {
-    expectClose(await run(1, 'cpu', 'webgpu'), await run(1, 'cpu', 'cpu'));
-  });
-
-  it('webgpu → cpu: the loss on the cpu, gradients cross to webgpu; equal to cpu only', async () => {
-    expectClose(await run(2, 'webgpu', 'cpu'), await run(2, 'cpu', 'cpu'));
-  });
+describeWebGPU(`parallelism across cpu and webgpu: autograd, model parallel, Pipe, tensor parallel, DataParallel${reason}`, () => {
+  parallelSuite('cpu', 'webgpu:0');
 
   it('webgpu → cpu → webgpu and back: a round trip through both devices', async () => {
     torch.manualSeed(3);
