@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import * as torch from '@fusor/tensor';
 import '@fusor/backend-webgpu';
-import { parallelSuite } from './parallel-cases.js';
+import { expectClose, parallelSuite, vals } from './parallel-cases.js';
 
 const adapter = await torch.init('webgpu').then(
   () => ({ ok: true as const }),
@@ -26,13 +26,13 @@ describeWebGPU(`parallelism across cpu and webgpu: autograd, model parallel, Pip
     const x = torch.randn(2, 4);
     const ref = x.matmul(w).sin().matmul(w).sum();
     await ref.backward();
-    const want = [...(await w.grad!.data())];
+    const want = await vals(w.grad!);
     const wg = w.detach().to('webgpu').requiresGrad_();
     const mid = x.to('webgpu').matmul(wg).to('cpu').sin().to('webgpu');
     const loss = mid.matmul(wg).sum();
     await loss.backward();
-    const got = [...(await wg.grad!.data())];
-    got.forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 5));
+    expect(wg.grad!.device).toBe('webgpu:0');
+    await expectClose(wg.grad!, want, 'grad');
   });
 
   it('returns a promise only when a gradient must cross out of webgpu; undefined otherwise, as on one device', async () => {
