@@ -1,10 +1,12 @@
 /**
  * Parallelism on the cuda emulator's two devices (MOCK_CUDA_DEVICES=2; kernels compiled with g++
  * and run on the cpu): the shared suite (parallel-cases.ts) on cuda:0 + cuda:1 and on cpu + cuda,
- * and cuda's device-to-device copies (no host round trip between cuda:0 and cuda:1).
+ * cuda's device-to-device copies (no host round trip between cuda:0 and cuda:1), and webgpu:0 +
+ * cuda:0 (autograd and DataParallel) where a WebGPU adapter exists.
  */
 import { describe, expect, it } from 'vitest';
 import * as torch from '@fusor/tensor';
+import '@fusor/backend-webgpu';
 import { emulatorUnavailable, installEmulator } from '../../backend-cuda/test/emulator/emulator.js';
 import { parallelSuite, vals } from './parallel-cases.js';
 
@@ -52,5 +54,16 @@ if (why) {
     });
 
     parallelSuite('cpu', 'cuda:1', 180_000);
+  });
+
+  // webgpu ↔ cuda: both backends in one process (a copy through the host each way, the one out
+  // of webgpu awaited); only the autograd case, the layers above are the same code
+  const webgpu = await torch.init('webgpu').then(
+    () => null,
+    (e: Error) => e.message,
+  );
+  const describeWebGPU = webgpu === null || process.env['CI'] ? describe : describe.skip;
+  describeWebGPU(`parallelism on webgpu:0 + cuda:0 (emulated)${webgpu === null ? '' : ` — no WebGPU adapter here: ${webgpu}`}`, () => {
+    parallelSuite('webgpu:0', 'cuda:0', 180_000, ['autograd', 'data']);
   });
 }
