@@ -23,7 +23,7 @@ describe('nn.parallel argument checks', () => {
     const pipe = new nn.parallel.Pipe(s, { chunks: 2 });
     expect(pipe.devices).toEqual(['cpu']);
     const x = torch.randn(5, 3);
-    expect([...pipe.forward(x).dataSync()]).toEqual([...s.forward(x).dataSync()].map((v) => expect.closeTo(v, 6)));
+    expect([...pipe.forward(x).dataSync()]).toEqual([...s.forward(x).dataSync()].map((v) => expect.closeTo(Number(v), 6)));
     expect(Object.keys(pipe.stateDict())).toEqual(['partitions.0.0.weight', 'partitions.0.0.bias', 'partitions.0.2.weight', 'partitions.0.2.bias']);
   });
 
@@ -39,7 +39,8 @@ describe('nn.parallel argument checks', () => {
     expect(String(new nn.DataParallel(m))).toContain('DataParallel(\n  device_ids=[cpu], output_device=cpu, dim=0\n  (module): Sequential(');
     expect(Object.keys(new nn.DataParallel(m).stateDict())[0]).toBe('module.0.weight');
     // outputs that are arrays are gathered position by position; scalars become a vector
-    expect(nn.parallel.gather([[torch.ones(2), torch.tensor(1)], [torch.ones(1), torch.tensor(2)]], 'cpu').map((t: torch.Tensor) => t.shape)).toEqual([[3], [2]]);
+    const gathered = nn.parallel.gather([[torch.ones(2), torch.tensor(1)], [torch.ones(1), torch.tensor(2)]], 'cpu') as torch.Tensor[];
+    expect(gathered.map((t) => t.shape)).toEqual([[3], [2]]);
     const parts = nn.parallel.scatter([torch.arange(3), 'x'], ['cpu']);
     expect([parts.length, (parts[0]![0] as torch.Tensor).shape, parts[0]![1]]).toEqual([1, [3], 'x']);
     expect(() => nn.parallel.scatter([torch.tensor(1)], ['cpu'])).toThrow('scatter: a 0-dim tensor cannot be scattered along a dimension');
