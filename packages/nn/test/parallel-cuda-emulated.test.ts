@@ -1,7 +1,7 @@
 /**
  * Parallelism on the cuda emulator's two devices (MOCK_CUDA_DEVICES=2; kernels compiled with g++
- * and run on the cpu): the shared suite (parallel-cases.ts) on cuda:0 + cuda:1 and on cpu + cuda,
- * cuda's device-to-device copies (no host round trip between cuda:0 and cuda:1), and webgpu:0 +
+ * and run on the cpu): the shared suite (parallel-cases.ts) on cuda:0 + cuda:1, on cpu + cuda
+ * (autograd and model parallel), cuda's device-to-device copies (no host round trip between cuda:0 and cuda:1), and webgpu:0 +
  * cuda:0 (autograd and DataParallel) where a WebGPU adapter exists.
  */
 import { describe, expect, it } from 'vitest';
@@ -41,9 +41,10 @@ if (why) {
         cudaBackend.readSync = readSync;
       }
       expect(await vals(torch.tensor([1, 2, 3], { device: 'cuda:0' }).mul(2).to('cuda:1'))).toEqual([2, 4, 6]);
-    });
+    }, 600_000);
 
-    parallelSuite('cuda:0', 'cuda:1', 180_000);
+    // every kernel is compiled by g++ on first use: minutes on a loaded 2-core machine
+    parallelSuite('cuda:0', 'cuda:1', 600_000);
   });
 
   describe('parallelism on cpu + cuda:1 (emulated)', () => {
@@ -51,9 +52,9 @@ if (why) {
       const w = torch.tensor([1, 2], { dtype: torch.float32 }).requiresGrad_();
       expect(w.to('cuda:1').pow(2).sum().backward()).toBeUndefined();
       expect([...w.grad!.dataSync()]).toEqual([2, 4]);
-    });
+    }, 600_000);
 
-    parallelSuite('cpu', 'cuda:1', 180_000);
+    parallelSuite('cpu', 'cuda:1', 600_000, ['autograd', 'model']);
   });
 
   // webgpu ↔ cuda: both backends in one process (a copy through the host each way, the one out
@@ -64,6 +65,6 @@ if (why) {
   );
   const describeWebGPU = webgpu === null || process.env['CI'] ? describe : describe.skip;
   describeWebGPU(`parallelism on webgpu:0 + cuda:0 (emulated)${webgpu === null ? '' : ` — no WebGPU adapter here: ${webgpu}`}`, () => {
-    parallelSuite('webgpu:0', 'cuda:0', 180_000, ['autograd', 'data']);
+    parallelSuite('webgpu:0', 'cuda:0', 600_000, ['autograd', 'data']);
   });
 }
