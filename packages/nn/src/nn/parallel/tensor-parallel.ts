@@ -22,7 +22,7 @@ export interface TensorParallelOptions {
   readonly outputDevice?: ParallelDevice;
   /** With a bias (default true). */
   readonly bias?: boolean;
-  /** Where and how the full layer is first made, as nn.Linear's factory options (its values are then split). */
+  /** The parameters' dtype (nn.Linear's factory option; default: the default dtype). */
   readonly dtype?: torch.DType;
 }
 
