@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import * as torch from '@fusor/tensor';
 import '@fusor/backend-webgpu';
+import { nn } from '../src/index.js';
 import { expectClose, parallelSuite, vals } from './parallel-cases.js';
 
 const adapter = await torch.init('webgpu').then(
@@ -52,6 +53,20 @@ describeWebGPU(`parallelism across cpu and webgpu: autograd, model parallel, Pip
     expect(() => w.grad!.dataSync()).toThrow('copying from webgpu:0 needs an asynchronous read: use the async form (await tensor.data(), await loss.backward())');
     await p;
     expect([...w.grad!.dataSync()]).toEqual([3, 3]);
+  });
+
+  it('DataParallel with a batch smaller than its devices runs fewer replicas (as torch.chunk splits)', async () => {
+    torch.manualSeed(9);
+    const lin = new nn.Linear(3, 2);
+    const dp = new nn.DataParallel(lin, { deviceIds: ['cpu', 'webgpu:0'], outputDevice: 'webgpu:0' });
+    const x = torch.randn(1, 3);
+    const out = dp.forward(x);
+    expect([out.device, out.shape]).toEqual(['webgpu:0', [1, 2]]);
+    await expectClose(out, lin.forward(x), 'output');
+    const p = out.sum().backward();
+    expect(p).toBeInstanceOf(Promise);
+    await p;
+    expect([...lin.weight.grad!.dataSync()]).toEqual([...x.dataSync(), ...x.dataSync()]);
   });
 
   it('accumulates over two backward calls across devices, as on one device', async () => {
