@@ -516,6 +516,8 @@ function copyOnDevice(item: ScheduleItem, made: Node[]): boolean {
  * backend without `readSync` (webgpu), found by a walk over the nodes not yet computed.
  */
 export function needsAsyncRead(roots: readonly Node[]): boolean {
+  // no backend without synchronous reads registered (cpu, cuda only): nothing to look for
+  if (registeredBackends().every((name) => getBackend(name).readSync !== undefined)) return false;
   const seen = new Set<Node>();
   const stack = roots.filter((r) => !done(r));
   while (stack.length) {
