@@ -85,6 +85,14 @@ ${fence(k.source)}
 recorded graph. The result is lazy IR again: forward and backward are scheduled, fused and
 compiled by the same path, and a gradient of a gradient is just another graph.
 
+A graph may cross devices: \`.to(device)\` records a \`COPY\` node whose gradient rule is a
+\`COPY\` back, so gradients are lazy copies the realizer (\`@fusor/runtime\`) schedules like any
+other node, each kernel on its own device. A copy goes device to device where the backend offers
+\`Backend.copy\` (CUDA: \`cuMemcpyPeer\` between devices), else through the host. webgpu has no
+synchronous read, so when a pending copy leaves webgpu (\`needsAsyncRead\`), \`backward()\`
+issues the launches now and returns a promise of the gradients (\`await loss.backward()\`);
+otherwise it returns undefined with the gradients in place. docs/PARALLELISM.md has the rest.
+
 ## 6. Storage, views and lifetimes (\`tensor.ts\`, \`@fusor/runtime\`)
 
 A tensor holds a *storage* (its \`Box\`: the node of the current contents and a version counter)

@@ -498,6 +498,47 @@ function runGemm(backend: Backend, item: ScheduleItem, g: Contraction, made: Nod
   recording?.push({ k: 'gemm', backend, shape: g.shape, bufs: [out, a, b], made: item.root });
 }
 
+// ------------------------------------------------------------------ copies between devices
+// (issue 14) Additive: a copy goes device to device where the backend can (`Backend.copy`: CUDA
+// peer copies), else through the host; `needsAsyncRead` lets autograd tell beforehand whether a
+// realize must await a read (a copy out of webgpu), so backward() can take the asynchronous path.
+
+/** Copies a COPY item's source straight into a new buffer on its device, when the backend can; false otherwise. */
+function copyOnDevice(item: ScheduleItem, made: Node[]): boolean {
+  const src = need(item.root.src[0]!);
+  const backend = getBackend(item.root.device);
+  if (src.backend !== backend || !backend.copy) return false;
+  const dst = output(item.root);
+  backend.copy(src.handle, dst.handle);
+  setBuffer(item.root, dst);
+  made.push(item.root);
+  tape?.steps.push({ k: 'copy', bufs: [dst, src] });
+  return true;
+}
+
+/**
+ * Whether realizing `roots` needs an asynchronous read: a pending copy whose source lives on a
+ * backend without `readSync` (webgpu), found by a walk over the nodes not yet computed.
+ */
+export function needsAsyncRead(roots: readonly Node[]): boolean {
+  // no backend without synchronous reads registered (cpu, cuda only): nothing to look for
+  if (registeredBackends().every((name) => getBackend(name).readSync !== undefined)) return false;
+  const seen = new Set<Node>();
+  const stack = roots.filter((r) => !done(r));
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    if (n.op === 'COPY') {
+      const src = n.src[0]!;
+      const from = getBackend(src.device);
+      if (!from.readSync && !(from === getBackend(n.device) && from.copy)) return true;
+    }
+    for (const s of n.src) if (!done(s)) stack.push(s);
+  }
+  return false;
+}
+
 function finishCopy(item: ScheduleItem, host: HostArray, made: Node[]): void {
   const dst = uploadUnrecorded(item.root, host);
   made.push(item.root);
@@ -577,9 +618,10 @@ export function realize(roots: readonly Node[]): void {
     for (const item of plan(roots)) {
       if (isAlias(item)) runAlias(item);
       else if (item.kind === 'copy') {
+        if (copyOnDevice(item, made)) continue;
         const src = need(item.root.src[0]!);
         if (!src.backend.readSync) {
-          throw new Error(`copying from ${src.device} needs an asynchronous read: use the async form (await tensor.data())`);
+          throw new Error(`copying from ${src.device} needs an asynchronous read: use the async form (await tensor.data(), await loss.backward())`);
         }
         finishCopy(item, src.backend.readSync(src.handle), made);
       } else runKernel(item, made);
@@ -609,6 +651,7 @@ export async function realizeHeld(roots: readonly Node[], hold = true): Promise<
     for (const item of plan(roots)) {
       if (isAlias(item)) runAlias(item);
       else if (item.kind === 'copy') {
+        if (copyOnDevice(item, made)) continue;
         const src = need(item.root.src[0]!);
         finishCopy(item, src.backend.readSync ? src.backend.readSync(src.handle) : await src.backend.read(src.handle), made);
       } else runKernel(item, made);
