@@ -349,6 +349,25 @@ export class Tensor {
 
   // ---------------------------------------------------------------- reads
 
+  /**
+   * Computes this tensor now, on its device, and keeps the result there (nothing is read back to
+   * the host): where a lazy graph runs. Reads (`dataSync()`, `await t.data()`) do this too; call it
+   * to cut a long lazy chain, or to time a computation apart from the copy to the host. Where the
+   * graph copies from a device without synchronous reads (webgpu), use `await t.realizeAsync()`.
+   */
+  realize(): this {
+    realize([this.node]);
+    this._compact();
+    return this;
+  }
+
+  /** `realize()` that awaits copies from asynchronous devices. */
+  async realizeAsync(): Promise<this> {
+    await realizeAsync([this.node]);
+    this._compact();
+    return this;
+  }
+
   /** @internal computes this tensor's node; a tensor with no history then holds just the buffer */
   _realize(): void {
     realize([this.node]);
