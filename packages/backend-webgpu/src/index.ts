@@ -358,6 +358,9 @@ const gemmDevice: GemmDevice<WebGPUBuffer> = {
   get limits() {
     return runtime.device.limits;
   },
+  get f16() {
+    return runtime.ctx?.f16 ?? false;
+  },
   pipeline(name, code) {
     let p = gemmPipelines.get(name);
     if (!p) {
