@@ -398,6 +398,11 @@ class Ctx {
     }
   }
 
+  /** A new local name. */
+  fresh(prefix: string): string {
+    return `${prefix}${this.names++}`;
+  }
+
   /** The pending `let` lines at indentation `ind` (and clears them). */
   take(ind: string): string[] {
     const lines = this.pending.map((l) => ind + l);
@@ -584,6 +589,7 @@ function renderExpr(ctx: Ctx, e: Expr): string {
     case 'alu': {
       const bound = ctx.scope.get(e.key);
       if (bound) return bound;
+      if (e.op === 'WHERE' && (flagsOverflow(e.src[1]!) || flagsOverflow(e.src[2]!))) return guardedWhere(ctx, e);
       const args = e.src.map((s) => renderExpr(ctx, s));
       return ctx.bind(e, constantDivision(e, args) ?? plusZero(e, args) ?? ALU[e.op](ctx, args, e.dtype, e.src));
     }
@@ -600,6 +606,41 @@ function plusZero(e: Extract<Expr, { k: 'alu' }>, args: readonly string[]): stri
   if (z < 0) return undefined;
   const x = args[1 - z]!;
   return `bitcast<f32>(select(bitcast<u32>(${x}), 0u, ${x} == 0f))`;
+}
+
+/** Whether evaluating `e` runs an int64 overflow check (which raises the flag as a side effect). */
+function flagsOverflow(e: Expr): boolean {
+  if (e.k === 'alu') return (e.dtype === 'int64' && CHECKED_INT64.has(e.op)) || e.src.some(flagsOverflow);
+  if (e.k === 'cast') return (e.dtype === 'int64' && isFloat(e.src.dtype)) || flagsOverflow(e.src);
+  if (e.k === 'load') return flagsOverflow(e.idx) || (e.valid !== null && flagsOverflow(e.valid));
+  return false;
+}
+const CHECKED_INT64: ReadonlySet<AluOp> = new Set(['NEG', 'ADD', 'MUL', 'IDIV', 'SHL']);
+
+/**
+ * A where() whose branch checks int64 arithmetic: WGSL's select evaluates both branches, so the
+ * branch not taken could raise the overflow flag on values it never produces (a cumprod's first
+ * step multiplies whatever the output held). An if/else runs only the branch taken.
+ */
+function guardedWhere(ctx: Ctx, e: Extract<Expr, { k: 'alu' }>): string {
+  const cond = renderExpr(ctx, e.src[0]!);
+  const name = ctx.fresh('fusor_w');
+  const branch = (x: Expr): string[] => {
+    const outer = ctx.pending;
+    ctx.pending = [];
+    let lines: string[] = [];
+    // names bound inside a branch stay there
+    ctx.block(() => {
+      const v = renderExpr(ctx, x);
+      lines = [...ctx.pending, `${name} = ${v};`].map((l) => `  ${l}`);
+    });
+    ctx.pending = outer;
+    return lines;
+  };
+  const then = branch(e.src[1]!);
+  const other = branch(e.src[2]!);
+  ctx.pending.push(`var ${name}: ${regType(e.dtype)};`, `if (${cond}) {`, ...then, '} else {', ...other, '}');
+  return name;
 }
 
 /**

@@ -19,10 +19,6 @@ if (adapter.ok) {
   runConformance('webgpu', {
     skip: [
       { match: needsWideInt64, reason: 'int64 values outside int32: the webgpu backend holds int64 as int32' },
-      {
-        match: (c: Case) => c.id === 'cumprod/i64',
-        reason: 'open bug: int64 cumprod (a SCAN kernel) raises the int32-overflow flag on values that fit (found when the indexing and webgpu work were merged)',
-      },
     ],
   });
 } else {

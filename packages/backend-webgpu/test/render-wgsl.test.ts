@@ -155,6 +155,17 @@ describe('renderWgsl', () => {
     expect(code).toMatch(/bitcast<f32>\(select\(bitcast<u32>\((\w+)\), 0u, \1 == 0f\)\)/);
   });
 
+  it('runs only the taken branch of a where() whose branch checks int64 arithmetic (an if/else, not a select)', () => {
+    // cumprod's first step: select(prev · x, x, first) multiplied whatever the output held before
+    const code = renderWgsl(only(torch.tensor([[2, 1, 0, 2]]).cumprod(1))).code;
+    expect(code).not.toMatch(/select\(mul64\(/);
+    expect(code).toMatch(/var (fusor_w\d+): i32;\n\s*if \(fusor_i\d+\) \{\n\s*\1 = \w+;\n\s*\} else \{\n\s*\1 = mul64\(/);
+    // without checked int64 arithmetic in a branch (float32), where() stays a select
+    const f = renderWgsl(only(torch.tensor([[2, 1, 0, 2]], { dtype: torch.float32 }).cumprod(1))).code;
+    expect(f).toMatch(/= select\(\(\w+ \* \w+\), \w+, fusor_i\d+\);/);
+    expect(f).not.toContain('fusor_w');
+  });
+
   it('binds names inside the loop that needs them, and binds again in a later loop (a name never leaves its block)', () => {
     // two reductions over one permuted view: the same index arithmetic inside each loop
     const x = buf(24).reshape(2, 3, 4).permute(2, 0, 1);
