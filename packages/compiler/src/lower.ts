@@ -190,9 +190,12 @@ export function lower(item: ScheduleItem): LoweredKernel {
     const key = `${d.key}∈[${lo},${hi})`;
     const hit = lookup(key);
     if (hit) return hit;
+    const [min, max] = [Math.max(d.min, lo), Math.min(d.max, hi - 1)];
+    // a one-wide mask pins the dim (an index into a size-1 padded dim, a strided gap)
+    if (min === max) return konst(min, d.dtype);
     const name = `x${nLocals++}`;
     emit({ k: 'let', name, expr: d });
-    const out = local(name, d.dtype, Math.max(d.min, lo), Math.min(d.max, hi - 1));
+    const out = local(name, d.dtype, min, max);
     scopes[scopes.length - 1]!.set(key, out);
     return out;
   };
