@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { alu, gid, INDEX, konst, ridx, type Expr } from '../src/kernel-ir.js';
+import * as torch from '../../tensor/src/index.js';
+import { alu, gid, INDEX, konst, ridx, type Expr, type Stmt } from '../src/kernel-ir.js';
+import { observeKernels } from '../src/index.js';
 import { iadd, idiv, igt, ilt, imod, imul, inBounds } from '../src/simplify-index.js';
 
 /** C semantics of the index ops (truncating division, remainder with the dividend's sign). */
@@ -131,5 +133,60 @@ describe('index simplifier', () => {
     }
     // the folds must actually fire on such sums, not just stay correct by doing nothing
     expect(folded).toBeGreaterThan(100);
+  });
+});
+
+describe('sliding-window kernels stay small', () => {
+  /** Every kernel a realize of `fn` lowers, with the div/mod count and the printed size of each. */
+  function kernelsOf(fn: () => void): { divmod: number; chars: number }[] {
+    const out: { divmod: number; chars: number }[] = [];
+    const stop = observeKernels((k) => {
+      let divmod = 0;
+      const seen = new Set<Expr>();
+      const walkE = (e: Expr): void => {
+        if (seen.has(e)) return;
+        seen.add(e);
+        if (e.k === 'alu') {
+          if (e.op === 'IDIV' || e.op === 'MOD') divmod++;
+          e.src.forEach(walkE);
+        } else if (e.k === 'load') {
+          walkE(e.idx);
+          if (e.valid) walkE(e.valid);
+        } else if (e.k === 'cast') walkE(e.src);
+      };
+      const walkS = (s: Stmt): void => {
+        if (s.k === 'loop') s.body.forEach(walkS);
+        else if (s.k === 'let' || s.k === 'update') walkE(s.expr);
+        else if (s.k === 'store') {
+          walkE(s.idx);
+          walkE(s.expr);
+        }
+      };
+      k.body.forEach(walkS);
+      out.push({ divmod, chars: k.key.length });
+    });
+    try {
+      fn();
+    } finally {
+      stop();
+    }
+    return out;
+  }
+
+  it('conv2d and max-pool forward and backward', () => {
+    torch.manualSeed(0);
+    const ks = kernelsOf(() => {
+      const x = torch.rand(2, 3, 13, 11, { requiresGrad: true });
+      const w = torch.rand(4, 3, 3, 3, { requiresGrad: true });
+      torch.maxPool2d(torch.conv2d(x, w, null, 2, 1), 3, 2, 1).sum().backward();
+      x.grad!.dataSync();
+      w.grad!.dataSync();
+    });
+    expect(ks.length).toBeGreaterThan(5);
+    // unsimplified, the largest of these printed to megabytes (a tree of nested div/mod per view)
+    for (const k of ks) {
+      expect(k.divmod).toBeLessThan(60);
+      expect(k.chars).toBeLessThan(10_000);
+    }
   });
 });
