@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as torch from '../../tensor/src/index.js';
 import { alu, gid, INDEX, konst, ridx, type Expr, type Stmt } from '../src/kernel-ir.js';
-import { observeKernels } from '../src/index.js';
+import { observeKernels } from '../../runtime/src/index.js';
 import { iadd, idiv, igt, ilt, imod, imul, inBounds } from '../src/simplify-index.js';
 
 /** C semantics of the index ops (truncating division, remainder with the dividend's sign). */
