@@ -11,7 +11,7 @@ import { CUDA_PRELUDE } from '../src/render-cuda.js';
 import { runConformance } from '@fusor/conformance';
 import { compilerStats } from '@fusor/runtime';
 import { describe, expect, it } from 'vitest';
-import { conformanceKernels, WINDOW_CASES } from './corpus.js';
+import { conformanceKernels } from './corpus.js';
 import { emulatorUnavailable, installEmulator, prebuildKernels } from './emulator/emulator.js';
 
 const why = emulatorUnavailable();
@@ -23,15 +23,7 @@ if (why) {
   await prebuildKernels(emu, [...new Set(corpus.kernels.map(renderCuda))], CUDA_PRELUDE);
   const { configureCuda } = await import('../src/index.js');
   configureCuda({ diskCache: null, cublas: { minMultiplyAdds: 0, minDim: 1 } });
-  runConformance('cuda', {
-    skip: [
-      {
-        match: (c) => WINDOW_CASES.test(c.id),
-        reason:
-          'sliding-window kernels (conv, pooling, pad, unfold): minutes of host compile per batch on the emulator until the index simplifier folds them',
-      },
-    ],
-  });
+  runConformance('cuda');
   describe('cuBLAS in the conformance run', () => {
     it('took the products', () => expect(compilerStats().routines).toBeGreaterThan(50));
   });

@@ -4,7 +4,7 @@
  * int32, which this backend cannot hold (it keeps int64 as int32 and raises on overflow).
  */
 import { decode, runConformance, type Case, type TensorData } from '@fusor/conformance';
-import { it } from 'vitest';
+import { it, vi } from 'vitest';
 import { adapter, describeWebGPU } from './adapter.js';
 
 const outsideInt32 = (d: TensorData | null | undefined): boolean =>
@@ -14,6 +14,11 @@ function needsWideInt64(c: Case): boolean {
   const tensors: (TensorData | null | undefined)[] = [...c.inputs.filter((s): s is TensorData & { data: [] } => 'dtype' in s), ...(c.outputs ?? [])];
   return tensors.some(outsideInt32);
 }
+
+// SwiftShader compiles on the CPU: the max-pool backward kernels (nine shifted windows summed in a
+// 3×3 reduction) take about 0.6 s each there, and a case with indices and gradient compiles a
+// dozen kernels — 3 to 6 s on 2 loaded cores, past vitest's 5 s default
+vi.setConfig({ testTimeout: 30_000 });
 
 if (adapter.ok) {
   runConformance('webgpu', {
