@@ -242,22 +242,8 @@ export async function runProgram(p: Program, device: string): Promise<void> {
   else expectClose('a.grad', (await a.grad!.data()) as ArrayLike<number>, p.grad);
 }
 
-/**
- * Programs where PyTorch raises "modified by an inplace operation" at backward and fusor does
- * not (or names another tensor): which inputs PyTorch's in-place ops save when the written
- * tensor is also an input, or aliases one, is not yet modelled. fusor's gradients there are
- * the mathematically right ones; the difference is a missing error.
- */
-export const KNOWN_SEMANTIC_GAPS: ReadonlyMap<string, string> = new Map([
-  ...['random/033', 'random/115', 'random/122', 'random/154', 'random/176', 'random/200', 'random/239', 'random/320', 'indexing/038', 'indexing/115'].map(
-    (id): [string, string] => [id, "PyTorch's version error for in-place ops on aliased saved inputs"],
-  ),
-  // found by the indexing sweep when it landed; open bugs of x.set(…) (setitem), named here so they stay visible
-  ...['indexing/007', 'indexing/067'].map((id): [string, string] => [id, 'setitem through an expanded view checks the whole view for overlap, not the written region']),
-  ...['indexing/021', 'indexing/072'].map((id): [string, string] => [id, 'setitem bumps the version counter a different number of times than PyTorch']),
-  ['indexing/058', 'setitem on a view whose base was written through another view reads stale contents (wrong value: open bug)'],
-  ['indexing/068', 'setitem version/grad bookkeeping differs from PyTorch (open bug)'],
-]);
+/** Programs that still differ from PyTorch, each with the reason (none at present). */
+export const KNOWN_SEMANTIC_GAPS: ReadonlyMap<string, string> = new Map<string, string>([]);
 
 /** Registers every program as a vitest test on `device`. */
 export function runSemantics(device: string, opts: { only?: RegExp } = {}): void {

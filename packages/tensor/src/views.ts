@@ -51,9 +51,9 @@ export function viewStrides(oldShape: readonly number[], oldStrides: readonly nu
 }
 
 /** A view of x over `node` whose strides come from x's by `f` (null: not expressible as strides). */
-function view(name: string, node: Node, x: Tensor, f: (st: number[], off: number) => [number[] | null, number], reshapeOfBase = false): Tensor {
+function view(name: string, node: Node, x: Tensor, f: (st: number[], off: number) => [number[] | null, number]): Tensor {
   const [st, off] = f(x._strides(), x.storageOffset());
-  return recordView(name, node, x, st, off, reshapeOfBase);
+  return recordView(name, node, x, st, off);
 }
 
 export function reshape(x: Tensor, shape: readonly number[], name: string, mustView = false): Tensor {
@@ -86,7 +86,7 @@ export function reshape(x: Tensor, shape: readonly number[], name: string, mustV
     // reshape of a tensor no strides can view: a copy, as PyTorch's
     return record(name === 'ViewBackward0' ? 'UnsafeViewBackward0' : name, reshapeNode(contiguousNode(x.node), out), [x], false);
   }
-  return recordView(name, reshapeNode(x.node, out), x, st, x.storageOffset(), true);
+  return recordView(name, reshapeNode(x.node, out), x, st, x.storageOffset());
 }
 
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
@@ -115,12 +115,12 @@ export function t(x: Tensor): Tensor {
 
 export function squeeze(x: Tensor, dim?: number): Tensor {
   if (dim === undefined) {
-    return view('SqueezeBackward0', reshapeNode(x.node, x.shape.filter((d) => d !== 1)), x, (st, off) => [st.filter((_, i) => x.shape[i] !== 1), off], true);
+    return view('SqueezeBackward0', reshapeNode(x.node, x.shape.filter((d) => d !== 1)), x, (st, off) => [st.filter((_, i) => x.shape[i] !== 1), off]);
   }
   const d = normDim(dim, Math.max(x.ndim, 1));
   const drop = x.ndim > 0 && x.shape[d] === 1;
   const shape = drop ? x.shape.filter((_, i) => i !== d) : x.shape;
-  return view('SqueezeBackward1', reshapeNode(x.node, shape), x, (st, off) => [drop ? st.filter((_, i) => i !== d) : st, off], true);
+  return view('SqueezeBackward1', reshapeNode(x.node, shape), x, (st, off) => [drop ? st.filter((_, i) => i !== d) : st, off]);
 }
 
 export function unsqueeze(x: Tensor, dim: number): Tensor {
@@ -131,7 +131,7 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
     const out = [...st];
     out.splice(d, 0, d < x.ndim ? x.shape[d]! * st[d]! : 1);
     return [out, off];
-  }, true);
+  });
 }
 
 export function expand(x: Tensor, sizes: readonly number[]): Tensor {
