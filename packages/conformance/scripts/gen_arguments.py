@@ -1,8 +1,9 @@
-"""PyTorch's answers for the argument and gradient cases of packages/tensor/test/arguments.test.ts:
+"""PyTorch's answers for the argument and gradient cases of packages/conformance/src/arguments.ts
+(run on every backend):
 keyword arguments (fusor's options objects), tensor clamp bounds, empty dim lists, pow's
 exponent gradient at negative bases, detach and no_grad in first and second order.
 
-    /usr/bin/python3 packages/tensor/scripts/gen_semantics_fixtures.py
+    /usr/bin/python3 packages/conformance/scripts/gen_arguments.py
 """
 import json
 import os
@@ -10,7 +11,7 @@ import os
 import torch
 
 torch.set_num_threads(1)
-OUT = os.path.join(os.path.dirname(__file__), '..', 'test', 'fixtures', 'arguments.json')
+OUT = os.path.join(os.path.dirname(__file__), '..', 'programs', 'arguments.json')
 
 x = torch.tensor([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]])
 lo = torch.tensor([0.0, -1.0, 2.5])
