@@ -389,7 +389,7 @@ export function standardNormal(shape: readonly number[], dtype: DType, device: s
 const CATEGORY_RANK = { bool: 0, int: 1, float: 2 } as const;
 
 /** Whether every element of a strided layout has its own memory and they fill one block (PyTorch's is_non_overlapping_and_dense). */
-function denseLayout(shape: readonly number[], strides: readonly number[]): boolean {
+export function denseLayout(shape: readonly number[], strides: readonly number[]): boolean {
   const dims = shape.map((_, i) => i).filter((i) => shape[i] !== 1).sort((a, b) => strides[a]! - strides[b]!);
   let need = 1;
   for (const d of dims) {
@@ -498,7 +498,11 @@ export function inPlace<T extends Tensor>(t: T, result: Tensor, name: string, wr
       t._seen = box.version;
       t.gradFn = new GradFn(fn ? `${fn.name}` : 'AsStridedBackward0', [edgeOf(base)], false, t.node);
       t.requiresGrad = true;
-    } else t._seen = box.version;
+    } else if (grad || !base?.requiresGrad) {
+      t._seen = box.version;
+    }
+    // (a write outside autograd to a view of a leaf: the view's history is made anew from the leaf
+    // when next used, as PyTorch regenerates a view's grad_fn once its version changed)
   }
   const target = box.node;
   realize([target]);

@@ -29,7 +29,7 @@ import { record, Tensor } from './tensor.js';
 import { normDim, parseSlice, select, sliceDim, unsqueeze } from './views.js';
 import { checkIndices, IndexError } from './index-checks.js';
 import { isGradEnabled } from './state.js';
-import { copyFrom, inPlace } from './elementwise.js';
+import { copyFrom, denseLayout, inPlace } from './elementwise.js';
 import { tensor } from './creation.js';
 
 export { IndexError } from './index-checks.js';
@@ -294,6 +294,23 @@ function nonzeroOf(x: Tensor, data: ArrayLike<number | bigint | boolean>): Tenso
 
 // ------------------------------------------------------------------------------------ stores
 
+/**
+ * PyTorch's assert_no_overlap before index_put_: the value may not share any element with the
+ * tensor written (unlike elementwise ops, a full overlap is an error too). Layouts that are not
+ * dense are not compared, as in PyTorch.
+ */
+function assertNoOverlap(self: Tensor, other: Tensor): void {
+  if (self.numel() === 0 || other.numel() === 0 || self._box !== other._box) return;
+  if (self !== other) {
+    if (!denseLayout(self.shape, self._strides()) || !denseLayout(other.shape, other._strides())) return;
+    const [a0, b0] = [self.storageOffset(), other.storageOffset()];
+    if (!(a0 < b0 + other.numel() && b0 < a0 + self.numel())) return;
+  }
+  throw new RangeError(
+    'unsupported operation: some elements of the input tensor and the written-to tensor refer to a single memory location. Please clone() the tensor before performing the operation.',
+  );
+}
+
 /** PyTorch's value argument of a write: a number or a tensor broadcast to `shape` in x's dtype. */
 function valueNode(x: Tensor, value: number | boolean | Tensor, shape: readonly number[]): { node: Node; inputs: Tensor[] } {
   if (value instanceof Tensor) {
@@ -320,6 +337,7 @@ function putAt(
   accumulate: boolean,
   maskData?: (m: Tensor) => ArrayLike<number | bigint | boolean>,
 ): { result: Tensor; written: Node } {
+  if (value instanceof Tensor) assertNoOverlap(x, value);
   const n = x.numel();
   // the positions the index selects, computed by indexing the positions themselves
   const positions = Tensor._fromNode(reshapeNode(arangeNode(0, 1, n, 'int32', x.device), x.shape));

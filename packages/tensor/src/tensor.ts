@@ -982,6 +982,10 @@ export class Tensor {
   get T(): Tensor {
     return V.permute(this, this.shape.map((_, i) => this.ndim - 1 - i));
   }
+  /** The `offset`-th diagonal of the (dim1, dim2) planes as a last dim: a view, as in PyTorch. */
+  diagonal(offset = 0, dim1 = 0, dim2 = 1): Tensor {
+    return V.diagonal(this, offset, dim1, dim2);
+  }
   get mT(): Tensor {
     return V.transpose(this, -2, -1);
   }

@@ -216,6 +216,43 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
   return view('SelectBackward0', n, x, (st, off) => [st.filter((_, k) => k !== d), off + i * st[d]!]);
 }
 
+/**
+ * torch.diagonal: the `offset`-th diagonal of the (dim1, dim2) planes, as a last dim; a view.
+ * The planes go last, the square block holding the diagonal is cut out, and its row-major
+ * elements i·(L+1) are read by padding one row and keeping column 0 — movement ops only, so
+ * writes through it reach the base.
+ */
+export function diagonal(x: Tensor, offset: number, dim1: number, dim2: number): Tensor {
+  for (const [v, name] of [
+    [offset, 'offset'],
+    [dim1, 'dim1'],
+    [dim2, 'dim2'],
+  ] as const) {
+    if (!Number.isInteger(v)) throw new TypeError(`diagonal(): argument '${name}' must be int, not ${typeof v === 'number' ? 'float' : typeof v}`);
+  }
+  const d1 = normDim(dim1, x.ndim);
+  const d2 = normDim(dim2, x.ndim);
+  if (d1 === d2) throw new ShapeError(`diagonal dimensions cannot be identical ${dim1}, ${dim2}`);
+  const [n1, n2] = [x.shape[d1]!, x.shape[d2]!];
+  const len = Math.max(0, offset >= 0 ? Math.min(n1, n2 - offset) : Math.min(n1 + offset, n2));
+  const [r0, c0] = len === 0 ? [0, 0] : offset >= 0 ? [0, offset] : [-offset, 0];
+  const rest = x.shape.map((_, i) => i).filter((i) => i !== d1 && i !== d2);
+  const lead = rest.map((i) => x.shape[i]!);
+  let n = permuteNode(x.node, [...rest, d1, d2]);
+  n = shrinkNode(n, n.shape.map((d, i): Pair => (i === lead.length ? [r0, r0 + len] : i === lead.length + 1 ? [c0, c0 + len] : [0, d])));
+  n = reshapeNode(n, [...lead, len * len]);
+  if (len > 0) {
+    n = padNode(n, n.shape.map((_, i): Pair => (i === lead.length ? [0, len] : [0, 0])));
+    n = reshapeNode(n, [...lead, len, len + 1]);
+    n = shrinkNode(n, n.shape.map((d, i): Pair => (i === lead.length + 1 ? [0, 1] : [0, d])));
+  }
+  n = reshapeNode(n, [...lead, len]);
+  return view('DiagonalBackward0', n, x, (st, off) => [
+    [...rest.map((i) => st[i]!), st[d1]! + st[d2]!],
+    len === 0 ? off : off + r0 * st[d1]! + c0 * st[d2]!,
+  ]);
+}
+
 /** A Python slice `start:stop:step` on one dim, with Python's clamping. */
 export function sliceDim(x: Tensor, dim: number, start: number | undefined, stop: number | undefined, step: number): Tensor {
   if (step <= 0) throw new RangeError('step must be greater than zero');
