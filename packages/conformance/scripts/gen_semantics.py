@@ -419,6 +419,15 @@ EXAMPLES = [
     ('copy_ into a view from another tensor', [2, 3], [['compute', 'c', 'scale', ['b']], ['view', 'v', 'b', 'select', [0, 0]], ['view', 'w', 'c', 'select', [0, 1]], ['inplace', 'v', 'copy_', ['w']]]),
     ('in-place through a view of a view', [2, 3, 4], [['view', 'v', 'b', 'select', [0, 1]], ['view', 'w', 'v', 'narrow', [1, 1, 2]], ['inplace', 'w', 'mul_', [3]]]),
     ('chains of in-place ops on a base and its views', [4, 4], [['view', 'r', 'b', 'select', [0, 2]], ['view', 'c', 'b', 'select', [1, 1]], ['inplace', 'r', 'mul_', [2]], ['inplace', 'c', 'add_', [1]], ['inplace', 'b', 'neg_', []]]),
+    ('fill_ through an expanded view: allowed, backward raises', [4, 1], [['view', 'e', 'b', 'expand', [4, 3]], ['view', 'r', 'e', 'select', [0, 1]], ['inplace', 'r', 'fill_', [5]]]),
+    ('setitem of a number through an expanded view', [4, 1], [['view', 'e', 'b', 'expand', [4, 3]], ['setitem', 'e', [{'s': [1, 3, 1]}], 7]]),
+    ('setitem by index tensors through an expanded view', [4, 1], [['view', 'e', 'b', 'expand', [4, 3]], ['setitem', 'e', [{'t': [0, 2]}, {'t': [1, 2]}], -1.5]]),
+    ('x.mul_(x) fails backward', [3], [['inplace', 'b', 'mult_', ['b']]]),
+    ('a view added in place to its base raises (partial overlap)', [2, 3], [['view', 'v', 'b', 'select', [0, 0]], ['inplace', 'v', 'addt_', ['b']]]),
+    ('diagonal written in place', [3, 4], [['view', 'd', 'b', 'diagonal', [1, 0, 1]], ['inplace', 'd', 'mul_', [-2]]]),
+    ('unfold written in place', [2, 6], [['view', 'u', 'b', 'unfold', [1, 2, 3]], ['inplace', 'u', 'add_', [1]]]),
+    ('a view of the leaf written under no_grad keeps its gradient', [2, 3], [['view', 'v', 'a', 'select', [1, 2]], ['inplace', 'v', 'nograd_mul_', [2]]]),
+    ('relu_ saves its result: a later write fails backward', [4], [['compute', 'c', 'scale', ['b']], ['inplace', 'c', 'relu_', []], ['inplace', 'c', 'add_', [1]]]),
 ]
 
 
