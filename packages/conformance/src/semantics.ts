@@ -274,15 +274,15 @@ export const KNOWN_SEMANTIC_GAPS: ReadonlyMap<string, string> = new Map<string, 
   ['views/025', "results of ops on permuted inputs are contiguous in fusor, not laid out like the input as PyTorch's (a later view() succeeds where PyTorch raises)"],
 ]);
 
-/** Registers every program as a vitest test on `device`. */
-export function runSemantics(device: string, opts: { only?: RegExp } = {}): void {
+/** Registers every program as a vitest test on `device` (`timeout` per program, in ms: a slow shader compiler). */
+export function runSemantics(device: string, opts: { only?: RegExp; timeout?: number } = {}): void {
   const programs = loadPrograms();
   describe(`storage semantics on ${device} (PyTorch programs)`, () => {
     for (const p of programs) {
       if (opts.only && !opts.only.test(p.id)) continue;
       const gap = KNOWN_SEMANTIC_GAPS.get(p.id);
       if (gap) it.skip(`${p.id} — known gap: ${gap}`, () => {});
-      else it(p.id, () => runProgram(p, device));
+      else it(p.id, () => runProgram(p, device), opts.timeout);
     }
   });
 }
