@@ -59,6 +59,21 @@ y = (a.detach() * a ** 3).sum()
 (gg,) = torch.autograd.grad(g.sum(), a)
 out['detach_second_order'] = [g.tolist(), gg.tolist()]
 
+# diagonal and unfold are views: their layouts, and a write through them reaches the base
+base = torch.arange(24.0).reshape(2, 3, 4)
+layouts = []
+for v in [base.diagonal(), base.diagonal(1, 1, 2), base.diagonal(-1, 2, 0), base.diagonal(5), base.unfold(2, 2, 1), base.unfold(1, 2, 2)]:
+    layouts.append([list(v.shape), list(v.stride()), v.storage_offset()])
+out['view_layouts'] = layouts
+w = torch.arange(12.0).reshape(3, 4)
+w.diagonal(1).mul_(10)
+w.unfold(0, 1, 2).add_(100)
+out['view_writes'] = w.tolist()
+try:
+    base.diagonal(0, 1, -2)
+except RuntimeError as e:
+    out['diagonal_same_dims'] = str(e)
+
 with open(OUT, 'w') as f:
     json.dump({'torch': torch.__version__, 'cases': out}, f, indent=1)
 print('->', OUT)

@@ -134,6 +134,17 @@ add('storage', 'views report PyTorch’s strides, offsets and contiguity, and sh
   const r = a.transpose(1, 2).reshape(24);
   expect(r.sharesStorage(a)).toBe(false);
 });
+add('storage', 'diagonal and unfold are views with PyTorch’s layouts; writes through them reach the base', async (device) => {
+  const base = torch.arange(24, { device }).float().reshape(2, 3, 4).clone();
+  const views = [base.diagonal(), base.diagonal(1, 1, 2), base.diagonal(-1, 2, 0), base.diagonal(5), base.unfold(2, 2, 1), base.unfold(1, 2, 2)];
+  expect(views.map((v) => [v.shape, v.stride(), v.storageOffset()])).toEqual(golden['view_layouts']);
+  expect(views.every((v) => v.sharesStorage(base))).toBe(true);
+  const w = torch.arange(12, { device }).float().reshape(3, 4).clone();
+  w.diagonal(1).mul_(10);
+  w.unfold(0, 1, 2).add_(100);
+  expect(await list(w)).toEqual(golden['view_writes']);
+  expect(() => base.diagonal(0, 1, -2)).toThrow(golden['diagonal_same_dims'] as string);
+});
 add('storage', 'in-place ops bump the shared version counter', async (device) => {
   const a = torch.zeros(3, { device });
   const v = a.narrow(0, 1, 2);
