@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { getBackend } from '@fusor/compiler';
+import { getBackend } from '@fusor/runtime';
 import * as torch from '@fusor/tensor';
 import type { Tensor } from '@fusor/tensor';
 
