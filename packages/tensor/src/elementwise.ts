@@ -462,6 +462,8 @@ export function inPlace<T extends Tensor>(t: T, result: Tensor, name: string, wr
   const strides = t._strides();
   const overlaps = t.shape.some((d, i) => d > 1 && strides[i] === 0);
   if (overlaps && !OVERLAP_ALLOWED.has(name)) throw new RangeError(INTERNAL_OVERLAP);
+  // which elements were written matters only where several share one memory location
+  const writtenMask = overlaps ? written : undefined;
   let value = castNode(result.node, t.dtype);
   const box = t._box;
   const view = t._view;
@@ -469,7 +471,7 @@ export function inPlace<T extends Tensor>(t: T, result: Tensor, name: string, wr
   // history: gradients of the storage's owner still flow as recorded (PyTorch keeps its grad_fn)
   const outside = (t._detached || !grad) && box.fn !== null;
   if (outside) {
-    const next = view === null ? value : writeThrough(box.node, view.steps, value, written);
+    const next = view === null ? value : writeThrough(box.node, view.steps, value, writtenMask);
     commitVersion(box, dataNode(detachNode(next), box.node));
   } else if (view === null) {
     commitVersion(box, value);
@@ -482,7 +484,7 @@ export function inPlace<T extends Tensor>(t: T, result: Tensor, name: string, wr
   } else {
     // a write through a view is a new version of the whole storage: the value placed where the
     // view reads, the old contents elsewhere (PyTorch's CopySlices); other views read it anew
-    commitVersion(box, writeThrough(box.node, view.steps, value, written));
+    commitVersion(box, writeThrough(box.node, view.steps, value, writtenMask));
     const fn = result.gradFn;
     if (base !== null && (fn || base.requiresGrad) && grad) {
       const op = fn?.renamed(name, t);
