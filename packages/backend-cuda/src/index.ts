@@ -190,6 +190,10 @@ export const cudaBackend: Backend<CudaBuffer, CudaProgram> & {
     rt().copyToHost(buf.device, out, buf.ptr, bytesOf(buf.dtype, buf.size));
     return out;
   },
+  copy(src, dst) {
+    if (src.dtype !== dst.dtype || src.size !== dst.size) throw new RangeError(`internal: a cuda copy of ${src.size} ${src.dtype} into ${dst.size} ${dst.dtype}`);
+    rt().copyOnDevice(dst.device, dst.ptr, src.device, src.ptr, bytesOf(src.dtype, src.size));
+  },
   read(buf) {
     try {
       return Promise.resolve(this.readSync!(buf));

@@ -19,14 +19,6 @@ if (adapter.ok) {
   runConformance('webgpu', {
     skip: [
       { match: needsWideInt64, reason: 'int64 values outside int32: the webgpu backend holds int64 as int32' },
-      {
-        match: (c: Case) => c.id === 'cumprod/i64',
-        reason: 'open bug: int64 cumprod (a SCAN kernel) raises the int32-overflow flag on values that fit (found when the indexing and webgpu work were merged)',
-      },
-      {
-        match: (c: Case) => /^(conv|convTranspose|maxPool|avgPool|adaptiveAvgPool|tensorUnfold|unfold)\d*[a-zA-Z]*\//.test(c.id),
-        reason: 'sliding-window kernels (conv, pooling, unfold): SwiftShader spends seconds to minutes compiling their unsimplified index expressions (conv3d 211 s) until the index simplifier folds them',
-      },
     ],
   });
 } else {
