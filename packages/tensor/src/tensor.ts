@@ -246,9 +246,10 @@ export class Tensor {
     if (this._view === null && !this._detached) return b.node;
     const c = this._cache;
     if (c !== null && c.for === b.node) return c.node;
-    let n = b.node;
+    // detached first, then the view's steps: a detached alias made a leaf again (requiresGrad_)
+    // is the node its views read, so their gradients reach it
+    let n = this._detached ? detachNode(b.node) : b.node;
     if (this._view) for (const s of this._view.steps) n = withSources(s, [n]);
-    if (this._detached) n = detachNode(n);
     this._cache = { for: b.node, node: n };
     return n;
   }
@@ -1354,7 +1355,8 @@ export function record(name: string, node: Node, inputs: readonly Tensor[], save
 export function recordView(name: string, node: Node, x: Tensor, strides: readonly number[] | null, offset: number): Tensor {
   const v = Tensor._view(x, node, strides, offset);
   if (!v) return record(name, node, [x], false);
-  if (x.requiresGrad && !x._detached) {
+  // (a detached alias that requires grad is a leaf of its own: PyTorch's x.detach().requires_grad_())
+  if (x.requiresGrad) {
     if (isGradEnabled()) {
       v.requiresGrad = true;
       v._gradFn = new GradFn(name, [edgeOf(x)], false, node);
