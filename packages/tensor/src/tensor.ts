@@ -626,6 +626,7 @@ export class Tensor {
       }
       return castTo(this, dtype);
     }
+    for (const k of Object.keys(target)) if (k !== 'device' && k !== 'dtype') throw new TypeError(`to() got an unexpected keyword argument '${k}'`);
     let t: Tensor = this;
     if (target.dtype !== undefined) t = castTo(t, parseDType(target.dtype));
     if (target.device !== undefined) t = copyTo(t, resolveDevice(target.device));
@@ -1132,13 +1133,13 @@ export class Tensor {
     return Scan.logcumsumexp(this, dim);
   }
   /** Stable sort along `dim` (NaN as the largest value): values and their original positions. */
-  sort(dim: number | Srt.SortOptions = -1, descending: boolean | Srt.SortOptions = false, opts?: Srt.SortOptions): R.ValuesIndices {
+  sort(dim?: number | Srt.SortOptions, descending?: boolean | Srt.SortOptions, opts?: Srt.SortOptions): R.ValuesIndices {
     return Srt.sort(this, dim, descending, opts);
   }
-  argsort(dim: number | Srt.SortOptions = -1, descending: boolean | Srt.SortOptions = false, opts?: Srt.SortOptions): Tensor {
+  argsort(dim?: number | Srt.SortOptions, descending?: boolean | Srt.SortOptions, opts?: Srt.SortOptions): Tensor {
     return Srt.argsort(this, dim, descending, opts);
   }
-  topk(k: number, dim: number | Srt.TopkOptions = -1, largest: boolean | Srt.TopkOptions = true, sorted: boolean | Srt.TopkOptions = true, opts?: Srt.TopkOptions): R.ValuesIndices {
+  topk(k: number, dim?: number | Srt.TopkOptions, largest?: boolean | Srt.TopkOptions, sorted?: boolean | Srt.TopkOptions, opts?: Srt.TopkOptions): R.ValuesIndices {
     return Srt.topk(this, k, dim, largest, sorted, opts);
   }
   kthvalue(k: number, dim = -1, keepdim = false): R.ValuesIndices {
