@@ -111,7 +111,7 @@ function windowTables(
 }
 
 /** The number of windows along each axis of a (spread-out) input padded by lo/hi. */
-export function windowCounts(spatial: readonly number[], k: readonly number[], s: readonly number[], d: readonly number[], lo: readonly number[], hi: readonly number[], spread?: readonly number[]): number[] {
+function outputCounts(spatial: readonly number[], k: readonly number[], s: readonly number[], d: readonly number[], lo: readonly number[], hi: readonly number[], spread?: readonly number[]): number[] {
   return spatial.map((size, i) => {
     const len = size === 0 ? 0 : (size - 1) * (spread?.[i] ?? 1) + 1;
     return Math.max(0, Math.floor((len + lo[i]! + hi[i]! - d[i]! * (k[i]! - 1) - 1) / s[i]!) + 1);
@@ -145,7 +145,7 @@ export function slidingWindows(
   const lead = x.ndim - nd;
   const b = x.shape.slice(0, lead);
   const spatial = x.shape.slice(lead);
-  const o = windowCounts(spatial, k, s, d, lo, hi, spread);
+  const o = outputCounts(spatial, k, s, d, lo, hi, spread);
   const shape = [...b, ...k, ...o];
   const kk = k.reduce((a, v) => a * v, 1);
   const ll = o.reduce((a, v) => a * v, 1);
@@ -177,7 +177,7 @@ export function windowPositions(
   hi: readonly number[],
   device: string,
 ): Node {
-  const o = windowCounts(spatial, k, s, d, lo, hi);
+  const o = outputCounts(spatial, k, s, d, lo, hi);
   return reshapeNode(windowTables(spatial, k, s, d, lo, o, k.map(() => 1), device).read, [...k, ...o]);
 }
 
