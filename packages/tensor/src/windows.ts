@@ -6,7 +6,7 @@
  * divisors along a single axis.
  */
 import { binaryNode, bufferNode, constNode, dataNode, expandNode, gatherNode, scatterNode, padNode, permuteNode, reshapeNode, shrinkNode, whereNode, type Node, type Pair } from '@fusor/ir';
-import { setHostCopy } from '@fusor/compiler';
+import { setHostCopy } from '@fusor/runtime';
 
 /** Windows along one axis: x[..., I, ...] → [..., o, k, ...] with y[.., i, j, ..] = x[.., i·s + j·d, ..]. */
 export function windowAxis(x: Node, axis: number, k: number, s: number, d: number): Node {
