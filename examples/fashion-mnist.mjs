@@ -1,7 +1,7 @@
 // Trains a classifier on Fashion-MNIST with Adam, a progress bar and the test accuracy at the end.
 //   apt-get install dataset-fashion-mnist   (the IDX files, in /usr/share/datasets/fashion-mnist)
-//   pnpm build && node examples/fashion-mnist.mjs [--epochs 3] [--batch-size 64] [--lr 0.001] [--model mlp|cnn] [--limit N]
-// The default model is a small CNN (Conv2d→ReLU→MaxPool ×2 →Flatten→Linear, 18k parameters), 3
+//   pnpm build && node examples/fashion-mnist.mjs [--epochs 5] [--batch-size 64] [--lr 0.001] [--model mlp|cnn] [--limit N]
+// The default model is a small CNN (Conv2d→ReLU→MaxPool ×2 →Flatten→Linear, 18k parameters), 5
 // epochs; the test accuracy is printed after each. --model mlp trains a 784-256-128-10 MLP instead.
 import { parseArgs } from 'node:util';
 import * as torch from '@fusor/tensor';
@@ -9,7 +9,7 @@ import { nn, optim, data, datasets } from '@fusor/nn';
 
 const { values: args } = parseArgs({
   options: {
-    epochs: { type: 'string', default: '3' },
+    epochs: { type: 'string', default: '5' },
     'batch-size': { type: 'string', default: '64' },
     lr: { type: 'string', default: '0.001' },
     model: { type: 'string', default: 'cnn' },
