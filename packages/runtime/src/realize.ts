@@ -607,6 +607,14 @@ function finish(roots: readonly Node[], made: readonly Node[]): void {
 
 const computedBefore = new WeakSet<Node>();
 
+/** Runs one planned item; a copy that has to pass through the host hands back its source for the caller to read. */
+function runItem(item: ScheduleItem, made: Node[]): DeviceBuffer | null {
+  if (isAlias(item)) runAlias(item);
+  else if (item.kind !== 'copy') runKernel(item, made);
+  else if (!copyOnDevice(item, made)) return need(item.root.src[0]!);
+  return null;
+}
+
 /** Computes every node in `roots` into a buffer, synchronously. */
 export function realize(roots: readonly Node[]): void {
   const structure = plansCacheable() ? structureOf(roots) : null;
@@ -616,15 +624,12 @@ export function realize(roots: readonly Node[]): void {
   recording = steps;
   try {
     for (const item of plan(roots)) {
-      if (isAlias(item)) runAlias(item);
-      else if (item.kind === 'copy') {
-        if (copyOnDevice(item, made)) continue;
-        const src = need(item.root.src[0]!);
-        if (!src.backend.readSync) {
-          throw new Error(`copying from ${src.device} needs an asynchronous read: use the async form (await tensor.data(), await loss.backward())`);
-        }
-        finishCopy(item, src.backend.readSync(src.handle), made);
-      } else runKernel(item, made);
+      const src = runItem(item, made);
+      if (!src) continue;
+      if (!src.backend.readSync) {
+        throw new Error(`copying from ${src.device} needs an asynchronous read: use the async form (await tensor.data(), await loss.backward())`);
+      }
+      finishCopy(item, src.backend.readSync(src.handle), made);
     }
   } finally {
     recording = null;
@@ -649,12 +654,8 @@ export async function realizeHeld(roots: readonly Node[], hold = true): Promise<
   inflight++;
   try {
     for (const item of plan(roots)) {
-      if (isAlias(item)) runAlias(item);
-      else if (item.kind === 'copy') {
-        if (copyOnDevice(item, made)) continue;
-        const src = need(item.root.src[0]!);
-        finishCopy(item, src.backend.readSync ? src.backend.readSync(src.handle) : await src.backend.read(src.handle), made);
-      } else runKernel(item, made);
+      const src = runItem(item, made);
+      if (src) finishCopy(item, src.backend.readSync ? src.backend.readSync(src.handle) : await src.backend.read(src.handle), made);
     }
   } finally {
     inflight--;
@@ -714,36 +715,20 @@ interface Structure {
 /** A slot of a plan: a leaf's buffer (leaf index) or a buffer the plan allocates (temp index). */
 type Slot = { readonly leaf: number } | { readonly temp: number };
 
-/** A launch of a planned realize, with the node whose value it computed (null: an in-place write or a prefill). */
-type RecordedStep = { readonly made: Node | null } & (
-  | {
-      readonly k: 'kernel';
-      readonly backend: Backend;
-      readonly program: unknown;
-      readonly vars: readonly number[];
-      readonly rands: readonly Node[];
-      readonly bufs: readonly DeviceBuffer[];
-    }
-  | { readonly k: 'gemm'; readonly backend: Backend; readonly shape: GemmShape; readonly bufs: readonly [DeviceBuffer, DeviceBuffer, DeviceBuffer] }
-);
-
 /**
- * A launch of a plan; `made` is the position (among the pending nodes) of the node it computes,
- * which a replay binds to the result as planning does — so finish() keeps a value computed a
- * second time (a weight updated lazily, read by every step) instead of computing it again.
+ * A launch of a realize, over buffers `B` (output first) and nodes `N`: while planning, device
+ * buffers and nodes; in a stored plan, slots and positions among the pending nodes. `made` is the
+ * node the launch computes (null: an in-place write, a scatter's prefill), which a replay binds
+ * to the result as planning does — so finish() keeps a value computed a second time (a weight
+ * updated lazily, read by every step) instead of computing it again. `rands` are the RAND nodes
+ * whose (seed, offset) pairs are the kernel's parameters: a replay passes the new draws' pairs.
  */
-type PlanStep = { readonly made: number | null } & (
-  | {
-      readonly k: 'kernel';
-      readonly backend: Backend;
-      readonly program: unknown;
-      readonly vars: readonly number[];
-      /** Positions of the RAND nodes whose (seed, offset) pairs are the vars: a replay passes the new draws' pairs. */
-      readonly rands: readonly number[];
-      readonly slots: readonly Slot[];
-    }
-  | { readonly k: 'gemm'; readonly backend: Backend; readonly shape: GemmShape; readonly slots: readonly Slot[] }
+type Launch<B, N> = { readonly made: N | null; readonly backend: Backend; readonly bufs: readonly B[] } & (
+  | { readonly k: 'kernel'; readonly program: unknown; readonly vars: readonly number[]; readonly rands: readonly N[] }
+  | { readonly k: 'gemm'; readonly shape: GemmShape }
 );
+type RecordedStep = Launch<DeviceBuffer, Node>;
+type PlanStep = Launch<Slot, number>;
 
 interface Plan {
   readonly steps: readonly PlanStep[];
@@ -874,10 +859,10 @@ function storePlan(structure: Structure, steps: readonly RecordedStep[], roots: 
         if (i === undefined) return; // a draw the simplifier made: not one the structure lists
         rands.push(i);
       }
-      planSteps.push({ k: 'kernel', backend: step.backend, program: step.program, vars: step.vars, rands, slots, made });
+      planSteps.push({ k: 'kernel', backend: step.backend, program: step.program, vars: step.vars, rands, bufs: slots, made });
       kernels++;
     } else {
-      planSteps.push({ k: 'gemm', backend: step.backend, shape: step.shape, slots, made });
+      planSteps.push({ k: 'gemm', backend: step.backend, shape: step.shape, bufs: slots, made });
       routines++;
     }
   }
@@ -910,7 +895,7 @@ function replayPlan(structure: Structure, roots: readonly Node[]): boolean {
   const made: Node[] = [];
   try {
     for (const step of p.steps) {
-      const out = step.slots[0]!;
+      const out = step.bufs[0]!;
       if ('temp' in out && !temps[out.temp]) {
         const t = p.temps[out.temp]!;
         temps[out.temp] = new DeviceBuffer(t.backend, allocOn(t.backend, t.dtype, t.size, t.device), t.device);
@@ -918,10 +903,10 @@ function replayPlan(structure: Structure, roots: readonly Node[]): boolean {
       if (step.k === 'kernel') {
         step.backend.launch(
           step.program,
-          step.slots.map((s) => at(s).handle),
+          step.bufs.map((s) => at(s).handle),
           step.rands.length ? drawsOf(structure, step.rands) : step.vars,
         );
-      } else step.backend.routines!.gemm!.run(step.shape, at(step.slots[1]!).handle, at(step.slots[2]!).handle, at(out).handle);
+      } else step.backend.routines!.gemm!.run(step.shape, at(step.bufs[1]!).handle, at(step.bufs[2]!).handle, at(out).handle);
       if (step.made !== null) {
         const n = structure.pending[step.made]!;
         setBuffer(n, at(out));

@@ -22,7 +22,7 @@ import {
 import * as D from './decompose.js';
 import { bindArgs, boolArg, intTuple, type CallArgs, type IntOrTuple } from './args.js';
 import { DTYPE_TITLE } from './elementwise.js';
-import { record, type Tensor } from './tensor.js';
+import { record, recordView, type Tensor } from './tensor.js';
 import { normDim } from './views.js';
 import { outSize, slidingWindows, windowAxis, windowPositions } from './windows.js';
 
@@ -384,5 +384,8 @@ export function unfoldDim(x: Tensor, dim: number, size: number, step: number): T
   const order = [...w.shape.keys()].filter((i) => i !== axis + 1);
   let out = permuteNode(w, [...order, axis + 1]);
   if (x.ndim === 0) out = reshapeNode(out, [size]);
-  return record('UnfoldBackward0', out, [x], false);
+  // a view of x, as PyTorch's: windows step·stride apart, size elements stride apart
+  const st = x.ndim === 0 ? [1] : x._strides();
+  const strides = x.ndim === 0 ? [1] : [...st.map((v, i) => (i === axis ? v * step : v)), st[axis]!];
+  return recordView('UnfoldBackward0', out, x, strides, x.storageOffset());
 }

@@ -178,3 +178,28 @@ describe('structural plan cache', () => {
     expect(() => torch.setPlanCacheCapacity(-1)).toThrow('plan cache capacity must be a non-negative integer, got -1');
   });
 });
+
+describe('Tensor.realize()', () => {
+  it('computes on the device without a read, keeps the value, and returns the tensor', () => {
+    const x = ints([4], 1);
+    const y = x.mul(3).add(1);
+    const launched = torch.compilerStats().launched;
+    expect(y.realize()).toBe(y);
+    expect(torch.compilerStats().launched).toBe(launched + 1);
+    // computed once: reading it launches nothing more
+    expect(vals(y)).toEqual(vals(x).map((v) => v * 3 + 1));
+    expect(torch.compilerStats().launched).toBe(launched + 1);
+  });
+
+  it('keeps autograd history (a realized intermediate still takes gradients)', () => {
+    const w = ints([3], 2).requiresGrad_();
+    const h = w.mul(2).realize();
+    h.sum().backward();
+    expect(vals(w.grad!)).toEqual([2, 2, 2]);
+  });
+
+  it('realizeAsync() resolves to the tensor', async () => {
+    const y = ints([2], 3).add(1);
+    expect(await y.realizeAsync()).toBe(y);
+  });
+});
