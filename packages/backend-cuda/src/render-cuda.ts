@@ -20,7 +20,7 @@
  * falls back to portable C++, which is what the host-emulation tests compile.
  */
 import { DTYPES, isFloat, type DType, type ReduceKind } from '@fusor/ir';
-import { bfloat16Bits, bfloat16FromBits, float16Bits, float16FromBits, type AluOp, type Expr, type Kernel, type Stmt } from '@fusor/compiler';
+import { bfloat16Bits, bfloat16FromBits, float16Bits, float16FromBits, type AluOp, type Expr, type Kernel, type RenderedKernel, type Stmt } from '@fusor/compiler';
 
 /** Threads per block; kernels declare it as their launch bound. */
 export const BLOCK_SIZE = 256;
@@ -696,8 +696,7 @@ function layoutOf(k: Kernel, loops: readonly LoopStmt[]): 'rows' | 'cols' {
 export const kernelSymbol = (name: string): string => name.replace(/[^A-Za-z0-9_]/g, '_');
 
 /** The `extern "C" __global__` function for one kernel, without the prelude. */
-export function renderKernel(k: Kernel, name = kernelSymbol(k.name)): string {
-  const plan = planKernel(k);
+export function renderKernel(k: Kernel, name = kernelSymbol(k.name), plan = planKernel(k)): string {
   const params = [
     ...k.buffers.map((b, i) => `${b.output ? '' : 'const '}${STORAGE_TYPE[b.dtype]}* b${i}`),
     ...k.vars.map((v, i) => `${STORAGE_TYPE[v.dtype]} v${i}`),
@@ -909,7 +908,27 @@ function renderCombine(split: SplitLoop, plan: Extract<KernelPlan, { mode: 'bloc
 
 /** A whole compilation unit: the prelude and one kernel. This is what the backend compiles. */
 export function renderCuda(k: Kernel): string {
-  return `${CUDA_PRELUDE}\n${renderKernel(k)}\n`;
+  return renderCudaProgram(k).source;
+}
+
+/** A rendered kernel with the plan its launch follows: planned once, here, for both. */
+export interface RenderedCuda extends RenderedKernel {
+  readonly source: string;
+  readonly plan: KernelPlan;
+}
+
+export function renderCudaProgram(k: Kernel): RenderedCuda {
+  const plan = planKernel(k);
+  const entry = kernelSymbol(k.name);
+  return {
+    source: `${CUDA_PRELUDE}\n${renderKernel(k, entry, plan)}\n`,
+    entry,
+    groupSize: BLOCK_SIZE,
+    outputsPerGroup: plan.mode === 'block' ? plan.outputs : BLOCK_SIZE,
+    bindings: plan.mode === 'block' && plan.workspace > 0 ? { workspace: k.buffers.length + k.vars.length } : {},
+    workspace: plan.mode === 'block' ? plan.workspace : 0,
+    plan,
+  };
 }
 
 /** Many kernels in one unit (for batch compiles), renamed k0, k1, … so names never collide. */

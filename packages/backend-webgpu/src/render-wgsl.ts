@@ -14,7 +14,7 @@
  * and sin reduces its argument first (built-in sin is only accurate on [-π, π]).
  */
 import { isFloat, type DType } from '@fusor/ir';
-import type { AluOp, Expr, Kernel, Stmt } from '@fusor/compiler';
+import type { AluOp, Expr, Kernel, RenderedKernel, Stmt } from '@fusor/compiler';
 
 /** Raised when a kernel cannot be expressed on this backend (an int64 constant past int32…). */
 export class WgslRenderError extends RangeError {
@@ -642,7 +642,9 @@ export interface WgslLayout {
   readonly overflowBinding: number | null;
 }
 
-export interface RenderedWgsl {
+export interface RenderedWgsl extends RenderedKernel {
+  readonly source: string;
+  /** The same text as `source`. */
   readonly code: string;
   readonly layout: WgslLayout;
 }
@@ -702,7 +704,17 @@ export function renderWgsl(k: Kernel, opts: WgslOptions = DEFAULT_WGSL_OPTIONS):
     '}',
     '',
   ].join('\n');
-  return { code, layout: { buffers: k.buffers.length, varsBinding, overflowBinding } };
+  const bindings = { ...(varsBinding === null ? {} : { vars: varsBinding }), ...(overflowBinding === null ? {} : { overflow: overflowBinding }) };
+  return {
+    source: code,
+    code,
+    entry: 'main',
+    groupSize: wg,
+    outputsPerGroup: cooperative ? 1 : mode === 'subgroup' ? rows : wg,
+    bindings,
+    workspace: 0,
+    layout: { buffers: k.buffers.length, varsBinding, overflowBinding },
+  };
 }
 
 /** Workgroups to launch for `size` invocations: 1-D when it fits, else 2-D. */

@@ -60,7 +60,7 @@ export function explain(roots: readonly Node[], opts: ExplainOptions = {}): Expl
     }
     const { kernel } = lower(item);
     const launch = getBackend(item.root.device).describe?.(kernel);
-    const rendered = opts.source ? getBackend(item.root.device).render(kernel) : undefined;
+    const rendered = opts.source ? getBackend(item.root.device).render(kernel).source : undefined;
     return {
       ...base,
       name: kernel.name,
