@@ -6,6 +6,7 @@ import {
   binaryNode,
   castNode,
   constNode,
+  dataNode,
   detachNode,
   isFloat,
   reduceNode,
@@ -146,6 +147,14 @@ export function withSlope(value: Node, x: Node, slope: Node): Node {
   // only a finite x carries the slope (x − x is NaN at ±∞, where the slope is 0 anyway)
   const finite = where(eq(sub(x, x), c(0, x)), x, c(0, x));
   return add(detachNode(value), mul(sub(finite, detachNode(finite)), detachNode(slope)));
+}
+
+/**
+ * `value`, with the gradient `slope` with respect to `x` everywhere (at NaN and ±∞ too, where
+ * withSlope passes none): PyTorch's formula for an op whose value is computed another way.
+ */
+export function withGradient(value: Node, x: Node, slope: Node): Node {
+  return dataNode(value, mul(sub(x, detachNode(x)), detachNode(slope)));
 }
 
 /** log(1 + u) without losing small u: log(w)·u/(w − 1), w = 1 + u (Goldberg); u where w rounds to 1, ∞ at ∞. */
