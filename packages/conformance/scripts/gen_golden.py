@@ -263,6 +263,7 @@ OPS = {
     'exp2': lambda x, a: torch.exp2(x[0]),
     'log': lambda x, a: torch.log(x[0]),
     'log2': lambda x, a: torch.log2(x[0]),
+    'log1p': lambda x, a: torch.log1p(x[0]),
     'sqrt': lambda x, a: torch.sqrt(x[0]),
     'rsqrt': lambda x, a: torch.rsqrt(x[0]),
     'reciprocal': lambda x, a: torch.reciprocal(x[0]),
@@ -580,7 +581,7 @@ def creation():
 
 # ----------------------------------------------------------------------------- elementwise
 
-UNARY_DOMAIN = {'log': 'pos', 'log2': 'pos', 'sqrt': 'pos', 'rsqrt': 'pos'}
+UNARY_DOMAIN = {'log': 'pos', 'log2': 'pos', 'log1p': 'pos', 'sqrt': 'pos', 'rsqrt': 'pos'}
 UNARY_INT_OK = ['neg', 'abs', 'sign', 'exp', 'exp2', 'log', 'log2', 'sqrt', 'rsqrt', 'reciprocal', 'sin', 'cos', 'tanh',
                 'sigmoid', 'relu', 'floor', 'ceil', 'trunc', 'round', 'square']
 
@@ -603,7 +604,7 @@ def unary_cases(op):
 # Unary ops added after the fixtures were first drawn: each draws its inputs from its own stream
 # (own_stream), so adding one changes no other case. A new unary op is a name here, its call in
 # OPS, and any values of interest in later().
-LATER_UNARY = []
+LATER_UNARY = ['log1p']
 
 
 def later():
@@ -611,6 +612,8 @@ def later():
     for op in LATER_UNARY:
         with own_stream(op):
             unary_cases(op)
+    case('f32/small', 'log1p', [V([-1, -0.5, -1e-4, -1e-30, -0.0, 1e-30, 1e-7, 1e-4, 0.3, 1e30], F32)])
+    case('f64/small', 'log1p', [V([-1, -1e-9, -1e-300, 1e-300, 1e-17, 1e-9, 0.75, 1e300], F64)])
 
 
 def elementwise():
