@@ -68,8 +68,10 @@ ${fence(k.ir)}
 
 ## 4. Rendering and running (\`@fusor/backend-cpu\`)
 
-The backend renders kernel IR to source; the compiler caches the compiled program per
-(backend, kernel), so running the same program on new data compiles nothing. The cpu backend
+The backend renders kernel IR to source; the runtime (\`@fusor/runtime\`, which owns everything
+stateful: the backend registry, buffers, caches, realization) caches the compiled program per
+(backend, kernel), least recently used first up to a bound, so running the same program on new
+data compiles nothing. Scheduling, lowering and \`explain()\` are pure functions of the compiler. The cpu backend
 renders WebAssembly with SIMD128 by default and splits launches over a worker pool; its
 JavaScript renderer, the readable debug path (\`torch.configureCpu({ renderer: 'js' })\`), rounds
 float32 results after every op (\`Math.fround\`) so its numbers match a float32 machine, as the
@@ -83,7 +85,7 @@ ${fence(k.source)}
 recorded graph. The result is lazy IR again: forward and backward are scheduled, fused and
 compiled by the same path, and a gradient of a gradient is just another graph.
 
-## 6. Storage, views and lifetimes (\`tensor.ts\`, \`realize.ts\`)
+## 6. Storage, views and lifetimes (\`tensor.ts\`, \`@fusor/runtime\`)
 
 A tensor holds a *storage* (its \`Box\`: the node of the current contents and a version counter)
 and, for a view, the movement ops that read the view out of that storage. An in-place op makes a

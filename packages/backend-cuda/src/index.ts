@@ -5,16 +5,8 @@
  * is missing. Devices are `cuda` (= `cuda:0`) and `cuda:N`.
  */
 import { DTYPES, hostArray, type DType, type HostArray } from '@fusor/ir';
-import {
-  BackendUnavailableError,
-  bfloat16Bits,
-  float16Bits,
-  registerBackend,
-  type Backend,
-  type GemmRoutine,
-  type GemmShape,
-  type Kernel,
-} from '@fusor/compiler';
+import { BackendUnavailableError, bfloat16Bits, float16Bits, type Backend, type GemmRoutine, type GemmShape, type Kernel } from '@fusor/compiler';
+import { registerBackend } from '@fusor/runtime';
 import type { MemoryStats } from './allocator.js';
 import { Cublas, cublasGemm, DEFAULT_MIN_DIM, DEFAULT_MIN_MULTIPLY_ADDS, type CublasInfo, type CublasOptions } from './cublas.js';
 import { generatedGemm } from './gemm-kernels.js';

@@ -140,16 +140,6 @@ export class BackendUnavailableError extends Error {
   override name = 'BackendUnavailableError';
 }
 
-const registry = new Map<string, Backend>();
-const ready = new Map<string, Promise<string>>();
-
-/** Makes a backend usable for devices of its type (importing a backend package calls this). */
-export function registerBackend(b: Backend): void {
-  registry.set(b.name, b);
-}
-
-export const registeredBackends = (): string[] => [...registry.keys()];
-
 /** Splits 'cuda:1' into its type and ordinal. */
 export function parseDevice(device: string): { type: string; index: number } {
   const m = /^([a-z]+)(?::(\d+))?$/.exec(device);
@@ -161,28 +151,4 @@ export function parseDevice(device: string): { type: string; index: number } {
 export function canonicalDevice(device: string): string {
   const { type, index } = parseDevice(device);
   return type === 'cpu' ? 'cpu' : `${type}:${index}`;
-}
-
-export function getBackend(device: string): Backend {
-  const { type } = parseDevice(device);
-  const b = registry.get(type);
-  if (!b) {
-    throw new BackendUnavailableError(
-      `no backend registered for device '${device}'; import '@fusor/backend-${type}' to register it (registered: ${registeredBackends().join(', ')})`,
-    );
-  }
-  return b;
-}
-
-/** Brings a backend up once; rejects with BackendUnavailableError saying why. */
-export function initBackend(device: string): Promise<string> {
-  const b = getBackend(device);
-  let p = ready.get(b.name);
-  if (!p) {
-    const avail = b.isAvailable();
-    p = avail.ok ? b.init() : Promise.reject(new BackendUnavailableError(`${b.name} is unavailable: ${avail.reason}`));
-    ready.set(b.name, p);
-    p.catch(() => ready.delete(b.name));
-  }
-  return p;
 }

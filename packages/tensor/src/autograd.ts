@@ -5,7 +5,7 @@
  */
 import { gradients } from '@fusor/autograd';
 import { castNode, constNode, binaryNode, shapeEqual, toposort, type Node } from '@fusor/ir';
-import { realize } from '@fusor/compiler';
+import { realize } from '@fusor/runtime';
 import { AutogradError } from './errors.js';
 import { state } from './state.js';
 import { commitVersion, edgeOf, GradFn, Tensor, type Edge } from './tensor.js';

@@ -19,7 +19,8 @@ import {
   type HostArray,
   type Node,
 } from '@fusor/ir';
-import { bfloat16FromBits, float16FromBits, getBackend, getBuffer, realize, realizeAsync, realizeHeld, release, setBuffer, setHostCopy, unbind, type DeviceBuffer } from '@fusor/compiler';
+import { bfloat16FromBits, float16FromBits } from '@fusor/compiler';
+import { getBackend, getBuffer, realize, realizeAsync, realizeHeld, release, setBuffer, setHostCopy, unbind, type DeviceBuffer } from '@fusor/runtime';
 import { formatTensor, type FormatDType } from './format.js';
 import { AutogradError } from './errors.js';
 import { isGradEnabled, resolveDevice, state } from './state.js';

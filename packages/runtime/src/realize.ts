@@ -1,14 +1,27 @@
 /**
  * Realization: turning lazy nodes into device buffers. Schedules the pending graph, lowers each
- * item to kernel IR, compiles it once per (backend, kernel) and launches it.
+ * item to kernel IR (the compiler's pure functions), compiles it once per (backend, kernel) and
+ * launches it. The runtime's state lives here: buffers and their counts, the result and program
+ * caches, the capture tape.
  */
 import { DTYPES, type DType, type HostArray, type Node } from '@fusor/ir';
-import { canonicalDevice, getBackend, parseDevice, type Backend, type BackendBuffer, type GemmShape } from './backend.js';
-import type { Contraction } from './contraction.js';
-import type { Kernel } from './kernel-ir.js';
-import { lower } from './lower.js';
-import { schedule, type ScheduleItem } from './schedule.js';
-import { simplifyGraph } from './simplify-graph.js';
+import {
+  canonicalDevice,
+  type Backend,
+  type BackendBuffer,
+  type Contraction,
+  explainSchedule,
+  type ExplainOptions,
+  type Explanation,
+  type GemmShape,
+  type Kernel,
+  lower,
+  parseDevice,
+  type ScheduleItem,
+  schedule,
+  simplifyGraph,
+} from '@fusor/compiler';
+import { getBackend, registeredBackends } from './registry.js';
 
 /**
  * Device memory behind realized nodes. It is counted, not left to the collector: a garbage
@@ -375,7 +388,30 @@ export function countLaunches(kernels: number, routines: number): void {
 }
 export const memoryStats = (): MemoryStats => ({ buffers: liveBuffers, bytes: liveBytes, cachedBuffers: evictable.size, cachedBytes: evictableBytes });
 
+/**
+ * Compiled programs by kernel key, least recently used first. Bounded: a compiled program
+ * holds backend memory the collector cannot see (SwiftShader's and the driver's machine code,
+ * pipeline objects), and a program that runs through thousands of distinct shapes (a test
+ * suite, a shape sweep) would otherwise keep every one of them. A dropped program is
+ * compiled again if its kernel comes back; jit replays hold their own programs.
+ */
 const programs = new Map<string, unknown>();
+let programCapacity = 1024;
+
+/** How many compiled programs the runtime keeps (default 1024); the least recently used go first. */
+export function setProgramCacheCapacity(n: number): void {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`program cache capacity must be a non-negative integer, got ${n}`);
+  programCapacity = n;
+  trimPrograms();
+}
+export const getProgramCacheCapacity = (): number => programCapacity;
+
+function trimPrograms(): void {
+  for (const key of programs.keys()) {
+    if (programs.size <= programCapacity) break;
+    programs.delete(key);
+  }
+}
 
 const kernelObservers = new Set<(kernel: Kernel, backend: Backend) => void>();
 /** Calls `fn` with every kernel about to be compiled or fetched from the cache (tests capture kernels this way); returns the unsubscribe. */
@@ -390,11 +426,13 @@ export function compileKernel(backend: Backend, kernel: Kernel): unknown {
   let p = programs.get(key);
   if (p === undefined) {
     p = backend.compile(backend.render(kernel), kernel);
-    programs.set(key, p);
     stats.compiled++;
   } else {
+    programs.delete(key);
     stats.cacheHits++;
   }
+  programs.set(key, p);
+  trimPrograms();
   return p;
 }
 
@@ -466,7 +504,7 @@ function plan(roots: readonly Node[]): ScheduleItem[] {
   if (todo.length === 0) return [];
   // simplify first; the simplified roots stand for the originals
   const simple = simplifyGraph(todo, done);
-  const items = schedule(simple, done);
+  const items = schedule(simple, done, backendFor);
   return [...items, ...todo.map((r, i) => aliasItem(r, simple[i]!))];
 }
 
@@ -572,4 +610,14 @@ export async function realizeHeld(roots: readonly Node[], hold = true): Promise<
 /** The schedule a realize of `roots` would run, without running it. */
 export function planSchedule(roots: readonly Node[]): ScheduleItem[] {
   return plan(roots).filter((i) => !isAlias(i));
+}
+
+/** The backend of a device, or undefined where none is registered (what scheduling asks). */
+function backendFor(device: string): Backend | undefined {
+  return registeredBackends().includes(parseDevice(device).type) ? getBackend(device) : undefined;
+}
+
+/** What a realize of `roots` would launch, and why each kernel is where it is. */
+export function explain(roots: readonly Node[], opts: ExplainOptions = {}): Explanation {
+  return explainSchedule(planSchedule(roots), getBackend, opts);
 }
