@@ -124,6 +124,12 @@ export interface Backend<B extends BackendBuffer = BackendBuffer, P = unknown, R
   write(buf: B, data: HostArray): void;
   read(buf: B): Promise<HostArray>;
   readSync?(buf: B): HostArray;
+  /**
+   * Copies `src` into `dst` (same dtype and size) on the device(s), without a host round trip:
+   * between two devices of this backend (CUDA peer copies) or within one. Absent: copies go
+   * through the host.
+   */
+  copy?(src: B, dst: B): void;
   /** Renders kernel IR to source (readable text or a binary) with how it is to be launched. */
   render(kernel: Kernel): R;
   /** Compiles what render() made; the compiler caches the result per kernel key. */

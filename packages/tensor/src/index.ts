@@ -28,7 +28,7 @@ import { deviceString, type DeviceLike } from './device.js';
 bindTensorOps({ E, R, V, L, I, Scan, Srt, P, A, backward, empty, copyTo, castTo, pointwise: Pointwise });
 
 export { scope } from './lifetime.js';
-export { OutOfMemoryError, setCacheBudget, getCacheBudget, type CacheBudget, type MemoryStats } from '@fusor/runtime';
+export { OutOfMemoryError, setCacheBudget, getCacheBudget, setPlanCacheCapacity, type CacheBudget, type MemoryStats } from '@fusor/runtime';
 export { Tensor, GradFn, DisposedError, type DimArg, type DimOptions, type ReduceOptions, type VarArgs, type ClampOptions, type TensorLike, type NestedList, type DataProperty, type Edge } from './tensor.js';
 export * from './creation.js';
 export { Device, device, type DeviceLike } from './device.js';

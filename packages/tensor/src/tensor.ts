@@ -625,15 +625,18 @@ export class Tensor {
     return { remove: () => void this._hooks.splice(this._hooks.indexOf(hook), 1) };
   }
 
-  /** `backward()`, `backward(gradient)`, `backward(gradient, { retainGraph, createGraph })` or `backward({ gradient, retainGraph, … })`. */
-  backward(gradient?: Tensor | null | (BackwardOptions & { gradient?: Tensor | null }), opts?: BackwardOptions): void {
+  /**
+   * `backward()`, `backward(gradient)`, `backward(gradient, { retainGraph, createGraph })` or `backward({ gradient, retainGraph, … })`.
+   * Returns undefined with the gradients in place, or a promise of them when the graph crosses
+   * out of a device without synchronous reads (webgpu): `await loss.backward()` fits every device.
+   */
+  backward(gradient?: Tensor | null | (BackwardOptions & { gradient?: Tensor | null }), opts?: BackwardOptions): Promise<void> | undefined {
     if (gradient !== undefined && gradient !== null && !(gradient instanceof Tensor)) {
       if (opts !== undefined) throw new TypeError('backward(): options given twice (as the first and the second argument)');
       const { gradient: g, ...rest } = checkOptions('backward', gradient, ['gradient', 'retainGraph', 'createGraph', 'inputs']);
-      backward(this, g ?? undefined, rest);
-      return;
+      return backward(this, g ?? undefined, rest);
     }
-    backward(this, gradient ?? undefined, checkOptions('backward', opts ?? {}, ['retainGraph', 'createGraph', 'inputs']));
+    return backward(this, gradient ?? undefined, checkOptions('backward', opts ?? {}, ['retainGraph', 'createGraph', 'inputs']));
   }
 
   // ---------------------------------------------------------------- devices and dtypes
