@@ -7,7 +7,7 @@ import { WEBGPU_CHAIN_SIZE, fusorWebgpuCases } from './webgpu-cases.mjs';
 const torch = await import('@fusor/tensor');
 await import('@fusor/backend-webgpu');
 const { bufferNode } = await import('@fusor/ir');
-const { getBuffer, setBuffer } = await import('@fusor/compiler');
+const { getBuffer, setBuffer } = await import('@fusor/runtime');
 
 let description;
 try {

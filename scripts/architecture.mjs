@@ -68,8 +68,15 @@ ${fence(k.ir)}
 
 ## 4. Rendering and running (\`@fusor/backend-cpu\`)
 
-The backend renders kernel IR to source; the compiler caches the compiled program per
-(backend, kernel), so running the same program on new data compiles nothing. The cpu backend
+The backend renders kernel IR to source; the runtime (\`@fusor/runtime\`, which owns everything
+stateful: the backend registry, buffers, caches, realization) caches the compiled program per
+(backend, kernel), least recently used first up to a bound, so running the same program on new
+data compiles nothing. Scheduling, lowering and \`explain()\` are pure functions of the compiler, so
+the runtime also keeps *plans*: a realize of a graph equal in structure to one realized before
+(the same ops, dtypes, shapes, constants and sharing over new computed inputs; random draws
+differ only in their seeds, which kernels take as parameters) launches the stored kernels on the
+new buffers without simplifying, scheduling or lowering — eager code that repeats a step pays
+for planning once (\`compilerStats().replayed\` counts replays). The cpu backend
 renders WebAssembly with SIMD128 by default and splits launches over a worker pool; its
 JavaScript renderer, the readable debug path (\`torch.configureCpu({ renderer: 'js' })\`), rounds
 float32 results after every op (\`Math.fround\`) so its numbers match a float32 machine, as the
@@ -83,7 +90,15 @@ ${fence(k.source)}
 recorded graph. The result is lazy IR again: forward and backward are scheduled, fused and
 compiled by the same path, and a gradient of a gradient is just another graph.
 
-## 6. Storage, views and lifetimes (\`tensor.ts\`, \`realize.ts\`)
+A graph may cross devices: \`.to(device)\` records a \`COPY\` node whose gradient rule is a
+\`COPY\` back, so gradients are lazy copies the realizer (\`@fusor/runtime\`) schedules like any
+other node, each kernel on its own device. A copy goes device to device where the backend offers
+\`Backend.copy\` (CUDA: \`cuMemcpyPeer\` between devices), else through the host. webgpu has no
+synchronous read, so when a pending copy leaves webgpu (\`needsAsyncRead\`), \`backward()\`
+issues the launches now and returns a promise of the gradients (\`await loss.backward()\`);
+otherwise it returns undefined with the gradients in place. docs/PARALLELISM.md has the rest.
+
+## 6. Storage, views and lifetimes (\`tensor.ts\`, \`@fusor/runtime\`)
 
 A tensor holds a *storage* (its \`Box\`: the node of the current contents and a version counter)
 and, for a view, the movement ops that read the view out of that storage. An in-place op makes a

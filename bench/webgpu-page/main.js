@@ -5,7 +5,7 @@
 import * as torch from '@fusor/tensor';
 import '@fusor/backend-webgpu';
 import { bufferNode } from '@fusor/ir';
-import { getBuffer, setBuffer } from '@fusor/compiler';
+import { getBuffer, setBuffer } from '@fusor/runtime';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-webgpu';
 import { WEBGPU_CASES, fusorWebgpuCase, putResult, tfjsWebgpuCase } from '../webgpu-cases.mjs';

@@ -11,7 +11,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configureCuda, cublasInfo, cudaBackend, gemmPath as cudaGemmPath } from '@fusor/backend-cuda';
-import { getBackend, getBuffer, realize, setBuffer } from '@fusor/compiler';
+import { getBackend, getBuffer, realize, setBuffer } from '@fusor/runtime';
 import { bufferNode } from '@fusor/ir';
 import * as torch from '@fusor/tensor';
 import { MLP, fusorMlp } from '../../bench/common.mjs';

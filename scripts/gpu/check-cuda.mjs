@@ -9,7 +9,7 @@
 //
 // Bundled by scripts/gpu/prepare.sh into .gpu/check-cuda.mjs.
 import { configureCuda, cublasInfo, gemmPath } from '@fusor/backend-cuda';
-import { getBackend } from '@fusor/compiler';
+import { getBackend } from '@fusor/runtime';
 import * as torch from '@fusor/tensor';
 import { MLP, fusorMlp } from '../../bench/common.mjs';
 

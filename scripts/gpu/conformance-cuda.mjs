@@ -15,7 +15,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import '@fusor/backend-cuda';
-import { compilerStats, getBackend } from '@fusor/compiler';
+import { compilerStats, getBackend } from '@fusor/runtime';
 import { checksOf, diagnoseCase, loadFixtures, runCheck, skipReason } from '@fusor/conformance';
 import * as torch from '@fusor/tensor';
 

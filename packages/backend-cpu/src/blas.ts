@@ -8,6 +8,7 @@
  * koffi passes views of a SharedArrayBuffer / shared WebAssembly.Memory without copying).
  */
 import { forEachBatch, type BackendBuffer, type GemmRoutine, type GemmShape, type Routines } from '@fusor/compiler';
+import { invalidatePlans } from '@fusor/runtime';
 
 type Floats = Float32Array | Float64Array;
 interface FloatBuffer extends BackendBuffer {
@@ -67,6 +68,7 @@ let failure = '';
 
 /** Changes how products are routed; a new `library` is loaded on next use. */
 export function configureBlas(opts: BlasOptions): void {
+  invalidatePlans();
   if ('library' in opts && opts.library !== options.library) native = undefined;
   options = { ...options, ...opts };
 }

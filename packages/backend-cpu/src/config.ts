@@ -2,6 +2,7 @@
  * The cpu backend's options, set in code: which renderer runs kernels, how many threads share
  * the work, and whether kernels are vectorized. Defaults: WebAssembly, every core, SIMD on.
  */
+import { invalidatePlans } from '@fusor/runtime';
 
 export interface CpuOptions {
   /** 'wasm' (default): WebAssembly with SIMD128. 'js': the readable JavaScript renderer (a debug path). */
@@ -50,6 +51,7 @@ const listeners = new Set<(c: CpuConfig, before: CpuConfig) => void>();
 
 /** Sets cpu backend options; omitted ones keep their value. Takes effect at the next launch. */
 export function configureCpu(opts: CpuOptions): CpuConfig {
+  invalidatePlans();
   if (opts.renderer !== undefined && opts.renderer !== 'wasm' && opts.renderer !== 'js') {
     throw new TypeError(`configureCpu: renderer must be 'wasm' or 'js', got ${JSON.stringify(opts.renderer)}`);
   }

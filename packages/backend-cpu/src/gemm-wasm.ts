@@ -12,6 +12,7 @@
  * row tiles over the worker pool (`run` export), when it is up and the block is big enough.
  */
 import { forEachBatch, type BackendBuffer, type GemmRoutine, type GemmShape } from '@fusor/compiler';
+import { invalidatePlans } from '@fusor/runtime';
 import { heap } from './buffer.js';
 import { cpuConfig } from './config.js';
 import { memoryImport, newModuleId, poolFor } from './program.js';
@@ -32,6 +33,7 @@ export interface WasmGemmOptions {
 let options: Required<WasmGemmOptions> = { enabled: true, minMultiplyAdds: 32 ** 3 };
 
 export function configureWasmGemm(opts: WasmGemmOptions): void {
+  invalidatePlans();
   options = { ...options, ...opts };
 }
 

@@ -4,7 +4,8 @@
  * the main thread; reads are synchronous. Options: `configureCpu`.
  */
 import { hostArray, type HostArray } from '@fusor/ir';
-import { registerBackend, type Backend, type Kernel } from '@fusor/compiler';
+import { type Backend, type Kernel } from '@fusor/compiler';
+import { registerBackend } from '@fusor/runtime';
 import { allocBuffer, type CpuBuffer } from './buffer.js';
 import { cpuConfig } from './config.js';
 import { CpuProgram, memoryImport, startWorkers } from './program.js';

@@ -19,7 +19,8 @@ import {
   type Node,
   type Shape,
 } from '@fusor/ir';
-import { getBackend, interpret, konst, local, lower, schedule, type Kernel } from '@fusor/compiler';
+import { interpret, konst, local, lower, schedule, type Kernel } from '@fusor/compiler';
+import { getBackend } from '@fusor/runtime';
 import { cpuBackend, renderExpr, renderJs } from '../src/index.js';
 
 // Kernels built from IR, lowered, rendered to JavaScript and run on the cpu backend.

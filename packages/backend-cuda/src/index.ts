@@ -5,16 +5,8 @@
  * is missing. Devices are `cuda` (= `cuda:0`) and `cuda:N`.
  */
 import { DTYPES, hostArray, type DType, type HostArray } from '@fusor/ir';
-import {
-  BackendUnavailableError,
-  bfloat16Bits,
-  float16Bits,
-  registerBackend,
-  type Backend,
-  type GemmRoutine,
-  type GemmShape,
-  type Kernel,
-} from '@fusor/compiler';
+import { BackendUnavailableError, bfloat16Bits, float16Bits, type Backend, type GemmRoutine, type GemmShape, type Kernel } from '@fusor/compiler';
+import { invalidatePlans, registerBackend } from '@fusor/runtime';
 import type { MemoryStats } from './allocator.js';
 import { Cublas, cublasGemm, DEFAULT_MIN_DIM, DEFAULT_MIN_MULTIPLY_ADDS, type CublasInfo, type CublasOptions } from './cublas.js';
 import { generatedGemm } from './gemm-kernels.js';
@@ -73,6 +65,7 @@ let cublas: Cublas | string | undefined;
 
 /** Settings for the runtime; call before the first use of a cuda device. */
 export function configureCuda(opts: CudaOptions): void {
+  invalidatePlans();
   if (opts.diskCache !== undefined) options.diskCache = opts.diskCache;
   if (opts.cublas !== undefined) {
     options.cublas = opts.cublas !== false;
@@ -196,6 +189,10 @@ export const cudaBackend: Backend<CudaBuffer, CudaProgram> & {
     const out = hostArray(buf.dtype, buf.size);
     rt().copyToHost(buf.device, out, buf.ptr, bytesOf(buf.dtype, buf.size));
     return out;
+  },
+  copy(src, dst) {
+    if (src.dtype !== dst.dtype || src.size !== dst.size) throw new RangeError(`internal: a cuda copy of ${src.size} ${src.dtype} into ${dst.size} ${dst.dtype}`);
+    rt().copyOnDevice(dst.device, dst.ptr, src.device, src.ptr, bytesOf(src.dtype, src.size));
   },
   read(buf) {
     try {

@@ -215,6 +215,23 @@ export class CudaRuntime {
     this.driver.call('cuMemcpyDtoH_v2', dst, src, bytes);
   }
 
+  /**
+   * Device-to-device copy, without the host: within one device, or between two (a peer copy,
+   * which the driver routes over NVLink/PCIe, staging through host memory itself where the two
+   * devices cannot access each other).
+   */
+  copyOnDevice(dstIndex: number, dst: bigint, srcIndex: number, src: bigint, bytes: number): void {
+    if (bytes === 0) return;
+    if (dstIndex === srcIndex) {
+      this.use(dstIndex);
+      this.driver.call('cuMemcpyDtoD_v2', dst, src, bytes);
+      return;
+    }
+    this.use(srcIndex);
+    this.use(dstIndex);
+    this.driver.call('cuMemcpyPeer', dst, this.contexts[dstIndex], src, this.contexts[srcIndex], bytes);
+  }
+
   synchronize(index?: number): void {
     for (const d of index === undefined ? this.contexts.map((_, i) => i).filter((i) => this.contexts[i] !== undefined) : [index]) {
       this.use(d);

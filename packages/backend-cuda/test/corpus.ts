@@ -5,7 +5,8 @@
  * float16 and bfloat16, which the cpu backend cannot run, are covered by retyping every float32
  * kernel — the same statements and ops, in the 16-bit dtype.
  */
-import { alu, cast, konst, load, local, observeKernels, rand, registerBackend, type Backend, type Expr, type GemmShape, type Kernel, type Stmt } from '@fusor/compiler';
+import { alu, cast, konst, load, local, rand, type Backend, type Expr, type GemmShape, type Kernel, type Stmt } from '@fusor/compiler';
+import { observeKernels, registerBackend } from '@fusor/runtime';
 import { checksOf, fuzz, loadFixtures, runCheck, skipReason, type FuzzOptions } from '@fusor/conformance';
 import type { DType } from '@fusor/ir';
 import '@fusor/tensor';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { compilerStats } from '@fusor/compiler';
+import { compilerStats } from '@fusor/runtime';
 import * as torch from '@fusor/tensor';
 import { Cublas } from '../src/cublas.js';
 import { CudaRuntime } from '../src/runtime.js';

@@ -4,7 +4,7 @@
  * dtype and batch, that results match the cpu backend, and that everything else stays generated.
  */
 import { describe, expect, it } from 'vitest';
-import { compilerStats } from '@fusor/compiler';
+import { compilerStats } from '@fusor/runtime';
 import * as torch from '@fusor/tensor';
 import { loadKoffi } from '../src/ffi.js';
 import { emulatorUnavailable, installEmulator } from './emulator/emulator.js';

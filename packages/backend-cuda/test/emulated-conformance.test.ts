@@ -9,7 +9,7 @@
 import { renderCuda } from '../src/render-cuda.js';
 import { CUDA_PRELUDE } from '../src/render-cuda.js';
 import { runConformance } from '@fusor/conformance';
-import { compilerStats } from '@fusor/compiler';
+import { compilerStats } from '@fusor/runtime';
 import { describe, expect, it } from 'vitest';
 import { conformanceKernels, WINDOW_CASES } from './corpus.js';
 import { emulatorUnavailable, installEmulator, prebuildKernels } from './emulator/emulator.js';

@@ -7,7 +7,8 @@
  */
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { alu, cast, getBackend, gid, konst, load, local, lower, planSchedule, printKernel, ridx, type Backend, type Expr, type Kernel, type Stmt } from '@fusor/compiler';
+import { alu, cast, gid, konst, load, local, lower, printKernel, ridx, type Backend, type Expr, type Kernel, type Stmt } from '@fusor/compiler';
+import { getBackend, planSchedule } from '@fusor/runtime';
 import { bfloat16Bits, bfloat16FromBits, float16Bits, float16FromBits } from '@fusor/compiler';
 import { hostArray, itemsize, type DType, type HostArray } from '@fusor/ir';
 import * as torch from '@fusor/tensor';

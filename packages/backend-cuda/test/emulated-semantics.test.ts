@@ -4,7 +4,8 @@
  * compiled for the host in one library, then on cuda through the real runtime code.
  */
 import { loadPrograms, runProgram, runSemantics } from '@fusor/conformance';
-import { observeKernels, type Kernel } from '@fusor/compiler';
+import { type Kernel } from '@fusor/compiler';
+import { observeKernels } from '@fusor/runtime';
 import { describe, it } from 'vitest';
 import './corpus.js';
 import { CUDA_PRELUDE, renderCuda } from '../src/render-cuda.js';

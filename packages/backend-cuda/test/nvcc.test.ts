@@ -4,7 +4,8 @@
  * set), where a missing nvcc fails the run, as does any kernel that does not compile.
  */
 import { describe, expect, it } from 'vitest';
-import { lower, planSchedule, type Kernel } from '@fusor/compiler';
+import { lower, type Kernel } from '@fusor/compiler';
+import { planSchedule } from '@fusor/runtime';
 import * as torch from '@fusor/tensor';
 import { planKernel, renderCudaBatch } from '../src/index.js';
 import { conformanceKernels, halfVariants } from './corpus.js';

@@ -4,7 +4,8 @@
  * file checks real results. Tests that need a GPU skip with the reason.
  */
 import { describe, expect, it } from 'vitest';
-import { BackendUnavailableError, compilerStats, registeredBackends } from '@fusor/compiler';
+import { BackendUnavailableError } from '@fusor/compiler';
+import { compilerStats, registeredBackends } from '@fusor/runtime';
 import * as torch from '@fusor/tensor';
 import * as cuda from '../src/index.js';
 

@@ -7,7 +7,8 @@
  * them, on `synchronize()`, or after the synchronous code that launched them returns), so the
  * kernels of one realize run without a round trip to the host. Reads are asynchronous only.
  */
-import { BackendUnavailableError, registerBackend, type Backend, type BackendBuffer, type Capabilities, type Kernel } from '@fusor/compiler';
+import { BackendUnavailableError, type Backend, type BackendBuffer, type Capabilities, type Kernel } from '@fusor/compiler';
+import { registerBackend } from '@fusor/runtime';
 import type { DType, HostArray } from '@fusor/ir';
 import { BufferUsage, MapMode, openDevice, ShaderStage, type WebGPUContext } from './device.js';
 import { deviceBytes, fromDevice, Int64RangeError, INT64_RANGE_HINT, toDevice } from './host.js';

@@ -3,7 +3,8 @@
  * and webgpu, unless the adapter's storage-buffer limit forces a split, which explain() says.
  */
 import { describe, expect, it } from 'vitest';
-import { getBackend, registerBackend, type Backend } from '@fusor/compiler';
+import { type Backend } from '@fusor/compiler';
+import { getBackend, registerBackend } from '@fusor/runtime';
 import * as torch from '@fusor/tensor';
 import { webgpuBackend } from '@fusor/backend-webgpu';
 import { describeWebGPU } from './adapter.js';

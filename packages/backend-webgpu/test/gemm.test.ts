@@ -5,7 +5,8 @@
  */
 import { expect, it } from 'vitest';
 import * as torch from '@fusor/tensor';
-import { compilerStats, type GemmShape } from '@fusor/compiler';
+import { type GemmShape } from '@fusor/compiler';
+import { compilerStats } from '@fusor/runtime';
 import { chooseTiling, planGemm, renderGemm, webgpuBackend } from '@fusor/backend-webgpu';
 import { describeWebGPU } from './adapter.js';
 

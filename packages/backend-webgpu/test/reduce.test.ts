@@ -4,7 +4,8 @@
  */
 import { expect, it } from 'vitest';
 import * as torch from '@fusor/tensor';
-import { getBuffer, lower, planSchedule } from '@fusor/compiler';
+import { lower } from '@fusor/compiler';
+import { getBuffer, planSchedule } from '@fusor/runtime';
 import { DEFAULT_WGSL_OPTIONS, isCooperative, reductionMode, renderWgsl, SUBGROUP_MARK, webgpuBackend, webgpuSubgroupSize, type WebGPUBuffer } from '@fusor/backend-webgpu';
 import { describeWebGPU } from './adapter.js';
 

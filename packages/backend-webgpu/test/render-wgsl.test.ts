@@ -1,6 +1,7 @@
 /** The WGSL renderer on its own: no adapter needed (kernels come from lowering cpu graphs). */
 import { describe, expect, it } from 'vitest';
-import { alu, gid, konst, load, local, lower, planSchedule, printKernel, ridx, type Kernel } from '@fusor/compiler';
+import { alu, gid, konst, load, local, lower, printKernel, ridx, type Kernel } from '@fusor/compiler';
+import { planSchedule } from '@fusor/runtime';
 import * as torch from '@fusor/tensor';
 import { COOPERATIVE_MARK, DEFAULT_WGSL_OPTIONS, dispatchSize, isCooperative, reductionMode, renderWgsl, sizeClass, WgslRenderError } from '@fusor/backend-webgpu';
 

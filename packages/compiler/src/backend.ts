@@ -105,6 +105,12 @@ export interface Backend<B extends BackendBuffer = BackendBuffer, P = unknown> {
   write(buf: B, data: HostArray): void;
   read(buf: B): Promise<HostArray>;
   readSync?(buf: B): HostArray;
+  /**
+   * Copies `src` into `dst` (same dtype and size) on the device(s), without a host round trip:
+   * between two devices of this backend (CUDA peer copies) or within one. Absent: copies go
+   * through the host.
+   */
+  copy?(src: B, dst: B): void;
   /** Renders kernel IR to source (readable text or a binary). */
   render(kernel: Kernel): string | Uint8Array;
   /** Compiles rendered source; the compiler caches the result per kernel key. */
@@ -121,16 +127,6 @@ export class BackendUnavailableError extends Error {
   override name = 'BackendUnavailableError';
 }
 
-const registry = new Map<string, Backend>();
-const ready = new Map<string, Promise<string>>();
-
-/** Makes a backend usable for devices of its type (importing a backend package calls this). */
-export function registerBackend(b: Backend): void {
-  registry.set(b.name, b);
-}
-
-export const registeredBackends = (): string[] => [...registry.keys()];
-
 /** Splits 'cuda:1' into its type and ordinal. */
 export function parseDevice(device: string): { type: string; index: number } {
   const m = /^([a-z]+)(?::(\d+))?$/.exec(device);
@@ -142,28 +138,4 @@ export function parseDevice(device: string): { type: string; index: number } {
 export function canonicalDevice(device: string): string {
   const { type, index } = parseDevice(device);
   return type === 'cpu' ? 'cpu' : `${type}:${index}`;
-}
-
-export function getBackend(device: string): Backend {
-  const { type } = parseDevice(device);
-  const b = registry.get(type);
-  if (!b) {
-    throw new BackendUnavailableError(
-      `no backend registered for device '${device}'; import '@fusor/backend-${type}' to register it (registered: ${registeredBackends().join(', ')})`,
-    );
-  }
-  return b;
-}
-
-/** Brings a backend up once; rejects with BackendUnavailableError saying why. */
-export function initBackend(device: string): Promise<string> {
-  const b = getBackend(device);
-  let p = ready.get(b.name);
-  if (!p) {
-    const avail = b.isAvailable();
-    p = avail.ok ? b.init() : Promise.reject(new BackendUnavailableError(`${b.name} is unavailable: ${avail.reason}`));
-    ready.set(b.name, p);
-    p.catch(() => ready.delete(b.name));
-  }
-  return p;
 }

@@ -1,9 +1,9 @@
-/** `explain()`: what a realize would launch, and why each kernel is where it is. */
+/** What a schedule would launch, and why each kernel is where it is (the runtime's `explain()` plans the schedule). */
 import { formatShape, type Node, type Op } from '@fusor/ir';
-import { getBackend } from './backend.js';
+import type { Backend } from './backend.js';
 import { printKernel } from './kernel-ir.js';
 import { lower } from './lower.js';
-import { planSchedule } from './realize.js';
+import type { ScheduleItem } from './schedule.js';
 
 export interface KernelReport {
   readonly name: string;
@@ -40,8 +40,9 @@ export interface ExplainOptions {
 
 const describe = (n: Node): string => `${n.dtype}${formatShape(n.shape)}`;
 
-export function explain(roots: readonly Node[], opts: ExplainOptions = {}): Explanation {
-  const kernels = planSchedule(roots).map((item): KernelReport => {
+/** Describes a schedule: each item's kernel (lowered, and rendered if asked) and how its backend would launch it. */
+export function explainSchedule(items: readonly ScheduleItem[], backendFor: (device: string) => Backend, opts: ExplainOptions = {}): Explanation {
+  const kernels = items.map((item): KernelReport => {
     const base = {
       kind: item.kind,
       device: item.root.device,
@@ -55,12 +56,12 @@ export function explain(roots: readonly Node[], opts: ExplainOptions = {}): Expl
     if (item.gemm) {
       const g = item.gemm.shape;
       const batch = g.batch.map((d) => `${d.size}x`).join('');
-      const launch = getBackend(item.root.device).routines?.gemm?.describe?.(g);
+      const launch = backendFor(item.root.device).routines?.gemm?.describe?.(g);
       return { ...base, name: `gemm_${batch}${g.m}x${g.n}x${g.k}`, routine: 'gemm', ...(launch === undefined ? {} : { launch }) };
     }
     const { kernel } = lower(item);
-    const launch = getBackend(item.root.device).describe?.(kernel);
-    const rendered = opts.source ? getBackend(item.root.device).render(kernel) : undefined;
+    const launch = backendFor(item.root.device).describe?.(kernel);
+    const rendered = opts.source ? backendFor(item.root.device).render(kernel) : undefined;
     return {
       ...base,
       name: kernel.name,

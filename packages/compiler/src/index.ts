@@ -3,8 +3,6 @@ export * from './kernel-ir.js';
 export * from './schedule.js';
 export * from './contraction.js';
 export * from './lower.js';
-export * from './realize.js';
-export * from './capture.js';
 export * from './explain.js';
 export * from './simplify-graph.js';
 export * from './interpret.js';

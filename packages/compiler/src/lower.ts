@@ -115,6 +115,8 @@ export interface LoweredKernel {
   readonly inputs: readonly Node[];
   /** Values of the kernel's scalar parameters for this launch. */
   readonly varValues: readonly number[];
+  /** The RAND node whose (seed, offset) is each pair of `varValues`, in order (the runtime's replays draw anew). */
+  readonly rands: readonly Node[];
   /**
    * A kernel to launch first into the same output buffer (a SCATTER's copy of its base, one
    * thread per element), so the kernel itself only walks the index.
@@ -378,7 +380,7 @@ export function lower(item: ScheduleItem): LoweredKernel {
   const name = `${prefix}_${outNode.shape.join('_') || 'scalar'}`;
   const body = blocks[0]!;
   const text = printKernel({ name, size, buffers, vars, body });
-  const lowered = { kernel: { name, size, buffers, vars, body, key: text }, inputs, varValues };
+  const lowered = { kernel: { name, size, buffers, vars, body, key: text }, inputs, varValues, rands: [...randVars.keys()] };
   if (outNode.op !== 'SCATTER') return lowered;
   const prefill = lower({ ...item, kind: 'kernel', root: contiguousNode(outNode.src[0]!), reduces: [], gemm: undefined });
   return { ...lowered, prefill };

@@ -5,7 +5,7 @@
  * and the reason is recorded so `explain()` can say it.
  */
 import { contiguousStrides, type Node, type Op } from '@fusor/ir';
-import { getBackend, parseDevice, registeredBackends, type GemmRoutine } from './backend.js';
+import { parseDevice, type Backend, type GemmRoutine } from './backend.js';
 import { contractionOperands, gemmShape, outputLayout, type Contraction, type ContractionOperands } from './contraction.js';
 
 export type ItemKind = 'kernel' | 'copy' | 'assign';
@@ -54,11 +54,11 @@ interface Pass {
  * it gets a buffer of its own. That is only known once the kernels are drawn, so scheduling
  * repeats with those reductions materialized until none is computed twice.
  */
-export function schedule(roots: readonly Node[], isRealized: (n: Node) => boolean): ScheduleItem[] {
+export function schedule(roots: readonly Node[], isRealized: (n: Node) => boolean, backendFor: BackendLookup = () => undefined): ScheduleItem[] {
   const shared = new Map<Node, string>();
-  const routed = routedContractions(roots, isRealized);
+  const routed = routedContractions(roots, isRealized, backendFor);
   for (;;) {
-    const { order, fusedAt, reasons } = pass(roots, isRealized, shared, routed);
+    const { order, fusedAt, reasons } = pass(roots, isRealized, shared, routed, backendFor);
     let changed = false;
     for (const [r, places] of fusedAt) {
       // a reduction with a buffer of its own is also fused into its own kernel: two places either way
@@ -85,6 +85,7 @@ function pass(
   isRealized: (n: Node) => boolean,
   shared: ReadonlyMap<Node, string>,
   routed: ReadonlyMap<Node, ContractionOperands>,
+  backendFor: BackendLookup,
 ): Pass {
   const reasons = new Map<Node, string>();
   const fusedAt = new Map<Node, Set<string>>();
@@ -103,7 +104,7 @@ function pass(
     if (!ops || (n !== root && holdsBuffer(n))) return undefined;
     const layout = outputLayout(root, n, holdsBuffer);
     const shape = layout && gemmShape(ops, layout);
-    if (!shape || !gemmRoutine(root.device)?.supports(shape)) return undefined;
+    if (!shape || !gemmRoutine(backendFor, root.device)?.supports(shape)) return undefined;
     return { reduce: n, a: ops.a.base, b: ops.b.base, shape };
   };
 
@@ -205,7 +206,7 @@ function pass(
 
   // a kernel binds its output and each input: past the backend's limit, part of it is computed first
   const region = (root: Node): ScheduleItem => {
-    const limit = maxBuffers(root.device);
+    const limit = backendFor(root.device)?.capabilities.maxBuffers ?? Infinity;
     for (;;) {
       const item = draw(root);
       const split = item.inputs.length + 1 > limit ? splitPoint(item, limit) : undefined;
@@ -227,14 +228,17 @@ function pass(
   return { order, fusedAt, reasons };
 }
 
+/**
+ * The backend serving a device, or undefined where none is registered (scheduling then assumes
+ * no routines and no limit on bindings). Scheduling is pure: the runtime passes its registry in.
+ */
+export type BackendLookup = (device: string) => Backend | undefined;
+
 /** The GEMM routine of the backend for a device, if it offers one. */
-function gemmRoutine(device: string): GemmRoutine | undefined {
-  const { type } = parseDevice(device);
-  return registeredBackends().includes(type) ? getBackend(device).routines?.gemm : undefined;
-}
+const gemmRoutine = (backendFor: BackendLookup, device: string): GemmRoutine | undefined => backendFor(device)?.routines?.gemm;
 
 /** The pending contractions the device's GEMM routine takes (with the result in its own contiguous buffer). */
-function routedContractions(roots: readonly Node[], isRealized: (n: Node) => boolean): Map<Node, ContractionOperands> {
+function routedContractions(roots: readonly Node[], isRealized: (n: Node) => boolean, backendFor: BackendLookup): Map<Node, ContractionOperands> {
   const routed = new Map<Node, ContractionOperands>();
   const seen = new Set<Node>();
   const stack = roots.filter((r) => !isRealized(r));
@@ -243,7 +247,7 @@ function routedContractions(roots: readonly Node[], isRealized: (n: Node) => boo
     if (seen.has(n)) continue;
     seen.add(n);
     if (n.op === 'REDUCE') {
-      const routine = gemmRoutine(n.device);
+      const routine = gemmRoutine(backendFor, n.device);
       const ops = routine && contractionOperands(n, isRealized);
       const shape = ops && gemmShape(ops, { strides: contiguousStrides(n.shape), offset: 0 });
       if (ops && shape && routine.supports(shape)) routed.set(n, ops);
@@ -251,12 +255,6 @@ function routedContractions(roots: readonly Node[], isRealized: (n: Node) => boo
     for (const s of n.src) if (!isRealized(s) && !seen.has(s)) stack.push(s);
   }
   return routed;
-}
-
-/** Buffers one kernel may bind on a device (unlimited when no backend is registered for it). */
-function maxBuffers(device: string): number {
-  const { type } = parseDevice(device);
-  return registeredBackends().includes(type) ? getBackend(device).capabilities.maxBuffers : Infinity;
 }
 
 /**

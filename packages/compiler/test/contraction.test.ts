@@ -1,15 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { binaryNode, bufferNode, expandNode, permuteNode, reduceNode, reshapeNode, unaryNode, type Node } from '@fusor/ir';
-import { contractionOperands, gemmShape, registerBackend, schedule, type Backend } from '../src/index.js';
+import { contractionOperands, gemmShape, schedule, type Backend } from '../src/index.js';
 
 // Recognising contractions and handing them to a backend's GEMM routine: scheduling only, on a
 // device whose backend takes every product (nothing here runs).
 const DEVICE = 'gemmtest';
-registerBackend({
+const GEMM_BACKEND = {
   name: DEVICE,
   capabilities: { dtypes: ['float32'], maxBuffers: Infinity, syncRead: true, fp16: false },
   routines: { gemm: { supports: () => true, run: () => {} } },
-} as unknown as Backend);
+} as unknown as Backend;
+// scheduling is pure: the backend is passed in, not registered globally
+const backendFor = (device: string): Backend | undefined => (device === DEVICE ? GEMM_BACKEND : undefined);
 
 const buf = (...shape: number[]): Node => bufferNode('float32', shape, DEVICE);
 const isBuffer = (n: Node): boolean => n.op === 'BUFFER';
@@ -84,7 +86,7 @@ describe('scheduling contractions onto a GEMM routine', () => {
     const b = buf(4, 5);
     const r = contract(unaryNode('NEG', buf(6, 4)), b);
     const out = unaryNode('SQRT', reshapeNode(r, [6, 5]));
-    const items = schedule([out], isBuffer);
+    const items = schedule([out], isBuffer, backendFor);
     expect(items.map((i) => [i.gemm ? 'gemm' : 'kernel', i.reason])).toEqual([
       ['kernel', 'operand of a matrix product computed by the gemm routine'],
       ['gemm', 'matrix product computed by the gemm routine'],
@@ -97,7 +99,7 @@ describe('scheduling contractions onto a GEMM routine', () => {
   it('a product read transposed is written transposed by the routine itself (no copy kernel)', () => {
     const r = contract(buf(6, 4), buf(4, 5));
     const t = permuteNode(reshapeNode(r, [6, 5]), [1, 0]);
-    const items = schedule([t], isBuffer);
+    const items = schedule([t], isBuffer, backendFor);
     expect(items).toHaveLength(1);
     expect(items[0]!.gemm!.shape.c).toEqual({ offset: 0, rowStride: 1, colStride: 6 });
   });

@@ -4,7 +4,7 @@
  * compared with the reference interpreter run on the same IR. Graph i of a run with seed s is
  * generated from seed s + i alone, so `fuzz(device, { seed: s + i, count: 1 })` replays it.
  */
-import { getBackend, realizeAsync } from '@fusor/compiler';
+import { getBackend, realizeAsync } from '@fusor/runtime';
 import { printGraph, type DType } from '@fusor/ir';
 import * as torch from '@fusor/tensor';
 import type { Tensor } from '@fusor/tensor';

@@ -1,5 +1,6 @@
 /** Device data as plain numbers, through the asynchronous read every backend has. */
-import { bfloat16FromBits, float16FromBits, getBuffer, interpret } from '@fusor/compiler';
+import { bfloat16FromBits, float16FromBits, interpret } from '@fusor/compiler';
+import { getBuffer } from '@fusor/runtime';
 import { toposort, type DType, type HostArray, type Node } from '@fusor/ir';
 import type { Tensor } from '@fusor/tensor';
 

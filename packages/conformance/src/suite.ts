@@ -6,7 +6,7 @@
  * synchronous reads run the same suite.
  */
 import { describe, it } from 'vitest';
-import { getBackend, getBuffer, observeKernels, realize } from '@fusor/compiler';
+import { getBackend, getBuffer, observeKernels, realize } from '@fusor/runtime';
 import { isFloat, toposort, type DType } from '@fusor/ir';
 import * as torch from '@fusor/tensor';
 import type { Tensor } from '@fusor/tensor';

@@ -1,6 +1,7 @@
 /** diagnoseCase names the node a faulty backend gets wrong, and says so when nothing is wrong. */
 import { expect, it } from 'vitest';
-import { getBackend, registerBackend, type Backend, type BackendBuffer, type Kernel } from '@fusor/compiler';
+import { type Backend, type BackendBuffer, type Kernel } from '@fusor/compiler';
+import { getBackend, registerBackend } from '@fusor/runtime';
 import { hostArray } from '@fusor/ir';
 import { diagnoseCase, loadFixtures } from '../src/index.js';
 

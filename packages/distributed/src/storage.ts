@@ -15,7 +15,7 @@
  * operation unpins its buffers; one that failed (timed out) leaves them pinned on purpose, since
  * the library may still write into them.
  */
-import { DeviceBuffer, getBackend, getBuffer, realize, setBuffer, setHostCopy } from '@fusor/compiler';
+import { DeviceBuffer, getBackend, getBuffer, realize, setBuffer, setHostCopy } from '@fusor/runtime';
 import { bufferNode, hostArray, type DType, type HostArray, type Node } from '@fusor/ir';
 import type { Tensor } from '@fusor/tensor';
 

@@ -31,6 +31,8 @@ export class Node {
     readonly arg: NodeArg,
     readonly device: string,
     readonly key: string,
+    /** What the node is apart from its sources (op, dtype, device, shape, argument): with the sources' positions, the graph's structure. */
+    readonly sig: string,
   ) {}
 
   get size(): number {
@@ -79,12 +81,12 @@ function trim(): void {
 
 /** Creates or returns the interned node. Validation lives in the typed constructors below. */
 function intern(op: Op, dtype: DType, shape: Shape, src: readonly Node[], arg: NodeArg, device: string): Node {
-  let key = op + '|' + dtype + '|' + device + '|' + shape.join(',') + '|';
+  const sig = op + '|' + dtype + '|' + device + '|' + shape.join(',') + '|' + (arg === null ? '' : argKey(arg));
+  let key = sig + '|';
   for (let i = 0; i < src.length; i++) key += (i ? ',' : '') + src[i]!.id;
-  if (arg !== null) key += '|' + argKey(arg);
   const hit = table.get(key);
   if (hit) return hit;
-  const n = new Node(op, dtype, Object.freeze([...shape]), Object.freeze([...src]), arg, device, key);
+  const n = new Node(op, dtype, Object.freeze([...shape]), Object.freeze([...src]), arg, device, key, sig);
   table.set(key, n);
   if (table.size > capacity) trim();
   return n;

@@ -5,7 +5,7 @@
  */
 import { gradients } from '@fusor/autograd';
 import { castNode, constNode, binaryNode, shapeEqual, toposort, type Node } from '@fusor/ir';
-import { realize } from '@fusor/compiler';
+import { needsAsyncRead, realize, realizeAsync } from '@fusor/runtime';
 import { AutogradError } from './errors.js';
 import { state } from './state.js';
 import { commitVersion, edgeOf, GradFn, Tensor, type Edge } from './tensor.js';
@@ -176,7 +176,12 @@ function applyHooks(t: Tensor, g: Tensor): Tensor {
   return cur;
 }
 
-export function backward(out: Tensor, gradient: Tensor | undefined, opts: BackwardOptions = {}): void {
+/**
+ * Accumulates gradients into the leaves. Returns undefined once they are in place, or — when the
+ * graph crosses out of a device that has no synchronous read (webgpu) — a promise that settles
+ * when they are: `await loss.backward()` is right on every device.
+ */
+export function backward(out: Tensor, gradient: Tensor | undefined, opts: BackwardOptions = {}): Promise<void> | undefined {
   if (!out.requiresGrad) throw new AutogradError('element 0 of tensors does not require grad and does not have a grad_fn');
   const seed = seedFor(out, gradient);
   const w = walk([out]);
@@ -203,15 +208,32 @@ export function backward(out: Tensor, gradient: Tensor | undefined, opts: Backwa
   } finally {
     state.gradEnabled = prev;
   }
-  if (!opts.createGraph) {
-    // the output is realized with the gradients: it is almost always read next, and shares their work
-    realize([out.node, ...updated.map((t) => t.node)]);
-    // a gradient accumulated into an existing .grad is that tensor's new contents (compacted to a
-    // buffer); a new one stays a computed result, which the runtime may drop once it is
-    // replaced (p.grad = null) and the loop moves on
-    for (const t of updated) if (t.version > 0) t._compact();
+  const release = (): void => {
+    if (!opts.retainGraph) for (const fn of w.fns) fn.released = true;
+  };
+  if (opts.createGraph) {
+    release();
+    return undefined;
   }
-  if (!opts.retainGraph) for (const fn of w.fns) fn.released = true;
+  // the output is realized with the gradients: it is almost always read next, and shares their work
+  const roots = [out.node, ...updated.map((t) => t.node)];
+  // a gradient accumulated into an existing .grad is that tensor's new contents (compacted to a
+  // buffer); a new one stays a computed result, which the runtime may drop once it is
+  // replaced (p.grad = null) and the loop moves on
+  const compact = (): void => {
+    for (const t of updated) if (t.version > 0) t._compact();
+  };
+  if (!needsAsyncRead(roots)) {
+    realize(roots);
+    compact();
+    release();
+    return undefined;
+  }
+  // The graph crosses out of a device without synchronous reads (webgpu → cpu or cuda): its
+  // launches are issued now, in order, and the copies awaited; the gradients land when the
+  // promise settles (`await loss.backward()`). Until then a synchronous read of them raises.
+  release();
+  return realizeAsync(roots).then(compact);
 }
 
 function accumulate(prev: Tensor, g: Tensor, createGraph: boolean): Tensor {

@@ -1,5 +1,5 @@
 /** torch.device: a device as an object (type and optional index), accepted wherever a device string is. */
-import { registeredBackends } from '@fusor/compiler';
+import { registeredBackends } from '@fusor/runtime';
 
 /** The device types fusor ships backends for; a backend registered under another name is accepted too. */
 const BUILTIN_TYPES = ['cpu', 'cuda', 'webgpu'];

@@ -18,7 +18,7 @@ import {
   type Node,
   type Operand,
 } from '@fusor/ir';
-import { realize } from '@fusor/compiler';
+import { realize } from '@fusor/runtime';
 import { GRAD_RULES } from '@fusor/autograd';
 import * as D from './decompose.js';
 import { AutogradError, DeviceMismatchError } from './errors.js';

@@ -9,7 +9,7 @@
  * writes outside a buffer before the error surfaces.
  */
 import { arangeNode, binaryNode, broadcastTo, castNode, constNode, padNode, reduceNode, reshapeNode, whereNode, type Node } from '@fusor/ir';
-import { getBackend, getBuffer, realize, realizeAsync } from '@fusor/compiler';
+import { getBackend, getBuffer, realize, realizeAsync } from '@fusor/runtime';
 import { tracing } from './trace.js';
 
 /** PyTorch's IndexError (x[idx], index_select, take, index_put_…). */

@@ -6,7 +6,8 @@
  *   import * as torch from '@fusor/tensor';
  */
 import '@fusor/backend-cpu';
-import { explain as explainNodes, initBackend, memoryStats, type ExplainOptions, type Explanation, type MemoryStats } from '@fusor/compiler';
+import { type ExplainOptions, type Explanation } from '@fusor/compiler';
+import { explain as explainNodes, initBackend, memoryStats, type MemoryStats } from '@fusor/runtime';
 import type { DType } from '@fusor/ir';
 import * as E from './elementwise.js';
 import * as R from './reduce.js';
@@ -21,7 +22,7 @@ import { gradcheck } from './gradcheck.js';
 import { deviceString, type DeviceLike } from './device.js';
 
 export { scope } from './lifetime.js';
-export { OutOfMemoryError, setCacheBudget, getCacheBudget, type CacheBudget, type MemoryStats } from '@fusor/compiler';
+export { OutOfMemoryError, setCacheBudget, getCacheBudget, setPlanCacheCapacity, type CacheBudget, type MemoryStats } from '@fusor/runtime';
 export { Tensor, GradFn, DisposedError, type DimArg, type DimOptions, type ReduceOptions, type VarArgs, type ClampOptions, type TensorLike, type NestedList, type DataProperty, type Edge } from './tensor.js';
 export * from './creation.js';
 export { Device, device, type DeviceLike } from './device.js';
@@ -31,7 +32,8 @@ export { noGrad, enableGrad, isGradEnabled, setGradEnabled, type BackwardOptions
 export { setPrintOptions, getPrintOptions, type PrintOptions } from './format.js';
 /** The cpu backend's options: renderer ('wasm' | 'js'), threads, SIMD. */
 export { configureCpu, cpuConfig, type CpuOptions, type CpuConfig } from '@fusor/backend-cpu';
-export { compilerStats, registerBackend, registeredBackends, type Backend, type Explanation, type KernelReport } from '@fusor/compiler';
+export { type Backend, type Explanation, type KernelReport } from '@fusor/compiler';
+export { compilerStats, registerBackend, registeredBackends } from '@fusor/runtime';
 export type { DType } from '@fusor/ir';
 export type { ValuesIndices, VarOptions } from './reduce.js';
 export type { IndexSpec } from './indexing.js';

@@ -24,7 +24,7 @@ import {
   type Node,
   type ScatterReduce,
 } from '@fusor/ir';
-import { getBackend } from '@fusor/compiler';
+import { getBackend } from '@fusor/runtime';
 import { record, Tensor } from './tensor.js';
 import { normDim, parseSlice, select, sliceDim, unsqueeze } from './views.js';
 import { checkIndices, IndexError } from './index-checks.js';

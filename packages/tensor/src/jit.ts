@@ -12,7 +12,7 @@
  * updates. Outputs of a replay carry no autograd history.
  */
 import { bufferNode, type Node } from '@fusor/ir';
-import { allocLike, capture, getBuffer, isExclusive, markStale, realize, setBuffer, untaped, type DeviceBuffer, type Recording } from '@fusor/compiler';
+import { allocLike, capture, getBuffer, isExclusive, markStale, realize, setBuffer, untaped, type DeviceBuffer, type Recording } from '@fusor/runtime';
 import { isGradEnabled, state } from './state.js';
 import { commitVersion, Tensor, type Box } from './tensor.js';
 import { tracing, type Tracer } from './trace.js';

@@ -1,5 +1,6 @@
 /** Process-wide frontend state: grad mode, default device and dtype, the random generator's position. */
-import { canonicalDevice, getBackend } from '@fusor/compiler';
+import { canonicalDevice } from '@fusor/compiler';
+import { getBackend } from '@fusor/runtime';
 import { isFloat, parseDType, type DType } from '@fusor/ir';
 import { deviceString, type DeviceLike } from './device.js';
 

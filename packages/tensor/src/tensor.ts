@@ -19,7 +19,8 @@ import {
   type HostArray,
   type Node,
 } from '@fusor/ir';
-import { bfloat16FromBits, float16FromBits, getBackend, getBuffer, realize, realizeAsync, realizeHeld, release, setBuffer, setHostCopy, unbind, type DeviceBuffer } from '@fusor/compiler';
+import { bfloat16FromBits, float16FromBits } from '@fusor/compiler';
+import { getBackend, getBuffer, realize, realizeAsync, realizeHeld, release, setBuffer, setHostCopy, unbind, type DeviceBuffer } from '@fusor/runtime';
 import { formatTensor, type FormatDType } from './format.js';
 import { AutogradError } from './errors.js';
 import { isGradEnabled, resolveDevice, state } from './state.js';
@@ -348,6 +349,25 @@ export class Tensor {
 
   // ---------------------------------------------------------------- reads
 
+  /**
+   * Computes this tensor now, on its device, and keeps the result there (nothing is read back to
+   * the host): where a lazy graph runs. Reads (`dataSync()`, `await t.data()`) do this too; call it
+   * to cut a long lazy chain, or to time a computation apart from the copy to the host. Where the
+   * graph copies from a device without synchronous reads (webgpu), use `await t.realizeAsync()`.
+   */
+  realize(): this {
+    realize([this.node]);
+    this._compact();
+    return this;
+  }
+
+  /** `realize()` that awaits copies from asynchronous devices. */
+  async realizeAsync(): Promise<this> {
+    await realizeAsync([this.node]);
+    this._compact();
+    return this;
+  }
+
   /** @internal computes this tensor's node; a tensor with no history then holds just the buffer */
   _realize(): void {
     realize([this.node]);
@@ -559,15 +579,18 @@ export class Tensor {
     return { remove: () => void this._hooks.splice(this._hooks.indexOf(hook), 1) };
   }
 
-  /** `backward()`, `backward(gradient)`, `backward(gradient, { retainGraph, createGraph })` or `backward({ gradient, retainGraph, … })`. */
-  backward(gradient?: Tensor | null | (BackwardOptions & { gradient?: Tensor | null }), opts?: BackwardOptions): void {
+  /**
+   * `backward()`, `backward(gradient)`, `backward(gradient, { retainGraph, createGraph })` or `backward({ gradient, retainGraph, … })`.
+   * Returns undefined with the gradients in place, or a promise of them when the graph crosses
+   * out of a device without synchronous reads (webgpu): `await loss.backward()` fits every device.
+   */
+  backward(gradient?: Tensor | null | (BackwardOptions & { gradient?: Tensor | null }), opts?: BackwardOptions): Promise<void> | undefined {
     if (gradient !== undefined && gradient !== null && !(gradient instanceof Tensor)) {
       if (opts !== undefined) throw new TypeError('backward(): options given twice (as the first and the second argument)');
       const { gradient: g, ...rest } = checkOptions('backward', gradient, ['gradient', 'retainGraph', 'createGraph', 'inputs']);
-      backward(this, g ?? undefined, rest);
-      return;
+      return backward(this, g ?? undefined, rest);
     }
-    backward(this, gradient ?? undefined, checkOptions('backward', opts ?? {}, ['retainGraph', 'createGraph', 'inputs']));
+    return backward(this, gradient ?? undefined, checkOptions('backward', opts ?? {}, ['retainGraph', 'createGraph', 'inputs']));
   }
 
   // ---------------------------------------------------------------- devices and dtypes

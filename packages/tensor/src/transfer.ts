@@ -4,7 +4,8 @@
  * back an IR node, not a Tensor.
  */
 import { castNode, copyNode, DTypeError, hostArray, bufferNode, type DType, type HostArray, type Node } from '@fusor/ir';
-import { bfloat16Bits, float16Bits, getBackend, upload } from '@fusor/compiler';
+import { bfloat16Bits, float16Bits } from '@fusor/compiler';
+import { getBackend, upload } from '@fusor/runtime';
 import { record, type Tensor } from './tensor.js';
 
 /** Checks a backend can hold a dtype, before any kernel is made. */

@@ -20,7 +20,7 @@ import {
   type Node,
   type Pair,
 } from '@fusor/ir';
-import { getBackend } from '@fusor/compiler';
+import { getBackend } from '@fusor/runtime';
 import * as D from './decompose.js';
 import { contiguousStrides, record, recordView, Tensor } from './tensor.js';
 

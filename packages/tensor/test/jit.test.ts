@@ -2,7 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configureBlas, blasInfo } from '@fusor/backend-cpu';
-import { getBuffer } from '@fusor/compiler';
+import { getBuffer } from '@fusor/runtime';
 import * as torch from '../src/index.js';
 
 type T = torch.Tensor;

@@ -90,6 +90,7 @@ int cuMemGetInfo_v2(size_t *free_, size_t *total) { *total = total_memory(); *fr
 int cuMemcpyHtoD_v2(u64 dst, const void *src, size_t n) { memcpy((void *)(uintptr_t)dst, src, n); return 0; }
 int cuMemcpyDtoH_v2(void *dst, u64 src, size_t n) { memcpy(dst, (const void *)(uintptr_t)src, n); return 0; }
 int cuMemcpyDtoD_v2(u64 dst, u64 src, size_t n) { memmove((void *)(uintptr_t)dst, (const void *)(uintptr_t)src, n); return 0; }
+int cuMemcpyPeer(u64 dst, void *dctx, u64 src, void *sctx, size_t n) { (void)dctx; (void)sctx; memmove((void *)(uintptr_t)dst, (const void *)(uintptr_t)src, n); return 0; }
 
 // ------------------------------------------------------------------ modules and launches
 

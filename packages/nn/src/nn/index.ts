@@ -21,3 +21,5 @@ export * from './modules/pooling.js';
 export { MultiheadAttention, NonDynamicallyQuantizableLinear, type MultiheadAttentionOptions, type MhaForwardOptions } from './modules/attention.js';
 export { TransformerEncoderLayer, TransformerEncoder, type TransformerEncoderLayerOptions, type EncoderForwardOptions } from './modules/transformer.js';
 export { RNN, LSTM, GRU, type RNNOptions } from './modules/rnn.js';
+export { DataParallel, type DataParallelOptions } from './parallel/data-parallel.js';
+export * as parallel from './parallel/index.js';

@@ -80,8 +80,50 @@ function track(target: object, key: string, value: unknown): void {
   }
 }
 
+/** Set while DataParallel swaps replica tensors into fields: defineProperty then bypasses registration. */
+let swapping = false;
+
+/**
+ * Runs `fn` with every parameter and buffer field of `module` and its submodules reading as
+ * `replace(tensor)` (DataParallel's replicas: differentiable copies on another device), then puts
+ * the originals back. The registries stay as they are: `parameters()` still yields the originals,
+ * so gradients flowing through the copies land in them. Internal to @fusor/nn (not in index.ts).
+ */
+export function withReplacedTensors<T>(module: Module<unknown[], unknown>, replace: (t: Tensor) => Tensor, fn: () => T): T {
+  const undo: [object, string, PropertyDescriptor | undefined][] = [];
+  swapping = true;
+  try {
+    for (const m of module.modules()) {
+      const st = internals(m);
+      for (const [k, t] of [...st.parameters, ...st.buffers]) {
+        if (!t) continue;
+        const r = replace(t);
+        if (r === t) continue;
+        undo.push([m, k, Reflect.getOwnPropertyDescriptor(m, k)]);
+        Object.defineProperty(m, k, { value: r, writable: true, configurable: true, enumerable: true });
+      }
+    }
+  } finally {
+    swapping = false;
+  }
+  try {
+    return fn();
+  } finally {
+    swapping = true;
+    try {
+      for (const [m, k, d] of undo.reverse()) {
+        if (d) Object.defineProperty(m, k, d);
+        else Reflect.deleteProperty(m, k);
+      }
+    } finally {
+      swapping = false;
+    }
+  }
+}
+
 const TRAP: ProxyHandler<object> = {
   defineProperty(target, key, desc) {
+    if (swapping) return Reflect.defineProperty(target, key, desc);
     if (typeof key === 'string' && 'value' in desc) {
       const st = INTERNALS.get(target);
       // a redeclared field (`weight!: Parameter` in a subclass) defines undefined after the base
@@ -92,6 +134,7 @@ const TRAP: ProxyHandler<object> = {
     return Reflect.defineProperty(target, key, desc);
   },
   deleteProperty(target, key) {
+    if (swapping) return Reflect.deleteProperty(target, key);
     const st = INTERNALS.get(target);
     if (st && typeof key === 'string') {
       st.parameters.delete(key);

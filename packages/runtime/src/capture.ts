@@ -5,8 +5,7 @@
  * a new call and runs the launches again: nothing is traced, scheduled, lowered or compiled.
  */
 import type { DType, HostArray, Node } from '@fusor/ir';
-import type { Backend, BackendBuffer, GemmShape } from './backend.js';
-import type { Expr, Kernel, Stmt } from './kernel-ir.js';
+import type { Backend, BackendBuffer, Expr, GemmShape, Kernel, Stmt } from '@fusor/compiler';
 import { countLaunches, startTape, stopTape, type DeviceBuffer, type Tape } from './realize.js';
 
 /** New (seed, offset) for a random-number pair recorded as (seed, offset). */

@@ -1,14 +1,27 @@
 /**
  * Realization: turning lazy nodes into device buffers. Schedules the pending graph, lowers each
- * item to kernel IR, compiles it once per (backend, kernel) and launches it.
+ * item to kernel IR (the compiler's pure functions), compiles it once per (backend, kernel) and
+ * launches it. The runtime's state lives here: buffers and their counts, the result and program
+ * caches, the capture tape.
  */
 import { DTYPES, type DType, type HostArray, type Node } from '@fusor/ir';
-import { canonicalDevice, getBackend, parseDevice, type Backend, type BackendBuffer, type GemmShape } from './backend.js';
-import type { Contraction } from './contraction.js';
-import type { Kernel } from './kernel-ir.js';
-import { lower } from './lower.js';
-import { schedule, type ScheduleItem } from './schedule.js';
-import { simplifyGraph } from './simplify-graph.js';
+import {
+  canonicalDevice,
+  type Backend,
+  type BackendBuffer,
+  type Contraction,
+  explainSchedule,
+  type ExplainOptions,
+  type Explanation,
+  type GemmShape,
+  type Kernel,
+  lower,
+  parseDevice,
+  type ScheduleItem,
+  schedule,
+  simplifyGraph,
+} from '@fusor/compiler';
+import { getBackend, registeredBackends } from './registry.js';
 
 /**
  * Device memory behind realized nodes. It is counted, not left to the collector: a garbage
@@ -357,6 +370,8 @@ export interface MemoryStats {
 export interface CompilerStats {
   /** Kernels compiled by a backend (cache misses). */
   compiled: number;
+  /** Realizes that replayed a stored plan of an equal graph instead of planning. */
+  replayed: number;
   /** Kernel launches. */
   launched: number;
   /** Launches whose program came from the cache. */
@@ -365,7 +380,7 @@ export interface CompilerStats {
   routines: number;
 }
 
-const stats: CompilerStats = { compiled: 0, launched: 0, cacheHits: 0, routines: 0 };
+const stats: CompilerStats = { compiled: 0, launched: 0, cacheHits: 0, routines: 0, replayed: 0 };
 export const compilerStats = (): Readonly<CompilerStats> => ({ ...stats });
 /** Counts launches made outside a realize (a jit replay). */
 export function countLaunches(kernels: number, routines: number): void {
@@ -375,7 +390,30 @@ export function countLaunches(kernels: number, routines: number): void {
 }
 export const memoryStats = (): MemoryStats => ({ buffers: liveBuffers, bytes: liveBytes, cachedBuffers: evictable.size, cachedBytes: evictableBytes });
 
+/**
+ * Compiled programs by kernel key, least recently used first. Bounded: a compiled program
+ * holds backend memory the collector cannot see (SwiftShader's and the driver's machine code,
+ * pipeline objects), and a program that runs through thousands of distinct shapes (a test
+ * suite, a shape sweep) would otherwise keep every one of them. A dropped program is
+ * compiled again if its kernel comes back; jit replays hold their own programs.
+ */
 const programs = new Map<string, unknown>();
+let programCapacity = 1024;
+
+/** How many compiled programs the runtime keeps (default 1024); the least recently used go first. */
+export function setProgramCacheCapacity(n: number): void {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`program cache capacity must be a non-negative integer, got ${n}`);
+  programCapacity = n;
+  trimPrograms();
+}
+export const getProgramCacheCapacity = (): number => programCapacity;
+
+function trimPrograms(): void {
+  for (const key of programs.keys()) {
+    if (programs.size <= programCapacity) break;
+    programs.delete(key);
+  }
+}
 
 const kernelObservers = new Set<(kernel: Kernel, backend: Backend) => void>();
 /** Calls `fn` with every kernel about to be compiled or fetched from the cache (tests capture kernels this way); returns the unsubscribe. */
@@ -390,11 +428,13 @@ export function compileKernel(backend: Backend, kernel: Kernel): unknown {
   let p = programs.get(key);
   if (p === undefined) {
     p = backend.compile(backend.render(kernel), kernel);
-    programs.set(key, p);
     stats.compiled++;
   } else {
+    programs.delete(key);
     stats.cacheHits++;
   }
+  programs.set(key, p);
+  trimPrograms();
   return p;
 }
 
@@ -420,7 +460,7 @@ function output(root: Node): DeviceBuffer {
 function runKernel(item: ScheduleItem, made: Node[]): void {
   const backend = getBackend(item.root.device);
   if (item.gemm) return runGemm(backend, item, item.gemm, made);
-  const { kernel, inputs, varValues, prefill } = lower(item);
+  const { kernel, inputs, varValues, rands, prefill } = lower(item);
   const program = compileKernel(backend, kernel);
   const out = item.kind === 'assign' ? need(item.root.src[0]!) : output(item.root);
   // a scatter's base goes into the output first (its own kernel, parallel over the elements)
@@ -430,6 +470,7 @@ function runKernel(item: ScheduleItem, made: Node[]): void {
     backend.launch(pre, pbufs.map((b) => b.handle), prefill.varValues);
     stats.launched++;
     tape?.steps.push({ k: 'kernel', backend, kernel: prefill.kernel, program: pre, bufs: pbufs, vars: prefill.varValues });
+    recording?.push({ k: 'kernel', backend, program: pre, vars: prefill.varValues, rands: prefill.rands, bufs: pbufs, made: null });
   }
   const bufs = [out, ...inputs.map(need)];
   backend.launch(
@@ -441,6 +482,7 @@ function runKernel(item: ScheduleItem, made: Node[]): void {
   setBuffer(item.root, out);
   if (item.kind !== 'assign') made.push(item.root);
   tape?.steps.push({ k: 'kernel', backend, kernel, program, bufs, vars: varValues });
+  recording?.push({ k: 'kernel', backend, program, vars: varValues, rands, bufs, made: item.kind === 'assign' ? null : item.root });
 }
 
 function runGemm(backend: Backend, item: ScheduleItem, g: Contraction, made: Node[]): void {
@@ -453,6 +495,48 @@ function runGemm(backend: Backend, item: ScheduleItem, g: Contraction, made: Nod
   setBuffer(item.root, out);
   made.push(item.root);
   tape?.steps.push({ k: 'gemm', backend, shape: g.shape, bufs: [out, a, b] });
+  recording?.push({ k: 'gemm', backend, shape: g.shape, bufs: [out, a, b], made: item.root });
+}
+
+// ------------------------------------------------------------------ copies between devices
+// (issue 14) Additive: a copy goes device to device where the backend can (`Backend.copy`: CUDA
+// peer copies), else through the host; `needsAsyncRead` lets autograd tell beforehand whether a
+// realize must await a read (a copy out of webgpu), so backward() can take the asynchronous path.
+
+/** Copies a COPY item's source straight into a new buffer on its device, when the backend can; false otherwise. */
+function copyOnDevice(item: ScheduleItem, made: Node[]): boolean {
+  const src = need(item.root.src[0]!);
+  const backend = getBackend(item.root.device);
+  if (src.backend !== backend || !backend.copy) return false;
+  const dst = output(item.root);
+  backend.copy(src.handle, dst.handle);
+  setBuffer(item.root, dst);
+  made.push(item.root);
+  tape?.steps.push({ k: 'copy', bufs: [dst, src] });
+  return true;
+}
+
+/**
+ * Whether realizing `roots` needs an asynchronous read: a pending copy whose source lives on a
+ * backend without `readSync` (webgpu), found by a walk over the nodes not yet computed.
+ */
+export function needsAsyncRead(roots: readonly Node[]): boolean {
+  // no backend without synchronous reads registered (cpu, cuda only): nothing to look for
+  if (registeredBackends().every((name) => getBackend(name).readSync !== undefined)) return false;
+  const seen = new Set<Node>();
+  const stack = roots.filter((r) => !done(r));
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    if (n.op === 'COPY') {
+      const src = n.src[0]!;
+      const from = getBackend(src.device);
+      if (!from.readSync && !(from === getBackend(n.device) && from.copy)) return true;
+    }
+    for (const s of n.src) if (!done(s)) stack.push(s);
+  }
+  return false;
 }
 
 function finishCopy(item: ScheduleItem, host: HostArray, made: Node[]): void {
@@ -466,7 +550,7 @@ function plan(roots: readonly Node[]): ScheduleItem[] {
   if (todo.length === 0) return [];
   // simplify first; the simplified roots stand for the originals
   const simple = simplifyGraph(todo, done);
-  const items = schedule(simple, done);
+  const items = schedule(simple, done, backendFor);
   return [...items, ...todo.map((r, i) => aliasItem(r, simple[i]!))];
 }
 
@@ -525,17 +609,27 @@ const computedBefore = new WeakSet<Node>();
 
 /** Computes every node in `roots` into a buffer, synchronously. */
 export function realize(roots: readonly Node[]): void {
+  const structure = plansCacheable() ? structureOf(roots) : null;
+  if (structure && replayPlan(structure, roots)) return;
   const made: Node[] = [];
-  for (const item of plan(roots)) {
-    if (isAlias(item)) runAlias(item);
-    else if (item.kind === 'copy') {
-      const src = need(item.root.src[0]!);
-      if (!src.backend.readSync) {
-        throw new Error(`copying from ${src.device} needs an asynchronous read: use the async form (await tensor.data())`);
-      }
-      finishCopy(item, src.backend.readSync(src.handle), made);
-    } else runKernel(item, made);
+  const steps: RecordedStep[] | null = structure ? [] : null;
+  recording = steps;
+  try {
+    for (const item of plan(roots)) {
+      if (isAlias(item)) runAlias(item);
+      else if (item.kind === 'copy') {
+        if (copyOnDevice(item, made)) continue;
+        const src = need(item.root.src[0]!);
+        if (!src.backend.readSync) {
+          throw new Error(`copying from ${src.device} needs an asynchronous read: use the async form (await tensor.data(), await loss.backward())`);
+        }
+        finishCopy(item, src.backend.readSync(src.handle), made);
+      } else runKernel(item, made);
+    }
+  } finally {
+    recording = null;
   }
+  if (structure && steps) storePlan(structure, steps, roots);
   finish(roots, made);
 }
 
@@ -550,11 +644,14 @@ export async function realizeAsync(roots: readonly Node[]): Promise<void> {
  */
 export async function realizeHeld(roots: readonly Node[], hold = true): Promise<DeviceBuffer[]> {
   const made: Node[] = [];
+  const structure = plansCacheable() ? structureOf(roots) : null;
+  if (structure && replayPlan(structure, roots)) return hold ? pinRoots(roots) : [];
   inflight++;
   try {
     for (const item of plan(roots)) {
       if (isAlias(item)) runAlias(item);
       else if (item.kind === 'copy') {
+        if (copyOnDevice(item, made)) continue;
         const src = need(item.root.src[0]!);
         finishCopy(item, src.backend.readSync ? src.backend.readSync(src.handle) : await src.backend.read(src.handle), made);
       } else runKernel(item, made);
@@ -563,7 +660,10 @@ export async function realizeHeld(roots: readonly Node[], hold = true): Promise<
     inflight--;
   }
   finish(roots, made);
-  if (!hold) return [];
+  return hold ? pinRoots(roots) : [];
+}
+
+function pinRoots(roots: readonly Node[]): DeviceBuffer[] {
   const held = roots.map((r) => realized.get(r)!);
   for (const b of held) b.pin();
   return held;
@@ -572,4 +672,267 @@ export async function realizeHeld(roots: readonly Node[], hold = true): Promise<
 /** The schedule a realize of `roots` would run, without running it. */
 export function planSchedule(roots: readonly Node[]): ScheduleItem[] {
   return plan(roots).filter((i) => !isAlias(i));
+}
+
+/** The backend of a device, or undefined where none is registered (what scheduling asks). */
+function backendFor(device: string): Backend | undefined {
+  return registeredBackends().includes(parseDevice(device).type) ? getBackend(device) : undefined;
+}
+
+/** What a realize of `roots` would launch, and why each kernel is where it is. */
+export function explain(roots: readonly Node[], opts: ExplainOptions = {}): Explanation {
+  return explainSchedule(planSchedule(roots), getBackend, opts);
+}
+
+// ------------------------------------------------------------------ the structural plan cache
+
+/**
+ * Eager code builds equal graphs over and over on new data: a training step, a chain of small
+ * ops. Simplifying, scheduling and lowering such a graph costs far more than launching its
+ * kernels, so a realize remembers what it launched, keyed by the graph's structure up to what
+ * is already computed — every pending node's op, dtype, device, shape and argument, which
+ * sources it reads (sharing included), and the computed inputs ("leaves") by dtype, shape and
+ * device — and the next realize of an equal structure launches the same programs on the new
+ * leaves' buffers without planning. The plan is a pure function of that structure (scheduling
+ * and lowering read nothing else), so a replay computes what planning would have.
+ *
+ * Random draws are structure apart from their (seed, offset), which kernels take as parameters:
+ * a replay passes the new draws' pairs. Not cached, planned every time: graphs that copy between
+ * devices, that read one buffer through two leaves, and realizes made while jit records or while
+ * a test observes compiled kernels.
+ */
+interface Structure {
+  readonly key: string;
+  /** Computed inputs in order of first use. */
+  readonly leaves: readonly Node[];
+  /** The nodes to compute, in the order the key lists them. */
+  readonly pending: readonly Node[];
+  /** Position of each node in `pending`. */
+  readonly at: ReadonlyMap<Node, number>;
+}
+
+/** A slot of a plan: a leaf's buffer (leaf index) or a buffer the plan allocates (temp index). */
+type Slot = { readonly leaf: number } | { readonly temp: number };
+
+/**
+ * A launch of a realize, over buffers `B` (output first) and nodes `N`: while planning, device
+ * buffers and nodes; in a stored plan, slots and positions among the pending nodes. `made` is the
+ * node the launch computes (null: an in-place write, a scatter's prefill), which a replay binds
+ * to the result as planning does — so finish() keeps a value computed a second time (a weight
+ * updated lazily, read by every step) instead of computing it again. `rands` are the RAND nodes
+ * whose (seed, offset) pairs are the kernel's parameters: a replay passes the new draws' pairs.
+ */
+type Launch<B, N> = { readonly made: N | null; readonly backend: Backend; readonly bufs: readonly B[] } & (
+  | { readonly k: 'kernel'; readonly program: unknown; readonly vars: readonly number[]; readonly rands: readonly N[] }
+  | { readonly k: 'gemm'; readonly shape: GemmShape }
+);
+type RecordedStep = Launch<DeviceBuffer, Node>;
+type PlanStep = Launch<Slot, number>;
+
+interface Plan {
+  readonly steps: readonly PlanStep[];
+  /** What each temp is: allocated before the step that first writes it. */
+  readonly temps: readonly { readonly backend: Backend; readonly device: string; readonly dtype: DType; readonly size: number }[];
+  /** The leaves the plan reads or writes (the others were simplified away). */
+  readonly used: readonly number[];
+  /** Per root: its slot, or null for a root that was already computed. */
+  readonly roots: readonly (Slot | null)[];
+  readonly kernels: number;
+  readonly routines: number;
+}
+
+/** Realized steps while a cacheable realize plans (null otherwise). */
+let recording: RecordedStep[] | null = null;
+const plans = new Map<string, Plan>();
+let planCapacity = 256;
+
+/** How many structural plans the runtime keeps (default 256; 0 turns the cache off). */
+export function setPlanCacheCapacity(n: number): void {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`plan cache capacity must be a non-negative integer, got ${n}`);
+  planCapacity = n;
+  for (const key of plans.keys()) {
+    if (plans.size <= planCapacity) break;
+    plans.delete(key);
+  }
+}
+
+/**
+ * Forgets every stored plan. A backend whose routing or rendering depends on its configuration
+ * (a GEMM routine turned on or off, another renderer, another launch mode) calls this when the
+ * configuration changes: a plan holds the routing and the programs of the configuration it was
+ * made under.
+ */
+export function invalidatePlans(): void {
+  plans.clear();
+}
+
+const plansCacheable = (): boolean => planCapacity > 0 && !tape && recording === null && kernelObservers.size === 0;
+
+/** The structure of the pending graph under `roots` (null when it cannot be cached). */
+function structureOf(roots: readonly Node[]): Structure | null {
+  const index = new Map<Node, string>();
+  const leaves: Node[] = [];
+  const parts: string[] = [];
+  const pending: Node[] = [];
+  const at = new Map<Node, number>();
+  const stack: Node[] = [];
+  for (const root of roots) {
+    stack.push(root);
+    while (stack.length) {
+      const n = stack[stack.length - 1]!;
+      if (index.has(n)) {
+        stack.pop();
+        continue;
+      }
+      if (done(n)) {
+        index.set(n, `L${leaves.length}`);
+        leaves.push(n);
+        parts.push(`L${n.dtype}[${n.shape.join(',')}]@${n.device};`);
+        stack.pop();
+        continue;
+      }
+      if (n.op === 'COPY') return null;
+      let ready = true;
+      for (let i = n.src.length - 1; i >= 0; i--) {
+        const s = n.src[i]!;
+        if (!index.has(s)) {
+          if (ready) ready = false;
+          stack.push(s);
+        }
+      }
+      if (!ready) continue;
+      stack.pop();
+      let refs = '';
+      for (const s of n.src) refs += `${index.get(s)},`;
+      at.set(n, pending.length);
+      index.set(n, `P${pending.length}`);
+      pending.push(n);
+      // a draw's (seed, offset) is a kernel parameter, not structure
+      parts.push(n.op === 'RAND' ? `RAND|${n.dtype}|${n.device}|${n.shape.join(',')}(${refs});` : `${n.sig}(${refs});`);
+    }
+  }
+  let out = 'R';
+  for (const r of roots) out += `${index.get(r)},`;
+  parts.push(out);
+  return { key: parts.join(''), leaves, pending, at };
+}
+
+/** Turns the steps a planned realize launched into a plan over slots; nothing stored if a buffer has no slot. */
+function storePlan(structure: Structure, steps: readonly RecordedStep[], roots: readonly Node[]): void {
+  const slotOf = new Map<DeviceBuffer, Slot>();
+  const used: number[] = [];
+  for (let i = 0; i < structure.leaves.length; i++) {
+    const b = realized.get(structure.leaves[i]!);
+    if (!b) continue;
+    if (slotOf.has(b)) return; // two leaves on one buffer: which one a step means is not structural
+    slotOf.set(b, { leaf: i });
+    used.push(i);
+  }
+  const temps: Plan['temps'][number][] = [];
+  const planSteps: PlanStep[] = [];
+  let kernels = 0;
+  let routines = 0;
+  for (const step of steps) {
+    const [out, ...ins] = step.bufs;
+    const inSlots: Slot[] = [];
+    for (const b of ins) {
+      const slot = slotOf.get(b);
+      if (!slot) return;
+      inSlots.push(slot);
+    }
+    let outSlot = slotOf.get(out!);
+    if (!outSlot) {
+      outSlot = { temp: temps.length };
+      temps.push({ backend: out!.backend, device: out!.device, dtype: out!.handle.dtype, size: out!.handle.size });
+      slotOf.set(out!, outSlot);
+    }
+    const slots = [outSlot, ...inSlots];
+    // a node of the simplified graph that the structure does not list is not bound on replay
+    const made = (step.made && structure.at.get(step.made)) ?? null;
+    if (step.k === 'kernel') {
+      // a kernel's only parameters are its draws' (seed, offset) pairs; anything else is not replayed
+      if (step.vars.length !== 2 * step.rands.length) return;
+      const rands: number[] = [];
+      for (const r of step.rands) {
+        const i = structure.at.get(r);
+        if (i === undefined) return; // a draw the simplifier made: not one the structure lists
+        rands.push(i);
+      }
+      planSteps.push({ k: 'kernel', backend: step.backend, program: step.program, vars: step.vars, rands, bufs: slots, made });
+      kernels++;
+    } else {
+      planSteps.push({ k: 'gemm', backend: step.backend, shape: step.shape, bufs: slots, made });
+      routines++;
+    }
+  }
+  const rootSlots: (Slot | null)[] = [];
+  for (const r of roots) {
+    const i = structure.leaves.indexOf(r);
+    if (i >= 0) {
+      rootSlots.push(null);
+      continue;
+    }
+    const b = realized.get(r);
+    const slot = b && slotOf.get(b);
+    if (!slot) return;
+    rootSlots.push(slot);
+  }
+  plans.set(structure.key, { steps: planSteps, temps, used, roots: rootSlots, kernels, routines });
+  if (plans.size > planCapacity) plans.delete(plans.keys().next().value!);
+}
+
+/** Runs the stored plan of an equal structure, if there is one. */
+function replayPlan(structure: Structure, roots: readonly Node[]): boolean {
+  const p = plans.get(structure.key);
+  if (!p) return false;
+  plans.delete(structure.key);
+  plans.set(structure.key, p);
+  const leafBufs: DeviceBuffer[] = [];
+  for (const i of p.used) leafBufs[i] = need(structure.leaves[i]!);
+  const temps: DeviceBuffer[] = [];
+  const at = (s: Slot): DeviceBuffer => ('leaf' in s ? leafBufs[s.leaf]! : temps[s.temp]!);
+  const made: Node[] = [];
+  try {
+    for (const step of p.steps) {
+      const out = step.bufs[0]!;
+      if ('temp' in out && !temps[out.temp]) {
+        const t = p.temps[out.temp]!;
+        temps[out.temp] = new DeviceBuffer(t.backend, allocOn(t.backend, t.dtype, t.size, t.device), t.device);
+      }
+      if (step.k === 'kernel') {
+        step.backend.launch(
+          step.program,
+          step.bufs.map((s) => at(s).handle),
+          step.rands.length ? drawsOf(structure, step.rands) : step.vars,
+        );
+      } else step.backend.routines!.gemm!.run(step.shape, at(step.bufs[1]!).handle, at(step.bufs[2]!).handle, at(out).handle);
+      if (step.made !== null) {
+        const n = structure.pending[step.made]!;
+        setBuffer(n, at(out));
+        made.push(n);
+      }
+    }
+    roots.forEach((r, i) => {
+      const slot = p.roots[i];
+      if (slot) setBuffer(r, at(slot));
+    });
+  } finally {
+    for (const t of temps) if (t && t.refs === 0) t.free();
+  }
+  stats.launched += p.kernels + p.routines;
+  stats.routines += p.routines;
+  stats.cacheHits += p.kernels;
+  stats.replayed++;
+  finish(roots, made);
+  return true;
+}
+
+/** The (seed, offset) pairs of a replay's random draws, in the order a kernel takes them. */
+function drawsOf(structure: Structure, rands: readonly number[]): number[] {
+  const vars: number[] = [];
+  for (const i of rands) {
+    const a = structure.pending[i]!.arg as { seed: number; offset: number };
+    vars.push(a.seed | 0, a.offset | 0);
+  }
+  return vars;
 }

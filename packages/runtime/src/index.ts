@@ -1,0 +1,3 @@
+export * from './registry.js';
+export * from './realize.js';
+export * from './capture.js';
