@@ -6,7 +6,8 @@
  * the capture missed is compiled when the backend loads it. Every float matrix product goes
  * through the cuBLAS routine (the mock cuBLAS), whatever its size.
  */
-import { observeKernels, type Kernel } from '@fusor/compiler';
+import type { Kernel } from '@fusor/compiler';
+import { observeKernels } from '@fusor/runtime';
 import { describe, it } from 'vitest';
 import { emulatorUnavailable, installEmulator, prebuildKernels } from '../../backend-cuda/test/emulator/emulator.js';
 import { LOSSES, MODULES, runFnCase, runModuleCase } from './nn-golden.js';
