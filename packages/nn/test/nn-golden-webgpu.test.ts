@@ -22,6 +22,8 @@ const SUBSET = new Set([
 // Left out for time, not for failures: on SwiftShader, Conv2dGroups took 10 s and AvgPool2d 18 s
 // (they pass); MaxPool2d and ConvTranspose2d did not finish within minutes (their backward
 // kernels; the cpu suite runs them).
+// The recurrent cases (LSTM, GRUDeepBi, LSTMDeepBi) did not finish within 10 minutes on SwiftShader
+// (2026-12-05, a loaded 2-core machine); the cpu and cuda-emulator suites check their gradients.
 
 const suite = (name: string, body: () => void): void => {
   if (adapter.ok) describe(name, body);
