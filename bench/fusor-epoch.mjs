@@ -1,5 +1,5 @@
-// One training epoch of examples/fashion-mnist.mjs's MLP (784-256-128-10, batch 64, Adam 1e-3,
-// shuffled DataLoader) on fusor's cpu backend: the epoch's time and the memory in use across it
+// One training epoch of examples/fashion-mnist.mjs's small CNN (Conv2d(1,16,5)→ReLU→MaxPool2d(2)→
+// Conv2d(16,32,5)→ReLU→MaxPool2d(2)→Flatten→Linear(512,10), batch 64, Adam 1e-3, shuffled DataLoader) on fusor's cpu backend: the epoch's time and the memory in use across it
 // (sampled every 50 steps: fusor's live device bytes and the process RSS). Fashion-MNIST from
 // Debian's package when installed, else random data of the same shape. Last stdout line: JSON.
 //   node fusor-epoch.mjs [steps]      (default: the whole epoch, 938 steps)
@@ -15,7 +15,16 @@ const train = real
   ? await datasets.FashionMNIST.load()
   : new data.TensorDataset(torch.rand(60000, 1, 28, 28).contiguous(), torch.randint(0, 10, [60000]).contiguous());
 const loader = new data.DataLoader(train, { batchSize: BATCH, shuffle: true, generator: new data.Generator().manualSeed(0) });
-const model = new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 256), new nn.ReLU(), new nn.Linear(256, 128), new nn.ReLU(), new nn.Linear(128, 10));
+const model = new nn.Sequential(
+  new nn.Conv2d(1, 16, 5),
+  new nn.ReLU(),
+  new nn.MaxPool2d(2),
+  new nn.Conv2d(16, 32, 5),
+  new nn.ReLU(),
+  new nn.MaxPool2d(2),
+  new nn.Flatten(),
+  new nn.Linear(32 * 4 * 4, 10),
+);
 const opt = new optim.Adam(model.parameters(), { lr: 1e-3 });
 
 const samples = [];

@@ -128,7 +128,7 @@ if (!skip.has('cold')) {
   };
 }
 if (!skip.has('epoch')) {
-  log('one training epoch (MLP 784-256-128-10, batch 64, Adam), fusor then PyTorch …');
+  log('one training epoch (small CNN, batch 64, Adam), fusor then PyTorch …');
   out.epoch = {
     fusor: run(process.execPath, ['fusor-epoch.mjs']),
     torch: torchOk === true ? run(PYTHON, ['torch_epoch.py', JSON.stringify({ threads: TORCH_THREADS })], torchEnv()) : { unavailable: torchOk },
@@ -296,7 +296,7 @@ if (out.epoch) {
   text += render(
     ['case', 'fusor ms', 'torch ms', 'torch / fusor', 'fusor device MiB (min–max)', 'fusor RSS MiB', 'torch RSS MiB'],
     [[
-      'epoch, MLP 784-256-128-10',
+      'epoch, CNN conv5-16·pool·conv5-32·pool·fc',
       cell(fe, out.epoch.fusor),
       cell(te, out.epoch.torch),
       fe && te ? (te.median_ms / fe.median_ms).toFixed(2) : '—',

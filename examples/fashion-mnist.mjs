@@ -1,8 +1,8 @@
 // Trains a classifier on Fashion-MNIST with Adam, a progress bar and the test accuracy at the end.
 //   apt-get install dataset-fashion-mnist   (the IDX files, in /usr/share/datasets/fashion-mnist)
 //   pnpm build && node examples/fashion-mnist.mjs [--epochs 5] [--batch-size 64] [--lr 0.001] [--model mlp|cnn] [--limit N]
-// The default model is an MLP (784-256-128-10): the small CNN (--model cnn: Conv2d→ReLU→MaxPool ×2
-// →Flatten→Linear) trains too, but fusor's cpu convolutions still take seconds per batch.
+// The default model is a small CNN (Conv2d→ReLU→MaxPool ×2 →Flatten→Linear, 18k parameters), 5
+// epochs; the test accuracy is printed after each. --model mlp trains a 784-256-128-10 MLP instead.
 import { parseArgs } from 'node:util';
 import * as torch from '@fusor/tensor';
 import { nn, optim, data, datasets } from '@fusor/nn';
@@ -12,7 +12,7 @@ const { values: args } = parseArgs({
     epochs: { type: 'string', default: '5' },
     'batch-size': { type: 'string', default: '64' },
     lr: { type: 'string', default: '0.001' },
-    model: { type: 'string', default: 'mlp' },
+    model: { type: 'string', default: 'cnn' },
     limit: { type: 'string' },
     seed: { type: 'string', default: '0' },
   },
@@ -45,8 +45,20 @@ const optimizer = new optim.Adam(model.parameters(), { lr });
 const scheduler = new optim.lrScheduler.CosineAnnealingLR(optimizer, epochs);
 console.log(String(model));
 
-const started = performance.now();
+/** The share of the test set the model classifies correctly. */
+function evaluate() {
+  model.eval();
+  let correct = 0;
+  torch.noGrad(() => {
+    for (const [x, y] of new data.DataLoader(test, { batchSize: 1000 })) correct += model.forward(x).argmax(1).eq(y).sum().itemSync();
+  });
+  return correct;
+}
+
+let trainSeconds = 0;
+let correct = 0;
 for (let epoch = 0; epoch < epochs; epoch++) {
+  const started = performance.now();
   model.train();
   const bar = data.progress(loader, { desc: `epoch ${epoch + 1}/${epochs}`, unit: 'batch' });
   let i = 0;
@@ -59,13 +71,9 @@ for (let epoch = 0; epoch < epochs; epoch++) {
     if (i++ % 20 === 0) bar.setPostfix({ loss: loss.itemSync(), lr: scheduler.getLastLr()[0] });
   }
   scheduler.step();
+  const seconds = (performance.now() - started) / 1000;
+  trainSeconds += seconds;
+  correct = evaluate();
+  console.log(`epoch ${epoch + 1}/${epochs}: ${seconds.toFixed(1)} s, test accuracy ${((correct / test.len()) * 100).toFixed(2)}%`);
 }
-const trainSeconds = (performance.now() - started) / 1000;
-
-model.eval();
-let correct = 0;
-torch.noGrad(() => {
-  for (const [x, y] of new data.DataLoader(test, { batchSize: 1000 })) correct += model.forward(x).argmax(1).eq(y).sum().itemSync();
-});
-const accuracy = correct / test.len();
-console.log(`test accuracy ${(accuracy * 100).toFixed(2)}% (${correct}/${test.len()}) after ${epochs} epochs in ${trainSeconds.toFixed(1)} s of training`);
+console.log(`test accuracy ${((correct / test.len()) * 100).toFixed(2)}% (${correct}/${test.len()}) after ${epochs} epochs in ${trainSeconds.toFixed(1)} s of training`);

@@ -57,15 +57,7 @@ function referenceGemm(g: GemmShape, a: unknown, b: unknown, c: unknown): void {
   }
 }
 
-/**
- * Conformance cases whose kernels are sliding windows (conv, pooling, pad, unfold): their CUDA C
- * carries index expressions the compiler does not yet simplify, and cicc/g++ spend minutes per
- * batch on them (over 10 minutes on 2 cores). Left out of the compiled corpora, and skipped on the
- * emulator, until the index simplifier folds them (named in the closing note of 2026-12-04).
- */
-export const WINDOW_CASES = /^(conv|convTranspose|maxPool|avgPool|adaptiveAvgPool|tensorUnfold|unfold|pad)\d*[a-zA-Z]*\//;
-
-export async function conformanceKernels(only?: RegExp, exclude: RegExp | undefined = WINDOW_CASES): Promise<Corpus> {
+export async function conformanceKernels(only?: RegExp): Promise<Corpus> {
   const seen = new Map<string, Kernel>();
   const stop = observeKernels((k) => {
     if (!seen.has(k.key)) seen.set(k.key, k);
@@ -77,7 +69,6 @@ export async function conformanceKernels(only?: RegExp, exclude: RegExp | undefi
     for (const file of loadFixtures()) {
       for (const c of file.cases) {
         if (only && !only.test(c.id)) continue;
-        if (exclude?.test(c.id)) continue;
         cases++;
         for (const check of checksOf(c)) {
           if (skipReason(c, check, CAPTURE[0], cpuBackend.capabilities.dtypes, []) !== undefined) continue;

@@ -10,9 +10,13 @@ import { renderCuda } from '../src/render-cuda.js';
 import { CUDA_PRELUDE } from '../src/render-cuda.js';
 import { runConformance } from '@fusor/conformance';
 import { compilerStats } from '@fusor/runtime';
-import { describe, expect, it } from 'vitest';
-import { conformanceKernels, WINDOW_CASES } from './corpus.js';
+import { describe, expect, it, vi } from 'vitest';
+import { conformanceKernels } from './corpus.js';
 import { emulatorUnavailable, installEmulator, prebuildKernels } from './emulator/emulator.js';
+
+// a kernel the cpu run of the suite does not produce (topk's halving cases on cuda: 92 of them)
+// is compiled by g++ when the backend loads it, seconds each on 2 loaded cores
+vi.setConfig({ testTimeout: 30_000 });
 
 const why = emulatorUnavailable();
 if (why) {
@@ -23,15 +27,7 @@ if (why) {
   await prebuildKernels(emu, [...new Set(corpus.kernels.map(renderCuda))], CUDA_PRELUDE);
   const { configureCuda } = await import('../src/index.js');
   configureCuda({ diskCache: null, cublas: { minMultiplyAdds: 0, minDim: 1 } });
-  runConformance('cuda', {
-    skip: [
-      {
-        match: (c) => WINDOW_CASES.test(c.id),
-        reason:
-          'sliding-window kernels (conv, pooling, pad, unfold): minutes of host compile per batch on the emulator until the index simplifier folds them',
-      },
-    ],
-  });
+  runConformance('cuda');
   describe('cuBLAS in the conformance run', () => {
     it('took the products', () => expect(compilerStats().routines).toBeGreaterThan(50));
   });

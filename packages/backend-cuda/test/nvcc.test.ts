@@ -28,7 +28,7 @@ describe('conformance kernels compile with nvcc -ptx', () => {
 
   // 30 minutes: with the conv, pooling and indexing cases the corpus is over 6,000 kernels, and on
   // 2 loaded cores cicc took more than 10 minutes for it
-  it('renders and compiles every kernel of every conformance case, and their float16/bfloat16 variants', { timeout: 1_800_000 }, async () => {
+  it('renders and compiles every kernel of every conformance case, and their float16/bfloat16 variants', { timeout: 900_000 }, async () => {
     const corpus = await conformanceKernels();
     const kernels = [...corpus.kernels, ...halfVariants(corpus.kernels)];
     // the suite is large: these floors catch a capture that silently stopped working

@@ -15,6 +15,9 @@
  * offsets and strides multiples of 4); the sizes, offsets and strides are uniforms. Two batch
  * dims ride the grid's z (the rest are launches). Tile sizes come from the device's limits.
  *
+ * float16 products (where the adapter has `shader-f16`) read and write f16 (vec4<f16>, 8 bytes per
+ * load) and accumulate in f32 in workgroup memory and registers, as cuBLAS does by default.
+ *
  * Epilogues (bias, activation) are not fused: the compiler hands a routine the bare product
  * (GemmShape has no epilogue), and the following elementwise kernel reads C once.
  */
@@ -32,6 +35,8 @@ export interface GemmTiling {
 }
 
 export interface GemmVariant {
+  /** Element type of A, B and C in memory (the sums are f32 either way). */
+  readonly dtype: 'float32' | 'float16';
   /** A's contiguous dim: k (row-major A) or m (A stored transposed). */
   readonly aMajor: 'k' | 'm';
   /** B's contiguous dim: n (row-major B) or k (B stored transposed). */
@@ -79,7 +84,7 @@ const PARAMS = ['M', 'N', 'K', 'oa', 'am', 'ak', 'ob', 'bk', 'bn', 'oc', 'cm', '
 
 export function gemmName(v: GemmVariant): string {
   const t = v.tiling;
-  return `gemm_f32_${v.aMajor}${v.bMajor}_${v.aVector ? 'v' : 's'}${v.bVector ? 'v' : 's'}${v.cVector ? 'v' : 's'}_${t.bm}x${t.bn}x${t.bk}_${t.tx}x${t.ty}`;
+  return `gemm_${v.dtype === 'float16' ? 'f16' : 'f32'}_${v.aMajor}${v.bMajor}_${v.aVector ? 'v' : 's'}${v.bVector ? 'v' : 's'}${v.cVector ? 'v' : 's'}_${t.bm}x${t.bn}x${t.bk}_${t.tx}x${t.ty}`;
 }
 
 /**
@@ -106,15 +111,17 @@ function loader(x: 'a' | 'b', kMajor: boolean, vector: boolean, tile: number, v:
     `      let ${x}o = ${x}q / ${ce};`,
     `      let ${x}ok = ${r0} + ${rr} < ${ext} && k0 + ${kk} < p.K;`,
   ];
+  // f16 operands are widened as they enter workgroup memory
+  const widen = (e: string, vec: boolean): string => (v.dtype === 'float16' ? `${vec ? 'vec4<f32>' : 'f32'}(${e})` : e);
   if (vector) {
-    lines.push(`      let ${x}v = select(vec4<f32>(0.0), ${X}[${idx} / 4], ${x}ok);`);
+    lines.push(`      let ${x}v = select(vec4<f32>(0.0), ${widen(`${X}[${idx} / 4]`, true)}, ${x}ok);`);
     for (let e = 0; e < 4; e++) {
       // element e lies e further along the contiguous dim
       const [ke, re] = kMajor ? [`${kk} + ${e}`, rr] : [kk, `${rr} + ${e}`];
       lines.push(`      ${X}s[(${ke}) * ${tile} + ${re}] = ${x}v[${e}];`);
     }
   } else {
-    lines.push(`      ${X}s[${kk} * ${tile} + ${rr}] = select(0.0, ${X}[${idx}], ${x}ok);`);
+    lines.push(`      ${X}s[${kk} * ${tile} + ${rr}] = select(0.0, ${widen(`${X}[${idx}]`, false)}, ${x}ok);`);
   }
   lines.push('    }');
   return lines.join('\n');
@@ -123,7 +130,11 @@ function loader(x: 'a' | 'b', kMajor: boolean, vector: boolean, tile: number, v:
 /** The WGSL of a variant (entry point `main`). */
 export function renderGemm(v: GemmVariant): string {
   const t = v.tiling;
-  const elem = (vec: boolean): string => (vec ? 'vec4<f32>' : 'f32');
+  const f16 = v.dtype === 'float16';
+  const scalar = f16 ? 'f16' : 'f32';
+  const elem = (vec: boolean): string => (vec ? `vec4<${scalar}>` : scalar);
+  // C narrowed back to f16 at the store
+  const narrow = (e: string, vec: boolean): string => (f16 ? `${elem(vec)}(${e})` : e);
   const nv = t.tn / 4; // vec4s of C per row of the register block
   const store: string[] = [];
   for (let i = 0; i < t.tm; i++) {
@@ -131,10 +142,10 @@ export function renderGemm(v: GemmVariant): string {
     for (let q = 0; q < nv; q++) {
       const col = `col + ${q * 4}`;
       if (v.cVector) {
-        store.push(`  if (row${i} < p.M && ${col} < p.N) { C[(oc + row${i} * p.cm + ${col}) / 4] = acc[${i * nv + q}]; }`);
+        store.push(`  if (row${i} < p.M && ${col} < p.N) { C[(oc + row${i} * p.cm + ${col}) / 4] = ${narrow(`acc[${i * nv + q}]`, true)}; }`);
       } else {
         for (let j = 0; j < 4; j++) {
-          store.push(`  if (row${i} < p.M && ${col} + ${j} < p.N) { C[oc + row${i} * p.cm + (${col} + ${j}) * p.cn] = acc[${i * nv + q}][${j}]; }`);
+          store.push(`  if (row${i} < p.M && ${col} + ${j} < p.N) { C[oc + row${i} * p.cm + (${col} + ${j}) * p.cn] = ${narrow(`acc[${i * nv + q}][${j}]`, false)}; }`);
         }
       }
     }
@@ -147,8 +158,8 @@ export function renderGemm(v: GemmVariant): string {
     inner.push(`      let a${i} = vec4<f32>(As[ai + ${i}]);`);
     for (let q = 0; q < nv; q++) inner.push(`      acc[${i * nv + q}] = fma(a${i}, b${q}, acc[${i * nv + q}]);`);
   }
-  return `// ${gemmName(v)}: C[M×N] = A[M×K] · B[K×N], ${t.bm}×${t.bn} tiles in steps of ${t.bk} along k, ${t.tx}×${t.ty} invocations of ${t.tm}×${t.tn}
-struct Params { ${PARAMS.map((f) => `${f}: i32,`).join(' ')} }
+  return `// ${gemmName(v)}: C[M×N] = A[M×K] · B[K×N], ${t.bm}×${t.bn} tiles in steps of ${t.bk} along k, ${t.tx}×${t.ty} invocations of ${t.tm}×${t.tn}${f16 ? ', f16 in memory, f32 sums' : ''}
+${f16 ? 'enable f16;\n' : ''}struct Params { ${PARAMS.map((f) => `${f}: i32,`).join(' ')} }
 @group(0) @binding(0) var<storage, read_write> C: array<${elem(v.cVector)}>;
 @group(0) @binding(1) var<storage, read> A: array<${elem(v.aVector)}>;
 @group(0) @binding(2) var<storage, read> B: array<${elem(v.bVector)}>;
@@ -188,6 +199,8 @@ ${store.join('\n')}
 /** What a product needs from the device: pipelines per variant, and launches. */
 export interface GemmDevice<B> {
   readonly limits: GPUSupportedLimits;
+  /** Whether the device has `shader-f16` (float16 products are taken only then). */
+  readonly f16: boolean;
   /** Pipeline of the WGSL (cached by the caller per name). */
   pipeline(name: string, code: string): GPUComputePipeline;
   /** Records a dispatch of `pipeline` over [c, a, b] and the uniform words. */
@@ -223,7 +236,7 @@ export function planGemm(g: GemmShape, tiling: GemmTiling, maxPerDim: number): G
   const ao = orient(g.m, one(g.m, g.a.rowStride), g.k, one(g.k, g.a.colStride), g.a.offset, batch.map((d) => d.a));
   const bo = orient(g.n, one(g.n, g.b.colStride), g.k, one(g.k, g.b.rowStride), g.b.offset, batch.map((d) => d.b));
   const cVector = (g.n === 1 ? false : g.c.colStride === 1) && g.n % 4 === 0 && (g.m === 1 || g.c.rowStride % 4 === 0) && g.c.offset % 4 === 0 && batch.every((d) => d.c % 4 === 0);
-  const variant: GemmVariant = { aMajor: ao.kMajor ? 'k' : 'm', bMajor: bo.kMajor ? 'k' : 'n', aVector: ao.vector, bVector: bo.vector, cVector, tiling };
+  const variant: GemmVariant = { dtype: g.dtype === 'float16' ? 'float16' : 'float32', aMajor: ao.kMajor ? 'k' : 'm', bMajor: bo.kMajor ? 'k' : 'n', aVector: ao.vector, bVector: bo.vector, cVector, tiling };
   // the grid's z holds the innermost two batch dims, as far as the device's grid allows; the rest are launches
   let inner = batch.slice(-2);
   while (inner.length && inner.reduce((p, d) => p * d.size, 1) > maxPerDim) inner = inner.slice(1);
@@ -266,7 +279,7 @@ const MAX_LAUNCHES = 8;
 
 const DEFAULTS: Required<WebGPUGemmOptions> = { minMultiplyAdds: 64 ** 3, minDim: 16, minK: 16 };
 
-/** The routine over a device: float32 products, every layout, any batch. */
+/** The routine over a device: float32 products (float16 too with `shader-f16`), every layout, any batch. */
 export function webgpuGemm<B>(device: () => GemmDevice<B>, opts: WebGPUGemmOptions = {}): GemmRoutine<B & { dtype: GemmShape['dtype']; size: number }> & { plan(g: GemmShape): GemmPlan | null } {
   const o = { ...DEFAULTS, ...opts };
   const plan = (g: GemmShape): GemmPlan | null => {
@@ -285,7 +298,7 @@ export function webgpuGemm<B>(device: () => GemmDevice<B>, opts: WebGPUGemmOptio
       return p ? describeGemm(p) : 'nothing to compute (an empty product)';
     },
     supports(g) {
-      if (g.dtype !== 'float32') return false;
+      if (g.dtype !== 'float32' && !(g.dtype === 'float16' && device().f16)) return false;
       if (g.m < o.minDim || g.n < o.minDim || g.k < o.minK) return false;
       const count = g.batch.reduce((p, d) => p * d.size, 1);
       if (g.m * g.n * g.k * count < o.minMultiplyAdds) return false;

@@ -27,6 +27,8 @@ export interface WebGPUBuffer extends BackendBuffer {
 export interface WebGPUProgram {
   readonly name: string;
   readonly pipeline: GPUComputePipeline;
+  /** The pipeline's bind-group layout (held: asking the pipeline makes a new wrapper per launch). */
+  readonly bindGroupLayout: GPUBindGroupLayout;
   readonly layout: WgslLayout;
   /** Output elements: one invocation each. */
   readonly size: number;
@@ -79,7 +81,8 @@ class WebGPURuntime {
   private flushQueued = false;
   private errors: string[] = [];
   overflow: GPUBuffer | undefined;
-  private layouts = new Map<string, GPUPipelineLayout>();
+  /** Pipeline layouts by binding pattern (bounded: one per count and kind of bindings). */
+  private layouts = new Map<string, { pipeline: GPUPipelineLayout; group: GPUBindGroupLayout }>();
   /** Free staging buffers for reads, by size class. */
   private readonly staging = new Map<number, GPUBuffer[]>();
 
@@ -164,7 +167,7 @@ class WebGPURuntime {
     return this.encoder!;
   }
 
-  pipelineLayout(layout: WgslLayout, outputs: readonly boolean[]): GPUPipelineLayout {
+  pipelineLayout(layout: WgslLayout, outputs: readonly boolean[]): { pipeline: GPUPipelineLayout; group: GPUBindGroupLayout } {
     const key = `${outputs.map((o) => (o ? 'w' : 'r')).join('')}|${layout.varsBinding}|${layout.overflowBinding}`;
     let pl = this.layouts.get(key);
     if (!pl) {
@@ -175,8 +178,8 @@ class WebGPURuntime {
       }));
       if (layout.varsBinding !== null) entries.push({ binding: layout.varsBinding, visibility: ShaderStage.COMPUTE, buffer: { type: 'uniform' } });
       if (layout.overflowBinding !== null) entries.push({ binding: layout.overflowBinding, visibility: ShaderStage.COMPUTE, buffer: { type: 'storage' } });
-      const bgl = this.device.createBindGroupLayout({ entries });
-      pl = this.device.createPipelineLayout({ bindGroupLayouts: [bgl] });
+      const group = this.device.createBindGroupLayout({ entries });
+      pl = { pipeline: this.device.createPipelineLayout({ bindGroupLayouts: [group] }), group };
       this.layouts.set(key, pl);
     }
     return pl;
@@ -207,7 +210,7 @@ class WebGPURuntime {
     if (p.layout.overflowBinding !== null) entries.push({ binding: p.layout.overflowBinding, resource: { buffer: this.overflow! } });
     const pass = this.computePass();
     pass.setPipeline(p.pipeline);
-    pass.setBindGroup(0, this.device.createBindGroup({ layout: p.pipeline.getBindGroupLayout(0), entries }));
+    pass.setBindGroup(0, this.device.createBindGroup({ layout: p.bindGroupLayout, entries }));
     const [x, y] = dispatchSize(p.size, p.outputsPerWorkgroup, limits.maxComputeWorkgroupsPerDimension);
     pass.dispatchWorkgroups(x, y);
     this.stats.launches++;
@@ -215,7 +218,7 @@ class WebGPURuntime {
   }
 
   /** Records a dispatch of a hand-written pipeline (the GEMM): buffers at bindings 0…, the uniform after them. */
-  dispatchRaw(pipeline: GPUComputePipeline, buffers: readonly WebGPUBuffer[], words: readonly number[], groups: readonly [number, number, number]): void {
+  dispatchRaw(pipeline: GPUComputePipeline, group: GPUBindGroupLayout, buffers: readonly WebGPUBuffer[], words: readonly number[], groups: readonly [number, number, number]): void {
     const limits = this.device.limits;
     for (const b of buffers) {
       if (b.bytes > limits.maxStorageBufferBindingSize) {
@@ -226,7 +229,7 @@ class WebGPURuntime {
     entries.push({ binding: buffers.length, resource: { buffer: this.uniform(words, words.map(() => 'int32')) } });
     const pass = this.computePass();
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }));
+    pass.setBindGroup(0, this.device.createBindGroup({ layout: group, entries }));
     pass.dispatchWorkgroups(...groups);
     this.stats.launches++;
     if (++this.launches >= MAX_BATCH) this.flush();
@@ -349,37 +352,39 @@ export const webgpuStats = (): { submits: number; launches: number; reads: numbe
 const owner = new WeakMap<GPUBuffer, WebGPUBuffer>();
 
 const gemmPipelines = new Map<string, GPUComputePipeline>();
-let gemmLayout: GPUPipelineLayout | undefined;
+let gemmLayout: { pipeline: GPUPipelineLayout; group: GPUBindGroupLayout } | undefined;
 
 /** The GEMM routine's view of the device: its pipelines (one per variant, cached) and its launches. */
 const gemmDevice: GemmDevice<WebGPUBuffer> = {
   get limits() {
     return runtime.device.limits;
   },
+  get f16() {
+    return runtime.ctx?.f16 ?? false;
+  },
   pipeline(name, code) {
     let p = gemmPipelines.get(name);
     if (!p) {
       const device = runtime.device;
-      gemmLayout ??= device.createPipelineLayout({
-        bindGroupLayouts: [
-          device.createBindGroupLayout({
-            entries: [
-              { binding: 0, visibility: ShaderStage.COMPUTE, buffer: { type: 'storage' } },
-              { binding: 1, visibility: ShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } },
-              { binding: 2, visibility: ShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } },
-              { binding: 3, visibility: ShaderStage.COMPUTE, buffer: { type: 'uniform' } },
-            ],
-          }),
-        ],
-      });
-      p = device.createComputePipeline({ layout: gemmLayout, compute: { module: device.createShaderModule({ code, label: name }), entryPoint: 'main' }, label: name });
+      if (!gemmLayout) {
+        const group = device.createBindGroupLayout({
+          entries: [
+            { binding: 0, visibility: ShaderStage.COMPUTE, buffer: { type: 'storage' } },
+            { binding: 1, visibility: ShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } },
+            { binding: 2, visibility: ShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } },
+            { binding: 3, visibility: ShaderStage.COMPUTE, buffer: { type: 'uniform' } },
+          ],
+        });
+        gemmLayout = { pipeline: device.createPipelineLayout({ bindGroupLayouts: [group] }), group };
+      }
+      p = device.createComputePipeline({ layout: gemmLayout.pipeline, compute: { module: device.createShaderModule({ code, label: name }), entryPoint: 'main' }, label: name });
       gemmPipelines.set(name, p);
     }
     return p;
   },
   dispatch(name, pipeline, buffers, params, groups) {
     for (const b of buffers) if (owner.get(b.gpu) !== b) throw new Error(`internal: ${name} was given a freed webgpu buffer`);
-    runtime.dispatchRaw(pipeline, buffers, params, groups);
+    runtime.dispatchRaw(pipeline, gemmLayout!.group, buffers, params, groups);
   },
 };
 
@@ -460,11 +465,12 @@ export const webgpuBackend: Backend<WebGPUBuffer, WebGPUProgram> = {
     const layout = layoutOf(code, kernel);
     const module = device.createShaderModule({ code, label: kernel.name });
     const pipelineLayout = runtime.pipelineLayout(layout, kernel.buffers.map((b) => b.output));
-    const pipeline = device.createComputePipeline({ layout: pipelineLayout, compute: { module, entryPoint: 'main' }, label: kernel.name });
+    const pipeline = device.createComputePipeline({ layout: pipelineLayout.pipeline, compute: { module, entryPoint: 'main' }, label: kernel.name });
     const wg = /@workgroup_size\((\d+)\)/.exec(code);
     return {
       name: kernel.name,
       pipeline,
+      bindGroupLayout: pipelineLayout.group,
       layout,
       size: kernel.size,
       workgroupSize: wg ? Number(wg[1]) : WORKGROUP,

@@ -334,10 +334,82 @@ const HELPERS: Readonly<Record<string, { code: string; deps?: readonly string[];
   },
 };
 
-/** One render: the helpers it used. */
+/**
+ * One render: the helpers it used, and the index subexpressions it names. Lowering hands over
+ * expression trees whose index arithmetic repeats (a replicate pad's kernel spells `gid / 20` out
+ * dozens of times, 48 KB of WGSL for 80 outputs); SwiftShader's LLVM then took 15 s and GBs of
+ * memory, minutes for its gradient. Pure i32/bool subexpressions used more than once are bound
+ * once to a `let` before the statement that first needs them, and reused while in scope.
+ */
 class Ctx {
   readonly used = new Set<string>();
-  constructor(readonly opts: WgslOptions) {}
+  /** Occurrences of each expression key in the kernel (a shared subtree counted once per parent). */
+  readonly uses = new Map<string, number>();
+  private readonly pure = new Map<string, boolean>();
+  /** Names bound in the enclosing blocks, by expression key. */
+  scope = new Map<string, string>();
+  /** `let` lines to emit before the statement being rendered. */
+  pending: string[] = [];
+  private names = 0;
+  constructor(
+    readonly opts: WgslOptions,
+    /** Mutable locals (accumulators): expressions reading them are never bound. */
+    private readonly mutable: ReadonlySet<string> = new Set(),
+  ) {}
+
+  count(e: Expr): void {
+    const n = (this.uses.get(e.key) ?? 0) + 1;
+    this.uses.set(e.key, n);
+    if (n > 1) return;
+    for (const c of children(e)) this.count(c);
+  }
+
+  /** Whether `e` is i32/bool arithmetic over gid, loop indices, parameters and immutable locals. */
+  private isPure(e: Expr): boolean {
+    let p = this.pure.get(e.key);
+    if (p === undefined) {
+      const dt = e.dtype === 'int32' || e.dtype === 'bool';
+      if (e.k === 'const' || e.k === 'gid' || e.k === 'ridx' || e.k === 'var') p = dt;
+      else if (e.k === 'local') p = dt && !this.mutable.has(e.name);
+      else if (e.k === 'alu') p = dt && e.src.every((c) => this.isPure(c));
+      else p = false;
+      this.pure.set(e.key, p);
+    }
+    return p;
+  }
+
+  /** The text of alu expression `e` (rendered as `text`): a bound name where it repeats. */
+  bind(e: Expr, text: string): string {
+    if ((this.uses.get(e.key) ?? 0) < 2 || !this.isPure(e)) return text;
+    const name = `fusor_i${this.names++}`;
+    this.pending.push(`let ${name}: ${regType(e.dtype)} = ${text};`);
+    this.scope.set(e.key, name);
+    return name;
+  }
+
+  /** Renders a nested block with its own scope (names bound inside stay inside). */
+  block(fn: () => void): void {
+    const outer = this.scope;
+    this.scope = new Map(outer);
+    try {
+      fn();
+    } finally {
+      this.scope = outer;
+    }
+  }
+
+  /** A new local name. */
+  fresh(prefix: string): string {
+    return `${prefix}${this.names++}`;
+  }
+
+  /** The pending `let` lines at indentation `ind` (and clears them). */
+  take(ind: string): string[] {
+    const lines = this.pending.map((l) => ind + l);
+    this.pending = [];
+    return lines;
+  }
+
   call(name: string, ...args: string[]): string {
     this.need(name);
     return `${name}(${args.join(', ')})`;
@@ -514,14 +586,108 @@ function renderExpr(ctx: Ctx, e: Expr): string {
       }
       return renderCast(ctx, e.src.dtype, e.dtype, src);
     }
-    case 'alu':
-      return ALU[e.op](
-        ctx,
-        e.src.map((s) => renderExpr(ctx, s)),
-        e.dtype,
-        e.src,
-      );
+    case 'alu': {
+      const bound = ctx.scope.get(e.key);
+      if (bound) return bound;
+      if (e.op === 'WHERE' && (flagsOverflow(e.src[1]!) || flagsOverflow(e.src[2]!))) return guardedWhere(ctx, e);
+      const args = e.src.map((s) => renderExpr(ctx, s));
+      return ctx.bind(e, constantDivision(e, args) ?? plusZero(e, args) ?? ALU[e.op](ctx, args, e.dtype, e.src));
+    }
   }
+}
+
+/**
+ * `x + 0` on f32, which turns −0 into +0 (how the frontend asks for PyTorch's signed zeros, e.g.
+ * gelu's far tail): SwiftShader's compiler folds it to `x`, so the zero is replaced by its bits.
+ */
+function plusZero(e: Extract<Expr, { k: 'alu' }>, args: readonly string[]): string | undefined {
+  if (e.op !== 'ADD' || e.dtype !== 'float32') return undefined;
+  const z = e.src.findIndex((s) => s.k === 'const' && Object.is(s.value, 0));
+  if (z < 0) return undefined;
+  const x = args[1 - z]!;
+  return `bitcast<f32>(select(bitcast<u32>(${x}), 0u, ${x} == 0f))`;
+}
+
+/** Whether evaluating `e` runs an int64 overflow check (which raises the flag as a side effect). */
+function flagsOverflow(e: Expr): boolean {
+  if (e.k === 'alu') return (e.dtype === 'int64' && CHECKED_INT64.has(e.op)) || e.src.some(flagsOverflow);
+  if (e.k === 'cast') return (e.dtype === 'int64' && isFloat(e.src.dtype)) || flagsOverflow(e.src);
+  if (e.k === 'load') return flagsOverflow(e.idx) || (e.valid !== null && flagsOverflow(e.valid));
+  return false;
+}
+const CHECKED_INT64: ReadonlySet<AluOp> = new Set(['NEG', 'ADD', 'MUL', 'IDIV', 'SHL']);
+
+/**
+ * A where() whose branch checks int64 arithmetic: WGSL's select evaluates both branches, so the
+ * branch not taken could raise the overflow flag on values it never produces (a cumprod's first
+ * step multiplies whatever the output held). An if/else runs only the branch taken.
+ */
+function guardedWhere(ctx: Ctx, e: Extract<Expr, { k: 'alu' }>): string {
+  const cond = renderExpr(ctx, e.src[0]!);
+  const name = ctx.fresh('fusor_w');
+  const branch = (x: Expr): string[] => {
+    const outer = ctx.pending;
+    ctx.pending = [];
+    let lines: string[] = [];
+    // names bound inside a branch stay there
+    ctx.block(() => {
+      const v = renderExpr(ctx, x);
+      lines = [...ctx.pending, `${name} = ${v};`].map((l) => `  ${l}`);
+    });
+    ctx.pending = outer;
+    return lines;
+  };
+  const then = branch(e.src[1]!);
+  const other = branch(e.src[2]!);
+  ctx.pending.push(`var ${name}: ${regType(e.dtype)};`, `if (${cond}) {`, ...then, '} else {', ...other, '}');
+  return name;
+}
+
+/**
+ * An i32 quotient or remainder by a nonzero constant, as WGSL's own `/` and `%` (the same
+ * answer as the idiv/imod helpers, whose only difference is the zero divisor): no call, no
+ * branch, which is most of an index expression's cost to SwiftShader's compiler.
+ */
+function constantDivision(e: Extract<Expr, { k: 'alu' }>, [a, b]: readonly string[]): string | undefined {
+  if ((e.op !== 'IDIV' && e.op !== 'MOD') || e.dtype !== 'int32') return undefined;
+  const d = e.src[1]!;
+  if (d.k !== 'const' || d.value === 0 || d.dtype !== 'int32') return undefined;
+  return `(${a} ${e.op === 'IDIV' ? '/' : '%'} ${b})`;
+}
+
+/** The subexpressions of an expression. */
+function children(e: Expr): readonly Expr[] {
+  switch (e.k) {
+    case 'load':
+      return e.valid ? [e.idx, e.valid] : [e.idx];
+    case 'alu':
+      return e.src;
+    case 'cast':
+      return [e.src];
+    case 'rand':
+      return [e.seed, e.counter];
+    default:
+      return [];
+  }
+}
+
+/** Every expression of a statement list (for counting repeats). */
+function stmtExprs(stmts: readonly Stmt[], out: Expr[]): Expr[] {
+  for (const s of stmts) {
+    if (s.k === 'let' || s.k === 'update') out.push(s.expr);
+    else if (s.k === 'store') out.push(s.idx, s.expr);
+    else if (s.k === 'loop') stmtExprs(s.body, out);
+  }
+  return out;
+}
+
+/** Names of the accumulators a statement list declares. */
+function accumulators(stmts: readonly Stmt[], out: Set<string>): Set<string> {
+  for (const s of stmts) {
+    if (s.k === 'acc') out.add(s.name);
+    else if (s.k === 'loop') accumulators(s.body, out);
+  }
+  return out;
 }
 
 function renderUpdate(ctx: Ctx, s: Extract<Stmt, { k: 'update' }>): string {
@@ -533,28 +699,30 @@ function renderUpdate(ctx: Ctx, s: Extract<Stmt, { k: 'update' }>): string {
 }
 
 function renderStmts(ctx: Ctx, stmts: readonly Stmt[], ind: string, out: string[]): void {
+  // each statement's line follows the `let`s its expressions bound
+  const line = (text: string): void => void out.push(...ctx.take(ind), `${ind}${text}`);
   for (const s of stmts) {
     switch (s.k) {
       case 'let':
-        out.push(`${ind}let ${s.name}: ${regType(s.expr.dtype)} = ${renderExpr(ctx, s.expr)};`);
+        line(`let ${s.name}: ${regType(s.expr.dtype)} = ${renderExpr(ctx, s.expr)};`);
         break;
       case 'acc': {
         // a reduction's start value (the lowest int64) is the lowest value the register holds
         const init = regType(s.dtype) === 'i32' ? Math.min(Math.max(s.init, I32_MIN), I32_MAX) : s.init;
-        out.push(`${ind}var ${s.name}: ${regType(s.dtype)} = ${renderConst(ctx, init, s.dtype)};`);
+        line(`var ${s.name}: ${regType(s.dtype)} = ${renderConst(ctx, init, s.dtype)};`);
         break;
       }
       case 'loop':
         out.push(`${ind}for (var r${s.ridx}: i32 = 0i; r${s.ridx} < ${s.n}i; r${s.ridx}++) {`);
-        renderStmts(ctx, s.body, `${ind}  `, out);
+        ctx.block(() => renderStmts(ctx, s.body, `${ind}  `, out));
         out.push(`${ind}}`);
         break;
       case 'update':
-        out.push(`${ind}${renderUpdate(ctx, s)}`);
+        line(renderUpdate(ctx, s));
         break;
       case 'store': {
         const v = renderExpr(ctx, s.expr);
-        out.push(`${ind}b${s.buf}[${renderExpr(ctx, s.idx)}] = ${s.expr.dtype === 'bool' ? `select(0i, 1i, ${v})` : v};`);
+        line(`b${s.buf}[${renderExpr(ctx, s.idx)}] = ${s.expr.dtype === 'bool' ? `select(0i, 1i, ${v})` : v};`);
         break;
       }
     }
@@ -603,7 +771,7 @@ function renderCooperative(ctx: Ctx, k: Kernel, out: string[], mode: 'workgroup'
           inner *= l.n;
         }
       }
-      renderStmts(ctx, loops.length === 1 ? s.body : body, '    ', out);
+      ctx.block(() => renderStmts(ctx, loops.length === 1 ? s.body : body, '    ', out));
       out.push('  }');
       for (const name of updated(s.body, new Set())) {
         const u = ops.get(name)!;
@@ -627,7 +795,7 @@ function renderCooperative(ctx: Ctx, k: Kernel, out: string[], mode: 'workgroup'
       }
     } else if (s.k === 'store') {
       const body: string[] = [];
-      renderStmts(ctx, [s], '    ', body);
+      ctx.block(() => renderStmts(ctx, [s], '    ', body));
       out.push(`  if (${lane} == 0u) {`, ...body, '  }');
     } else {
       renderStmts(ctx, [s], '  ', out);
@@ -649,7 +817,8 @@ export interface RenderedWgsl {
 
 /** Renders a kernel to a WGSL compute shader with entry point `main`. */
 export function renderWgsl(k: Kernel, opts: WgslOptions = DEFAULT_WGSL_OPTIONS): RenderedWgsl {
-  const ctx = new Ctx(opts);
+  const ctx = new Ctx(opts, accumulators(k.body, new Set()));
+  for (const e of stmtExprs(k.body, [])) ctx.count(e);
   const body: string[] = [];
   const mode = reductionMode(k, opts);
   const cooperative = mode === 'workgroup';

@@ -145,6 +145,44 @@ describeWebGPU('webgpu GEMM routine', () => {
     await check(shape(m, n, k, { batch: three }), { a: 8 * m * k, b: 2 * k * n, c: 8 * m * n });
   }, COMPILE_TIMEOUT);
 
+  it('float16 products: f16 in memory and f32 sums with shader-f16; without it the routine declines them', async () => {
+    const g16: GemmShape = { ...shape(64, 64, 64, { ta: true }), dtype: 'float16' };
+    const v = planGemm(g16, STANDARD, 65535)!.variant;
+    expect(v).toMatchObject({ dtype: 'float16', aMajor: 'm', aVector: true, bVector: true, cVector: true });
+    const code = renderGemm(v);
+    expect(code).toContain('gemm_f16_mn_vvv_64x64x32_8x8');
+    expect(code.split('\n')[1]).toBe('enable f16;');
+    expect(code).toContain('var<storage, read_write> C: array<vec4<f16>>;');
+    expect(code).toContain('var<storage, read> A: array<vec4<f16>>;');
+    // widened on the way into workgroup memory (f32 tiles), narrowed at the store
+    expect(code).toContain('let av = select(vec4<f32>(0.0), vec4<f32>(A[');
+    expect(code).toContain('var<workgroup> As: array<f32, 2048>;');
+    expect(code).toMatch(/C\[\(oc \+ row0 \* p\.cm \+ col \+ 0\) \/ 4\] = vec4<f16>\(acc\[0\]\);/);
+    const scalarC = renderGemm(planGemm({ ...shape(33, 7, 65), dtype: 'float16' }, STANDARD, 65535)!.variant);
+    expect(scalarC).toContain('= select(0.0, f32(A[');
+    expect(scalarC).toMatch(/C\[oc \+ row0 \* p\.cm \+ \(col \+ 0 \+ 0\) \* p\.cn\] = f16\(acc\[0\]\[0\]\);/);
+    // the float32 kernel has none of it
+    expect(renderGemm(planGemm(shape(64, 32, 16, { ta: true }), STANDARD, 65535)!.variant)).not.toMatch(/f16/);
+    const routine = webgpuBackend.routines!.gemm!;
+    const f16 = webgpuBackend.capabilities.fp16;
+    expect(routine.supports(g16)).toBe(f16);
+    if (!f16) {
+      // the fallback: no float16 on this device at all (SwiftShader has no shader-f16), and float32 still taken
+      expect(webgpuBackend.capabilities.dtypes).not.toContain('float16');
+      expect(routine.supports(shape(64, 64, 64))).toBe(true);
+      return;
+    }
+    // a device with shader-f16: a float16 matmul takes the routine and matches float32 sums of the same halves
+    torch.manualSeed(5);
+    const a = torch.randn(65, 48).half();
+    const b = torch.randn(48, 40).half();
+    const want = (await a.float().matmul(b.float()).data()) as Float32Array;
+    const before = compilerStats().routines;
+    const got = (await a.to('webgpu').matmul(b.to('webgpu')).float().data()) as Float32Array;
+    expect(compilerStats().routines).toBeGreaterThan(before);
+    for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(2e-3 * (1 + Math.abs(want[i]!)));
+  }, COMPILE_TIMEOUT);
+
   it('explain() names the tiling a product gets and the workgroup each kernel gets', () => {
     const a = torch.randn(128, 96).to('webgpu');
     const b = torch.randn(96, 64).to('webgpu');

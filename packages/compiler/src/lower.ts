@@ -17,6 +17,7 @@ import {
   alu,
   cast,
   gid,
+  isConst,
   konst,
   kvar,
   load,
@@ -33,6 +34,7 @@ import {
   type Stmt,
 } from './kernel-ir.js';
 import { viewChain } from './contraction.js';
+import { iadd, idiv, imod, imul, inBounds } from './simplify-index.js';
 import type { ScheduleItem } from './schedule.js';
 
 /** An index into a node's shape, as a linear offset and/or per-dim expressions, with validity. */
@@ -55,7 +57,7 @@ class Index {
   linear(): Expr {
     if (!this.lin) {
       const st = contiguousStrides(this.shape);
-      this.lin = this.dims().reduce((acc, d, i) => alu('ADD', acc, alu('MUL', d, konst(st[i]!, INDEX))), konst(0, INDEX));
+      this.lin = this.dims().reduce((acc, d, i) => iadd(acc, imul(d, konst(st[i]!, INDEX))), konst(0, INDEX));
     }
     return this.lin;
   }
@@ -68,13 +70,13 @@ class Index {
 
 function unflatten(lin: Expr, shape: Shape): Expr[] {
   const st = contiguousStrides(shape);
-  return shape.map((d, i) => (d === 1 ? konst(0, INDEX) : alu('MOD', alu('IDIV', lin, konst(st[i]!, INDEX)), konst(d, INDEX))));
+  return shape.map((d, i) => (d === 1 ? konst(0, INDEX) : imod(idiv(lin, st[i]!), d)));
 }
 
 const TRUE = konst(1, 'bool');
 
 /** 0 <= k < n, for an index loaded from memory. */
-const inRange = (k: Expr, n: number): Expr => alu('AND', alu('CMPLT', k, konst(n, INDEX)), alu('CMPLT', konst(-1, INDEX), k));
+const inRange = (k: Expr, n: number): Expr => inBounds(k, 0, n);
 
 /** The ALU op of each elementwise primitive (they share names with the tensor IR). */
 const ELEMENTWISE: Readonly<Partial<Record<string, AluOp>>> = {
@@ -180,6 +182,26 @@ export function lower(item: ScheduleItem): LoweredKernel {
     return t;
   };
 
+  /**
+   * `d` where the index math may take lo ≤ d < hi as known: a masked dim's value matters only
+   * where the mask holds (the load is guarded by it), so the index under it is simplified with
+   * the narrowed range (a padded window's negative offset then cancels exactly).
+   */
+  const assume = (d: Expr, lo: number, hi: number): Expr => {
+    if (d.k === 'const' || lo >= hi || (d.min >= lo && d.max < hi)) return d;
+    const key = `${d.key}∈[${lo},${hi})`;
+    const hit = lookup(key);
+    if (hit) return hit;
+    const [min, max] = [Math.max(d.min, lo), Math.min(d.max, hi - 1)];
+    // a one-wide mask pins the dim (an index into a size-1 padded dim, a strided gap)
+    if (min === max) return konst(min, d.dtype);
+    const name = `x${nLocals++}`;
+    emit({ k: 'let', name, expr: d });
+    const out = local(name, d.dtype, min, max);
+    scopes[scopes.length - 1]!.set(key, out);
+    return out;
+  };
+
   /** Index into `base` for an index into a view of it. */
   const applyTracker = (st: ShapeTracker, idx: Index, baseShape: Shape): Index => {
     if (st.contiguous) return new Index(baseShape, idx.linear(), undefined, idx.valid);
@@ -189,18 +211,21 @@ export function lower(item: ScheduleItem): LoweredKernel {
     for (let v = st.views.length - 1; v >= 0; v--) {
       const view = st.views[v]!;
       if (view.mask) {
-        view.mask.forEach(([lo, hi], i) => {
-          if (lo === 0 && hi === view.shape[i]) return;
-          const d = dims[i]!;
-          valid = alu('AND', valid, alu('AND', alu('CMPLT', d, konst(hi, INDEX)), alu('CMPLT', konst(lo - 1, INDEX), d)));
+        dims = dims.map((d, i) => {
+          const [lo, hi] = view.mask![i]!;
+          if (lo === 0 && hi === view.shape[i]) return d;
+          valid = alu('AND', valid, inBounds(d, lo, hi));
+          return assume(d, lo, hi);
         });
       }
       lin = konst(view.offset, INDEX);
       view.strides.forEach((s, i) => {
-        if (s !== 0) lin = alu('ADD', lin, alu('MUL', dims[i]!, konst(s, INDEX)));
+        if (s !== 0) lin = iadd(lin, imul(dims[i]!, konst(s, INDEX)));
       });
       if (v > 0) dims = unflatten(lin, st.views[v - 1]!.shape);
     }
+    // the same condition guards every load and select under this view: compute it once
+    if (valid !== idx.valid && valid.k === 'alu') valid = bind(`valid:${valid.key}`, valid);
     return new Index(baseShape, lin, undefined, valid);
   };
 
@@ -254,6 +279,8 @@ export function lower(item: ScheduleItem): LoweredKernel {
       case 'FLIP': {
         const { base, st } = trackerOf(n);
         const inner = applyTracker(st, idx, base.shape);
+        // a window that lies wholly in the padding reads nothing
+        if (isConst(inner.valid) && !inner.valid.value) return konst(0, n.dtype);
         const v = lowerNode(base, inner);
         return inner.valid === idx.valid ? v : bind(`${key}:masked`, alu('WHERE', inner.valid, v, konst(0, n.dtype)));
       }

@@ -9,7 +9,8 @@ program on each backend (packages/conformance/src/semantics.ts).
 
     /usr/bin/python3 packages/conformance/scripts/gen_semantics.py
 
-writes packages/conformance/programs/semantics.json. Deterministic (seeded).
+writes packages/conformance/programs/semantics.json, semantics-indexing.json and semantics-views.json.
+Deterministic (seeded).
 """
 import json
 import os
@@ -20,13 +21,15 @@ import torch
 torch.set_num_threads(1)
 OUT = os.path.join(os.path.dirname(__file__), '..', 'programs', 'semantics.json')
 OUT_INDEXING = os.path.join(os.path.dirname(__file__), '..', 'programs', 'semantics-indexing.json')
+OUT_VIEWS = os.path.join(os.path.dirname(__file__), '..', 'programs', 'semantics-views.json')
 
 
 def run(program):
     """Runs a program in PyTorch; returns the fixture record."""
     shape = program['shape']
     data = program['data']
-    a = torch.tensor(data, dtype=torch.float32).reshape(shape).requires_grad_()
+    # a leaf that is no view (a reshape's result would be one, of a base that needs no grad)
+    a = torch.tensor(data, dtype=torch.float32).reshape(shape).clone().requires_grad_()
     env = {'a': a, 'b': a * 1}
     for i, step in enumerate(program['steps']):
         try:
@@ -91,6 +94,13 @@ def apply(env, step):
             x.mul_(env[args[0]])
         elif op == 'sigmoid_':
             x.sigmoid_()
+        elif op == 'relu_':
+            x.relu_()
+        elif op == 'subt_':
+            x.sub_(env[args[0]])
+        elif op == 'nograd_mul_':
+            with torch.no_grad():
+                x.mul_(args[0])
         else:
             raise ValueError(op)
     elif kind == 'index':
@@ -98,7 +108,8 @@ def apply(env, step):
         env[dst] = env[src][decode_specs(specs)]
     elif kind == 'setitem':
         _, target, specs, value = step
-        env[target][decode_specs(specs)] = value
+        # a string names a tensor of the program (its gradient flows into the written one)
+        env[target][decode_specs(specs)] = env[value] if isinstance(value, str) else value
     elif kind == 'compute':
         _, dst, op, srcs = step
         xs = [env[s] for s in srcs]
@@ -208,17 +219,40 @@ def view(x, op, args):
         return x.split(args[0], args[1])[args[2]]
     if op == 'chunk':
         return x.chunk(args[0], args[1])[args[2]]
+    if op == 'diagonal':
+        return x.diagonal(*args)
+    if op == 'swapaxes':
+        return x.swapaxes(*args)
+    if op == 'T':
+        return x.T
+    if op == 'mT':
+        return x.mT
+    if op == 'unfold':
+        return x.unfold(*args)
     raise ValueError(op)
 
 
 # ------------------------------------------------------------------------------------- random programs
 
 
-def rand_view(rng, x):
+def rand_view(rng, x, extra=False):
     """A random view op valid for x's shape, or None."""
     nd = x.dim()
     shape = list(x.shape)
     choices = []
+    if extra and nd >= 2:
+        d0, d1 = rng.sample(range(nd), 2)
+        choices.append(('diagonal', [rng.randint(-2, 2), d0, d1]))
+        choices.append(('swapaxes', [d0, d1]))
+        choices.append(('mT', []))
+        if nd == 2:
+            choices.append(('T', []))
+    if extra and nd >= 1:
+        d = rng.randrange(nd)
+        if shape[d] > 0:
+            size = rng.randint(1, shape[d])
+            # windows that do not overlap: an in-place op through overlapping ones races in PyTorch
+            choices.append(('unfold', [d, size, rng.randint(size, size + 1)]))
     if nd >= 1:
         d = rng.randrange(nd)
         if shape[d] > 0:
@@ -260,7 +294,31 @@ INPLACE = [('mul_', lambda r: [r.choice([2, -1, 0.5])]), ('add_', lambda r: [r.c
 COMPUTE1 = ['sigmoid', 'exp', 'scale', 'clone', 'nograd_scale', 'detach', 'contiguous']
 
 
-def random_program(rng, k, prefix='random', index_bias=False):
+def dense(x):
+    """PyTorch's is_non_overlapping_and_dense: the elements fill one block, each its own."""
+    need = 1
+    for d in sorted((d for d in range(x.dim()) if x.shape[d] != 1), key=lambda d: x.stride(d)):
+        if x.stride(d) != need:
+            return False
+        need *= x.shape[d]
+    return True
+
+
+def racy(x, y):
+    """Whether writing x from y reads elements the same op writes, in a layout PyTorch does not
+    check (not dense): its result then depends on the order of the writes."""
+    if x.numel() == 0 or y.numel() == 0 or x.storage().data_ptr() != y.storage().data_ptr():
+        return False
+    same = x.storage_offset() == y.storage_offset() and x.stride() == y.stride() and x.shape == y.shape
+    return not same and not (dense(x) and dense(y))
+
+
+INPLACE_EXTRA = [('relu_', lambda r: []), ('nograd_mul_', lambda r: [r.choice([2, -1])])]
+
+
+def random_program(rng, k, prefix='random', index_bias=False, extra=False):
+    """extra: diagonal, swapaxes, mT/T and unfold views, relu_, tensor sub_, in-place under no_grad
+    (also on the leaf and its views), setitem with tensor values."""
     nd = rng.choice([1, 2, 2, 3])
     shape = [rng.randint(1, 4) for _ in range(nd)]
     n = 1
@@ -270,22 +328,39 @@ def random_program(rng, k, prefix='random', index_bias=False):
     steps = []
     env = {'a': torch.zeros(shape).requires_grad_(), 'b': torch.zeros(shape).requires_grad_() * 1}
     names = ['b']
+    leaf_views = []
     for i in range(rng.randint(2, 7)):
         r = rng.random()
         src = rng.choice(names)
         x = env[src]
         step = None
-        if index_bias and r < 0.6:
+        if extra and rng.random() < 0.15:
+            # the leaf itself: views of it, and in-place ops on them under no_grad
+            leaf = rng.choice(['a'] + leaf_views)
+            if leaf == 'a' or rng.random() < 0.5:
+                v = rand_view(rng, env[leaf], extra)
+                step = ['view', f't{i}', leaf, v[0], v[1]] if v else None
+            else:
+                step = ['inplace', leaf, 'nograd_mul_', [rng.choice([2, -1])]]
+            if step is None:
+                continue
+        elif index_bias and r < 0.6:
             specs = rand_index(rng, x)
             if specs is None:
                 continue
-            step = ['index', f't{i}', src, specs] if r < 0.35 else ['setitem', src, specs, rng.choice([0, 7, -1.5])]
+            if r < 0.35:
+                step = ['index', f't{i}', src, specs]
+            else:
+                value = rng.choice([0, 7, -1.5])
+                if extra and rng.random() < 0.4:
+                    value = rng.choice(names)
+                step = ['setitem', src, specs, value]
         elif index_bias:
             r = (r - 0.6) / 0.4
         if step is not None:
             pass
         elif r < 0.45:
-            v = rand_view(rng, x)
+            v = rand_view(rng, x, extra)
             if v is None:
                 continue
             dst = f't{i}'
@@ -293,10 +368,10 @@ def random_program(rng, k, prefix='random', index_bias=False):
         elif r < 0.8:
             if rng.random() < 0.25 and len(names) > 1:
                 other = rng.choice(names)
-                op = rng.choice(['copy_', 'addt_', 'mult_'])
+                op = rng.choice(['copy_', 'addt_', 'mult_'] + (['subt_'] if extra else []))
                 step = ['inplace', src, op, [other]]
             else:
-                op, args = rng.choice(INPLACE)
+                op, args = rng.choice(INPLACE + (INPLACE_EXTRA if extra else []))
                 step = ['inplace', src, op, args(rng)]
         else:
             if rng.random() < 0.3 and len(names) > 1:
@@ -306,6 +381,9 @@ def random_program(rng, k, prefix='random', index_bias=False):
             else:
                 dst = f't{i}'
                 step = ['compute', dst, rng.choice(COMPUTE1), [src]]
+        operand = step[3][0] if step[0] == 'inplace' and step[2] in ('copy_', 'addt_', 'mult_', 'subt_') else step[3] if step[0] == 'setitem' else None
+        if extra and isinstance(operand, str) and racy(env[step[1]], env[operand]):
+            continue
         try:
             apply(env, step)
         except RuntimeError:
@@ -313,7 +391,8 @@ def random_program(rng, k, prefix='random', index_bias=False):
             break
         steps.append(step)
         if step[0] not in ('inplace', 'setitem'):
-            names.append(step[1])
+            # views of the leaf are kept apart: an in-place op on one under grad only raises
+            (leaf_views if step[2] == 'a' or step[2] in leaf_views else names).append(step[1])
     return {'id': f'{prefix}/{k:03d}', 'shape': shape, 'data': data, 'steps': steps}
 
 
@@ -340,6 +419,15 @@ EXAMPLES = [
     ('copy_ into a view from another tensor', [2, 3], [['compute', 'c', 'scale', ['b']], ['view', 'v', 'b', 'select', [0, 0]], ['view', 'w', 'c', 'select', [0, 1]], ['inplace', 'v', 'copy_', ['w']]]),
     ('in-place through a view of a view', [2, 3, 4], [['view', 'v', 'b', 'select', [0, 1]], ['view', 'w', 'v', 'narrow', [1, 1, 2]], ['inplace', 'w', 'mul_', [3]]]),
     ('chains of in-place ops on a base and its views', [4, 4], [['view', 'r', 'b', 'select', [0, 2]], ['view', 'c', 'b', 'select', [1, 1]], ['inplace', 'r', 'mul_', [2]], ['inplace', 'c', 'add_', [1]], ['inplace', 'b', 'neg_', []]]),
+    ('fill_ through an expanded view: allowed, backward raises', [4, 1], [['view', 'e', 'b', 'expand', [4, 3]], ['view', 'r', 'e', 'select', [0, 1]], ['inplace', 'r', 'fill_', [5]]]),
+    ('setitem of a number through an expanded view', [4, 1], [['view', 'e', 'b', 'expand', [4, 3]], ['setitem', 'e', [{'s': [1, 3, 1]}], 7]]),
+    ('setitem by index tensors through an expanded view', [4, 1], [['view', 'e', 'b', 'expand', [4, 3]], ['setitem', 'e', [{'t': [0, 2]}, {'t': [1, 2]}], -1.5]]),
+    ('x.mul_(x) fails backward', [3], [['inplace', 'b', 'mult_', ['b']]]),
+    ('a view added in place to its base raises (partial overlap)', [2, 3], [['view', 'v', 'b', 'select', [0, 0]], ['inplace', 'v', 'addt_', ['b']]]),
+    ('diagonal written in place', [3, 4], [['view', 'd', 'b', 'diagonal', [1, 0, 1]], ['inplace', 'd', 'mul_', [-2]]]),
+    ('unfold written in place', [2, 6], [['view', 'u', 'b', 'unfold', [1, 2, 3]], ['inplace', 'u', 'add_', [1]]]),
+    ('a view of the leaf written under no_grad keeps its gradient', [2, 3], [['view', 'v', 'a', 'select', [1, 2]], ['inplace', 'v', 'nograd_mul_', [2]]]),
+    ('relu_ saves its result: a later write fails backward', [4], [['compute', 'c', 'scale', ['b']], ['inplace', 'c', 'relu_', []], ['inplace', 'c', 'add_', [1]]]),
 ]
 
 
@@ -358,6 +446,9 @@ def main():
     # indexing: integer-array indices pair up and broadcast, mixed with slices and ints, read and written
     irng = random.Random(23)
     write([random_program(irng, k, prefix='indexing', index_bias=True) for k in range(120)], OUT_INDEXING)
+    # more view kinds, the leaf under no_grad, tensor values written by index
+    vrng = random.Random(31)
+    write([random_program(vrng, k, prefix='views', index_bias=k % 2 == 1, extra=True) for k in range(200)], OUT_VIEWS)
 
 
 def write(programs, path):

@@ -12,3 +12,4 @@ export { loadFixtures, parseFixture, decode, FIXTURE_DIR, type Case, type Fixtur
 export { readTensor, readLeaves, interpretNode, hostToNumbers } from './read.js';
 export { runSemantics, runProgram, loadPrograms, KNOWN_SEMANTIC_GAPS, type Program } from './semantics.js';
 export { runMemoryChecks, mlpStep, heldMemory } from './memory.js';
+export { runArguments, ARGUMENT_CASES, type ArgumentCase } from './arguments.js';

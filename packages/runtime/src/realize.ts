@@ -607,6 +607,14 @@ function finish(roots: readonly Node[], made: readonly Node[]): void {
 
 const computedBefore = new WeakSet<Node>();
 
+/** Runs one planned item; a copy that has to pass through the host hands back its source for the caller to read. */
+function runItem(item: ScheduleItem, made: Node[]): DeviceBuffer | null {
+  if (isAlias(item)) runAlias(item);
+  else if (item.kind !== 'copy') runKernel(item, made);
+  else if (!copyOnDevice(item, made)) return need(item.root.src[0]!);
+  return null;
+}
+
 /** Computes every node in `roots` into a buffer, synchronously. */
 export function realize(roots: readonly Node[]): void {
   const structure = plansCacheable() ? structureOf(roots) : null;
@@ -616,15 +624,12 @@ export function realize(roots: readonly Node[]): void {
   recording = steps;
   try {
     for (const item of plan(roots)) {
-      if (isAlias(item)) runAlias(item);
-      else if (item.kind === 'copy') {
-        if (copyOnDevice(item, made)) continue;
-        const src = need(item.root.src[0]!);
-        if (!src.backend.readSync) {
-          throw new Error(`copying from ${src.device} needs an asynchronous read: use the async form (await tensor.data(), await loss.backward())`);
-        }
-        finishCopy(item, src.backend.readSync(src.handle), made);
-      } else runKernel(item, made);
+      const src = runItem(item, made);
+      if (!src) continue;
+      if (!src.backend.readSync) {
+        throw new Error(`copying from ${src.device} needs an asynchronous read: use the async form (await tensor.data(), await loss.backward())`);
+      }
+      finishCopy(item, src.backend.readSync(src.handle), made);
     }
   } finally {
     recording = null;
@@ -649,12 +654,8 @@ export async function realizeHeld(roots: readonly Node[], hold = true): Promise<
   inflight++;
   try {
     for (const item of plan(roots)) {
-      if (isAlias(item)) runAlias(item);
-      else if (item.kind === 'copy') {
-        if (copyOnDevice(item, made)) continue;
-        const src = need(item.root.src[0]!);
-        finishCopy(item, src.backend.readSync ? src.backend.readSync(src.handle) : await src.backend.read(src.handle), made);
-      } else runKernel(item, made);
+      const src = runItem(item, made);
+      if (src) finishCopy(item, src.backend.readSync ? src.backend.readSync(src.handle) : await src.backend.read(src.handle), made);
     }
   } finally {
     inflight--;

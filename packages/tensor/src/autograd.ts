@@ -71,13 +71,6 @@ function walk(roots: readonly Tensor[], extra: readonly Tensor[] = []): Walk {
     const fn = stack.pop()!;
     if (seen.has(fn)) continue;
     seen.add(fn);
-    if (fn.released && fn.savesTensors) throw new AutogradError(FREED);
-    for (const v of fn.saved) {
-      if (v.box.version !== v.version) {
-        const producer = v.tensor._box === v.box && v.tensor.gradFn === fn ? fn.name : undefined;
-        throw modifiedError({ tensor: v.tensor, node: fn.node, fn, version: v.version }, producer);
-      }
-    }
     fns.push(fn);
     const owner = fn.owner;
     if (owner && owner.gradFn === fn) {
@@ -91,6 +84,17 @@ function walk(roots: readonly Tensor[], extra: readonly Tensor[] = []): Walk {
         reached.add(e.tensor);
       }
     }
+  }
+  // PyTorch runs the functions latest first and raises at the first that cannot run
+  for (const fn of [...fns].sort((x, y) => y.seq - x.seq)) {
+    if (fn.released && fn.savesTensors) throw new AutogradError(FREED);
+    for (const v of fn.saved) {
+      if (v.box.version !== v.version) {
+        const producer = v.tensor._box === v.box && v.tensor.gradFn === fn ? fn.name : undefined;
+        throw modifiedError({ tensor: v.tensor, node: fn.node, fn, version: v.version }, producer);
+      }
+    }
+    if (fn.backwardError) throw fn.backwardError();
   }
   return { targets, hooked, reached, fns };
 }

@@ -11,7 +11,7 @@
  * batch afterwards (a single expand would make it one reduction over (batch, positions), which
  * no strided matrix describes in NCHW and so would not reach the GEMM routine).
  */
-import { contiguousNode, expandNode, flipNode, padNode, permuteNode, reshapeNode, shrinkNode, ShapeError, type Node, type Pair } from '@fusor/ir';
+import { contiguousNode, expandNode, flipNode, permuteNode, reshapeNode, ShapeError, type Node } from '@fusor/ir';
 import * as D from './decompose.js';
 import { bindArgs, intArg, intTuple, tensorArg, type CallArgs, type IntOrTuple } from './args.js';
 import { DTYPE_TITLE } from './elementwise.js';
@@ -102,6 +102,7 @@ export function convNodes(
   groups: number,
   lo: readonly number[],
   hi: readonly number[],
+  spread: readonly number[] = stride.map(() => 1),
 ): Node {
   const nd = stride.length;
   const [n, c] = x.shape as [number, number];
@@ -110,7 +111,7 @@ export function convNodes(
   const cg = c / groups;
   const og = o / groups;
   const ck = cg * k.reduce((a, b) => a * b, 1);
-  const pointwise = k.every((v) => v === 1) && stride.every((v) => v === 1) && [...lo, ...hi].every((v) => v === 0);
+  const pointwise = k.every((v) => v === 1) && [...stride, ...spread].every((v) => v === 1) && [...lo, ...hi].every((v) => v === 0);
   let cols: Node;
   let out: number[];
   if (pointwise) {
@@ -118,16 +119,19 @@ export function convNodes(
     out = x.shape.slice(2);
     cols = reshapeNode(x, [n, groups, ck, out.reduce((a, b) => a * b, 1)]);
   } else {
-    const win = slidingWindows(x, k, stride, dilation, lo, hi); // [N, C, k..., out...]
+    const win = slidingWindows(x, k, stride, dilation, lo, hi, 0, spread); // [N, C, k..., out...]
     out = win.shape.slice(2 + nd);
-    // contiguous before the reshape: the gathering kernel indexes [N, C, k..., out...] with plain views
+    // the columns are a buffer: the GEMM routine reads them as one strided matrix per sample
     cols = reshapeNode(contiguousNode(win), [n, groups, ck, out.reduce((a, b) => a * b, 1)]);
   }
   const l = cols.shape[3]!;
-  const full = [n, groups, og, l, ck];
-  const wv = expandNode(expandNode(reshapeNode(w, [1, groups, og, 1, ck]), [n, groups, og, 1, ck]), full);
-  const cv = expandNode(reshapeNode(permuteNode(cols, [0, 1, 3, 2]), [n, groups, 1, l, ck]), full);
-  return reshapeNode(D.sumAxes(D.mul(wv, cv), [4]), [n, o, ...out]);
+  // the product over [n, g, o, ck, l]: each GEMM's result is laid out as the array it stands for
+  // (out[n, o, l], the input gradient's columns [n, ck, l] in im2col's own order, so col2im reads
+  // them in sequence, and the weight gradient [o, ck])
+  const full = [n, groups, og, ck, l];
+  const wv = expandNode(expandNode(reshapeNode(w, [1, groups, og, ck, 1]), [n, groups, og, ck, 1]), full);
+  const cv = expandNode(reshapeNode(cols, [n, groups, 1, ck, l]), full);
+  return reshapeNode(D.sumAxes(D.mul(wv, cv), [3]), [n, o, ...out]);
 }
 
 function addBias(y: Node, bias: Tensor | null): Node {
@@ -231,29 +235,16 @@ export function convTransposeNd(nd: number, fn: string, input: Tensor, weight: T
   }
   checkBias(weight, bias, og * groups);
   const k = weight.shape.slice(2);
-  // spread the input by the stride (zeros between samples)…
-  let xs = x;
-  for (let i = 0; i < nd; i++) {
-    const s = stride[i]!;
-    if (s === 1) continue;
-    const axis = 2 + i;
-    const len = xs.shape[axis]!;
-    const before = xs.shape.slice(0, axis);
-    const after = xs.shape.slice(axis + 1);
-    let t = reshapeNode(xs, [...before, len, 1, ...after]);
-    t = padNode(t, t.shape.map((_, j): Pair => (j === axis + 1 ? [0, s - 1] : [0, 0])));
-    t = reshapeNode(t, [...before, len * s, ...after]);
-    xs = shrinkNode(t, t.shape.map((d, j): Pair => (j === axis ? [0, (len - 1) * s + 1] : [0, d])));
-  }
-  // …pad by d·(k−1) − p (the output padding on the far side), and convolve with the flipped,
-  // in/out-swapped kernel: the gradient of a convolution with respect to its input
+  // a convolution of the input spread out by the stride (s − 1 zeros between samples, read from
+  // the window table, never stored), padded by d·(k−1) − p (plus the output padding on the far
+  // side), with the flipped, in/out-swapped kernel: the gradient of a convolution for its input
   const lo = k.map((kk, i) => dilation[i]! * (kk - 1) - padding[i]!);
   const hi = lo.map((v, i) => v + outputPadding[i]!);
   const spatialAxes = k.map((_, i) => 3 + i);
   let w = reshapeNode(weight.node, [groups, ic / groups, og, ...k]);
   w = flipNode(permuteNode(w, [0, 2, 1, ...spatialAxes]), spatialAxes);
   w = contiguousNode(reshapeNode(w, [groups * og, ic / groups, ...k]));
-  let y = addBias(convNodes(xs, w, new Array<number>(nd).fill(1), dilation, groups, lo, hi), bias);
+  let y = addBias(convNodes(x, w, new Array<number>(nd).fill(1), dilation, groups, lo, hi, stride), bias);
   if (unbatched) y = reshapeNode(y, y.shape.slice(1));
   return record('ConvolutionBackward0', y, [input, weight, ...(bias ? [bias] : [])]);
 }

@@ -14,6 +14,7 @@ import {
   type DType,
   type Node,
 } from '@fusor/ir';
+import { pyType } from './args.js';
 import * as D from './decompose.js';
 import type { DeviceLike } from './device.js';
 import { standardNormal } from './elementwise.js';
@@ -50,12 +51,14 @@ export function checkTensorOptions(fn: string, opts: TensorOptions): TensorOptio
     if (!TENSOR_OPTIONS.includes(k)) throw new TypeError(`${fn}() got an unexpected keyword argument '${k}'`);
   }
   if (opts.requiresGrad !== undefined && typeof opts.requiresGrad !== 'boolean') {
-    throw new TypeError(`${fn}(): argument 'requires_grad' must be bool, not ${typeof opts.requiresGrad}`);
+    throw new TypeError(`${fn}(): argument 'requires_grad' must be bool, not ${pyType(opts.requiresGrad)}`);
   }
   return opts;
 }
 
-function place(opts: TensorOptions, fallback: DType): { dtype: DType; device: string } {
+/** Where a creation function's result lives; its options are checked first (unknown keys, wrong types raise). */
+function place(fn: string, opts: TensorOptions, fallback: DType): { dtype: DType; device: string } {
+  checkTensorOptions(fn, opts);
   const dtype = opts.dtype === undefined ? fallback : parseDType(opts.dtype);
   const device = resolveDevice(opts.device);
   checkDtype(device, dtype);
@@ -132,7 +135,7 @@ export function tensor(data: NestedData | ArrayLike<number | bigint> | Tensor, o
       : out.every((v) => typeof v === 'bigint' || typeof v === 'boolean' || (typeof v === 'number' && Number.isSafeInteger(v) && !Object.is(v, -0))) ? 'int64'
       : getDefaultDtype();
   }
-  const { dtype, device } = place(opts, inferred);
+  const { dtype, device } = place('tensor', opts, inferred);
   return finish(fromHost(flat, shape, dtype, device), opts);
 }
 
@@ -140,19 +143,19 @@ export function full(size: readonly number[], fillValue: number | boolean, opts:
   checkTensorOptions('full', opts);
   const sizes = sizesArg([size]);
   const inferred: DType = typeof fillValue === 'boolean' ? 'bool' : Number.isInteger(fillValue) ? 'int64' : getDefaultDtype();
-  const { dtype, device } = place(opts, inferred);
+  const { dtype, device } = place('full', opts, inferred);
   return finish(constNode(Number(fillValue), dtype, sizes, device), opts);
 }
 
 export function zeros(...args: SizesAndOptions): Tensor {
   const { sizes, opts } = splitArgs(args, 'zeros');
-  const { dtype, device } = place(opts, getDefaultDtype());
+  const { dtype, device } = place('zeros', opts, getDefaultDtype());
   return finish(constNode(0, dtype, sizes, device), opts);
 }
 
 export function ones(...args: SizesAndOptions): Tensor {
   const { sizes, opts } = splitArgs(args, 'ones');
-  const { dtype, device } = place(opts, getDefaultDtype());
+  const { dtype, device } = place('ones', opts, getDefaultDtype());
   return finish(constNode(1, dtype, sizes, device), opts);
 }
 
@@ -166,7 +169,7 @@ export function eye(n: number, m?: number | TensorOptions, maybeOpts: TensorOpti
   const opts = typeof m === 'object' ? m : maybeOpts;
   sizesArg([n, cols]);
   if (n < 0 || cols < 0) throw new ShapeError(`n must be greater or equal to 0, got ${Math.min(n, cols)}`);
-  const { dtype, device } = place(opts, getDefaultDtype());
+  const { dtype, device } = place('eye', opts, getDefaultDtype());
   const r = expandNode(reshapeNode(arangeNode(0, 1, n, 'int32', device), [n, 1]), [n, cols]);
   const c = expandNode(reshapeNode(arangeNode(0, 1, cols, 'int32', device), [1, cols]), [n, cols]);
   return finish(castNode(D.eq(r, c), dtype), opts);
@@ -181,14 +184,14 @@ export function arange(a: number, b?: number | TensorOptions, c?: number | Tenso
   if ((end - start) / step < 0 && end !== start) throw new RangeError('upper bound and larger bound inconsistent with step sign');
   const size = Math.max(Math.ceil((end - start) / step), 0);
   const inferred: DType = [start, end, step].every(Number.isInteger) ? 'int64' : getDefaultDtype();
-  const { dtype, device } = place(opts, inferred);
+  const { dtype, device } = place('arange', opts, inferred);
   return finish(arangeNode(start, step, size, dtype, device), opts);
 }
 
 /** PyTorch's linspace: the first half counts up from start, the second half down from end. */
 export function linspace(start: number, end: number, steps: number, opts: TensorOptions = {}): Tensor {
   if (!Number.isInteger(steps) || steps < 0) throw new RangeError('number of steps must be non-negative');
-  const { dtype, device } = place(opts, getDefaultDtype());
+  const { dtype, device } = place('linspace', opts, getDefaultDtype());
   if (steps <= 1) return finish(constNode(start, dtype, [steps], device), opts);
   const step = (end - start) / (steps - 1);
   const compute: DType = isFloat(dtype) ? dtype : 'float64';
@@ -201,7 +204,7 @@ export function linspace(start: number, end: number, steps: number, opts: Tensor
 
 export function rand(...args: SizesAndOptions): Tensor {
   const { sizes, opts } = splitArgs(args, 'rand');
-  const { dtype, device } = place(opts, getDefaultDtype());
+  const { dtype, device } = place('rand', opts, getDefaultDtype());
   if (!isFloat(dtype)) throw new TypeError(`"check_uniform_bounds" not implemented for '${dtype}'`);
   const n = sizes.reduce((x, y) => x * y, 1);
   return finish(randNode(state.seed, drawOffset(n), sizes, dtype, device), opts);
@@ -209,7 +212,7 @@ export function rand(...args: SizesAndOptions): Tensor {
 
 export function randn(...args: SizesAndOptions): Tensor {
   const { sizes, opts } = splitArgs(args, 'randn');
-  const { dtype, device } = place(opts, getDefaultDtype());
+  const { dtype, device } = place('randn', opts, getDefaultDtype());
   if (!isFloat(dtype)) throw new TypeError(`"normal_kernel_cpu" not implemented for '${dtype}'`);
   return finish(standardNormal(sizes, dtype, device), opts);
 }
@@ -219,7 +222,7 @@ export function randint(a: number, b: number | readonly number[], c?: readonly n
   const [low, high, size, opts] = Array.isArray(b) ? [0, a, b as readonly number[], (c as TensorOptions | undefined) ?? {}] : [a, b as number, c as readonly number[], d];
   if (!(high > low)) throw new RangeError(`random_ expects 'from' to be less than 'to', but got from=${low} >= to=${high}`);
   const sizes = sizesArg([size]);
-  const { dtype, device } = place(opts, 'int64');
+  const { dtype, device } = place('randint', opts, 'int64');
   const n = sizes.reduce((x, y) => x * y, 1);
   // float32 on every backend (some have no float64), so a seed gives the same integers everywhere
   const u = randNode(state.seed, drawOffset(n), sizes, 'float32', device);
@@ -231,7 +234,7 @@ export function randint(a: number, b: number | readonly number[], c?: readonly n
 
 export function normal(mean: number, std: number, size: readonly number[], opts: TensorOptions = {}): Tensor {
   if (std < 0) throw new RangeError(`normal expects std >= 0.0, but found std ${std}`);
-  const { dtype, device } = place(opts, getDefaultDtype());
+  const { dtype, device } = place('normal', opts, getDefaultDtype());
   const z = standardNormal(sizesArg([size]), dtype, device);
   return finish(D.add(D.mul(z, D.c(std, z)), D.c(mean, z)), opts);
 }
@@ -239,7 +242,7 @@ export function normal(mean: number, std: number, size: readonly number[], opts:
 /** A random permutation of 0..n-1 (Fisher–Yates on the host, driven by the same counter-based bits). */
 export function randperm(n: number, opts: TensorOptions = {}): Tensor {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`n must be non-negative, got${n}`);
-  const { dtype, device } = place(opts, 'int64');
+  const { dtype, device } = place('randperm', opts, 'int64');
   const perm = Array.from({ length: n }, (_, i) => i);
   const offset = drawOffset(n);
   for (let i = n - 1; i > 0; i--) {

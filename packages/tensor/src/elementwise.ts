@@ -1,5 +1,6 @@
 /** Elementwise ops: type promotion, broadcasting and device checks, then a decomposition. */
 import {
+  arangeNode,
   broadcastShapes,
   broadcastTo,
   castNode,
@@ -13,6 +14,9 @@ import {
   unaryNode,
   binaryNode,
   dataNode,
+  reduceNode,
+  reshapeNode,
+  whereNode,
   withSources,
   type DType,
   type Node,
@@ -384,12 +388,8 @@ export function standardNormal(shape: readonly number[], dtype: DType, device: s
 
 const CATEGORY_RANK = { bool: 0, int: 1, float: 2 } as const;
 
-/**
- * Applies an in-place op functionally: the tensor's storage box now holds the result, so every
- * alias (`.data`, `.detach()`) sees it. Realized at once, as PyTorch's in-place ops are eager.
- */
 /** Whether every element of a strided layout has its own memory and they fill one block (PyTorch's is_non_overlapping_and_dense). */
-function denseLayout(shape: readonly number[], strides: readonly number[]): boolean {
+export function denseLayout(shape: readonly number[], strides: readonly number[]): boolean {
   const dims = shape.map((_, i) => i).filter((i) => shape[i] !== 1).sort((a, b) => strides[a]! - strides[b]!);
   let need = 1;
   for (const d of dims) {
@@ -426,7 +426,19 @@ export function checkWrite(t: Tensor, operands: readonly TensorLike[]): void {
   }
 }
 
-export function inPlace<T extends Tensor>(t: T, result: Tensor, name: string): T {
+const INTERNAL_OVERLAP =
+  'unsupported operation: more than one element of the written-to tensor refers to a single memory location. Please clone() the tensor before performing the operation.';
+
+/** In-place ops PyTorch lets write an expanded tensor (one value per memory location, or a warning only). */
+const OVERLAP_ALLOWED = new Set(['FillBackward0', 'FillBackward1', 'ZeroBackward0', 'IndexPutBackward0', 'MaskedFillBackward0']);
+
+/**
+ * Applies an in-place op functionally: the tensor's storage box now holds the result, so every
+ * alias (`.data`, `.detach()`) sees it. Realized at once, as PyTorch's in-place ops are eager.
+ * `written` (bool, t's shape) marks the elements the op wrote, where not all (index_put_,
+ * masked_fill_): through an expanded view, a memory location takes the value written there last.
+ */
+export function inPlace<T extends Tensor>(t: T, result: Tensor, name: string, written?: Node): T {
   const grad = isGradEnabled();
   if (t.requiresGrad && t.isLeaf && grad) {
     throw new AutogradError('a leaf Variable that requires grad is being used in an in-place operation.');
@@ -448,11 +460,10 @@ export function inPlace<T extends Tensor>(t: T, result: Tensor, name: string): T
     throw new RangeError(`output with shape [${t.shape.join(', ')}] doesn't match the broadcast shape [${result.shape.join(', ')}]`);
   }
   const strides = t._strides();
-  if (t.shape.some((d, i) => d > 1 && strides[i] === 0)) {
-    throw new RangeError(
-      'unsupported operation: more than one element of the written-to tensor refers to a single memory location. Please clone() the tensor before performing the operation.',
-    );
-  }
+  const overlaps = t.shape.some((d, i) => d > 1 && strides[i] === 0);
+  if (overlaps && !OVERLAP_ALLOWED.has(name)) throw new RangeError(INTERNAL_OVERLAP);
+  // which elements were written matters only where several share one memory location
+  const writtenMask = overlaps ? written : undefined;
   let value = castNode(result.node, t.dtype);
   const box = t._box;
   const view = t._view;
@@ -460,8 +471,8 @@ export function inPlace<T extends Tensor>(t: T, result: Tensor, name: string): T
   // history: gradients of the storage's owner still flow as recorded (PyTorch keeps its grad_fn)
   const outside = (t._detached || !grad) && box.fn !== null;
   if (outside) {
-    const written = view === null ? value : writeThrough(box.node, view.steps, value);
-    commitVersion(box, dataNode(detachNode(written), box.node));
+    const next = view === null ? value : writeThrough(box.node, view.steps, value, writtenMask);
+    commitVersion(box, dataNode(detachNode(next), box.node));
   } else if (view === null) {
     commitVersion(box, value);
     if (result.gradFn) {
@@ -473,18 +484,27 @@ export function inPlace<T extends Tensor>(t: T, result: Tensor, name: string): T
   } else {
     // a write through a view is a new version of the whole storage: the value placed where the
     // view reads, the old contents elsewhere (PyTorch's CopySlices); other views read it anew
-    commitVersion(box, writeThrough(box.node, view.steps, value));
+    commitVersion(box, writeThrough(box.node, view.steps, value, writtenMask));
     const fn = result.gradFn;
     if (base !== null && (fn || base.requiresGrad) && grad) {
-      const edges = [...(fn ? fn.renamed(name, t).edges : []), ...(base.requiresGrad ? [edgeOf(base)] : [])];
+      const op = fn?.renamed(name, t);
+      const edges = [...(op ? op.edges : []), ...(base.requiresGrad ? [edgeOf(base)] : [])];
       const copySlices = new GradFn('CopySlices', edges, true, box.node);
+      // the op runs inside CopySlices' backward: what it saved is checked there
+      copySlices.saved = op?.saved ?? [];
+      // PyTorch's CopySlices copies the gradient into the view's elements: an error where they overlap
+      if (overlaps) copySlices.backwardError = () => new RangeError(INTERNAL_OVERLAP);
       base.gradFn = copySlices;
       base.requiresGrad = true;
       box.fn = copySlices;
       t._seen = box.version;
       t.gradFn = new GradFn(fn ? `${fn.name}` : 'AsStridedBackward0', [edgeOf(base)], false, t.node);
       t.requiresGrad = true;
-    } else t._seen = box.version;
+    } else if (grad || !base?.requiresGrad) {
+      t._seen = box.version;
+    }
+    // (a write outside autograd to a view of a leaf: the view's history is made anew from the leaf
+    // when next used, as PyTorch regenerates a view's grad_fn once its version changed)
   }
   const target = box.node;
   realize([target]);
@@ -497,16 +517,46 @@ export function inPlace<T extends Tensor>(t: T, result: Tensor, name: string): T
  * each op's gradient rule places a view-shaped value where that op reads its source, the same
  * rule places a mask of the covered elements, and the rest keeps the old contents.
  */
-function writeThrough(base: Node, steps: readonly Node[], value: Node): Node {
+function writeThrough(base: Node, steps: readonly Node[], value: Node, written?: Node): Node {
   if (steps.length === 0) return value;
   const chain = [base];
   for (const s of steps) chain.push(withSources(s, [chain[chain.length - 1]!]));
   let placed = value;
-  let mask = constNode(1, 'bool', value.shape, value.device);
+  let mask = written ?? constNode(1, 'bool', value.shape, value.device);
   for (let i = steps.length - 1; i >= 0; i--) {
     const n = chain[i + 1]!;
+    if (n.op === 'EXPAND') {
+      [placed, mask] = placeExpanded(n, placed, mask);
+      continue;
+    }
     placed = GRAD_RULES[n.op](n, placed)[0]!;
     mask = GRAD_RULES[n.op](n, mask)[0]!;
   }
   return D.where(mask, placed, base);
+}
+
+/**
+ * Writes through an EXPAND (fill_, index_put_ on an expanded view): the elements that share one
+ * memory location each hold what was written last among them, in row-major order — the value
+ * itself for a fill, PyTorch's last write for index_put_.
+ */
+function placeExpanded(n: Node, placed: Node, mask: Node): [Node, Node] {
+  const src = n.src[0]!;
+  const axes = src.shape.flatMap((d, i) => (d === 1 && n.shape[i] !== 1 ? [i] : []));
+  // 1 + the row-major position over the expanded axes, 0 where nothing was written
+  let rank: Node = constNode(1, 'int32', n.shape, n.device);
+  let stride = 1;
+  for (let k = axes.length - 1; k >= 0; k--) {
+    const a = axes[k]!;
+    const ar = arangeNode(0, stride, n.shape[a]!, 'int32', n.device);
+    rank = binaryNode('ADD', rank, broadcastTo(reshapeNode(ar, n.shape.map((d, i) => (i === a ? d : 1))), n.shape));
+    stride *= n.shape[a]!;
+  }
+  const zero = constNode(0, 'int32', n.shape, n.device);
+  const written = whereNode(mask, rank, zero);
+  const last = reduceNode(written, 'max', axes);
+  const pick = binaryNode('AND', mask, binaryNode('CMPEQ', written, broadcastTo(last, n.shape)));
+  const kind = placed.dtype === 'bool' ? 'max' : 'add';
+  const value = reduceNode(whereNode(pick, placed, constNode(0, placed.dtype, n.shape, n.device)), kind, axes);
+  return [value, binaryNode('CMPLT', constNode(0, 'int32', src.shape, n.device), last)];
 }

@@ -221,6 +221,7 @@ export const baddbmm = M.baddbmm;
 export { einsum } from './einsum.js';
 export const bernoulli = S.bernoulli;
 export const multinomial = S.multinomial;
+export type { MultinomialOptions } from './sampling.js';
 /** torch.nn.functional's convolution, pooling, padding and activation functions (re-exported by nn.functional). */
 export const functional = {
   conv1d: C.conv1d,

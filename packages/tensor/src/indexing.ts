@@ -29,7 +29,7 @@ import { record, Tensor } from './tensor.js';
 import { normDim, parseSlice, select, sliceDim, unsqueeze } from './views.js';
 import { checkIndices, IndexError } from './index-checks.js';
 import { isGradEnabled } from './state.js';
-import { inPlace } from './elementwise.js';
+import { copyFrom, denseLayout, inPlace } from './elementwise.js';
 import { tensor } from './creation.js';
 
 export { IndexError } from './index-checks.js';
@@ -141,14 +141,21 @@ function readMaskSync(mask: Tensor, fn: string): ArrayLike<number | bigint | boo
  * and collects the tensor parts with the view dim each applies to (a mask becomes one index
  * tensor per dim it covers, from `maskData`).
  */
-function basicIndex(x: Tensor, specs: readonly IndexSpec[], maskData: (m: Tensor) => ArrayLike<number | bigint | boolean>): { view: Tensor; adv: Advanced[]; positions: number[] } {
+function basicIndex(
+  x: Tensor,
+  specs: readonly IndexSpec[],
+  maskData: (m: Tensor) => ArrayLike<number | bigint | boolean>,
+  write = false,
+): { view: Tensor; adv: Advanced[]; positions: number[] } {
   const consumes = (s: IndexSpec): number => (s === null || s === '...' ? 0 : s instanceof Tensor && s.dtype === 'bool' ? Math.max(s.ndim, 1) : 1);
   const used = specs.reduce<number>((a, s) => a + consumes(s), 0);
   if (used > x.ndim) throw new IndexError(`too many indices for tensor of dimension ${x.ndim}`);
   if (specs.filter((s) => s === '...').length > 1) throw new IndexError('an index can only have a single ellipsis');
-  const expanded: IndexSpec[] = [];
+  // PyTorch's setitem takes no view for '...' nor for a slice written out as the whole dim
+  // (`0:n`, step 1): the write then goes to the tensor itself (FillBackward, not CopySlices)
+  const expanded: (IndexSpec | typeof WHOLE)[] = [];
   for (const s of specs) {
-    if (s === '...') for (let i = 0; i < x.ndim - used; i++) expanded.push(':');
+    if (s === '...') for (let i = 0; i < x.ndim - used; i++) expanded.push(write ? WHOLE : ':');
     else expanded.push(s);
   }
   let out = x;
@@ -157,7 +164,9 @@ function basicIndex(x: Tensor, specs: readonly IndexSpec[], maskData: (m: Tensor
   // which tensor of the index each advanced entry came from, for error messages
   const positions: number[] = [];
   for (const s of expanded) {
-    if (s === null) {
+    if (s === WHOLE) {
+      dim++;
+    } else if (s === null) {
       out = unsqueeze(out, dim);
       dim++;
     } else if (typeof s === 'number') {
@@ -165,7 +174,7 @@ function basicIndex(x: Tensor, specs: readonly IndexSpec[], maskData: (m: Tensor
       out = select(out, dim, s);
     } else if (typeof s === 'string') {
       const [a, b, step] = parseSlice(s);
-      out = sliceDim(out, dim, a, b, step);
+      if (!(write && (a ?? 0) === 0 && b === out.shape[dim] && step === 1)) out = sliceDim(out, dim, a, b, step);
       dim++;
     } else if (s instanceof Tensor) {
       if (s.dtype === 'bool' || s.dtype === 'uint8') {
@@ -192,6 +201,9 @@ function basicIndex(x: Tensor, specs: readonly IndexSpec[], maskData: (m: Tensor
   }
   return { view: out, adv, positions };
 }
+
+/** A dim that setitem leaves as it is (see basicIndex). */
+const WHOLE = Symbol('whole dim');
 
 /**
  * NumPy/PyTorch advanced indexing on a view: the index tensors broadcast together and pair up
@@ -282,6 +294,23 @@ function nonzeroOf(x: Tensor, data: ArrayLike<number | bigint | boolean>): Tenso
 
 // ------------------------------------------------------------------------------------ stores
 
+/**
+ * PyTorch's assert_no_overlap before index_put_: the value may not share any element with the
+ * tensor written (unlike elementwise ops, a full overlap is an error too). Layouts that are not
+ * dense are not compared, as in PyTorch.
+ */
+function assertNoOverlap(self: Tensor, other: Tensor): void {
+  if (self.numel() === 0 || other.numel() === 0 || self._box !== other._box) return;
+  if (self !== other) {
+    if (!denseLayout(self.shape, self._strides()) || !denseLayout(other.shape, other._strides())) return;
+    const [a0, b0] = [self.storageOffset(), other.storageOffset()];
+    if (!(a0 < b0 + other.numel() && b0 < a0 + self.numel())) return;
+  }
+  throw new RangeError(
+    'unsupported operation: some elements of the input tensor and the written-to tensor refer to a single memory location. Please clone() the tensor before performing the operation.',
+  );
+}
+
 /** PyTorch's value argument of a write: a number or a tensor broadcast to `shape` in x's dtype. */
 function valueNode(x: Tensor, value: number | boolean | Tensor, shape: readonly number[]): { node: Node; inputs: Tensor[] } {
   if (value instanceof Tensor) {
@@ -297,8 +326,18 @@ function valueNode(x: Tensor, value: number | boolean | Tensor, shape: readonly 
   return { node: constNode(Number(value), x.dtype, shape, x.device), inputs: [] };
 }
 
-/** `x[specs] = value` (or `+=` with accumulate) as a new tensor: a SCATTER of the selected positions. */
-function putAt(x: Tensor, specs: readonly IndexSpec[], value: number | boolean | Tensor, accumulate: boolean, maskData?: (m: Tensor) => ArrayLike<number | bigint | boolean>): Tensor {
+/**
+ * `x[specs] = value` (or `+=` with accumulate) as a new tensor: a SCATTER of the selected
+ * positions; `written` marks them (bool, x's shape).
+ */
+function putAt(
+  x: Tensor,
+  specs: readonly IndexSpec[],
+  value: number | boolean | Tensor,
+  accumulate: boolean,
+  maskData?: (m: Tensor) => ArrayLike<number | bigint | boolean>,
+): { result: Tensor; written: Node } {
+  if (value instanceof Tensor) assertNoOverlap(x, value);
   const n = x.numel();
   // the positions the index selects, computed by indexing the positions themselves
   const positions = Tensor._fromNode(reshapeNode(arangeNode(0, 1, n, 'int32', x.device), x.shape));
@@ -308,23 +347,52 @@ function putAt(x: Tensor, specs: readonly IndexSpec[], value: number | boolean |
   })();
   const { node: v, inputs } = valueNode(x, value, sel.shape);
   const k = sel.numel();
-  const out = scatterNode(reshapeNode(x.node, [n]), reshapeNode(sel.node, [k]), reshapeNode(v, [k]), 0, accumulate ? 'add' : 'none');
-  return record('IndexPutBackward0', reshapeNode(out, x.shape), [x, ...inputs], false);
+  const at = reshapeNode(sel.node, [k]);
+  const out = scatterNode(reshapeNode(x.node, [n]), at, reshapeNode(v, [k]), 0, accumulate ? 'add' : 'none');
+  const written = scatterNode(constNode(0, 'bool', [n], x.device), at, constNode(1, 'bool', [k], x.device), 0, 'none');
+  return { result: record('IndexPutBackward0', reshapeNode(out, x.shape), [x, ...inputs], false), written: reshapeNode(written, x.shape) };
 }
 
-/** `x[specs] = value`, in place (PyTorch's setitem): `x.set([':', 0], 5)`. */
+/**
+ * `x[specs] = value`, in place, as PyTorch's setitem does it: the basic parts of the index
+ * (numbers, slices, null) take a view, then a number fills it, a tensor is copied into it
+ * (broadcast), or, with index tensors, index_put_ writes it. So the versions, grad_fns (CopySlices
+ * on the base of a view) and checks (fill_ and index_put_ allow an expanded target, copy_ does
+ * not) are PyTorch's: `x.set([':', 0], 5)`.
+ */
 export function set<T extends Tensor>(x: T, specs: readonly IndexSpec[], value: number | boolean | Tensor): T {
-  return inPlace(x, putAt(x, specs, value, false), 'IndexPutBackward0');
+  const { view, adv } = basicIndex(x, specs, (m) => readMaskSync(m, 'index'), true);
+  if (adv.length > 0) {
+    const at = view.shape.map((_, d): IndexSpec => {
+      const a = adv.find((e) => e.dim === d);
+      return a ? Tensor._fromNode(a.index) : ':';
+    });
+    const { result, written } = putAt(view, at, value, false);
+    inPlace(view, result, 'IndexPutBackward0', written);
+  } else if (!(value instanceof Tensor)) {
+    view.fill_(value);
+  } else if (value.shape.join() !== view.shape.join() && value.ndim === 0 && value.device === 'cpu') {
+    // PyTorch fills with a 0-d cpu value (fill_ accepts an expanded target), else copies
+    inPlace(view, copyFrom(view, value), 'FillBackward1');
+  } else {
+    // leading size-1 dims of the value are dropped, then it is expanded to the target (its errors)
+    let vs = [...value.shape];
+    while (vs.length > view.ndim && vs[0] === 1) vs = vs.slice(1);
+    view.copy_((vs.length === value.ndim ? value : value.reshape(vs)).expand(view.shape));
+  }
+  return x;
 }
 
 /** torch.Tensor.index_put (out of place): `indices` are index tensors for the leading dims. */
 export function indexPut(x: Tensor, indices: readonly Tensor[], values: Tensor | number, accumulate = false): Tensor {
   if (indices.length > x.ndim) throw new IndexError(`too many indices for tensor of dimension ${x.ndim} (got ${indices.length})`);
-  return putAt(x, indices, values, accumulate);
+  return putAt(x, indices, values, accumulate).result;
 }
 
 export function indexPut_<T extends Tensor>(x: T, indices: readonly Tensor[], values: Tensor | number, accumulate = false): T {
-  return inPlace(x, indexPut(x, indices, values, accumulate), 'IndexPutBackward0');
+  if (indices.length > x.ndim) throw new IndexError(`too many indices for tensor of dimension ${x.ndim} (got ${indices.length})`);
+  const { result, written } = putAt(x, indices, values, accumulate);
+  return inPlace(x, result, 'IndexPutBackward0', written);
 }
 
 export interface ScatterOptions {
@@ -449,4 +517,7 @@ export const scatterAdd_ = <T extends Tensor>(x: T, dim: number, index: Tensor, 
 export const indexAdd_ = <T extends Tensor>(x: T, dim: number, index: Tensor, source: Tensor, opts?: { alpha?: number }): T =>
   inPlace(x, indexAdd(x, dim, index, source, opts), 'IndexAddBackward0');
 export const indexCopy_ = <T extends Tensor>(x: T, dim: number, index: Tensor, source: Tensor): T => inPlace(x, indexCopy(x, dim, index, source), 'IndexCopyBackward0');
-export const maskedFill_ = <T extends Tensor>(x: T, mask: Tensor, value: number | boolean | Tensor): T => inPlace(x, maskedFill(x, mask, value), 'MaskedFillBackward0');
+export const maskedFill_ = <T extends Tensor>(x: T, mask: Tensor, value: number | boolean | Tensor): T => {
+  const result = maskedFill(x, mask, value);
+  return inPlace(x, result, 'MaskedFillBackward0', broadcastTo(copyNode(mask.node, x.device), x.shape));
+};

@@ -22,9 +22,9 @@ import {
 import * as D from './decompose.js';
 import { bindArgs, boolArg, intTuple, type CallArgs, type IntOrTuple } from './args.js';
 import { DTYPE_TITLE } from './elementwise.js';
-import { record, type Tensor } from './tensor.js';
+import { record, recordView, type Tensor } from './tensor.js';
 import { normDim } from './views.js';
-import { outSize, slidingWindows, windowAxis } from './windows.js';
+import { outSize, slidingWindows, windowAxis, windowPositions } from './windows.js';
 
 const fmt = (s: readonly number[]): string => `[${s.join(', ')}]`;
 
@@ -115,8 +115,7 @@ function maxPoolNd(nd: number, fn: string, input: Tensor, args: readonly unknown
   // element as in PyTorch (not split among ties)
   const spatial = g.x.shape.slice(2);
   const flat = spatial.reduce((p, v) => p * v, 1);
-  const grid = reshapeNode(arangeNode(0, 1, flat, 'int32', g.x.device), [1, 1, ...spatial]);
-  const idx = expandNode(slidingWindows(grid, g.k, g.s, g.d, g.p, hi, -1), win.shape);
+  const idx = expandNode(reshapeNode(windowPositions(spatial, g.k, g.s, g.d, g.p, hi, g.x.device), [1, 1, ...win.shape.slice(2)]), win.shape);
   const real = D.not(D.lt(idx, D.c(0, idx)));
   const hit = D.and(real, D.or(D.eq(win, expandNode(detachNode(m), win.shape)), D.isnan(win)));
   const first = D.neg(D.maxAxes(D.where(hit, D.neg(idx), D.c(-flat, idx)), kAxes));
@@ -385,5 +384,8 @@ export function unfoldDim(x: Tensor, dim: number, size: number, step: number): T
   const order = [...w.shape.keys()].filter((i) => i !== axis + 1);
   let out = permuteNode(w, [...order, axis + 1]);
   if (x.ndim === 0) out = reshapeNode(out, [size]);
-  return record('UnfoldBackward0', out, [x], false);
+  // a view of x, as PyTorch's: windows step·stride apart, size elements stride apart
+  const st = x.ndim === 0 ? [1] : x._strides();
+  const strides = x.ndim === 0 ? [1] : [...st.map((v, i) => (i === axis ? v * step : v)), st[axis]!];
+  return recordView('UnfoldBackward0', out, x, strides, x.storageOffset());
 }

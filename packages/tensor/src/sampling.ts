@@ -6,6 +6,7 @@ import { arangeNode, castNode, expandNode, isFloat, padNode, randNode, reshapeNo
 import * as D from './decompose.js';
 import { DTYPE_TITLE } from './elementwise.js';
 import { drawOffset, state } from './state.js';
+import { parseArgs } from './args.js';
 import { record, type Tensor } from './tensor.js';
 
 const uniform = (shape: readonly number[], device: string): Node =>
@@ -34,7 +35,17 @@ function draw(w: Node, n: number): Node {
   return D.where(D.lt(idx, D.c(k - 1, idx)), idx, D.c(k - 1, idx));
 }
 
-export function multinomial(input: Tensor, numSamples: number, replacement = false): Tensor {
+/** Options of `multinomial`: `replacement` may also be given by position. */
+export interface MultinomialOptions {
+  readonly replacement?: boolean;
+}
+
+export function multinomial(input: Tensor, numSamples: number, replacementOrOptions?: boolean | MultinomialOptions, opts?: MultinomialOptions): Tensor {
+  const a = parseArgs('multinomial', [numSamples, replacementOrOptions, opts], [
+    { name: 'numSamples', kind: 'int', optional: false },
+    { name: 'replacement', kind: 'bool' },
+  ]);
+  const replacement = (a.replacement as boolean | undefined) ?? false;
   if (input.ndim !== 1 && input.ndim !== 2) throw new ShapeError('prob_dist must be 1 or 2 dim');
   if (!isFloat(input.dtype)) throw new TypeError(`multinomial only supports floating-point dtypes for input, got: ${DTYPE_TITLE[input.dtype]}`);
   if (!Number.isInteger(numSamples) || numSamples <= 0) throw new RangeError('cannot sample n_sample <= 0 samples');

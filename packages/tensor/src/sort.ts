@@ -27,6 +27,7 @@ import {
   type Pair,
 } from '@fusor/ir';
 import * as D from './decompose.js';
+import { parseArgs, type Param } from './args.js';
 import { record, type Tensor } from './tensor.js';
 import { normDim } from './views.js';
 import type { ValuesIndices } from './reduce.js';
@@ -154,10 +155,6 @@ function alongLast(x: Tensor, dim: number, f: (n: Node) => Node): Node {
   return x.ndim === 0 ? reshapeNode(out, []) : out;
 }
 
-function checkOptions(opts: object | undefined, allowed: readonly string[], fn: string): void {
-  for (const k of Object.keys(opts ?? {})) if (!allowed.includes(k)) throw new TypeError(`${fn}() got an unexpected keyword argument '${k}'`);
-}
-
 export interface SortOptions {
   dim?: number;
   descending?: boolean;
@@ -165,11 +162,10 @@ export interface SortOptions {
 }
 
 /** torch.sort(x, dim=-1, descending=False, *, stable): always stable here (a stable sort is a valid unstable one). */
-export function sort(x: Tensor, dim: number | SortOptions = -1, descending: boolean | SortOptions = false, opts?: SortOptions): ValuesIndices {
-  const o: SortOptions = { ...(typeof dim === 'object' ? dim : {}), ...(typeof descending === 'object' ? descending : {}), ...opts };
-  checkOptions(o, ['dim', 'descending', 'stable'], 'sort');
-  const d = typeof dim === 'number' ? dim : (o.dim ?? -1);
-  const desc = typeof descending === 'boolean' ? descending : (o.descending ?? false);
+export function sort(x: Tensor, dim?: number | SortOptions, descending?: boolean | SortOptions, opts?: SortOptions): ValuesIndices {
+  const a = parseArgs('sort', [dim, descending, opts], SORT_PARAMS, [{ name: 'stable', kind: 'bool' }]);
+  const d = (a.dim as number | undefined) ?? -1;
+  const desc = (a.descending as boolean | undefined) ?? false;
   const pos = alongLast(x, d, (n) => sortedPositions(n, desc));
   const dd = normDim(d, Math.max(x.ndim, 1));
   const xn = x.ndim === 0 ? reshapeNode(x.node, [1]) : x.node;
@@ -177,7 +173,12 @@ export function sort(x: Tensor, dim: number | SortOptions = -1, descending: bool
   return valuesIndices(record('SortBackward0', values, [x], false), record('', castNode(pos, 'int64'), [], false));
 }
 
-export function argsort(x: Tensor, dim: number | SortOptions = -1, descending: boolean | SortOptions = false, opts?: SortOptions): Tensor {
+const SORT_PARAMS: readonly Param[] = [
+  { name: 'dim', kind: 'int' },
+  { name: 'descending', kind: 'bool' },
+];
+
+export function argsort(x: Tensor, dim?: number | SortOptions, descending?: boolean | SortOptions, opts?: SortOptions): Tensor {
   return sort(x, dim, descending, opts).indices;
 }
 
@@ -188,16 +189,14 @@ export interface TopkOptions {
 }
 
 /** torch.topk: the k largest (or smallest) along dim, in sorted order. */
-export function topk(x: Tensor, k: number, dim: number | TopkOptions = -1, largest: boolean | TopkOptions = true, sorted: boolean | TopkOptions = true, opts?: TopkOptions): ValuesIndices {
-  const o: TopkOptions = {
-    ...(typeof dim === 'object' ? dim : {}),
-    ...(typeof largest === 'object' ? largest : {}),
-    ...(typeof sorted === 'object' ? sorted : {}),
-    ...opts,
-  };
-  checkOptions(o, ['dim', 'largest', 'sorted'], 'topk');
-  const d = normDim(typeof dim === 'number' ? dim : (o.dim ?? -1), Math.max(x.ndim, 1));
-  const big = typeof largest === 'boolean' ? largest : (o.largest ?? true);
+export function topk(x: Tensor, k: number, dim?: number | TopkOptions, largest?: boolean | TopkOptions, sorted?: boolean | TopkOptions, opts?: TopkOptions): ValuesIndices {
+  const a = parseArgs('topk', [dim, largest, sorted, opts], [
+    { name: 'dim', kind: 'int' },
+    { name: 'largest', kind: 'bool' },
+    { name: 'sorted', kind: 'bool' },
+  ]);
+  const d = normDim((a.dim as number | undefined) ?? -1, Math.max(x.ndim, 1));
+  const big = (a.largest as boolean | undefined) ?? true;
   const size = x.ndim === 0 ? 1 : x.shape[d]!;
   if (!Number.isInteger(k) || k < 0 || k > size) throw new RangeError('selected index k out of range');
   // the first k positions of the order, from a network that halves the candidates instead of sorting all

@@ -57,9 +57,13 @@ export interface Saved {
   readonly tensor: Tensor;
   readonly box: Box;
   readonly version: number;
+  /** Which of the op's inputs it is (0: self), or -1 for the op's result. */
+  readonly slot: number;
 }
 
 export const edgeOf = (t: Tensor): Edge => ({ tensor: t, node: t.node, fn: t.gradFn, version: t._box.version });
+
+let nextSeq = 0;
 
 /** What produced a non-leaf tensor: PyTorch's grad_fn. */
 export class GradFn {
@@ -73,6 +77,10 @@ export class GradFn {
   saved: readonly Saved[] = [];
   /** The tensor whose grad_fn this is, when it retains its gradient or has hooks. */
   owner: Tensor | null = null;
+  /** Creation order (PyTorch's sequence_nr): backward runs functions latest first, so its errors come in that order. */
+  readonly seq = nextSeq++;
+  /** The error PyTorch's backward of this function raises whenever it runs (a CopySlices into overlapping elements). */
+  backwardError: (() => Error) | null = null;
   constructor(
     /** As PyTorch prints it, e.g. 'MulBackward0'. */
     readonly name: string,
@@ -83,12 +91,23 @@ export class GradFn {
     readonly node: Node,
   ) {}
 
-  /** A copy under another name (in-place ops rebase the tensor's history onto it). */
+  /**
+   * A copy under another name: an in-place op rebases the tensor `modified` onto it, once its
+   * storage holds the new version. As PyTorch's in-place ops save: `self` as a clone (never
+   * stale), the result as `modified` itself at its new version, and every other input as it was,
+   * so an input that aliases the written storage (x.mul_(x), v.add_(base)) is stale at backward.
+   */
   renamed(name: string, modified?: Tensor): GradFn {
     const fn = new GradFn(name, this.edges, this.savesTensors, this.node);
-    // what the op read of the storage it then overwrote is not kept (PyTorch's in-place ops do
-    // not check it): only its other inputs are
-    fn.saved = this.saved.filter((v) => v.tensor !== modified);
+    if (!modified) {
+      fn.saved = this.saved;
+      return fn;
+    }
+    fn.saved = this.saved.flatMap((v): Saved[] => {
+      if (v.slot === 0) return [];
+      if (v.slot === -1) return [{ tensor: modified, box: modified._box, version: modified._box.version, slot: -1 }];
+      return [v];
+    });
     return fn;
   }
 
@@ -206,13 +225,11 @@ export class Tensor {
   }
 
   /** @internal a view of `base`'s storage whose node is `node` (made from base.node by movement ops) */
-  static _view(base: Tensor, node: Node, strides: readonly number[] | null, offset: number, reshapeOfBase = false): Tensor | null {
+  static _view(base: Tensor, node: Node, strides: readonly number[] | null, offset: number): Tensor | null {
     const box = base._box;
-    let steps = chainTo(node, box.node);
-    // reshapeNode folds a reshape of a reshape into one: a reshape of a storage whose node is
-    // itself a reshape no longer passes through that node, so the step is rebuilt over it
-    if (steps === null && reshapeOfBase) steps = [...(base._view?.steps ?? []), reshapeTemplate(base.node, node.shape)];
-    if (steps === null) return null;
+    const rel = chainTo(node, base.node);
+    if (rel === null) return null;
+    const steps = [...(base._view?.steps ?? []), ...rel];
     const t = Tensor._fromNode(node, box);
     t._view = { steps, strides, offset };
     t._detached = base._detached;
@@ -229,9 +246,10 @@ export class Tensor {
     if (this._view === null && !this._detached) return b.node;
     const c = this._cache;
     if (c !== null && c.for === b.node) return c.node;
-    let n = b.node;
+    // detached first, then the view's steps: a detached alias made a leaf again (requiresGrad_)
+    // is the node its views read, so their gradients reach it
+    let n = this._detached ? detachNode(b.node) : b.node;
     if (this._view) for (const s of this._view.steps) n = withSources(s, [n]);
-    if (this._detached) n = detachNode(n);
     this._cache = { for: b.node, node: n };
     return n;
   }
@@ -608,6 +626,7 @@ export class Tensor {
       }
       return castTo(this, dtype);
     }
+    for (const k of Object.keys(target)) if (k !== 'device' && k !== 'dtype') throw new TypeError(`to() got an unexpected keyword argument '${k}'`);
     let t: Tensor = this;
     if (target.dtype !== undefined) t = castTo(t, parseDType(target.dtype));
     if (target.device !== undefined) t = copyTo(t, resolveDevice(target.device));
@@ -988,6 +1007,10 @@ export class Tensor {
   get T(): Tensor {
     return V.permute(this, this.shape.map((_, i) => this.ndim - 1 - i));
   }
+  /** The `offset`-th diagonal of the (dim1, dim2) planes as a last dim: a view, as in PyTorch. */
+  diagonal(offset = 0, dim1 = 0, dim2 = 1): Tensor {
+    return V.diagonal(this, offset, dim1, dim2);
+  }
   get mT(): Tensor {
     return V.transpose(this, -2, -1);
   }
@@ -1110,13 +1133,13 @@ export class Tensor {
     return Scan.logcumsumexp(this, dim);
   }
   /** Stable sort along `dim` (NaN as the largest value): values and their original positions. */
-  sort(dim: number | Srt.SortOptions = -1, descending: boolean | Srt.SortOptions = false, opts?: Srt.SortOptions): R.ValuesIndices {
+  sort(dim?: number | Srt.SortOptions, descending?: boolean | Srt.SortOptions, opts?: Srt.SortOptions): R.ValuesIndices {
     return Srt.sort(this, dim, descending, opts);
   }
-  argsort(dim: number | Srt.SortOptions = -1, descending: boolean | Srt.SortOptions = false, opts?: Srt.SortOptions): Tensor {
+  argsort(dim?: number | Srt.SortOptions, descending?: boolean | Srt.SortOptions, opts?: Srt.SortOptions): Tensor {
     return Srt.argsort(this, dim, descending, opts);
   }
-  topk(k: number, dim: number | Srt.TopkOptions = -1, largest: boolean | Srt.TopkOptions = true, sorted: boolean | Srt.TopkOptions = true, opts?: Srt.TopkOptions): R.ValuesIndices {
+  topk(k: number, dim?: number | Srt.TopkOptions, largest?: boolean | Srt.TopkOptions, sorted?: boolean | Srt.TopkOptions, opts?: Srt.TopkOptions): R.ValuesIndices {
     return Srt.topk(this, k, dim, largest, sorted, opts);
   }
   kthvalue(k: number, dim = -1, keepdim = false): R.ValuesIndices {
@@ -1295,17 +1318,18 @@ const SAVES: Readonly<Record<string, Saves>> = {
 
 function savedOf(name: string, inputs: readonly Tensor[], out: Tensor, savesTensors: boolean): Saved[] {
   const saves = savesTensors ? (SAVES[name] ?? 'inputs') : 'none';
-  const save = (t: Tensor): Saved => ({ tensor: t, box: t._box, version: t._box.version });
+  const save = (t: Tensor, slot: number): Saved => ({ tensor: t, box: t._box, version: t._box.version, slot });
   switch (saves) {
     case 'none':
       return [];
     case 'result':
-      return [save(out)];
+      return [save(out, -1)];
     case 'inputs':
       return inputs.map(save);
     case 'cross':
       if (inputs.length !== 2) return [];
-      return [...(inputs[0]!.requiresGrad ? [save(inputs[1]!)] : []), ...(inputs[1]!.requiresGrad ? [save(inputs[0]!)] : [])];
+      // in argument order: PyTorch's backward unpacks (and checks) them so
+      return [...(inputs[1]!.requiresGrad ? [save(inputs[0]!, 0)] : []), ...(inputs[0]!.requiresGrad ? [save(inputs[1]!, 1)] : [])];
   }
 }
 
@@ -1329,10 +1353,11 @@ export function record(name: string, node: Node, inputs: readonly Tensor[], save
  * Wraps a view's result node: a view of `x`'s storage when the node is movement ops over it (it
  * then shares x's storage, PyTorch style), else a tensor of its own.
  */
-export function recordView(name: string, node: Node, x: Tensor, strides: readonly number[] | null, offset: number, reshapeOfBase = false): Tensor {
-  const v = Tensor._view(x, node, strides, offset, reshapeOfBase);
+export function recordView(name: string, node: Node, x: Tensor, strides: readonly number[] | null, offset: number): Tensor {
+  const v = Tensor._view(x, node, strides, offset);
   if (!v) return record(name, node, [x], false);
-  if (x.requiresGrad && !x._detached) {
+  // (a detached alias that requires grad is a leaf of its own: PyTorch's x.detach().requires_grad_())
+  if (x.requiresGrad) {
     if (isGradEnabled()) {
       v.requiresGrad = true;
       v._gradFn = new GradFn(name, [edgeOf(x)], false, node);
@@ -1348,11 +1373,22 @@ export function recordView(name: string, node: Node, x: Tensor, strides: readonl
 
 const MOVEMENT = new Set(['RESHAPE', 'PERMUTE', 'EXPAND', 'PAD', 'SHRINK']);
 
-/** The movement ops from `root` up to `node` (root first), or null where `node` is not movement ops over `root`. */
+/**
+ * The movement ops from `root` up to `node` (root first), or null where `node` is not movement
+ * ops over `root`. reshapeNode folds a reshape of a reshape into one, so a chain built over a
+ * `root` that is itself a RESHAPE may skip it and start at the root's source: its first step is
+ * then a reshape (replayed over `root`, it reads the same elements), or none when the fold gave
+ * back the source itself (a reshape to the source's shape stands in for it).
+ */
 function chainTo(node: Node, root: Node): Node[] | null {
   const steps: Node[] = [];
   let n = node;
   while (n !== root) {
+    if (root.op === 'RESHAPE' && n === root.src[0]) {
+      const first = steps[steps.length - 1];
+      if (first?.op !== 'RESHAPE') steps.push(reshapeTemplate(root, n.shape));
+      break;
+    }
     if (n.op === 'DETACH') {
       n = n.src[0]!;
       continue;

@@ -51,9 +51,9 @@ export function viewStrides(oldShape: readonly number[], oldStrides: readonly nu
 }
 
 /** A view of x over `node` whose strides come from x's by `f` (null: not expressible as strides). */
-function view(name: string, node: Node, x: Tensor, f: (st: number[], off: number) => [number[] | null, number], reshapeOfBase = false): Tensor {
+function view(name: string, node: Node, x: Tensor, f: (st: number[], off: number) => [number[] | null, number]): Tensor {
   const [st, off] = f(x._strides(), x.storageOffset());
-  return recordView(name, node, x, st, off, reshapeOfBase);
+  return recordView(name, node, x, st, off);
 }
 
 export function reshape(x: Tensor, shape: readonly number[], name: string, mustView = false): Tensor {
@@ -86,7 +86,7 @@ export function reshape(x: Tensor, shape: readonly number[], name: string, mustV
     // reshape of a tensor no strides can view: a copy, as PyTorch's
     return record(name === 'ViewBackward0' ? 'UnsafeViewBackward0' : name, reshapeNode(contiguousNode(x.node), out), [x], false);
   }
-  return recordView(name, reshapeNode(x.node, out), x, st, x.storageOffset(), true);
+  return recordView(name, reshapeNode(x.node, out), x, st, x.storageOffset());
 }
 
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
@@ -115,12 +115,12 @@ export function t(x: Tensor): Tensor {
 
 export function squeeze(x: Tensor, dim?: number): Tensor {
   if (dim === undefined) {
-    return view('SqueezeBackward0', reshapeNode(x.node, x.shape.filter((d) => d !== 1)), x, (st, off) => [st.filter((_, i) => x.shape[i] !== 1), off], true);
+    return view('SqueezeBackward0', reshapeNode(x.node, x.shape.filter((d) => d !== 1)), x, (st, off) => [st.filter((_, i) => x.shape[i] !== 1), off]);
   }
   const d = normDim(dim, Math.max(x.ndim, 1));
   const drop = x.ndim > 0 && x.shape[d] === 1;
   const shape = drop ? x.shape.filter((_, i) => i !== d) : x.shape;
-  return view('SqueezeBackward1', reshapeNode(x.node, shape), x, (st, off) => [drop ? st.filter((_, i) => i !== d) : st, off], true);
+  return view('SqueezeBackward1', reshapeNode(x.node, shape), x, (st, off) => [drop ? st.filter((_, i) => i !== d) : st, off]);
 }
 
 export function unsqueeze(x: Tensor, dim: number): Tensor {
@@ -131,7 +131,7 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
     const out = [...st];
     out.splice(d, 0, d < x.ndim ? x.shape[d]! * st[d]! : 1);
     return [out, off];
-  }, true);
+  });
 }
 
 export function expand(x: Tensor, sizes: readonly number[]): Tensor {
@@ -214,6 +214,43 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
   const i = index < 0 ? index + size : index;
   const n = reshapeNode(shrinkDim(x.node, d, i, i + 1), x.shape.filter((_, k) => k !== d));
   return view('SelectBackward0', n, x, (st, off) => [st.filter((_, k) => k !== d), off + i * st[d]!]);
+}
+
+/**
+ * torch.diagonal: the `offset`-th diagonal of the (dim1, dim2) planes, as a last dim; a view.
+ * The planes go last, the square block holding the diagonal is cut out, and its row-major
+ * elements i·(L+1) are read by padding one row and keeping column 0 — movement ops only, so
+ * writes through it reach the base.
+ */
+export function diagonal(x: Tensor, offset: number, dim1: number, dim2: number): Tensor {
+  for (const [v, name] of [
+    [offset, 'offset'],
+    [dim1, 'dim1'],
+    [dim2, 'dim2'],
+  ] as const) {
+    if (!Number.isInteger(v)) throw new TypeError(`diagonal(): argument '${name}' must be int, not ${typeof v === 'number' ? 'float' : typeof v}`);
+  }
+  const d1 = normDim(dim1, x.ndim);
+  const d2 = normDim(dim2, x.ndim);
+  if (d1 === d2) throw new ShapeError(`diagonal dimensions cannot be identical ${dim1}, ${dim2}`);
+  const [n1, n2] = [x.shape[d1]!, x.shape[d2]!];
+  const len = Math.max(0, offset >= 0 ? Math.min(n1, n2 - offset) : Math.min(n1 + offset, n2));
+  const [r0, c0] = len === 0 ? [0, 0] : offset >= 0 ? [0, offset] : [-offset, 0];
+  const rest = x.shape.map((_, i) => i).filter((i) => i !== d1 && i !== d2);
+  const lead = rest.map((i) => x.shape[i]!);
+  let n = permuteNode(x.node, [...rest, d1, d2]);
+  n = shrinkNode(n, n.shape.map((d, i): Pair => (i === lead.length ? [r0, r0 + len] : i === lead.length + 1 ? [c0, c0 + len] : [0, d])));
+  n = reshapeNode(n, [...lead, len * len]);
+  if (len > 0) {
+    n = padNode(n, n.shape.map((_, i): Pair => (i === lead.length ? [0, len] : [0, 0])));
+    n = reshapeNode(n, [...lead, len, len + 1]);
+    n = shrinkNode(n, n.shape.map((d, i): Pair => (i === lead.length + 1 ? [0, 1] : [0, d])));
+  }
+  n = reshapeNode(n, [...lead, len]);
+  return view('DiagonalBackward0', n, x, (st, off) => [
+    [...rest.map((i) => st[i]!), st[d1]! + st[d2]!],
+    len === 0 ? off : off + r0 * st[d1]! + c0 * st[d2]!,
+  ]);
 }
 
 /** A Python slice `start:stop:step` on one dim, with Python's clamping. */

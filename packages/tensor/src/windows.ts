@@ -1,10 +1,12 @@
 /**
- * Sliding windows as movement ops only (tinygrad's pool trick): the view every convolution,
- * pooling and unfold reads. No gather, no hand-written kernel: the compiler sees reshapes,
- * expands and shrinks, so a window view fuses into its consumer, and its gradient (col2im, the
- * sum of overlapping windows) is the movement ops' own gradient rules.
+ * Sliding windows: the view every convolution, pooling and unfold reads. The windows over a
+ * tensor's trailing axes are one GATHER at positions from a constant table (slidingWindows), so
+ * each window element costs one load and the col2im of the backward pass is one scatter-add;
+ * windowAxis, movement ops only (tinygrad's repeat trick), serves Tensor.unfold and pooling's
+ * divisors along a single axis.
  */
-import { binaryNode, constNode, contiguousNode, expandNode, padNode, permuteNode, reshapeNode, shrinkNode, whereNode, type Node, type Pair } from '@fusor/ir';
+import { binaryNode, bufferNode, constNode, dataNode, expandNode, gatherNode, scatterNode, padNode, permuteNode, reshapeNode, shrinkNode, whereNode, type Node, type Pair } from '@fusor/ir';
+import { setHostCopy } from '@fusor/runtime';
 
 /** Windows along one axis: x[..., I, ...] → [..., o, k, ...] with y[.., i, j, ..] = x[.., i·s + j·d, ..]. */
 export function windowAxis(x: Node, axis: number, k: number, s: number, d: number): Node {
@@ -33,36 +35,101 @@ export function windowAxis(x: Node, axis: number, k: number, s: number, d: numbe
   return permuteNode(n, order);
 }
 
-/**
- * Windows over the trailing `k.length` axes of x[B..., S...]: → [B..., o..., k...] (window
- * positions, then offsets within a window), by the repeat trick of windowAxis.
- */
-export function windows(x: Node, k: readonly number[], s: readonly number[], d: readonly number[]): Node {
-  const nd = k.length;
-  const lead = x.ndim - nd;
-  let n = x;
-  // last axis first, so the earlier axes keep their positions
-  for (let i = nd - 1; i >= 0; i--) n = windowAxis(n, lead + i, k[i]!, s[i]!, d[i]!);
-  // now [B..., o0, k0, o1, k1, ...]
-  const order = [...Array.from({ length: lead }, (_, i) => i), ...k.map((_, i) => lead + 2 * i), ...k.map((_, i) => lead + 2 * i + 1)];
-  return permuteNode(n, order);
+/** Index tables by geometry and device: the same tables serve every step of a training loop. */
+const TABLES = new Map<string, WindowTables>();
+const MAX_TABLES = 128;
+
+interface WindowTables {
+  /** [K·L]: the flat input position window element (k, o) reads, −1 in the padding. */
+  readonly read: Node;
+  /** [K·P]: for kernel offset k and input position p, the window o that reads p at offset k, or −1. */
+  readonly readBy: Node;
 }
 
-/** Pads (negative amounts crop) the trailing axes by lo/hi, with `fill` outside (0 by a plain pad). */
-export function padTrailing(x: Node, lo: readonly number[], hi: readonly number[], fill = 0): Node {
-  const lead = x.ndim - lo.length;
-  const pairs = x.shape.map((_, i): Pair => (i < lead ? [0, 0] : [Math.max(lo[i - lead]!, 0), Math.max(hi[i - lead]!, 0)]));
-  let n = padNode(x, pairs);
-  if (fill !== 0) n = whereNode(padNode(constNode(1, 'bool', x.shape, x.device), pairs), n, constNode(fill, x.dtype, n.shape, x.device));
-  return shrinkNode(n, n.shape.map((size, i): Pair => (i < lead ? [0, size] : [Math.max(-lo[i - lead]!, 0), size - Math.max(-hi[i - lead]!, 0)])));
+/**
+ * The flat input position (row-major over S) each window element reads, in [k..., o...] order, or
+ * −1 where it falls in the padding (or, with `spread` > 1, between the spread-out samples of a
+ * transposed convolution), and the inverse map. Computed on the host once per geometry:
+ * constants, uploaded on use.
+ */
+function windowTables(
+  spatial: readonly number[],
+  k: readonly number[],
+  s: readonly number[],
+  d: readonly number[],
+  lo: readonly number[],
+  o: readonly number[],
+  spread: readonly number[],
+  device: string,
+): WindowTables {
+  const key = `${device}|${spatial}|${k}|${s}|${d}|${lo}|${o}|${spread}`;
+  const hit = TABLES.get(key);
+  if (hit) {
+    // most recently used last
+    TABLES.delete(key);
+    TABLES.set(key, hit);
+    return hit;
+  }
+  const nd = k.length;
+  const kk = k.reduce((a, v) => a * v, 1);
+  const ll = o.reduce((a, v) => a * v, 1);
+  const pp = spatial.reduce((a, v) => a * v, 1);
+  const read = new Int32Array(kk * ll);
+  const readBy = new Int32Array(kk * pp).fill(-1);
+  const pitch = spatial.map((_, i) => spatial.slice(i + 1).reduce((a, v) => a * v, 1));
+  const dims = [...k, ...o];
+  const at = new Array<number>(2 * nd).fill(0);
+  for (let e = 0; e < kk * ll; e++) {
+    let flat = 0;
+    for (let i = 0; i < nd; i++) {
+      // the position in the spread-out, padded input, then in the input itself
+      const pos = at[nd + i]! * s[i]! + at[i]! * d[i]! - lo[i]!;
+      const q = pos / spread[i]!;
+      if (pos < 0 || !Number.isInteger(q) || q >= spatial[i]!) {
+        flat = -1;
+        break;
+      }
+      flat += q * pitch[i]!;
+    }
+    read[e] = flat;
+    // for a fixed offset, distinct windows read distinct positions: the inverse is a function
+    if (flat >= 0) readBy[Math.floor(e / ll) * pp + flat] = e % ll;
+    for (let j = 2 * nd - 1; j >= 0; j--) {
+      if (++at[j]! < dims[j]!) break;
+      at[j] = 0;
+    }
+  }
+  const constant = (data: Int32Array): Node => {
+    const n = bufferNode('int32', [data.length], device);
+    setHostCopy(n, data);
+    return n;
+  };
+  const tables = { read: constant(read), readBy: constant(readBy) };
+  if (TABLES.size >= MAX_TABLES) TABLES.delete(TABLES.keys().next().value!);
+  TABLES.set(key, tables);
+  return tables;
+}
+
+/** The number of windows along each axis of a (spread-out) input padded by lo/hi. */
+function outputCounts(spatial: readonly number[], k: readonly number[], s: readonly number[], d: readonly number[], lo: readonly number[], hi: readonly number[], spread?: readonly number[]): number[] {
+  return spatial.map((size, i) => {
+    const len = size === 0 ? 0 : (size - 1) * (spread?.[i] ?? 1) + 1;
+    return Math.max(0, Math.floor((len + lo[i]! + hi[i]! - d[i]! * (k[i]! - 1) - 1) / s[i]!) + 1);
+  });
 }
 
 /**
  * The sliding windows of x[B..., S...] padded by lo/hi (with `fill`): → [B..., k..., o...], the
- * offsets within a window first, as im2col wants them. With stride 1 (convolutions' common case)
- * each kernel offset is a shrink of the padded input placed by a pad, and the input is reshaped
- * to its final rank before anything is padded: every load then stays one strided view with a
- * mask, which lowers to a few multiply-adds (a reshape after a pad would not).
+ * offsets within a window first, as im2col wants them. Every element is one load: a GATHER along
+ * the flattened spatial axis at positions from a constant table, whatever the stride, dilation or
+ * padding. `spread` (a transposed convolution's stride) reads the input as if s − 1 zeros sat
+ * between its samples.
+ *
+ * Its gradient (col2im, each input position summing the window elements that read it) is what a
+ * gather's own rule would make a serial scatter-add; instead the windows take their gradient from
+ * the same windows written as a scatter of the input (a DATA node: the gather's value, the
+ * scatter's history, never computed), whose gradient is a gather: each input position sums its
+ * K window elements, found by the inverse table, in parallel on every backend.
  */
 export function slidingWindows(
   x: Node,
@@ -72,44 +139,46 @@ export function slidingWindows(
   lo: readonly number[],
   hi: readonly number[],
   fill = 0,
+  spread: readonly number[] = k.map(() => 1),
 ): Node {
   const nd = k.length;
   const lead = x.ndim - nd;
   const b = x.shape.slice(0, lead);
-  if (k.reduce((a, v) => a * v, 1) > 64) {
-    const w = windows(padTrailing(x, lo, hi, fill), k, s, d); // [B..., o..., k...]
-    return permuteNode(w, [...b.map((_, i) => i), ...k.map((_, i) => lead + nd + i), ...k.map((_, i) => lead + i)]);
-  }
   const spatial = x.shape.slice(lead);
-  const padded = spatial.map((size, i) => size + lo[i]! + hi[i]!);
-  const o = padded.map((size, i) => Math.floor((size - d[i]! * (k[i]! - 1) - 1) / s[i]!) + 1);
-  const strided = s.some((v) => v !== 1);
-  let xr: Node;
-  if (!strided) xr = padTrailing(reshapeNode(x, [...b, ...k.map(() => 1), ...spatial]), lo, hi, fill);
-  else {
-    // a strided slice splits its axis by a reshape, which a padded (masked) view cannot take: the
-    // padded input becomes a buffer first, with room for every slice to take o·s elements
-    const room = padded.map((size, i) => Math.max(0, d[i]! * (k[i]! - 1) + o[i]! * s[i]! - size));
-    const xp = contiguousNode(padTrailing(x, lo, hi.map((v, i) => v + room[i]!), fill));
-    xr = reshapeNode(xp, [...b, ...k.map(() => 1), ...xp.shape.slice(lead)]);
+  const o = outputCounts(spatial, k, s, d, lo, hi, spread);
+  const shape = [...b, ...k, ...o];
+  const kk = k.reduce((a, v) => a * v, 1);
+  const ll = o.reduce((a, v) => a * v, 1);
+  const pp = spatial.reduce((a, v) => a * v, 1);
+  if (kk * ll === 0 || pp === 0 || b.includes(0)) return constNode(fill, x.dtype, shape, x.device);
+  const { read, readBy } = windowTables(spatial, k, s, d, lo, o, spread, x.device);
+  const flat = reshapeNode(x, [...b, pp]);
+  const index = expandNode(reshapeNode(read, [...b.map(() => 1), kk * ll]), [...b, kk * ll]);
+  const value = reshapeNode(gatherNode(flat, index, lead), [...b, kk, ll]);
+  const inverse = expandNode(reshapeNode(readBy, [...b.map(() => 1), kk, pp]), [...b, kk, pp]);
+  const spreadOut = expandNode(reshapeNode(flat, [...b, 1, pp]), [...b, kk, pp]);
+  const history = scatterNode(constNode(0, x.dtype, [...b, kk, ll], x.device), inverse, spreadOut, lead + 1, 'add');
+  let win = dataNode(value, history);
+  // the gather reads 0 at index −1: another fill is put there
+  if (fill !== 0) {
+    const outside = binaryNode('CMPLT', reshapeNode(index, win.shape), constNode(0, 'int32', win.shape, x.device));
+    win = whereNode(outside, constNode(fill, x.dtype, win.shape, x.device), win);
   }
-  let acc: Node | undefined;
-  const offsets: number[][] = [[]];
-  for (const kk of k) offsets.splice(0, offsets.length, ...offsets.flatMap((p) => Array.from({ length: kk }, (_, j) => [...p, j])));
-  const at = (i: number): number => i - lead - nd;
-  for (const off of offsets) {
-    let slice = shrinkNode(xr, xr.shape.map((size, i): Pair => (i < lead + nd ? [0, size] : [off[at(i)]! * d[at(i)]!, off[at(i)]! * d[at(i)]! + o[at(i)]! * s[at(i)]!])));
-    if (strided) {
-      // every s-th element: split each axis into (o, s) and keep column 0
-      const head = [...b, ...k.map(() => 1)];
-      slice = reshapeNode(slice, [...head, ...o.flatMap((v, i) => [v, s[i]!])]);
-      slice = shrinkNode(slice, slice.shape.map((size, i): Pair => (i >= lead + nd && (i - lead - nd) % 2 === 1 ? [0, 1] : [0, size])));
-      slice = reshapeNode(slice, [...head, ...o]);
-    }
-    const placed = padNode(slice, slice.shape.map((_, i): Pair => (i >= lead && i < lead + nd ? [off[i - lead]!, k[i - lead]! - 1 - off[i - lead]!] : [0, 0])));
-    acc = acc ? binaryNode(x.dtype === 'bool' ? 'OR' : 'ADD', acc, placed) : placed;
-  }
-  return acc!;
+  return reshapeNode(win, shape);
+}
+
+/** The flat input position each element of slidingWindows(x, …) reads (−1 in the padding), as [k..., o...]. */
+export function windowPositions(
+  spatial: readonly number[],
+  k: readonly number[],
+  s: readonly number[],
+  d: readonly number[],
+  lo: readonly number[],
+  hi: readonly number[],
+  device: string,
+): Node {
+  const o = outputCounts(spatial, k, s, d, lo, hi);
+  return reshapeNode(windowTables(spatial, k, s, d, lo, o, k.map(() => 1), device).read, [...k, ...o]);
 }
 
 /** The output length of a window along one axis (PyTorch's formula; ceil mode for pooling). */

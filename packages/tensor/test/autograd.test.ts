@@ -52,6 +52,28 @@ describe('autograd semantics', () => {
     expect(x.mul(2).detach().requiresGrad).toBe(false);
   });
 
+  it('x.detach().requiresGrad_() is a leaf of its own: its views take gradients into it, none reach x', () => {
+    const w = torch.tensor([[1, 2, 3], [4, 5, 6]], { dtype: torch.float32 }).requiresGrad_();
+    const d = w.detach().requiresGrad_();
+    expect([d.isLeaf, d.requiresGrad, d.t().requiresGrad, d.reshape(6).requiresGrad, d.narrow(1, 0, 2).requiresGrad]).toEqual([true, true, true, true, true]);
+    d.t()
+      .mul(torch.tensor([[1, 2], [3, 4], [5, 6]], { dtype: torch.float32 }))
+      .sum()
+      .backward();
+    // PyTorch 1.13: d.grad = [[1, 3, 5], [2, 4, 6]], w.grad = None
+    expect(d.grad!.tolistSync()).toEqual([
+      [1, 3, 5],
+      [2, 4, 6],
+    ]);
+    expect(w.grad).toBeNull();
+    // still one storage with w
+    torch.noGrad(() => d.mul_(2));
+    expect(w.detach().tolistSync()).toEqual([
+      [2, 4, 6],
+      [8, 10, 12],
+    ]);
+  });
+
   it('retainGrad keeps a non-leaf gradient; hooks transform gradients flowing through a tensor', () => {
     const x = f64([1, 2, 3]);
     const h = x.mul(2);

@@ -37,6 +37,51 @@ describe('conv2d lowers to im2col + the GEMM routine', () => {
     expect(w.grad!.shape).toEqual([32, 16, 3, 3]);
   });
 
+  it('the input gradient is a gemm and one gathering kernel (col2im reads an inverse table, no scatter)', () => {
+    const x = fresh(2, 16, 16, 16).requiresGrad_();
+    const w = fresh(32, 16, 3, 3).requiresGrad_();
+    const g = fresh(2, 32, 8, 8);
+    const [gx] = torch.autograd.grad([torch.conv2d(x, w, null, 2, 1).mul(g).sum()], [x], { createGraph: true });
+    const kernels = torch.explain(gx!, { ir: false }).kernels;
+    expect(kernels.map((k) => k.routine ?? 'generated')).toEqual(['gemm', 'generated']);
+    expect(kernels[1]!.ops).toContain('GATHER');
+    expect(kernels.flatMap((k) => k.ops)).not.toContain('SCATTER');
+    // the inverse table: for each of the 9 kernel offsets and 256 input positions, the window reading it
+    expect(kernels[1]!.inputs).toEqual(['int32[2304]', 'float32[2, 1, 1, 144, 64]']);
+  });
+
+  it('convTranspose2d reads its strided input through the window table: one gather, one gemm', () => {
+    const y = torch.convTranspose2d(fresh(2, 8, 5, 5), fresh(8, 4, 3, 3), null, 2, 1, 1);
+    expect(y.shape).toEqual([2, 4, 10, 10]);
+    const kernels = torch.explain(y, { ir: false }).kernels;
+    expect(kernels.map((k) => k.routine ?? 'generated')).toEqual(['generated', 'generated', 'gemm']);
+    expect(kernels.find((k) => k.ops.includes('GATHER'))!.output).toBe('float32[2, 8, 3, 3, 10, 10]');
+  });
+
+  it('maxPool2d backward: a mask kernel and one gathering kernel, whatever the overlap', () => {
+    for (const [k, s] of [[2, 2], [3, 2]] as const) {
+      const x = fresh(2, 4, 9, 9).requiresGrad_();
+      const [gx] = torch.autograd.grad([torch.maxPool2d(x, k, s).mul(2).sum()], [x], { createGraph: true });
+      const kernels = torch.explain(gx!, { ir: false }).kernels;
+      expect(kernels.length).toBe(4);
+      expect(kernels.flatMap((kk) => kk.ops)).not.toContain('SCATTER');
+    }
+  });
+
+  it('a second step on new inputs of the same shapes compiles nothing: the index tables are constants', () => {
+    const step = (): void => {
+      const x = fresh(2, 3, 12, 12).requiresGrad_();
+      const w = fresh(4, 3, 3, 3).requiresGrad_();
+      torch.maxPool2d(torch.conv2d(x, w, null, 1, 1).relu(), 2).mul(fresh(2, 4, 6, 6)).sum().backward();
+      x.grad!.dataSync();
+      w.grad!.dataSync();
+    };
+    step();
+    const before = torch.compilerStats().compiled;
+    step();
+    expect(torch.compilerStats().compiled).toBe(before);
+  });
+
   it('a 1×1 convolution needs no column buffer: the product reads the input directly', () => {
     const y = torch.conv2d(fresh(2, 64, 8, 8), fresh(64, 64, 1, 1));
     expect(torch.explain(y).kernels.map((k) => k.routine ?? 'generated')).toEqual(['gemm']);

@@ -188,3 +188,36 @@ describe('nothing is corrupted after an error', () => {
     expect(x.add(torch.ones(2)).sum().itemSync()).toBe(14.5);
   });
 });
+
+describe('options objects are read, never misread', () => {
+  const x = torch.tensor([[3, 1, 2], [0, 5, 4]], { dtype: torch.float32 });
+  const p = torch.tensor([0.1, 0.2, 0.7]);
+  // every function here took an options object without looking at its keys or value types
+  const cases: [string, () => unknown, string][] = [
+    ['sort, a string for a bool', () => x.sort({ descending: 'no' as unknown as boolean }), "sort(): argument 'descending' must be bool, not str"],
+    ['sort, an unknown key', () => x.sort(1, { bogus: 1 } as object), "sort() got an unexpected keyword argument 'bogus'"],
+    ['argsort, an int for a bool', () => x.argsort({ stable: 1 as unknown as boolean }), "sort(): argument 'stable' must be bool, not int"],
+    ['topk, an int for a bool', () => x.topk(2, { largest: 3 as unknown as boolean }), "topk(): argument 'largest' must be bool, not int"],
+    ['topk, a string dim', () => x.topk(2, 'a' as unknown as number), "topk(): argument 'dim' (position 1) must be int, not str"],
+    ['arange, an unknown key', () => torch.arange(5, { bogus: 1 } as object), "arange() got an unexpected keyword argument 'bogus'"],
+    ['linspace, an unknown key', () => torch.linspace(0, 1, 3, { dim: 0 } as object), "linspace() got an unexpected keyword argument 'dim'"],
+    ['eye, a string for requiresGrad', () => torch.eye(2, { requiresGrad: 'yes' as unknown as boolean }), "eye(): argument 'requires_grad' must be bool, not str"],
+    ['randint, an unknown key', () => torch.randint(0, 5, [2], { low: 1 } as object), "randint() got an unexpected keyword argument 'low'"],
+    ['multinomial, an options object read as replacement', () => torch.multinomial(p, 5, { replacement: false }), 'cannot sample n_sample > prob_dist.size(-1) samples without replacement'],
+    ['multinomial, a string for a bool', () => torch.multinomial(p, 2, 'x' as unknown as boolean), "multinomial(): argument 'replacement' (position 2) must be bool, not str"],
+    ['to, an unknown key', () => x.to({ devices: 'cpu' } as object), "to() got an unexpected keyword argument 'devices'"],
+  ];
+  for (const [name, f, message] of cases) it(name, () => expect(f).toThrow(message));
+
+  it('the options forms compute what the positional forms do', () => {
+    expect(x.sort({ descending: true }).values.tolistSync()).toEqual(x.sort(-1, true).values.tolistSync());
+    expect(x.argsort({ dim: 0, descending: true }).tolistSync()).toEqual(x.argsort(0, true).tolistSync());
+    expect(x.topk(1, { largest: false }).values.tolistSync()).toEqual([[1], [0]]);
+    expect(x.topk(2, 0, false, true).values.tolistSync()).toEqual([
+      [0, 1, 2],
+      [3, 5, 4],
+    ]);
+    torch.manualSeed(0);
+    expect(torch.multinomial(p, 5, { replacement: true }).shape).toEqual([5]);
+  });
+});

@@ -94,7 +94,9 @@ describe('stores', () => {
     expect(list(x)).toEqual([[0, 7, 0, 8], [0, 7, 0, 8], [0, 7, 0, 8]]);
     x.set([x.gt(7)], -1);
     expect(list(x)).toEqual([[0, 7, 0, -1], [0, 7, 0, -1], [0, 7, 0, -1]]);
-    expect(() => x.set([0], torch.ones(3))).toThrow('shape mismatch: value tensor of shape [3] cannot be broadcast to indexing result of shape [4]');
+    // PyTorch expands the value to x[0] (its message); with index tensors index_put_ says 'shape mismatch'
+    expect(() => x.set([0], torch.ones(3))).toThrow('The expanded size of the tensor (4) must match the existing size (3) at non-singleton dimension 0.  Target sizes: [4].  Tensor sizes: [3]');
+    expect(() => x.set([torch.tensor([0])], torch.ones(2))).toThrow('shape mismatch: value tensor of shape [2] cannot be broadcast to indexing result of shape [1, 4]');
   });
   it('indexPut_ with accumulate sums repeated positions; gradients reach x and the values', () => {
     const x = torch.zeros(4, { requiresGrad: true });

@@ -1,8 +1,9 @@
-"""PyTorch's answers for the argument and gradient cases of packages/tensor/test/arguments.test.ts:
+"""PyTorch's answers for the argument and gradient cases of packages/conformance/src/arguments.ts
+(run on every backend):
 keyword arguments (fusor's options objects), tensor clamp bounds, empty dim lists, pow's
 exponent gradient at negative bases, detach and no_grad in first and second order.
 
-    /usr/bin/python3 packages/tensor/scripts/gen_semantics_fixtures.py
+    /usr/bin/python3 packages/conformance/scripts/gen_arguments.py
 """
 import json
 import os
@@ -10,7 +11,7 @@ import os
 import torch
 
 torch.set_num_threads(1)
-OUT = os.path.join(os.path.dirname(__file__), '..', 'test', 'fixtures', 'arguments.json')
+OUT = os.path.join(os.path.dirname(__file__), '..', 'programs', 'arguments.json')
 
 x = torch.tensor([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]])
 lo = torch.tensor([0.0, -1.0, 2.5])
@@ -57,6 +58,21 @@ y = (a.detach() * a ** 3).sum()
 (g,) = torch.autograd.grad(y, a, create_graph=True)
 (gg,) = torch.autograd.grad(g.sum(), a)
 out['detach_second_order'] = [g.tolist(), gg.tolist()]
+
+# diagonal and unfold are views: their layouts, and a write through them reaches the base
+base = torch.arange(24.0).reshape(2, 3, 4)
+layouts = []
+for v in [base.diagonal(), base.diagonal(1, 1, 2), base.diagonal(-1, 2, 0), base.diagonal(5), base.unfold(2, 2, 1), base.unfold(1, 2, 2)]:
+    layouts.append([list(v.shape), list(v.stride()), v.storage_offset()])
+out['view_layouts'] = layouts
+w = torch.arange(12.0).reshape(3, 4)
+w.diagonal(1).mul_(10)
+w.unfold(0, 1, 2).add_(100)
+out['view_writes'] = w.tolist()
+try:
+    base.diagonal(0, 1, -2)
+except RuntimeError as e:
+    out['diagonal_same_dims'] = str(e)
 
 with open(OUT, 'w') as f:
     json.dump({'torch': torch.__version__, 'cases': out}, f, indent=1)
