@@ -3,7 +3,8 @@
  * on the cpu through the real runtime code): forward values, input and parameter gradients,
  * buffers, and every loss. The kernels the cases produce are captured on a cpu run first and
  * compiled up front in one library (one g++ run per piece instead of one per kernel); a kernel
- * the capture missed is compiled when the backend loads it. Every float matrix product goes
+ * the capture missed is compiled when the backend loads it. Every case runs, the sliding-window
+ * modules (convolution, pooling) included. Every float matrix product goes
  * through the cuBLAS routine (the mock cuBLAS), whatever its size.
  */
 import type { Kernel } from '@fusor/compiler';
@@ -12,19 +13,6 @@ import { describe, it } from 'vitest';
 import { emulatorUnavailable, installEmulator, prebuildKernels } from '../../backend-cuda/test/emulator/emulator.js';
 import { LOSSES, MODULES, runFnCase, runModuleCase } from './nn-golden.js';
 
-/**
- * Sliding-window modules (convolution, pooling, and the CNN made of them): their kernels carry
- * index expressions the compiler does not yet simplify, and g++ spends minutes on each batch of
- * them on the emulator — the same cases backend-cuda's emulated conformance run skips
- * (WINDOW_CASES). The cpu and webgpu suites run them.
- */
-const WINDOW = new Set([
-  'Conv1d', 'Conv2d', 'Conv2dGroups', 'Conv2dReflect', 'Conv2dSame', 'Conv3d', 'ConvTranspose1d', 'ConvTranspose2d',
-  'MaxPool1d', 'MaxPool2d', 'MaxPool2dPad', 'AvgPool2d', 'AvgPool2dPad', 'AdaptiveAvgPool2d', 'CNN',
-]);
-const WINDOW_REASON = 'sliding-window kernels: minutes of host compile on the emulator until the index simplifier folds them';
-
-const modules = MODULES.cases.filter((c) => !WINDOW.has(c.name));
 const why = emulatorUnavailable();
 
 if (why) {
@@ -39,7 +27,7 @@ if (why) {
   const seen = new Map<string, Kernel>();
   const stop = observeKernels((k) => void (seen.has(k.key) || seen.set(k.key, k)));
   try {
-    for (const c of modules) await runModuleCase(c, captureDevice).catch(() => {});
+    for (const c of MODULES.cases) await runModuleCase(c, captureDevice).catch(() => {});
     for (const c of LOSSES.cases) await runFnCase(c, captureDevice).catch(() => {});
   } finally {
     stop();
@@ -49,10 +37,7 @@ if (why) {
   configureCuda({ diskCache: null, cublas: { minMultiplyAdds: 0, minDim: 1 } });
 
   describe('nn modules match PyTorch 1.13 (cuda, emulated)', () => {
-    for (const c of MODULES.cases) {
-      if (WINDOW.has(c.name)) it.skip(`${c.name} — ${WINDOW_REASON}`, () => {});
-      else it(c.name, { timeout: 120_000 }, () => runModuleCase(c, 'cuda'));
-    }
+    for (const c of MODULES.cases) it(c.name, { timeout: 120_000 }, () => runModuleCase(c, 'cuda'));
   });
   describe('nn losses and functions match PyTorch 1.13 (cuda, emulated)', () => {
     for (const c of LOSSES.cases) it(c.name, { timeout: 60_000 }, () => runFnCase(c, 'cuda'));
