@@ -44,6 +44,18 @@ function declarationText(checker, decl) {
     }
     return `${kw} ${decl.name.getText()}: ${checker.typeToString(type, decl, ts.TypeFormatFlags.NoTruncation | ts.TypeFormatFlags.MultilineObjectLiterals)};`;
   }
+  // an interface that only extends a computed type (Tensor's pointwise methods, mapped from a
+  // module of ops): print the members it gets, as a user's editor shows them
+  if (ts.isInterfaceDeclaration(decl) && decl.members.length === 0 && decl.heritageClauses) {
+    const members = decl.heritageClauses
+      .flatMap((h) => h.types)
+      .flatMap((t) => checker.getPropertiesOfType(checker.getTypeAtLocation(t)))
+      .map((p) => {
+        const sigs = checker.getTypeOfSymbolAtLocation(p, decl).getCallSignatures();
+        return sigs.map((sig) => `    ${p.getName()}${checker.signatureToString(sig, decl, ts.TypeFormatFlags.NoTruncation)};`).join('\n');
+      });
+    return `interface ${decl.name.getText()} {\n${members.join('\n')}\n}`;
+  }
   // a class or interface prints whole: its members are API
   return printer
     .printNode(ts.EmitHint.Unspecified, decl, decl.getSourceFile())

@@ -5,7 +5,8 @@
 //     tensor, the frontend imports no backend but cpu, nothing imports the umbrella …);
 //   - src/ imports a @fusor/* package its package.json does not declare, or package.json declares
 //     a @fusor/* dependency the table does not allow;
-//   - a relative import in src/ leaves the package (../../other/src), which bypasses all of the above.
+//   - a relative import in src/ leaves the package (../../other/src), which bypasses all of the above;
+//   - files of one package's src/ import each other in a circle (imports of types only do not count).
 // Only src/ (what ships) is checked: tests run inside the workspace and may reach any package
 // (backend tests use tensor and conformance through relative paths, as devDependencies on them
 // would make a cycle in the build graph).
@@ -60,6 +61,55 @@ export function importsOf(source) {
   return out;
 }
 
+/**
+ * Relative specifiers of the imports that load code: `import type`, `export type` and imports
+ * whose every name is `type …` are erased by the compiler and load nothing.
+ */
+export function valueImportsOf(source) {
+  const out = [];
+  const re = /(?:^|[\s;])(import|export)\s+(type\s+)?([\w*${}\s,]+?\s+from\s+)?['"](\.[^'"]+)['"]/gm;
+  for (let m = re.exec(source); m; m = re.exec(source)) {
+    if (m[2]) continue;
+    const names = /\{([^}]*)\}/.exec(m[3] ?? '');
+    const outside = (m[3] ?? '')
+      .replace(/\{[^}]*\}/, '')
+      .replace(/\bfrom\b/, '')
+      .replace(/[\s,]/g, '');
+    if (names && !outside && names[1].split(',').every((n) => !n.trim() || /^type\s/.test(n.trim()))) continue;
+    out.push(m[4]);
+  }
+  return out;
+}
+
+/** Circles of code-loading imports among one package's src files (each reported once, as a → b → … → a). */
+export function importCircles(files) {
+  const key = (f) => f.replace(/\.(ts|mts|js|mjs)$/, '');
+  const byKey = new Map(files.map((f) => [key(f), f]));
+  const edges = new Map(
+    files.map((f) => [
+      f,
+      valueImportsOf(readFileSync(f, 'utf8'))
+        .map((spec) => byKey.get(key(resolve(dirname(f), spec))))
+        .filter(Boolean),
+    ]),
+  );
+  const circles = [];
+  const state = new Map(); // 1: on the current path, 2: done
+  const path = [];
+  const visit = (f) => {
+    state.set(f, 1);
+    path.push(f);
+    for (const g of edges.get(f)) {
+      if (state.get(g) === 1) circles.push([...path.slice(path.indexOf(g)), g]);
+      else if (!state.has(g)) visit(g);
+    }
+    path.pop();
+    state.set(f, 2);
+  };
+  for (const f of [...files].sort()) if (!state.has(f)) visit(f);
+  return circles;
+}
+
 const packageOf = (spec) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
 const isOurs = (name) => name.startsWith('@fusor/') || name === 'fusor';
 
@@ -78,6 +128,10 @@ export function check(root = ROOT) {
     const declared = new Set(Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies, ...pkg.peerDependencies }).filter(isOurs));
     for (const dep of declared)
       if (!allowed.has(dep)) problems.push(`${pkg.name}: package.json depends on ${dep}, which ${TABLE_FILE}'s table does not allow`);
+    // a circle makes load order matter (a module may see another's exports before they exist)
+    for (const circle of importCircles(walk(join(dir, 'src')))) {
+      problems.push(`${pkg.name}: import circle ${circle.map((f) => relative(join(dir, 'src'), f)).join(' → ')}`);
+    }
     for (const file of walk(join(dir, 'src'))) {
       const rel = relative(root, file);
       for (const spec of importsOf(readFileSync(file, 'utf8'))) {

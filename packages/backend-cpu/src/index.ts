@@ -4,7 +4,7 @@
  * the main thread; reads are synchronous. Options: `configureCpu`.
  */
 import { hostArray, type HostArray } from '@fusor/ir';
-import { type Backend, type Kernel } from '@fusor/compiler';
+import type { Backend, Kernel, RenderedKernel } from '@fusor/compiler';
 import { registerBackend } from '@fusor/runtime';
 import { allocBuffer, type CpuBuffer } from './buffer.js';
 import { cpuConfig } from './config.js';
@@ -23,7 +23,7 @@ export type { HeapStats } from './heap.js';
 export { blasInfo, configureBlas, type BlasInfo, type BlasOptions } from './blas.js';
 export { configureWasmGemm, wasmGemm, type WasmGemmOptions } from './gemm-wasm.js';
 
-export const cpuBackend: Backend<CpuBuffer, CpuProgram> = {
+export const cpuBackend: Backend<CpuBuffer, CpuProgram, RenderedKernel> = {
   name: 'cpu',
   capabilities: {
     dtypes: ['bool', 'uint8', 'int8', 'int16', 'int32', 'int64', 'float32', 'float64'],
@@ -65,17 +65,17 @@ export const cpuBackend: Backend<CpuBuffer, CpuProgram> = {
     return Promise.resolve(this.readSync!(buf));
   },
   /** WebAssembly bytes, or JavaScript source for the 'js' renderer (and for what only it handles). */
-  render(kernel: Kernel): string | Uint8Array {
+  render(kernel: Kernel): RenderedKernel {
     const { renderer, simd } = cpuConfig();
-    if (renderer === 'js') return renderJs(kernel);
+    if (renderer === 'js') return cpuRendered(renderJs(kernel));
     try {
-      return renderWasm(kernel, memoryImport(), { simd });
+      return cpuRendered(renderWasm(kernel, memoryImport(), { simd }));
     } catch (e) {
-      if (e instanceof Unsupported) return renderJs(kernel);
+      if (e instanceof Unsupported) return cpuRendered(renderJs(kernel));
       throw e;
     }
   },
-  compile: (source, kernel) => new CpuProgram(kernel).adopt(source),
+  compile: (rendered, kernel) => new CpuProgram(kernel).adopt(rendered.source),
   launch: (program, buffers, vars) => program.launch(buffers, vars),
   synchronize: () => Promise.resolve(),
   routines: {
@@ -86,5 +86,10 @@ export const cpuBackend: Backend<CpuBuffer, CpuProgram> = {
     },
   },
 };
+
+/** The cpu runs a kernel's outputs in ranges over its thread pool: no groups, bindings or workspace. */
+function cpuRendered(source: string | Uint8Array): RenderedKernel {
+  return { source, entry: typeof source === 'string' ? 'kernel' : 'run', groupSize: 1, outputsPerGroup: 1, bindings: {}, workspace: 0 };
+}
 
 registerBackend(cpuBackend);

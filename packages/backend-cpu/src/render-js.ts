@@ -4,7 +4,7 @@
  * integers wrapped to their width. int64 values live in float64 storage (exact within ±2^53).
  */
 import { isFloat, type DType } from '@fusor/ir';
-import type { AluOp, Expr, Kernel, Stmt } from '@fusor/compiler';
+import { C_LIKE, cLike, fitsInt32, opTable, type AluOp, type Expr, type Kernel, type Stmt } from '@fusor/compiler';
 
 const num = (v: number): string => (Object.is(v, -0) ? '-0' : Number.isNaN(v) ? 'NaN' : String(v));
 
@@ -26,29 +26,28 @@ const fix = (dtype: DType, s: string): string => (isFloat(dtype) ? (ROUND[dtype]
 
 type Render = (a: readonly string[], dtype: DType, srcDtype: DType) => string;
 
-/** One entry per ALU op: how its operands become JavaScript, before rounding/wrapping. */
-const ALU: Readonly<Record<AluOp, Render>> = {
-  NEG: ([a]) => `(-${a})`,
-  EXP2: ([a]) => `(2 ** ${a})`,
-  LOG2: ([a]) => `Math.log2(${a})`,
-  SIN: ([a]) => `Math.sin(${a})`,
-  SQRT: ([a]) => `Math.sqrt(${a})`,
-  RECIP: ([a]) => `(1 / ${a})`,
-  TRUNC: ([a]) => `Math.trunc(${a})`,
-  ADD: ([a, b]) => `(${a} + ${b})`,
-  MUL: ([a, b], d) => (d === 'int32' ? `Math.imul(${a}, ${b})` : `(${a} * ${b})`),
-  IDIV: ([a, b]) => `idiv(${a}, ${b})`,
-  MOD: ([a, b], d) => (isFloat(d) ? `(${a} % ${b})` : `imod(${a}, ${b})`),
-  MAX: ([a, b]) => `Math.max(${a}, ${b})`,
-  CMPLT: ([a, b]) => `(${a} < ${b} ? 1 : 0)`,
-  CMPEQ: ([a, b]) => `(${a} === ${b} ? 1 : 0)`,
-  AND: ([a, b], d) => (d === 'int64' ? `big(${a}, ${b}, 0)` : `(${a} & ${b})`),
-  OR: ([a, b], d) => (d === 'int64' ? `big(${a}, ${b}, 1)` : `(${a} | ${b})`),
-  XOR: ([a, b], d) => (d === 'int64' ? `big(${a}, ${b}, 2)` : `(${a} ^ ${b})`),
-  SHL: ([a, b], d) => (d === 'int64' ? `(${a} * 2 ** ${b})` : `(${a} << ${b})`),
-  SHR: ([a, b], d) => (d === 'int64' ? `Math.floor(${a} / 2 ** ${b})` : `(${a} >> ${b})`),
-  WHERE: ([c, a, b]) => `(${c} ? ${a} : ${b})`,
-};
+/** JavaScript's math functions live on Math. */
+const JS = cLike((fn) => `Math.${fn}`);
+
+/** How each ALU op's operands become JavaScript, before rounding/wrapping: C-like where JavaScript is. */
+const ALU: Readonly<Record<AluOp, Render>> = opTable<Render>(
+  {
+    EXP2: ([a]) => `(2 ** ${a})`,
+    MUL: (a, d) => (d === 'int32' ? `Math.imul(${a[0]}, ${a[1]})` : JS.MUL(a)),
+    IDIV: ([a, b]) => `idiv(${a}, ${b})`,
+    MOD: (a, d) => (isFloat(d) ? JS.MOD(a) : `imod(${a[0]}, ${a[1]})`),
+    CMPLT: ([a, b]) => `(${a} < ${b} ? 1 : 0)`,
+    CMPEQ: ([a, b]) => `(${a} === ${b} ? 1 : 0)`,
+    // int64 lives in float64 storage: bitwise ops through BigInt, shifts as multiplication
+    AND: (a, d) => (d === 'int64' ? `big(${a[0]}, ${a[1]}, 0)` : JS.AND(a)),
+    OR: (a, d) => (d === 'int64' ? `big(${a[0]}, ${a[1]}, 1)` : JS.OR(a)),
+    XOR: (a, d) => (d === 'int64' ? `big(${a[0]}, ${a[1]}, 2)` : JS.XOR(a)),
+    SHL: (a, d) => (d === 'int64' ? `(${a[0]} * 2 ** ${a[1]})` : JS.SHL(a)),
+    SHR: (a, d) => (d === 'int64' ? `Math.floor(${a[0]} / 2 ** ${a[1]})` : JS.SHR(a)),
+  },
+  (base) => (a) => base(a),
+  JS,
+);
 
 /** Ops whose JavaScript result is already exact for the dtype (no rounding or wrapping needed). */
 const EXACT: ReadonlySet<AluOp> = new Set(['CMPLT', 'CMPEQ', 'WHERE', 'MAX', 'TRUNC', 'AND', 'OR', 'XOR', 'IDIV']);
@@ -87,15 +86,13 @@ const uniform = (seed, counter) => (pcg((pcg(counter >>> 0) ^ (seed >>> 0)) >>> 
 `;
 
 /** Index arithmetic whose range is known to fit in int32 needs no wrapping: render it plainly. */
-const INDEX_OPS: Readonly<Partial<Record<AluOp, string>>> = { ADD: '+', MUL: '*', MOD: '%' };
-const fitsInt32 = (e: Expr): boolean => e.dtype === 'int32' && e.min >= -(2 ** 31) && e.max < 2 ** 31;
+const INDEX_OPS: ReadonlySet<AluOp> = new Set(['ADD', 'MUL', 'MOD']);
 
 function indexMath(e: Extract<Expr, { k: 'alu' }>): string | undefined {
   if (!fitsInt32(e) || !e.src.every(fitsInt32)) return undefined;
-  const [a, b] = e.src.map(renderExpr) as [string, string];
-  if (e.op === 'IDIV' && e.src[0]!.min >= 0 && e.src[1]!.min > 0) return `Math.floor(${a} / ${b})`;
-  const sym = INDEX_OPS[e.op];
-  return sym ? `(${a} ${sym} ${b})` : undefined;
+  const args = e.src.map(renderExpr);
+  if (e.op === 'IDIV' && e.src[0]!.min >= 0 && e.src[1]!.min > 0) return `Math.floor(${args[0]} / ${args[1]})`;
+  return INDEX_OPS.has(e.op) ? C_LIKE[e.op](args) : undefined;
 }
 
 export function renderExpr(e: Expr): string {

@@ -241,10 +241,24 @@ export function log2d(c: Code, x: Push): void {
   c.f64(-54).f64(0).get(xl).f64(2 ** -1022).op(OP.f64_lt).op(OP.select).set(k);
   log2Core(c, s);
   c.get(k).op(OP.f64_add).set(r);
-  c.f64(NaN).get(r).get(xl).f64(0).op(OP.f64_lt).op(OP.select).set(r);
-  c.f64(-Infinity).get(r).get(xl).f64(0).op(OP.f64_eq).op(OP.select).set(r);
-  c.f64(Infinity).get(r).get(xl).f64(Infinity).op(OP.f64_eq).op(OP.select).set(r);
-  c.get(xl).get(r).get(xl).get(xl).op(OP.f64_ne).op(OP.select);
+  log2Specials(c, 'f64', xl, r);
+}
+
+/**
+ * Leaves log2(x) on the stack from the core's result in local `r`: NaN for x < 0, -inf at 0, inf
+ * at inf, and x itself where x is NaN.
+ */
+function log2Specials(c: Code, t: 'f32' | 'f64', xl: number, r: number): void {
+  const [lt, eq, ne] = t === 'f32' ? [OP.f32_lt, OP.f32_eq, OP.f32_ne] : [OP.f64_lt, OP.f64_eq, OP.f64_ne];
+  const k = (v: number): Code => (t === 'f32' ? c.f32(v) : c.f64(v));
+  const sel = (value: number, cmp: number, against: number): void => {
+    k(value).get(r).get(xl);
+    k(against).op(cmp).op(OP.select).set(r);
+  };
+  sel(NaN, lt, 0);
+  sel(-Infinity, eq, 0);
+  sel(Infinity, eq, Infinity);
+  c.get(xl).get(r).get(xl).get(xl).op(ne).op(OP.select);
 }
 
 /** float32 log2, scalar: computed in float64 and rounded once (nearly always the correctly rounded result). */
@@ -256,10 +270,7 @@ export function log2f(c: Code, x: Push): void {
   c.tee(xl).op(OP.f64_promote_f32).set(d);
   log2Core(c, d);
   c.op(OP.f32_demote_f64).set(r);
-  c.f32(NaN).get(r).get(xl).f32(0).op(OP.f32_lt).op(OP.select).set(r);
-  c.f32(-Infinity).get(r).get(xl).f32(0).op(OP.f32_eq).op(OP.select).set(r);
-  c.f32(Infinity).get(r).get(xl).f32(Infinity).op(OP.f32_eq).op(OP.select).set(r);
-  c.get(xl).get(r).get(xl).get(xl).op(OP.f32_ne).op(OP.select);
+  log2Specials(c, 'f32', xl, r);
 }
 
 /** float32 log2, four lanes: the same operations as `log2f`. */

@@ -48,7 +48,7 @@ function run(root: Node): { out: number[]; source: string; kernel: Kernel } {
   expect(items).toHaveLength(1);
   const { kernel, inputs, varValues } = lower(items[0]!);
   const source = renderJs(kernel);
-  const program = cpuBackend.compile(source, kernel);
+  const program = cpuBackend.compile({ source, entry: 'kernel', groupSize: 1, outputsPerGroup: 1, bindings: {}, workspace: 0 }, kernel);
   const out = cpuBackend.alloc(root.dtype, root.size, 0);
   const ins = inputs.map((n) => {
     const b = cpuBackend.alloc(n.dtype, n.size, 0);

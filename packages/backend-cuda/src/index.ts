@@ -10,11 +10,11 @@ import { invalidatePlans, registerBackend } from '@fusor/runtime';
 import type { MemoryStats } from './allocator.js';
 import { Cublas, cublasGemm, DEFAULT_MIN_DIM, DEFAULT_MIN_MULTIPLY_ADDS, type CublasInfo, type CublasOptions } from './cublas.js';
 import { generatedGemm } from './gemm-kernels.js';
-import { kernelSymbol, launchShape, planKernel, renderCuda, type KernelPlan } from './render-cuda.js';
+import { launchShape, renderCudaProgram, type KernelPlan, type RenderedCuda } from './render-cuda.js';
 import { CudaRuntime, defaultCacheDir, kernelParam, type DeviceBuffer, type DeviceInfo, type Module } from './runtime.js';
 
-export { renderCuda, renderCudaBatch, renderKernel, literal, planKernel, launchShape, CUDA_PRELUDE, BLOCK_SIZE, CudaRenderError } from './render-cuda.js';
-export type { KernelPlan, LaunchShape } from './render-cuda.js';
+export { renderCuda, renderCudaProgram, renderCudaBatch, renderKernel, literal, planKernel, launchShape, CUDA_PRELUDE, BLOCK_SIZE, CudaRenderError } from './render-cuda.js';
+export type { KernelPlan, LaunchShape, RenderedCuda } from './render-cuda.js';
 export { CudaOutOfMemoryError, roundSize, type MemoryStats } from './allocator.js';
 export { CudaError } from './driver.js';
 export { CudaCompileError, NVRTC_OPTIONS } from './nvrtc.js';
@@ -35,6 +35,8 @@ export interface CudaProgram {
   readonly size: number;
   readonly vars: readonly DType[];
   readonly plan: KernelPlan;
+  /** Scratch bytes a launch passes as the last parameter (0: none). */
+  readonly workspace: number;
 }
 
 export interface CudaOptions {
@@ -143,7 +145,7 @@ function workspace(r: CudaRuntime, device: number, bytes: number): bigint {
   return ptr;
 }
 
-export const cudaBackend: Backend<CudaBuffer, CudaProgram> & {
+export const cudaBackend: Backend<CudaBuffer, CudaProgram, RenderedCuda> & {
   /** Milliseconds of GPU time for the work `fn` enqueues on a device (CUDA events). */
   time(fn: () => void, device?: number): number;
 } = {
@@ -201,13 +203,13 @@ export const cudaBackend: Backend<CudaBuffer, CudaProgram> & {
       return Promise.reject(e as Error);
     }
   },
-  render: (kernel: Kernel) => renderCuda(kernel),
-  compile(source, kernel) {
+  render: (kernel: Kernel) => renderCudaProgram(kernel),
+  compile(rendered, kernel) {
     const r = rt();
-    const module: Module = { symbol: kernelSymbol(kernel.name), source: source as string, images: new Map(), functions: new Map() };
+    const module: Module = { symbol: rendered.entry, source: rendered.source, images: new Map(), functions: new Map() };
     // compile now for device 0 so errors surface at compile time; other devices load on first launch
     r.function(module, 0);
-    return { module, size: kernel.size, vars: kernel.vars.map((v) => v.dtype), plan: planKernel(kernel) };
+    return { module, size: kernel.size, vars: kernel.vars.map((v) => v.dtype), plan: rendered.plan, workspace: rendered.workspace };
   },
   launch(program, buffers, vars) {
     if (program.size === 0) return;
@@ -218,7 +220,7 @@ export const cudaBackend: Backend<CudaBuffer, CudaProgram> & {
     }
     const fn = r.function(program.module, device);
     const params = [...buffers.map((b) => kernelParam(b.ptr, 'ptr')), ...vars.map((v, i) => kernelParam(v, program.vars[i]!))];
-    if (program.plan.mode === 'block' && program.plan.workspace > 0) params.push(kernelParam(workspace(r, device, program.plan.workspace), 'ptr'));
+    if (program.workspace > 0) params.push(kernelParam(workspace(r, device, program.workspace), 'ptr'));
     const { grid, block } = launchShape(program.plan, r.device(device).multiprocessors);
     r.launch(device, fn, grid, block, params, program.module.symbol);
   },

@@ -20,7 +20,22 @@
  * falls back to portable C++, which is what the host-emulation tests compile.
  */
 import { DTYPES, isFloat, type DType, type ReduceKind } from '@fusor/ir';
-import { bfloat16Bits, bfloat16FromBits, float16Bits, float16FromBits, type AluOp, type Expr, type Kernel, type Stmt } from '@fusor/compiler';
+import {
+  bfloat16Bits,
+  bfloat16FromBits,
+  C_LIKE,
+  cLike,
+  fitsInt32,
+  float16Bits,
+  float16FromBits,
+  opTable,
+  type AluOp,
+  type Expr,
+  type Kernel,
+  type OpText,
+  type RenderedKernel,
+  type Stmt,
+} from '@fusor/compiler';
 
 /** Threads per block; kernels declare it as their launch bound. */
 export const BLOCK_SIZE = 256;
@@ -66,64 +81,53 @@ const FIX: Readonly<Partial<Record<DType, (s: string) => string>>> = {
 };
 const fix = (dtype: DType, s: string): string => (FIX[dtype] ?? ((x: string) => x))(s);
 
-/** Math functions by the register type they compute in. */
-const MATH: Readonly<Record<'float' | 'double', Readonly<Record<'EXP2' | 'LOG2' | 'SIN' | 'SQRT' | 'TRUNC' | 'MOD', string>>>> = {
-  float: { EXP2: 'exp2f', LOG2: 'log2f', SIN: 'sinf', SQRT: 'sqrtf', TRUNC: 'truncf', MOD: 'fmodf' },
-  double: { EXP2: 'exp2', LOG2: 'log2', SIN: 'sin', SQRT: 'sqrt', TRUNC: 'trunc', MOD: 'fmod' },
-};
-
 type Compute = 'float' | 'double';
-/** One entry per ALU op on floating-point operands, already converted to the compute type `t`. */
-const FLOAT_ALU: Readonly<Record<AluOp, (a: readonly string[], t: Compute) => string>> = {
-  NEG: ([a]) => `(-${a})`,
-  EXP2: ([a], t) => `${MATH[t].EXP2}(${a})`,
-  LOG2: ([a], t) => `${MATH[t].LOG2}(${a})`,
-  SIN: ([a], t) => `${MATH[t].SIN}(${a})`,
-  SQRT: ([a], t) => `${MATH[t].SQRT}(${a})`,
-  RECIP: ([a], t) => `(${t === 'float' ? '1.0f' : '1.0'} / ${a})`,
-  TRUNC: ([a], t) => `${MATH[t].TRUNC}(${a})`,
-  ADD: ([a, b]) => `(${a} + ${b})`,
-  MUL: ([a, b]) => `(${a} * ${b})`,
-  IDIV: ([a, b], t) => `${t === 'float' ? 'fu_fidivf' : 'fu_fidiv'}(${a}, ${b})`,
-  MOD: ([a, b], t) => `${MATH[t].MOD}(${a}, ${b})`,
-  MAX: ([a, b]) => `fu_max(${a}, ${b})`,
-  CMPLT: ([a, b]) => `(${a} < ${b})`,
-  CMPEQ: ([a, b]) => `(${a} == ${b})`,
-  AND: () => unsupported('AND on floating point'),
-  OR: () => unsupported('OR on floating point'),
-  XOR: () => unsupported('XOR on floating point'),
-  SHL: () => unsupported('SHL on floating point'),
-  SHR: () => unsupported('SHR on floating point'),
-  WHERE: ([c, a, b]) => `(${c} ? ${a} : ${b})`,
-};
+/** C's math functions by the register type they compute in: sqrtf on float, sqrt on double. */
+const C_MATH: Readonly<Record<Compute, ReturnType<typeof cLike>>> = { float: cLike((fn) => `${fn}f`), double: C_LIKE };
+
+/** How each ALU op on floating-point operands (already converted to the compute type `t`) reads: C's, but for these. */
+const FLOAT_ALU: Readonly<Record<AluOp, (a: readonly string[], t: Compute) => string>> = opTable<(a: readonly string[], t: Compute) => string>(
+  {
+    RECIP: ([a], t) => `(${t === 'float' ? '1.0f' : '1.0'} / ${a})`,
+    IDIV: ([a, b], t) => `${t === 'float' ? 'fu_fidivf' : 'fu_fidiv'}(${a}, ${b})`,
+    MOD: ([a, b], t) => `${t === 'float' ? 'fmodf' : 'fmod'}(${a}, ${b})`,
+    MAX: ([a, b]) => `fu_max(${a}, ${b})`,
+    AND: () => unsupported('AND on floating point'),
+    OR: () => unsupported('OR on floating point'),
+    XOR: () => unsupported('XOR on floating point'),
+    SHL: () => unsupported('SHL on floating point'),
+    SHR: () => unsupported('SHR on floating point'),
+  },
+  (_, op) => (a, t) => C_MATH[t][op](a),
+);
 
 /**
  * One entry per ALU op on integer and bool operands. `wide` is true for int32/int64, whose
  * overflow must wrap through the prelude's unsigned helpers; narrower types compute in int and
  * are narrowed by FIX afterwards.
  */
-const INT_ALU: Readonly<Record<AluOp, (a: readonly string[], wide: boolean, bits: number) => string>> = {
-  NEG: ([a], wide) => (wide ? `fu_neg(${a})` : `(-${a})`),
-  EXP2: ([a]) => `fu_toi64(exp2((double)(${a})))`,
-  LOG2: ([a]) => `fu_toi64(log2((double)(${a})))`,
-  SIN: ([a]) => `fu_toi64(sin((double)(${a})))`,
-  SQRT: ([a]) => `fu_toi64(sqrt((double)(${a})))`,
-  RECIP: ([a]) => `fu_toi64(1.0 / (double)(${a}))`,
-  TRUNC: ([a]) => a,
-  ADD: ([a, b], wide) => (wide ? `fu_add(${a}, ${b})` : `(${a} + ${b})`),
-  MUL: ([a, b], wide) => (wide ? `fu_mul(${a}, ${b})` : `(${a} * ${b})`),
-  IDIV: ([a, b], wide) => (wide ? `fu_idiv(${a}, ${b})` : `fu_idiv((int)(${a}), (int)(${b}))`),
-  MOD: ([a, b], wide) => (wide ? `fu_mod(${a}, ${b})` : `fu_mod((int)(${a}), (int)(${b}))`),
-  MAX: ([a, b]) => `(${a} > ${b} ? ${a} : ${b})`,
-  CMPLT: ([a, b]) => `(${a} < ${b})`,
-  CMPEQ: ([a, b]) => `(${a} == ${b})`,
-  AND: ([a, b]) => `(${a} & ${b})`,
-  OR: ([a, b]) => `(${a} | ${b})`,
-  XOR: ([a, b]) => `(${a} ^ ${b})`,
-  SHL: ([a, b], wide) => (wide ? `fu_shl(${a}, (int)(${b}))` : `fu_shl((int)(${a}), (int)(${b}))`),
-  SHR: ([a, b], _wide, bits) => `(${a} >> ((int)(${b}) & ${bits === 64 ? 63 : 31}))`,
-  WHERE: ([c, a, b]) => `(${c} ? ${a} : ${b})`,
-};
+type IntRender = (a: readonly string[], wide: boolean, bits: number) => string;
+/** A transcendental of an integer: computed in double, truncated back (fu_toi64). */
+const viaDouble = (text: OpText): IntRender => (a) => `fu_toi64(${text(a.map((x) => `(double)(${x})`))})`;
+const INT_ALU: Readonly<Record<AluOp, IntRender>> = opTable<IntRender>(
+  {
+    NEG: (a, wide) => (wide ? `fu_neg(${a[0]})` : C_LIKE.NEG(a)),
+    EXP2: viaDouble(C_LIKE.EXP2),
+    LOG2: viaDouble(C_LIKE.LOG2),
+    SIN: viaDouble(C_LIKE.SIN),
+    SQRT: viaDouble(C_LIKE.SQRT),
+    RECIP: ([a]) => `fu_toi64(1.0 / (double)(${a}))`,
+    TRUNC: ([a]) => a!,
+    ADD: (a, wide) => (wide ? `fu_add(${a[0]}, ${a[1]})` : C_LIKE.ADD(a)),
+    MUL: (a, wide) => (wide ? `fu_mul(${a[0]}, ${a[1]})` : C_LIKE.MUL(a)),
+    IDIV: ([a, b], wide) => (wide ? `fu_idiv(${a}, ${b})` : `fu_idiv((int)(${a}), (int)(${b}))`),
+    MOD: ([a, b], wide) => (wide ? `fu_mod(${a}, ${b})` : `fu_mod((int)(${a}), (int)(${b}))`),
+    MAX: ([a, b]) => `(${a} > ${b} ? ${a} : ${b})`,
+    SHL: ([a, b], wide) => (wide ? `fu_shl(${a}, (int)(${b}))` : `fu_shl((int)(${a}), (int)(${b}))`),
+    SHR: ([a, b], _wide, bits) => `(${a} >> ((int)(${b}) & ${bits === 64 ? 63 : 31}))`,
+  },
+  (base) => (a) => base(a),
+);
 
 /**
  * float32 transcendentals computed in double and rounded once, as the cpu backend computes them:
@@ -218,8 +222,8 @@ function castTo(from: DType, to: DType, s: string): string {
 }
 
 /** Index arithmetic whose range is known to fit in int32 needs no wrapping: render it plainly. */
-const INDEX_OPS: Readonly<Partial<Record<AluOp, string>>> = { ADD: '+', MUL: '*', IDIV: '/', MOD: '%' };
-const fitsInt32 = (e: Expr): boolean => e.dtype === 'int32' && e.min >= -(2 ** 31) && e.max < 2 ** 31;
+/** Ops that index math within int32 writes as plain C. */
+const INDEX_OPS: ReadonlySet<AluOp> = new Set(['ADD', 'MUL', 'IDIV', 'MOD']);
 
 /**
  * Renders expressions of one kernel; knows which locals are accumulators (they live in ACC_TYPE),
@@ -273,12 +277,9 @@ class ExprRenderer {
   }
 
   private alu(e: Extract<Expr, { k: 'alu' }>): string {
-    const sym = INDEX_OPS[e.op];
-    if (sym && fitsInt32(e) && e.src.every(fitsInt32)) {
+    if (INDEX_OPS.has(e.op) && fitsInt32(e) && e.src.every(fitsInt32)) {
       const nonNeg = e.src[0]!.min >= 0 && e.src[1]!.min > 0;
-      if ((e.op !== 'IDIV' && e.op !== 'MOD') || nonNeg) {
-        return `(${this.render(e.src[0]!)} ${sym} ${this.render(e.src[1]!)})`;
-      }
+      if ((e.op !== 'IDIV' && e.op !== 'MOD') || nonNeg) return C_LIKE[e.op](e.src.map((s) => this.render(s)));
     }
     // operands decide how the op computes; WHERE's are its two branches
     const operands = e.op === 'WHERE' ? e.src.slice(1) : e.src;
@@ -696,8 +697,7 @@ function layoutOf(k: Kernel, loops: readonly LoopStmt[]): 'rows' | 'cols' {
 export const kernelSymbol = (name: string): string => name.replace(/[^A-Za-z0-9_]/g, '_');
 
 /** The `extern "C" __global__` function for one kernel, without the prelude. */
-export function renderKernel(k: Kernel, name = kernelSymbol(k.name)): string {
-  const plan = planKernel(k);
+export function renderKernel(k: Kernel, name = kernelSymbol(k.name), plan = planKernel(k)): string {
   const params = [
     ...k.buffers.map((b, i) => `${b.output ? '' : 'const '}${STORAGE_TYPE[b.dtype]}* b${i}`),
     ...k.vars.map((v, i) => `${STORAGE_TYPE[v.dtype]} v${i}`),
@@ -909,7 +909,27 @@ function renderCombine(split: SplitLoop, plan: Extract<KernelPlan, { mode: 'bloc
 
 /** A whole compilation unit: the prelude and one kernel. This is what the backend compiles. */
 export function renderCuda(k: Kernel): string {
-  return `${CUDA_PRELUDE}\n${renderKernel(k)}\n`;
+  return renderCudaProgram(k).source;
+}
+
+/** A rendered kernel with the plan its launch follows: planned once, here, for both. */
+export interface RenderedCuda extends RenderedKernel {
+  readonly source: string;
+  readonly plan: KernelPlan;
+}
+
+export function renderCudaProgram(k: Kernel): RenderedCuda {
+  const plan = planKernel(k);
+  const entry = kernelSymbol(k.name);
+  return {
+    source: `${CUDA_PRELUDE}\n${renderKernel(k, entry, plan)}\n`,
+    entry,
+    groupSize: BLOCK_SIZE,
+    outputsPerGroup: plan.mode === 'block' ? plan.outputs : BLOCK_SIZE,
+    bindings: plan.mode === 'block' && plan.workspace > 0 ? { workspace: k.buffers.length + k.vars.length } : {},
+    workspace: plan.mode === 'block' ? plan.workspace : 0,
+    plan,
+  };
 }
 
 /** Many kernels in one unit (for batch compiles), renamed k0, k1, … so names never collide. */

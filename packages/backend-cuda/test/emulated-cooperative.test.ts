@@ -47,7 +47,7 @@ describe.skipIf(why !== null)(`cooperative kernels on the emulator${why ? ` (ski
     b.write(x, host);
     // an empty body is launched one thread per element: 3 blocks of 256
     const kernel: Kernel = { name: 'coop', size: n, buffers: [], vars: [], body: [], key: 'coop' };
-    b.launch(b.compile(SOURCE, kernel), [sums, reversed, x], []);
+    b.launch(b.compile({ ...cuda.renderCudaProgram(kernel), source: SOURCE }, kernel), [sums, reversed, x], []);
     const got = b.readSync!(sums) as Float32Array;
     for (let k = 0; k < blocks; k++) {
       const want = host.subarray(k * 256, (k + 1) * 256).reduce((a, v) => a + v, 0);

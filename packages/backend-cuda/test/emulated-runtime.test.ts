@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BackendUnavailableError } from '@fusor/compiler';
+import { BackendUnavailableError, type Kernel } from '@fusor/compiler';
 import { compilerStats } from '@fusor/runtime';
 import { hostArray, type DType } from '@fusor/ir';
 import * as torch from '@fusor/tensor';
@@ -152,7 +152,8 @@ describe.skipIf(why !== null)(`cuda runtime on the emulator${why ? ` (skipped: $
   });
 
   it('reports NVRTC errors with the log and the source', () => {
-    const program = () => cuda.cudaBackend.compile('// FUSOR_MOCK_COMPILE_ERROR\n', { name: 'bad', size: 1, buffers: [], vars: [], body: [], key: 'bad' });
+    const bad: Kernel = { name: 'bad', size: 1, buffers: [], vars: [], body: [], key: 'bad' };
+    const program = () => cuda.cudaBackend.compile({ ...cuda.renderCudaProgram(bad), source: '// FUSOR_MOCK_COMPILE_ERROR\n' }, bad);
     expect(program).toThrow(cuda.CudaCompileError);
     expect(program).toThrow(/NVRTC could not compile bad\.cu for sm_90 \(NVRTC_ERROR_COMPILATION\):\nkernel\.cu\(1\): error: mock compile error/);
   });

@@ -12,7 +12,7 @@ import { registerBackend } from '@fusor/runtime';
 import type { DType, HostArray } from '@fusor/ir';
 import { BufferUsage, MapMode, openDevice, ShaderStage, type WebGPUContext } from './device.js';
 import { deviceBytes, fromDevice, Int64RangeError, INT64_RANGE_HINT, toDevice } from './host.js';
-import { COOPERATIVE_MARK, dispatchSize, OVERFLOW_BINDING, reductionMode, renderWgsl, SUBGROUP_MARK, type WgslLayout, type WgslOptions } from './render-wgsl.js';
+import { dispatchSize, reductionMode, renderWgsl, type RenderedWgsl, type WgslLayout, type WgslOptions } from './render-wgsl.js';
 import { webgpuGemm, type GemmDevice } from './gemm.js';
 
 export { renderWgsl, dispatchSize, storageType, isCooperative, reductionMode, COOPERATIVE_MARK, SUBGROUP_MARK, type ReductionMode, DEFAULT_WGSL_OPTIONS, MAX_COOPERATIVE_OUTPUTS, WgslRenderError, type WgslOptions, type RenderedWgsl, type WgslLayout } from './render-wgsl.js';
@@ -390,7 +390,7 @@ const gemmDevice: GemmDevice<WebGPUBuffer> = {
 
 const gemm = webgpuGemm(() => gemmDevice);
 
-export const webgpuBackend: Backend<WebGPUBuffer, WebGPUProgram> = {
+export const webgpuBackend: Backend<WebGPUBuffer, WebGPUProgram, RenderedWgsl> = {
   name: 'webgpu',
   get capabilities(): Capabilities {
     const ctx = runtime.ctx;
@@ -442,9 +442,7 @@ export const webgpuBackend: Backend<WebGPUBuffer, WebGPUProgram> = {
   async read(buf) {
     return fromDevice(buf.dtype, buf.size, await runtime.read(buf)) satisfies HostArray;
   },
-  render(kernel) {
-    return renderWgsl(kernel, wgslOptions()).code;
-  },
+  render: (kernel) => renderWgsl(kernel, wgslOptions()),
   describe(kernel) {
     const opts = wgslOptions();
     const wg = opts.workgroupSize;
@@ -459,22 +457,20 @@ export const webgpuBackend: Backend<WebGPUBuffer, WebGPUProgram> = {
     if (mode === 'subgroup') return `workgroup ${wg}, one subgroup of ${opts.subgroupSize} per output (${per} per workgroup), combined by subgroupShuffleXor: ${grid}`;
     return `workgroup ${wg}, one invocation per output: ${grid}`;
   },
-  compile(source, kernel) {
-    const code = source as string;
+  compile(rendered, kernel) {
     const device = runtime.device;
-    const layout = layoutOf(code, kernel);
-    const module = device.createShaderModule({ code, label: kernel.name });
+    const { layout } = rendered;
+    const module = device.createShaderModule({ code: rendered.source, label: kernel.name });
     const pipelineLayout = runtime.pipelineLayout(layout, kernel.buffers.map((b) => b.output));
-    const pipeline = device.createComputePipeline({ layout: pipelineLayout.pipeline, compute: { module, entryPoint: 'main' }, label: kernel.name });
-    const wg = /@workgroup_size\((\d+)\)/.exec(code);
+    const pipeline = device.createComputePipeline({ layout: pipelineLayout.pipeline, compute: { module, entryPoint: rendered.entry }, label: kernel.name });
     return {
       name: kernel.name,
       pipeline,
       bindGroupLayout: pipelineLayout.group,
       layout,
       size: kernel.size,
-      workgroupSize: wg ? Number(wg[1]) : WORKGROUP,
-      outputsPerWorkgroup: outputsPerWorkgroup(code, wg ? Number(wg[1]) : WORKGROUP),
+      workgroupSize: rendered.groupSize,
+      outputsPerWorkgroup: rendered.outputsPerGroup,
       varTypes: kernel.vars.map((v) => v.dtype),
     };
   },
@@ -486,23 +482,5 @@ export const webgpuBackend: Backend<WebGPUBuffer, WebGPUProgram> = {
   synchronize: () => runtime.synchronize(),
   routines: { gemm },
 };
-
-/** How many outputs a workgroup of rendered source computes (its first line says, for cooperative kernels). */
-function outputsPerWorkgroup(code: string, wg: number): number {
-  if (code.startsWith(COOPERATIVE_MARK)) return 1;
-  if (code.startsWith(SUBGROUP_MARK)) return Number(code.slice(SUBGROUP_MARK.length, code.indexOf('\n')));
-  return wg;
-}
-
-/** The binding slots of rendered source (the renderer's layout, recovered from the text). */
-function layoutOf(code: string, kernel: Kernel): WgslLayout {
-  const vars = /@binding\((\d+)\) var<uniform> vars/.exec(code);
-  const overflow = new RegExp(`@binding\\((\\d+)\\) var<storage, read_write> ${OVERFLOW_BINDING}`).exec(code);
-  return {
-    buffers: kernel.buffers.length,
-    varsBinding: vars ? Number(vars[1]) : null,
-    overflowBinding: overflow ? Number(overflow[1]) : null,
-  };
-}
 
 registerBackend(webgpuBackend);

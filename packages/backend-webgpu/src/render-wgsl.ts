@@ -14,7 +14,7 @@
  * and sin reduces its argument first (built-in sin is only accurate on [-π, π]).
  */
 import { isFloat, type DType } from '@fusor/ir';
-import type { AluOp, Expr, Kernel, Stmt } from '@fusor/compiler';
+import { C_LIKE, opTable, type AluOp, type Expr, type Kernel, type RenderedKernel, type Stmt } from '@fusor/compiler';
 
 /** Raised when a kernel cannot be expressed on this backend (an int64 constant past int32…). */
 export class WgslRenderError extends RangeError {
@@ -472,61 +472,61 @@ const floatOrInt =
     return isFloat(d) ? float(ctx, a, dtype, src) : int(ctx, a, dtype, src);
   };
 
-/** One entry per ALU op: how its operands become WGSL, already wrapped to the result's width. */
-const ALU: Readonly<Record<AluOp, AluRender>> = {
-  NEG: floatOrInt(
-    (_c, [a]) => `(-${a})`,
-    (c, [a], d) => (d === 'int64' ? c.call('neg64', a!) : wrap(d, `(-${a})`)),
-  ),
-  EXP2: (c, [a], d) => viaF32(c, d, 'fexp2', a!),
-  LOG2: (c, [a], d) => viaF32(c, d, 'flog2', a!),
-  SIN: (c, [a], d) => viaF32(c, d, 'fsin', a!),
-  SQRT: (_c, [a]) => `sqrt(${a})`,
-  RECIP: (_c, [a], d) => `(${isF16(d) ? '1.0h' : '1.0f'} / ${a})`,
-  TRUNC: floatOrInt(
-    (_c, [a]) => `trunc(${a})`,
-    (_c, [a]) => a!,
-  ),
-  ADD: floatOrInt(
-    (_c, [a, b]) => `(${a} + ${b})`,
-    (c, [a, b], d) => (d === 'int64' ? c.call('add64', a!, b!) : wrap(d, `(${a} + ${b})`)),
-    (_c, [a, b]) => `(${a} || ${b})`,
-  ),
-  MUL: floatOrInt(
-    (_c, [a, b]) => `(${a} * ${b})`,
-    (c, [a, b], d) => (d === 'int64' ? c.call('mul64', a!, b!) : wrap(d, `(${a} * ${b})`)),
-    (_c, [a, b]) => `(${a} && ${b})`,
-  ),
-  IDIV: floatOrInt(
-    (_c, [a, b]) => `trunc(${a} / ${b})`,
-    (c, [a, b], d) => (d === 'int64' ? c.call('idiv64', a!, b!) : wrap(d, c.call('idiv', a!, b!))),
-  ),
-  MOD: floatOrInt(
-    (_c, [a, b]) => `(${a} % ${b})`,
-    (c, [a, b], d) => wrap(d, c.call('imod', a!, b!)),
-  ),
-  MAX: floatOrInt(
-    (c, [a, b], d) => viaF32(c, d, 'fmax', a!, b!),
-    (_c, [a, b]) => `max(${a}, ${b})`,
-    (_c, [a, b]) => `(${a} || ${b})`,
-  ),
-  CMPLT: floatOrInt(
-    (_c, [a, b]) => `(${a} < ${b})`,
-    (_c, [a, b]) => `(${a} < ${b})`,
-    (_c, [a, b]) => `(!${a} && ${b})`,
-  ),
-  // x == x is how the frontend asks "not NaN"; compilers fold it to true, so ask the bits
-  CMPEQ: floatOrInt(
-    (c, [a, b], _d, src) => (src[0]!.key === src[1]!.key ? `!${c.call('isnan', isF16(src[0]!.dtype) ? `f32(${a})` : a!)}` : `(${a} == ${b})`),
-    (_c, [a, b]) => `(${a} == ${b})`,
-  ),
-  AND: (_c, [a, b], d) => (d === 'bool' ? `(${a} && ${b})` : `(${a} & ${b})`),
-  OR: (_c, [a, b], d) => (d === 'bool' ? `(${a} || ${b})` : `(${a} | ${b})`),
-  XOR: (_c, [a, b], d) => (d === 'bool' ? `(${a} != ${b})` : wrap(d, `(${a} ^ ${b})`)),
-  SHL: (c, [a, b], d) => (d === 'int64' ? c.call('shl64', a!, b!) : wrap(d, `(${a} << u32(${b}))`)),
-  SHR: (_c, [a, b]) => `(${a} >> u32(${b}))`,
-  WHERE: (_c, [cond, a, b]) => `select(${b}, ${a}, ${cond})`,
-};
+const C = C_LIKE;
+/** How each ALU op's operands become WGSL, already wrapped to the result's width: C-like but for these. */
+const ALU: Readonly<Record<AluOp, AluRender>> = opTable<AluRender>(
+  {
+    NEG: floatOrInt(
+      (_c, a) => C.NEG(a),
+      (c, a, d) => (d === 'int64' ? c.call('neg64', a[0]!) : wrap(d, C.NEG(a))),
+    ),
+    EXP2: (c, [a], d) => viaF32(c, d, 'fexp2', a!),
+    LOG2: (c, [a], d) => viaF32(c, d, 'flog2', a!),
+    SIN: (c, [a], d) => viaF32(c, d, 'fsin', a!),
+    RECIP: (_c, [a], d) => `(${isF16(d) ? '1.0h' : '1.0f'} / ${a})`,
+    TRUNC: floatOrInt(
+      (_c, a) => C.TRUNC(a),
+      (_c, [a]) => a!,
+    ),
+    ADD: floatOrInt(
+      (_c, a) => C.ADD(a),
+      (c, a, d) => (d === 'int64' ? c.call('add64', a[0]!, a[1]!) : wrap(d, C.ADD(a))),
+      (_c, [a, b]) => `(${a} || ${b})`,
+    ),
+    MUL: floatOrInt(
+      (_c, a) => C.MUL(a),
+      (c, a, d) => (d === 'int64' ? c.call('mul64', a[0]!, a[1]!) : wrap(d, C.MUL(a))),
+      (_c, [a, b]) => `(${a} && ${b})`,
+    ),
+    IDIV: floatOrInt(
+      (_c, [a, b]) => `trunc(${a} / ${b})`,
+      (c, [a, b], d) => (d === 'int64' ? c.call('idiv64', a!, b!) : wrap(d, c.call('idiv', a!, b!))),
+    ),
+    MOD: floatOrInt(
+      (_c, a) => C.MOD(a),
+      (c, [a, b], d) => wrap(d, c.call('imod', a!, b!)),
+    ),
+    MAX: floatOrInt(
+      (c, [a, b], d) => viaF32(c, d, 'fmax', a!, b!),
+      (_c, a) => C.MAX(a),
+      (_c, [a, b]) => `(${a} || ${b})`,
+    ),
+    CMPLT: (_c, a, _d, src) => (src[0]!.dtype === 'bool' ? `(!${a[0]} && ${a[1]})` : C.CMPLT(a)),
+    // x == x is how the frontend asks "not NaN"; compilers fold it to true, so ask the bits
+    CMPEQ: floatOrInt(
+      (c, a, _d, src) => (src[0]!.key === src[1]!.key ? `!${c.call('isnan', isF16(src[0]!.dtype) ? `f32(${a[0]})` : a[0]!)}` : C.CMPEQ(a)),
+      (_c, a) => C.CMPEQ(a),
+    ),
+    AND: (_c, a, d) => (d === 'bool' ? `(${a[0]} && ${a[1]})` : C.AND(a)),
+    OR: (_c, a, d) => (d === 'bool' ? `(${a[0]} || ${a[1]})` : C.OR(a)),
+    XOR: (_c, a, d) => (d === 'bool' ? `(${a[0]} != ${a[1]})` : wrap(d, C.XOR(a))),
+    // shift amounts are u32 in WGSL
+    SHL: (c, [a, b], d) => (d === 'int64' ? c.call('shl64', a!, b!) : wrap(d, C.SHL([a!, `u32(${b})`]))),
+    SHR: (_c, [a, b]) => C.SHR([a!, `u32(${b})`]),
+    WHERE: (_c, [cond, a, b]) => `select(${b}, ${a}, ${cond})`,
+  },
+  (base) => (_c, a) => base(a),
+);
 
 function renderCast(ctx: Ctx, from: DType, to: DType, s: string): string {
   if (to === 'bool') {
@@ -810,7 +810,9 @@ export interface WgslLayout {
   readonly overflowBinding: number | null;
 }
 
-export interface RenderedWgsl {
+export interface RenderedWgsl extends RenderedKernel {
+  readonly source: string;
+  /** The same text as `source`. */
   readonly code: string;
   readonly layout: WgslLayout;
 }
@@ -871,7 +873,17 @@ export function renderWgsl(k: Kernel, opts: WgslOptions = DEFAULT_WGSL_OPTIONS):
     '}',
     '',
   ].join('\n');
-  return { code, layout: { buffers: k.buffers.length, varsBinding, overflowBinding } };
+  const bindings = { ...(varsBinding === null ? {} : { vars: varsBinding }), ...(overflowBinding === null ? {} : { overflow: overflowBinding }) };
+  return {
+    source: code,
+    code,
+    entry: 'main',
+    groupSize: wg,
+    outputsPerGroup: cooperative ? 1 : mode === 'subgroup' ? rows : wg,
+    bindings,
+    workspace: 0,
+    layout: { buffers: k.buffers.length, varsBinding, overflowBinding },
+  };
 }
 
 /** Workgroups to launch for `size` invocations: 1-D when it fits, else 2-D. */

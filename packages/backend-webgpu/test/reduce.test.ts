@@ -82,7 +82,7 @@ describeWebGPU('reductions on webgpu', () => {
       expect(code.startsWith(`${SUBGROUP_MARK}${64 / sg}`)).toBe(true);
       expect(code).toContain('subgroupShuffleXor(');
       const out = webgpuBackend.alloc('float32', kernel.size, 0);
-      webgpuBackend.launch(webgpuBackend.compile(code, kernel), [out, input], varValues);
+      webgpuBackend.launch(webgpuBackend.compile(renderWgsl(kernel, opts), kernel), [out, input], varValues);
       const got = (await webgpuBackend.read(out)) as Float32Array;
       webgpuBackend.free(out);
       close(got, (await f(host).data()) as Float32Array);

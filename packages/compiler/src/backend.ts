@@ -90,7 +90,26 @@ export interface Routines<B extends BackendBuffer = BackendBuffer> {
   readonly gemm?: GemmRoutine<B>;
 }
 
-export interface Backend<B extends BackendBuffer = BackendBuffer, P = unknown> {
+/**
+ * What render() decided about one kernel: its source and everything compile() and launch() need
+ * to run it, so that neither re-derives a decision of the renderer (nor reads it back from text).
+ */
+export interface RenderedKernel {
+  /** Text to compile, or a binary (WebAssembly). */
+  readonly source: string | Uint8Array;
+  /** The entry point the source defines. */
+  readonly entry: string;
+  /** Threads in one workgroup or block; 1 where the backend has no groups. */
+  readonly groupSize: number;
+  /** Outputs one group computes (a cooperative reduction spends a whole group on one). */
+  readonly outputsPerGroup: number;
+  /** Binding slots after the kernel's buffers (its scalar vars, an overflow flag …), by what they hold. */
+  readonly bindings: Readonly<Record<string, number>>;
+  /** Scratch bytes one launch needs (split and block reductions); 0 for none. */
+  readonly workspace: number;
+}
+
+export interface Backend<B extends BackendBuffer = BackendBuffer, P = unknown, R extends RenderedKernel = RenderedKernel> {
   /** Device type: 'cpu', 'webgpu', 'cuda'. */
   readonly name: string;
   readonly capabilities: Capabilities;
@@ -111,10 +130,10 @@ export interface Backend<B extends BackendBuffer = BackendBuffer, P = unknown> {
    * through the host.
    */
   copy?(src: B, dst: B): void;
-  /** Renders kernel IR to source (readable text or a binary). */
-  render(kernel: Kernel): string | Uint8Array;
-  /** Compiles rendered source; the compiler caches the result per kernel key. */
-  compile(source: string | Uint8Array, kernel: Kernel): P;
+  /** Renders kernel IR to source (readable text or a binary) with how it is to be launched. */
+  render(kernel: Kernel): R;
+  /** Compiles what render() made; the compiler caches the result per kernel key. */
+  compile(rendered: R, kernel: Kernel): P;
   launch(program: P, buffers: readonly B[], vars: readonly number[]): void;
   synchronize(): Promise<void>;
   /** Optional routines (a GEMM from a native library…) the compiler may call instead of generated code. */

@@ -61,7 +61,7 @@ export function explainSchedule(items: readonly ScheduleItem[], backendFor: (dev
     }
     const { kernel } = lower(item);
     const launch = backendFor(item.root.device).describe?.(kernel);
-    const rendered = opts.source ? backendFor(item.root.device).render(kernel) : undefined;
+    const rendered = opts.source ? backendFor(item.root.device).render(kernel).source : undefined;
     return {
       ...base,
       name: kernel.name,

@@ -1,5 +1,6 @@
 export * from './backend.js';
 export * from './kernel-ir.js';
+export * from './op-source.js';
 export * from './schedule.js';
 export * from './contraction.js';
 export * from './lower.js';

@@ -15,7 +15,11 @@ import {
   type Pair,
   type ReduceKind,
   type Shape,
+  type Scalar1,
+  type Scalar2,
   type UnaryOp,
+  BINARY_SCALAR as BINARY,
+  UNARY_SCALAR,
 } from '@fusor/ir';
 import { reduceIdentity } from './lower.js';
 
@@ -28,8 +32,6 @@ export class InterpretError extends Error {
   override name = 'InterpretError';
 }
 
-type Scalar1 = (x: number) => number;
-type Scalar2 = (a: number, b: number) => number;
 
 // ---------------------------------------------------------------------------------------------
 // Normalization: after every op, a value is brought into its node's dtype.
@@ -57,55 +59,6 @@ const NORMALIZE: Readonly<Record<DType, (exactFloat32: boolean) => Scalar1 | nul
 
 // ---------------------------------------------------------------------------------------------
 // Elementwise scalar semantics.
-
-const UNARY: Readonly<Record<UnaryOp, Scalar1>> = {
-  NEG: (x) => -x,
-  EXP2: (x) => 2 ** x,
-  LOG2: Math.log2,
-  SIN: Math.sin,
-  SQRT: Math.sqrt,
-  RECIP: (x) => 1 / x,
-  TRUNC: Math.trunc,
-};
-
-const bitWidth = (d: DType): number => (d === 'bool' ? 1 : DTYPES[d].itemsize * 8);
-const big = (x: number): bigint => BigInt(Math.trunc(x));
-const int64 = (f: (a: bigint, b: bigint) => bigint): Scalar2 => (a, b) => Number(BigInt.asIntN(64, f(big(a), big(b))));
-
-/** Out-of-range shift amounts (negative or ≥ width) give 0 for SHL and the sign fill for SHR, as PyTorch does. */
-function shl(d: DType): Scalar2 {
-  const w = bitWidth(d);
-  if (d === 'int64') return int64((a, b) => (b < 0n || b >= 64n ? 0n : a << b));
-  return (a, b) => (b < 0 || b >= w ? 0 : a * 2 ** b); // exact; the normalizer wraps
-}
-
-function shr(d: DType): Scalar2 {
-  const w = bitWidth(d);
-  return (a, b) => (b < 0 || b >= w ? (a < 0 ? -1 : 0) : Math.floor(a / 2 ** b));
-}
-
-/** Bitwise ops: 32-bit JS operators for narrow ints (the normalizer re-wraps), BigInt for int64. */
-const bitwise = (f32: Scalar2, f64: (a: bigint, b: bigint) => bigint) => (d: DType): Scalar2 =>
-  d === 'int64' ? int64(f64) : f32;
-
-/** Binary ops, specialised by the dtype of their inputs. */
-const BINARY: Readonly<Record<BinaryOp, (inputDType: DType) => Scalar2>> = {
-  ADD: () => (a, b) => a + b,
-  MUL: (d) => (d === 'int32' ? Math.imul : (a, b) => a * b),
-  IDIV: (d) =>
-    d === 'int64'
-      ? (a, b) => (b === 0 ? 0 : Number(big(a) / big(b)))
-      : (a, b) => (b === 0 ? 0 : Math.trunc(a / b)),
-  MOD: () => (a, b) => a % b, // truncated, sign of the dividend (C's % and fmod); int x % 0 is NaN → 0
-  MAX: () => Math.max,
-  CMPLT: () => (a, b) => (a < b ? 1 : 0),
-  CMPEQ: () => (a, b) => (a === b ? 1 : 0),
-  AND: bitwise((a, b) => a & b, (a, b) => a & b),
-  OR: bitwise((a, b) => a | b, (a, b) => a | b),
-  XOR: bitwise((a, b) => a ^ b, (a, b) => a ^ b),
-  SHL: shl,
-  SHR: shr,
-};
 
 const REDUCERS: Readonly<Record<ReduceKind, Scalar2>> = {
   add: (a, b) => a + b,
@@ -173,7 +126,7 @@ const CODECS: Readonly<Record<DType, Codec>> = {
   int8: { get: (v, i) => v.getInt8(i), set: (v, i, x) => v.setInt8(i, x) },
   int16: { get: (v, i) => v.getInt16(i, true), set: (v, i, x) => v.setInt16(i, x, true) },
   int32: { get: (v, i) => v.getInt32(i, true), set: (v, i, x) => v.setInt32(i, x, true) },
-  int64: { get: (v, i) => Number(v.getBigInt64(i, true)), set: (v, i, x) => v.setBigInt64(i, big(x), true) },
+  int64: { get: (v, i) => Number(v.getBigInt64(i, true)), set: (v, i, x) => v.setBigInt64(i, BigInt(Math.trunc(x)), true) },
   float16: { get: (v, i) => float16FromBits(v.getUint16(i, true)), set: (v, i, x) => v.setUint16(i, float16Bits(x), true) },
   bfloat16: { get: (v, i) => bfloat16FromBits(v.getUint16(i, true)), set: (v, i, x) => v.setUint16(i, bfloat16Bits(x), true) },
   float32: { get: (v, i) => v.getFloat32(i, true), set: (v, i, x) => v.setFloat32(i, x, true) },
@@ -277,6 +230,13 @@ const binary = (op: BinaryOp): Impl => (n, [a, b]) => {
   return fill(n, (i) => f(a![i]!, b![i]!));
 };
 
+/** Every unary and binary primitive, from the scalar tables of @fusor/ir (scalar.ts). */
+const elementwise = (): Readonly<Record<UnaryOp | BinaryOp, Impl>> =>
+  Object.fromEntries([
+    ...Object.entries(UNARY_SCALAR).map(([op, f]) => [op, unary(f)]),
+    ...Object.keys(BINARY).map((op) => [op, binary(op as BinaryOp)]),
+  ]) as Record<UnaryOp | BinaryOp, Impl>;
+
 const movement = (make: (n: Node) => IndexMap): Impl => (n, [x]) => gather(x!, n.src[0]!.shape, n.shape, make(n));
 
 const identity: Impl = (n, [x]) => x!;
@@ -372,25 +332,7 @@ const IMPLS: Readonly<Record<Op, Impl>> = {
     const { seed, offset } = n.arg as { seed: number; offset: number };
     return fill(n, (i) => randUniform(seed, offset + i));
   },
-  NEG: unary(UNARY.NEG),
-  EXP2: unary(UNARY.EXP2),
-  LOG2: unary(UNARY.LOG2),
-  SIN: unary(UNARY.SIN),
-  SQRT: unary(UNARY.SQRT),
-  RECIP: unary(UNARY.RECIP),
-  TRUNC: unary(UNARY.TRUNC),
-  ADD: binary('ADD'),
-  MUL: binary('MUL'),
-  IDIV: binary('IDIV'),
-  MOD: binary('MOD'),
-  MAX: binary('MAX'),
-  CMPLT: binary('CMPLT'),
-  CMPEQ: binary('CMPEQ'),
-  AND: binary('AND'),
-  OR: binary('OR'),
-  XOR: binary('XOR'),
-  SHL: binary('SHL'),
-  SHR: binary('SHR'),
+  ...elementwise(),
   WHERE: (n, [c, a, b]) => fill(n, (i) => (c![i] ? a![i]! : b![i]!)),
   // value-preserving; the normalizer of the target dtype does the conversion (trunc, NaN → 0, wrap, x != 0)
   CAST: (n, [x]) => Float64Array.from(x!),

@@ -6,29 +6,24 @@
  * Expressions are built through the functions below, which fold constants and simplify index
  * arithmetic using each expression's known value range.
  */
-import { isFloat, type DType, type ReduceKind } from '@fusor/ir';
+import {
+  BINARY_SCALAR,
+  isFloat,
+  UNARY_SCALAR,
+  OPS,
+  type BinaryOp,
+  type DType,
+  type Op,
+  type OpKind,
+  type ReduceKind,
+  type TernaryOp,
+  type UnaryOp,
+} from '@fusor/ir';
 
-export type AluOp =
-  | 'NEG'
-  | 'EXP2'
-  | 'LOG2'
-  | 'SIN'
-  | 'SQRT'
-  | 'RECIP'
-  | 'TRUNC'
-  | 'ADD'
-  | 'MUL'
-  | 'IDIV'
-  | 'MOD'
-  | 'MAX'
-  | 'CMPLT'
-  | 'CMPEQ'
-  | 'AND'
-  | 'OR'
-  | 'XOR'
-  | 'SHL'
-  | 'SHR'
-  | 'WHERE';
+/** The kernel's ALU ops are the IR's elementwise primitives, by the same names. */
+export type AluOp = UnaryOp | BinaryOp | TernaryOp;
+const ALU_KINDS: ReadonlySet<OpKind> = new Set(['unary', 'binary', 'ternary']);
+export const isAluOp = (op: Op): op is AluOp => ALU_KINDS.has(OPS[op].kind);
 
 /** Index arithmetic is done in this dtype. */
 export const INDEX: DType = 'int32';
@@ -165,28 +160,6 @@ export function castValue(v: number, dtype: DType): number {
 export const isConst = (e: Expr): e is Extract<Expr, { k: 'const' }> => e.k === 'const';
 const isC = (e: Expr, v: number): boolean => e.k === 'const' && e.value === v;
 
-const UNARY_FOLD: Partial<Record<AluOp, (a: number) => number>> = {
-  NEG: (a) => -a,
-  EXP2: (a) => 2 ** a,
-  LOG2: Math.log2,
-  SIN: Math.sin,
-  SQRT: Math.sqrt,
-  RECIP: (a) => 1 / a,
-  TRUNC: Math.trunc,
-};
-const BINARY_FOLD: Partial<Record<AluOp, (a: number, b: number, int: boolean) => number>> = {
-  ADD: (a, b) => a + b,
-  MUL: (a, b) => a * b,
-  IDIV: (a, b) => (b === 0 ? 0 : Math.trunc(a / b)),
-  MOD: (a, b) => (b === 0 ? 0 : a % b),
-  MAX: (a, b) => Math.max(a, b),
-  CMPLT: (a, b) => (a < b ? 1 : 0),
-  CMPEQ: (a, b) => (a === b ? 1 : 0),
-  AND: (a, b) => a & b,
-  OR: (a, b) => a | b,
-  XOR: (a, b) => a ^ b,
-};
-
 const RESULT_BOOL: ReadonlySet<AluOp> = new Set(['CMPLT', 'CMPEQ']);
 
 /** Builds an ALU expression, folding constants and simplifying non-negative index math by range. */
@@ -194,14 +167,12 @@ export function alu(op: AluOp, ...src: Expr[]): Expr {
   const dtype: DType = RESULT_BOOL.has(op) ? 'bool' : op === 'WHERE' ? src[1]!.dtype : src[0]!.dtype;
   const int = !isFloat(dtype);
   const [a, b, c] = src as [Expr, Expr, Expr];
-  // constant folding
+  // constant folding, by the meanings the reference interpreter uses (@fusor/ir scalar.ts)
   if (src.every(isConst)) {
     const vals = src.map((s) => (s as { value: number }).value);
     if (op === 'WHERE') return vals[0] ? b : c;
-    const f1 = UNARY_FOLD[op];
-    const f2 = BINARY_FOLD[op];
-    if (src.length === 1 && f1) return konst(castValue(f1(vals[0]!), dtype), dtype);
-    if (src.length === 2 && f2) return konst(castValue(f2(vals[0]!, vals[1]!, int), dtype), dtype);
+    const v = src.length === 1 ? UNARY_SCALAR[op as UnaryOp](vals[0]!) : BINARY_SCALAR[op as BinaryOp](a.dtype)(vals[0]!, vals[1]!);
+    return konst(castValue(v, dtype), dtype);
   }
   switch (op) {
     case 'ADD':

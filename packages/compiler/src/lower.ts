@@ -26,12 +26,12 @@ import {
   rand,
   ridx,
   INDEX,
-  type AluOp,
   type Expr,
   type Kernel,
   type KernelBuffer,
   type KernelVar,
   type Stmt,
+  isAluOp,
 } from './kernel-ir.js';
 import { viewChain } from './contraction.js';
 import { iadd, idiv, imod, imul, inBounds } from './simplify-index.js';
@@ -77,30 +77,6 @@ const TRUE = konst(1, 'bool');
 
 /** 0 <= k < n, for an index loaded from memory. */
 const inRange = (k: Expr, n: number): Expr => inBounds(k, 0, n);
-
-/** The ALU op of each elementwise primitive (they share names with the tensor IR). */
-const ELEMENTWISE: Readonly<Partial<Record<string, AluOp>>> = {
-  NEG: 'NEG',
-  EXP2: 'EXP2',
-  LOG2: 'LOG2',
-  SIN: 'SIN',
-  SQRT: 'SQRT',
-  RECIP: 'RECIP',
-  TRUNC: 'TRUNC',
-  ADD: 'ADD',
-  MUL: 'MUL',
-  IDIV: 'IDIV',
-  MOD: 'MOD',
-  MAX: 'MAX',
-  CMPLT: 'CMPLT',
-  CMPEQ: 'CMPEQ',
-  AND: 'AND',
-  OR: 'OR',
-  XOR: 'XOR',
-  SHL: 'SHL',
-  SHR: 'SHR',
-  WHERE: 'WHERE',
-};
 
 /** The value a reduction starts from, representable in its dtype. */
 export function reduceIdentity(op: ReduceKind, dtype: DType): number {
@@ -237,9 +213,8 @@ export function lower(item: ScheduleItem): LoweredKernel {
     if (n !== outNode && isInput.has(n)) {
       return bind(key, load(bufferOf(n), idx.linear(), n.dtype, idx.valid));
     }
-    const op = ELEMENTWISE[n.op];
-    if (op) {
-      e = alu(op, ...n.src.map((s) => lowerNode(s, idx)));
+    if (isAluOp(n.op)) {
+      e = alu(n.op, ...n.src.map((s) => lowerNode(s, idx)));
       return bind(key, e);
     }
     switch (n.op) {

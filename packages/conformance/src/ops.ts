@@ -146,6 +146,7 @@ export const OPS: Readonly<Record<string, OpFn>> = {
   exp2: one((t) => t.exp2()),
   log: one((t) => t.log()),
   log2: one((t) => t.log2()),
+  log1p: one((t) => t.log1p()),
   sqrt: one((t) => t.sqrt()),
   rsqrt: one((t) => t.rsqrt()),
   reciprocal: one((t) => t.reciprocal()),

@@ -230,7 +230,7 @@ export async function diagnoseCase(c: Case, device: string): Promise<string> {
   const lines: string[] = [`diagnosis of ${c.id} on ${device}`];
   const kernels: string[] = [];
   const stop = observeKernels((k, b) => {
-    const src = b.render(k);
+    const src = b.render(k).source;
     // text: the kernel itself, after any prelude; a binary: its size
     kernels.push(typeof src === 'string' ? src.slice(Math.max(0, src.lastIndexOf(`// ${k.name}:`))) : `${k.name}: ${src.length} bytes`);
   });

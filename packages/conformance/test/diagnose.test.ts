@@ -1,6 +1,6 @@
 /** diagnoseCase names the node a faulty backend gets wrong, and says so when nothing is wrong. */
 import { expect, it } from 'vitest';
-import { type Backend, type BackendBuffer, type Kernel } from '@fusor/compiler';
+import type { Backend, BackendBuffer, Kernel, RenderedKernel } from '@fusor/compiler';
 import { getBackend, registerBackend } from '@fusor/runtime';
 import { hostArray } from '@fusor/ir';
 import { diagnoseCase, loadFixtures } from '../src/index.js';
@@ -24,8 +24,8 @@ it('names the node whose kernel is wrong', async () => {
     name: { value: 'faultycpu' },
     routines: { value: undefined },
     compile: {
-      value(source: string | Uint8Array, k: Kernel) {
-        const p = cpuBackend.compile(source, k) as object;
+      value(rendered: RenderedKernel, k: Kernel) {
+        const p = cpuBackend.compile(rendered, k) as object;
         const wrapped = { p };
         if (k.size === 1 && k.buffers[0]!.dtype === 'int32') zeroed.add(wrapped);
         return wrapped;

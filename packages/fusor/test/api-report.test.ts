@@ -55,3 +55,29 @@ describe('tools/api-report.mjs', () => {
     expect(r.out).toContain('regenerate with `pnpm build && pnpm api`');
   }, 60_000);
 });
+
+describe('tools/api-report.mjs on a class whose methods come from a mapped type', () => {
+  it("prints the merged interface's members, not an empty interface", () => {
+    root = mkdtempSync(join(tmpdir(), 'fusor-api-report-'));
+    try {
+      mkdirSync(join(root, 'packages/lib/dist'), { recursive: true });
+      const manifest = { name: '@fusor/lib', exports: { '.': { types: './dist/index.d.ts' } } };
+      writeFileSync(join(root, 'packages/lib/package.json'), JSON.stringify(manifest));
+      const dts = `declare const ops: { grow: (b: Box, by: number) => Box; name: (b: Box) => string };
+type Methods = { [K in keyof typeof ops]: (typeof ops)[K] extends (self: Box, ...rest: infer A) => infer R ? (...rest: A) => R : never };
+export interface Box extends Methods {}
+export declare class Box {
+    readonly size: number;
+}
+`;
+      writeFileSync(join(root, 'packages/lib/dist/index.d.ts'), dts);
+      expect(run().status).toBe(0);
+      const md = readFileSync(join(root, 'packages/lib/api.md'), 'utf8');
+      expect(md).toContain(
+        '### Box\n\n```ts\ninterface Box {\n    grow(by: number): Box;\n    name(): string;\n}\nclass Box {\n    readonly size: number;\n}\n```',
+      );
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

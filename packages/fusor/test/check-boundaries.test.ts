@@ -96,4 +96,18 @@ describe('tools/check-boundaries.mjs', { timeout: 30_000 }, () => {
     expect(r.status).toBe(1);
     expect(r.out).toContain("@fusor/nn: no row in README.md's package table (add one with what it may depend on)");
   });
+
+  it('stops files of one package importing each other in a circle, but not through imports of types', () => {
+    const r = run(
+      repo({
+        'packages/tensor/src/tensor.ts': "import { add } from './ops.js';\nimport type { Sub } from './sub.js';\nexport class Tensor {}\n",
+        'packages/tensor/src/ops.ts': "import { Tensor } from './tensor.js';\nexport const add = (t: Tensor) => t;\n",
+        'packages/tensor/src/sub.ts':
+          "import { Tensor, type T } from './tensor.js';\nimport { type A, type B } from './ops.js';\nexport type Sub = 1;\n",
+      }),
+    );
+    expect(r.status).toBe(1);
+    expect(r.out).toContain('@fusor/tensor: import circle ops.ts → tensor.ts → ops.ts');
+    expect(r.out.match(/import circle/g)).toHaveLength(1);
+  });
 });

@@ -6,3 +6,4 @@ export * from './view.js';
 export * from './rewrite.js';
 export * from './print.js';
 export * from './random.js';
+export * from './scalar.js';

@@ -31,17 +31,6 @@ function erfcTail(z: Node): Node {
 const TAIL = 2;
 
 /**
- * A value computed by an approximation, with the exact slope: detach(value) + (x − detach(x))·slope.
- * The backward graph then holds the one slope, not the approximation's long chain of ops (and
- * not its less accurate derivative). Second derivatives through it are 0.
- */
-function withSlope(value: Node, x: Node, slope: Node): Node {
-  // only a finite x carries the slope (x − x is NaN at ±∞, where the slope is 0 anyway)
-  const finite = D.where(D.eq(D.sub(x, x), D.c(0, x)), x, D.c(0, x));
-  return D.add(detachNode(value), D.mul(D.sub(finite, detachNode(finite)), detachNode(slope)));
-}
-
-/**
  * erf(x) as a value: 1 − erfc by its continued fraction for |x| ≥ 2; below, for float64 the
  * Maclaurin series (terms at most e⁴ ≈ 55 times the result, so ~1e-15 absolute), for narrower
  * floats Eigen's rational approximation (error < 5e-7).
@@ -77,22 +66,14 @@ const erfSlope = (x: Node): Node => D.mul(D.c(TWO_OVER_SQRT_PI, x), D.exp(D.neg(
 export function erfNode(x: Node): Node {
   // ±0 (keeping its sign) and NaN pass through, with the slope at 0
   const keep = D.or(D.eq(x, D.c(0, x)), D.isnan(x));
-  return D.where(keep, D.mul(x, D.c(TWO_OVER_SQRT_PI, x)), withSlope(erfValue(D.where(keep, D.c(1, x), x)), x, erfSlope(x)));
-}
-
-/** log(1 + u) for u ≥ 0 without losing small u: log(w)·u/(w − 1), w = 1 + u (Goldberg). */
-function log1pNode(u: Node): Node {
-  const w = D.add(D.c(1, u), u);
-  const one = D.eq(w, D.c(1, u));
-  const wSafe = D.where(one, D.c(2, u), w);
-  return D.where(one, u, D.mul(D.log(wSafe), D.mul(u, D.recip(D.sub(wSafe, D.c(1, u))))));
+  return D.where(keep, D.mul(x, D.c(TWO_OVER_SQRT_PI, x)), D.withSlope(erfValue(D.where(keep, D.c(1, x), x)), x, erfSlope(x)));
 }
 
 /** softplus(x)·β = max(βx, 0) + log1p(exp(−|βx|)): never overflows. */
 function softplusNode(x: Node, beta: number): Node {
   const bx = beta === 1 ? x : D.mul(x, D.c(beta, x));
   const relu = D.where(D.lt(bx, D.c(0, x)), D.c(0, x), bx);
-  const sp = D.add(relu, log1pNode(D.exp(D.neg(absNode(bx)))));
+  const sp = D.add(relu, D.log1p(D.exp(D.neg(absNode(bx)))));
   return beta === 1 ? sp : D.mul(sp, D.c(1 / beta, x));
 }
 
@@ -129,7 +110,7 @@ export function gelu(x: Tensor, opts: GeluOptions = {}): Tensor {
   const near = n.dtype === 'float64' ? D.mul(half, D.add(D.c(1, n), e)) : D.add(D.mul(half, e), half);
   // erfc(−u) with the slope of 1 + erf(u)
   const z = clampNode(D.neg(u), TAIL, 30);
-  let far = D.mul(half, withSlope(erfcTail(z), u, erfSlope(u)));
+  let far = D.mul(half, D.withSlope(erfcTail(z), u, erfSlope(u)));
   // PyTorch's float32 kernel gives +0 where the tail underflows (its float64 one gives −0)
   if (n.dtype !== 'float64') far = D.add(far, D.c(0, n));
   return record('GeluBackward0', D.where(left, far, near), [x]);
@@ -158,7 +139,7 @@ export function logsigmoid(x: Tensor): Tensor {
   const n = x.node;
   // −softplus(−x) = min(x, 0) − log1p(exp(−|x|))
   const min0 = D.where(D.lt(n, D.c(0, n)), n, D.c(0, n));
-  return record('LogSigmoidBackward0', D.sub(min0, log1pNode(D.exp(D.neg(absNode(n))))), [x]);
+  return record('LogSigmoidBackward0', D.sub(min0, D.log1p(D.exp(D.neg(absNode(n))))), [x]);
 }
 
 export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {

@@ -6,6 +6,7 @@ import {
   binaryNode,
   castNode,
   constNode,
+  dataNode,
   detachNode,
   isFloat,
   reduceNode,
@@ -136,3 +137,31 @@ export const powGeneral = (x: Node, y: Node): Node => {
 export const sumAxes = (a: Node, axes: readonly number[]): Node => reduceNode(a, 'add', axes);
 export const maxAxes = (a: Node, axes: readonly number[]): Node => reduceNode(a, 'max', axes);
 export const toDtype = castNode;
+
+/**
+ * A value computed by an approximation, with the exact slope: detach(value) + (x − detach(x))·slope.
+ * The backward graph then holds the one slope, not the approximation's long chain of ops (and
+ * not its less accurate derivative). Second derivatives through it are 0.
+ */
+export function withSlope(value: Node, x: Node, slope: Node): Node {
+  // only a finite x carries the slope (x − x is NaN at ±∞, where the slope is 0 anyway)
+  const finite = where(eq(sub(x, x), c(0, x)), x, c(0, x));
+  return add(detachNode(value), mul(sub(finite, detachNode(finite)), detachNode(slope)));
+}
+
+/**
+ * `value`, with the gradient `slope` with respect to `x` everywhere (at NaN and ±∞ too, where
+ * withSlope passes none): PyTorch's formula for an op whose value is computed another way.
+ */
+export function withGradient(value: Node, x: Node, slope: Node): Node {
+  return dataNode(value, mul(sub(x, detachNode(x)), detachNode(slope)));
+}
+
+/** log(1 + u) without losing small u: log(w)·u/(w − 1), w = 1 + u (Goldberg); u where w rounds to 1, ∞ at ∞. */
+export function log1p(u: Node): Node {
+  const w = add(c(1, u), u);
+  const one = eq(w, c(1, u));
+  const wSafe = where(one, c(2, u), w);
+  const r = where(one, u, mul(log(wSafe), mul(u, recip(sub(wSafe, c(1, u))))));
+  return where(eq(w, c(Infinity, u)), w, r);
+}

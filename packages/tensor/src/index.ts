@@ -16,10 +16,16 @@ import * as L from './linalg.js';
 import * as I from './indexing.js';
 import * as Scan from './scan.js';
 import * as Srt from './sort.js';
-import { Tensor, type TensorLike, type DimArg, type DimOptions, type ReduceOptions, type VarArgs } from './tensor.js';
-import { grad, noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd.js';
+import * as Pointwise from './pointwise.js';
+import { bindTensorOps, Tensor, type TensorLike, type DimArg, type DimOptions, type ReduceOptions, type VarArgs } from './tensor.js';
+import { backward, grad, noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd.js';
+import { empty } from './creation.js';
+import { castTo, copyTo } from './transfer.js';
 import { gradcheck } from './gradcheck.js';
 import { deviceString, type DeviceLike } from './device.js';
+
+// Tensor's methods delegate to the op modules, which import Tensor: they are bound here, not imported there.
+bindTensorOps({ E, R, V, L, I, Scan, Srt, P, A, backward, empty, copyTo, castTo, pointwise: Pointwise });
 
 export { scope } from './lifetime.js';
 export { OutOfMemoryError, setCacheBudget, getCacheBudget, setPlanCacheCapacity, type CacheBudget, type MemoryStats } from '@fusor/runtime';
@@ -81,49 +87,10 @@ export const sub = (a: TensorLike, b: TensorLike, opts?: { alpha?: number }): Te
 export const mul = (a: TensorLike, b: TensorLike): Tensor => E.mul(a, b);
 export const div = (a: TensorLike, b: TensorLike, opts?: { roundingMode?: 'trunc' | 'floor' }): Tensor => E.div(a, b, opts);
 export const pow = (a: TensorLike, b: TensorLike): Tensor => E.pow(a, b);
-export const remainder = E.remainder;
-export const fmod = E.fmod;
-export const neg = E.neg;
-export const abs = E.abs;
-export const sign = E.sign;
-export const exp = E.exp;
-export const exp2 = E.exp2;
-export const log = E.log;
-export const log2 = E.log2;
-export const sqrt = E.sqrt;
-export const rsqrt = E.rsqrt;
-export const reciprocal = E.reciprocal;
-export const sin = E.sin;
-export const cos = E.cos;
-export const tanh = E.tanh;
-export const sigmoid = E.sigmoid;
-export const relu = E.relu;
-export const floor = E.floor;
-export const ceil = E.ceil;
-export const trunc = E.trunc;
-export const round = E.round;
 export const clamp = (x: Tensor, min?: TensorLike | null, max?: TensorLike | null): Tensor => x.clamp(min, max);
 export const clip = clamp;
-export const maximum = E.maximum;
-export const minimum = E.minimum;
+export * from './pointwise.js';
 export const where = E.where;
-export const gt = E.gt;
-export const ge = E.ge;
-export const lt = E.lt;
-export const le = E.le;
-export const eq = E.eq;
-export const ne = E.ne;
-export const isnan = E.isnan;
-export const isinf = E.isinf;
-export const isfinite = E.isfinite;
-export const logicalAnd = E.logicalAnd;
-export const logicalOr = E.logicalOr;
-export const logicalXor = E.logicalXor;
-export const logicalNot = E.logicalNot;
-export const bitwiseAnd = E.bitwiseAnd;
-export const bitwiseOr = E.bitwiseOr;
-export const bitwiseXor = E.bitwiseXor;
-export const bitwiseNot = E.bitwiseNot;
 export const clone = E.clone;
 export const sum = (x: Tensor, dim?: DimArg | ReduceOptions, keepdim?: boolean | ReduceOptions, opts?: ReduceOptions): Tensor => x.sum(dim, keepdim, opts);
 export const mean = (x: Tensor, dim?: DimArg | ReduceOptions, keepdim?: boolean | ReduceOptions, opts?: ReduceOptions): Tensor => x.mean(dim, keepdim, opts);
@@ -251,9 +218,9 @@ export const functional = {
   elu: A.elu,
   hardtanh: A.hardtanh,
   relu6: A.relu6,
-  relu: E.relu,
-  sigmoid: E.sigmoid,
-  tanh: E.tanh,
+  relu: Pointwise.relu,
+  sigmoid: Pointwise.sigmoid,
+  tanh: Pointwise.tanh,
   softmax: L.softmax,
   logSoftmax: L.logSoftmax,
 } as const;

@@ -24,22 +24,83 @@ import { getBackend, getBuffer, realize, realizeAsync, realizeHeld, release, set
 import { formatTensor, type FormatDType } from './format.js';
 import { AutogradError } from './errors.js';
 import { isGradEnabled, resolveDevice, state } from './state.js';
-import * as E from './elementwise.js';
-import * as R from './reduce.js';
-import * as V from './views.js';
-import * as L from './linalg.js';
-import * as I from './indexing.js';
-import * as Scan from './scan.js';
-import * as Srt from './sort.js';
 import { flushIndexChecks } from './index-checks.js';
-import * as P from './pool.js';
-import * as A from './activation.js';
-import { backward, type BackwardOptions } from './autograd.js';
-import { empty } from './creation.js';
-import { copyTo, castTo } from './transfer.js';
+// Types only: these modules import Tensor, so Tensor takes their code from bindTensorOps below.
+import type * as Elementwise from './elementwise.js';
+import type * as Reduce from './reduce.js';
+import type * as Views from './views.js';
+import type * as Linalg from './linalg.js';
+import type * as Indexing from './indexing.js';
+import type * as Scans from './scan.js';
+import type * as Sorting from './sort.js';
+import type * as Pooling from './pool.js';
+import type * as Activation from './activation.js';
+import type * as Autograd from './autograd.js';
+import type { BackwardOptions } from './autograd.js';
+import type { ValuesIndices, VarOptions } from './reduce.js';
+import type { IndexSpec, ScatterOptions } from './indexing.js';
+import type { SortOptions, TopkOptions } from './sort.js';
+import type * as Creation from './creation.js';
+import type * as Transfer from './transfer.js';
+import type * as Pointwise from './pointwise.js';
 import { Device } from './device.js';
 import { tracing } from './trace.js';
 import { parseArgs, type Param } from './args.js';
+
+/**
+ * The op modules Tensor's methods delegate to. Each of them imports Tensor, so tensor.ts imports
+ * only their types (no import circle: tools/check-boundaries.mjs checks it) and index.ts hands
+ * their code over once every module has loaded.
+ */
+export interface TensorOps {
+  readonly E: typeof Elementwise;
+  readonly R: typeof Reduce;
+  readonly V: typeof Views;
+  readonly L: typeof Linalg;
+  readonly I: typeof Indexing;
+  readonly Scan: typeof Scans;
+  readonly Srt: typeof Sorting;
+  readonly P: typeof Pooling;
+  readonly A: typeof Activation;
+  readonly backward: typeof Autograd.backward;
+  readonly empty: typeof Creation.empty;
+  readonly copyTo: typeof Transfer.copyTo;
+  readonly castTo: typeof Transfer.castTo;
+  /** Each export becomes a method, the tensor its first argument (see PointwiseMethods). */
+  readonly pointwise: typeof Pointwise;
+}
+let E: typeof Elementwise;
+let R: typeof Reduce;
+let V: typeof Views;
+let L: typeof Linalg;
+let I: typeof Indexing;
+let Scan: typeof Scans;
+let Srt: typeof Sorting;
+let P: typeof Pooling;
+let A: typeof Activation;
+let backward: typeof Autograd.backward;
+let empty: typeof Creation.empty;
+let copyTo: typeof Transfer.copyTo;
+let castTo: typeof Transfer.castTo;
+
+/** Called once, by index.ts: gives Tensor's methods their implementations. */
+export function bindTensorOps(ops: TensorOps): void {
+  ({ E, R, V, L, I, Scan, Srt, P, A, backward, empty, copyTo, castTo } = ops);
+  for (const [name, f] of Object.entries(ops.pointwise) as [string, (self: Tensor, ...rest: never[]) => Tensor][]) {
+    Object.defineProperty(Tensor.prototype, name, {
+      value: function (this: Tensor, ...rest: never[]): Tensor {
+        return f(this, ...rest);
+      },
+      writable: true,
+      configurable: true,
+    });
+  }
+}
+
+/** `x.exp()`, `x.maximum(other)` …: every export of pointwise.ts as a method, the tensor its first argument. */
+export type PointwiseMethods = {
+  [K in keyof typeof Pointwise]: (typeof Pointwise)[K] extends (self: Tensor, ...rest: infer A) => Tensor ? (...rest: A) => Tensor : never;
+};
 
 /**
  * An edge of the autograd graph: an input tensor as it was when the op ran — its node, its
@@ -172,6 +233,10 @@ const inspect = Symbol.for('nodejs.util.inspect.custom');
 /** A scalar or a tensor, where PyTorch accepts either. */
 export type TensorLike = Tensor | number | boolean;
 
+/** The pointwise ops (pointwise.ts) are methods too: declared here, installed by bindTensorOps. */
+export interface Tensor extends PointwiseMethods {}
+
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface's members are installed on the prototype by bindTensorOps
 export class Tensor {
   /** @internal */
   _box!: Box;
@@ -694,74 +759,11 @@ export class Tensor {
   pow(exponent: TensorLike): Tensor {
     return E.pow(this, exponent);
   }
-  remainder(other: TensorLike): Tensor {
-    return E.remainder(this, other);
-  }
-  fmod(other: TensorLike): Tensor {
-    return E.fmod(this, other);
-  }
   floorDivide(other: TensorLike): Tensor {
     return E.div(this, other, { roundingMode: 'floor' });
   }
-  neg(): Tensor {
-    return E.neg(this);
-  }
-  abs(): Tensor {
-    return E.abs(this);
-  }
-  sign(): Tensor {
-    return E.sign(this);
-  }
-  exp(): Tensor {
-    return E.exp(this);
-  }
-  log(): Tensor {
-    return E.log(this);
-  }
-  log2(): Tensor {
-    return E.log2(this);
-  }
-  exp2(): Tensor {
-    return E.exp2(this);
-  }
-  sqrt(): Tensor {
-    return E.sqrt(this);
-  }
-  rsqrt(): Tensor {
-    return E.rsqrt(this);
-  }
-  reciprocal(): Tensor {
-    return E.reciprocal(this);
-  }
   square(): Tensor {
     return E.pow(this, 2);
-  }
-  sin(): Tensor {
-    return E.sin(this);
-  }
-  cos(): Tensor {
-    return E.cos(this);
-  }
-  tanh(): Tensor {
-    return E.tanh(this);
-  }
-  sigmoid(): Tensor {
-    return E.sigmoid(this);
-  }
-  relu(): Tensor {
-    return E.relu(this);
-  }
-  floor(): Tensor {
-    return E.floor(this);
-  }
-  ceil(): Tensor {
-    return E.ceil(this);
-  }
-  trunc(): Tensor {
-    return E.trunc(this);
-  }
-  round(): Tensor {
-    return E.round(this);
   }
   clamp(min?: TensorLike | null | ClampOptions, max?: TensorLike | null | ClampOptions): Tensor {
     const a = parseArgs('clamp', [min, max], CLAMP);
@@ -770,65 +772,8 @@ export class Tensor {
   clip(min?: TensorLike | null | ClampOptions, max?: TensorLike | null | ClampOptions): Tensor {
     return this.clamp(min, max);
   }
-  maximum(other: Tensor): Tensor {
-    return E.maximum(this, other);
-  }
-  minimum(other: Tensor): Tensor {
-    return E.minimum(this, other);
-  }
   where(condition: Tensor, other: TensorLike): Tensor {
     return E.where(condition, this, other);
-  }
-  gt(other: TensorLike): Tensor {
-    return E.gt(this, other);
-  }
-  ge(other: TensorLike): Tensor {
-    return E.ge(this, other);
-  }
-  lt(other: TensorLike): Tensor {
-    return E.lt(this, other);
-  }
-  le(other: TensorLike): Tensor {
-    return E.le(this, other);
-  }
-  eq(other: TensorLike): Tensor {
-    return E.eq(this, other);
-  }
-  ne(other: TensorLike): Tensor {
-    return E.ne(this, other);
-  }
-  isnan(): Tensor {
-    return E.isnan(this);
-  }
-  isinf(): Tensor {
-    return E.isinf(this);
-  }
-  isfinite(): Tensor {
-    return E.isfinite(this);
-  }
-  logicalAnd(other: TensorLike): Tensor {
-    return E.logicalAnd(this, other);
-  }
-  logicalOr(other: TensorLike): Tensor {
-    return E.logicalOr(this, other);
-  }
-  logicalXor(other: TensorLike): Tensor {
-    return E.logicalXor(this, other);
-  }
-  logicalNot(): Tensor {
-    return E.logicalNot(this);
-  }
-  bitwiseAnd(other: TensorLike): Tensor {
-    return E.bitwiseAnd(this, other);
-  }
-  bitwiseOr(other: TensorLike): Tensor {
-    return E.bitwiseOr(this, other);
-  }
-  bitwiseXor(other: TensorLike): Tensor {
-    return E.bitwiseXor(this, other);
-  }
-  bitwiseNot(): Tensor {
-    return E.bitwiseNot(this);
   }
 
   // ---------------------------------------------------------------- in place
@@ -853,7 +798,7 @@ export class Tensor {
     return E.inPlace(this, E.pow(this, exponent), 'PowBackward0');
   }
   neg_(): this {
-    return E.inPlace(this, E.neg(this), 'NegBackward0');
+    return E.inPlace(this, this.neg(), 'NegBackward0');
   }
   clamp_(min?: TensorLike | null | ClampOptions, max?: TensorLike | null | ClampOptions): this {
     const a = parseArgs('clamp_', [min, max], CLAMP);
@@ -862,7 +807,7 @@ export class Tensor {
     return E.inPlace(this, E.clamp(this, lo, hi), 'ClampBackward1');
   }
   relu_(): this {
-    return E.inPlace(this, E.relu(this), 'ReluBackward0');
+    return E.inPlace(this, this.relu(), 'ReluBackward0');
   }
   zero_(): this {
     return E.inPlace(this, E.fullLikeNoGrad(this, 0), 'ZeroBackward0');
@@ -915,20 +860,20 @@ export class Tensor {
     return R.prod(x, a['dim'] as number | undefined, a['keepdim'] === true);
   }
   max(): Tensor;
-  max(dim: number, keepdim?: boolean | DimOptions): R.ValuesIndices;
-  max(opts: DimOptions & { dim: number }): R.ValuesIndices;
+  max(dim: number, keepdim?: boolean | DimOptions): ValuesIndices;
+  max(opts: DimOptions & { dim: number }): ValuesIndices;
   max(other: Tensor): Tensor;
-  max(dim?: number | Tensor | DimOptions, keepdim?: boolean | DimOptions): Tensor | R.ValuesIndices {
-    if (dim instanceof Tensor) return E.maximum(this, dim);
+  max(dim?: number | Tensor | DimOptions, keepdim?: boolean | DimOptions): Tensor | ValuesIndices {
+    if (dim instanceof Tensor) return this.maximum(dim);
     const a = parseArgs('max', [dim, keepdim], [ONE_DIM, KEEPDIM]);
     return a['dim'] === undefined ? R.maxAll(this) : R.maxDim(this, a['dim'] as number, a['keepdim'] === true);
   }
   min(): Tensor;
-  min(dim: number, keepdim?: boolean | DimOptions): R.ValuesIndices;
-  min(opts: DimOptions & { dim: number }): R.ValuesIndices;
+  min(dim: number, keepdim?: boolean | DimOptions): ValuesIndices;
+  min(opts: DimOptions & { dim: number }): ValuesIndices;
   min(other: Tensor): Tensor;
-  min(dim?: number | Tensor | DimOptions, keepdim?: boolean | DimOptions): Tensor | R.ValuesIndices {
-    if (dim instanceof Tensor) return E.minimum(this, dim);
+  min(dim?: number | Tensor | DimOptions, keepdim?: boolean | DimOptions): Tensor | ValuesIndices {
+    if (dim instanceof Tensor) return this.minimum(dim);
     const a = parseArgs('min', [dim, keepdim], [ONE_DIM, KEEPDIM]);
     return a['dim'] === undefined ? R.minAll(this) : R.minDim(this, a['dim'] as number, a['keepdim'] === true);
   }
@@ -1045,15 +990,15 @@ export class Tensor {
     return V.select(this, dim, index);
   }
   /** Python-style indexing: numbers select, ':' / '1:3' / '::2' slice, null adds a dim, '...' fills. */
-  index(...specs: I.IndexSpec[]): Tensor {
+  index(...specs: IndexSpec[]): Tensor {
     return I.index(this, specs);
   }
   /** `index` where boolean masks are read asynchronously (any backend). */
-  indexAsync(...specs: I.IndexSpec[]): Promise<Tensor> {
+  indexAsync(...specs: IndexSpec[]): Promise<Tensor> {
     return I.indexAsync(this, specs);
   }
   /** `x[specs] = value` in place: `x.set([':', 0], 5)`, `x.set([idx], values)` (broadcasting). */
-  set(specs: readonly I.IndexSpec[], value: number | boolean | Tensor): this {
+  set(specs: readonly IndexSpec[], value: number | boolean | Tensor): this {
     return I.set(this, specs, value);
   }
   split(splitSize: number | readonly number[], dim = 0): Tensor[] {
@@ -1080,10 +1025,10 @@ export class Tensor {
   indexPut_(indices: readonly Tensor[], values: Tensor | number, accumulate = false): this {
     return I.indexPut_(this, indices, values, accumulate);
   }
-  scatter(dim: number, index: Tensor, src: Tensor | number, opts?: I.ScatterOptions): Tensor {
+  scatter(dim: number, index: Tensor, src: Tensor | number, opts?: ScatterOptions): Tensor {
     return I.scatter(this, dim, index, src, opts);
   }
-  scatter_(dim: number, index: Tensor, src: Tensor | number, opts?: I.ScatterOptions): this {
+  scatter_(dim: number, index: Tensor, src: Tensor | number, opts?: ScatterOptions): this {
     return I.scatter_(this, dim, index, src, opts);
   }
   scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
@@ -1123,26 +1068,26 @@ export class Tensor {
   cumprod(dim: number, opts?: { dtype?: DType | string }): Tensor {
     return Scan.cumprod(this, dim, opts);
   }
-  cummax(dim: number): R.ValuesIndices {
+  cummax(dim: number): ValuesIndices {
     return Scan.cummax(this, dim);
   }
-  cummin(dim: number): R.ValuesIndices {
+  cummin(dim: number): ValuesIndices {
     return Scan.cummin(this, dim);
   }
   logcumsumexp(dim: number): Tensor {
     return Scan.logcumsumexp(this, dim);
   }
   /** Stable sort along `dim` (NaN as the largest value): values and their original positions. */
-  sort(dim?: number | Srt.SortOptions, descending?: boolean | Srt.SortOptions, opts?: Srt.SortOptions): R.ValuesIndices {
+  sort(dim?: number | SortOptions, descending?: boolean | SortOptions, opts?: SortOptions): ValuesIndices {
     return Srt.sort(this, dim, descending, opts);
   }
-  argsort(dim?: number | Srt.SortOptions, descending?: boolean | Srt.SortOptions, opts?: Srt.SortOptions): Tensor {
+  argsort(dim?: number | SortOptions, descending?: boolean | SortOptions, opts?: SortOptions): Tensor {
     return Srt.argsort(this, dim, descending, opts);
   }
-  topk(k: number, dim?: number | Srt.TopkOptions, largest?: boolean | Srt.TopkOptions, sorted?: boolean | Srt.TopkOptions, opts?: Srt.TopkOptions): R.ValuesIndices {
+  topk(k: number, dim?: number | TopkOptions, largest?: boolean | TopkOptions, sorted?: boolean | TopkOptions, opts?: TopkOptions): ValuesIndices {
     return Srt.topk(this, k, dim, largest, sorted, opts);
   }
-  kthvalue(k: number, dim = -1, keepdim = false): R.ValuesIndices {
+  kthvalue(k: number, dim = -1, keepdim = false): ValuesIndices {
     return Srt.kthvalue(this, k, dim, keepdim);
   }
   unfold(dimension: number, size: number, step: number): Tensor {
@@ -1208,7 +1153,7 @@ function dimsOf(a: Record<string, unknown>): number | readonly number[] | undefi
   return d as number | readonly number[];
 }
 
-function varOf(a: Record<string, unknown>): boolean | R.VarOptions {
+function varOf(a: Record<string, unknown>): boolean | VarOptions {
   if (a['correction'] !== undefined) {
     if (a['unbiased'] !== undefined) throw new TypeError("var(): cannot specify both 'unbiased' and 'correction'");
     return { correction: a['correction'] as number };
