@@ -171,3 +171,103 @@ export function drawFit(canvas: HTMLCanvasElement, xs: readonly number[], ys: re
   });
   ctx.restore();
 }
+
+/** Points (step, accuracy) of a series; the accuracy plot's steps need not be every step. */
+export interface PointSeries {
+  readonly label: string;
+  readonly color: string;
+  readonly points: readonly (readonly [number, number])[];
+}
+
+/** Accuracy in [0, 1] against the step, on a linear 0–100% scale, one line per series. */
+export function drawAccuracy(canvas: HTMLCanvasElement, series: readonly PointSeries[], steps: number): void {
+  const { ctx, w, h } = setup(canvas);
+  const pad = { l: 54, r: 14, t: 14, b: 34 };
+  const pw = w - pad.l - pad.r;
+  const ph = h - pad.t - pad.b;
+  const X = (i: number): number => pad.l + (pw * i) / Math.max(1, steps - 1);
+  const Y = (v: number): number => pad.t + ph * (1 - v);
+  ctx.lineWidth = 1;
+  for (let v = 0; v <= 1.0001; v += 0.25) {
+    const y = Math.round(Y(v)) + 0.5;
+    ctx.strokeStyle = GRID;
+    ctx.beginPath();
+    ctx.moveTo(pad.l, y);
+    ctx.lineTo(pad.l + pw, y);
+    ctx.stroke();
+    label(ctx, `${Math.round(v * 100)}%`, pad.l - 6, y, 'right', 'middle');
+  }
+  ctx.strokeStyle = AXIS;
+  ctx.strokeRect(pad.l + 0.5, pad.t + 0.5, pw, ph);
+  label(ctx, 'step', pad.l + pw / 2, h - 2, 'center', 'bottom');
+  label(ctx, '0', pad.l, pad.t + ph + 4, 'center', 'top');
+  label(ctx, String(steps), pad.l + pw, pad.t + ph + 4, 'center', 'top');
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(pad.l, pad.t, pw, ph);
+  ctx.clip();
+  ctx.lineJoin = 'round';
+  for (const s of series) {
+    ctx.strokeStyle = s.color;
+    ctx.fillStyle = s.color;
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    s.points.forEach(([i, v], k) => (k ? ctx.lineTo(X(i), Y(v)) : ctx.moveTo(X(i), Y(v))));
+    ctx.stroke();
+    if (s.points.length < 60) for (const [i, v] of s.points) ctx.fillRect(X(i) - 2, Y(v) - 2, 4, 4);
+  }
+  ctx.restore();
+  // legend, bottom right
+  series.forEach((s, k) => {
+    const last = s.points.at(-1);
+    const text = `${s.label}${last ? `  ${(last[1] * 100).toFixed(1)}%` : ''}`;
+    const ly = pad.t + ph - 12 - 18 * (series.length - 1 - k);
+    const lx = pad.l + pw - 150;
+    ctx.strokeStyle = s.color;
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    ctx.moveTo(lx - 20, ly);
+    ctx.lineTo(lx - 6, ly);
+    ctx.stroke();
+    label(ctx, text, lx, ly, 'left', 'middle');
+  });
+}
+
+/** A grid of grey-scale images (uint8 pixels, row-major), each captioned with its predicted class (red when wrong). */
+export function drawSamples(
+  canvas: HTMLCanvasElement,
+  pixels: Uint8Array,
+  rows: number,
+  cols: number,
+  labels: readonly number[],
+  pred: readonly number[],
+  names: readonly string[],
+): void {
+  const { ctx, w, h } = setup(canvas);
+  const scale = 2;
+  const cellW = cols * scale + 24;
+  const cellH = rows * scale + 22;
+  const across = Math.max(1, Math.floor(w / cellW));
+  const down = Math.max(1, Math.floor(h / cellH));
+  const img = ctx.createImageData(cols, rows);
+  const tile = document.createElement('canvas');
+  tile.width = cols;
+  tile.height = rows;
+  const tctx = tile.getContext('2d')!;
+  ctx.imageSmoothingEnabled = false;
+  for (let k = 0; k < Math.min(across * down, labels.length, pred.length); k++) {
+    const base = k * rows * cols;
+    for (let p = 0; p < rows * cols; p++) {
+      const v = 255 - pixels[base + p]!; // dark garment on white
+      img.data.set([v, v, v, 255], p * 4);
+    }
+    tctx.putImageData(img, 0, 0);
+    const x = (k % across) * cellW + 12;
+    const y = Math.floor(k / across) * cellH + 2;
+    ctx.drawImage(tile, x, y, cols * scale, rows * scale);
+    ctx.fillStyle = pred[k] === labels[k] ? AXIS : '#b3261e';
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'top';
+    ctx.fillText(names[pred[k]!] ?? String(pred[k]), x + (cols * scale) / 2, y + rows * scale + 3);
+  }
+}

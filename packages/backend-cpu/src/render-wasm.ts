@@ -1310,7 +1310,10 @@ class Gen {
 
 function valuesOfVars(flat: FlatKernel): Value[] {
   const out = new Set<Value>();
+  const seen = new Set<Value>(); // a DAG: each value once, or the walk is exponential
   const walk = (v: Value): void => {
+    if (seen.has(v)) return;
+    seen.add(v);
     if (v.kind === 'var') out.add(v);
     v.args.forEach(walk);
   };

@@ -140,7 +140,14 @@ function accsOf(instrs: readonly Instr[]): Acc[] {
 
 /** Whether every value of a region (operands, stored and accumulated values, accumulators) can live in 32-bit lanes. */
 function laneable(region: readonly Instr[]): boolean {
-  const ok = (v: Value): boolean => LANE_DTYPES.has(v.dtype) && v.args.every(ok);
+  // values form a DAG (shared subexpressions): each is checked once, or the walk is exponential
+  const checked = new Set<Value>();
+  const ok = (v: Value): boolean => {
+    if (checked.has(v)) return true;
+    if (!(LANE_DTYPES.has(v.dtype) && v.args.every(ok))) return false;
+    checked.add(v);
+    return true;
+  };
   return region.every((i) => {
     switch (i.k) {
       case 'value':

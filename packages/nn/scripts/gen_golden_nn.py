@@ -231,6 +231,10 @@ def modules():
     cases.append(module_case('GRU', lambda: nn.GRU(3, 4), [r(5, 2, 3)]))
     cases.append(module_case('GRUDeepBi', lambda: nn.GRU(3, 4, 2, bidirectional=True), [r(4, 2, 3), r(4, 2, 4)]))
     cases.append(module_case('GRUUnbatched', lambda: nn.GRU(3, 4, bias=False), [r(4, 3)]))
+    cases.append(module_case('GRUBatchFirstHidden', lambda: nn.GRU(2, 3, batch_first=True), [r(2, 3, 2), r(1, 2, 3)]))
+    cases.append(module_case('LSTMUnbatchedHidden', lambda: nn.LSTM(2, 3, 2), [r(3, 2), r(2, 3), r(2, 3)],
+                             call=lambda m, x, h, c: m(x, (h, c))))
+    cases.append(module_case('Dropout2d eval', lambda: nn.Dropout2d(0.5), [r(2, 3, 2, 2)], train=False))
     return cases
 
 
@@ -308,6 +312,43 @@ def errors():
         m.load_state_dict(sd)
     except RuntimeError as e:
         out['load_state_dict'] = str(e)
+    # more calls that raise, each message as PyTorch words it (the test makes the same call in fusor)
+    calls = {
+        'conv2d_channels': lambda: nn.Conv2d(2, 4, 3)(torch.randn(2, 3, 5, 5)),
+        'conv2d_dims': lambda: nn.Conv2d(2, 4, 3)(torch.randn(2, 5)),
+        'embedding_range': lambda: nn.Embedding(5, 3)(torch.tensor([1, 5])),
+        'batchnorm_one_value': lambda: nn.BatchNorm1d(3)(torch.randn(1, 3)),
+        'batchnorm_dims': lambda: nn.BatchNorm2d(3)(torch.randn(2, 3)),
+        'layernorm_shape': lambda: nn.LayerNorm(4)(torch.randn(2, 3)),
+        'ce_batch': lambda: F.cross_entropy(torch.randn(3, 5), torch.tensor([1, 2])),
+        'nll_target': lambda: F.nll_loss(torch.randn(3, 5), torch.tensor([1, 5, 0])),
+        'ce_negative_target': lambda: F.cross_entropy(torch.randn(3, 5), torch.tensor([1, -2, 0])),
+        'bce_size': lambda: F.binary_cross_entropy(torch.rand(4, 1), torch.rand(4)),
+        'bce_logits_size': lambda: F.binary_cross_entropy_with_logits(torch.rand(4, 1), torch.rand(4)),
+        'mha_embed': lambda: nn.MultiheadAttention(4, 2)(torch.randn(3, 2, 3), torch.randn(3, 2, 3), torch.randn(3, 2, 3)),
+        'mha_heads': lambda: nn.MultiheadAttention(5, 2),
+        'lstm_input': lambda: nn.LSTM(3, 4)(torch.randn(5, 2, 6)),
+        'lstm_hidden': lambda: nn.LSTM(3, 4)(torch.randn(5, 2, 3), (torch.randn(1, 3, 4), torch.randn(1, 3, 4))),
+        'groupnorm_groups': lambda: nn.GroupNorm(3, 4),
+        'bilinear': lambda: nn.Bilinear(3, 4, 2)(torch.randn(5, 3), torch.randn(5, 3)),
+        'maxpool_pad': lambda: nn.MaxPool2d(2, padding=2)(torch.randn(1, 1, 4, 4)),
+        'unflatten': lambda: nn.Unflatten(1, (2, 4))(torch.randn(2, 6)),
+        'linear_3d': lambda: nn.Linear(30, 10)(torch.randn(2, 4, 20)),
+        'mse_shape': lambda: F.mse_loss(torch.randn(3, 4), torch.randn(3, 5)),
+        'dropout_p': lambda: nn.Dropout(1.5),
+        'transformer_nhead': lambda: nn.TransformerEncoderLayer(5, 2),
+        'adaptive_pool_dims': lambda: nn.AdaptiveAvgPool2d(2)(torch.randn(4)),
+    }
+    import warnings
+    for k, f in calls.items():
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore')
+                f()
+        except (RuntimeError, ValueError, IndexError, AssertionError) as e:
+            out[k] = str(e)
+        else:
+            raise SystemExit(f'{k}: PyTorch raised nothing')
     return out
 
 

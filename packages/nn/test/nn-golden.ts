@@ -148,6 +148,9 @@ export const BUILD: Record<string, () => AnyModule> = {
   GRU: () => new nn.GRU(3, 4),
   GRUDeepBi: () => new nn.GRU(3, 4, 2, { bidirectional: true }),
   GRUUnbatched: () => new nn.GRU(3, 4, { bias: false }),
+  GRUBatchFirstHidden: () => new nn.GRU(2, 3, { batchFirst: true }),
+  LSTMUnbatchedHidden: () => new nn.LSTM(2, 3, 2),
+  'Dropout2d eval': () => new nn.Dropout2d(0.5),
 };
 
 /** Cases whose forward takes more than the inputs in order, as the generator called them. */
@@ -158,6 +161,7 @@ const CALL: Record<string, (m: AnyModule, x: Tensor[]) => unknown> = {
   TransformerEncoderLayerNormFirst: (m, [x, kp]) => m.forward(x, { srcKeyPaddingMask: kp }),
   TransformerEncoder: (m, [x, mask]) => m.forward(x, { mask }),
   LSTMDeepBi: (m, [x, h, c]) => m.forward(x, [h, c]),
+  LSTMUnbatchedHidden: (m, [x, h, c]) => m.forward(x, [h, c]),
 };
 
 /** Tensors of an output as the generator's first(): a tensor, or a tuple's tensors (one level of nesting). */
@@ -172,11 +176,14 @@ function flat(out: unknown): Tensor[] {
 }
 
 /**
- * Cases checked forward only: backward through LSTM/GRU steps takes minutes to build and compile
- * on cpu today (measured: one GRU step's backward() ≈ 6 s, five steps > 2 min), too slow for CI.
- * Their gradients are in the fixture for when it is not.
+ * Cases checked forward only on cpu, each with why. LSTMDeepBi (2 layers, bidirectional,
+ * batchFirst, h0 and c0): its backward lowers a kernel (r_4_2_16_1, an input-projection gradient)
+ * that the cpu backend's WebAssembly renderer emits with more locals than WebAssembly allows
+ * ("CompileError: WebAssembly.Module(): Compiling function #4 failed: local count too large"), an
+ * open backend-cpu bug. Its gradients pass on the cuda emulator; on cpu, GRUDeepBi and
+ * LSTMUnbatchedHidden check gradients through several layers, both directions and initial states.
  */
-export const FORWARD_ONLY = new Set(['RNNRelu2', 'LSTM', 'LSTMDeepBi', 'GRU', 'GRUDeepBi', 'GRUUnbatched']);
+export const CPU_FORWARD_ONLY = new Map<string, string>([['LSTMDeepBi', 'backward: a wasm kernel with too many locals (backend-cpu)']]);
 
 export async function runModuleCase(c: ModuleCase, device = 'cpu'): Promise<void> {
   const build = BUILD[c.name];
@@ -195,7 +202,7 @@ export async function runModuleCase(c: ModuleCase, device = 'cpu'): Promise<void
   const outs = flat(call ? call(m, inputs) : m.forward(...inputs));
   expect(outs.length, `${c.name} outputs`).toBe(c.outputs.length);
   for (let i = 0; i < c.outputs.length; i++) await expectClose(outs[i], c.outputs[i], `${c.name} output ${i}`);
-  if (FORWARD_ONLY.has(c.name)) return;
+  if (device === 'cpu' && CPU_FORWARD_ONLY.has(c.name)) return;
   let total: Tensor | null = null;
   c.gradOutputs.forEach((g, i) => {
     const term = outs[i]!.mul(toTensor(g, device)).sum();

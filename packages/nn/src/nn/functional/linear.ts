@@ -148,7 +148,7 @@ export function batchNorm(
   let v: Tensor;
   if (training || !runningMean || !runningVar) {
     const count = input.numel() / c;
-    if (training && count <= 1) throw new RangeError(`Expected more than 1 value per channel when training, got input size [${input.shape.join(', ')}]`);
+    if (training && count <= 1) throw new RangeError(`Expected more than 1 value per channel when training, got input size torch.Size([${input.shape.join(', ')}])`);
     mean = input.mean(dims, true);
     v = input.sub(mean).square().mean(dims, true);
     if (training && runningMean && runningVar) {

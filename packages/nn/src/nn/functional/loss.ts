@@ -21,9 +21,10 @@ export function applyReduction(loss: Tensor, reduction: Reduction): Tensor {
 
 const torchSize = (s: readonly number[]): string => `torch.Size([${s.join(', ')}])`;
 
-function checkSameSize(fn: string, input: Tensor, target: Tensor): void {
+/** binary_cross_entropy's check, in its words (a ValueError in PyTorch, without the function's name). */
+function checkSameSize(input: Tensor, target: Tensor): void {
   if (input.shape.join() !== target.shape.join()) {
-    throw new ShapeError(`${fn}: Using a target size (${torchSize(target.shape)}) that is different to the input size (${torchSize(input.shape)}) is deprecated. Please ensure they have the same size.`);
+    throw new ShapeError(`Using a target size (${torchSize(target.shape)}) that is different to the input size (${torchSize(input.shape)}) is deprecated. Please ensure they have the same size.`);
   }
 }
 
@@ -215,7 +216,7 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, ...rest: [(Ten
   const a = parseArgs(fn, ['weight'], ['reduction'], rest);
   const weight = optTensor(fn, 'weight', a['weight']);
   const reduction = str(fn, 'reduction', a['reduction'], 'mean', REDUCTIONS);
-  checkSameSize(fn, input, target);
+  checkSameSize(input, target);
   let loss = target.mul(log100(input)).add(target.neg().add(1).mul(log100(input.neg().add(1)))).neg();
   if (weight) loss = loss.mul(weight);
   return applyReduction(loss, reduction);

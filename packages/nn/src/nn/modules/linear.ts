@@ -1,5 +1,5 @@
 /** Identity, Linear, Bilinear, Flatten, Unflatten. */
-import type { Tensor } from '@fusor/tensor';
+import { ShapeError, type Tensor } from '@fusor/tensor';
 import { Module, pyRepr } from '../module.js';
 import type { Parameter } from '../parameter.js';
 import { parseArgs, int, bool, ints } from '../args.js';
@@ -117,6 +117,10 @@ export class Unflatten extends Module {
   }
   override forward(input: Tensor): Tensor {
     const d = this.dim < 0 ? this.dim + input.ndim : this.dim;
+    const size = input.shape[d];
+    if (size !== undefined && this.unflattenedSize.reduce((a, b) => a * b, 1) !== size && !this.unflattenedSize.includes(-1)) {
+      throw new ShapeError(`unflatten: Provided sizes [${this.unflattenedSize.join(', ')}] don't multiply up to the size of dim ${d} (${size}) in the input tensor`);
+    }
     return input.reshape([...input.shape.slice(0, d), ...this.unflattenedSize, ...input.shape.slice(d + 1)]);
   }
   override extraRepr(): string {

@@ -28,7 +28,15 @@ export interface RNNOptions extends FactoryOptions {
  */
 const boundary = (t: Tensor): Tensor => {
   t._realize();
+  // the same in backward: the gradient reaching each step's state is computed at once, or the
+  // backward graph of the whole sequence was fused into one program that inlined every step's
+  // gradient again wherever it was used (a GRU over 5 steps: minutes to compile)
+  if (t.requiresGrad) t.registerHook(realizeGrad);
   return t;
+};
+const realizeGrad = (g: Tensor): Tensor => {
+  g._realize();
+  return g;
 };
 
 type Mode = 'RNN_TANH' | 'RNN_RELU' | 'LSTM' | 'GRU';
@@ -104,16 +112,17 @@ abstract class RNNBase<H> extends Module<[Tensor, (H | null)?], [Tensor, H]> {
       if (t.shape.join() !== stateShape.join()) throw new ShapeError(`Expected ${what} size (${stateShape.join(', ')}), got [${t.shape.join(', ')}]`);
       return t;
     };
-    const hs = prep(h0, 'hidden') ?? torch.zeros(stateShape, { dtype: x.dtype, device: x.device });
     const isLstm = this.mode === 'LSTM';
-    const cs = isLstm ? (prep(c0, 'cell') ?? torch.zeros(stateShape, { dtype: x.dtype, device: x.device })) : null;
+    const hs = prep(h0, isLstm ? 'hidden[0]' : 'hidden') ?? torch.zeros(stateShape, { dtype: x.dtype, device: x.device });
+    const cs = isLstm ? (prep(c0, 'hidden[1]') ?? torch.zeros(stateShape, { dtype: x.dtype, device: x.device })) : null;
     const hn: Tensor[] = [];
     const cn: Tensor[] = [];
     for (let l = 0; l < this.numLayers; l++) {
       const outs: Tensor[] = [];
       for (let d = 0; d < dirs; d++) {
         const { wih, whh, bih, bhh } = this.weights(l, d);
-        const xi = F.linear(x, wih, bih); // [L, N, G·H] for all steps at once
+        // [L, N, G·H] for all steps at once, computed once: every step's backward reads it
+        const xi = boundary(F.linear(x, wih, bih));
         let h = hs.select(0, l * dirs + d);
         let c = cs ? cs.select(0, l * dirs + d) : null;
         const steps: Tensor[] = new Array<Tensor>(len);
@@ -128,12 +137,14 @@ abstract class RNNBase<H> extends Module<[Tensor, (H | null)?], [Tensor, H]> {
         hn.push(h);
         if (c) cn.push(c);
       }
-      x = dirs === 1 ? outs[0]! : torch.cat(outs, 2);
+      // one buffer per layer: a stack of per-step buffers is a chain of selects in every kernel that
+      // reads it (stacked again over directions and layers, the kernels outgrew WebAssembly's locals)
+      x = boundary(dirs === 1 ? outs[0]! : torch.cat(outs, 2));
       if (this.dropout > 0 && this.training && l < this.numLayers - 1) x = F.dropout(x, this.dropout, true);
     }
     let out = x;
-    let hN = torch.stack(hn, 0);
-    let cN = isLstm ? torch.stack(cn, 0) : null;
+    let hN = boundary(torch.stack(hn, 0));
+    let cN = isLstm ? boundary(torch.stack(cn, 0)) : null;
     if (!batched) {
       out = out.squeeze(1);
       hN = hN.squeeze(1);
@@ -176,7 +187,9 @@ export class LSTM extends RNNBase<[Tensor, Tensor]> {
     super('LSTM', 'LSTM', args);
   }
   protected cell(xi: Tensor, h: Tensor, c: Tensor | null, whh: Tensor, bhh: Tensor | null): [Tensor, Tensor] {
-    const gates = xi.add(F.linear(h, whh, bhh));
+    // a boundary: the backward of each gate reads the pre-activations (and their gradient is used
+    // three times: for h, W_hh and the input), so neither is recomputed inside other kernels
+    const gates = boundary(xi.add(F.linear(h, whh, bhh)));
     const [i, f, g, o] = gates.chunk(4, 1) as [Tensor, Tensor, Tensor, Tensor];
     const c2 = f.sigmoid().mul(c!).add(i.sigmoid().mul(g.tanh()));
     return [o.sigmoid().mul(c2.tanh()), c2];
@@ -196,7 +209,7 @@ export class GRU extends RNNBase<Tensor> {
     super('GRU', 'GRU', args);
   }
   protected cell(xi: Tensor, h: Tensor, _c: Tensor | null, whh: Tensor, bhh: Tensor | null): [Tensor, null] {
-    const hh = F.linear(h, whh, bhh);
+    const hh = boundary(F.linear(h, whh, bhh)); // as LSTM's gates
     const [xr, xz, xn] = xi.chunk(3, 1) as [Tensor, Tensor, Tensor];
     const [hr, hz, hn] = hh.chunk(3, 1) as [Tensor, Tensor, Tensor];
     const r = xr.add(hr).sigmoid();
