@@ -1356,6 +1356,8 @@ function helpers(): { toi32: Code; randBits: Code } {
   return { toi32, randBits };
 }
 
+const MAX_WASM_LOCALS = 50_000;
+
 function build(kernel: Kernel, memory: MemoryImport, opts: RenderWasmOptions, listing: boolean): { bytes: Uint8Array; listings: [string, Code][] } {
   const flat = flatten(kernel);
   for (const b of kernel.buffers) family(b.dtype);
@@ -1370,6 +1372,11 @@ function build(kernel: Kernel, memory: MemoryImport, opts: RenderWasmOptions, li
   const params3: ValType[] = [I32, I32, I32];
   const out: [string, Code][] = [];
   const add = (name: string, code: Code): void => {
+    // engines refuse a function past 50,000 locals (V8's kV8MaxWasmFunctionLocals): such a kernel
+    // (a deep recurrent backward fused whole) runs on the JavaScript renderer instead
+    if (code.params.length + code.localCount > MAX_WASM_LOCALS) {
+      throw new Unsupported(`a kernel needing ${code.params.length + code.localCount} WebAssembly locals (the limit is ${MAX_WASM_LOCALS})`);
+    }
     m.func(code, name);
     out.push([name, code]);
   };

@@ -306,6 +306,11 @@ export class Code {
     if (text === 'block' || text === 'loop' || text === 'if' || text === 'else') this.depth++;
   }
 
+  /** Locals declared so far (parameters not counted). */
+  get localCount(): number {
+    return this.locals.length;
+  }
+
   /** A fresh local of type `t`; its index. */
   local(t: ValType): number {
     this.locals.push(t);

@@ -595,7 +595,8 @@ function finish(roots: readonly Node[], made: readonly Node[]): void {
   }
   for (const [n, b] of latest) if (realized.get(n) === b) touchEvictable(n, b);
   latest.clear();
-  trimCache();
+  // the roots leave the cache before it is trimmed: a root that is a host-backed buffer uploaded
+  // for this realize would otherwise be dropped by the trim before its caller reads it
   for (const r of roots) {
     if (r.op !== 'BUFFER' || hostCopies.has(r)) {
       const b = realized.get(r)!;
@@ -603,6 +604,7 @@ function finish(roots: readonly Node[], made: readonly Node[]): void {
       latest.set(r, b);
     }
   }
+  trimCache();
 }
 
 const computedBefore = new WeakSet<Node>();

@@ -203,3 +203,22 @@ describe('Tensor.realize()', () => {
     expect(await y.realizeAsync()).toBe(y);
   });
 });
+
+describe('the cache trim at the end of a realize', () => {
+  it('keeps the roots it was asked for, host-backed buffers included, under any budget', () => {
+    const budget = torch.getCacheBudget();
+    torch.setCacheBudget({ buffers: 0, bytes: 0 });
+    try {
+      const hosts = [1, 2, 3].map((k) => torch.tensor([k, k + 1, k + 2], { dtype: torch.float32 }));
+      for (let round = 0; round < 3; round++) {
+        for (const [k, h] of hosts.entries()) {
+          // reading a host-backed tensor uploads it in this realize: the trim must not drop it
+          expect(vals(h.mul(1))).toEqual([k + 1, k + 2, k + 3]);
+          expect(vals(h)).toEqual([k + 1, k + 2, k + 3]);
+        }
+      }
+    } finally {
+      torch.setCacheBudget(budget);
+    }
+  });
+});
