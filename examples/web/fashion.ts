@@ -10,8 +10,8 @@ import * as torch from '@fusor/tensor';
 import '@fusor/backend-webgpu'; // registers the webgpu backend
 import { data, nn, optim } from '@fusor/nn';
 import { drawAccuracy, drawLoss, drawSamples } from './chart.js';
+import { $, breathe, errorText } from './page.js';
 
-const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const BATCH = 64;
 const LR = 1e-3;
 const EVAL_EVERY = 25;
@@ -34,15 +34,7 @@ function setState(state: State, message: string): void {
   for (const input of document.querySelectorAll<HTMLInputElement>('input[name=device]')) input.disabled = busy || input.dataset['available'] === 'no';
 }
 
-const errorText = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
 
-/** Lets the browser paint during the loop, at most every ~30 ms. */
-let lastYield = 0;
-async function breathe(force = false): Promise<void> {
-  if (!force && performance.now() - lastYield < 30) return;
-  await new Promise((r) => setTimeout(r, 0));
-  lastYield = performance.now();
-}
 
 async function probe(device: string): Promise<boolean> {
   const input = $<HTMLInputElement>(`device-${device}`);

@@ -10,8 +10,8 @@
 import * as torch from '@fusor/tensor';
 import '@fusor/backend-webgpu'; // registers the webgpu backend
 import { drawFit, drawLoss, type Series } from './chart.js';
+import { $, breathe, errorText } from './page.js';
 
-const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const COLORS: Record<string, string> = { cpu: '#2f5fd0', webgpu: '#e0731b' };
 const STEPS = 200;
 
@@ -36,15 +36,7 @@ function selectedDevice(): string {
   return document.querySelector<HTMLInputElement>('input[name=device]:checked')!.value;
 }
 
-const errorText = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
 
-/** Lets the browser paint (and stay responsive) during a long loop, at most every ~30 ms. */
-let lastYield = 0;
-async function breathe(force = false): Promise<void> {
-  if (!force && performance.now() - lastYield < 30) return;
-  await new Promise((r) => setTimeout(r, 0));
-  lastYield = performance.now();
-}
 
 // ── devices ─────────────────────────────────────────────────────────────────────────────
 

@@ -1,0 +1,13 @@
+/** What both demo pages share: element lookup, error text, and yielding to the browser in long loops. */
+
+export const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+
+export const errorText = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+
+/** Lets the browser paint (and stay responsive) during a long loop, at most every ~30 ms. */
+let lastYield = 0;
+export async function breathe(force = false): Promise<void> {
+  if (!force && performance.now() - lastYield < 30) return;
+  await new Promise((r) => setTimeout(r, 0));
+  lastYield = performance.now();
+}
