@@ -52,7 +52,7 @@ describe('nn.parallel argument checks', () => {
     );
     expect(() => new nn.parallel.RowParallelLinear(4, 2, undefined as never)).toThrow('RowParallelLinear: options with devices are required');
     expect(() => new nn.parallel.RowParallelLinear(0, 2, { devices: ['cpu'] })).toThrow('RowParallelLinear: in_features must be a positive integer, got 0');
-    expect(() => new nn.parallel.RowParallelLinear(4, 2, { devices: ['cpu'], bias: 1 as never })).toThrow("RowParallelLinear(): argument 'bias' must be a bool, not number");
+    expect(() => new nn.parallel.RowParallelLinear(4, 2, { devices: ['cpu'], bias: 1 as never })).toThrow("RowParallelLinear(): argument 'bias' must be bool, not int");
     const row = new nn.parallel.RowParallelLinear(4, 2, { devices: ['cpu'] });
     expect(() => row.forward(torch.randn(2, 3))).toThrow('RowParallelLinear: input has 3 features, expected 4');
     expect(() => row.forwardShards([torch.randn(2, 4), torch.randn(2, 4)])).toThrow('RowParallelLinear: expected 1 input shards, got 2');

@@ -56,7 +56,12 @@ export function describe(v: unknown): string {
   if (v === null) return 'NoneType';
   if (v instanceof Tensor) return 'Tensor';
   if (Array.isArray(v)) return 'list';
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  if (typeof v === 'object') return (v as object).constructor === Object ? 'dict' : ((v as object).constructor?.name ?? 'object');
+  // Python's names, as PyTorch's messages give them
+  if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'float';
+  if (typeof v === 'string') return 'str';
+  if (typeof v === 'boolean') return 'bool';
+  if (v === undefined) return 'NoneType';
   return typeof v;
 }
 
@@ -77,7 +82,7 @@ export function optNum(fn: string, name: string, v: unknown): number | null {
 }
 export function bool(fn: string, name: string, v: unknown, dflt: boolean): boolean {
   if (v === undefined) return dflt;
-  if (typeof v !== 'boolean') throw new TypeError(`${fn}(): argument '${name}' must be a bool, not ${describe(v)}`);
+  if (typeof v !== 'boolean') throw new TypeError(`${fn}(): argument '${name}' must be bool, not ${describe(v)}`);
   return v;
 }
 export function str<T extends string>(fn: string, name: string, v: unknown, dflt: T, allowed: readonly T[]): T {
