@@ -105,6 +105,29 @@ describe('structural plan cache', () => {
     expect(cached.values).toEqual(planned.values);
   });
 
+  it('a lazy value read by every step is cached after its second computation, replayed or planned', () => {
+    /** Launches per step of a loop reading one lazy value (y) with new inputs each step. */
+    const loop = (): number[] => {
+      const base = ints([64], 7);
+      // a kernel of its own (a reduction broadcast back), held and never read itself: computed inside each step's realize
+      const y = base.sub(base.max());
+      const launches: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        const before = torch.compilerStats().launched;
+        ints([64], i).add(y).sum().itemSync();
+        launches.push(torch.compilerStats().launched - before);
+      }
+      return launches;
+    };
+    const replayed = loop();
+    torch.setPlanCacheCapacity(0);
+    const planned = loop();
+    torch.setPlanCacheCapacity(256);
+    // the second computation of y keeps it: later steps launch only the sum
+    expect(planned.slice(2)).toEqual([1, 1, 1, 1]);
+    expect(replayed).toEqual(planned);
+  });
+
   it('in-place writes through views on new storage replay with the new storage', () => {
     const f = (seed: number): T => {
       const base = ints([4, 5], seed);
