@@ -1,5 +1,5 @@
 // Prints one machine-readable line as the very last output of a test run:
-//   "N passed, N failed" (plus ", N skipped" when any were skipped).
+//   "N passed, N failed" (skipped tests, when there are any, are counted on the line before).
 // CI scripts and humans read the tail of the log; this line is the verdict.
 import type { Reporter, SerializedError, TestModule } from 'vitest/node';
 
@@ -22,8 +22,7 @@ export default class SummaryReporter implements Reporter {
       failed += failedHere;
     }
     failed += unhandledErrors.length;
-    const parts = [`${passed} passed`, `${failed} failed`];
-    if (skipped > 0) parts.push(`${skipped} skipped`);
-    process.stdout.write(`\n${parts.join(', ')}\n`);
+    const before = skipped > 0 ? `\n${skipped} skipped` : '';
+    process.stdout.write(`${before}\n${passed} passed, ${failed} failed\n`);
   }
 }
