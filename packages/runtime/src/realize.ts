@@ -469,8 +469,7 @@ function runKernel(item: ScheduleItem, made: Node[]): void {
     const pbufs = [out, ...prefill.inputs.map(need)];
     backend.launch(pre, pbufs.map((b) => b.handle), prefill.varValues);
     stats.launched++;
-    tape?.steps.push({ k: 'kernel', backend, kernel: prefill.kernel, program: pre, bufs: pbufs, vars: prefill.varValues });
-    recording?.push({ k: 'kernel', backend, program: pre, vars: prefill.varValues, rands: prefill.rands, bufs: pbufs, made: null });
+    noteLaunch({ k: 'kernel', backend, kernel: prefill.kernel, program: pre, vars: prefill.varValues, rands: prefill.rands, bufs: pbufs, made: null });
   }
   const bufs = [out, ...inputs.map(need)];
   backend.launch(
@@ -481,8 +480,7 @@ function runKernel(item: ScheduleItem, made: Node[]): void {
   stats.launched++;
   setBuffer(item.root, out);
   if (item.kind !== 'assign') made.push(item.root);
-  tape?.steps.push({ k: 'kernel', backend, kernel, program, bufs, vars: varValues });
-  recording?.push({ k: 'kernel', backend, program, vars: varValues, rands, bufs, made: item.kind === 'assign' ? null : item.root });
+  noteLaunch({ k: 'kernel', backend, kernel, program, vars: varValues, rands, bufs, made: item.kind === 'assign' ? null : item.root });
 }
 
 function runGemm(backend: Backend, item: ScheduleItem, g: Contraction, made: Node[]): void {
@@ -494,8 +492,13 @@ function runGemm(backend: Backend, item: ScheduleItem, g: Contraction, made: Nod
   stats.routines++;
   setBuffer(item.root, out);
   made.push(item.root);
-  tape?.steps.push({ k: 'gemm', backend, shape: g.shape, bufs: [out, a, b] });
-  recording?.push({ k: 'gemm', backend, shape: g.shape, bufs: [out, a, b], made: item.root });
+  noteLaunch({ k: 'gemm', backend, shape: g.shape, bufs: [out, a, b], made: item.root });
+}
+
+/** A launch, told to whoever records: jit's tape (a tape step is this less `rands` and `made`) and a cacheable realize's plan. */
+function noteLaunch(step: RecordedStep & ({ readonly k: 'gemm' } | { readonly k: 'kernel'; readonly kernel: Kernel })): void {
+  tape?.steps.push(step as TapeStep);
+  recording?.push(step);
 }
 
 // ------------------------------------------------------------------ copies between devices

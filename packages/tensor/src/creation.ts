@@ -32,15 +32,15 @@ export interface TensorOptions {
 
 type SizesAndOptions = (number | readonly number[] | TensorOptions | undefined)[];
 
-/** `f(2, 3, opts)`, `f([2, 3], opts)`: the sizes and the trailing options object. */
-function splitArgs(args: SizesAndOptions, fn: string): { sizes: number[]; opts: TensorOptions } {
+/** `f(2, 3, opts)`, `f([2, 3], opts)`: the sizes and the trailing options object (place() checks it). */
+function splitArgs(args: SizesAndOptions): { sizes: number[]; opts: TensorOptions } {
   const last = args[args.length - 1];
   const hasOpts = last !== undefined && typeof last === 'object' && !Array.isArray(last);
   const sizeArgs = (hasOpts ? args.slice(0, -1) : args).filter((a) => a !== undefined);
   const sizes = sizesArg(sizeArgs as unknown[], 'size');
   const neg = sizes.find((s) => s < 0);
   if (neg !== undefined) throw new ShapeError(`Trying to create tensor with negative dimension ${neg}: [${sizes.join(', ')}]`);
-  return { sizes, opts: hasOpts ? checkTensorOptions(fn, last as TensorOptions) : {} };
+  return { sizes, opts: hasOpts ? (last as TensorOptions) : {} };
 }
 
 const TENSOR_OPTIONS = ['dtype', 'device', 'requiresGrad'];
@@ -148,13 +148,13 @@ export function full(size: readonly number[], fillValue: number | boolean, opts:
 }
 
 export function zeros(...args: SizesAndOptions): Tensor {
-  const { sizes, opts } = splitArgs(args, 'zeros');
+  const { sizes, opts } = splitArgs(args);
   const { dtype, device } = place('zeros', opts, getDefaultDtype());
   return finish(constNode(0, dtype, sizes, device), opts);
 }
 
 export function ones(...args: SizesAndOptions): Tensor {
-  const { sizes, opts } = splitArgs(args, 'ones');
+  const { sizes, opts } = splitArgs(args);
   const { dtype, device } = place('ones', opts, getDefaultDtype());
   return finish(constNode(1, dtype, sizes, device), opts);
 }
@@ -203,7 +203,7 @@ export function linspace(start: number, end: number, steps: number, opts: Tensor
 }
 
 export function rand(...args: SizesAndOptions): Tensor {
-  const { sizes, opts } = splitArgs(args, 'rand');
+  const { sizes, opts } = splitArgs(args);
   const { dtype, device } = place('rand', opts, getDefaultDtype());
   if (!isFloat(dtype)) throw new TypeError(`"check_uniform_bounds" not implemented for '${dtype}'`);
   const n = sizes.reduce((x, y) => x * y, 1);
@@ -211,7 +211,7 @@ export function rand(...args: SizesAndOptions): Tensor {
 }
 
 export function randn(...args: SizesAndOptions): Tensor {
-  const { sizes, opts } = splitArgs(args, 'randn');
+  const { sizes, opts } = splitArgs(args);
   const { dtype, device } = place('randn', opts, getDefaultDtype());
   if (!isFloat(dtype)) throw new TypeError(`"normal_kernel_cpu" not implemented for '${dtype}'`);
   return finish(standardNormal(sizes, dtype, device), opts);

@@ -161,6 +161,17 @@ export interface SortOptions {
   stable?: boolean;
 }
 
+/** The parameters of sort/argsort and topk, as PyTorch's signatures name them (dim, then flags). */
+const SORT_PARAMS: readonly Param[] = [
+  { name: 'dim', kind: 'int' },
+  { name: 'descending', kind: 'bool' },
+];
+const TOPK_PARAMS: readonly Param[] = [
+  { name: 'dim', kind: 'int' },
+  { name: 'largest', kind: 'bool' },
+  { name: 'sorted', kind: 'bool' },
+];
+
 /** torch.sort(x, dim=-1, descending=False, *, stable): always stable here (a stable sort is a valid unstable one). */
 export function sort(x: Tensor, dim?: number | SortOptions, descending?: boolean | SortOptions, opts?: SortOptions): ValuesIndices {
   const a = parseArgs('sort', [dim, descending, opts], SORT_PARAMS, [{ name: 'stable', kind: 'bool' }]);
@@ -172,11 +183,6 @@ export function sort(x: Tensor, dim?: number | SortOptions, descending?: boolean
   const values = reshapeNode(gatherNode(xn, x.ndim === 0 ? reshapeNode(pos, [1]) : pos, dd), x.shape);
   return valuesIndices(record('SortBackward0', values, [x], false), record('', castNode(pos, 'int64'), [], false));
 }
-
-const SORT_PARAMS: readonly Param[] = [
-  { name: 'dim', kind: 'int' },
-  { name: 'descending', kind: 'bool' },
-];
 
 export function argsort(x: Tensor, dim?: number | SortOptions, descending?: boolean | SortOptions, opts?: SortOptions): Tensor {
   return sort(x, dim, descending, opts).indices;
@@ -190,11 +196,7 @@ export interface TopkOptions {
 
 /** torch.topk: the k largest (or smallest) along dim, in sorted order. */
 export function topk(x: Tensor, k: number, dim?: number | TopkOptions, largest?: boolean | TopkOptions, sorted?: boolean | TopkOptions, opts?: TopkOptions): ValuesIndices {
-  const a = parseArgs('topk', [dim, largest, sorted, opts], [
-    { name: 'dim', kind: 'int' },
-    { name: 'largest', kind: 'bool' },
-    { name: 'sorted', kind: 'bool' },
-  ]);
+  const a = parseArgs('topk', [dim, largest, sorted, opts], TOPK_PARAMS);
   const d = normDim((a.dim as number | undefined) ?? -1, Math.max(x.ndim, 1));
   const big = (a.largest as boolean | undefined) ?? true;
   const size = x.ndim === 0 ? 1 : x.shape[d]!;
