@@ -23,6 +23,8 @@ export type NodeArg =
 export class Node {
   private static nextId = 0;
   readonly id = Node.nextId++;
+  /** @internal the next node in the intern table's bucket of equal hashes */
+  _chain: Node | null = null;
   constructor(
     readonly op: Op,
     readonly dtype: DType,
@@ -30,10 +32,28 @@ export class Node {
     readonly src: readonly Node[],
     readonly arg: NodeArg,
     readonly device: string,
-    readonly key: string,
-    /** What the node is apart from its sources (op, dtype, device, shape, argument): with the sources' positions, the graph's structure. */
-    readonly sig: string,
+    /**
+     * A hash of what the node is apart from its sources (op, dtype, device, shape, argument;
+     * a draw's seed and offset left out): with the sources' positions, the graph's structure.
+     * Equal nodes have equal hashes; the plan cache checks the fields themselves on a hit.
+     */
+    readonly sigHash: number,
   ) {}
+
+  /**
+   * The node as a string, unique among live nodes: what it is (`sig`) and its sources' ids.
+   * Built on demand (debugging, tests): interning compares hashes and fields, not strings.
+   */
+  get key(): string {
+    let key = this.sig + '|';
+    for (let i = 0; i < this.src.length; i++) key += (i ? ',' : '') + this.src[i]!.id;
+    return key;
+  }
+
+  /** What the node is apart from its sources, as a string (op, dtype, device, shape, argument). */
+  get sig(): string {
+    return this.op + '|' + this.dtype + '|' + this.device + '|' + this.shape.join(',') + '|' + (this.arg === null ? '' : argKey(this.arg));
+  }
 
   get size(): number {
     return prod(this.shape);
@@ -54,46 +74,207 @@ function argKey(arg: NodeArg): string {
   return JSON.stringify(arg);
 }
 
+// ------------------------------------------------------------------ hashing
+
 /**
- * The intern table holds nodes strongly, most recent last, and forgets the oldest past a bound.
+ * Interning used to key its table by a string of the node's fields and its sources' ids: for a
+ * chain of small elementwise ops, building and hashing that string was a third of the time spent
+ * recording an op. Now the key is a 30-bit hash of the same fields, and a hit is checked field by
+ * field (`sameNode`), so nothing is allocated for a lookup.
+ */
+function mix(h: number, v: number): number {
+  h = Math.imul(h ^ v, 0x5bd1e995);
+  return h ^ (h >>> 15);
+}
+
+const f64 = new Float64Array(1);
+const u32 = new Uint32Array(f64.buffer);
+
+function mixNumber(h: number, v: number): number {
+  if ((v | 0) === v && !(v === 0 && 1 / v < 0)) return mix(h, v);
+  if (v !== v) return mix(h, 0x7ff80001); // every NaN is one constant (Object.is(NaN, NaN))
+  f64[0] = v;
+  return mix(mix(h, u32[0]!), u32[1]!);
+}
+
+/** Small ids for the strings a node names (op, dtype, device, argument keys). */
+const stringIds = new Map<string, number>();
+function stringId(s: string): number {
+  let id = stringIds.get(s);
+  if (id === undefined) {
+    id = stringIds.size + 1;
+    stringIds.set(s, id);
+  }
+  return id;
+}
+
+function mixArg(h: number, a: unknown): number {
+  if (typeof a === 'number') return mixNumber(h, a);
+  if (typeof a === 'string') return mix(h, stringId(a));
+  if (Array.isArray(a)) {
+    h = mix(h, 0x40000000 + a.length);
+    for (let i = 0; i < a.length; i++) h = mixArg(h, a[i]);
+    return h;
+  }
+  // the plain objects of NodeArg (the ops make them with their keys in one order)
+  const o = a as Record<string, unknown>;
+  for (const k in o) h = mixArg(mix(h, stringId(k)), o[k]);
+  return h;
+}
+
+/** Equal arguments: numbers by Object.is (-0 is not 0, NaN is NaN), arrays and objects by their members. */
+function sameArg(a: unknown, b: unknown): boolean {
+  if (typeof a === 'number') return typeof b === 'number' && Object.is(a, b);
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameArg(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const oa = a as Record<string, unknown>;
+  const ob = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in oa) {
+    if (!(k in ob) || !sameArg(oa[k], ob[k])) return false;
+    n++;
+  }
+  for (const _ in ob) n--;
+  return n === 0;
+}
+
+function sameShape(a: Shape, b: Shape): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The hash of what a node is apart from its sources; a draw's (seed, offset) left out (a kernel parameter, not structure). */
+function sigHashOf(op: Op, dtype: DType, shape: Shape, arg: NodeArg, device: string): number {
+  let h = mix(mix(mix(0x2545f491, stringId(op)), stringId(dtype)), stringId(device));
+  h = mix(h, shape.length);
+  for (let i = 0; i < shape.length; i++) h = mix(h, shape[i]!);
+  if (op !== 'RAND' && arg !== null) h = mixArg(h, arg);
+  return h & 0x3fffffff;
+}
+
+/** What a node is apart from its sources: what the structural plan cache keeps of a node (not the node, which would hold its buffers). */
+export interface Signature {
+  readonly op: Op;
+  readonly dtype: DType;
+  readonly device: string;
+  readonly shape: Shape;
+  readonly arg: NodeArg;
+  readonly sigHash: number;
+}
+
+export const signatureOf = (n: Node): Signature => ({ op: n.op, dtype: n.dtype, device: n.device, shape: n.shape, arg: n.arg, sigHash: n.sigHash });
+
+/** Whether a node is what `s` describes, as the plan cache compares them: a draw's (seed, offset) is not compared. */
+export function sameSignature(n: Node, s: Signature): boolean {
+  return (
+    n.sigHash === s.sigHash &&
+    n.op === s.op &&
+    n.dtype === s.dtype &&
+    n.device === s.device &&
+    sameShape(n.shape, s.shape) &&
+    (n.op === 'RAND' || sameArg(n.arg, s.arg))
+  );
+}
+
+// ------------------------------------------------------------------ the intern table
+
+/**
+ * The intern table holds nodes strongly and forgets the least recently used past a bound.
  * Not weakly: a WeakRef keeps its target alive until the current synchronous job ends, so in a
  * plain synchronous loop every node ever made would stay alive. Forgetting a node only costs
  * sharing: an equal graph built after it was forgotten is a new object.
+ *
+ * Two generations, each a map from hash to a chain of nodes: new and used nodes go to the young
+ * one; when it holds half the capacity, the old one is dropped whole and the young one becomes
+ * old. A node used again while old moves to the young generation, so what a loop keeps
+ * building (its constants) stays. Nothing is walked to trim.
  */
-const table = new Map<string, Node>();
+let young = new Map<number, Node>();
+let old = new Map<number, Node>();
+let youngCount = 0;
+let oldCount = 0;
 let capacity = 1 << 16;
 
 /** Sets how many nodes the intern table remembers (tests of interning and memory). */
 export function setInternCapacity(n: number): void {
-  capacity = Math.max(1, n);
-  trim();
+  capacity = Math.max(2, n);
+  while (youngCount + oldCount > capacity) age();
 }
 
-/** Forgets the oldest nodes down to three quarters of the capacity (in batches, so the cost is amortized). */
-function trim(): void {
-  if (table.size <= capacity) return;
-  const keep = Math.floor(capacity * 0.75);
-  for (const k of table.keys()) {
-    table.delete(k);
-    if (table.size <= keep) break;
+/** Drops the old generation; the young one becomes old. */
+function age(): void {
+  old = young;
+  oldCount = youngCount;
+  young = new Map();
+  youngCount = 0;
+}
+
+function matchIn(head: Node | undefined, op: Op, dtype: DType, shape: Shape, src: readonly Node[], arg: NodeArg, device: string): Node | null {
+  for (let n = head ?? null; n !== null; n = n._chain) {
+    if (n.op !== op || n.dtype !== dtype || n.device !== device || n.src.length !== src.length || !sameShape(n.shape, shape)) continue;
+    let same = true;
+    for (let i = 0; i < src.length; i++) {
+      if (n.src[i] !== src[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same && sameArg(n.arg, arg)) return n;
   }
+  return null;
+}
+
+/** Takes `n` out of its bucket's chain in `table`. */
+function unlink(table: Map<number, Node>, h: number, n: Node): void {
+  const head = table.get(h)!;
+  if (head === n) {
+    if (n._chain === null) table.delete(h);
+    else table.set(h, n._chain);
+  } else {
+    let p = head;
+    while (p._chain !== n) p = p._chain!;
+    p._chain = n._chain;
+  }
+  n._chain = null;
+}
+
+function link(h: number, n: Node): void {
+  n._chain = young.get(h) ?? null;
+  young.set(h, n);
+  if (++youngCount >= capacity >> 1) age();
 }
 
 /** Creates or returns the interned node. Validation lives in the typed constructors below. */
 function intern(op: Op, dtype: DType, shape: Shape, src: readonly Node[], arg: NodeArg, device: string): Node {
-  const sig = op + '|' + dtype + '|' + device + '|' + shape.join(',') + '|' + (arg === null ? '' : argKey(arg));
-  let key = sig + '|';
-  for (let i = 0; i < src.length; i++) key += (i ? ',' : '') + src[i]!.id;
-  const hit = table.get(key);
+  const sig = sigHashOf(op, dtype, shape, arg, device);
+  // a draw's (seed, offset) is left out of its signature but not out of its identity
+  let h = op === 'RAND' && arg !== null ? mixArg(sig, arg) : sig;
+  for (let i = 0; i < src.length; i++) h = mix(h, src[i]!.id);
+  h &= 0x3fffffff;
+  const hit = matchIn(young.get(h), op, dtype, shape, src, arg, device);
   if (hit) return hit;
-  const n = new Node(op, dtype, Object.freeze([...shape]), Object.freeze([...src]), arg, device, key, sig);
-  table.set(key, n);
-  if (table.size > capacity) trim();
+  const aged = matchIn(old.get(h), op, dtype, shape, src, arg, device);
+  if (aged) {
+    unlink(old, h, aged);
+    oldCount--;
+    link(h, aged);
+    return aged;
+  }
+  const n = new Node(op, dtype, Object.isFrozen(shape) ? shape : Object.freeze([...shape]), Object.freeze([...src]), arg, device, sig);
+  link(h, n);
   return n;
 }
 
 /** Number of nodes the intern table holds (for tests of interning and memory). */
-export const internedCount = (): number => table.size;
+export const internedCount = (): number => youngCount + oldCount;
 
 function checkShape(shape: Shape): void {
   for (const d of shape) {
@@ -105,7 +286,9 @@ let nextBuffer = 0;
 /** A fresh realized-buffer node; the compiler maps it to device memory. */
 export function bufferNode(dtype: DType, shape: Shape, device: string): Node {
   checkShape(shape);
-  return intern('BUFFER', dtype, shape, [], { buffer: nextBuffer++ }, device);
+  // never equal to another node: made directly, not through the intern table
+  const arg = { buffer: nextBuffer++ };
+  return new Node('BUFFER', dtype, Object.freeze([...shape]), Object.freeze([]), arg, device, sigHashOf('BUFFER', dtype, shape, arg, device));
 }
 
 export function constNode(value: number, dtype: DType, shape: Shape, device: string): Node {

@@ -4,7 +4,7 @@
  * launches it. The runtime's state lives here: buffers and their counts, the result and program
  * caches, the capture tape.
  */
-import { DTYPES, type DType, type HostArray, type Node } from '@fusor/ir';
+import { DTYPES, sameSignature, signatureOf, type DType, type HostArray, type Node, type Signature } from '@fusor/ir';
 import {
   canonicalDevice,
   type Backend,
@@ -708,13 +708,26 @@ export function explain(roots: readonly Node[], opts: ExplainOptions = {}): Expl
  * a test observes compiled kernels.
  */
 interface Structure {
-  readonly key: string;
+  /** A hash of the structure: the plans' map key. A hit is checked against the plan's own copy (`sameStructure`). */
+  readonly hash: number;
   /** Computed inputs in order of first use. */
   readonly leaves: readonly Node[];
-  /** The nodes to compute, in the order the key lists them. */
+  /** The nodes to compute, sources before consumers. */
   readonly pending: readonly Node[];
-  /** Position of each node in `pending`. */
+  /** Each pending node's sources, in order, after its position's start in `starts`: a pending position, or -1 − a leaf's index. */
+  readonly refs: readonly number[];
+  /** The roots, coded as `refs` codes them. */
+  readonly rootRefs: readonly number[];
+  /** Position of each pending node (≥ 0) or of each leaf (-1 − index). */
   readonly at: ReadonlyMap<Node, number>;
+}
+
+/** What a plan keeps of the structure it was made for, to check a hit with: no nodes (they would hold their buffers). */
+interface StoredStructure {
+  readonly sigs: readonly Signature[];
+  readonly refs: readonly number[];
+  readonly rootRefs: readonly number[];
+  readonly leaves: readonly { readonly dtype: DType; readonly device: string; readonly shape: readonly number[] }[];
 }
 
 /** A slot of a plan: a leaf's buffer (leaf index) or a buffer the plan allocates (temp index). */
@@ -736,6 +749,7 @@ type RecordedStep = Launch<DeviceBuffer, Node>;
 type PlanStep = Launch<Slot, number>;
 
 interface Plan {
+  readonly structure: StoredStructure;
   readonly steps: readonly PlanStep[];
   /** What each temp is: allocated before the step that first writes it. */
   readonly temps: readonly { readonly backend: Backend; readonly device: string; readonly dtype: DType; readonly size: number }[];
@@ -749,7 +763,7 @@ interface Plan {
 
 /** Realized steps while a cacheable realize plans (null otherwise). */
 let recording: RecordedStep[] | null = null;
-const plans = new Map<string, Plan>();
+const plans = new Map<number, Plan>();
 let planCapacity = 256;
 
 /** How many structural plans the runtime keeps (default 256; 0 turns the cache off). */
@@ -774,26 +788,48 @@ export function invalidatePlans(): void {
 
 const plansCacheable = (): boolean => planCapacity > 0 && !tape && recording === null && kernelObservers.size === 0;
 
-/** The structure of the pending graph under `roots` (null when it cannot be cached). */
+function mix(h: number, v: number): number {
+  h = Math.imul(h ^ v, 0x5bd1e995);
+  return h ^ (h >>> 15);
+}
+
+/** Small ids for dtype and device names, hashed for the leaves. */
+const nameIds = new Map<string, number>();
+function nameId(s: string): number {
+  let id = nameIds.get(s);
+  if (id === undefined) {
+    id = nameIds.size + 1;
+    nameIds.set(s, id);
+  }
+  return id;
+}
+
+/**
+ * The structure of the pending graph under `roots` (null when it cannot be cached). A hash of
+ * every pending node's signature (`Node.sigHash`), the positions of its sources and the leaves'
+ * dtypes, shapes and devices; no string is built (the key of a 1000-op chain was a 30 KB string,
+ * made and hashed on every realize).
+ */
 function structureOf(roots: readonly Node[]): Structure | null {
-  const index = new Map<Node, string>();
-  const leaves: Node[] = [];
-  const parts: string[] = [];
-  const pending: Node[] = [];
   const at = new Map<Node, number>();
+  const leaves: Node[] = [];
+  const pending: Node[] = [];
+  const refs: number[] = [];
   const stack: Node[] = [];
+  let h = 0x1b873593;
   for (const root of roots) {
     stack.push(root);
     while (stack.length) {
       const n = stack[stack.length - 1]!;
-      if (index.has(n)) {
+      if (at.has(n)) {
         stack.pop();
         continue;
       }
       if (done(n)) {
-        index.set(n, `L${leaves.length}`);
+        at.set(n, -1 - leaves.length);
         leaves.push(n);
-        parts.push(`L${n.dtype}[${n.shape.join(',')}]@${n.device};`);
+        h = mix(mix(mix(h, 0x4c454146), nameId(n.dtype)), nameId(n.device));
+        for (let i = 0; i < n.shape.length; i++) h = mix(h, n.shape[i]!);
         stack.pop();
         continue;
       }
@@ -801,26 +837,46 @@ function structureOf(roots: readonly Node[]): Structure | null {
       let ready = true;
       for (let i = n.src.length - 1; i >= 0; i--) {
         const s = n.src[i]!;
-        if (!index.has(s)) {
-          if (ready) ready = false;
+        if (!at.has(s)) {
+          ready = false;
           stack.push(s);
         }
       }
       if (!ready) continue;
       stack.pop();
-      let refs = '';
-      for (const s of n.src) refs += `${index.get(s)},`;
+      h = mix(mix(h, n.sigHash), n.src.length);
+      for (let i = 0; i < n.src.length; i++) {
+        const r = at.get(n.src[i]!)!;
+        refs.push(r);
+        h = mix(h, r);
+      }
       at.set(n, pending.length);
-      index.set(n, `P${pending.length}`);
       pending.push(n);
-      // a draw's (seed, offset) is a kernel parameter, not structure
-      parts.push(n.op === 'RAND' ? `RAND|${n.dtype}|${n.device}|${n.shape.join(',')}(${refs});` : `${n.sig}(${refs});`);
     }
   }
-  let out = 'R';
-  for (const r of roots) out += `${index.get(r)},`;
-  parts.push(out);
-  return { key: parts.join(''), leaves, pending, at };
+  const rootRefs: number[] = [];
+  for (const r of roots) {
+    const code = at.get(r)!;
+    rootRefs.push(code);
+    h = mix(h, code);
+  }
+  return { hash: h, leaves, pending, refs, rootRefs, at };
+}
+
+/** Whether `s` is the structure `stored` was made for. */
+function sameStructure(s: Structure, stored: StoredStructure): boolean {
+  if (s.pending.length !== stored.sigs.length || s.leaves.length !== stored.leaves.length) return false;
+  if (s.refs.length !== stored.refs.length || s.rootRefs.length !== stored.rootRefs.length) return false;
+  for (let i = 0; i < s.refs.length; i++) if (s.refs[i] !== stored.refs[i]) return false;
+  for (let i = 0; i < s.rootRefs.length; i++) if (s.rootRefs[i] !== stored.rootRefs[i]) return false;
+  for (let i = 0; i < s.pending.length; i++) if (!sameSignature(s.pending[i]!, stored.sigs[i]!)) return false;
+  for (let i = 0; i < s.leaves.length; i++) {
+    const a = s.leaves[i]!;
+    const b = stored.leaves[i]!;
+    if (a.dtype !== b.dtype || a.device !== b.device || a.shape.length !== b.shape.length) return false;
+    for (let d = 0; d < a.shape.length; d++) if (a.shape[d] !== b.shape[d]) return false;
+  }
+  return true;
 }
 
 /** Turns the steps a planned realize launched into a plan over slots; nothing stored if a buffer has no slot. */
@@ -854,14 +910,15 @@ function storePlan(structure: Structure, steps: readonly RecordedStep[], roots: 
     }
     const slots = [outSlot, ...inSlots];
     // a node of the simplified graph that the structure does not list is not bound on replay
-    const made = (step.made && structure.at.get(step.made)) ?? null;
+    const pos = step.made ? structure.at.get(step.made) : undefined;
+    const made = pos !== undefined && pos >= 0 ? pos : null;
     if (step.k === 'kernel') {
       // a kernel's only parameters are its draws' (seed, offset) pairs; anything else is not replayed
       if (step.vars.length !== 2 * step.rands.length) return;
       const rands: number[] = [];
       for (const r of step.rands) {
         const i = structure.at.get(r);
-        if (i === undefined) return; // a draw the simplifier made: not one the structure lists
+        if (i === undefined || i < 0) return; // a draw the simplifier made: not one the structure lists
         rands.push(i);
       }
       planSteps.push({ k: 'kernel', backend: step.backend, program: step.program, vars: step.vars, rands, bufs: slots, made });
@@ -883,16 +940,24 @@ function storePlan(structure: Structure, steps: readonly RecordedStep[], roots: 
     if (!slot) return;
     rootSlots.push(slot);
   }
-  plans.set(structure.key, { steps: planSteps, temps, used, roots: rootSlots, kernels, routines });
+  const stored: StoredStructure = {
+    sigs: structure.pending.map(signatureOf),
+    refs: structure.refs,
+    rootRefs: structure.rootRefs,
+    leaves: structure.leaves.map((n) => ({ dtype: n.dtype, device: n.device, shape: n.shape })),
+  };
+  plans.delete(structure.hash);
+  plans.set(structure.hash, { structure: stored, steps: planSteps, temps, used, roots: rootSlots, kernels, routines });
   if (plans.size > planCapacity) plans.delete(plans.keys().next().value!);
 }
 
 /** Runs the stored plan of an equal structure, if there is one. */
 function replayPlan(structure: Structure, roots: readonly Node[]): boolean {
-  const p = plans.get(structure.key);
-  if (!p) return false;
-  plans.delete(structure.key);
-  plans.set(structure.key, p);
+  const p = plans.get(structure.hash);
+  // a different structure of the same hash is planned (and its plan then replaces this one)
+  if (!p || !sameStructure(structure, p.structure)) return false;
+  plans.delete(structure.hash);
+  plans.set(structure.hash, p);
   const leafBufs: DeviceBuffer[] = [];
   for (const i of p.used) leafBufs[i] = need(structure.leaves[i]!);
   const temps: DeviceBuffer[] = [];
