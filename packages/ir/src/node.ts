@@ -92,7 +92,7 @@ const u32 = new Uint32Array(f64.buffer);
 
 function mixNumber(h: number, v: number): number {
   if ((v | 0) === v && !(v === 0 && 1 / v < 0)) return mix(h, v);
-  if (v !== v) return mix(h, 0x7ff80001); // every NaN is one constant (Object.is(NaN, NaN))
+  if (Number.isNaN(v)) return mix(h, 0x7ff80001); // every NaN is one constant (Object.is(NaN, NaN))
   f64[0] = v;
   return mix(mix(h, u32[0]!), u32[1]!);
 }
