@@ -4,7 +4,7 @@
  * `node.key` is a stable cache key.
  */
 import { DTYPES, isFloat, type DType } from './dtype.js';
-import { OPS, type Op, type ReduceKind, type ScatterReduce } from './ops.js';
+import { OPS, type Op, type OpInfo, type ReduceKind, type ScatterReduce } from './ops.js';
 import { broadcastShapes, prod, shapeEqual, ShapeError, type Shape } from './shape.js';
 
 export type Pair = readonly [number, number];
@@ -25,6 +25,10 @@ export class Node {
   readonly id = Node.nextId++;
   /** @internal the next node in the intern table's bucket of equal hashes */
   _chain: Node | null = null;
+  /** @internal set once an interned node reads this one: until then no interned node can equal a new node over it */
+  _read = false;
+  /** @internal the intern table's hash of the node (its signature and its sources) */
+  _hash = 0;
   constructor(
     readonly op: Op,
     readonly dtype: DType,
@@ -152,8 +156,28 @@ function sameShape(a: Shape, b: Shape): boolean {
 }
 
 /** The hash of what a node is apart from its sources; a draw's (seed, offset) left out (a kernel parameter, not structure). */
+/** The ids of the last op, dtype and device hashed: a run of ops repeats them (a Map lookup each is measurable). */
+let lastOp = '';
+let lastOpId = 0;
+let lastDtype = '';
+let lastDtypeId = 0;
+let lastDevice = '';
+let lastDeviceId = 0;
+
 function sigHashOf(op: Op, dtype: DType, shape: Shape, arg: NodeArg, device: string): number {
-  let h = mix(mix(mix(0x2545f491, stringId(op)), stringId(dtype)), stringId(device));
+  if (op !== lastOp) {
+    lastOp = op;
+    lastOpId = stringId(op);
+  }
+  if (dtype !== lastDtype) {
+    lastDtype = dtype;
+    lastDtypeId = stringId(dtype);
+  }
+  if (device !== lastDevice) {
+    lastDevice = device;
+    lastDeviceId = stringId(device);
+  }
+  let h = mix(mix(mix(0x2545f491, lastOpId), lastDtypeId), lastDeviceId);
   h = mix(h, shape.length);
   for (let i = 0; i < shape.length; i++) h = mix(h, shape[i]!);
   if (op !== 'RAND' && arg !== null) h = mixArg(h, arg);
@@ -192,34 +216,51 @@ export function sameSignature(n: Node, s: Signature): boolean {
  * plain synchronous loop every node ever made would stay alive. Forgetting a node only costs
  * sharing: an equal graph built after it was forgotten is a new object.
  *
- * Two generations, each a map from hash to a chain of nodes: new and used nodes go to the young
- * one; when it holds half the capacity, the old one is dropped whole and the young one becomes
- * old. A node used again while old moves to the young generation, so what a loop keeps
- * building (its constants) stays. Nothing is walked to trim.
+ * Two generations, each an array of buckets (a chain of nodes through `_chain`) indexed by the
+ * hash: new and used nodes go to the young one; when it holds half the capacity, the old one is
+ * emptied and becomes the young one, and the young one becomes old. A node used again while old
+ * moves to the young generation, so what a loop keeps building (its constants) stays. Nothing is
+ * walked to trim and the arrays never grow (a Map's growth and rehashing was a fifth of the cost
+ * of recording a new node).
  */
-let young = new Map<number, Node>();
-let old = new Map<number, Node>();
+let capacity = 1 << 16;
+let mask = 0;
+let young: (Node | null)[] = [];
+let old: (Node | null)[] = [];
 let youngCount = 0;
 let oldCount = 0;
-let capacity = 1 << 16;
+sizeTables();
 
-/** Sets how many nodes the intern table remembers (tests of interning and memory). */
-export function setInternCapacity(n: number): void {
-  capacity = Math.max(2, n);
-  while (youngCount + oldCount > capacity) age();
+/** Buckets for a generation of capacity / 2 nodes, at most half full. */
+function sizeTables(): void {
+  let size = 16;
+  while (size < capacity) size *= 2;
+  mask = size - 1;
+  young = new Array<Node | null>(size).fill(null);
+  old = new Array<Node | null>(size).fill(null);
+  youngCount = 0;
+  oldCount = 0;
 }
 
-/** Drops the old generation; the young one becomes old. */
+/** Sets how many nodes the intern table remembers (tests of interning and memory); the table starts empty. */
+export function setInternCapacity(n: number): void {
+  capacity = Math.max(2, n);
+  sizeTables();
+}
+
+/** Empties the old generation and swaps: the young one becomes old. */
 function age(): void {
+  const t = old;
+  t.fill(null);
   old = young;
   oldCount = youngCount;
-  young = new Map();
+  young = t;
   youngCount = 0;
 }
 
-function matchIn(head: Node | undefined, op: Op, dtype: DType, shape: Shape, src: readonly Node[], arg: NodeArg, device: string): Node | null {
-  for (let n = head ?? null; n !== null; n = n._chain) {
-    if (n.op !== op || n.dtype !== dtype || n.device !== device || n.src.length !== src.length || !sameShape(n.shape, shape)) continue;
+function matchIn(table: (Node | null)[], h: number, op: Op, dtype: DType, shape: Shape, src: readonly Node[], arg: NodeArg, device: string): Node | null {
+  for (let n: Node | null = table[h & mask]!; n !== null; n = n._chain) {
+    if (n._hash !== h || n.op !== op || n.dtype !== dtype || n.device !== device || n.src.length !== src.length || !sameShape(n.shape, shape)) continue;
     let same = true;
     for (let i = 0; i < src.length; i++) {
       if (n.src[i] !== src[i]) {
@@ -233,22 +274,21 @@ function matchIn(head: Node | undefined, op: Op, dtype: DType, shape: Shape, src
 }
 
 /** Takes `n` out of its bucket's chain in `table`. */
-function unlink(table: Map<number, Node>, h: number, n: Node): void {
-  const head = table.get(h)!;
-  if (head === n) {
-    if (n._chain === null) table.delete(h);
-    else table.set(h, n._chain);
-  } else {
-    let p = head;
+function unlink(table: (Node | null)[], n: Node): void {
+  const i = n._hash & mask;
+  let p = table[i]!;
+  if (p === n) table[i] = n._chain;
+  else {
     while (p._chain !== n) p = p._chain!;
     p._chain = n._chain;
   }
   n._chain = null;
 }
 
-function link(h: number, n: Node): void {
-  n._chain = young.get(h) ?? null;
-  young.set(h, n);
+function link(n: Node): void {
+  const i = n._hash & mask;
+  n._chain = young[i]!;
+  young[i] = n;
   if (++youngCount >= capacity >> 1) age();
 }
 
@@ -259,17 +299,26 @@ function intern(op: Op, dtype: DType, shape: Shape, src: readonly Node[], arg: N
   let h = op === 'RAND' && arg !== null ? mixArg(sig, arg) : sig;
   for (let i = 0; i < src.length; i++) h = mix(h, src[i]!.id);
   h &= 0x3fffffff;
-  const hit = matchIn(young.get(h), op, dtype, shape, src, arg, device);
-  if (hit) return hit;
-  const aged = matchIn(old.get(h), op, dtype, shape, src, arg, device);
-  if (aged) {
-    unlink(old, h, aged);
-    oldCount--;
-    link(h, aged);
-    return aged;
+  // a source no interned node reads yet (the result of the op before, in a chain) means a
+  // new node: the lookups, two random reads of large tables, are skipped
+  let fresh = false;
+  for (let i = 0; i < src.length; i++) if (!src[i]!._read) fresh = true;
+  if (!fresh) {
+    const hit = matchIn(young, h, op, dtype, shape, src, arg, device);
+    if (hit) return hit;
+    const aged = matchIn(old, h, op, dtype, shape, src, arg, device);
+    if (aged) {
+      unlink(old, aged);
+      oldCount--;
+      link(aged);
+      return aged;
+    }
   }
-  const n = new Node(op, dtype, Object.isFrozen(shape) ? shape : Object.freeze([...shape]), Object.freeze([...src]), arg, device, sig);
-  link(h, n);
+  // the callers pass new arrays of sources (withSources copies): frozen in place, not copied
+  const n = new Node(op, dtype, Object.isFrozen(shape) ? shape : Object.freeze([...shape]), Object.freeze(src), arg, device, sig);
+  n._hash = h;
+  for (let i = 0; i < src.length; i++) src[i]!._read = true;
+  link(n);
   return n;
 }
 
@@ -319,19 +368,24 @@ function sameDevice(op: Op, nodes: readonly Node[]): string {
   return d;
 }
 
+/** OPS as a Map: a keyed load from the OPS record was a measurable part of building an op's node. */
+const OP_INFO = new Map<string, OpInfo>(Object.entries(OPS));
+
 export function unaryNode(op: Op, x: Node): Node {
-  if (OPS[op].kind !== 'unary') throw new Error(`${op} is not a unary op`);
-  if (OPS[op].floatOnly && !isFloat(x.dtype)) throw new TypeError(`${op} needs a floating dtype, got ${x.dtype}`);
+  const info = OP_INFO.get(op)!;
+  if (info.kind !== 'unary') throw new Error(`${op} is not a unary op`);
+  if (info.floatOnly && !isFloat(x.dtype)) throw new TypeError(`${op} needs a floating dtype, got ${x.dtype}`);
   return intern(op, x.dtype, x.shape, [x], null, x.device);
 }
 
 export function binaryNode(op: Op, a: Node, b: Node): Node {
-  const info = OPS[op];
+  const info = OP_INFO.get(op)!;
   if (info.kind !== 'binary') throw new Error(`${op} is not a binary op`);
   if (!shapeEqual(a.shape, b.shape)) throw new ShapeError(`${op}: shapes differ [${a.shape}] vs [${b.shape}]`);
   if (a.dtype !== b.dtype) throw new TypeError(`${op}: dtypes differ ${a.dtype} vs ${b.dtype}`);
   if (info.intOnly && isFloat(a.dtype)) throw new TypeError(`${op} needs an integer or bool dtype, got ${a.dtype}`);
-  return intern(op, info.boolResult ? 'bool' : a.dtype, a.shape, [a, b], null, sameDevice(op, [a, b]));
+  if (a.device !== b.device) throw new Error(`${op}: sources on different devices (${a.device} and ${b.device})`);
+  return intern(op, info.boolResult ? 'bool' : a.dtype, a.shape, [a, b], null, a.device);
 }
 
 export function whereNode(cond: Node, a: Node, b: Node): Node {
@@ -500,7 +554,7 @@ export function toposort(roots: readonly Node[]): Node[] {
 /** The same node over new sources (used by rewrites; the op's own checks already passed once). */
 export function withSources(n: Node, src: readonly Node[]): Node {
   if (src.length === n.src.length && src.every((s, i) => s === n.src[i])) return n;
-  return intern(n.op, n.dtype, n.shape, src, n.arg, n.device);
+  return intern(n.op, n.dtype, n.shape, [...src], n.arg, n.device);
 }
 
 /** A node identical to `n` but of another shape: only valid for sources (CONST, RAND…). */

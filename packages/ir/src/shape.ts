@@ -19,7 +19,12 @@ export function contiguousStrides(shape: Shape): number[] {
   return st;
 }
 
-export const shapeEqual = (a: Shape, b: Shape): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+export function shapeEqual(a: Shape, b: Shape): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 /** PyTorch's broadcasting, with its error message. */
 export function broadcastShapes(a: Shape, b: Shape): number[] {

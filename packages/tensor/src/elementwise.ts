@@ -11,6 +11,7 @@ import {
   isFloat,
   randNode,
   resultType,
+  shapeEqual,
   unaryNode,
   binaryNode,
   dataNode,
@@ -49,7 +50,7 @@ export interface Prepared {
   readonly nodes: Node[];
   readonly tensors: Tensor[];
   readonly dtype: DType;
-  readonly shape: number[];
+  readonly shape: readonly number[];
   readonly device: string;
 }
 
@@ -62,8 +63,35 @@ function place(x: TensorLike, dtype: DType, shape: readonly number[], device: st
 const broadcastAll = (xs: readonly TensorLike[]): number[] =>
   xs.reduce<number[]>((s, x) => (x instanceof Tensor ? broadcastShapes(s, x.shape) : s), []);
 
+/**
+ * The two commonest cases of `prepare`, without its general machinery (device sets, operand
+ * records, promotion tables, broadcasting): a floating tensor with a number (its dtype wins: a
+ * Python scalar never raises a float tensor's dtype), and two tensors of one dtype, shape and
+ * device. What it returns is what the general path computes; null sends the rest there.
+ */
+function prepareTwo(a: TensorLike, b: TensorLike): Prepared | null {
+  if (a instanceof Tensor) {
+    const na = a.node;
+    if (b instanceof Tensor) {
+      const nb = b.node;
+      if (na.dtype !== nb.dtype || na.device !== nb.device || !shapeEqual(na.shape, nb.shape)) return null;
+      return { nodes: [na, nb], tensors: [a, b], dtype: na.dtype, shape: na.shape, device: na.device };
+    }
+    if (typeof b !== 'number' || (na.dtype !== 'float32' && !isFloat(na.dtype))) return null;
+    return { nodes: [na, constNode(b, na.dtype, na.shape, na.device)], tensors: [a], dtype: na.dtype, shape: na.shape, device: na.device };
+  }
+  if (typeof a !== 'number' || !(b instanceof Tensor)) return null;
+  const nb = b.node;
+  if (nb.dtype !== 'float32' && !isFloat(nb.dtype)) return null;
+  return { nodes: [constNode(a, nb.dtype, nb.shape, nb.device), nb], tensors: [b], dtype: nb.dtype, shape: nb.shape, device: nb.device };
+}
+
 /** Promotes, broadcasts and places operands; `dtype` overrides the promoted compute dtype. */
 export function prepare(xs: readonly TensorLike[], dtype?: DType): Prepared {
+  if (xs.length === 2 && dtype === undefined) {
+    const p = prepareTwo(xs[0]!, xs[1]!);
+    if (p) return p;
+  }
   const device = commonDevice(xs);
   const dt = dtype ?? resultType(...xs.map(operand));
   const shape = broadcastAll(xs);
@@ -103,8 +131,8 @@ function options<O extends object>(fn: string, opts: O, known: readonly string[]
   return opts;
 }
 
-export function add(a: TensorLike, b: TensorLike, opts: { alpha?: number } = {}): Tensor {
-  const alpha = Number(options('add', opts, ['alpha']).alpha ?? 1);
+export function add(a: TensorLike, b: TensorLike, opts?: { alpha?: number }): Tensor {
+  const alpha = opts === undefined ? 1 : Number(options('add', opts, ['alpha']).alpha ?? 1);
   if (alpha === 1) {
     const p = prepare([a, b]);
     const f = p.dtype === 'bool' ? D.or : D.add;

@@ -228,6 +228,8 @@ export interface ViewOf {
 }
 
 const MAKE = Symbol('make');
+/** The hooks of a tensor that has none (shared; registerHook copies). */
+const NO_HOOKS: readonly ((grad: Tensor) => Tensor | void)[] = Object.freeze([]);
 const inspect = Symbol.for('nodejs.util.inspect.custom');
 
 /** A scalar or a tensor, where PyTorch accepts either. */
@@ -262,7 +264,7 @@ export class Tensor {
   /** @internal held as some tensor's `.grad` (a scope keeps it) */
   _isGrad = false;
   /** @internal */
-  _hooks: ((grad: Tensor) => Tensor | void)[] = [];
+  _hooks: readonly ((grad: Tensor) => Tensor | void)[] = NO_HOOKS;
 
   /** `new Tensor(2, 3)`: PyTorch's legacy constructor, an uninitialized float tensor (here: zeros). */
   constructor(...sizes: number[] | [readonly number[]]) {
@@ -657,9 +659,15 @@ export class Tensor {
   /** Registers a hook called with this tensor's gradient; a returned tensor replaces it. */
   registerHook(hook: (grad: Tensor) => Tensor | void): { remove(): void } {
     if (!this.requiresGrad) throw new AutogradError("cannot register a hook on a tensor that doesn't require gradient");
-    this._hooks.push(hook);
+    // copied on write: every tensor starts with the one shared empty list
+    this._hooks = [...this._hooks, hook];
     if (this.gradFn) this.gradFn.owner = this;
-    return { remove: () => void this._hooks.splice(this._hooks.indexOf(hook), 1) };
+    return {
+      remove: () => {
+        const i = this._hooks.indexOf(hook);
+        if (i >= 0) this._hooks = this._hooks.filter((_, j) => j !== i);
+      },
+    };
   }
 
   /**
