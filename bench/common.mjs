@@ -12,22 +12,28 @@ export const CONV2D = { N: 32, C: 64, H: 56, K: 3 };
  * `budgetMs` is spent (at least 3 runs). The first call's time (compiles included) is `firstMs`.
  * `setup`, run before every call and outside the clock, makes that call's inputs: fusor
  * memoizes interned graphs, so a repetition on inputs it has seen would time a cache.
+ * `after(result, input)`, run after every call and outside the clock, releases what the call
+ * made and read (fusor: `dispose()`, as a user's loop would; left to the garbage collector, the
+ * buffers of dropped tensors are freed only when the process yields to its event loop, which a
+ * run of awaited measurements never does).
  */
-export async function measure(fn, { reps = 10, warmup = 2, budgetMs = 2000, setup } = {}) {
+export async function measure(fn, { reps = 10, warmup = 2, budgetMs = 2000, setup, after } = {}) {
   let first;
   for (let i = 0; i < warmup; i++) {
     const input = setup ? await setup() : undefined;
     const t = performance.now();
-    await fn(input);
+    const out = await fn(input);
     if (i === 0) first = performance.now() - t;
+    after?.(out, input);
   }
   const times = [];
   const start = performance.now();
   while (times.length < reps && (times.length < 3 || performance.now() - start < budgetMs)) {
     const input = setup ? await setup() : undefined;
     const t = performance.now();
-    await fn(input);
+    const out = await fn(input);
     times.push(performance.now() - t);
+    after?.(out, input);
   }
   times.sort((a, b) => a - b);
   return { median_ms: times[times.length >> 1], min_ms: times[0], first_ms: first, reps: times.length };

@@ -7,6 +7,7 @@
 // Every repetition gets an input it has never seen (drawn and realized before the clock starts).
 // Medians over `reps`; with `--cpu-prof` node writes a profile of the whole run.
 const torch = await import('@fusor/tensor');
+const { cpuStats } = await import('@fusor/backend-cpu');
 const { freshRandn, TINY } = await import('./common.mjs');
 
 const ops = Number(process.argv[2] ?? TINY.ops);
@@ -45,6 +46,7 @@ const [l1, l5] = (await import('node:os')).loadavg();
 console.log(`ops ${ops}, reps ${reps}, load average ${l1.toFixed(2)} / ${l5.toFixed(2)} (1 / 5 min)`);
 console.log(`record   ${us(median(rec))} µs/op`);
 console.log(`realize  ${us(median(real))} µs/op (plan replays: ${torch.compilerStats().replayed})`);
+console.log(`launches: ${JSON.stringify(cpuStats())} (threaded: split over the worker pool)`);
 console.log(`read     ${(median(read) * 1000).toFixed(1)} µs once`);
 console.log(`total    ${us(median(total))} µs/op  (chain(x).dataSync(): ${median(total).toFixed(3)} ms)`);
 process.exit(0);

@@ -315,12 +315,17 @@ if (M || TM) {
   const mb = (b) => (b === undefined ? '—' : (b / 2 ** 20).toFixed(1));
   text += `\n\nMLP ${MLP.input}-${MLP.hidden}-${MLP.classes} training loop, batch 64, a new batch every step (memory, not time):\n`;
   text += render(
-    ['', 'after 50 steps', 'after 300 steps'],
+    ['', 'before the loop', 'after 50 steps', 'after 300 steps'],
     [
-      ['fusor buffers', M?.at50?.buffers ?? '—', M?.at300?.buffers ?? '—'],
-      ['fusor MiB in buffers (of which cache)', M ? `${mb(M.at50.bytes)} (${mb(M.at50.cachedBytes)})` : '—', M ? `${mb(M.at300.bytes)} (${mb(M.at300.cachedBytes)})` : '—'],
-      ['fusor process RSS MiB', mb(M?.at50?.rss), mb(M?.at300?.rss)],
-      ['torch process RSS MiB', mb(TM?.at50?.rss), mb(TM?.at300?.rss)],
+      ['fusor buffers', M?.before?.buffers ?? '—', M?.at50?.buffers ?? '—', M?.at300?.buffers ?? '—'],
+      [
+        'fusor MiB in buffers (of which cache)',
+        M?.before ? `${mb(M.before.bytes)} (${mb(M.before.cachedBytes)})` : '—',
+        M ? `${mb(M.at50.bytes)} (${mb(M.at50.cachedBytes)})` : '—',
+        M ? `${mb(M.at300.bytes)} (${mb(M.at300.cachedBytes)})` : '—',
+      ],
+      ['fusor process RSS MiB', mb(M?.before?.rss), mb(M?.at50?.rss), mb(M?.at300?.rss)],
+      ['torch process RSS MiB', mb(TM?.before?.rss), mb(TM?.at50?.rss), mb(TM?.at300?.rss)],
     ],
   );
 }
