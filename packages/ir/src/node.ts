@@ -29,6 +29,10 @@ export class Node {
   _read = false;
   /** @internal the intern table's hash of the node (its signature and its sources) */
   _hash = 0;
+  /** @internal the NodeMarks walk that last marked this node, and its mark */
+  _walk = 0;
+  /** @internal */
+  _mark = 0;
   constructor(
     readonly op: Op,
     readonly dtype: DType,
@@ -320,6 +324,29 @@ function intern(op: Op, dtype: DType, shape: Shape, src: readonly Node[], arg: N
   for (let i = 0; i < src.length; i++) src[i]!._read = true;
   link(n);
   return n;
+}
+
+let walks = 0;
+
+/**
+ * A number per node for one graph walk, kept on the nodes: a Map<Node, number> without its
+ * hashing (the plan cache's walk over every pending node of each realize was mostly Map
+ * operations). Starting a new NodeMarks ends the previous one: its marks read as unset. For
+ * synchronous walks that start no other walk while they run.
+ */
+export class NodeMarks {
+  private readonly walk = ++walks;
+  has(n: Node): boolean {
+    return n._walk === this.walk;
+  }
+  /** The mark of `n`; only meaningful where has(n). */
+  get(n: Node): number {
+    return n._mark;
+  }
+  set(n: Node, mark: number): void {
+    n._walk = this.walk;
+    n._mark = mark;
+  }
 }
 
 /** Number of nodes the intern table holds (for tests of interning and memory). */

@@ -4,7 +4,7 @@
  * launches it. The runtime's state lives here: buffers and their counts, the result and program
  * caches, the capture tape.
  */
-import { DTYPES, sameSignature, signatureOf, type DType, type HostArray, type Node, type Signature } from '@fusor/ir';
+import { DTYPES, NodeMarks, sameSignature, signatureOf, type DType, type HostArray, type Node, type Signature } from '@fusor/ir';
 import {
   canonicalDevice,
   type Backend,
@@ -409,6 +409,7 @@ export function setProgramCacheCapacity(n: number): void {
 export const getProgramCacheCapacity = (): number => programCapacity;
 
 function trimPrograms(): void {
+  if (programs.size <= programCapacity) return;
   for (const key of programs.keys()) {
     if (programs.size <= programCapacity) break;
     programs.delete(key);
@@ -718,8 +719,6 @@ interface Structure {
   readonly refs: readonly number[];
   /** The roots, coded as `refs` codes them. */
   readonly rootRefs: readonly number[];
-  /** Position of each pending node (≥ 0) or of each leaf (-1 − index). */
-  readonly at: ReadonlyMap<Node, number>;
 }
 
 /** What a plan keeps of the structure it was made for, to check a hit with: no nodes (they would hold their buffers). */
@@ -811,7 +810,8 @@ function nameId(s: string): number {
  * made and hashed on every realize).
  */
 function structureOf(roots: readonly Node[]): Structure | null {
-  const at = new Map<Node, number>();
+  // position of each pending node (≥ 0) or leaf (-1 − index)
+  const at = new NodeMarks();
   const leaves: Node[] = [];
   const pending: Node[] = [];
   const refs: number[] = [];
@@ -846,7 +846,7 @@ function structureOf(roots: readonly Node[]): Structure | null {
       stack.pop();
       h = mix(mix(h, n.sigHash), n.src.length);
       for (let i = 0; i < n.src.length; i++) {
-        const r = at.get(n.src[i]!)!;
+        const r = at.get(n.src[i]!);
         refs.push(r);
         h = mix(h, r);
       }
@@ -856,11 +856,11 @@ function structureOf(roots: readonly Node[]): Structure | null {
   }
   const rootRefs: number[] = [];
   for (const r of roots) {
-    const code = at.get(r)!;
+    const code = at.get(r);
     rootRefs.push(code);
     h = mix(h, code);
   }
-  return { hash: h, leaves, pending, refs, rootRefs, at };
+  return { hash: h, leaves, pending, refs, rootRefs };
 }
 
 /** Whether `s` is the structure `stored` was made for. */
@@ -881,6 +881,8 @@ function sameStructure(s: Structure, stored: StoredStructure): boolean {
 
 /** Turns the steps a planned realize launched into a plan over slots; nothing stored if a buffer has no slot. */
 function storePlan(structure: Structure, steps: readonly RecordedStep[], roots: readonly Node[]): void {
+  const at = new Map<Node, number>();
+  structure.pending.forEach((n, i) => at.set(n, i));
   const slotOf = new Map<DeviceBuffer, Slot>();
   const used: number[] = [];
   for (let i = 0; i < structure.leaves.length; i++) {
@@ -910,15 +912,14 @@ function storePlan(structure: Structure, steps: readonly RecordedStep[], roots: 
     }
     const slots = [outSlot, ...inSlots];
     // a node of the simplified graph that the structure does not list is not bound on replay
-    const pos = step.made ? structure.at.get(step.made) : undefined;
-    const made = pos !== undefined && pos >= 0 ? pos : null;
+    const made = (step.made && at.get(step.made)) ?? null;
     if (step.k === 'kernel') {
       // a kernel's only parameters are its draws' (seed, offset) pairs; anything else is not replayed
       if (step.vars.length !== 2 * step.rands.length) return;
       const rands: number[] = [];
       for (const r of step.rands) {
-        const i = structure.at.get(r);
-        if (i === undefined || i < 0) return; // a draw the simplifier made: not one the structure lists
+        const i = at.get(r);
+        if (i === undefined) return; // a draw the simplifier made: not one the structure lists
         rands.push(i);
       }
       planSteps.push({ k: 'kernel', backend: step.backend, program: step.program, vars: step.vars, rands, bufs: slots, made });
