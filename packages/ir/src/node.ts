@@ -25,8 +25,11 @@ export class Node {
   readonly id = Node.nextId++;
   /** @internal the next node in the intern table's bucket of equal hashes */
   _chain: Node | null = null;
-  /** @internal set once an interned node reads this one: until then no interned node can equal a new node over it */
-  _read = false;
+  /**
+   * @internal the first node made over this one (null: none yet, so no node over it exists), or
+   * HELD for a node the intern table holds. See `intern`.
+   */
+  _user: Node | null = null;
   /** @internal the intern table's hash of the node (its signature and its sources) */
   _hash = 0;
   /** @internal the NodeMarks walk that last marked this node, and its mark */
@@ -262,18 +265,15 @@ function age(): void {
   youngCount = 0;
 }
 
+/** Whether `n` is the node these fields describe. */
+function isNode(n: Node, h: number, op: Op, dtype: DType, shape: Shape, src: readonly Node[], arg: NodeArg, device: string): boolean {
+  if (n._hash !== h || n.op !== op || n.dtype !== dtype || n.device !== device || n.src.length !== src.length || !sameShape(n.shape, shape)) return false;
+  for (let i = 0; i < src.length; i++) if (n.src[i] !== src[i]) return false;
+  return sameArg(n.arg, arg);
+}
+
 function matchIn(table: (Node | null)[], h: number, op: Op, dtype: DType, shape: Shape, src: readonly Node[], arg: NodeArg, device: string): Node | null {
-  for (let n: Node | null = table[h & mask]!; n !== null; n = n._chain) {
-    if (n._hash !== h || n.op !== op || n.dtype !== dtype || n.device !== device || n.src.length !== src.length || !sameShape(n.shape, shape)) continue;
-    let same = true;
-    for (let i = 0; i < src.length; i++) {
-      if (n.src[i] !== src[i]) {
-        same = false;
-        break;
-      }
-    }
-    if (same && sameArg(n.arg, arg)) return n;
-  }
+  for (let n: Node | null = table[h & mask]!; n !== null; n = n._chain) if (isNode(n, h, op, dtype, shape, src, arg, device)) return n;
   return null;
 }
 
@@ -296,17 +296,34 @@ function link(n: Node): void {
   if (++youngCount >= capacity >> 1) age();
 }
 
-/** Creates or returns the interned node. Validation lives in the typed constructors below. */
+/** The `_user` of a node the intern table holds: it remembers no node (it may live long, as a constant does, and would keep that node's graph). */
+const HELD = new Node('CONST', 'bool', Object.freeze([]), Object.freeze([]), 0, 'none', 0);
+
+/**
+ * Creates or returns the interned node. Validation lives in the typed constructors below.
+ *
+ * A node is remembered in one of two places. Where some source is not held by the table and has
+ * no node over it yet, the node is new, and each such source remembers it (`_user`): it is found
+ * again through them as long as they live (only then can an equal node be built) and dies with
+ * them. Otherwise (every source already read, or held by the table, or no sources) the intern
+ * table holds it. In a chain of ops, where each op reads the one before, no table is touched and
+ * the nodes die with the chain; holding every node until the table forgot it made each one
+ * survive the young generation, most of the collector's work while recording. A source that
+ * lives long (a parameter's storage) keeps its first consumer's graph as long; the table's
+ * nodes keep none.
+ */
 function intern(op: Op, dtype: DType, shape: Shape, src: readonly Node[], arg: NodeArg, device: string): Node {
   const sig = sigHashOf(op, dtype, shape, arg, device);
   // a draw's (seed, offset) is left out of its signature but not out of its identity
   let h = op === 'RAND' && arg !== null ? mixArg(sig, arg) : sig;
   for (let i = 0; i < src.length; i++) h = mix(h, src[i]!.id);
   h &= 0x3fffffff;
-  // a source no interned node reads yet (the result of the op before, in a chain) means a
-  // new node: the lookups, two random reads of large tables, are skipped
   let fresh = false;
-  for (let i = 0; i < src.length; i++) if (!src[i]!._read) fresh = true;
+  for (let i = 0; i < src.length; i++) {
+    const u = src[i]!._user;
+    if (u === null) fresh = true;
+    else if (!fresh && u !== HELD && isNode(u, h, op, dtype, shape, src, arg, device)) return u;
+  }
   if (!fresh) {
     const hit = matchIn(young, h, op, dtype, shape, src, arg, device);
     if (hit) return hit;
@@ -321,8 +338,12 @@ function intern(op: Op, dtype: DType, shape: Shape, src: readonly Node[], arg: N
   // the callers pass new arrays of sources (withSources copies): frozen in place, not copied
   const n = new Node(op, dtype, Object.isFrozen(shape) ? shape : Object.freeze([...shape]), Object.freeze(src), arg, device, sig);
   n._hash = h;
-  for (let i = 0; i < src.length; i++) src[i]!._read = true;
-  link(n);
+  if (fresh) {
+    for (let i = 0; i < src.length; i++) if (src[i]!._user === null) src[i]!._user = n;
+  } else {
+    n._user = HELD;
+    link(n);
+  }
   return n;
 }
 

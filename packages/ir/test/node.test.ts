@@ -12,6 +12,7 @@ import {
   expandNode,
   flipNode,
   internedCount,
+  setInternCapacity,
   padNode,
   permuteNode,
   randNode,
@@ -81,13 +82,57 @@ describe('interning', () => {
     expect(bufferNode('float32', [2], 'cpu')).not.toBe(bufferNode('float32', [2], 'cpu'));
   });
 
-  it('internedCount grows with new nodes only', () => {
+  it('a node over a source nothing reads yet is remembered by that source, not by the table', () => {
     const x = bufferNode('float32', [7, 7], 'cpu');
     const before = internedCount();
     const y = unaryNode('SQRT', x);
+    expect(internedCount()).toBe(before);
+    expect(unaryNode('SQRT', x)).toBe(y);
+    // x is read now: another node over it goes to the table, once
+    const z = unaryNode('NEG', x);
     expect(internedCount()).toBe(before + 1);
+    expect(unaryNode('NEG', x)).toBe(z);
     expect(unaryNode('SQRT', x)).toBe(y);
     expect(internedCount()).toBe(before + 1);
+  });
+
+  it('nodes over constants (held by the table) are held by the table', () => {
+    const k = constNode(7.25, 'float32', [3], 'cpu');
+    const before = internedCount();
+    const u = unaryNode('SQRT', k);
+    expect(internedCount()).toBe(before + 1);
+    expect(unaryNode('SQRT', k)).toBe(u);
+    expect(internedCount()).toBe(before + 1);
+  });
+
+  it('the table holds at most its capacity and keeps what is used; chains stay shared past it', () => {
+    try {
+      setInternCapacity(8);
+      const keep = c(0.125);
+      const first = c(0.375);
+      for (let i = 0; i < 40; i++) {
+        expect(c(0.125)).toBe(keep);
+        c(1000 + i);
+        expect(internedCount()).toBeLessThanOrEqual(8);
+      }
+      expect(c(0.375)).not.toBe(first); // forgotten: only sharing is lost
+      expect(c(0.375).arg).toBe(0.375);
+      const x = bufferNode('float32', [2], 'cpu');
+      const chain = () => {
+        let n = x;
+        for (let i = 0; i < 100; i++) n = binaryNode(i % 2 ? 'ADD' : 'MUL', n, c(i % 2 ? 1 : 0.5));
+        return n;
+      };
+      expect(chain()).toBe(chain());
+    } finally {
+      setInternCapacity(1 << 16);
+    }
+  });
+
+  it('many distinct constants intern apart and again', () => {
+    const made = Array.from({ length: 3000 }, (_, i) => c(i / 7 - 100));
+    made.forEach((n, i) => expect(c(i / 7 - 100)).toBe(n));
+    expect(new Set(made).size).toBe(3000);
   });
 });
 
