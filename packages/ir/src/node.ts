@@ -296,8 +296,22 @@ function link(n: Node): void {
   if (++youngCount >= capacity >> 1) age();
 }
 
-/** The `_user` of a node the intern table holds: it remembers no node (it may live long, as a constant does, and would keep that node's graph). */
+/**
+ * The `_user` of a node that remembers no node over it (the table does): one the table holds (it
+ * may live long, as a constant does, and would keep that node's graph alive), or one released.
+ */
 const HELD = new Node('CONST', 'bool', Object.freeze([]), Object.freeze([]), 0, 'none', 0);
+
+/**
+ * Nodes built over `n` from now on are remembered by the intern table, and the first node built
+ * over it so far no longer by `n`: for a value that lives long (the runtime calls this for the
+ * computed inputs of each realize), which would otherwise keep that node's whole graph alive
+ * (a chain of ops over a batch, long after it was computed). Costs only sharing: that node, built
+ * again, is a new one.
+ */
+export function releaseConsumers(n: Node): void {
+  n._user = HELD;
+}
 
 /**
  * Creates or returns the interned node. Validation lives in the typed constructors below.

@@ -12,6 +12,7 @@ import {
   expandNode,
   flipNode,
   internedCount,
+  releaseConsumers,
   setInternCapacity,
   padNode,
   permuteNode,
@@ -94,6 +95,18 @@ describe('interning', () => {
     expect(unaryNode('NEG', x)).toBe(z);
     expect(unaryNode('SQRT', x)).toBe(y);
     expect(internedCount()).toBe(before + 1);
+  });
+
+  it('a released node remembers no consumer: nodes over it are held by the table', () => {
+    const x = bufferNode('float32', [5], 'cpu');
+    const y = unaryNode('SQRT', x);
+    releaseConsumers(x);
+    const before = internedCount();
+    const again = unaryNode('SQRT', x);
+    expect(again).not.toBe(y); // only sharing with the node built before the release is lost
+    expect(again.op).toBe('SQRT');
+    expect(internedCount()).toBe(before + 1);
+    expect(unaryNode('SQRT', x)).toBe(again);
   });
 
   it('nodes over constants (held by the table) are held by the table', () => {

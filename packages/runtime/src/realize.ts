@@ -4,7 +4,7 @@
  * launches it. The runtime's state lives here: buffers and their counts, the result and program
  * caches, the capture tape.
  */
-import { DTYPES, NodeMarks, sameSignature, signatureOf, type DType, type HostArray, type Node, type Signature } from '@fusor/ir';
+import { DTYPES, NodeMarks, releaseConsumers, sameSignature, signatureOf, type DType, type HostArray, type Node, type Signature } from '@fusor/ir';
 import {
   canonicalDevice,
   type Backend,
@@ -624,6 +624,7 @@ function runItem(item: ScheduleItem, made: Node[]): DeviceBuffer | null {
 /** Computes every node in `roots` into a buffer, synchronously. */
 export function realize(roots: readonly Node[]): void {
   const structure = plansCacheable() ? structureOf(roots) : null;
+  if (structure) releaseLeaves(structure);
   if (structure && replayPlan(structure, roots)) return;
   const made: Node[] = [];
   const steps: RecordedStep[] | null = structure ? [] : null;
@@ -656,6 +657,7 @@ export async function realizeAsync(roots: readonly Node[]): Promise<void> {
 export async function realizeHeld(roots: readonly Node[], hold = true): Promise<DeviceBuffer[]> {
   const made: Node[] = [];
   const structure = plansCacheable() ? structureOf(roots) : null;
+  if (structure) releaseLeaves(structure);
   if (structure && replayPlan(structure, roots)) return hold ? pinRoots(roots) : [];
   inflight++;
   try {
@@ -861,6 +863,15 @@ function structureOf(roots: readonly Node[]): Structure | null {
     h = mix(h, code);
   }
   return { hash: h, leaves, pending, refs, rootRefs };
+}
+
+/**
+ * The computed inputs of a realize stop remembering the nodes built over them (the intern table
+ * does from now on): an input a loop keeps (a batch in the cache, a parameter) would otherwise
+ * keep the graph first built over it alive, after it was computed.
+ */
+function releaseLeaves(s: Structure): void {
+  for (const n of s.leaves) releaseConsumers(n);
 }
 
 /** Whether `s` is the structure `stored` was made for. */
