@@ -32,6 +32,8 @@ export class Node {
   _user: Node | null = null;
   /** @internal the intern table's hash of the node (its signature and its sources) */
   _hash = 0;
+  /** @internal which generation of the intern table holds the node (see `link`) */
+  _gen = 0;
   /** @internal the NodeMarks walk that last marked this node, and its mark */
   _walk = 0;
   /** @internal */
@@ -236,6 +238,10 @@ let young: (Node | null)[] = [];
 let old: (Node | null)[] = [];
 let youngCount = 0;
 let oldCount = 0;
+/** Ids of the two generations (a node's `_gen` says which holds it; another value: none). */
+let gens = 0;
+let youngGen = 0;
+let oldGen = 0;
 sizeTables();
 
 /** Buckets for a generation of capacity / 2 nodes, at most half full. */
@@ -247,6 +253,8 @@ function sizeTables(): void {
   old = new Array<Node | null>(size).fill(null);
   youngCount = 0;
   oldCount = 0;
+  youngGen = ++gens;
+  oldGen = ++gens;
 }
 
 /** Sets how many nodes the intern table remembers (tests of interning and memory); the table starts empty. */
@@ -258,11 +266,23 @@ export function setInternCapacity(n: number): void {
 /** Empties the old generation and swaps: the young one becomes old. */
 function age(): void {
   const t = old;
-  t.fill(null);
+  // a forgotten node that lives on must not keep the rest of its bucket alive
+  for (let i = 0; i < t.length; i++) {
+    let n: Node | null = t[i]!;
+    while (n !== null) {
+      const next: Node | null = n._chain;
+      n._chain = null;
+      n._gen = 0;
+      n = next;
+    }
+    t[i] = null;
+  }
   old = young;
   oldCount = youngCount;
+  oldGen = youngGen;
   young = t;
   youngCount = 0;
+  youngGen = ++gens;
 }
 
 /** Whether `n` is the node these fields describe. */
@@ -287,13 +307,30 @@ function unlink(table: (Node | null)[], n: Node): void {
     p._chain = n._chain;
   }
   n._chain = null;
+  n._gen = 0;
 }
 
 function link(n: Node): void {
   const i = n._hash & mask;
   n._chain = young[i]!;
   young[i] = n;
+  n._gen = youngGen;
   if (++youngCount >= capacity >> 1) age();
+}
+
+/**
+ * Drops `n` from the intern table, if the table holds it: the runtime calls this for the
+ * intermediates of each realize (computed, then dropped), which the table would otherwise keep
+ * alive with their graph until it forgot them. Costs only sharing, as forgetting does.
+ */
+export function forgetNode(n: Node): void {
+  if (n._gen === youngGen) {
+    unlink(young, n);
+    youngCount--;
+  } else if (n._gen === oldGen) {
+    unlink(old, n);
+    oldCount--;
+  }
 }
 
 /**

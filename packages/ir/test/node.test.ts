@@ -12,6 +12,7 @@ import {
   expandNode,
   flipNode,
   internedCount,
+  forgetNode,
   releaseConsumers,
   setInternCapacity,
   padNode,
@@ -107,6 +108,19 @@ describe('interning', () => {
     expect(again.op).toBe('SQRT');
     expect(internedCount()).toBe(before + 1);
     expect(unaryNode('SQRT', x)).toBe(again);
+  });
+
+  it('a forgotten node leaves the table: built again, it is a new node', () => {
+    const k = constNode(9.5, 'float32', [3], 'cpu');
+    const u = unaryNode('SQRT', k);
+    const before = internedCount();
+    forgetNode(u);
+    expect(internedCount()).toBe(before - 1);
+    forgetNode(u); // not held any more: nothing to do
+    expect(internedCount()).toBe(before - 1);
+    const again = unaryNode('SQRT', k);
+    expect(again).not.toBe(u);
+    expect(unaryNode('SQRT', k)).toBe(again);
   });
 
   it('nodes over constants (held by the table) are held by the table', () => {

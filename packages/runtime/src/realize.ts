@@ -4,7 +4,7 @@
  * launches it. The runtime's state lives here: buffers and their counts, the result and program
  * caches, the capture tape.
  */
-import { DTYPES, NodeMarks, releaseConsumers, sameSignature, signatureOf, type DType, type HostArray, type Node, type Signature } from '@fusor/ir';
+import { DTYPES, forgetNode, NodeMarks, releaseConsumers, sameSignature, signatureOf, type DType, type HostArray, type Node, type Signature } from '@fusor/ir';
 import {
   canonicalDevice,
   type Backend,
@@ -624,8 +624,7 @@ function runItem(item: ScheduleItem, made: Node[]): DeviceBuffer | null {
 /** Computes every node in `roots` into a buffer, synchronously. */
 export function realize(roots: readonly Node[]): void {
   const structure = plansCacheable() ? structureOf(roots) : null;
-  if (structure) releaseLeaves(structure);
-  if (structure && replayPlan(structure, roots)) return;
+  if (structure && replayPlan(structure, roots)) return releaseGraph(structure);
   const made: Node[] = [];
   const steps: RecordedStep[] | null = structure ? [] : null;
   recording = steps;
@@ -643,6 +642,7 @@ export function realize(roots: readonly Node[]): void {
   }
   if (structure && steps) storePlan(structure, steps, roots);
   finish(roots, made);
+  if (structure) releaseGraph(structure);
 }
 
 /** Computes every node in `roots` into a buffer; copies from asynchronous devices are awaited. */
@@ -657,8 +657,10 @@ export async function realizeAsync(roots: readonly Node[]): Promise<void> {
 export async function realizeHeld(roots: readonly Node[], hold = true): Promise<DeviceBuffer[]> {
   const made: Node[] = [];
   const structure = plansCacheable() ? structureOf(roots) : null;
-  if (structure) releaseLeaves(structure);
-  if (structure && replayPlan(structure, roots)) return hold ? pinRoots(roots) : [];
+  if (structure && replayPlan(structure, roots)) {
+    releaseGraph(structure);
+    return hold ? pinRoots(roots) : [];
+  }
   inflight++;
   try {
     for (const item of plan(roots)) {
@@ -669,6 +671,7 @@ export async function realizeHeld(roots: readonly Node[], hold = true): Promise<
     inflight--;
   }
   finish(roots, made);
+  if (structure) releaseGraph(structure);
   return hold ? pinRoots(roots) : [];
 }
 
@@ -866,12 +869,17 @@ function structureOf(roots: readonly Node[]): Structure | null {
 }
 
 /**
- * The computed inputs of a realize stop remembering the nodes built over them (the intern table
- * does from now on): an input a loop keeps (a batch in the cache, a parameter) would otherwise
- * keep the graph first built over it alive, after it was computed.
+ * After a realize, what it computed holds on to nothing the user does not: its computed inputs
+ * stop remembering the nodes built over them (the intern table does from now on), and the nodes
+ * it computed leave the intern table. Otherwise an input a loop keeps (a batch in the cache, a
+ * parameter) would keep the graph first built over it alive, and the table every graph with a
+ * shared value until it forgot them: nodes surviving young collections, most of the garbage
+ * collector's work in eager loops. A tensor that holds a computed node keeps it and its value;
+ * the same graph built again is a new node, computed again (the plan is replayed).
  */
-function releaseLeaves(s: Structure): void {
+function releaseGraph(s: Structure): void {
   for (const n of s.leaves) releaseConsumers(n);
+  for (const n of s.pending) forgetNode(n);
 }
 
 /** Whether `s` is the structure `stored` was made for. */
