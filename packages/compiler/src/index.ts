@@ -3,6 +3,7 @@ export * from './kernel-ir.js';
 export * from './op-source.js';
 export * from './schedule.js';
 export * from './contraction.js';
+export * from './epilogue.js';
 export * from './lower.js';
 export * from './explain.js';
 export * from './simplify-graph.js';
