@@ -191,8 +191,13 @@ export function renderJs(k: Kernel): string {
  */
 export function renderJsEpilogue(k: Kernel): string {
   const store = k.body[k.body.length - 1];
-  if (store?.k !== 'store' || k.body.slice(0, -1).some((s) => s.k !== 'let')) throw new Error('internal: a gemm epilogue is a list of lets and one store');
-  const out = ['for (let fusor_i = 0; fusor_i < m; fusor_i++) {', '  for (let fusor_j = 0, gid = oc + fusor_i * rs; fusor_j < n; fusor_j++, gid += cs) {', '    const acc = b0[gid];'];
+  if (store?.k !== 'store' || k.body.slice(0, -1).some((s) => s.k !== 'let'))
+    throw new Error('internal: a gemm epilogue is a list of lets and one store');
+  const out = [
+    'for (let fusor_i = 0; fusor_i < m; fusor_i++) {',
+    '  for (let fusor_j = 0, gid = oc + fusor_i * rs; fusor_j < n; fusor_j++, gid += cs) {',
+    '    const acc = b0[gid];',
+  ];
   renderStmts(k.body.slice(0, -1), '    ', out);
   out.push(`    b0[gid] = ${renderExpr(store.expr)};`, '  }', '}');
   return out.join('\n');

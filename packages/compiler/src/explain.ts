@@ -49,7 +49,8 @@ function describeEpilogue(k: Kernel, inputs: readonly Node[]): string {
     if (e.k === 'alu') e.src.forEach(walk);
     else if (e.k === 'cast') walk(e.src);
     else if (e.k === 'load') walk(e.idx);
-    if ((e.k === 'alu' || e.k === 'cast') && e.dtype !== 'int32' && !ops.includes(e.k === 'alu' ? e.op : 'CAST')) ops.push(e.k === 'alu' ? e.op : 'CAST');
+    if ((e.k === 'alu' || e.k === 'cast') && e.dtype !== 'int32' && !ops.includes(e.k === 'alu' ? e.op : 'CAST'))
+      ops.push(e.k === 'alu' ? e.op : 'CAST');
   };
   for (const s of k.body) if (s.k === 'let' || s.k === 'store') walk(s.expr);
   return `${ops.join(' ') || 'a copy'} on the product before its store${inputs.length ? `, reading ${inputs.map(describe).join(', ')}` : ''}`;
