@@ -362,7 +362,13 @@ export function webgpuGemm<B>(device: () => GemmDevice<B>, opts: WebGPUGemmOptio
       const store = k.body[k.body.length - 1];
       // C holds the epilogue's result in the product's dtype; each operand is one more storage binding
       if (store?.k !== 'store' || store.expr.dtype !== g.dtype) return false;
-      if (3 + extraBuffers(g.epilogue) > device().limits.maxStorageBuffersPerShaderStage) return false;
+      let storage: number;
+      try {
+        storage = device().limits.maxStorageBuffersPerShaderStage;
+      } catch {
+        return false; // not initialized: nothing runs here yet
+      }
+      if (3 + extraBuffers(g.epilogue) > storage) return false;
       // int64 needs the overflow flag's binding; f16 operands of an f32 product need `enable f16`
       return !k.key.includes('int64') && !k.key.includes('float64') && (g.dtype === 'float16' || !k.key.includes('float16'));
     },
