@@ -65,9 +65,10 @@ export function reductionMode(k: Kernel, opts: WgslOptions): ReductionMode {
     if (s.k === 'loop') longest = Math.max(longest, nest(s).total);
   }
   if (longest === 0 || [...accs.values()].some((d) => d !== 'float32')) return 'invocation';
-  // inside loops: no accumulators of their own and no stores
+  // inside loops: no accumulators of their own, and no stores but a row kernel's (directly in a
+  // top-level loop, each invocation reading back only positions it stored itself)
   const clean = (stmts: readonly Stmt[]): boolean => stmts.every((s) => s.k !== 'acc' && s.k !== 'store' && (s.k !== 'loop' || clean(s.body)));
-  if (!k.body.every((s) => s.k !== 'loop' || clean(s.body))) return 'invocation';
+  if (!k.body.every((s) => s.k !== 'loop' || s.body.every((b) => b.k === 'store' || (b.k !== 'acc' && (b.k !== 'loop' || clean(b.body))))) || !ownStores(k)) return 'invocation';
   // each accumulator starts at its op's identity (every lane's partial starts there) and is
   // updated in one top-level loop only (a second loop would add the combined total once per lane)
   const seen = new Set<string>();
@@ -106,6 +107,40 @@ export function isCooperative(k: Kernel, opts: WgslOptions): boolean {
 }
 
 type Loop = Extract<Stmt, { k: 'loop' }>;
+
+/**
+ * Whether the stores in a kernel's top-level loops stay with their invocation when the loops
+ * stride over the workgroup: every read of the output is at a position some loop stores to as
+ * the same function of its loop index (so the same invocation stored it: softmax rescaling the
+ * exps it kept), never at another's (a scan reading its previous element).
+ */
+function ownStores(k: Kernel): boolean {
+  const norm = (e: Expr, ridx: number): string => e.key.replace(new RegExp(`\\br${ridx}\\b`, 'g'), 'R');
+  const stored = new Set<string>();
+  const read: string[] = [];
+  const reads = (e: Expr, ridx: number): void => {
+    if (e.k === 'load') {
+      if (e.buf === 0) read.push(norm(e.idx, ridx));
+      reads(e.idx, ridx);
+      if (e.valid) reads(e.valid, ridx);
+    } else if (e.k === 'alu') e.src.forEach((x) => reads(x, ridx));
+    else if (e.k === 'cast') reads(e.src, ridx);
+    else if (e.k === 'rand') (reads(e.seed, ridx), reads(e.counter, ridx));
+  };
+  // a position affine in the loop index: each iteration its own (a scatter's loaded targets repeat)
+  const affine = (e: Expr, ridx: number): boolean =>
+    e.k === 'const' || e.k === 'gid' || (e.k === 'ridx' && e.i === ridx) || (e.k === 'alu' && (e.op === 'ADD' || e.op === 'MUL') && e.src.every((x) => affine(x, ridx)));
+  for (const l of k.body) {
+    if (l.k !== 'loop') continue;
+    for (const e of stmtExprs(l.body, [])) reads(e, l.ridx);
+    for (const st of l.body) {
+      if (st.k !== 'store') continue;
+      if (!affine(st.idx, l.ridx) || !new RegExp(`\\br${l.ridx}\\b`).test(st.idx.key)) return false;
+      stored.add(norm(st.idx, l.ridx));
+    }
+  }
+  return read.every((r) => stored.has(r));
+}
 
 /**
  * A loop and the loops nested in it that one flat index can walk: each level's body is some lets

@@ -14,7 +14,7 @@ import { decodeAll, decodeArgs, isScalar, loadFixtures, type Case, type FixtureF
 import { OPS, type OpArgs, type Operand } from './ops.js';
 import { hostToNumbers, interpretNode, readLeaves, readTensor } from './read.js';
 import { dtypesOf, skipReason, SYNC_READ_ONLY, type Check, type SkipRule } from './skips.js';
-import { describeMismatch, firstMismatch, gradToleranceFor, toleranceFor, type Tolerance } from './tolerance.js';
+import { describeMismatch, firstMismatch, gradToleranceFor, graphToleranceFor, toleranceFor, type Tolerance } from './tolerance.js';
 
 export interface ConformanceOptions {
   /** The backend's own named skips (added to the dtype-capability skips and KNOWN_BUGS). */
@@ -195,7 +195,7 @@ async function checkInterpret(c: Case, device: string): Promise<void> {
   for (const [i, o] of outs.entries()) {
     const compiled = await readTensor(o);
     const reference = interpretNode(nodes[i]!, leaves);
-    compare(`output ${i} (compiled vs interpreted)`, toleranceFor(c.op, o.dtype), compiled, reference, o.shape, true);
+    compare(`output ${i} (compiled vs interpreted)`, graphToleranceFor(c.op, nodes[i]!), compiled, reference, o.shape, true);
   }
 }
 
