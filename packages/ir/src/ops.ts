@@ -5,7 +5,7 @@
 import type { DType } from './dtype.js';
 
 export type SourceOp = 'BUFFER' | 'CONST' | 'RAND' | 'ARANGE';
-export type UnaryOp = 'NEG' | 'EXP2' | 'LOG2' | 'SIN' | 'SQRT' | 'RECIP' | 'TRUNC';
+export type UnaryOp = 'NEG' | 'EXP2' | 'LOG2' | 'SIN' | 'SQRT' | 'RECIP' | 'TRUNC' | 'EXPM1';
 export type BinaryOp =
   | 'ADD'
   | 'MUL'
@@ -120,6 +120,9 @@ export function horner<T>(A: Arith<T>, x: T, coef: readonly number[]): T {
   return p;
 }
 
+/** 1/k!, k = 0 … n − 1: the Taylor coefficients of exp. */
+const invFactorials = (n: number): number[] => Array.from({ length: n }, (_, k) => 1 / Array.from({ length: k }, (_, i) => i + 1).reduce((a, b) => a * b, 1));
+
 export const UNARY: Readonly<Record<UnaryOp, UnaryPrimitive>> = {
   NEG: { scalar: (x) => -x, source: '(-$0)', grad: (A, g) => A.neg(g) },
   EXP2: { floatOnly: true, scalar: (x) => 2 ** x, source: 'exp2', grad: (A, g, _x, y) => A.mul(g, A.mul(y, A.c(Math.LN2, y))) },
@@ -138,6 +141,26 @@ export const UNARY: Readonly<Record<UnaryOp, UnaryPrimitive>> = {
   // (g·r)·r, not g·(r·r): r² overflows where g·r·r does not (d(a/b)/db with tiny b)
   RECIP: { floatOnly: true, scalar: (x) => 1 / x, source: '(1 / $0)', grad: (A, g, _x, y) => A.neg(A.mul(A.mul(g, y), y)) },
   TRUNC: { floatOnly: true, scalar: Math.trunc, source: 'trunc', grad: (A, g) => A.c(0, g) },
+  EXPM1: {
+    floatOnly: true,
+    scalar: Math.expm1,
+    source: 'expm1',
+    grad: (A, g, _x, y) => A.mul(g, A.add(y, A.c(1, y))),
+    // |x| < 0.5: the Taylor series (to float64's or float32's precision), where exp(x) − 1 would
+    // cancel. Beyond: 2^n·exp(r) − 1 with n = trunc(x·log2 e) and r = x − n·ln 2 by Cody and Waite's
+    // split of ln 2 (n·hi is exact), so the rounding of x·log2 e is not magnified by n; x is
+    // clamped first so that ±∞ gives ∞ and −1, not ∞ − ∞
+    fallback: (A, x) => {
+      const f64 = A.dtype(x) === 'float64';
+      const series = A.mul(x, horner(A, x, invFactorials(f64 ? 17 : 10).slice(1)));
+      const [hi, lo, limit] = f64 ? [0.6931471803691238, 1.9082149292705877e-10, 1500] : [0.693145751953125, 1.4286068203094173e-6, 200];
+      const xc = A.neg(A.binary('MAX', A.neg(A.binary('MAX', x, A.c(-limit, x))), A.c(-limit, x)));
+      const n = A.unary('TRUNC', A.mul(xc, A.c(Math.LOG2E, x)));
+      const r = A.sub(A.sub(xc, A.mul(n, A.c(hi, x))), A.mul(n, A.c(lo, x)));
+      const big = A.sub(A.mul(A.unary('EXP2', n), A.unary('EXP2', A.mul(r, A.c(Math.LOG2E, x)))), A.c(1, x));
+      return A.where(A.lt(A.abs(x), A.c(0.5, x)), series, big);
+    },
+  },
 };
 
 export const OPS: Readonly<Record<Op, OpInfo>> = {
