@@ -11,7 +11,7 @@
  * a multiple of 16 (four vectors of four lanes).
  */
 import type { DType } from '@fusor/ir';
-import type { AluOp, Kernel } from '@fusor/compiler';
+import { withFallbacks, type AluOp, type Kernel } from '@fusor/compiler';
 import { Code, F32, F64, I32, I64, ModuleBuilder, OP, SAT, SIMD, V128, type ValType } from './wasm-encoder.js';
 import { flatten, Unsupported, workPerGid, type Acc, type FlatKernel, type Instr, type Value } from './flatten.js';
 import { planSimd, planSplit, valuesOf, WIDTH, type Lane, type Plan, type Split } from './simd-plan.js';
@@ -186,7 +186,8 @@ const unaryFloat =
     else viaF64((gg, [x]) => f64(gg, x!))(g, v, a);
   };
 
-const SCALAR: Readonly<Record<AluOp, ScalarOp>> = {
+/** The instructions of each ALU op; an op not here is rendered by its fallback (@fusor/ir ops.ts UNARY). */
+const SCALAR: Readonly<Partial<Record<AluOp, ScalarOp>>> = {
   NEG: (g, v, [a]) => {
     const f = family(v.dtype);
     if (f === 'f32') (a!(), g.c.op(OP.f32_neg));
@@ -834,7 +835,7 @@ class Gen {
       case 'load':
         return this.scalarLoad(v, a);
       case 'alu':
-        return SCALAR[v.op!](this, v, a);
+        return SCALAR[v.op!]!(this, v, a);
       case 'cast':
         return castScalar(this, v.args[0]!.dtype, v.dtype, a[0]!);
       case 'bitcast': {
@@ -1379,7 +1380,7 @@ function helpers(): { toi32: Code; randBits: Code } {
 const MAX_WASM_LOCALS = 50_000;
 
 function build(kernel: Kernel, memory: MemoryImport, opts: RenderWasmOptions, listing: boolean): { bytes: Uint8Array; listings: [string, Code][] } {
-  const flat = flatten(kernel);
+  const flat = flatten(withFallbacks(kernel, (op) => op in SCALAR, (why) => new Unsupported(why)));
   for (const b of kernel.buffers) family(b.dtype);
   const plan = planSimd(flat, opts.simd ?? true);
   const split = planSplit(flat);

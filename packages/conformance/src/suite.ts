@@ -11,7 +11,7 @@ import { isFloat, toposort, type DType } from '@fusor/ir';
 import * as torch from '@fusor/tensor';
 import type { Tensor } from '@fusor/tensor';
 import { decodeAll, decodeArgs, isScalar, loadFixtures, type Case, type FixtureFile, type TensorData, type TensorInput } from './fixtures.js';
-import { OPS, type OpArgs, type Operand } from './ops.js';
+import { opFor, type OpArgs, type Operand } from './ops.js';
 import { hostToNumbers, interpretNode, readLeaves, readTensor } from './read.js';
 import { dtypesOf, skipReason, SYNC_READ_ONLY, type Check, type SkipRule } from './skips.js';
 import { describeMismatch, firstMismatch, gradToleranceFor, graphToleranceFor, toleranceFor, type Tolerance } from './tolerance.js';
@@ -113,8 +113,8 @@ function buildInputs(c: Case, device: string, requiresGrad: boolean): Built {
 }
 
 function callOp(c: Case, operands: readonly Operand[], device: string): Tensor[] {
-  const f = OPS[c.op];
-  if (!f) throw new Error(`no entry for op '${c.op}' in OPS (src/ops.ts)`);
+  const f = opFor(c.op);
+  if (!f) throw new Error(`no entry for op '${c.op}' in OPS (src/ops.ts), nor a function torch.${c.op}`);
   const out = f(operands, decodeArgs(c.args) as OpArgs, { device });
   return Array.isArray(out) ? out : [out];
 }
