@@ -31,6 +31,7 @@ export const cpuBackend: Backend<CpuBuffer, CpuProgram, RenderedKernel> = {
     maxBuffers: Infinity,
     syncRead: true,
     fp16: false,
+    rowKernels: true,
   },
   isAvailable: () => ({ ok: true }),
   /** Starts the worker pool (launches use workers as they come up: nothing waits for them). */
