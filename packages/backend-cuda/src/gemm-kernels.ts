@@ -25,7 +25,7 @@
  * back to C++ that follows the PTX ISA's fragment layouts, exchanging a warp's registers between
  * two `__syncwarp()`s, so the emulator checks the fragment indexing.
  */
-import { forEachBatch, type GemmEpilogue, type GemmRoutine, type GemmShape } from '@fusor/compiler';
+import { epilogueHash, epilogueOperands, forEachBatch, type GemmEpilogue, type GemmRoutine, type GemmShape } from '@fusor/compiler';
 import { CUDA_PRELUDE, renderCudaEpilogue, STORAGE_TYPE } from './render-cuda.js';
 import { kernelParam, type CudaRuntime, type DeviceBuffer, type Module } from './runtime.js';
 
@@ -204,20 +204,7 @@ export function gemmSymbol(v: GemmVariant): string {
   return `fu_gemm_${SHORT[v.dtype]}_${v.aMajor}${v.bMajor}_${v.aVector ? 'v' : 's'}${v.bVector ? 'v' : 's'}${e}`;
 }
 
-/** 64 bits of FNV-1a-style hashing of an epilogue's key, in hex: modules are cached by symbol, so it must tell epilogues apart. */
-function epilogueHash(key: string): string {
-  let h1 = 0x811c9dc5;
-  let h2 = 0x01000193 ^ key.length;
-  for (let i = 0; i < key.length; i++) {
-    const c = key.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
-    h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
-  }
-  return h1.toString(16).padStart(8, '0') + h2.toString(16).padStart(8, '0');
-}
 
-/** Extra operands an epilogue reads (kernel parameters after `cvec`). */
-const extraBuffers = (e: GemmEpilogue | undefined): number => (e ? e.kernel.buffers.length - 1 : 0);
 
 const STORAGE: Readonly<Record<GemmDtype, string>> = { float32: 'float', float64: 'double', float16: 'unsigned short', bfloat16: 'unsigned short' };
 
@@ -348,7 +335,7 @@ function renderSimt(v: GemmVariant): string {
       ? `{ const fu_f64x2 u = *(const fu_f64x2*)&${src}, w = *(const fu_f64x2*)(&${src} + 2); ${dst}[0] = u.x; ${dst}[1] = u.y; ${dst}[2] = w.x; ${dst}[3] = w.y; }`
       : `{ const fu_f32x4 u = *(const fu_f32x4*)&${src}; ${dst}[0] = u.x; ${dst}[1] = u.y; ${dst}[2] = u.z; ${dst}[3] = u.w; }`;
   // each stored value: the sum, or its epilogue at C's offset (`fu_crow` + the column's offset)
-  const extra = Array.from({ length: extraBuffers(v.epilogue) }, (_, i) => `, fu_e${i + 1}`).join('');
+  const extra = Array.from({ length: epilogueOperands(v.epilogue) }, (_, i) => `, fu_e${i + 1}`).join('');
   const val = (sum: string, colOffset: string): string => (v.epilogue ? `fu_epilogue(fu_crow + ${colOffset}, ${sum}${extra})` : sum);
   const vals = [0, 1, 2, 3].map((e) => val(`acc[i][j${e ? ` + ${e}` : ''}]`, `col + ${e}`));
   const vstore = dbl
@@ -671,7 +658,7 @@ export function planGemm(g: GemmShape, a: DeviceBuffer, b: DeviceBuffer, c: Devi
     bVector: bo.vector,
     ...(g.epilogue ? { epilogue: g.epilogue } : {}),
   };
-  if (extra.length !== extraBuffers(g.epilogue)) throw new Error(`internal: the gemm epilogue reads ${extraBuffers(g.epilogue)} buffers, ${extra.length} were given`);
+  if (extra.length !== epilogueOperands(g.epilogue)) throw new Error(`internal: the gemm epilogue reads ${epilogueOperands(g.epilogue)} buffers, ${extra.length} were given`);
   // the grid holds the innermost three batch dims; the rest are launches
   const inner = batch.slice(-3);
   const outer = batch.slice(0, -3);

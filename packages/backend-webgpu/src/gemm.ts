@@ -24,7 +24,7 @@
  * from bindings 3… (the uniform follows them). C is then written once, and no second kernel
  * reads it back.
  */
-import { forEachBatch, type GemmEpilogue, type GemmRoutine, type GemmShape } from '@fusor/compiler';
+import { epilogueHash, epilogueOperands, forEachBatch, type GemmEpilogue, type GemmRoutine, type GemmShape } from '@fusor/compiler';
 import { renderEpilogue } from './render-wgsl.js';
 
 /** A workgroup's shape: TX × TY invocations of TM × TN each, a BM × BN tile of C, steps of BK along k. */
@@ -94,20 +94,7 @@ export function gemmName(v: GemmVariant): string {
   return `gemm_${v.dtype === 'float16' ? 'f16' : 'f32'}_${v.aMajor}${v.bMajor}_${v.aVector ? 'v' : 's'}${v.bVector ? 'v' : 's'}${v.cVector ? 'v' : 's'}_${t.bm}x${t.bn}x${t.bk}_${t.tx}x${t.ty}${e}`;
 }
 
-/** 64 bits of FNV-1a over an epilogue's key, in hex: pipelines are cached by name, so the name must tell epilogues apart. */
-function epilogueHash(key: string): string {
-  let h1 = 0x811c9dc5;
-  let h2 = 0x01000193 ^ key.length;
-  for (let i = 0; i < key.length; i++) {
-    const c = key.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
-    h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
-  }
-  return h1.toString(16).padStart(8, '0') + h2.toString(16).padStart(8, '0');
-}
 
-/** Extra operands an epilogue binds (after C, A and B). */
-const extraBuffers = (e: GemmEpilogue | undefined): number => (e ? e.kernel.buffers.length - 1 : 0);
 
 /**
  * The statements that load one operand's BK × (BM or BN) block into workgroup memory `S`
@@ -188,7 +175,7 @@ export function renderGemm(v: GemmVariant): string {
     inner.push(`      let av${i} = vec4<f32>(As[ai + ${i}]);`);
     for (let q = 0; q < nv; q++) inner.push(`      acc[${i * nv + q}] = fma(av${i}, bv${q}, acc[${i * nv + q}]);`);
   }
-  const extra = extraBuffers(v.epilogue);
+  const extra = epilogueOperands(v.epilogue);
   // the epilogue's operands take bindings 3…, the uniform the one after them
   const epi = v.epilogue && renderEpilogue(v.epilogue.kernel, { workgroupSize: t.tx * t.ty, f16 }, 3);
   return `// ${gemmName(v)}: C[M×N] = A[M×K] · B[K×N], ${t.bm}×${t.bn} tiles in steps of ${t.bk} along k, ${t.tx}×${t.ty} invocations of ${t.tm}×${t.tn}${f16 ? ', f16 in memory, f32 sums' : ''}${epi ? ', epilogue at the store' : ''}
@@ -307,7 +294,7 @@ export function describeGemm(p: GemmPlan): string {
   const t = p.variant.tiling;
   const v = p.variant;
   const io = `A ${v.aMajor}-major${v.aVector ? ' vec4' : ''}, B ${v.bMajor}-major${v.bVector ? ' vec4' : ''}, C${v.cVector ? ' vec4' : ''}`;
-  const n = extraBuffers(v.epilogue);
+  const n = epilogueOperands(v.epilogue);
   const epi = v.epilogue ? `; epilogue fused at the store${n ? ` (${n} more buffer${n === 1 ? '' : 's'})` : ''}` : '';
   return `${gemmName(v)}: workgroup ${t.tx}×${t.ty}, tile ${t.bm}×${t.bn}×${t.bk}, ${t.tm}×${t.tn} per invocation, ${io}${epi}; grid ${p.groups.join('×')}${p.params.length > 1 ? ` × ${p.params.length} launches` : ''}`;
 }
@@ -368,7 +355,7 @@ export function webgpuGemm<B>(device: () => GemmDevice<B>, opts: WebGPUGemmOptio
       } catch {
         return false; // not initialized: nothing runs here yet
       }
-      if (3 + extraBuffers(g.epilogue) > storage) return false;
+      if (3 + epilogueOperands(g.epilogue) > storage) return false;
       // int64 needs the overflow flag's binding; f16 operands of an f32 product need `enable f16`
       return !k.key.includes('int64') && !k.key.includes('float64') && (g.dtype === 'float16' || !k.key.includes('float16'));
     },
@@ -377,7 +364,7 @@ export function webgpuGemm<B>(device: () => GemmDevice<B>, opts: WebGPUGemmOptio
       if (!p) return;
       const d = device();
       const name = gemmName(p.variant);
-      const extra = extraBuffers(g.epilogue);
+      const extra = epilogueOperands(g.epilogue);
       if (epilogue.length !== extra) throw new Error(`internal: the gemm epilogue reads ${extra} buffers, ${epilogue.length} were given`);
       const pipeline = d.pipeline(name, renderGemm(p.variant), extra);
       for (const words of p.params) d.dispatch(name, pipeline, [c, a, b, ...epilogue], words, p.groups);

@@ -69,3 +69,21 @@ export function lowerEpilogue(root: Node, product: Node, inputs: readonly Node[]
   const kernel: Kernel = { name, size: k.size, buffers, vars: [], body, key };
   return { epilogue: { kernel, key }, inputs: lowered.inputs.filter((n) => n !== product) };
 }
+
+/**
+ * 64 bits of an FNV-1a-style hash of an epilogue's key, in hex: backends cache compiled GEMM
+ * variants by name, so the name must tell epilogues apart.
+ */
+export function epilogueHash(key: string): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193 ^ key.length;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
+  }
+  return h1.toString(16).padStart(8, '0') + h2.toString(16).padStart(8, '0');
+}
+
+/** The extra operands an epilogue reads (its buffers past the output), passed after C, A and B. */
+export const epilogueOperands = (e: GemmEpilogue | undefined): number => (e ? e.kernel.buffers.length - 1 : 0);
