@@ -4,20 +4,7 @@ const t0 = performance.now();
 const torch = await import('@fusor/tensor');
 const { configureBlas, blasInfo } = await import('@fusor/backend-cpu');
 const tImport = performance.now();
-const { CHAIN_SIZE, CONV2D, MLP, TINY, emit, freshRandn, fusorMlp, matmulSweep, measure: measureAll } = await import('./common.mjs');
-
-/** Disposes the tensors in a value (a tensor, or arrays of them). */
-const drop = (v) => {
-  if (v instanceof torch.Tensor) v.dispose();
-  else if (Array.isArray(v)) for (const x of v) drop(x);
-};
-/**
- * Every case disposes its result and its inputs after each call, outside the clock, as a loop
- * would. Dropped instead, a realized result is the only copy of its value, and its buffer waits
- * for the garbage collector, whose finalizers never run in this process (it awaits only
- * promises): the cases before the memory loop below left 600-750 MiB of such buffers behind.
- */
-const measure = (fn, opts) => measureAll(fn, { ...opts, after: (out, input) => (drop(out), drop(input)) });
+const { CHAIN_SIZE, CONV2D, MLP, TINY, emit, freshRandn, fusorMlp, matmulSweep, measure } = await import('./common.mjs');
 
 /** A realized tensor (inputs are data, not part of what is timed). */
 const real = (t) => (t.dataSync(), t);

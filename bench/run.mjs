@@ -9,6 +9,7 @@
 //   pnpm bench -- --only webgpu,webgpu-browser   only the runners named
 //   BENCH_CASES=conv2d pnpm bench -- --only fusor,torch   only the cases that opt in (conv2d), fusor vs torch
 //   pnpm bench -- --only epoch      one Fashion-MNIST training epoch, fusor and PyTorch (fusor-epoch.mjs, torch_epoch.py)
+//   pnpm bench -- --only indexing   embedding lookup fwd+bwd, sort and topk of 1M, cumsum of 16M, fusor and PyTorch (indexing.mjs)
 //
 // webgpu: fusor on webgpu in Node (fusor-webgpu.mjs; the adapter from scripts/setup-webgpu.sh when
 // .webgpu/ holds it). webgpu-browser: fusor and tfjs's webgpu backend side by side in headless
@@ -26,7 +27,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const argv = process.argv.slice(2);
 const listArg = (flag) => (argv.includes(flag) ? (argv[argv.indexOf(flag) + 1] ?? '').split(',').filter(Boolean) : undefined);
-const RUNNERS = ['fusor', 'torch', 'tfjs', 'cold', 'webgpu', 'webgpu-browser', 'distributed', 'epoch'];
+const RUNNERS = ['fusor', 'torch', 'tfjs', 'cold', 'webgpu', 'webgpu-browser', 'distributed', 'epoch', 'indexing'];
 const only = listArg('--only');
 const skip = new Set([...(listArg('--skip') ?? []), ...(only ? RUNNERS.filter((r) => !only.includes(r)) : [])]);
 const PYTHON = '/usr/bin/python3';
@@ -133,6 +134,10 @@ if (!skip.has('epoch')) {
     fusor: run(process.execPath, ['fusor-epoch.mjs']),
     torch: torchOk === true ? run(PYTHON, ['torch_epoch.py', JSON.stringify({ threads: TORCH_THREADS })], torchEnv()) : { unavailable: torchOk },
   };
+}
+if (!skip.has('indexing')) {
+  log('indexing, sorting and scans (embedding, sort, topk, cumsum), fusor and PyTorch in one process …');
+  out.indexing = run(process.execPath, ['indexing.mjs']);
 }
 if (!skip.has('distributed')) {
   const mpirun = spawnSync('mpirun', ['--version'], { encoding: 'utf8' });
@@ -305,6 +310,20 @@ if (out.epoch) {
       mem(te?.rss_mib),
     ]],
   );
+}
+
+if (out.indexing) {
+  const I = out.indexing;
+  text += `\n\nindexing, sorting and scans (issue 12; fusor cpu and PyTorch on ${TORCH_THREADS} threads in the same process; below 0.5, what limits the ratio):\n`;
+  if (I.error) text += `  failed: ${I.error}\n`;
+  else {
+    const rows = Object.entries(I.fusor ?? {}).map(([k, v]) => {
+      const t = I.torch?.[k]?.median_ms;
+      const ratio = t ? t / v.median_ms : undefined;
+      return [k, fmt(v.median_ms), t ? fmt(t) : 'not available', ratio ? ratio.toFixed(2) : '—', ratio !== undefined && ratio < 0.5 ? (I.limits?.[k] ?? '') : ''];
+    });
+    text += render(['case', 'fusor ms', 'torch ms', 'torch / fusor', 'what limits it (ratio < 0.5)'], rows);
+  }
 }
 
 // ---------------------------------------------------------------- memory of the training loop
