@@ -5,7 +5,7 @@
 //   read    — the host copy (dataSync) after the realize;
 //   total   — the bench's case: chain(x).dataSync().
 // Every repetition gets an input it has never seen (drawn and realized before the clock starts).
-// Medians over `reps`; with `--cpu-prof` node writes a profile of the whole run.
+// Medians over `reps`; with `--cpu-prof` node writes a profile of the whole run (bench/profile-summary.mjs sums it).
 const torch = await import('@fusor/tensor');
 const { cpuStats } = await import('@fusor/backend-cpu');
 const { freshRandn, TINY } = await import('./common.mjs');

@@ -93,7 +93,7 @@ function argKey(arg: NodeArg): string {
  * Interning used to key its table by a string of the node's fields and its sources' ids: for a
  * chain of small elementwise ops, building and hashing that string was a third of the time spent
  * recording an op. Now the key is a 30-bit hash of the same fields, and a hit is checked field by
- * field (`sameNode`), so nothing is allocated for a lookup.
+ * field (`isNode`), so nothing is allocated for a lookup.
  */
 function mix(h: number, v: number): number {
   h = Math.imul(h ^ v, 0x5bd1e995);
@@ -164,7 +164,6 @@ function sameShape(a: Shape, b: Shape): boolean {
   return true;
 }
 
-/** The hash of what a node is apart from its sources; a draw's (seed, offset) left out (a kernel parameter, not structure). */
 /** The ids of the last op, dtype and device hashed: a run of ops repeats them (a Map lookup each is measurable). */
 let lastOp = '';
 let lastOpId = 0;
@@ -173,6 +172,7 @@ let lastDtypeId = 0;
 let lastDevice = '';
 let lastDeviceId = 0;
 
+/** The hash of what a node is apart from its sources; a draw's (seed, offset) left out (a kernel parameter, not structure). */
 function sigHashOf(op: Op, dtype: DType, shape: Shape, arg: NodeArg, device: string): number {
   if (op !== lastOp) {
     lastOp = op;
@@ -334,8 +334,9 @@ export function forgetNode(n: Node): void {
 }
 
 /**
- * The `_user` of a node that remembers no node over it (the table does): one the table holds (it
- * may live long, as a constant does, and would keep that node's graph alive), or one released.
+ * The `_user` of a node that remembers no node over it (the table does): a source the table holds
+ * (a constant, a draw: shared and long-lived, it would keep that node's graph alive), or a node
+ * released.
  */
 const HELD = new Node('CONST', 'bool', Object.freeze([]), Object.freeze([]), 0, 'none', 0);
 
@@ -353,15 +354,16 @@ export function releaseConsumers(n: Node): void {
 /**
  * Creates or returns the interned node. Validation lives in the typed constructors below.
  *
- * A node is remembered in one of two places. Where some source is not held by the table and has
- * no node over it yet, the node is new, and each such source remembers it (`_user`): it is found
- * again through them as long as they live (only then can an equal node be built) and dies with
- * them. Otherwise (every source already read, or held by the table, or no sources) the intern
- * table holds it. In a chain of ops, where each op reads the one before, no table is touched and
- * the nodes die with the chain; holding every node until the table forgot it made each one
- * survive the young generation, most of the collector's work while recording. A source that
- * lives long (a parameter's storage) keeps its first consumer's graph as long; the table's
- * nodes keep none.
+ * A node is remembered in one of two places. Where some source has no node over it yet (`_user`
+ * null), the node is new, and each such source remembers it: it is found again through them as
+ * long as they live (only then can an equal node be built) and dies with them. Otherwise (every
+ * source already read, released or a table-held source op, or no sources) the intern table holds
+ * it. In a chain of ops, where each op reads the one before, the table is touched at most once
+ * (for the first op, over an input already read) and the nodes die with the chain; holding every
+ * node until the table forgot it made each one survive the young generation, most of the
+ * collector's work while recording. A node that lives long (a parameter's storage until it is
+ * released by a realize) keeps its first consumer's graph as long; sources the table holds
+ * (constants, draws) keep none.
  */
 function intern(op: Op, dtype: DType, shape: Shape, src: readonly Node[], arg: NodeArg, device: string): Node {
   const sig = sigHashOf(op, dtype, shape, arg, device);
@@ -392,7 +394,8 @@ function intern(op: Op, dtype: DType, shape: Shape, src: readonly Node[], arg: N
   if (fresh) {
     for (let i = 0; i < src.length; i++) if (src[i]!._user === null) src[i]!._user = n;
   } else {
-    n._user = HELD;
+    // a source op (no sources) is shared and long-lived: it remembers no consumer
+    if (src.length === 0) n._user = HELD;
     link(n);
   }
   return n;

@@ -723,7 +723,7 @@ interface Structure {
   readonly leaves: readonly Node[];
   /** The nodes to compute, sources before consumers. */
   readonly pending: readonly Node[];
-  /** Each pending node's sources, in order, after its position's start in `starts`: a pending position, or -1 − a leaf's index. */
+  /** The sources of each pending node in turn (as many as its op takes): a pending position, or -1 − a leaf's index. */
   readonly refs: readonly number[];
   /** The roots, coded as `refs` codes them. */
   readonly rootRefs: readonly number[];
