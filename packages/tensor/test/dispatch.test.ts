@@ -73,7 +73,7 @@ describe('lifetimes of graphs', () => {
         // relu reads its input twice and mul reads x again: nodes the table holds, and x's consumers
         for (let i = 0; i < 60; i++) v = i % 3 === 0 ? v.relu().mul(x) : v.add(1);
         if (step > 0) refs.push(new WeakRef(v.node.src[0]!), new WeakRef(v.node));
-        sums.push(v.sum().itemSync());
+        sums.push(Number(v.sum().itemSync()));
       }
     };
     steps();
