@@ -102,6 +102,11 @@ export interface GroupPlan {
   readonly layout: 'rows' | 'cols';
   readonly outputsPerGroup: number;
   readonly threadsPerOutput: number;
+  /**
+   * How an output's partials combine: `subgroup` by shuffles within the subgroup alone; `shared`
+   * through the group's shared memory (after shuffles within each subgroup, where the renderer has them).
+   */
+  readonly combine: 'subgroup' | 'shared';
   /** Groups covering the outputs. */
   readonly groups: number;
   /** The top-level loops the threads of an output share. */
@@ -324,26 +329,34 @@ export function planGroups(k: Kernel, numbers: PlanNumbers): GroupPlan | null {
   if (coop.combineDtypes) {
     for (const s of k.body) if (s.k === 'acc' && !coop.combineDtypes.includes(s.dtype)) return null;
   }
-  const sg = numbers.subgroupSize !== undefined && numbers.subgroupSize > 1 && numbers.subgroupSize < G ? numbers.subgroupSize : G;
+  const subgroups = numbers.subgroupSize !== undefined && numbers.subgroupSize > 1 && numbers.subgroupSize <= G;
+  const sg = subgroups ? numbers.subgroupSize! : G;
   const longest = Math.max(0, ...loops.map((l) => l.n));
   if (longest < coop.minIterationsPerThread * sg) return null;
   const layout = coop.maxColumnOutputs !== undefined ? layoutOf(k, loops) : 'rows';
   if (k.size > (layout === 'cols' ? coop.maxColumnOutputs! : coop.maxRowOutputs)) return null;
   let outputs: number;
+  let whole = false;
   if (layout === 'cols') outputs = Math.min(sg, pow2ceil(k.size));
   else {
     let perOutput = Math.min(G, Math.max(sg, pow2floor(longest / coop.minIterationsPerThread)));
-    if (perOutput === G && k.size > coop.maxWholeGroupOutputs) perOutput = sg;
-    if (perOutput === G && k.size > coop.maxWholeGroupOutputs) return null;
+    whole = perOutput === G && k.size <= coop.maxWholeGroupOutputs;
+    if (perOutput === G && !whole) {
+      if (!subgroups) return null;
+      perOutput = sg;
+    }
     if (coop.threadsPerOutput === 'subgroup-or-group') {
-      if (perOutput !== G) perOutput = sg;
+      perOutput = whole ? G : sg;
       outputs = G / perOutput;
     } else outputs = Math.min(G / perOutput, pow2ceil(k.size));
   }
+  const threads = G / outputs;
   // the combine's slots: at most one 8-byte partial per thread and accumulator
   const accs = loops.reduce((n, l) => n + l.accs.length, 0);
   if (accs * G * 8 > numbers.sharedMemoryBytes) return null;
-  return { layout, outputsPerGroup: outputs, threadsPerOutput: G / outputs, groups: Math.ceil(k.size / outputs), loops };
+  // consecutive outputs side by side share a subgroup: their combine goes through shared memory
+  const combine = layout === 'rows' && threads <= sg && subgroups && !whole ? 'subgroup' : 'shared';
+  return { layout, outputsPerGroup: outputs, threadsPerOutput: threads, combine, groups: Math.ceil(k.size / outputs), loops };
 }
 
 /**
@@ -467,7 +480,7 @@ export function describePlan(k: Kernel, plan: KernelPlan, numbers: PlanNumbers):
   else if (numbers.groupSize <= 1) parts.push('scalar');
   const g = plan.group;
   if (g) {
-    const how = g.threadsPerOutput <= (numbers.subgroupSize ?? 0) ? 'subgroup shuffles' : 'shared memory';
+    const how = g.combine === 'subgroup' ? 'subgroup shuffles' : 'shared memory';
     parts.push(`group ${numbers.groupSize}: ${g.outputsPerGroup} output${g.outputsPerGroup === 1 ? '' : 's'} per group (${g.layout}), ${g.threadsPerOutput} threads each, combined by ${how}`);
   } else if (numbers.groupSize > 1) parts.push(`group ${numbers.groupSize}: one thread per output`);
   const s = plan.split;
