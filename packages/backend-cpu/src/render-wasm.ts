@@ -35,7 +35,7 @@ export const CPU_PLANNING: PlanNumbers = {
   maxVectorCopies: MAX_COPIES,
   groupSize: 1,
   sharedMemoryBytes: 0,
-  split: { targetParts: 64, minIterationsPerThread: WIDTH, outputsBelow: 32, minWork: 1 << 16 },
+  split: { targetParts: 64, minIterationsPerThread: WIDTH, outputsBelow: 32, minWork: 1 << 16, align: WIDTH },
 };
 
 /** The planning numbers without vectors (SIMD off). */
@@ -1394,7 +1394,7 @@ const MAX_WASM_LOCALS = 50_000;
 function build(kernel: Kernel, memory: MemoryImport, opts: RenderWasmOptions, listing: boolean): { bytes: Uint8Array; listings: [string, Code][] } {
   const flat = flatten(kernel);
   for (const b of kernel.buffers) family(b.dtype);
-  const { vector: plan, split } = planKernel(kernel, CPU_PLANNING, { flat, vectorize: opts.simd ?? true });
+  const { vector: plan, split } = planKernel(kernel, (opts.simd ?? true) ? CPU_PLANNING : CPU_PLANNING_SCALAR, { flat });
   const m = new ModuleBuilder();
   m.importMemory('env', 'memory', memory);
   const sin = m.importFunc('env', 'sin', [F64], [F64]);

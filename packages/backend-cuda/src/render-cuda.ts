@@ -537,7 +537,7 @@ export const CUDA_PLANNING: PlanNumbers = {
     maxColumnOutputs: BLOCK_MAX_COLUMNS,
     indexLimit: INT32_WORK,
   },
-  split: { targetParts: SPLIT_TARGET_BLOCKS, minIterationsPerThread: SPLIT_MIN_ITERATIONS, outputsBelow: Infinity, minWork: 0 },
+  split: { targetParts: SPLIT_TARGET_BLOCKS, minIterationsPerThread: SPLIT_MIN_ITERATIONS, outputsBelow: Infinity, minWork: 0, align: 1 },
 };
 
 /** The block mode, as the planning pass decided it (null: one thread per output). */

@@ -65,6 +65,12 @@ export interface SplitNumbers {
   readonly outputsBelow: number;
   /** Only kernels with at least this many element operations split. */
   readonly minWork: number;
+  /**
+   * Without groups, chunk starts are multiples of this (the vector width whether or not vectors
+   * are on, so a sum's chunks, and so its value, do not change with that switch); a loop
+   * vectorized several vectors per step aligns them to its step.
+   */
+  readonly align: number;
 }
 
 /** An accumulator a cooperative or split loop updates: each thread or part holds a partial. */
@@ -454,20 +460,20 @@ export function planVector(flat: FlatKernel, numbers: PlanNumbers): VectorPlan {
 
 /**
  * The whole plan of a kernel for a backend's numbers. `flat` (the kernel flattened) saves a
- * second flattening where the caller has it; `vectorize: false` plans scalar code.
+ * second flattening where the caller has it.
  */
-export function planKernel(k: Kernel, numbers: PlanNumbers, opts: { readonly flat?: FlatKernel; readonly vectorize?: boolean } = {}): KernelPlan {
+export function planKernel(k: Kernel, numbers: PlanNumbers, opts: { readonly flat?: FlatKernel } = {}): KernelPlan {
   const group = planGroups(k, numbers);
   let vector: VectorPlan = { lanes: 'none' };
   let flat = opts.flat;
-  if (numbers.groupSize <= 1 && numbers.vectorWidth > 1 && opts.vectorize !== false) {
+  if (numbers.groupSize <= 1 && numbers.vectorWidth > 1) {
     flat ??= flatten(k);
     vector = planVector(flat, numbers);
   }
   // chunk starts stay on the vector step of the loop they cut
   const top = flat?.body.find((i) => i.k === 'loop');
-  const align = vector.lanes === 'none' ? numbers.vectorWidth : vector.lanes === 'loop' && vector.loop === top ? vector.width * vector.copies : vector.width;
-  const split = planSplit(k, numbers, group, flat, Math.max(1, align));
+  const step = vector.lanes === 'loop' && vector.loop === top ? vector.width * vector.copies : 1;
+  const split = planSplit(k, numbers, group, flat, Math.max(step, numbers.split?.align ?? 1));
   return { vector, group, split };
 }
 
