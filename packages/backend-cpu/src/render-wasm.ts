@@ -42,12 +42,12 @@ export const CPU_PLANNING: PlanNumbers = {
 export const CPU_PLANNING_SCALAR: PlanNumbers = { ...CPU_PLANNING, vectorWidth: 1 };
 
 /** The renderer's names of the vector plan's lanes. */
-type Mode = 'scalar' | 'gid' | 'inner';
-const MODE: Readonly<Record<VectorPlan['lanes'], Mode>> = { none: 'scalar', outputs: 'gid', loop: 'inner' };
+const MODE: Readonly<Record<VectorPlan['lanes'], WasmLayout['mode']>> = { none: 'scalar', outputs: 'gid', loop: 'inner' };
 
 /** What a launch needs to know about a module (also stored in its `fusor` custom section). */
 export interface WasmLayout {
-  readonly mode: Mode;
+  /** The vector lanes: none, outputs (gid) or an inner loop's iterations. */
+  readonly mode: 'scalar' | 'gid' | 'inner';
   /** gid vectorization: vectors per step. */
   readonly copies?: number;
   /** Element operations of one launch (decides whether it is worth splitting over threads). */
