@@ -526,6 +526,7 @@ function vectorPlan(k: Kernel): KernelPlan | null {
 export const CUDA_PLANNING: PlanNumbers = {
   vectorWidth: VECTOR_BYTES / 4,
   maxVectorCopies: MAX_UNROLL,
+  maxReductionChains: 1,
   groupSize: BLOCK_SIZE,
   subgroupSize: WARP,
   sharedMemoryBytes: 48 * 1024,

@@ -60,6 +60,7 @@ export function wgslPlanning(opts: WgslOptions): PlanNumbers {
   return {
     vectorWidth: 1,
     maxVectorCopies: 1,
+    maxReductionChains: 1,
     groupSize: opts.workgroupSize,
     ...(opts.subgroupSize ? { subgroupSize: opts.subgroupSize } : {}),
     // WebGPU's default maxComputeWorkgroupStorageSize

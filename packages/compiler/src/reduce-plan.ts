@@ -24,6 +24,12 @@ export interface PlanNumbers {
   readonly vectorWidth: number;
   /** Most vectors one step takes (each copy `vectorWidth` more lanes sharing the step's uniform loads). */
   readonly maxVectorCopies: number;
+  /**
+   * Most vector accumulators (independent chains) a vectorized inner loop whose combine is
+   * order-free (max, integer sums) takes: more chains hide a long combine's latency (wasm's
+   * NaN-propagating f32x4.max is 8 x86 instructions in one dependent chain).
+   */
+  readonly maxReductionChains: number;
   /** Threads in one workgroup or block; 1 where the backend has no groups (the cpu). */
   readonly groupSize: number;
   /** Threads of a group that combine values without a barrier (a warp, a subgroup); absent: none. */
@@ -411,8 +417,8 @@ export function planSplit(k: Kernel, numbers: PlanNumbers, group: GroupPlan | nu
  * whichever applies. With outputs as lanes, a kernel with a reduction takes up to
  * `maxVectorCopies` vectors per step (more outputs share each uniform load) as long as the lanes
  * classify alike; an innermost loop whose accumulators combine in any order (max, integer sums)
- * takes as many, each copy a chain of its own: a max of f32x4.max is bound by the latency of one
- * dependent chain, not by its loads.
+ * takes up to `maxReductionChains`, each copy a chain of its own: a max of f32x4.max is bound by
+ * the latency of one dependent chain, not by its loads.
  */
 export function planVector(flat: FlatKernel, numbers: PlanNumbers): VectorPlan {
   const W = numbers.vectorWidth;
@@ -441,7 +447,7 @@ export function planVector(flat: FlatKernel, numbers: PlanNumbers): VectorPlan {
     inner = { loop: longest, classes, loads: countLoads(longest.body, classes), copies: 1 };
     const accs = accsOf(longest.body);
     if (accs.length > 0 && accs.every((a) => orderFree(a.dtype, a.op))) {
-      for (let copies = numbers.maxVectorCopies; copies > 1 && inner.copies === 1; copies /= 2) {
+      for (let copies = numbers.maxReductionChains; copies > 1 && inner.copies === 1; copies /= 2) {
         if (longest.n < 2 * W * copies) continue;
         const wide = classify(longest.body, longest.ridx, W * copies);
         const loads = countLoads(longest.body, wide);

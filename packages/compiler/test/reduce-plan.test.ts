@@ -15,6 +15,7 @@ const reduce = (shape: Shape, op: ReduceKind, axes: number[], dtype: DType = 'fl
 const CPU: PlanNumbers = {
   vectorWidth: 4,
   maxVectorCopies: 4,
+  maxReductionChains: 8,
   groupSize: 1,
   sharedMemoryBytes: 0,
   split: { targetParts: 64, minIterationsPerThread: 4, outputsBelow: 32, minWork: 1 << 16, align: 4 },
@@ -23,6 +24,7 @@ const CPU: PlanNumbers = {
 const GPU: PlanNumbers = {
   vectorWidth: 4,
   maxVectorCopies: 4,
+  maxReductionChains: 1,
   groupSize: 256,
   subgroupSize: 32,
   sharedMemoryBytes: 48 * 1024,
@@ -33,6 +35,7 @@ const GPU: PlanNumbers = {
 const WGPU: PlanNumbers = {
   vectorWidth: 1,
   maxVectorCopies: 1,
+  maxReductionChains: 1,
   groupSize: 64,
   subgroupSize: 16,
   sharedMemoryBytes: 16384,
@@ -47,10 +50,13 @@ describe('planning pass: vector lanes (backends without groups)', () => {
     expect(plan.split).toBeNull();
   });
 
-  it('gives a row max four vector chains: max combines in any order to the same bits', () => {
-    expect(planKernel(reduce([4096, 1024], 'max', [1]), CPU).vector).toMatchObject({ lanes: 'loop', width: 4, copies: 4 });
+  it('gives a row max up to the declared number of vector chains: max combines in any order to the same bits', () => {
+    expect(planKernel(reduce([4096, 1024], 'max', [1]), CPU).vector).toMatchObject({ lanes: 'loop', width: 4, copies: 8 });
+    // a row too short for 8 chains of 2 steps each takes 4
+    expect(planKernel(reduce([4096, 40], 'max', [1]), CPU).vector).toMatchObject({ lanes: 'loop', copies: 4 });
+    expect(planKernel(reduce([4096, 1024], 'max', [1]), { ...CPU, maxReductionChains: 2 }).vector).toMatchObject({ copies: 2 });
     // integer sums wrap: any order gives the same bits too
-    expect(planKernel(reduce([4096, 1024], 'add', [1], 'int32'), CPU).vector).toMatchObject({ lanes: 'loop', copies: 4 });
+    expect(planKernel(reduce([4096, 1024], 'add', [1], 'int32'), CPU).vector).toMatchObject({ lanes: 'loop', copies: 8 });
   });
 
   it('takes consecutive outputs as lanes for a column sum, four vectors per step', () => {
@@ -81,10 +87,10 @@ describe('planning pass: split reductions', () => {
     expect(planKernel(k, { ...CPU, vectorWidth: 1 }).split?.bounds).toEqual(split?.bounds);
   });
 
-  it('aligns a max reduction chunks to its vector step (4 vectors of 4)', () => {
+  it("aligns a max reduction's chunks to its vector step (8 vectors of 4)", () => {
     const { split, vector } = planKernel(reduce([1 << 20], 'max', [0]), CPU);
-    expect(vector).toMatchObject({ lanes: 'loop', copies: 4 });
-    expect(split?.bounds?.slice(0, -1).every((b) => b % 16 === 0)).toBe(true);
+    expect(vector).toMatchObject({ lanes: 'loop', copies: 8 });
+    expect(split?.bounds?.slice(0, -1).every((b) => b % 32 === 0)).toBe(true);
   });
 
   it('does not split many outputs, little work, or a backend declaring no split', () => {
@@ -148,7 +154,7 @@ describe('planning pass: cooperative reductions', () => {
 describe('planning pass: explain text', () => {
   it('names the lanes, the groups and the split', () => {
     const k = reduce([1 << 20], 'max', [0]);
-    expect(describePlan(k, planKernel(k, CPU), CPU)).toBe('vector 4×4 iterations of loop r0 per step; reduction split into 64 chunks of loop r0, combined in chunk order');
+    expect(describePlan(k, planKernel(k, CPU), CPU)).toBe('vector 4×8 iterations of loop r0 per step; reduction split into 64 chunks of loop r0, combined in chunk order');
     const g = reduce([64, 4096], 'add', [1]);
     expect(describePlan(g, planKernel(g, GPU), GPU)).toBe('group 256: 1 output per group (rows), 256 threads each, combined by shared memory');
     const e = kernelOf(binaryNode('ADD', buf([1000]), buf([1000])));
