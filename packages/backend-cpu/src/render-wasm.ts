@@ -45,7 +45,7 @@ export const CPU_PLANNING: PlanNumbers = {
 export const CPU_PLANNING_SCALAR: PlanNumbers = { ...CPU_PLANNING, vectorWidth: 1 };
 
 /** The renderer's names of the vector plan's lanes. */
-const MODE: Readonly<Record<VectorPlan['lanes'], WasmLayout['mode']>> = { none: 'scalar', outputs: 'gid', loop: 'inner' };
+const MODE: Readonly<Record<Exclude<VectorPlan['lanes'], 'tiles'>, WasmLayout['mode']>> = { none: 'scalar', outputs: 'gid', loop: 'inner' };
 
 /** What a launch needs to know about a module (also stored in its `fusor` custom section). */
 export interface WasmLayout {
@@ -1398,6 +1398,7 @@ function build(kernel: Kernel, memory: MemoryImport, opts: RenderWasmOptions, li
   const flat = flatten(kernel);
   for (const b of kernel.buffers) family(b.dtype);
   const { vector: plan, split } = planKernel(kernel, (opts.simd ?? true) ? CPU_PLANNING : CPU_PLANNING_SCALAR, { flat });
+  if (plan.lanes === 'tiles') throw new Error('render-wasm: vector tiles are planned for backends with groups only');
   const m = new ModuleBuilder();
   m.importMemory('env', 'memory', memory);
   const sin = m.importFunc('env', 'sin', [F64], [F64]);

@@ -19,7 +19,7 @@
  * Python wheel (which ships no toolkit headers) compiles it. Without `__CUDA_ARCH__` the prelude
  * falls back to portable C++, which is what the host-emulation tests compile.
  */
-import { DTYPES, isFloat, type DType, type ReduceKind } from '@fusor/ir';
+import { isFloat, type DType, type ReduceKind } from '@fusor/ir';
 import {
   bfloat16Bits,
   bfloat16FromBits,
@@ -35,6 +35,7 @@ import {
   type OpText,
   planGroups,
   planSplit,
+  planTiles,
   type PartialAcc,
   type PlanNumbers,
   type ReductionLoop,
@@ -462,64 +463,18 @@ export function planKernel(k: Kernel): KernelPlan {
 
 const isTileAccess = (e: Extract<Expr, { k: 'load' }>): boolean => e.idx.k === 'gid' && e.valid === null;
 
-/** Every expression node under `e`, `e` first. */
-function walk(e: Expr, visit: (e: Expr) => void): void {
-  visit(e);
-  switch (e.k) {
-    case 'load':
-      walk(e.idx, visit);
-      if (e.valid) walk(e.valid, visit);
-      break;
-    case 'rand':
-      walk(e.seed, visit);
-      walk(e.counter, visit);
-      break;
-    case 'cast':
-      walk(e.src, visit);
-      break;
-    case 'alu':
-      for (const s of e.src) walk(s, visit);
-      break;
-    default:
-  }
-}
-
-/** Every statement under `stmts`, loops' bodies included. */
-function walkStmts(stmts: readonly Stmt[], visit: (s: Stmt) => void): void {
-  for (const s of stmts) {
-    visit(s);
-    if (s.k === 'loop') walkStmts(s.body, visit);
-  }
-}
-
-function exprsOf(stmts: readonly Stmt[], visit: (e: Expr) => void): void {
-  walkStmts(stmts, (s) => {
-    if (s.k === 'let' || s.k === 'update' || s.k === 'store') walk(s.expr, visit);
-    if (s.k === 'store') walk(s.idx, visit);
-  });
-}
-
+/** Vector tiles, as the planning pass decided them (null: not an elementwise kernel it tiles). */
 function vectorPlan(k: Kernel): KernelPlan | null {
-  if (k.size >= INT32_WORK || !k.body.every((s) => s.k === 'let' || s.k === 'store')) return null;
-  const stores = k.body.filter((s): s is StoreStmt => s.k === 'store');
-  if (stores.length === 0 || stores.some((s) => s.idx.k !== 'gid')) return null;
-  const loads = new Set<number>();
-  exprsOf(k.body, (e) => {
-    if (e.k === 'load' && isTileAccess(e)) loads.add(e.buf);
-  });
-  const tiled = [...new Set([...loads, ...stores.map((s) => s.buf)])];
-  // a tile reads whole vectors: only buffers that hold every index the kernel covers
-  if (tiled.some((b) => k.buffers[b]!.size < k.size)) return null;
-  const width = VECTOR_BYTES / Math.max(...tiled.map((b) => DTYPES[k.buffers[b]!.dtype].itemsize));
-  if (k.size < width) return null;
-  const unroll = Math.max(1, Math.min(MAX_UNROLL, Math.floor(LOAD_BYTES_IN_FLIGHT / (VECTOR_BYTES * Math.max(1, loads.size)))));
-  const tiles = Math.floor(k.size / width);
-  return { mode: 'vector', blocks: Math.ceil(tiles / (BLOCK_SIZE * unroll)), width, unroll, loads: [...loads].sort((a, b) => a - b) };
+  const v = planTiles(k, CUDA_PLANNING);
+  if (v.lanes !== 'tiles') return null;
+  const tiles = Math.floor(k.size / v.width);
+  return { mode: 'vector', blocks: Math.ceil(tiles / (BLOCK_SIZE * v.copies)), width: v.width, unroll: v.copies, loads: v.loads };
 }
 
 /**
  * The numbers this backend declares to the compiler's planning pass (reduce-plan.ts), which
- * decides the block mode: warps of 32, blocks of BLOCK_SIZE threads, 48 KiB of shared memory; an
+ * decides the vector tiles (16-byte accesses, up to 4 steps and 128 loaded bytes in flight per
+ * thread) and the block mode: warps of 32, blocks of BLOCK_SIZE threads, 48 KiB of shared memory; an
  * output's threads in a row or, where loads coalesce across outputs, outputs side by side; a long
  * loop with few outputs also split across blocks.
  */
@@ -528,6 +483,7 @@ export const CUDA_PLANNING: PlanNumbers = {
   maxVectorCopies: MAX_UNROLL,
   maxReductionChains: 1,
   groupSize: BLOCK_SIZE,
+  tileLoadBytes: LOAD_BYTES_IN_FLIGHT,
   subgroupSize: WARP,
   sharedMemoryBytes: 48 * 1024,
   cooperative: {

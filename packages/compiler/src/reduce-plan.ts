@@ -13,7 +13,7 @@
  * Every decision depends only on the kernel and the declared numbers, never on how many threads
  * happen to run it, so a result never changes with the thread count.
  */
-import { isFloat, type DType, type ReduceKind } from '@fusor/ir';
+import { DTYPES, isFloat, type DType, type ReduceKind } from '@fusor/ir';
 import { flatten, loopsOf, workPerGid, type FlatKernel, type Instr, type Value } from './flatten.js';
 import type { Expr, Kernel, Stmt } from './kernel-ir.js';
 import { accsOf, classify, countLoads, laneable, type Lane, type LoadCounts } from './vector-lanes.js';
@@ -32,6 +32,11 @@ export interface PlanNumbers {
   readonly maxReductionChains: number;
   /** Threads in one workgroup or block; 1 where the backend has no groups (the cpu). */
   readonly groupSize: number;
+  /**
+   * Backends with groups: elementwise kernels move `vectorWidth`·4 bytes per access in tiles of
+   * consecutive outputs, each thread keeping at most this many loaded bytes in flight; absent: no tiles.
+   */
+  readonly tileLoadBytes?: number;
   /** Threads of a group that combine values without a barrier (a warp, a subgroup); absent: none. */
   readonly subgroupSize?: number;
   /** Bytes of memory one group shares (its combine's slots must fit). */
@@ -106,6 +111,11 @@ export type VectorPlan =
   | { readonly lanes: 'none' }
   /** `width`·`copies` consecutive outputs per step. */
   | { readonly lanes: 'outputs'; readonly width: number; readonly copies: number; readonly classes: ReadonlyMap<Value, Lane> }
+  /**
+   * Backends with groups: `width` consecutive outputs per thread step, buffers accessed at `gid`
+   * (the loads in `loads` and the stores) moved as one vector each; `copies` steps loaded before any is computed.
+   */
+  | { readonly lanes: 'tiles'; readonly width: number; readonly copies: number; readonly loads: readonly number[] }
   /** `width`·`copies` iterations of `loop` per step, into partial accumulators combined after it. */
   | { readonly lanes: 'loop'; readonly width: number; readonly copies: number; readonly loop: Extract<Instr, { k: 'loop' }>; readonly classes: ReadonlyMap<Value, Lane> };
 
@@ -464,13 +474,42 @@ export function planVector(flat: FlatKernel, numbers: PlanNumbers): VectorPlan {
   return { lanes: 'none' };
 }
 
+const isTileAccess = (e: Expr): boolean => e.k === 'load' && e.idx.k === 'gid' && e.valid === null;
+
+/**
+ * Vector tiles (backends with groups): an elementwise kernel whose stores are at `gid` covers
+ * `width` consecutive outputs per thread step, where `width` is one access of `vectorWidth`·4
+ * bytes over the widest buffer accessed at `gid`; as many steps are loaded at once as
+ * `tileLoadBytes` allows (at most `maxVectorCopies`). Only buffers holding every index the kernel
+ * covers are tiled; the `size % width` last outputs run one per thread.
+ */
+export function planTiles(k: Kernel, numbers: PlanNumbers): VectorPlan {
+  const none: VectorPlan = { lanes: 'none' };
+  const bytes = numbers.vectorWidth * 4;
+  if (numbers.groupSize <= 1 || numbers.tileLoadBytes === undefined || numbers.vectorWidth <= 1) return none;
+  if (k.size >= (numbers.cooperative?.indexLimit ?? 2 ** 31 - 1) || !k.body.every((s) => s.k === 'let' || s.k === 'store')) return none;
+  const stores = k.body.filter((s): s is Extract<Stmt, { k: 'store' }> => s.k === 'store');
+  if (stores.length === 0 || stores.some((s) => s.idx.k !== 'gid')) return none;
+  const loads = new Set<number>();
+  exprsOf(k.body, (e) => {
+    if (e.k === 'load' && isTileAccess(e)) loads.add(e.buf);
+  });
+  const tiled = [...new Set([...loads, ...stores.map((s) => s.buf)])];
+  // a tile reads whole vectors: only buffers that hold every index the kernel covers
+  if (tiled.some((b) => k.buffers[b]!.size < k.size)) return none;
+  const width = bytes / Math.max(...tiled.map((b) => DTYPES[k.buffers[b]!.dtype].itemsize));
+  if (k.size < width) return none;
+  const copies = Math.max(1, Math.min(numbers.maxVectorCopies, Math.floor(numbers.tileLoadBytes / (bytes * Math.max(1, loads.size)))));
+  return { lanes: 'tiles', width, copies, loads: [...loads].sort((a, b) => a - b) };
+}
+
 /**
  * The whole plan of a kernel for a backend's numbers. `flat` (the kernel flattened) saves a
  * second flattening where the caller has it.
  */
 export function planKernel(k: Kernel, numbers: PlanNumbers, opts: { readonly flat?: FlatKernel } = {}): KernelPlan {
-  const group = planGroups(k, numbers);
-  let vector: VectorPlan = { lanes: 'none' };
+  let vector: VectorPlan = planTiles(k, numbers);
+  const group = vector.lanes === 'none' ? planGroups(k, numbers) : null;
   let flat = opts.flat;
   if (numbers.groupSize <= 1 && numbers.vectorWidth > 1) {
     flat ??= flatten(k);
@@ -488,13 +527,14 @@ export function describePlan(k: Kernel, plan: KernelPlan, numbers: PlanNumbers):
   const parts: string[] = [];
   const v = plan.vector;
   if (v.lanes === 'outputs') parts.push(`vector ${v.width}${v.copies > 1 ? `×${v.copies}` : ''} outputs per step`);
+  else if (v.lanes === 'tiles') parts.push(`vector tiles of ${v.width} outputs (${numbers.vectorWidth * 4} bytes) per thread step, ${v.copies} in flight`);
   else if (v.lanes === 'loop') parts.push(`vector ${v.width}${v.copies > 1 ? `×${v.copies}` : ''} iterations of loop r${v.loop.ridx.n} per step`);
   else if (numbers.groupSize <= 1) parts.push('scalar');
   const g = plan.group;
   if (g) {
     const how = g.combine === 'subgroup' ? 'subgroup shuffles' : 'shared memory';
     parts.push(`group ${numbers.groupSize}: ${g.outputsPerGroup} output${g.outputsPerGroup === 1 ? '' : 's'} per group (${g.layout}), ${g.threadsPerOutput} threads each, combined by ${how}`);
-  } else if (numbers.groupSize > 1) parts.push(`group ${numbers.groupSize}: one thread per output`);
+  } else if (numbers.groupSize > 1 && v.lanes === 'none') parts.push(`group ${numbers.groupSize}: one thread per output`);
   const s = plan.split;
   if (s) parts.push(s.bounds ? `reduction split into ${s.parts} chunks of loop r${s.loop.loop.ridx}, combined in chunk order` : `loop split across ${s.parts} groups, combined in a fixed order`);
   return parts.join('; ');

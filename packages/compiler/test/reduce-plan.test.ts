@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { binaryNode, bufferNode, permuteNode, reduceNode, reshapeNode, unaryNode, type DType, type Node, type ReduceKind, type Shape } from '@fusor/ir';
-import { describePlan, lower, planGroups, planKernel, reductionLoops, schedule, type Kernel, type PlanNumbers } from '../src/index.js';
+import { describePlan, lower, planGroups, planKernel, planTiles, reductionLoops, schedule, type Kernel, type PlanNumbers } from '../src/index.js';
 
 // The planning pass alone: kernels lowered from IR graphs, planned for numbers a backend might declare.
 const buf = (shape: Shape, dtype: DType = 'float32'): Node => bufferNode(dtype, shape, 'cpu');
@@ -28,6 +28,7 @@ const GPU: PlanNumbers = {
   groupSize: 256,
   subgroupSize: 32,
   sharedMemoryBytes: 48 * 1024,
+  tileLoadBytes: 128,
   cooperative: { minIterationsPerThread: 4, threadsPerOutput: 'pow2', maxWholeGroupOutputs: Infinity, maxRowOutputs: 1 << 20, maxColumnOutputs: 65536, indexLimit: 2 ** 31 - 1 },
   split: { targetParts: 1024, minIterationsPerThread: 32, outputsBelow: Infinity, minWork: 0, align: 1 },
 };
@@ -70,6 +71,20 @@ describe('planning pass: vector lanes (backends without groups)', () => {
 
   it('never vectorizes on a backend with groups (its threads are the parallelism)', () => {
     expect(planKernel(reduce([64, 1024], 'add', [1]), GPU).vector).toEqual({ lanes: 'none' });
+  });
+});
+
+describe('planning pass: vector tiles (backends with groups)', () => {
+  it('moves 16 bytes per access: 4 float32 or 8 float16 outputs per thread step, steps in flight by loaded bytes', () => {
+    const add = (dtype: DType) => kernelOf(binaryNode('ADD', buf([4096], dtype), buf([4096], dtype)));
+    expect(planTiles(add('float32'), GPU)).toEqual({ lanes: 'tiles', width: 4, copies: 4, loads: [1, 2] });
+    expect(planTiles(add('float16'), GPU)).toMatchObject({ width: 8 });
+    const three = kernelOf(binaryNode('ADD', binaryNode('MUL', buf([4096]), buf([4096])), binaryNode('MUL', buf([4096]), buf([4096]))));
+    expect(planTiles(three, GPU)).toMatchObject({ copies: 2 });
+    // no tiles where the backend declares none, for reductions, or for fewer outputs than a vector
+    expect(planTiles(add('float32'), WGPU)).toEqual({ lanes: 'none' });
+    expect(planTiles(reduce([64, 1024], 'add', [1]), GPU)).toEqual({ lanes: 'none' });
+    expect(planTiles(kernelOf(binaryNode('ADD', buf([3]), buf([3]))), GPU)).toEqual({ lanes: 'none' });
   });
 });
 
@@ -158,7 +173,8 @@ describe('planning pass: explain text', () => {
     const g = reduce([64, 4096], 'add', [1]);
     expect(describePlan(g, planKernel(g, GPU), GPU)).toBe('group 256: 1 output per group (rows), 256 threads each, combined by shared memory');
     const e = kernelOf(binaryNode('ADD', buf([1000]), buf([1000])));
-    expect(describePlan(e, planKernel(e, GPU), GPU)).toBe('group 256: one thread per output');
+    expect(describePlan(e, planKernel(e, GPU), GPU)).toBe('vector tiles of 4 outputs (16 bytes) per thread step, 4 in flight');
+    expect(describePlan(e, planKernel(e, WGPU), WGPU)).toBe('group 64: one thread per output');
     expect(describePlan(e, planKernel(e, CPU), CPU)).toBe('vector 4 outputs per step');
     const r = kernelOf(reshapeNode(reduceNode(buf([1000, 3]), 'add', [1]), [1000]));
     expect(describePlan(r, planKernel(r, { ...CPU, vectorWidth: 1 }), { ...CPU, vectorWidth: 1 })).toBe('scalar');
