@@ -30,6 +30,7 @@ export const cpuBackend: Backend<CpuBuffer, CpuProgram, RenderedKernel> = {
     maxBuffers: Infinity,
     syncRead: true,
     fp16: false,
+    rowKernels: true,
   },
   isAvailable: () => ({ ok: true }),
   /** What the wasm renderer plans with under the current options (the JavaScript renderer neither vectorizes nor splits). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { binaryNode, constNode, reduceNode, type DType, type Node } from '@fusor/ir';
-import { explainSchedule, planKernel, schedule } from '@fusor/compiler';
+import { binaryNode, constNode, expandNode, reduceNode, unaryNode, type DType, type Node } from '@fusor/ir';
+import { explainSchedule, lower, planKernel, schedule, type ScheduleItem, type VectorPlan } from '@fusor/compiler';
 import { CPU_PLANNING, cpuBackend, layoutOf, memoryImport, renderWasm } from '../src/index.js';
 import { buf, host, kernelOf, reference, run, same } from './kernels.js';
 
@@ -21,6 +21,9 @@ function awkward(n: number, dtype: DType): number[] {
   });
 }
 
+/** A vector plan with each vectorized loop's chains listed (for matching). */
+const lanesOf = (v: VectorPlan): object => (v.lanes === 'loop' ? { lanes: v.lanes, width: v.width, copies: [...v.loops.values()].map((l) => l.copies) } : v);
+const lowerItem = (item: ScheduleItem) => lower(item).kernel;
 const planOf = (root: Node) => planKernel(kernelOf(root).kernel, CPU_PLANNING);
 
 describe('the planning pass on the cpu', () => {
@@ -33,7 +36,7 @@ describe('the planning pass on the cpu', () => {
     ] as const) {
       const x = buf(awkward(rows * cols, 'float32'), 'float32', [rows, cols]);
       const root = reduceNode(x, 'max', [1]);
-      expect(planOf(root).vector).toMatchObject({ lanes: 'loop', width: 4, copies: cols >= 64 ? 8 : 4 });
+      expect(lanesOf(planOf(root).vector)).toMatchObject({ lanes: 'loop', width: 4, copies: [cols >= 64 ? 8 : 4] });
       const simd = run(root, { simd: true });
       expect(same(simd, run(root, { simd: false }))).toBe(true);
       expect(same(simd, run(root, { renderer: 'js' }))).toBe(true);
@@ -48,13 +51,13 @@ describe('the planning pass on the cpu', () => {
       [33, 999],
     );
     const root = reduceNode(x, 'add', [1]);
-    expect(planOf(root).vector).toMatchObject({ lanes: 'loop', copies: 8 });
+    expect(lanesOf(planOf(root).vector)).toMatchObject({ lanes: 'loop', copies: [8] });
     expect(run(root)).toEqual(reference(root));
   });
 
   it('a float32 row sum keeps one chain: more chains would change its rounding', () => {
     const root = reduceNode(buf(awkward(8 * 512, 'float32'), 'float32', [8, 512]), 'add', [1]);
-    expect(planOf(root).vector).toMatchObject({ lanes: 'loop', copies: 1 });
+    expect(lanesOf(planOf(root).vector)).toMatchObject({ lanes: 'loop', copies: [1] });
   });
 
   it('a full max is split into chunks on 32-element bounds, eight chains each, and matches the reference', () => {
@@ -74,6 +77,20 @@ describe('the planning pass on the cpu', () => {
       const m = reduceNode(buf(values), 'max', [0]);
       expect(run(m)).toEqual(reference(m));
     }
+  });
+
+  it("a row kernel (softmax) vectorizes each of its contiguous passes: the max pass eight chains, the sum and the stores one", () => {
+    const x = buf(awkward(16 * 1000, 'float32').map((v) => (Number.isFinite(v) ? v / 100 : 0)), 'float32', [16, 1000]);
+    const m = expandNode(reduceNode(x, 'max', [1]), x.shape);
+    const e = unaryNode('EXP2', binaryNode('ADD', x, unaryNode('NEG', m)));
+    const root = binaryNode('MUL', e, unaryNode('RECIP', expandNode(reduceNode(e, 'add', [1]), x.shape)));
+    const items = schedule([root], (n) => host.has(n), () => cpuBackend);
+    expect(items).toHaveLength(1);
+    const kernel = lowerItem(items[0]!);
+    const v = planKernel(kernel, CPU_PLANNING).vector;
+    expect(v.lanes === 'loop' && [...v.loops.values()].map((l) => l.copies)).toEqual([8, 1, 1]);
+    const plan = explainSchedule(items, () => cpuBackend).kernels[0]!.plan;
+    expect(plan).toMatch(/^vector 4 iterations per step of loops r\d+ \(×8\), r\d+, r\d+$/);
   });
 
   it("explain() shows each kernel's plan", () => {

@@ -401,6 +401,9 @@ export const webgpuBackend: Backend<WebGPUBuffer, WebGPUProgram, RenderedWgsl> =
       maxBuffers: storage - 1,
       syncRead: false,
       fp16: ctx?.f16 ?? false,
+      // a row kernel renders one invocation per row, or a subgroup or workgroup per row where
+      // the reduction modes choose so (render-wgsl.ts)
+      rowKernels: true,
     };
   },
   isAvailable() {

@@ -14,7 +14,7 @@
  * and sin reduces its argument first (built-in sin is only accurate on [-π, π]).
  */
 import { isFloat, type DType } from '@fusor/ir';
-import { C_LIKE, local, opTable, planGroups, type AluOp, type Expr, type GroupPlan, type Kernel, type PlanNumbers, type ReductionLoop, type RenderedKernel, type Stmt } from '@fusor/compiler';
+import { C_LIKE, local, opTable, planGroups, spells, withFallbacks, type AluOp, type Expr, type GroupPlan, type Kernel, type PlanNumbers, type ReductionLoop, type RenderedKernel, type Stmt } from '@fusor/compiler';
 
 /** Raised when a kernel cannot be expressed on this backend (an int64 constant past int32…). */
 export class WgslRenderError extends RangeError {
@@ -74,6 +74,8 @@ export function wgslPlanning(opts: WgslOptions): PlanNumbers {
             maxWholeGroupOutputs: MAX_COOPERATIVE_OUTPUTS,
             maxRowOutputs: Infinity,
             combineDtypes: ['float32'],
+            // a row kernel's output pass: each invocation stores the positions its iterations own
+            ownStores: true,
             indexLimit: 2 ** 31 - 1,
           },
         }),
@@ -438,60 +440,65 @@ const floatOrInt =
   };
 
 const C = C_LIKE;
-/** How each ALU op's operands become WGSL, already wrapped to the result's width: C-like but for these. */
-const ALU: Readonly<Record<AluOp, AluRender>> = opTable<AluRender>(
-  {
-    NEG: floatOrInt(
-      (_c, a) => C.NEG(a),
-      (c, a, d) => (d === 'int64' ? c.call('neg64', a[0]!) : wrap(d, C.NEG(a))),
-    ),
-    EXP2: (c, [a], d) => viaF32(c, d, 'fexp2', a!),
-    LOG2: (c, [a], d) => viaF32(c, d, 'flog2', a!),
-    SIN: (c, [a], d) => viaF32(c, d, 'fsin', a!),
-    RECIP: (_c, [a], d) => `(${isF16(d) ? '1.0h' : '1.0f'} / ${a})`,
-    TRUNC: floatOrInt(
-      (_c, a) => C.TRUNC(a),
-      (_c, [a]) => a!,
-    ),
-    ADD: floatOrInt(
-      (_c, a) => C.ADD(a),
-      (c, a, d) => (d === 'int64' ? c.call('add64', a[0]!, a[1]!) : wrap(d, C.ADD(a))),
-      (_c, [a, b]) => `(${a} || ${b})`,
-    ),
-    MUL: floatOrInt(
-      (_c, a) => C.MUL(a),
-      (c, a, d) => (d === 'int64' ? c.call('mul64', a[0]!, a[1]!) : wrap(d, C.MUL(a))),
-      (_c, [a, b]) => `(${a} && ${b})`,
-    ),
-    IDIV: floatOrInt(
-      (_c, [a, b]) => `trunc(${a} / ${b})`,
-      (c, [a, b], d) => (d === 'int64' ? c.call('idiv64', a!, b!) : wrap(d, c.call('idiv', a!, b!))),
-    ),
-    MOD: floatOrInt(
-      (_c, a) => C.MOD(a),
-      (c, [a, b], d) => wrap(d, c.call('imod', a!, b!)),
-    ),
-    MAX: floatOrInt(
-      (c, [a, b], d) => viaF32(c, d, 'fmax', a!, b!),
-      (_c, a) => C.MAX(a),
-      (_c, [a, b]) => `(${a} || ${b})`,
-    ),
-    CMPLT: (_c, a, _d, src) => (src[0]!.dtype === 'bool' ? `(!${a[0]} && ${a[1]})` : C.CMPLT(a)),
-    // x == x is how the frontend asks "not NaN"; compilers fold it to true, so ask the bits
-    CMPEQ: floatOrInt(
-      (c, a, _d, src) => (src[0]!.key === src[1]!.key ? `!${c.call('isnan', isF16(src[0]!.dtype) ? `f32(${a[0]})` : a[0]!)}` : C.CMPEQ(a)),
-      (_c, a) => C.CMPEQ(a),
-    ),
-    AND: (_c, a, d) => (d === 'bool' ? `(${a[0]} && ${a[1]})` : C.AND(a)),
-    OR: (_c, a, d) => (d === 'bool' ? `(${a[0]} || ${a[1]})` : C.OR(a)),
-    XOR: (_c, a, d) => (d === 'bool' ? `(${a[0]} != ${a[1]})` : wrap(d, C.XOR(a))),
-    // shift amounts are u32 in WGSL
-    SHL: (c, [a, b], d) => (d === 'int64' ? c.call('shl64', a!, b!) : wrap(d, C.SHL([a!, `u32(${b})`]))),
-    SHR: (_c, [a, b]) => C.SHR([a!, `u32(${b})`]),
-    WHERE: (_c, [cond, a, b]) => `select(${b}, ${a}, ${cond})`,
-  },
-  (base) => (_c, a) => base(a),
+/** Where WGSL differs from C: these ops' operands become WGSL here, already wrapped to the result's width. */
+const OWN: Readonly<Partial<Record<AluOp, AluRender>>> = {
+  NEG: floatOrInt(
+    (_c, a) => C.NEG(a),
+    (c, a, d) => (d === 'int64' ? c.call('neg64', a[0]!) : wrap(d, C.NEG(a))),
+  ),
+  EXP2: (c, [a], d) => viaF32(c, d, 'fexp2', a!),
+  LOG2: (c, [a], d) => viaF32(c, d, 'flog2', a!),
+  SIN: (c, [a], d) => viaF32(c, d, 'fsin', a!),
+  RECIP: (_c, [a], d) => `(${isF16(d) ? '1.0h' : '1.0f'} / ${a})`,
+  TRUNC: floatOrInt(
+    (_c, a) => C.TRUNC(a),
+    (_c, [a]) => a!,
+  ),
+  ADD: floatOrInt(
+    (_c, a) => C.ADD(a),
+    (c, a, d) => (d === 'int64' ? c.call('add64', a[0]!, a[1]!) : wrap(d, C.ADD(a))),
+    (_c, [a, b]) => `(${a} || ${b})`,
+  ),
+  MUL: floatOrInt(
+    (_c, a) => C.MUL(a),
+    (c, a, d) => (d === 'int64' ? c.call('mul64', a[0]!, a[1]!) : wrap(d, C.MUL(a))),
+    (_c, [a, b]) => `(${a} && ${b})`,
+  ),
+  IDIV: floatOrInt(
+    (_c, [a, b]) => `trunc(${a} / ${b})`,
+    (c, [a, b], d) => (d === 'int64' ? c.call('idiv64', a!, b!) : wrap(d, c.call('idiv', a!, b!))),
+  ),
+  MOD: floatOrInt(
+    (_c, a) => C.MOD(a),
+    (c, [a, b], d) => wrap(d, c.call('imod', a!, b!)),
+  ),
+  MAX: floatOrInt(
+    (c, [a, b], d) => viaF32(c, d, 'fmax', a!, b!),
+    (_c, a) => C.MAX(a),
+    (_c, [a, b]) => `(${a} || ${b})`,
+  ),
+  CMPLT: (_c, a, _d, src) => (src[0]!.dtype === 'bool' ? `(!${a[0]} && ${a[1]})` : C.CMPLT(a)),
+  // x == x is how the frontend asks "not NaN"; compilers fold it to true, so ask the bits
+  CMPEQ: floatOrInt(
+    (c, a, _d, src) => (src[0]!.key === src[1]!.key ? `!${c.call('isnan', isF16(src[0]!.dtype) ? `f32(${a[0]})` : a[0]!)}` : C.CMPEQ(a)),
+    (_c, a) => C.CMPEQ(a),
+  ),
+  AND: (_c, a, d) => (d === 'bool' ? `(${a[0]} && ${a[1]})` : C.AND(a)),
+  OR: (_c, a, d) => (d === 'bool' ? `(${a[0]} || ${a[1]})` : C.OR(a)),
+  XOR: (_c, a, d) => (d === 'bool' ? `(${a[0]} != ${a[1]})` : wrap(d, C.XOR(a))),
+  // shift amounts are u32 in WGSL
+  SHL: (c, [a, b], d) => (d === 'int64' ? c.call('shl64', a!, b!) : wrap(d, C.SHL([a!, `u32(${b})`]))),
+  SHR: (_c, [a, b]) => C.SHR([a!, `u32(${b})`]),
+  WHERE: (_c, [cond, a, b]) => `select(${b}, ${a}, ${cond})`,
+};
+/** Every ALU op: C-like but for OWN. */
+const ALU: Readonly<Record<AluOp, AluRender>> = opTable<AluRender>(OWN, (base) => (_c, a) => base(a));
+
+/** WGSL's built-in scalar math functions; a primitive spelled with another (expm1) is rendered by its fallback. */
+const WGSL_FUNCTIONS: ReadonlySet<string> = new Set(
+  'abs acos acosh asin asinh atan atanh atan2 ceil clamp cos cosh exp exp2 floor fma fract inverseSqrt ldexp log log2 max min pow round sign sin sinh sqrt tan tanh trunc'.split(' '),
 );
+const NATIVE = spells(OWN, (fn) => WGSL_FUNCTIONS.has(fn));
 
 function renderCast(ctx: Ctx, from: DType, to: DType, s: string): string {
   if (to === 'bool') {
@@ -770,6 +777,10 @@ export interface RenderedWgsl extends RenderedKernel {
 
 /** Renders a kernel to a WGSL compute shader with entry point `main`. */
 export function renderWgsl(k: Kernel, opts: WgslOptions = DEFAULT_WGSL_OPTIONS): RenderedWgsl {
+  return renderKernel(withFallbacks(k, NATIVE, (why) => new WgslRenderError(why)), opts);
+}
+
+function renderKernel(k: Kernel, opts: WgslOptions): RenderedWgsl {
   const ctx = new Ctx(opts, accumulators(k.body, new Set()));
   for (const e of stmtExprs(k.body, [])) ctx.count(e);
   const body: string[] = [];

@@ -15,6 +15,12 @@ export interface Capabilities {
   readonly syncRead: boolean;
   /** Native float16 arithmetic. */
   readonly fp16: boolean;
+  /**
+   * Whether a kernel may walk whole rows in one thread: a row's reductions, then its outputs
+   * (softmax in one read of its input). Fast where a thread's loop over a row stays in its
+   * cache (cpu); a GPU spreads a row over a workgroup instead, so it leaves this off.
+   */
+  readonly rowKernels?: boolean;
 }
 
 /** Device memory as the backend sees it: opaque to everyone else. */

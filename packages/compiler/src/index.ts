@@ -1,6 +1,7 @@
 export * from './backend.js';
 export * from './kernel-ir.js';
 export * from './op-source.js';
+export * from './fallback.js';
 export * from './schedule.js';
 export * from './contraction.js';
 export * from './lower.js';

@@ -16,7 +16,7 @@
 import { DTYPES, isFloat, type DType, type ReduceKind } from '@fusor/ir';
 import { flatten, loopsOf, workPerGid, type FlatKernel, type Instr, type Value } from './flatten.js';
 import type { Expr, Kernel, Stmt } from './kernel-ir.js';
-import { accsOf, classify, countLoads, laneable, type Lane, type LoadCounts } from './vector-lanes.js';
+import { accsOf, classify, countLoads, laneable, valuesOf, type Lane, type LoadCounts } from './vector-lanes.js';
 
 /** The numbers a backend declares for the planning pass (the `planning` field of its Backend). */
 export interface PlanNumbers {
@@ -63,6 +63,11 @@ export interface CooperativeNumbers {
   readonly maxColumnOutputs?: number;
   /** Accumulator dtypes the combine handles; absent: all. */
   readonly combineDtypes?: readonly DType[];
+  /**
+   * Whether every thread may store, directly in a top-level loop, the positions its own iterations
+   * own (a row kernel's output pass: softmax rescaling the exps it kept); absent: stores only after the loops.
+   */
+  readonly ownStores?: boolean;
   /** Largest iteration or output count the backend's index arithmetic takes. */
   readonly indexLimit: number;
 }
@@ -116,8 +121,16 @@ export type VectorPlan =
    * (the loads in `loads` and the stores) moved as one vector each; `copies` steps loaded before any is computed.
    */
   | { readonly lanes: 'tiles'; readonly width: number; readonly copies: number; readonly loads: readonly number[] }
-  /** `width`·`copies` iterations of `loop` per step, into partial accumulators combined after it. */
-  | { readonly lanes: 'loop'; readonly width: number; readonly copies: number; readonly loop: Extract<Instr, { k: 'loop' }>; readonly classes: ReadonlyMap<Value, Lane> };
+  /** Each of `loops` runs `width`·`copies` iterations per step, into partial accumulators combined after it. */
+  | { readonly lanes: 'loop'; readonly width: number; readonly loops: ReadonlyMap<Loop, LoopLanes> };
+
+type Loop = Extract<Instr, { k: 'loop' }>;
+
+/** How one vectorized loop's values vary over its lanes, and how many vectors (chains) one step takes. */
+export interface LoopLanes {
+  readonly classes: ReadonlyMap<Value, Lane>;
+  readonly copies: number;
+}
 
 export interface GroupPlan {
   /** `rows`: an output's threads side by side; `cols`: consecutive outputs side by side. */
@@ -220,7 +233,7 @@ function nestOf(l: LoopStmt, limit: number): { nest: LoopStmt[]; n: number; body
  * there is a partial). Null (and why) otherwise. Statements outside the loops run in every
  * thread alike; only one thread stores.
  */
-export function reductionLoops(k: Kernel, indexLimit = 2 ** 31 - 1): readonly ReductionLoop[] | string {
+export function reductionLoops(k: Kernel, indexLimit = 2 ** 31 - 1, storesInLoops = false): readonly ReductionLoop[] | string {
   if (k.size < 1 || k.size >= indexLimit) return 'no outputs, or more than the index range';
   const ops = new Map<string, ReduceKind>();
   let mixed = false;
@@ -248,7 +261,7 @@ export function reductionLoops(k: Kernel, indexLimit = 2 ** 31 - 1): readonly Re
       const updated = new Set<string>();
       let storesInside = false;
       walkStmts(s.body, (t) => {
-        if (t.k === 'store') storesInside = true;
+        if (t.k === 'store' && !(storesInLoops && s.body.includes(t))) storesInside = true;
         if (t.k === 'update' && !inner.has(t.name)) updated.add(t.name);
       });
       if (storesInside) return 'a store inside a loop';
@@ -268,7 +281,36 @@ export function reductionLoops(k: Kernel, indexLimit = 2 ** 31 - 1): readonly Re
       loops.push({ loop: s, ...nestOf(s, indexLimit), accs });
     }
   }
-  return loops.length ? loops : 'no loop';
+  if (!loops.length) return 'no loop';
+  if (storesInLoops && !ownStores(k)) return 'a loop reads a position another thread stores';
+  return loops;
+}
+
+/**
+ * Whether the stores in a kernel's top-level loops stay with their thread when the loops stride
+ * over a group: each stores at a position affine in its loop's index (never a loaded one: a
+ * scatter's targets repeat), and every read of the output is at a position some loop stores to as
+ * the same function of its index (so the same thread stored it), never another's (a scan reading
+ * its previous element).
+ */
+function ownStores(k: Kernel): boolean {
+  const norm = (e: Expr, ridx: number): string => e.key.replace(new RegExp(`\\br${ridx}\\b`, 'g'), 'R');
+  const stored = new Set<string>();
+  const read: string[] = [];
+  const affine = (e: Expr, ridx: number): boolean =>
+    e.k === 'const' || e.k === 'gid' || (e.k === 'ridx' && e.i === ridx) || (e.k === 'alu' && (e.op === 'ADD' || e.op === 'MUL') && e.src.every((x) => affine(x, ridx)));
+  for (const l of k.body) {
+    if (l.k !== 'loop') continue;
+    exprsOf(l.body, (e) => {
+      if (e.k === 'load' && e.buf === 0) read.push(norm(e.idx, l.ridx));
+    });
+    for (const st of l.body) {
+      if (st.k !== 'store') continue;
+      if (!affine(st.idx, l.ridx) || !new RegExp(`\\br${l.ridx}\\b`).test(st.idx.key)) return false;
+      stored.add(norm(st.idx, l.ridx));
+    }
+  }
+  return read.every((r) => stored.has(r));
 }
 
 /** An integer index expression's value at a point (gid and reduction indices), or null if it depends on anything else. */
@@ -346,7 +388,7 @@ export function planGroups(k: Kernel, numbers: PlanNumbers): GroupPlan | null {
   const coop = numbers.cooperative;
   const G = numbers.groupSize;
   if (!coop || G <= 1) return null;
-  const loops = reductionLoops(k, coop.indexLimit);
+  const loops = reductionLoops(k, coop.indexLimit, coop.ownStores ?? false);
   if (typeof loops === 'string') return null;
   if (coop.combineDtypes) {
     for (const s of k.body) if (s.k === 'acc' && !coop.combineDtypes.includes(s.dtype)) return null;
@@ -447,30 +489,44 @@ export function planVector(flat: FlatKernel, numbers: PlanNumbers): VectorPlan {
       }
     }
   }
-  let inner: { loop: Extract<Instr, { k: 'loop' }>; classes: Map<Value, Lane>; loads: LoadCounts; copies: number } | undefined;
-  // a loop that stores (a scan or scatter walking its fiber) may read back an earlier iteration's
-  // store: its iterations run in order, never several at once
-  const innermost = loopsOf(flat.body).filter((l) => !l.body.some((i) => i.k === 'loop' || i.k === 'store') && l.n >= 2 * W && laneable(l.body));
-  const longest = innermost.sort((a, b) => b.n - a.n)[0];
-  if (longest) {
-    const classes = classify(longest.body, longest.ridx, W);
-    inner = { loop: longest, classes, loads: countLoads(longest.body, classes), copies: 1 };
-    const accs = accsOf(longest.body);
-    if (accs.length > 0 && accs.every((a) => orderFree(a.dtype, a.op))) {
-      for (let copies = numbers.maxReductionChains; copies > 1 && inner.copies === 1; copies /= 2) {
-        if (longest.n < 2 * W * copies) continue;
-        const wide = classify(longest.body, longest.ridx, W * copies);
-        const loads = countLoads(longest.body, wide);
-        if (same(loads, inner.loads)) inner = { loop: longest, classes: wide, loads, copies };
+  // innermost loops, several iterations at a time. A loop that stores may read back an earlier
+  // iteration's store (a scan walking its fiber): it is vectorized only when it loads the output
+  // at nothing but the positions it stores to, so its iterations are independent (a row
+  // kernel's loop rewriting its row in place).
+  const independent = (l: Loop): boolean => {
+    const stored = new Set(l.body.flatMap((i) => (i.k === 'store' ? [i.idx] : [])));
+    if (stored.size === 0) return true;
+    // each iteration stores to its own position (an index affine in the loop's, never a
+    // loaded one: a scatter's repeated targets accumulate in order) and reads back only those
+    const uniform = (v: Value): boolean => v.level < l.ridx.level;
+    const affine = (v: Value): boolean => uniform(v) || v === l.ridx || (v.kind === 'alu' && (v.op === 'ADD' || v.op === 'MUL') && v.args.every(affine));
+    return [...stored].every((i) => !uniform(i) && affine(i)) && valuesOf(l.body).every((v) => v.kind !== 'load' || v.n !== 0 || stored.has(v.args[0]!));
+  };
+  const candidates = loopsOf(flat.body)
+    .filter((l) => !l.body.some((i) => i.k === 'loop') && independent(l) && l.n >= 2 * W && laneable(l.body))
+    .map((loop) => {
+      const classes = classify(loop.body, loop.ridx, W);
+      let lanes: LoopLanes = { classes, copies: 1 };
+      const loads = countLoads(loop.body, classes);
+      const accs = accsOf(loop.body);
+      if (accs.length > 0 && accs.every((a) => orderFree(a.dtype, a.op))) {
+        for (let copies = numbers.maxReductionChains; copies > 1 && lanes.copies === 1; copies /= 2) {
+          if (loop.n < 2 * W * copies) continue;
+          const wide = classify(loop.body, loop.ridx, W * copies);
+          if (same(countLoads(loop.body, wide), loads)) lanes = { classes: wide, copies };
+        }
       }
-    }
-  }
+      return { loop, lanes, loads };
+    });
+  const contiguous = candidates.filter((c) => c.loads.gathered === 0);
+  // every loop that reads contiguously (a row kernel's passes), else the longest
+  const inner = contiguous.length ? contiguous : candidates.sort((a, b) => b.loop.n - a.loop.n).slice(0, 1);
   const ofGid = (): VectorPlan => ({ lanes: 'outputs', width: W, copies: gid!.copies, classes: gid!.classes });
-  const ofInner = (): VectorPlan => ({ lanes: 'loop', width: W, copies: inner!.copies, loop: inner!.loop, classes: inner!.classes });
+  const ofInner = (): VectorPlan => ({ lanes: 'loop', width: W, loops: new Map(inner.map((c) => [c.loop, c.lanes])) });
   if (gid && gid.loads.gathered === 0) return ofGid();
-  if (inner && inner.loads.gathered === 0) return ofInner();
+  if (contiguous.length) return ofInner();
   if (gid) return ofGid();
-  if (inner) return ofInner();
+  if (inner.length) return ofInner();
   return { lanes: 'none' };
 }
 
@@ -516,8 +572,8 @@ export function planKernel(k: Kernel, numbers: PlanNumbers, opts: { readonly fla
     vector = planVector(flat, numbers);
   }
   // chunk starts stay on the vector step of the loop they cut
-  const top = flat?.body.find((i) => i.k === 'loop');
-  const step = vector.lanes === 'loop' && vector.loop === top ? vector.width * vector.copies : 1;
+  const top = flat?.body.find((i): i is Loop => i.k === 'loop');
+  const step = vector.lanes === 'loop' && top && vector.loops.has(top) ? vector.width * vector.loops.get(top)!.copies : 1;
   const split = planSplit(k, numbers, group, flat, Math.max(step, numbers.split?.align ?? 1));
   return { vector, group, split };
 }
@@ -528,7 +584,12 @@ export function describePlan(k: Kernel, plan: KernelPlan, numbers: PlanNumbers):
   const v = plan.vector;
   if (v.lanes === 'outputs') parts.push(`vector ${v.width}${v.copies > 1 ? `×${v.copies}` : ''} outputs per step`);
   else if (v.lanes === 'tiles') parts.push(`vector tiles of ${v.width} outputs (${numbers.vectorWidth * 4} bytes) per thread step, ${v.copies} in flight`);
-  else if (v.lanes === 'loop') parts.push(`vector ${v.width}${v.copies > 1 ? `×${v.copies}` : ''} iterations of loop r${v.loop.ridx.n} per step`);
+  else if (v.lanes === 'loop') {
+    const each = [...v.loops].map(([l, { copies }]) => `r${l.ridx.n}${copies > 1 ? ` (×${copies})` : ''}`);
+    const [only] = v.loops.values();
+    if (v.loops.size === 1) parts.push(`vector ${v.width}${only!.copies > 1 ? `×${only!.copies}` : ''} iterations of loop ${each[0]!.split(' ')[0]} per step`);
+    else parts.push(`vector ${v.width} iterations per step of loops ${each.join(', ')}`);
+  }
   else if (numbers.groupSize <= 1) parts.push('scalar');
   const g = plan.group;
   if (g) {
