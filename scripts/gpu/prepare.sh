@@ -8,7 +8,7 @@
 # bundled with tfjs-core and tfjs-backend-webgpu (bench-webgpu.mjs), and a Vulkan loader
 # (vulkan/libvulkan.so.1 from .webgpu/, used only where the machine has none); that step is
 # checked here on SwiftShader at small sizes (scripts/setup-webgpu.sh installs it if needed).
-#   scripts/gpu/prepare.sh            (from anywhere; about 37 MiB)
+#   scripts/gpu/prepare.sh            (from anywhere; about 34 MiB)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=.gpu
