@@ -184,3 +184,23 @@ export function renderJs(k: Kernel): string {
   out.push('}');
   return out.join('\n');
 }
+
+/**
+ * A GEMM epilogue (compiler backend.ts `GemmEpilogue`) as the body of
+ * `function (b0, oc, m, n, rs, cs, b1, …)`: each element of the m × n block of C (`b0`) at `oc`
+ * (row stride `rs`, column stride `cs`) replaced by the epilogue of its value, in place.
+ */
+export function renderJsEpilogue(epilogue: Kernel): string {
+  const k = withFallbacks(epilogue, NATIVE);
+  const store = k.body[k.body.length - 1];
+  if (store?.k !== 'store' || k.body.slice(0, -1).some((s) => s.k !== 'let'))
+    throw new Error('internal: a gemm epilogue is a list of lets and one store');
+  const out = [
+    'for (let fusor_i = 0; fusor_i < m; fusor_i++) {',
+    '  for (let fusor_j = 0, gid = oc + fusor_i * rs; fusor_j < n; fusor_j++, gid += cs) {',
+    '    const acc = b0[gid];',
+  ];
+  renderStmts(k.body.slice(0, -1), '    ', out);
+  out.push(`    b0[gid] = ${renderExpr(store.expr)};`, '  }', '}');
+  return out.join('\n');
+}

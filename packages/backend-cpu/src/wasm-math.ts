@@ -218,22 +218,19 @@ function exp2f32(c: Code, ops: F32Ops, x: Push, natural: boolean): void {
     // e^y = 2^n · 2^f, n = round(y·log2 e), f = (y − n·ln 2)·log2 e with n·ln 2 subtracted in two
     // parts, the first exact (Cody and Waite): f is as exact as y, where 2^(fl(y·log2 e)) is off
     // by up to 50 ulp for |y| near 88
+    const times = (k: number): void => (ops.cst(c, k), ops.mul(c));
     ops.clamp(c, -104, 89);
     c.tee(xc);
-    ops.cst(c, LOG2E_F32);
-    ops.mul(c);
+    times(LOG2E_F32);
     ops.nearest(c);
     c.set(nf);
     c.get(xc).get(nf);
-    ops.cst(c, LN2_HI);
-    ops.mul(c);
+    times(LN2_HI);
     ops.sub(c);
     c.get(nf);
-    ops.cst(c, LN2_LO);
-    ops.mul(c);
+    times(LN2_LO);
     ops.sub(c);
-    ops.cst(c, LOG2E_F32);
-    ops.mul(c);
+    times(LOG2E_F32);
     c.set(f);
   } else {
     ops.clamp(c, -151, 128);

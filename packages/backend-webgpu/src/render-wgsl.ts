@@ -941,3 +941,37 @@ export function dispatchSize(size: number, workgroupSize: number, maxPerDim: num
   }
   return [x, y];
 }
+
+/** A GEMM epilogue as WGSL: its buffer declarations and helpers, and a function applying it to one element. */
+export interface WgslEpilogue {
+  /** Module-scope declarations: the extra operands (`b1`…, read-only storage at bindings `first`…) and helpers. */
+  readonly declarations: string;
+  /** `fn fusor_epilogue(gid: i32, acc: T) -> T`: the value to store for the product `acc` at C's offset `gid`. */
+  readonly fn: string;
+}
+
+/**
+ * Renders a GEMM epilogue (compiler backend.ts `GemmEpilogue`) with this renderer's expressions,
+ * for the tiled GEMM (gemm.ts) to call at its store. `first` is the binding of buffer 1.
+ */
+export function renderEpilogue(epilogue: Kernel, opts: WgslOptions, first: number): WgslEpilogue {
+  // ops WGSL has no spelling for become their fallbacks (more lets before the store)
+  const k = withFallbacks(epilogue, NATIVE, (why) => new WgslRenderError(why));
+  const store = k.body[k.body.length - 1];
+  if (store?.k !== 'store' || k.body.slice(0, -1).some((s) => s.k !== 'let')) throw new WgslRenderError('internal: a gemm epilogue is a list of lets and one store');
+  const ctx = new Ctx(opts);
+  for (const e of stmtExprs(k.body, [])) ctx.count(e);
+  const body: string[] = [];
+  renderStmts(ctx, k.body.slice(0, -1), '  ', body);
+  const value = renderExpr(ctx, store.expr);
+  body.push(...ctx.take('  '), `  return ${value};`);
+  if (ctx.overflow) throw new WgslRenderError('internal: a gemm epilogue cannot flag int64 overflow');
+  // the product and the stored value have one dtype (the routine checks): C's element type
+  const acc = regType(store.expr.dtype);
+  const decls = k.buffers.slice(1).map((b, i) => `@group(0) @binding(${first + i}) var<storage, read> b${i + 1}: array<${storageType(b.dtype)}>;`);
+  const helpers = [...ctx.used].map((h) => HELPERS[h]!.code);
+  return {
+    declarations: [...decls, ...helpers].join('\n'),
+    fn: [`fn fusor_epilogue(gid: i32, acc: ${acc}) -> ${acc} {`, ...body, '}'].join('\n'),
+  };
+}

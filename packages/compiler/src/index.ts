@@ -4,6 +4,7 @@ export * from './op-source.js';
 export * from './fallback.js';
 export * from './schedule.js';
 export * from './contraction.js';
+export * from './epilogue.js';
 export * from './lower.js';
 export * from './explain.js';
 export * from './simplify-graph.js';

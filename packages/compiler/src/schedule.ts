@@ -7,6 +7,7 @@
 import { contiguousStrides, type Node, type Op } from '@fusor/ir';
 import { parseDevice, type Backend, type GemmRoutine } from './backend.js';
 import { contractionOperands, gemmShape, outputLayout, type Contraction, type ContractionOperands } from './contraction.js';
+import { lowerEpilogue } from './epilogue.js';
 import { isAluOp } from './kernel-ir.js';
 
 export type ItemKind = 'kernel' | 'copy' | 'assign';
@@ -107,6 +108,9 @@ export function schedule(roots: readonly Node[], isRealized: (n: Node) => boolea
   }
 }
 
+/** Ops that are always a kernel of their own (boundary() below says why). */
+const OWN_KERNEL: ReadonlySet<Op> = new Set(['SCATTER', 'SCAN', 'CONTIGUOUS', 'COPY', 'ASSIGN']);
+
 const GEMM_OPERAND = 'operand of a matrix product computed by the gemm routine';
 const GEMM_RESULT = 'matrix product computed by the gemm routine';
 
@@ -136,6 +140,51 @@ function pass(
     const shape = layout && gemmShape(ops, layout);
     if (!shape || !gemmRoutine(backendFor, root.device)?.supports(shape)) return undefined;
     return { reduce: n, a: ops.a.base, b: ops.b.base, shape };
+  };
+
+  /**
+   * The routed product `root` computes with an elementwise chain after it (a bias, an activation,
+   * a scale) that the routine applies before its store, where the routine takes epilogues: the
+   * chain reads the product (through reshapes and permutes only) at the element it computes, and
+   * otherwise only buffers and constants. The product has no buffer of its own (it is read nowhere
+   * else), else the chain is a kernel of its own as before.
+   */
+  const epilogueGemm = (root: Node): Contraction | undefined => {
+    const routine = gemmRoutine(backendFor, root.device);
+    if (!routine?.supportsEpilogue || !(isAluOp(root.op) || root.op === 'CAST')) return undefined;
+    let found: { top: Node; reduce: Node; ops: ContractionOperands } | undefined;
+    const inputs: Node[] = [];
+    const seen = new Set<Node>();
+    const stack = [root];
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (seen.has(n)) continue;
+      seen.add(n);
+      // what the walk below will read from a buffer anyway (a copy to the device, a scatter…)
+      if (n !== root && (holdsBuffer(n) || OWN_KERNEL.has(n.op))) {
+        inputs.push(n);
+        continue;
+      }
+      if (!found && (n.op === 'RESHAPE' || n.op === 'PERMUTE' || n.op === 'REDUCE') && n.shape.join() === root.shape.join()) {
+        let r = n;
+        while ((r.op === 'RESHAPE' || r.op === 'PERMUTE') && !holdsBuffer(r)) r = r.src[0]!;
+        const ops = routed.get(r);
+        if (ops && !holdsBuffer(r) && !shared.has(r)) {
+          found = { top: n, reduce: r, ops };
+          continue;
+        }
+      }
+      // loops, draws and gathers stay generated code; so does a second product
+      if (!isAluOp(n.op) && !MOVEMENT.has(n.op) && n.op !== 'CAST' && n.op !== 'CONST' && n.op !== 'DETACH') return undefined;
+      for (const s of n.src) stack.push(s);
+    }
+    if (!found) return undefined;
+    const layout = outputLayout(found.top, found.reduce, holdsBuffer);
+    const shape = layout && gemmShape(found.ops, layout);
+    if (!shape || !routine.supports(shape)) return undefined;
+    const lowered = lowerEpilogue(root, found.top, inputs);
+    if (!lowered || !routine.supportsEpilogue({ ...shape, epilogue: lowered.epilogue })) return undefined;
+    return { reduce: found.reduce, a: found.ops.a.base, b: found.ops.b.base, shape: { ...shape, epilogue: lowered.epilogue }, epilogue: lowered.inputs };
   };
 
   /** The row axes of the item being drawn (set by its first row reduction). */
@@ -196,7 +245,7 @@ function pass(
       if (!isRealized(n) && !reasons.has(n)) reasons.set(n, why);
       if (!inputs.includes(n)) inputs.push(n);
     };
-    const gemm = kind === 'kernel' ? directGemm(root) : undefined;
+    const gemm = kind === 'kernel' ? (directGemm(root) ?? epilogueGemm(root)) : undefined;
     drawing.rowAxes = undefined;
     let start: Visit[];
     if (kind === 'copy') {
@@ -256,9 +305,10 @@ function pass(
     const rowsKey = drawing.rowAxes as string | undefined;
     const rows = rowsKey ? rowsKey.split(',').map(Number) : undefined;
     const item = { kind, root, inputs, ops, reduces, reason: reasons.get(root) ?? 'output', ...(rows ? { rowAxes: rows } : {}) };
-    // the routine binds exactly its two operands; anything else read here means generated code
-    const bindsOperands = gemm && inputs.every((i) => i === gemm.a || i === gemm.b) && inputs.includes(gemm.a) && inputs.includes(gemm.b);
-    return bindsOperands ? { ...item, inputs: gemm.a === gemm.b ? [gemm.a] : [gemm.a, gemm.b], gemm } : item;
+    // the routine binds exactly its two operands (and its epilogue's); anything else read here means generated code
+    const bound = gemm ? [...new Set([gemm.a, gemm.b, ...(gemm.epilogue ?? [])])] : [];
+    const bindsOperands = gemm && inputs.every((i) => bound.includes(i)) && inputs.includes(gemm.a) && inputs.includes(gemm.b);
+    return bindsOperands ? { ...item, inputs: bound, gemm } : item;
   };
 
   // a kernel binds its output and each input: past the backend's limit, part of it is computed first
