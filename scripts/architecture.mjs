@@ -92,7 +92,8 @@ ${fence(k.source)}
 
 ## 5. Autograd is more IR (\`@fusor/autograd\`)
 
-\`backward()\` applies one vector-Jacobian rule per primitive (\`rules.ts\`, one table) to the
+\`backward()\` applies one vector-Jacobian rule per primitive (\`rules.ts\`, one table; a unary
+primitive's rule is the \`grad\` of its entry in \`@fusor/ir\`'s \`UNARY\`) to the
 recorded graph. The result is lazy IR again: forward and backward are scheduled, fused and
 compiled by the same path, and a gradient of a gradient is just another graph.
 

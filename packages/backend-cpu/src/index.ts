@@ -10,13 +10,13 @@ import { allocBuffer, type CpuBuffer } from './buffer.js';
 import { cpuConfig } from './config.js';
 import { CpuProgram, memoryImport, startWorkers } from './program.js';
 import { renderJs } from './render-js.js';
-import { renderWasm, Unsupported } from './render-wasm.js';
+import { CPU_PLANNING, CPU_PLANNING_SCALAR, renderWasm, Unsupported } from './render-wasm.js';
 import { blasGemm } from './blas.js';
 import { wasmGemm } from './gemm-wasm.js';
 import { cpuTakesEpilogue } from './gemm-epilogue.js';
 
 export { renderJs, renderExpr } from './render-js.js';
-export { renderWasm, renderWasmText, layoutOf, type WasmLayout, type RenderWasmOptions } from './render-wasm.js';
+export { renderWasm, renderWasmText, layoutOf, CPU_PLANNING, type WasmLayout, type RenderWasmOptions } from './render-wasm.js';
 export { configureCpu, cpuConfig, type CpuOptions, type CpuConfig } from './config.js';
 export { CpuBuffer, heap as cpuHeap, type Storage } from './buffer.js';
 export { CpuProgram, memoryImport, cpuStats, workersReady as cpuWorkersReady, type CpuStats } from './program.js';
@@ -34,6 +34,12 @@ export const cpuBackend: Backend<CpuBuffer, CpuProgram, RenderedKernel> = {
     rowKernels: true,
   },
   isAvailable: () => ({ ok: true }),
+  /** What the wasm renderer plans with under the current options (the JavaScript renderer neither vectorizes nor splits). */
+  get planning() {
+    const { renderer, simd } = cpuConfig();
+    if (renderer === 'js') return { ...CPU_PLANNING_SCALAR, split: undefined };
+    return simd ? CPU_PLANNING : CPU_PLANNING_SCALAR;
+  },
   /** Starts the worker pool (launches use workers as they come up: nothing waits for them). */
   init() {
     const { renderer, simd } = cpuConfig();

@@ -17,17 +17,10 @@ import { Code, F32, F64, I32, I64, OP, SAT, SIMD, V128, type ValType } from './w
 
 export type Push = () => void;
 
-/** 2^f on [-½, ½] in float64: degree 9, relative error 1.4e-14; exactly 1 at 0, so 2^n is exact. */
-const EXP2F = [
-  1, 0.69314718055987095964, 0.24022650695649655597, 0.055504108668686220503, 0.0096181291920666991053,
-  0.0013333557617515745986, 0.00015403434948422996123, 0.000015252984886344139969, 1.3259405538945298835e-6, 1.0150328175438832668e-7,
-];
 /** 2^f = Σ (f ln2)^k / k!, k ≤ 13: truncation error below 1e-17 on [-½, ½]. */
 const EXP2D = Array.from({ length: 14 }, (_, k) => Math.LN2 ** k / factorial(k));
 /** log2 m = Σ 2 t^k / (k ln2), k odd ≤ 21, t = (m − 1)/(m + 1), |t| ≤ 0.1716. */
 const LOG2_ODD = Array.from({ length: 11 }, (_, j) => 2 / ((2 * j + 1) * Math.LN2));
-/** x + 1.5·2^52 rounds x to an integer (ties to even) held in the low bits. */
-const ROUND_MAGIC = 6755399441055744;
 
 /** Shuffle masks: lanes 2-3 down to 0-1; lanes 0-1 of two vectors joined. */
 export const HIGH_TO_LOW = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
@@ -114,30 +107,6 @@ function estrin(c: Code, ops: F64Ops, x: number, coef: readonly number[]): void 
     terms = next;
   }
   terms[0]!();
-}
-
-/**
- * 2^d for a local d in [-1022, 1023] (float64, or a pair): pushes p(f)·2^n, n = round(d),
- * computed without float → int conversions (the rounding constant's bits hold n).
- */
-function exp2Core(c: Code, ops: F64Ops, d: number, coef: readonly number[]): void {
-  const t = c.local(ops.local);
-  const f = c.local(ops.local);
-  c.get(d);
-  ops.cst(c, ROUND_MAGIC);
-  ops.add(c);
-  c.set(t);
-  c.get(d).get(t);
-  ops.cst(c, ROUND_MAGIC);
-  ops.sub(c);
-  ops.sub(c);
-  c.set(f);
-  estrin(c, ops, f, coef);
-  // (bits(t) + 1023) << 52: n + 1023 in the exponent field, the constant's bits shifted out
-  c.get(t);
-  if (ops === SCALAR) c.op(OP.i64_reinterpret_f64).i64(1023n).op(OP.i64_add).i64(52n).op(OP.i64_shl).op(OP.f64_reinterpret_i64);
-  else c.i64x2Splat(1023n).simd(SIMD.i64x2_add).i32(52).simd(SIMD.i64x2_shl);
-  ops.mul(c);
 }
 
 /**

@@ -10,10 +10,10 @@ import { invalidatePlans, registerBackend } from '@fusor/runtime';
 import type { MemoryStats } from './allocator.js';
 import { Cublas, cublasGemm, DEFAULT_MIN_DIM, DEFAULT_MIN_MULTIPLY_ADDS, type CublasInfo, type CublasOptions } from './cublas.js';
 import { generatedGemm } from './gemm-kernels.js';
-import { launchShape, renderCudaProgram, type KernelPlan, type RenderedCuda } from './render-cuda.js';
+import { CUDA_PLANNING, launchShape, renderCudaProgram, type KernelPlan, type RenderedCuda } from './render-cuda.js';
 import { CudaRuntime, defaultCacheDir, kernelParam, type DeviceBuffer, type DeviceInfo, type Module } from './runtime.js';
 
-export { renderCuda, renderCudaProgram, renderCudaBatch, renderKernel, literal, planKernel, launchShape, CUDA_PRELUDE, BLOCK_SIZE, CudaRenderError } from './render-cuda.js';
+export { renderCuda, renderCudaProgram, renderCudaBatch, renderKernel, literal, planKernel, launchShape, CUDA_PLANNING, CUDA_PRELUDE, BLOCK_SIZE, CudaRenderError } from './render-cuda.js';
 export type { KernelPlan, LaunchShape, RenderedCuda } from './render-cuda.js';
 export { CudaOutOfMemoryError, roundSize, type MemoryStats } from './allocator.js';
 export { CudaError } from './driver.js';
@@ -203,6 +203,7 @@ export const cudaBackend: Backend<CudaBuffer, CudaProgram, RenderedCuda> & {
       return Promise.reject(e as Error);
     }
   },
+  planning: CUDA_PLANNING,
   render: (kernel: Kernel) => renderCudaProgram(kernel),
   compile(rendered, kernel) {
     const r = rt();

@@ -12,10 +12,10 @@ import { registerBackend } from '@fusor/runtime';
 import type { DType, HostArray } from '@fusor/ir';
 import { BufferUsage, MapMode, openDevice, ShaderStage, type WebGPUContext } from './device.js';
 import { deviceBytes, fromDevice, Int64RangeError, INT64_RANGE_HINT, toDevice } from './host.js';
-import { dispatchSize, reductionMode, renderWgsl, type RenderedWgsl, type WgslLayout, type WgslOptions } from './render-wgsl.js';
+import { dispatchSize, reductionMode, renderWgsl, wgslPlanning, type RenderedWgsl, type WgslLayout, type WgslOptions } from './render-wgsl.js';
 import { webgpuGemm, type GemmDevice } from './gemm.js';
 
-export { renderWgsl, dispatchSize, storageType, isCooperative, reductionMode, COOPERATIVE_MARK, SUBGROUP_MARK, type ReductionMode, DEFAULT_WGSL_OPTIONS, MAX_COOPERATIVE_OUTPUTS, WgslRenderError, type WgslOptions, type RenderedWgsl, type WgslLayout } from './render-wgsl.js';
+export { renderWgsl, dispatchSize, storageType, isCooperative, reductionMode, wgslPlanning, COOPERATIVE_MARK, SUBGROUP_MARK, type ReductionMode, DEFAULT_WGSL_OPTIONS, MAX_COOPERATIVE_OUTPUTS, WgslRenderError, type WgslOptions, type RenderedWgsl, type WgslLayout } from './render-wgsl.js';
 export { Int64RangeError } from './host.js';
 export { renderGemm, planGemm, chooseTiling, describeGemm, gemmName, type GemmTiling, type GemmVariant, type GemmPlan, type GemmLimits, type WebGPUGemmOptions } from './gemm.js';
 
@@ -450,6 +450,10 @@ export const webgpuBackend: Backend<WebGPUBuffer, WebGPUProgram, RenderedWgsl> =
   },
   async read(buf) {
     return fromDevice(buf.dtype, buf.size, await runtime.read(buf)) satisfies HostArray;
+  },
+  /** This device's numbers for the planning pass (workgroup size, subgroups). */
+  get planning() {
+    return wgslPlanning(wgslOptions());
   },
   render: (kernel) => renderWgsl(kernel, wgslOptions()),
   describe(kernel) {

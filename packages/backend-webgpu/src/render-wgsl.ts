@@ -14,7 +14,7 @@
  * and sin reduces its argument first (built-in sin is only accurate on [-π, π]).
  */
 import { isFloat, type DType } from '@fusor/ir';
-import { C_LIKE, opTable, spells, withFallbacks, type AluOp, type Expr, type Kernel, type RenderedKernel, type Stmt } from '@fusor/compiler';
+import { C_LIKE, local, opTable, planGroups, spells, withFallbacks, type AluOp, type Expr, type GroupPlan, type Kernel, type PlanNumbers, type ReductionLoop, type RenderedKernel, type Stmt } from '@fusor/compiler';
 
 /** Raised when a kernel cannot be expressed on this backend (an int64 constant past int32…). */
 export class WgslRenderError extends RangeError {
@@ -50,116 +50,48 @@ export const SUBGROUP_MARK = '// fusor: one subgroup per output, outputs per wor
 export type ReductionMode = 'invocation' | 'workgroup' | 'subgroup';
 
 /**
- * The mode a kernel renders in. Cooperative modes need a shape the combine keeps exact to the
- * kernel's meaning: every accumulator float32, declared and stored at the top level, updated only
- * inside top-level loops. A workgroup per output where there are few outputs (at most
- * `MAX_COOPERATIVE_OUTPUTS`) and a loop of at least 4 workgroups' worth of steps; else a subgroup
- * per output where the device has subgroups and the loop is at least 4 subgroups long.
+ * The numbers this backend declares to the compiler's planning pass (reduce-plan.ts), which
+ * decides the mode: a workgroup per output where there are few outputs (at most
+ * `MAX_COOPERATIVE_OUTPUTS`) and a loop of at least 4 workgroups' worth of steps, else a subgroup
+ * per output where the device has subgroups and the loop is at least 4 subgroups long. The combine
+ * (a tree in workgroup memory of f32, or subgroupShuffleXor) takes float32 accumulators.
  */
-export function reductionMode(k: Kernel, opts: WgslOptions): ReductionMode {
-  if (opts.cooperative === false) return 'invocation';
-  let longest = 0;
-  const accs = new Map<string, DType>();
-  for (const s of k.body) {
-    if (s.k === 'acc') accs.set(s.name, s.dtype);
-    if (s.k === 'loop') longest = Math.max(longest, nest(s).total);
-  }
-  if (longest === 0 || [...accs.values()].some((d) => d !== 'float32')) return 'invocation';
-  // inside loops: no accumulators of their own, and no stores but a row kernel's (directly in a
-  // top-level loop, each invocation reading back only positions it stored itself)
-  const clean = (stmts: readonly Stmt[]): boolean => stmts.every((s) => s.k !== 'acc' && s.k !== 'store' && (s.k !== 'loop' || clean(s.body)));
-  if (!k.body.every((s) => s.k !== 'loop' || s.body.every((b) => b.k === 'store' || (b.k !== 'acc' && (b.k !== 'loop' || clean(b.body))))) || !ownStores(k)) return 'invocation';
-  // each accumulator starts at its op's identity (every lane's partial starts there) and is
-  // updated in one top-level loop only (a second loop would add the combined total once per lane)
-  const seen = new Set<string>();
-  for (const s of k.body) {
-    if (s.k !== 'loop') continue;
-    const names = updated(s.body, new Set());
-    if ([...names].some((n) => seen.has(n))) return 'invocation';
-    for (const n of names) seen.add(n);
-  }
-  const identity = { add: 0, mul: 1, max: -Infinity } as const;
-  const ops = new Map<string, string>();
-  const collect = (stmts: readonly Stmt[]): void => {
-    for (const s of stmts) {
-      if (s.k === 'update') ops.set(s.name, s.op);
-      if (s.k === 'loop') collect(s.body);
-    }
+export function wgslPlanning(opts: WgslOptions): PlanNumbers {
+  return {
+    vectorWidth: 1,
+    maxVectorCopies: 1,
+    maxReductionChains: 1,
+    groupSize: opts.workgroupSize,
+    ...(opts.subgroupSize ? { subgroupSize: opts.subgroupSize } : {}),
+    // WebGPU's default maxComputeWorkgroupStorageSize
+    sharedMemoryBytes: 16384,
+    ...(opts.cooperative === false
+      ? {}
+      : {
+          cooperative: {
+            minIterationsPerThread: 4,
+            threadsPerOutput: 'subgroup-or-group',
+            maxWholeGroupOutputs: MAX_COOPERATIVE_OUTPUTS,
+            maxRowOutputs: Infinity,
+            combineDtypes: ['float32'],
+            // a row kernel's output pass: each invocation stores the positions its iterations own
+            ownStores: true,
+            indexLimit: 2 ** 31 - 1,
+          },
+        }),
   };
-  collect(k.body);
-  for (const s of k.body) {
-    if (s.k === 'acc' && ops.has(s.name) && identity[ops.get(s.name) as keyof typeof identity] !== s.init) return 'invocation';
-  }
-  if (k.size <= MAX_COOPERATIVE_OUTPUTS && longest >= 4 * opts.workgroupSize) return 'workgroup';
-  const sg = opts.subgroupSize;
-  if (sg && sg > 1 && sg <= opts.workgroupSize && longest >= 4 * sg) return 'subgroup';
-  return 'invocation';
 }
 
-/**
- * Whether a kernel runs one workgroup per output: few outputs (at most `MAX_COOPERATIVE_OUTPUTS`),
- * a reduction loop of at least 4 workgroups' worth of steps, and a shape the tree reduction
- * keeps exact to the kernel's meaning: every accumulator float32, declared and stored at the top
- * level, updated only inside top-level loops (nested loops run whole in each invocation).
- */
+/** The mode a kernel renders in, as the planning pass decided it for this device's numbers. */
+export function reductionMode(k: Kernel, opts: WgslOptions): ReductionMode {
+  return modeOf(planGroups(k, wgslPlanning(opts)));
+}
+
+const modeOf = (g: GroupPlan | null): ReductionMode => (g === null ? 'invocation' : g.combine === 'shared' ? 'workgroup' : 'subgroup');
+
+/** Whether a kernel runs one workgroup per output (see reductionMode). */
 export function isCooperative(k: Kernel, opts: WgslOptions): boolean {
   return reductionMode(k, opts) === 'workgroup';
-}
-
-type Loop = Extract<Stmt, { k: 'loop' }>;
-
-/**
- * Whether the stores in a kernel's top-level loops stay with their invocation when the loops
- * stride over the workgroup: every read of the output is at a position some loop stores to as
- * the same function of its loop index (so the same invocation stored it: softmax rescaling the
- * exps it kept), never at another's (a scan reading its previous element).
- */
-function ownStores(k: Kernel): boolean {
-  const norm = (e: Expr, ridx: number): string => e.key.replace(new RegExp(`\\br${ridx}\\b`, 'g'), 'R');
-  const stored = new Set<string>();
-  const read: string[] = [];
-  const reads = (e: Expr, ridx: number): void => {
-    if (e.k === 'load') {
-      if (e.buf === 0) read.push(norm(e.idx, ridx));
-      reads(e.idx, ridx);
-      if (e.valid) reads(e.valid, ridx);
-    } else if (e.k === 'alu') e.src.forEach((x) => reads(x, ridx));
-    else if (e.k === 'cast') reads(e.src, ridx);
-    else if (e.k === 'rand') (reads(e.seed, ridx), reads(e.counter, ridx));
-  };
-  // a position affine in the loop index: each iteration its own (a scatter's loaded targets repeat)
-  const affine = (e: Expr, ridx: number): boolean =>
-    e.k === 'const' || e.k === 'gid' || (e.k === 'ridx' && e.i === ridx) || (e.k === 'alu' && (e.op === 'ADD' || e.op === 'MUL') && e.src.every((x) => affine(x, ridx)));
-  for (const l of k.body) {
-    if (l.k !== 'loop') continue;
-    for (const e of stmtExprs(l.body, [])) reads(e, l.ridx);
-    for (const st of l.body) {
-      if (st.k !== 'store') continue;
-      if (!affine(st.idx, l.ridx) || !new RegExp(`\\br${l.ridx}\\b`).test(st.idx.key)) return false;
-      stored.add(norm(st.idx, l.ridx));
-    }
-  }
-  return read.every((r) => stored.has(r));
-}
-
-/**
- * A loop and the loops nested in it that one flat index can walk: each level's body is some lets
- * and then one loop (the innermost level's body is anything). A full reduction of a matrix is
- * two such loops; the workgroup strides over their product.
- */
-function nest(l: Loop): { loops: Loop[]; total: number; body: Stmt[] } {
-  const loops = [l];
-  const body: Stmt[] = [];
-  let cur = l;
-  for (;;) {
-    const last = cur.body[cur.body.length - 1];
-    if (last?.k !== 'loop' || !cur.body.slice(0, -1).every((s) => s.k === 'let')) break;
-    body.push(...cur.body.slice(0, -1));
-    cur = last;
-    loops.push(cur);
-  }
-  body.push(...cur.body);
-  return { loops, total: loops.reduce((p, x) => p * x.n, 1), body };
 }
 
 /**
@@ -769,37 +701,23 @@ function renderStmts(ctx: Ctx, stmts: readonly Stmt[], ind: string, out: string[
   }
 }
 
-/** Accumulators a statement list updates. */
-function updated(stmts: readonly Stmt[], out: Set<string>): Set<string> {
-  for (const s of stmts) {
-    if (s.k === 'update') out.add(s.name);
-    if (s.k === 'loop') updated(s.body, out);
-  }
-  return out;
-}
-
 /**
  * The top level of a cooperative kernel: each top-level loop strides over its range by the
  * workgroup size, then each accumulator it updated is combined across the workgroup (a tree in
  * workgroup memory) and every invocation continues with the total; only invocation 0 stores.
  */
-function renderCooperative(ctx: Ctx, k: Kernel, out: string[], mode: 'workgroup' | 'subgroup'): void {
+function renderCooperative(ctx: Ctx, k: Kernel, out: string[], group: GroupPlan): void {
   // the stride of the loops, and this invocation's place among those sharing an output
-  const wg = mode === 'workgroup' ? ctx.opts.workgroupSize : ctx.opts.subgroupSize!;
+  const wg = group.threadsPerOutput;
+  const mode = modeOf(group);
   const lane = mode === 'workgroup' ? 'lid' : 'fusor_lane';
-  const ops = new Map<string, Extract<Stmt, { k: 'update' }>>();
-  const collect = (stmts: readonly Stmt[]): void => {
-    for (const s of stmts) {
-      if (s.k === 'update') ops.set(s.name, s);
-      if (s.k === 'loop') collect(s.body);
-    }
-  };
-  collect(k.body);
+  const shared = new Map<Stmt, ReductionLoop>(group.loops.map((l) => [l.loop, l]));
   for (const s of k.body) {
-    if (s.k === 'loop') {
-      const { loops, total, body } = nest(s);
+    const red = shared.get(s);
+    if (red) {
+      const { nest: loops, n: total, body } = red;
       if (loops.length === 1) {
-        out.push(`  for (var r${s.ridx}: i32 = i32(${lane}); r${s.ridx} < ${s.n}i; r${s.ridx} += ${wg}i) {`);
+        out.push(`  for (var r${red.loop.ridx}: i32 = i32(${lane}); r${red.loop.ridx} < ${red.loop.n}i; r${red.loop.ridx} += ${wg}i) {`);
       } else {
         // one flat index over the nest, split back into each loop's index
         out.push(`  for (var fusor_f: i32 = i32(${lane}); fusor_f < ${total}i; fusor_f += ${wg}i) {`);
@@ -811,23 +729,23 @@ function renderCooperative(ctx: Ctx, k: Kernel, out: string[], mode: 'workgroup'
           inner *= l.n;
         }
       }
-      ctx.block(() => renderStmts(ctx, loops.length === 1 ? s.body : body, '    ', out));
+      ctx.block(() => renderStmts(ctx, body, '    ', out));
       out.push('  }');
-      for (const name of updated(s.body, new Set())) {
-        const u = ops.get(name)!;
-        const op: AluOp = u.op === 'add' ? 'ADD' : u.op === 'mul' ? 'MUL' : 'MAX';
-        const acc = (n: string): Expr => ({ ...u.expr, k: 'local', name: n, key: n }) as Expr;
+      for (const a of red.accs) {
+        const name = a.name;
+        const op: AluOp = a.op === 'add' ? 'ADD' : a.op === 'mul' ? 'MUL' : 'MAX';
+        const acc = (n: string): Expr => local(n, a.dtype);
         if (mode === 'subgroup') {
           // a butterfly: after it every lane holds the combination of all (no barrier, no workgroup memory)
           for (let o = wg / 2; o >= 1; o /= 2) {
-            out.push(`  ${name} = ${ALU[op](ctx, [name, `subgroupShuffleXor(${name}, ${o}u)`], u.expr.dtype, [acc('a'), acc('b')])};`);
+            out.push(`  ${name} = ${ALU[op](ctx, [name, `subgroupShuffleXor(${name}, ${o}u)`], a.dtype, [acc('a'), acc('b')])};`);
           }
           continue;
         }
         out.push(`  fusor_red[lid] = ${name};`);
         out.push('  workgroupBarrier();');
         out.push(`  for (var s: u32 = ${wg / 2}u; s > 0u; s >>= 1u) {`);
-        out.push(`    if (lid < s) { fusor_red[lid] = ${ALU[op](ctx, ['fusor_red[lid]', 'fusor_red[lid + s]'], u.expr.dtype, [acc('a'), acc('b')])}; }`);
+        out.push(`    if (lid < s) { fusor_red[lid] = ${ALU[op](ctx, ['fusor_red[lid]', 'fusor_red[lid + s]'], a.dtype, [acc('a'), acc('b')])}; }`);
         out.push('    workgroupBarrier();');
         out.push('  }');
         out.push(`  ${name} = fusor_red[0];`);
@@ -866,12 +784,13 @@ function renderKernel(k: Kernel, opts: WgslOptions): RenderedWgsl {
   const ctx = new Ctx(opts, accumulators(k.body, new Set()));
   for (const e of stmtExprs(k.body, [])) ctx.count(e);
   const body: string[] = [];
-  const mode = reductionMode(k, opts);
+  const group = planGroups(k, wgslPlanning(opts));
+  const mode = modeOf(group);
   const cooperative = mode === 'workgroup';
-  if (mode !== 'invocation') renderCooperative(ctx, k, body, mode);
+  if (group) renderCooperative(ctx, k, body, group);
   else renderStmts(ctx, k.body, '  ', body);
-  const sg = opts.subgroupSize ?? 1;
-  const rows = opts.workgroupSize / sg; // outputs per workgroup in subgroup mode
+  const sg = group?.threadsPerOutput ?? 1;
+  const rows = group?.outputsPerGroup ?? opts.workgroupSize; // outputs per workgroup in subgroup mode
   const usesF16 = k.key.includes('float16');
   if (usesF16 && !opts.f16) throw new WgslRenderError('float16 kernels need the shader-f16 feature, which this webgpu device lacks');
 

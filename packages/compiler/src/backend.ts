@@ -4,6 +4,7 @@
  */
 import type { DType, HostArray } from '@fusor/ir';
 import type { Kernel } from './kernel-ir.js';
+import type { PlanNumbers } from './reduce-plan.js';
 
 export interface Capabilities {
   /** Dtypes the backend can hold and compute with. */
@@ -178,6 +179,12 @@ export interface Backend<B extends BackendBuffer = BackendBuffer, P = unknown, R
   synchronize(): Promise<void>;
   /** Optional routines (a GEMM from a native library…) the compiler may call instead of generated code. */
   readonly routines?: Routines<B>;
+  /**
+   * The numbers the planning pass (reduce-plan.ts) decides vector lanes, cooperative and split
+   * reductions from: the renderer consumes `planKernel(kernel, planning)` instead of deciding.
+   * Absent: scalar code, one thread per output, no splits.
+   */
+  readonly planning?: PlanNumbers;
   /** How the backend would launch a kernel (workgroup size, grid…), for explain(). */
   describe?(kernel: Kernel): string;
 }

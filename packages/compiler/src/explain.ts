@@ -3,6 +3,7 @@ import { formatShape, type Node, type Op } from '@fusor/ir';
 import type { Backend } from './backend.js';
 import { printKernel, type Expr, type Kernel } from './kernel-ir.js';
 import { lower } from './lower.js';
+import { describePlan, planKernel } from './reduce-plan.js';
 import type { ScheduleItem } from './schedule.js';
 
 export interface KernelReport {
@@ -22,6 +23,8 @@ export interface KernelReport {
   readonly epilogue?: string;
   /** How the backend launches it (workgroup size, tiling…), where the backend says. */
   readonly launch?: string;
+  /** The planning pass's decision (vector lanes, cooperative groups, split), where the backend declares its numbers. */
+  readonly plan?: string;
   /** Kernel IR, as text. */
   readonly ir?: string;
   /** What the backend renders for it. */
@@ -84,12 +87,16 @@ export function explainSchedule(items: readonly ScheduleItem[], backendFor: (dev
       };
     }
     const { kernel } = lower(item);
-    const launch = backendFor(item.root.device).describe?.(kernel);
+    const backend = backendFor(item.root.device);
+    const launch = backend.describe?.(kernel);
+    const numbers = backend.planning;
+    const plan = numbers ? describePlan(kernel, planKernel(kernel, numbers), numbers) : undefined;
     const rendered = opts.source ? backendFor(item.root.device).render(kernel).source : undefined;
     return {
       ...base,
       name: kernel.name,
       ...(launch === undefined ? {} : { launch }),
+      ...(plan === undefined ? {} : { plan }),
       ...(opts.ir === false ? {} : { ir: printKernel(kernel) }),
       ...(rendered === undefined ? {} : { source: typeof rendered === 'string' ? rendered : `<${rendered.length} bytes>` }),
     };
@@ -105,6 +112,7 @@ export function explainSchedule(items: readonly ScheduleItem[], backendFor: (dev
         lines.push(`    why a kernel of its own: ${k.reason}`);
         if (k.epilogue) lines.push(`    epilogue: ${k.epilogue}`);
         if (k.launch) lines.push(`    launch: ${k.launch}`);
+        if (k.plan) lines.push(`    plan: ${k.plan}`);
         if (k.ir) lines.push(...k.ir.split('\n').map((l) => `    | ${l}`));
         if (k.source) lines.push(...k.source.split('\n').map((l) => `    > ${l}`));
       });

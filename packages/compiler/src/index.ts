@@ -9,3 +9,6 @@ export * from './lower.js';
 export * from './explain.js';
 export * from './simplify-graph.js';
 export * from './interpret.js';
+export * from './flatten.js';
+export * from './vector-lanes.js';
+export * from './reduce-plan.js';

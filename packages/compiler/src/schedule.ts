@@ -68,6 +68,16 @@ function rowPath(v: Visit, n: Node): Visit['row'] | undefined {
   return undefined;
 }
 
+/**
+ * Whether a reduction is read at its row's index: broadcast on a row path, or at the root's own
+ * position where the root has the reduction's shape (logsumexp adding its row max back).
+ */
+function rowPlace(v: Visit, root: Node): boolean {
+  if (!v.row) return false;
+  if (v.row.rowOf !== undefined) return true;
+  return !v.inReduce && v.node.shape.length === root.shape.length && v.node.shape.every((d, i) => d === root.shape[i]);
+}
+
 /** Axes where `from` is 1 and `to` is not: what an EXPAND broadcasts over. */
 const broadcastAxes = (from: Node, to: Node): number[] => to.shape.flatMap((d, i) => (from.shape[i] === 1 && d !== 1 ? [i] : []));
 
@@ -285,7 +295,7 @@ function pass(
         let places = fusedAt.get(n);
         if (!places) fusedAt.set(n, (places = new Set()));
         // a row reduction is computed once per row wherever the row path reads it
-        places.add(`${root.id}:${n.op === 'REDUCE' && v.row?.rowOf !== undefined ? `row${v.row.rowOf}` : v.inReduce ? 'r' : v.view}`);
+        places.add(`${root.id}:${n.op === 'REDUCE' && rowPlace(v, root) ? `row${(n.arg as { axes: readonly number[] }).axes.join(',')}` : v.inReduce ? 'r' : v.view}`);
       }
       if (n.op === 'REDUCE') {
         if (!reduces.includes(n)) reduces.push(n);
