@@ -15,7 +15,8 @@ import {
   type CollectiveName,
   type ProcessGroup,
 } from './process-group.js';
-import { commit, freshRegion, readRegion, releaseRegions, scaleHost, type Fresh, type Region } from './storage.js';
+import { commit, freshRegion, settle, readRegion, releaseRegions, scaleHost, recycleRegion, takeRegion, type Fresh, type Region } from './storage.js';
+import type { Node } from '@fusor/ir';
 import type { Pending, Work } from './work.js';
 import { MpiLibrary } from './mpi.js';
 import { ncclUnavailableReason, openNccl } from './nccl.js';
@@ -251,21 +252,43 @@ function finishReduce(g: ProcessGroup, op: ReduceOp, engine: Engine, t: Tensor, 
  */
 export function allReduce(tensor: Tensor, op?: ReduceOp | ReduceOptions, opts?: ReduceOptions): Work | undefined {
   const o = splitReduce('allReduce', op, opts);
+  return allReduceInto(tensor, o, null);
+}
+
+/**
+ * allReduce for an owner that manages the result's lifetime itself (DDP's buckets): `own` gets
+ * the result's node when it is committed, and releases it when done (`releaseResult`); it is not
+ * counted against the held-results budget.
+ * @internal
+ */
+export function allReduceOwned(tensor: Tensor, op: ReduceOp, own: (node: Node) => void, opts: CollectiveOptions = {}): Work | undefined {
+  return allReduceInto(tensor, { ...opts, op }, own);
+}
+
+function allReduceInto(tensor: Tensor, o: ReduceOptions, own: ((node: Node) => void) | null): Work | undefined {
   checkTensor('allReduce', tensor);
   const g = currentGroup('allReduce');
   const engine = engineFor('allReduce', g, tensor);
   const red = o.op ?? ReduceOp.SUM;
   checkOpDtype('allReduce', red, tensor);
   return run(g, 'allReduce', { dtype: tensor.dtype, shape: tensor.shape, extra: OP_INDEX(red), extraName: 'the reduction', describeExtra: describeOp }, o, (blocking) => {
-    const send = readRegion(tensor);
-    const out = freshRegion(tensor.dtype, tensor.shape, tensor.device);
-    const onDone = (): void => finishReduce(g, red, engine, tensor, out);
+    // in place (MPI_IN_PLACE) into the tensor's own buffer where nothing else reads it; else into
+    // the buffer of its previous version (released by this commit anyway), else a pooled one
+    const taken = takeRegion(tensor);
+    const send = taken ? taken.region : readRegion(tensor);
+    const out = taken ?? (blocking ? recycleRegion(tensor) : null) ?? freshRegion(tensor.dtype, tensor.shape, tensor.device);
+    const regions = taken ? [send] : [send, out.region];
+    const onDone = (): void => {
+      finishReduce(g, red, engine, tensor, out);
+      settle(out, [tensor], own !== null);
+      own?.(out.node);
+    };
+    const sumOrOp = red === 'avg' && !engine.hasAvg ? 'sum' : red;
     if (blocking && engine instanceof MpiEngine) {
-      const mpiOp = red === 'avg' ? 'sum' : red;
-      return { pending: [], onDone, results: [tensor], regions: [send, out.region], block: () => engine.allReduceBlocking(send, out.region, mpiOp) };
+      return { pending: [], onDone, results: [tensor], regions, block: () => engine.allReduceBlocking(send, out.region, sumOrOp as Exclude<ReduceOp, 'avg'>) };
     }
-    const pending = started([send, out.region], () => engine.allReduce(send, out.region, red === 'avg' && !engine.hasAvg ? 'sum' : red));
-    return { pending: [pending], onDone: () => finishReduce(g, red, engine, tensor, out), results: [tensor], regions: [send, out.region] };
+    const pending = started(regions, () => engine.allReduce(send, out.region, sumOrOp));
+    return { pending: [pending], onDone, results: [tensor], regions };
   });
 }
 
@@ -287,7 +310,7 @@ export function broadcast(tensor: Tensor, src?: number | BroadcastOptions, opts?
       return { pending: [started([mine], () => engine.broadcast(mine, root))], onDone: () => {}, results: [tensor], regions: [mine] };
     }
     const out = freshRegion(tensor.dtype, tensor.shape, tensor.device);
-    return { pending: [started([out.region], () => engine.broadcast(out.region, root))], onDone: () => commit(tensor, out), results: [tensor], regions: [out.region] };
+    return { pending: [started([out.region], () => engine.broadcast(out.region, root))], onDone: () => (commit(tensor, out), settle(out, [tensor])), results: [tensor], regions: [out.region] };
   });
 }
 
@@ -312,7 +335,10 @@ export function allGather(tensorList: Tensor[], tensor: Tensor, opts?: Collectiv
     return {
       pending: [started([send, out.region], () => engine.allGather(send, out.region))],
       regions: [send, out.region],
-      onDone: () => tensorList.forEach((t, i) => commit(t, out, { slice: i })),
+      onDone: () => {
+        tensorList.forEach((t, i) => commit(t, out, { slice: i }));
+        settle(out, tensorList);
+      },
       results: tensorList,
     };
   });
@@ -336,7 +362,10 @@ export function allGatherIntoTensor(output: Tensor, input: Tensor, opts?: Collec
     const out = freshRegion(output.dtype, output.shape, output.device);
     return {
       pending: [started([send, out.region], () => engine.allGather(send, out.region))],
-      onDone: () => commit(output, out),
+      onDone: () => {
+        commit(output, out);
+        settle(out, [output]);
+      },
       results: [output],
       regions: [send, out.region],
     };
@@ -385,7 +414,11 @@ function reduceScatterFlat(name: 'reduceScatter' | 'reduceScatterTensor', g: Pro
     const send = readRegion(input());
     const out = freshRegion(output.dtype, output.shape, output.device);
     const pending = started([send, out.region], () => engine.reduceScatter(send, out.region, red === 'avg' && !engine.hasAvg ? 'sum' : red));
-    return { pending: [pending], onDone: () => finishReduce(g, red, engine, output, out), results: [output], regions: [send, out.region] };
+    const onDone = (): void => {
+      finishReduce(g, red, engine, output, out);
+      settle(out, [output]);
+    };
+    return { pending: [pending], onDone, results: [output], regions: [send, out.region] };
   });
 }
 
@@ -463,6 +496,7 @@ function startRecv(fn: string, tensor: Tensor, src: number | RecvOptions | undef
         throw new DistError(`${fn}(): rank ${p.source()} sent ${n} elements, but the receiving tensor [${tensor.shape.join(', ')}] holds ${tensor.numel()}`);
       }
       commit(tensor, out);
+      settle(out, [tensor]);
     },
     [tensor],
     timeout,
