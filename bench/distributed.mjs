@@ -7,6 +7,8 @@
 //       (copy_), so its buffers come from the heap's pool, as the baseline's do.
 //   mpirun -n N node bench/distributed.mjs ddp         DDP training steps per second (MLP, fixed
 //       batch per rank), to compare 1 and 2 ranks
+//   node bench/distributed.mjs cpu-replica             nn.DataParallel's cpu replica: forward+backward
+//       with the cpu worker pool at 1 thread and at every thread, and the launches it split
 // Rank 0 prints the result as JSON on the last line.
 import { createRequire } from 'node:module';
 import * as torch from '@fusor/tensor';
@@ -98,8 +100,45 @@ if (mode === 'allreduce') {
   if (rank === 0) {
     emit({ world, batch_per_rank: sizes.batch, steps, ms, steps_per_s: (steps * 1000) / ms, samples_per_s: (steps * sizes.batch * world * 1000) / ms });
   }
+} else if (mode === 'cpu-replica') {
+  // nn.DataParallel's cpu replica: its kernels already run over the cpu backend's worker pool
+  // (one pool, one heap, launched from the calling thread one at a time), so a second cpu
+  // replica would have no threads of its own. Measures a replica's forward+backward (the MLP,
+  // batch 256) with the pool limited to 1 thread and with every thread, and how many of its
+  // launches the pool split.
+  const { configureCpu, cpuConfig, cpuStats, cpuWorkersReady } = await import('@fusor/backend-cpu');
+  const { nn } = await import('@fusor/nn');
+  const all = cpuConfig().threads;
+  const { batch, input, hidden, classes } = MLP;
+  torch.manualSeed(0);
+  const model = new nn.Sequential(new nn.Linear(input, hidden), new nn.ReLU(), new nn.Linear(hidden, classes));
+  const dp = new nn.DataParallel(model, { deviceIds: ['cpu'] });
+  const step = () => {
+    const x = torch.randn(batch, input);
+    const y = torch.randint(0, classes, [batch]);
+    const loss = nn.functional.crossEntropy(dp.forward(x), y);
+    loss.backward();
+    for (const p of model.parameters()) p.grad = null;
+    return loss.itemSync();
+  };
+  const out = { threads_available: all };
+  for (const threads of [1, all]) {
+    configureCpu({ threads });
+    await cpuWorkersReady();
+    for (let i = 0; i < 3; i++) step();
+    const before = cpuStats();
+    const ms = [];
+    for (let i = 0; i < 15; i++) {
+      const t0 = performance.now();
+      step();
+      ms.push(performance.now() - t0);
+    }
+    const after = cpuStats();
+    out[`threads_${threads}`] = { ms: median(ms), min_ms: Math.min(...ms), launches: after.wasm - before.wasm, threaded: after.threaded - before.threaded };
+  }
+  if (rank === 0) emit(out);
 } else {
-  throw new Error(`unknown mode ${mode} (allreduce, ddp)`);
+  throw new Error(`unknown mode ${mode} (allreduce, ddp, cpu-replica)`);
 }
 dist.destroyProcessGroup();
 
