@@ -159,7 +159,7 @@ export class DistributedDataParallel<M extends ModuleLike> {
     this.arrived++;
     const bytes = bucket.grads.reduce((s, x) => s + x.numel() * x.elementSize(), 0);
     const last = this.arrived === this.params.length;
-    if (bytes >= this.bucketCapMb * 2 ** 20 || last) this.start(bucket);
+    if (bytes >= this.bucketCapMb * 2 ** 20 || last) this.start(bucket, last);
     if (last) {
       const avg = this.finish(p);
       // backward adds what the hook returns to .grad as it is after the hook: start from nothing
@@ -171,13 +171,14 @@ export class DistributedDataParallel<M extends ModuleLike> {
     return zeros(p.shape, { dtype: p.dtype, device: p.device });
   }
 
-  private start(b: Bucket): void {
+  /** Starts a bucket's all-reduce: the last one synchronously (it is waited for at once; MPI's blocking algorithms are faster). */
+  private start(b: Bucket, last: boolean): void {
     this.open = null;
     b.flat = noGrad(() => cat(b.grads.map((g) => g.detach().reshape(-1))));
     b.grads.length = 0;
     // summed in place in the bucket's own buffer (it is a fresh computed value nothing else reads);
     // the division by the world size is fused into each gradient's slice
-    b.work = allReduceOwned(b.flat, ReduceOp.SUM, (node) => (b.result = node), { asyncOp: true });
+    b.work = allReduceOwned(b.flat, ReduceOp.SUM, (node) => (b.result = node), { asyncOp: !last });
     this.buckets.push(b);
   }
 
@@ -190,7 +191,7 @@ export class DistributedDataParallel<M extends ModuleLike> {
     for (const n of this.lastResults) releaseResult(n, BUCKET_REUSED);
     this.lastResults = [];
     for (const b of this.buckets) {
-      b.work!.wait();
+      b.work?.wait();
       if (b.result) this.lastResults.push(b.result);
       let off = 0;
       for (const p of b.params) {
