@@ -43,7 +43,7 @@ if (mode === 'allreduce') {
   const results = {};
   for (const mb of sizesMb) {
     const n = (mb * 2 ** 20) / 4;
-    const reps = mb >= 64 ? 5 : mb >= 16 ? 7 : 11;
+    const reps = mb >= 64 ? 7 : mb >= 16 ? 15 : mb >= 4 ? 31 : 41;
     const tf = [];
     const tr = [];
     let check = 0;
