@@ -135,6 +135,11 @@ export function recycleRegion(t: Tensor): Fresh | null {
   if (buf.device !== 'cpu' && !buf.device.startsWith('cuda')) return null;
   const region = regionOf(buf, t.dtype, t.numel());
   release(prev, STALE_BY_COLLECTIVE);
+  if (getBuffer(prev) === buf) {
+    // not released (a jit trace keeps what it read): the buffer is not ours to write
+    releaseRegions([region]);
+    return null;
+  }
   const result = bufferNode(t.dtype, t.shape, t.device);
   setBuffer(result, buf);
   return { region, shape: t.shape, node: result };

@@ -22,7 +22,10 @@ export interface DataParallelOptions {
  * `new nn.DataParallel(module, { deviceIds: ['cuda:0', 'cuda:1'] })`: `dp.forward(x)` runs a replica
  * of `module` on each device over its chunk of `x`; `loss.backward()` sums the replicas'
  * gradients into `module`'s parameters. Replicas are built per call (as PyTorch's), as lazy
- * graphs: the realizer runs each device's work on that device.
+ * graphs: the realizer runs each device's work on that device; webgpu and cuda launches are
+ * queued asynchronously, so those replicas run while the cpu works. A cpu replica gets no thread
+ * of its own: its kernels are already split over the cpu backend's worker pool (every core), so a
+ * second cpu replica would only queue for the same threads (measured: docs/PARALLELISM.md).
  */
 export class DataParallel<In extends unknown[] = [Tensor], Out = Tensor> extends Module<In, Out> {
   declare module: Module<In, Out>;
