@@ -13,6 +13,7 @@ import { renderJs } from './render-js.js';
 import { renderWasm, Unsupported } from './render-wasm.js';
 import { blasGemm } from './blas.js';
 import { wasmGemm } from './gemm-wasm.js';
+import { cpuTakesEpilogue } from './gemm-epilogue.js';
 
 export { renderJs, renderExpr } from './render-js.js';
 export { renderWasm, renderWasmText, layoutOf, type WasmLayout, type RenderWasmOptions } from './render-wasm.js';
@@ -30,6 +31,7 @@ export const cpuBackend: Backend<CpuBuffer, CpuProgram, RenderedKernel> = {
     maxBuffers: Infinity,
     syncRead: true,
     fp16: false,
+    rowKernels: true,
   },
   isAvailable: () => ({ ok: true }),
   /** Starts the worker pool (launches use workers as they come up: nothing waits for them). */
@@ -82,7 +84,9 @@ export const cpuBackend: Backend<CpuBuffer, CpuProgram, RenderedKernel> = {
     // the native library where it is installed and enabled, else the portable wasm micro-kernel
     gemm: {
       supports: (g) => blasGemm.supports(g) || wasmGemm.supports(g),
-      run: (g, a, b, c) => (blasGemm.supports(g) ? blasGemm : wasmGemm).run(g, a, b, c),
+      run: (g, a, b, c, extra) => (blasGemm.supports(g) ? blasGemm : wasmGemm).run(g, a, b, c, extra),
+      // either routine applies an epilogue to each block of C it wrote (gemm-epilogue.ts)
+      supportsEpilogue: cpuTakesEpilogue,
     },
   },
 };

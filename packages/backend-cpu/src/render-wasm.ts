@@ -11,11 +11,11 @@
  * a multiple of 16 (four vectors of four lanes).
  */
 import type { DType } from '@fusor/ir';
-import type { AluOp, Kernel } from '@fusor/compiler';
+import { withFallbacks, type AluOp, type Kernel } from '@fusor/compiler';
 import { Code, F32, F64, I32, I64, ModuleBuilder, OP, SAT, SIMD, V128, type ValType } from './wasm-encoder.js';
 import { flatten, Unsupported, workPerGid, type Acc, type FlatKernel, type Instr, type Value } from './flatten.js';
 import { planSimd, planSplit, valuesOf, WIDTH, type Lane, type Plan, type Split } from './simd-plan.js';
-import { exp2d, exp2f, exp2f4, HIGH_TO_LOW, JOIN_LOW, log2d, log2f, log2f4, type Push } from './wasm-math.js';
+import { exp2d, exp2f, exp2f4, HIGH_TO_LOW, JOIN_LOW, log2d, log2f, log2f4, LOG2E_F32, type Push } from './wasm-math.js';
 
 export { Unsupported } from './flatten.js';
 
@@ -163,6 +163,20 @@ function keep(g: Gen, t: ValType, a: Push): Push {
   return () => g.c.get(l);
 }
 
+/**
+ * The IR writes e^y as EXP2(y · log2 e); in float32 that product's rounding is amplified by
+ * |y·ln 2| (50 ulp near 88). The argument y, when a float32 EXP2 reads such a product, so the
+ * exponential is computed as e^y with an exact argument reduction.
+ */
+function naturalArg(v: Value): Value | undefined {
+  const m = v.args[0]!;
+  if (v.dtype !== 'float32' || m.kind !== 'alu' || m.op !== 'MUL' || m.dtype !== 'float32') return undefined;
+  const [a, b] = m.args as [Value, Value];
+  if (b.kind === 'const' && b.n === LOG2E_F32) return a;
+  if (a.kind === 'const' && a.n === LOG2E_F32) return b;
+  return undefined;
+}
+
 const unaryFloat =
   (f32: (g: Gen, a: Push) => void, f64: (g: Gen, a: Push) => void): ScalarOp =>
   (g, v, a) => {
@@ -172,7 +186,8 @@ const unaryFloat =
     else viaF64((gg, [x]) => f64(gg, x!))(g, v, a);
   };
 
-const SCALAR: Readonly<Record<AluOp, ScalarOp>> = {
+/** The instructions of each ALU op; an op not here is rendered by its fallback (@fusor/ir ops.ts UNARY). */
+const SCALAR: Readonly<Partial<Record<AluOp, ScalarOp>>> = {
   NEG: (g, v, [a]) => {
     const f = family(v.dtype);
     if (f === 'f32') (a!(), g.c.op(OP.f32_neg));
@@ -181,10 +196,11 @@ const SCALAR: Readonly<Record<AluOp, ScalarOp>> = {
     else if (f === 'i64') (g.c.f64(0), a!(), g.c.op(OP.f64_sub));
     else (g.c.i32(0), a!(), g.c.op(OP.i32_sub), wrapI32(g.c, v.dtype));
   },
-  EXP2: unaryFloat(
-    (g, a) => exp2f(g.c, a),
-    (g, a) => exp2d(g.c, a),
-  ),
+  EXP2: (g, v, a) => {
+    const y = naturalArg(v);
+    if (y) exp2f(g.c, () => g.pushS(y), true);
+    else unaryFloat((gg, x) => exp2f(gg.c, x), (gg, x) => exp2d(gg.c, x))(g, v, a);
+  },
   LOG2: unaryFloat(
     (g, a) => log2f(g.c, a),
     (g, a) => log2d(g.c, a),
@@ -515,7 +531,12 @@ const VECTOR: Readonly<Partial<Record<AluOp, VectorOp>>> = {
     else (g.c.i32x4(splat4(0)), g.pushV(v.args[0]!), g.c.simd(SIMD.i32x4_sub), wrapI32x4(g.c, v.dtype));
     return true;
   },
-  EXP2: (g, v) => fam(v) === 'f32' && (exp2f4(g.c, () => g.pushV(v.args[0]!)), true),
+  EXP2: (g, v) => {
+    if (fam(v) !== 'f32') return false;
+    const y = naturalArg(v);
+    exp2f4(g.c, () => g.pushV(y ?? v.args[0]!), y !== undefined);
+    return true;
+  },
   LOG2: (g, v) => fam(v) === 'f32' && (log2f4(g.c, () => g.pushV(v.args[0]!)), true),
   SQRT: simple(SIMD.f32x4_sqrt, undefined),
   RECIP: (g, v) => fam(v) === 'f32' && (g.c.f32x4(splat4(1)), g.pushV(v.args[0]!), g.c.simd(SIMD.f32x4_div), true),
@@ -814,7 +835,7 @@ class Gen {
       case 'load':
         return this.scalarLoad(v, a);
       case 'alu':
-        return SCALAR[v.op!](this, v, a);
+        return SCALAR[v.op!]!(this, v, a);
       case 'cast':
         return castScalar(this, v.args[0]!.dtype, v.dtype, a[0]!);
       case 'bitcast': {
@@ -1111,12 +1132,12 @@ class Gen {
     const from = range?.from ?? ((): void => void c.i32(0));
     const to = range?.to ?? ((): void => void c.i32(i.n));
     if (!range && i.n === 0) return;
-    if (this.plan.mode !== 'inner' || this.plan.loop !== i || this.lanes) {
+    const lanes = this.plan.mode === 'inner' && !this.lanes ? this.plan.loops.get(i) : undefined;
+    if (!lanes) {
       this.forRange(r, from, to, 1, () => this.block(i.body));
       return;
     }
     // inner-loop vectorization: four iterations per step into partial accumulators, then the tail
-    const plan = this.plan;
     const lo = keep(this, I32, from);
     const hi = keep(this, I32, to);
     const vend = keep(this, I32, () => (lo(), hi(), lo(), c.op(OP.i32_sub).i32(-WIDTH).op(OP.i32_and).op(OP.i32_add)));
@@ -1128,7 +1149,7 @@ class Gen {
       partial.set(acc, locs);
       this.accVector.set(acc, [locs]);
     }
-    this.enterRegion(plan.lanes, i.body, 1);
+    this.enterRegion(lanes, i.body, 1);
     this.forRange(r, lo, vend, WIDTH, () => this.block(i.body));
     this.lanes = undefined;
     for (const acc of accs) combineVectorAcc(this, acc, partial.get(acc)!, this.accScalar.get(acc)!);
@@ -1359,7 +1380,7 @@ function helpers(): { toi32: Code; randBits: Code } {
 const MAX_WASM_LOCALS = 50_000;
 
 function build(kernel: Kernel, memory: MemoryImport, opts: RenderWasmOptions, listing: boolean): { bytes: Uint8Array; listings: [string, Code][] } {
-  const flat = flatten(kernel);
+  const flat = flatten(withFallbacks(kernel, (op) => op in SCALAR, (why) => new Unsupported(why)));
   for (const b of kernel.buffers) family(b.dtype);
   const plan = planSimd(flat, opts.simd ?? true);
   const split = planSplit(flat);

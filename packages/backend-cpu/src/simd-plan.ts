@@ -169,8 +169,8 @@ export type Plan =
   | { readonly mode: 'scalar' }
   /** 4·copies gids per step. */
   | { readonly mode: 'gid'; readonly lanes: ReadonlyMap<Value, Lane>; readonly copies: number }
-  /** Four iterations of `loop` per step, with partial accumulators. */
-  | { readonly mode: 'inner'; readonly loop: Extract<Instr, { k: 'loop' }>; readonly lanes: ReadonlyMap<Value, Lane> };
+  /** Four iterations of each of `loops` per step, with partial accumulators: each loop's lanes. */
+  | { readonly mode: 'inner'; readonly loops: ReadonlyMap<Extract<Instr, { k: 'loop' }>, ReadonlyMap<Value, Lane>> };
 
 /** The vectorization of a kernel (scalar when `simd` is off or nothing qualifies). */
 export function planSimd(flat: FlatKernel, simd: boolean): Plan {
@@ -190,19 +190,36 @@ export function planSimd(flat: FlatKernel, simd: boolean): Plan {
       }
     }
   }
-  let innerPlan: { loop: Extract<Instr, { k: 'loop' }>; lanes: Map<Value, Lane>; loads: LoadCounts } | undefined;
-  // a loop that stores (a scan or scatter walking its fiber) may read back an earlier iteration's
-  // store: its iterations run in order, never four at once
-  const innermost = loopsOf(flat.body).filter((l) => !l.body.some((i) => i.k === 'loop' || i.k === 'store') && l.n >= 2 * WIDTH && laneable(l.body));
-  const longest = innermost.sort((a, b) => b.n - a.n)[0];
-  if (longest) {
-    const lanes = classify(longest.body, longest.ridx);
-    innerPlan = { loop: longest, lanes, loads: countLoads(longest.body, lanes) };
-  }
+  // innermost loops, four iterations at a time. A loop that stores may read back an earlier
+  // iteration's store (a scan walking its fiber): it is vectorized only when it loads the output
+  // at nothing but the positions it stores to, so its iterations are independent (a row
+  // kernel's loop rewriting its row in place).
+  const independent = (l: Extract<Instr, { k: 'loop' }>): boolean => {
+    const stored = new Set(l.body.flatMap((i) => (i.k === 'store' ? [i.idx] : [])));
+    if (stored.size === 0) return true;
+    // each iteration stores to its own position (an index affine in the loop's, never a
+    // loaded one: a scatter's repeated targets accumulate in order) and reads back only those
+    const uniform = (v: Value): boolean => v.level < l.ridx.level;
+    const affine = (v: Value): boolean =>
+      uniform(v) || v === l.ridx || (v.kind === 'alu' && (v.op === 'ADD' || v.op === 'MUL') && v.args.every(affine));
+    return (
+      [...stored].every((i) => !uniform(i) && affine(i)) && valuesOf(l.body).every((v) => v.kind !== 'load' || v.n !== 0 || stored.has(v.args[0]!))
+    );
+  };
+  const candidates = loopsOf(flat.body)
+    .filter((l) => !l.body.some((i) => i.k === 'loop') && independent(l) && l.n >= 2 * WIDTH && laneable(l.body))
+    .map((loop) => {
+      const lanes = classify(loop.body, loop.ridx);
+      return { loop, lanes, loads: countLoads(loop.body, lanes) };
+    });
+  const contiguous = candidates.filter((c) => c.loads.gathered === 0);
+  // every loop that reads contiguously (a row kernel's passes), else the longest
+  const inner = contiguous.length ? contiguous : candidates.sort((a, b) => b.loop.n - a.loop.n).slice(0, 1);
+  const innerPlan = inner.length ? { loops: new Map(inner.map((c) => [c.loop, c.lanes] as const)), gathered: contiguous.length === 0 } : undefined;
   if (gidPlan && gidPlan.loads.gathered === 0) return { mode: 'gid', lanes: gidPlan.lanes, copies: gidPlan.copies };
-  if (innerPlan && innerPlan.loads.gathered === 0) return { mode: 'inner', loop: innerPlan.loop, lanes: innerPlan.lanes };
+  if (innerPlan && !innerPlan.gathered) return { mode: 'inner', loops: innerPlan.loops };
   if (gidPlan) return { mode: 'gid', lanes: gidPlan.lanes, copies: gidPlan.copies };
-  if (innerPlan) return { mode: 'inner', loop: innerPlan.loop, lanes: innerPlan.lanes };
+  if (innerPlan) return { mode: 'inner', loops: innerPlan.loops };
   return { mode: 'scalar' };
 }
 

@@ -243,7 +243,8 @@ const ownGemm = generatedGemm(rt);
 
 /** The routine for a product: cuBLAS where it takes it, else the backend's GEMM kernels where they do, else none (generated code). */
 function pickGemm(g: GemmShape): { path: 'cublas' | 'kernels'; routine: GemmRoutine<CudaBuffer> } | undefined {
-  if (library.supports(g)) return { path: 'cublas', routine: library };
+  // cuBLAS takes no epilogue: a product with one is the GEMM kernels' (gemm-kernels.ts)
+  if (!g.epilogue && library.supports(g)) return { path: 'cublas', routine: library };
   if (options.gemmKernels && typeof tryRuntime() !== 'string' && ownGemm.supports(g)) return { path: 'kernels', routine: ownGemm };
   return undefined;
 }
@@ -251,10 +252,12 @@ function pickGemm(g: GemmShape): { path: 'cublas' | 'kernels'; routine: GemmRout
 function gemmRoutine(): GemmRoutine<CudaBuffer> {
   return {
     supports: (g) => pickGemm(g) !== undefined,
-    run(g, a, b, c) {
+    // an epilogue only where cuBLAS would not take the bare product (its speed is worth a second kernel)
+    supportsEpilogue: (g) => !library.supports({ ...g, epilogue: undefined }) && pickGemm(g)?.path === 'kernels' && ownGemm.supportsEpilogue!(g),
+    run(g, a, b, c, extra) {
       const p = pickGemm(g);
       if (!p) throw new Error('internal: a product was routed to a GEMM routine that no longer takes it');
-      p.routine.run(g, a, b, c);
+      p.routine.run(g, a, b, c, extra);
     },
   };
 }

@@ -1016,3 +1016,20 @@ FU_D float fu_uniform(unsigned seed, unsigned counter) {
   return (float)(fu_pcg(fu_pcg(counter) ^ seed) >> 8) * 5.960464477539063e-8f;
 }
 `;
+
+/**
+ * A GEMM epilogue (compiler backend.ts `GemmEpilogue`) as a device function
+ * `name(gid, acc, b1, …)` returning the value to store for the product `acc` at C's offset `gid`,
+ * rendered as the thread mode renders a kernel's statements (gemm-kernels.ts calls it at its store).
+ */
+export function renderCudaEpilogue(k: Kernel, name: string): string {
+  const store = k.body[k.body.length - 1];
+  if (store?.k !== 'store' || k.body.slice(0, -1).some((s) => s.k !== 'let')) unsupported('a gemm epilogue other than lets and one store');
+  const r = new ExprRenderer(new Map());
+  const dtype = store.expr.dtype;
+  const params = ['long long fu_g', `${REG_TYPE[dtype]} acc`, ...k.buffers.slice(1).map((b, i) => `const ${STORAGE_TYPE[b.dtype]}* b${i + 1}`)];
+  const out = [`FU_D ${STORAGE_TYPE[dtype]} ${name}(${params.join(', ')}) {`, '  const int gid = (int)fu_g;'];
+  renderStmts(k.body.slice(0, -1), { r, accs: new Map(), store: plainStore(r) }, '  ', out);
+  out.push(`  return ${(STORE[dtype] ?? ((x: string) => x))(r.render(store.expr))};`, '}');
+  return out.join('\n');
+}

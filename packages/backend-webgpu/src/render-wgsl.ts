@@ -14,7 +14,7 @@
  * and sin reduces its argument first (built-in sin is only accurate on [-π, π]).
  */
 import { isFloat, type DType } from '@fusor/ir';
-import { C_LIKE, opTable, type AluOp, type Expr, type Kernel, type RenderedKernel, type Stmt } from '@fusor/compiler';
+import { C_LIKE, opTable, spells, withFallbacks, type AluOp, type Expr, type Kernel, type RenderedKernel, type Stmt } from '@fusor/compiler';
 
 /** Raised when a kernel cannot be expressed on this backend (an int64 constant past int32…). */
 export class WgslRenderError extends RangeError {
@@ -65,9 +65,10 @@ export function reductionMode(k: Kernel, opts: WgslOptions): ReductionMode {
     if (s.k === 'loop') longest = Math.max(longest, nest(s).total);
   }
   if (longest === 0 || [...accs.values()].some((d) => d !== 'float32')) return 'invocation';
-  // inside loops: no accumulators of their own and no stores
+  // inside loops: no accumulators of their own, and no stores but a row kernel's (directly in a
+  // top-level loop, each invocation reading back only positions it stored itself)
   const clean = (stmts: readonly Stmt[]): boolean => stmts.every((s) => s.k !== 'acc' && s.k !== 'store' && (s.k !== 'loop' || clean(s.body)));
-  if (!k.body.every((s) => s.k !== 'loop' || clean(s.body))) return 'invocation';
+  if (!k.body.every((s) => s.k !== 'loop' || s.body.every((b) => b.k === 'store' || (b.k !== 'acc' && (b.k !== 'loop' || clean(b.body))))) || !ownStores(k)) return 'invocation';
   // each accumulator starts at its op's identity (every lane's partial starts there) and is
   // updated in one top-level loop only (a second loop would add the combined total once per lane)
   const seen = new Set<string>();
@@ -106,6 +107,40 @@ export function isCooperative(k: Kernel, opts: WgslOptions): boolean {
 }
 
 type Loop = Extract<Stmt, { k: 'loop' }>;
+
+/**
+ * Whether the stores in a kernel's top-level loops stay with their invocation when the loops
+ * stride over the workgroup: every read of the output is at a position some loop stores to as
+ * the same function of its loop index (so the same invocation stored it: softmax rescaling the
+ * exps it kept), never at another's (a scan reading its previous element).
+ */
+function ownStores(k: Kernel): boolean {
+  const norm = (e: Expr, ridx: number): string => e.key.replace(new RegExp(`\\br${ridx}\\b`, 'g'), 'R');
+  const stored = new Set<string>();
+  const read: string[] = [];
+  const reads = (e: Expr, ridx: number): void => {
+    if (e.k === 'load') {
+      if (e.buf === 0) read.push(norm(e.idx, ridx));
+      reads(e.idx, ridx);
+      if (e.valid) reads(e.valid, ridx);
+    } else if (e.k === 'alu') e.src.forEach((x) => reads(x, ridx));
+    else if (e.k === 'cast') reads(e.src, ridx);
+    else if (e.k === 'rand') (reads(e.seed, ridx), reads(e.counter, ridx));
+  };
+  // a position affine in the loop index: each iteration its own (a scatter's loaded targets repeat)
+  const affine = (e: Expr, ridx: number): boolean =>
+    e.k === 'const' || e.k === 'gid' || (e.k === 'ridx' && e.i === ridx) || (e.k === 'alu' && (e.op === 'ADD' || e.op === 'MUL') && e.src.every((x) => affine(x, ridx)));
+  for (const l of k.body) {
+    if (l.k !== 'loop') continue;
+    for (const e of stmtExprs(l.body, [])) reads(e, l.ridx);
+    for (const st of l.body) {
+      if (st.k !== 'store') continue;
+      if (!affine(st.idx, l.ridx) || !new RegExp(`\\br${l.ridx}\\b`).test(st.idx.key)) return false;
+      stored.add(norm(st.idx, l.ridx));
+    }
+  }
+  return read.every((r) => stored.has(r));
+}
 
 /**
  * A loop and the loops nested in it that one flat index can walk: each level's body is some lets
@@ -473,60 +508,65 @@ const floatOrInt =
   };
 
 const C = C_LIKE;
-/** How each ALU op's operands become WGSL, already wrapped to the result's width: C-like but for these. */
-const ALU: Readonly<Record<AluOp, AluRender>> = opTable<AluRender>(
-  {
-    NEG: floatOrInt(
-      (_c, a) => C.NEG(a),
-      (c, a, d) => (d === 'int64' ? c.call('neg64', a[0]!) : wrap(d, C.NEG(a))),
-    ),
-    EXP2: (c, [a], d) => viaF32(c, d, 'fexp2', a!),
-    LOG2: (c, [a], d) => viaF32(c, d, 'flog2', a!),
-    SIN: (c, [a], d) => viaF32(c, d, 'fsin', a!),
-    RECIP: (_c, [a], d) => `(${isF16(d) ? '1.0h' : '1.0f'} / ${a})`,
-    TRUNC: floatOrInt(
-      (_c, a) => C.TRUNC(a),
-      (_c, [a]) => a!,
-    ),
-    ADD: floatOrInt(
-      (_c, a) => C.ADD(a),
-      (c, a, d) => (d === 'int64' ? c.call('add64', a[0]!, a[1]!) : wrap(d, C.ADD(a))),
-      (_c, [a, b]) => `(${a} || ${b})`,
-    ),
-    MUL: floatOrInt(
-      (_c, a) => C.MUL(a),
-      (c, a, d) => (d === 'int64' ? c.call('mul64', a[0]!, a[1]!) : wrap(d, C.MUL(a))),
-      (_c, [a, b]) => `(${a} && ${b})`,
-    ),
-    IDIV: floatOrInt(
-      (_c, [a, b]) => `trunc(${a} / ${b})`,
-      (c, [a, b], d) => (d === 'int64' ? c.call('idiv64', a!, b!) : wrap(d, c.call('idiv', a!, b!))),
-    ),
-    MOD: floatOrInt(
-      (_c, a) => C.MOD(a),
-      (c, [a, b], d) => wrap(d, c.call('imod', a!, b!)),
-    ),
-    MAX: floatOrInt(
-      (c, [a, b], d) => viaF32(c, d, 'fmax', a!, b!),
-      (_c, a) => C.MAX(a),
-      (_c, [a, b]) => `(${a} || ${b})`,
-    ),
-    CMPLT: (_c, a, _d, src) => (src[0]!.dtype === 'bool' ? `(!${a[0]} && ${a[1]})` : C.CMPLT(a)),
-    // x == x is how the frontend asks "not NaN"; compilers fold it to true, so ask the bits
-    CMPEQ: floatOrInt(
-      (c, a, _d, src) => (src[0]!.key === src[1]!.key ? `!${c.call('isnan', isF16(src[0]!.dtype) ? `f32(${a[0]})` : a[0]!)}` : C.CMPEQ(a)),
-      (_c, a) => C.CMPEQ(a),
-    ),
-    AND: (_c, a, d) => (d === 'bool' ? `(${a[0]} && ${a[1]})` : C.AND(a)),
-    OR: (_c, a, d) => (d === 'bool' ? `(${a[0]} || ${a[1]})` : C.OR(a)),
-    XOR: (_c, a, d) => (d === 'bool' ? `(${a[0]} != ${a[1]})` : wrap(d, C.XOR(a))),
-    // shift amounts are u32 in WGSL
-    SHL: (c, [a, b], d) => (d === 'int64' ? c.call('shl64', a!, b!) : wrap(d, C.SHL([a!, `u32(${b})`]))),
-    SHR: (_c, [a, b]) => C.SHR([a!, `u32(${b})`]),
-    WHERE: (_c, [cond, a, b]) => `select(${b}, ${a}, ${cond})`,
-  },
-  (base) => (_c, a) => base(a),
+/** Where WGSL differs from C: these ops' operands become WGSL here, already wrapped to the result's width. */
+const OWN: Readonly<Partial<Record<AluOp, AluRender>>> = {
+  NEG: floatOrInt(
+    (_c, a) => C.NEG(a),
+    (c, a, d) => (d === 'int64' ? c.call('neg64', a[0]!) : wrap(d, C.NEG(a))),
+  ),
+  EXP2: (c, [a], d) => viaF32(c, d, 'fexp2', a!),
+  LOG2: (c, [a], d) => viaF32(c, d, 'flog2', a!),
+  SIN: (c, [a], d) => viaF32(c, d, 'fsin', a!),
+  RECIP: (_c, [a], d) => `(${isF16(d) ? '1.0h' : '1.0f'} / ${a})`,
+  TRUNC: floatOrInt(
+    (_c, a) => C.TRUNC(a),
+    (_c, [a]) => a!,
+  ),
+  ADD: floatOrInt(
+    (_c, a) => C.ADD(a),
+    (c, a, d) => (d === 'int64' ? c.call('add64', a[0]!, a[1]!) : wrap(d, C.ADD(a))),
+    (_c, [a, b]) => `(${a} || ${b})`,
+  ),
+  MUL: floatOrInt(
+    (_c, a) => C.MUL(a),
+    (c, a, d) => (d === 'int64' ? c.call('mul64', a[0]!, a[1]!) : wrap(d, C.MUL(a))),
+    (_c, [a, b]) => `(${a} && ${b})`,
+  ),
+  IDIV: floatOrInt(
+    (_c, [a, b]) => `trunc(${a} / ${b})`,
+    (c, [a, b], d) => (d === 'int64' ? c.call('idiv64', a!, b!) : wrap(d, c.call('idiv', a!, b!))),
+  ),
+  MOD: floatOrInt(
+    (_c, a) => C.MOD(a),
+    (c, [a, b], d) => wrap(d, c.call('imod', a!, b!)),
+  ),
+  MAX: floatOrInt(
+    (c, [a, b], d) => viaF32(c, d, 'fmax', a!, b!),
+    (_c, a) => C.MAX(a),
+    (_c, [a, b]) => `(${a} || ${b})`,
+  ),
+  CMPLT: (_c, a, _d, src) => (src[0]!.dtype === 'bool' ? `(!${a[0]} && ${a[1]})` : C.CMPLT(a)),
+  // x == x is how the frontend asks "not NaN"; compilers fold it to true, so ask the bits
+  CMPEQ: floatOrInt(
+    (c, a, _d, src) => (src[0]!.key === src[1]!.key ? `!${c.call('isnan', isF16(src[0]!.dtype) ? `f32(${a[0]})` : a[0]!)}` : C.CMPEQ(a)),
+    (_c, a) => C.CMPEQ(a),
+  ),
+  AND: (_c, a, d) => (d === 'bool' ? `(${a[0]} && ${a[1]})` : C.AND(a)),
+  OR: (_c, a, d) => (d === 'bool' ? `(${a[0]} || ${a[1]})` : C.OR(a)),
+  XOR: (_c, a, d) => (d === 'bool' ? `(${a[0]} != ${a[1]})` : wrap(d, C.XOR(a))),
+  // shift amounts are u32 in WGSL
+  SHL: (c, [a, b], d) => (d === 'int64' ? c.call('shl64', a!, b!) : wrap(d, C.SHL([a!, `u32(${b})`]))),
+  SHR: (_c, [a, b]) => C.SHR([a!, `u32(${b})`]),
+  WHERE: (_c, [cond, a, b]) => `select(${b}, ${a}, ${cond})`,
+};
+/** Every ALU op: C-like but for OWN. */
+const ALU: Readonly<Record<AluOp, AluRender>> = opTable<AluRender>(OWN, (base) => (_c, a) => base(a));
+
+/** WGSL's built-in scalar math functions; a primitive spelled with another (expm1) is rendered by its fallback. */
+const WGSL_FUNCTIONS: ReadonlySet<string> = new Set(
+  'abs acos acosh asin asinh atan atanh atan2 ceil clamp cos cosh exp exp2 floor fma fract inverseSqrt ldexp log log2 max min pow round sign sin sinh sqrt tan tanh trunc'.split(' '),
 );
+const NATIVE = spells(OWN, (fn) => WGSL_FUNCTIONS.has(fn));
 
 function renderCast(ctx: Ctx, from: DType, to: DType, s: string): string {
   if (to === 'bool') {
@@ -819,6 +859,10 @@ export interface RenderedWgsl extends RenderedKernel {
 
 /** Renders a kernel to a WGSL compute shader with entry point `main`. */
 export function renderWgsl(k: Kernel, opts: WgslOptions = DEFAULT_WGSL_OPTIONS): RenderedWgsl {
+  return renderKernel(withFallbacks(k, NATIVE, (why) => new WgslRenderError(why)), opts);
+}
+
+function renderKernel(k: Kernel, opts: WgslOptions): RenderedWgsl {
   const ctx = new Ctx(opts, accumulators(k.body, new Set()));
   for (const e of stmtExprs(k.body, [])) ctx.count(e);
   const body: string[] = [];
@@ -896,4 +940,38 @@ export function dispatchSize(size: number, workgroupSize: number, maxPerDim: num
     throw new RangeError(`a kernel over ${size} elements needs ${groups} workgroups, more than this webgpu device can launch (${maxPerDim}² )`);
   }
   return [x, y];
+}
+
+/** A GEMM epilogue as WGSL: its buffer declarations and helpers, and a function applying it to one element. */
+export interface WgslEpilogue {
+  /** Module-scope declarations: the extra operands (`b1`…, read-only storage at bindings `first`…) and helpers. */
+  readonly declarations: string;
+  /** `fn fusor_epilogue(gid: i32, acc: T) -> T`: the value to store for the product `acc` at C's offset `gid`. */
+  readonly fn: string;
+}
+
+/**
+ * Renders a GEMM epilogue (compiler backend.ts `GemmEpilogue`) with this renderer's expressions,
+ * for the tiled GEMM (gemm.ts) to call at its store. `first` is the binding of buffer 1.
+ */
+export function renderEpilogue(epilogue: Kernel, opts: WgslOptions, first: number): WgslEpilogue {
+  // ops WGSL has no spelling for become their fallbacks (more lets before the store)
+  const k = withFallbacks(epilogue, NATIVE, (why) => new WgslRenderError(why));
+  const store = k.body[k.body.length - 1];
+  if (store?.k !== 'store' || k.body.slice(0, -1).some((s) => s.k !== 'let')) throw new WgslRenderError('internal: a gemm epilogue is a list of lets and one store');
+  const ctx = new Ctx(opts);
+  for (const e of stmtExprs(k.body, [])) ctx.count(e);
+  const body: string[] = [];
+  renderStmts(ctx, k.body.slice(0, -1), '  ', body);
+  const value = renderExpr(ctx, store.expr);
+  body.push(...ctx.take('  '), `  return ${value};`);
+  if (ctx.overflow) throw new WgslRenderError('internal: a gemm epilogue cannot flag int64 overflow');
+  // the product and the stored value have one dtype (the routine checks): C's element type
+  const acc = regType(store.expr.dtype);
+  const decls = k.buffers.slice(1).map((b, i) => `@group(0) @binding(${first + i}) var<storage, read> b${i + 1}: array<${storageType(b.dtype)}>;`);
+  const helpers = [...ctx.used].map((h) => HELPERS[h]!.code);
+  return {
+    declarations: [...decls, ...helpers].join('\n'),
+    fn: [`fn fusor_epilogue(gid: i32, acc: ${acc}) -> ${acc} {`, ...body, '}'].join('\n'),
+  };
 }
