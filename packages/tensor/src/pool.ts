@@ -7,6 +7,7 @@ import {
   binaryNode,
   castNode,
   constNode,
+  dataNode,
   detachNode,
   expandNode,
   flipNode,
@@ -120,7 +121,9 @@ function maxPoolNd(nd: number, fn: string, input: Tensor, args: readonly unknown
   const hit = D.and(real, D.or(D.eq(win, expandNode(detachNode(m), win.shape)), D.isnan(win)));
   const first = D.neg(D.maxAxes(D.where(hit, D.neg(idx), D.c(-flat, idx)), kAxes));
   const picked = D.where(D.eq(idx, expandNode(first, win.shape)), win, D.c(0, win));
-  const value = isFloat(win.dtype) ? D.sumAxes(picked, kAxes) : m;
+  // the forward reads the maximum; the gradient goes through the picked element (a DATA node:
+  // the sum over the window is history only, never computed)
+  const value = isFloat(win.dtype) ? dataNode(m, D.sumAxes(picked, kAxes)) : m;
   const outShape = [...value.shape.slice(0, 2), ...g.out];
   const values = record(`MaxPool${nd}DWithIndicesBackward0`, finish(g, reshapeNode(value, outShape)), [input]);
   if (!withIndices) return values;

@@ -119,6 +119,27 @@ function outputCounts(spatial: readonly number[], k: readonly number[], s: reado
 }
 
 /**
+ * Windows that tile the input (stride = kernel size, no dilation, padding or spread; a far-side
+ * remainder no window reads is cropped) as movement ops: x[B..., o·k...] → [B..., o, k, ...] →
+ * [B..., k..., o...]. No table: the kernels that read them index the input directly, and their
+ * gradient is the inverse permutation (pooling's usual case, MaxPool2d(2) on an even size).
+ */
+function tiles(x: Node, k: readonly number[], s: readonly number[], d: readonly number[], lo: readonly number[], o: readonly number[], spread: readonly number[]): Node | null {
+  const nd = k.length;
+  for (let i = 0; i < nd; i++) {
+    if (s[i] !== k[i] || (d[i] !== 1 && k[i] !== 1) || lo[i] !== 0 || spread[i] !== 1) return null;
+  }
+  const lead = x.ndim - nd;
+  const b = x.shape.slice(0, lead);
+  const used = o.map((v, i) => v * k[i]!);
+  if (used.some((v, i) => v > x.shape[lead + i]!)) return null;
+  const cropped = shrinkNode(x, x.shape.map((dim, i): Pair => (i < lead ? [0, dim] : [0, used[i - lead]!])));
+  const split = reshapeNode(cropped, [...b, ...o.flatMap((v, i) => [v, k[i]!])]);
+  const order = [...b.map((_, i) => i), ...k.map((_, i) => lead + 2 * i + 1), ...o.map((_, i) => lead + 2 * i)];
+  return permuteNode(split, order);
+}
+
+/**
  * The sliding windows of x[B..., S...] padded by lo/hi (with `fill`): → [B..., k..., o...], the
  * offsets within a window first, as im2col wants them. Every element is one load: a GATHER along
  * the flattened spatial axis at positions from a constant table, whatever the stride, dilation or
@@ -151,6 +172,8 @@ export function slidingWindows(
   const ll = o.reduce((a, v) => a * v, 1);
   const pp = spatial.reduce((a, v) => a * v, 1);
   if (kk * ll === 0 || pp === 0 || b.includes(0)) return constNode(fill, x.dtype, shape, x.device);
+  const tiled = tiles(x, k, s, d, lo, o, spread);
+  if (tiled) return tiled;
   const { read, readBy } = windowTables(spatial, k, s, d, lo, o, spread, x.device);
   const flat = reshapeNode(x, [...b, pp]);
   const index = expandNode(reshapeNode(read, [...b.map(() => 1), kk * ll]), [...b, kk * ll]);
