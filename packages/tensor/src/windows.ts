@@ -42,7 +42,7 @@ const MAX_TABLES = 128;
 interface WindowTables {
   /** [K·L]: the flat input position window element (k, o) reads, −1 in the padding. */
   readonly read: Node;
-  /** [K·P]: for kernel offset k and input position p, the window o that reads p at offset k, or −1. */
+  /** [K·P]: for kernel offset k and input position p, the element k·L + o of the window o that reads p at offset k, or −1. */
   readonly readBy: Node;
 }
 
@@ -93,7 +93,8 @@ function windowTables(
     }
     read[e] = flat;
     // for a fixed offset, distinct windows read distinct positions: the inverse is a function
-    if (flat >= 0) readBy[Math.floor(e / ll) * pp + flat] = e % ll;
+    // (to the window element's flat position e = offset·L + window, so col2im adds no offset)
+    if (flat >= 0) readBy[Math.floor(e / ll) * pp + flat] = e;
     for (let j = 2 * nd - 1; j >= 0; j--) {
       if (++at[j]! < dims[j]!) break;
       at[j] = 0;
@@ -175,12 +176,14 @@ export function slidingWindows(
   const tiled = tiles(x, k, s, d, lo, o, spread);
   if (tiled) return tiled;
   const { read, readBy } = windowTables(spatial, k, s, d, lo, o, spread, x.device);
-  const flat = reshapeNode(x, [...b, pp]);
-  const index = expandNode(reshapeNode(read, [...b.map(() => 1), kk * ll]), [...b, kk * ll]);
-  const value = reshapeNode(gatherNode(flat, index, lead), [...b, kk, ll]);
-  const inverse = expandNode(reshapeNode(readBy, [...b.map(() => 1), kk, pp]), [...b, kk, pp]);
-  const spreadOut = expandNode(reshapeNode(flat, [...b, 1, pp]), [...b, kk, pp]);
-  const history = scatterNode(constNode(0, x.dtype, [...b, kk, ll], x.device), inverse, spreadOut, lead + 1, 'add');
+  // the leading axes as one: the kernels' index math then splits the position once, not per axis
+  const bb = b.reduce((a, v) => a * v, 1);
+  const flat = reshapeNode(x, [bb, pp]);
+  const index = expandNode(reshapeNode(read, [1, kk * ll]), [bb, kk * ll]);
+  const value = reshapeNode(gatherNode(flat, index, 1), [bb, kk, ll]);
+  const inverse = expandNode(reshapeNode(readBy, [1, kk * pp]), [bb, kk * pp]);
+  const spreadOut = reshapeNode(expandNode(reshapeNode(flat, [bb, 1, pp]), [bb, kk, pp]), [bb, kk * pp]);
+  const history = reshapeNode(scatterNode(constNode(0, x.dtype, [bb, kk * ll], x.device), inverse, spreadOut, 1, 'add'), [bb, kk, ll]);
   let win = dataNode(value, history);
   // the gather reads 0 at index −1: another fill is put there
   if (fill !== 0) {
