@@ -120,21 +120,30 @@ function outputCounts(spatial: readonly number[], k: readonly number[], s: reado
 }
 
 /**
- * Windows that tile the input (stride = kernel size, no dilation, padding or spread; a far-side
- * remainder no window reads is cropped) as movement ops: x[B..., o·k...] → [B..., o, k, ...] →
- * [B..., k..., o...]. No table: the kernels that read them index the input directly, and their
- * gradient is the inverse permutation (pooling's usual case, MaxPool2d(2) on an even size).
+ * Whether the windows tile the input: stride = kernel size, no dilation, padding or spread, and
+ * the windows inside it (a far-side remainder no window reads is cropped).
  */
-function tiles(x: Node, k: readonly number[], s: readonly number[], d: readonly number[], lo: readonly number[], o: readonly number[], spread: readonly number[]): Node | null {
-  const nd = k.length;
-  for (let i = 0; i < nd; i++) {
-    if (s[i] !== k[i] || (d[i] !== 1 && k[i] !== 1) || lo[i] !== 0 || spread[i] !== 1) return null;
-  }
-  const lead = x.ndim - nd;
+export function windowsTile(
+  spatial: readonly number[],
+  k: readonly number[],
+  s: readonly number[],
+  d: readonly number[],
+  lo: readonly number[],
+  o: readonly number[],
+  spread: readonly number[] = k.map(() => 1),
+): boolean {
+  return k.every((kk, i) => s[i] === kk && (d[i] === 1 || kk === 1) && lo[i] === 0 && spread[i] === 1 && o[i]! * kk <= spatial[i]!);
+}
+
+/**
+ * Tiling windows as movement ops: x[B..., o·k...] → [B..., o, k, ...] → [B..., k..., o...]. No
+ * table: the kernels that read them index the input directly, and their gradient is the inverse
+ * permutation (pooling's usual case, MaxPool2d(2) on an even size).
+ */
+function tiles(x: Node, k: readonly number[], o: readonly number[]): Node {
+  const lead = x.ndim - k.length;
   const b = x.shape.slice(0, lead);
-  const used = o.map((v, i) => v * k[i]!);
-  if (used.some((v, i) => v > x.shape[lead + i]!)) return null;
-  const cropped = shrinkNode(x, x.shape.map((dim, i): Pair => (i < lead ? [0, dim] : [0, used[i - lead]!])));
+  const cropped = shrinkNode(x, x.shape.map((dim, i): Pair => (i < lead ? [0, dim] : [0, o[i - lead]! * k[i - lead]!])));
   const split = reshapeNode(cropped, [...b, ...o.flatMap((v, i) => [v, k[i]!])]);
   const order = [...b.map((_, i) => i), ...k.map((_, i) => lead + 2 * i + 1), ...o.map((_, i) => lead + 2 * i)];
   return permuteNode(split, order);
@@ -173,8 +182,7 @@ export function slidingWindows(
   const ll = o.reduce((a, v) => a * v, 1);
   const pp = spatial.reduce((a, v) => a * v, 1);
   if (kk * ll === 0 || pp === 0 || b.includes(0)) return constNode(fill, x.dtype, shape, x.device);
-  const tiled = tiles(x, k, s, d, lo, o, spread);
-  if (tiled) return tiled;
+  if (windowsTile(spatial, k, s, d, lo, o, spread)) return tiles(x, k, o);
   const { read, readBy } = windowTables(spatial, k, s, d, lo, o, spread, x.device);
   // the leading axes as one: the kernels' index math then splits the position once, not per axis
   const bb = b.reduce((a, v) => a * v, 1);
