@@ -134,18 +134,10 @@ export function convNodes(
   return reshapeNode(D.sumAxes(D.mul(wv, cv), [3]), [n, o, ...out]);
 }
 
-/**
- * y + bias over the channel axis, broadcast over the positions first and then over the batch: its
- * gradient is then a sum over the batch (many outputs, each a short sum) and then one over the
- * positions, not one long serial sum per channel over batch × positions.
- */
 function addBias(y: Node, bias: Tensor | null): Node {
   if (!bias) return y;
-  const [n, c] = y.shape as [number, number];
-  const spatial = y.shape.slice(2);
-  const l = spatial.reduce((a, v) => a * v, 1);
-  const perSample = reshapeNode(expandNode(reshapeNode(bias.node, [1, c, 1]), [1, c, l]), [1, c, ...spatial]);
-  return D.add(y, expandNode(perSample, [n, c, ...spatial]));
+  const shape = y.shape.map((v, i) => (i === 1 ? v : 1));
+  return D.add(y, expandNode(reshapeNode(bias.node, shape), y.shape));
 }
 
 function checkBias(weight: Tensor, bias: Tensor | null, channels: number): void {
