@@ -18,19 +18,35 @@ export async function measure(fn, { reps = 10, warmup = 2, budgetMs = 2000, setu
   for (let i = 0; i < warmup; i++) {
     const input = setup ? await setup() : undefined;
     const t = performance.now();
-    await fn(input);
+    const out = await fn(input);
     if (i === 0) first = performance.now() - t;
+    release(out, input);
   }
   const times = [];
   const start = performance.now();
   while (times.length < reps && (times.length < 3 || performance.now() - start < budgetMs)) {
     const input = setup ? await setup() : undefined;
     const t = performance.now();
-    await fn(input);
+    const out = await fn(input);
     times.push(performance.now() - t);
+    release(out, input);
   }
   times.sort((a, b) => a - b);
   return { median_ms: times[times.length >> 1], min_ms: times[0], first_ms: first, reps: times.length };
+}
+
+/**
+ * Frees, after the clock stops, the tensors a repetition returned and read, as PyTorch frees
+ * them when their last reference goes: the next repetition's buffers then come from the pool,
+ * as torch's come from its allocator (torch's best forms even write into one preallocated
+ * `out=`). Left to the garbage collector, a loop that never allocates JavaScript objects keeps
+ * every result and each new one lands on fresh pages (~4 ms/MB on this VM).
+ */
+function release(...values) {
+  for (const v of values) {
+    if (Array.isArray(v)) release(...v);
+    else if (v && typeof v === 'object' && typeof v.dispose === 'function') v.dispose();
+  }
 }
 
 /** Matmul sizes in ascending order, skipping a size once the last one predicts more than `limitMs` a run. */

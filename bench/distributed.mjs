@@ -1,12 +1,14 @@
 // @fusor/distributed under mpirun (run.mjs launches it; or by hand):
 //   mpirun -n 2 node bench/distributed.mjs allreduce   all-reduce of 1–64 MiB float32 buffers: fusor's
 //       dist.allReduce on a tensor against the same MPI library's own MPI_Allreduce called
-//       through koffi on the same kind of raw buffers (a fresh tensor's realized cpu heap block
-//       in, a fresh heap block out: exactly the memory fusor hands MPI), alternating which goes
-//       first, fresh inputs each time. Plain ArrayBuffers would measure a different memory
-//       (page faults on first touch, or none when reused), not fusor's overhead.
+//       through koffi on the same kind of raw buffers (a realized tensor's cpu heap block in,
+//       one warm heap block out), alternating which goes first, fresh input values each time.
+//       As in a training loop, fusor's tensor is the same each time and takes fresh values
+//       (copy_), so its buffers come from the heap's pool, as the baseline's do.
 //   mpirun -n N node bench/distributed.mjs ddp         DDP training steps per second (MLP, fixed
 //       batch per rank), to compare 1 and 2 ranks
+//   node bench/distributed.mjs cpu-replica             nn.DataParallel's cpu replica: forward+backward
+//       with the cpu worker pool at 1 thread and at every thread, and the launches it split
 // Rank 0 prints the result as JSON on the last line.
 import { createRequire } from 'node:module';
 import * as torch from '@fusor/tensor';
@@ -41,18 +43,21 @@ if (mode === 'allreduce') {
   const results = {};
   for (const mb of sizesMb) {
     const n = (mb * 2 ** 20) / 4;
-    const reps = mb >= 64 ? 5 : mb >= 16 ? 7 : 11;
+    const reps = mb >= 64 ? 7 : mb >= 16 ? 15 : mb >= 4 ? 31 : 41;
     const tf = [];
     const tr = [];
     let check = 0;
+    // as in a training loop: one tensor (a gradient buffer) that gets fresh values before each
+    // all-reduce; the baseline reduces the same kind of heap block into one warm heap block
+    const t = torch.zeros(n);
+    const u = torch.zeros(n);
+    const out = freshRegion('float32', [n], 'cpu').region;
     for (let i = 0; i < reps + 1; i++) {
       // fresh inputs for both, made before the clock starts
-      const t = torch.rand(n);
-      t.dataSync();
-      const u = torch.rand(n);
-      u.dataSync();
-      const regions = [readRegion(u), freshRegion('float32', [n], 'cpu').region];
-      const [send, recv] = regions.map((r) => r.host);
+      t.copy_(torch.rand(n));
+      u.copy_(torch.rand(n));
+      const input = readRegion(u);
+      const [send, recv] = [input.host, out.host];
       const timeFusor = () => {
         dist.barrier();
         const t0 = performance.now();
@@ -71,8 +76,9 @@ if (mode === 'allreduce') {
         tr.push(r);
       }
       check = recv[n - 1];
-      releaseRegions(regions);
+      releaseRegions([input]);
     }
+    releaseRegions([out]);
     // the times of the slowest rank are the collective's time
     const times = torch.tensor([median(tf), median(tr), Math.min(...tf), Math.min(...tr)], { dtype: torch.float64 });
     dist.allReduce(times, dist.ReduceOp.MAX);
@@ -94,8 +100,45 @@ if (mode === 'allreduce') {
   if (rank === 0) {
     emit({ world, batch_per_rank: sizes.batch, steps, ms, steps_per_s: (steps * 1000) / ms, samples_per_s: (steps * sizes.batch * world * 1000) / ms });
   }
+} else if (mode === 'cpu-replica') {
+  // nn.DataParallel's cpu replica: its kernels already run over the cpu backend's worker pool
+  // (one pool, one heap, launched from the calling thread one at a time), so a second cpu
+  // replica would have no threads of its own. Measures a replica's forward+backward (the MLP,
+  // batch 256) with the pool limited to 1 thread and with every thread, and how many of its
+  // launches the pool split.
+  const { configureCpu, cpuConfig, cpuStats, cpuWorkersReady } = await import('@fusor/backend-cpu');
+  const { nn } = await import('@fusor/nn');
+  const all = cpuConfig().threads;
+  const { batch, input, hidden, classes } = MLP;
+  torch.manualSeed(0);
+  const model = new nn.Sequential(new nn.Linear(input, hidden), new nn.ReLU(), new nn.Linear(hidden, classes));
+  const dp = new nn.DataParallel(model, { deviceIds: ['cpu'] });
+  const step = () => {
+    const x = torch.randn(batch, input);
+    const y = torch.randint(0, classes, [batch]);
+    const loss = nn.functional.crossEntropy(dp.forward(x), y);
+    loss.backward();
+    for (const p of model.parameters()) p.grad = null;
+    return loss.itemSync();
+  };
+  const out = { threads_available: all };
+  for (const threads of [1, all]) {
+    configureCpu({ threads });
+    await cpuWorkersReady();
+    for (let i = 0; i < 3; i++) step();
+    const before = cpuStats();
+    const ms = [];
+    for (let i = 0; i < 15; i++) {
+      const t0 = performance.now();
+      step();
+      ms.push(performance.now() - t0);
+    }
+    const after = cpuStats();
+    out[`threads_${threads}`] = { ms: median(ms), min_ms: Math.min(...ms), launches: after.wasm - before.wasm, threaded: after.threaded - before.threaded };
+  }
+  if (rank === 0) emit(out);
 } else {
-  throw new Error(`unknown mode ${mode} (allreduce, ddp)`);
+  throw new Error(`unknown mode ${mode} (allreduce, ddp, cpu-replica)`);
 }
 dist.destroyProcessGroup();
 

@@ -95,4 +95,4 @@ for (const [k, v] of Object.entries(fusor)) {
   process.stderr.write(`${k.padEnd(22)} ${v.median_ms.toFixed(1).padStart(9)} ${t ? t.toFixed(1).padStart(11) : '          -'} ${ratio ? ratio.toFixed(3).padStart(12) : ''}\n`);
   if (ratio !== undefined && ratio < 0.5) process.stderr.write(`    limited by: ${LIMITS[k]}\n`);
 }
-emit({ fusor, torch: pt, sizes: SIZES });
+emit({ fusor, torch: pt, sizes: SIZES, limits: LIMITS });

@@ -9,6 +9,7 @@
 //   pnpm bench -- --only webgpu,webgpu-browser   only the runners named
 //   BENCH_CASES=conv2d pnpm bench -- --only fusor,torch   only the cases that opt in (conv2d), fusor vs torch
 //   pnpm bench -- --only epoch      one Fashion-MNIST training epoch, fusor and PyTorch (fusor-epoch.mjs, torch_epoch.py)
+//   pnpm bench -- --only indexing   embedding lookup fwd+bwd, sort and topk of 1M, cumsum of 16M, fusor and PyTorch (indexing.mjs)
 //
 // webgpu: fusor on webgpu in Node (fusor-webgpu.mjs; the adapter from scripts/setup-webgpu.sh when
 // .webgpu/ holds it). webgpu-browser: fusor and tfjs's webgpu backend side by side in headless
@@ -26,7 +27,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const argv = process.argv.slice(2);
 const listArg = (flag) => (argv.includes(flag) ? (argv[argv.indexOf(flag) + 1] ?? '').split(',').filter(Boolean) : undefined);
-const RUNNERS = ['fusor', 'torch', 'tfjs', 'cold', 'webgpu', 'webgpu-browser', 'distributed', 'epoch'];
+const RUNNERS = ['fusor', 'torch', 'tfjs', 'cold', 'webgpu', 'webgpu-browser', 'distributed', 'epoch', 'indexing'];
 const only = listArg('--only');
 const skip = new Set([...(listArg('--skip') ?? []), ...(only ? RUNNERS.filter((r) => !only.includes(r)) : [])]);
 const PYTHON = '/usr/bin/python3';
@@ -47,8 +48,14 @@ function run(cmd, args, env = process.env) {
   }
 }
 
-/** The environment PyTorch runs in: OpenBLAS left to detect the machine itself. */
-function torchEnv() {
+/**
+ * The environment every runner that calls OpenBLAS runs in (PyTorch, and fusor's BLAS routine,
+ * which loads the same library): OpenBLAS left to detect the machine itself. This machine's
+ * environment sets OPENBLAS_CORETYPE=Haswell; PyTorch ran without it from the start and fusor
+ * with it, which held fusor's products to AVX2 kernels against PyTorch's AVX-512 ones (matmul 1024:
+ * 178 against 465 GFLOP/s through the same library).
+ */
+function blasEnv() {
   const env = { ...process.env };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
@@ -57,7 +64,7 @@ function torchEnv() {
 
 function torchAvailable() {
   if (!existsSync(PYTHON)) return `${PYTHON} not found`;
-  const r = spawnSync(PYTHON, ['-c', 'import torch'], { env: torchEnv(), encoding: 'utf8' });
+  const r = spawnSync(PYTHON, ['-c', 'import torch'], { env: blasEnv(), encoding: 'utf8' });
   return r.status === 0 ? true : `torch does not import: ${(r.stderr ?? '').trim().split('\n').pop()}`;
 }
 
@@ -87,11 +94,11 @@ const torchOk = skip.has('torch') && skip.has('epoch') ? 'skipped' : torchAvaila
 
 if (!skip.has('fusor')) {
   log('fusor (cpu backend) …');
-  out.runners.fusor = run(process.execPath, ['fusor.mjs']);
+  out.runners.fusor = run(process.execPath, ['fusor.mjs'], blasEnv());
 }
 if (torchOk === true && !skip.has('torch')) {
-  log(`PyTorch (${PYTHON}, ${TORCH_THREADS} threads, OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset) …`);
-  out.runners.torch = run(PYTHON, ['torch_bench.py', JSON.stringify({ threads: TORCH_THREADS })], torchEnv());
+  log(`PyTorch (${PYTHON}, ${TORCH_THREADS} threads, OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset, as for fusor) …`);
+  out.runners.torch = run(PYTHON, ['torch_bench.py', JSON.stringify({ threads: TORCH_THREADS })], blasEnv());
 } else {
   out.runners.torch = { unavailable: skip.has('torch') ? 'skipped' : torchOk };
   log(`PyTorch: not available (${out.runners.torch.unavailable})`);
@@ -121,18 +128,22 @@ if (!skip.has('webgpu-browser')) {
 if (!skip.has('cold')) {
   log('cold starts (fresh processes) …');
   out.cold = {
-    'fusor (blas)': cold(process.execPath, ['fusor.mjs', 'cold', 'blas']),
-    'fusor (portable)': cold(process.execPath, ['fusor.mjs', 'cold', 'portable']),
-    torch: torchOk === true ? cold(PYTHON, ['torch_bench.py', JSON.stringify({ mode: 'cold', threads: TORCH_THREADS })], torchEnv()) : { unavailable: torchOk },
+    'fusor (blas)': cold(process.execPath, ['fusor.mjs', 'cold', 'blas'], blasEnv()),
+    'fusor (portable)': cold(process.execPath, ['fusor.mjs', 'cold', 'portable'], blasEnv()),
+    torch: torchOk === true ? cold(PYTHON, ['torch_bench.py', JSON.stringify({ mode: 'cold', threads: TORCH_THREADS })], blasEnv()) : { unavailable: torchOk },
     ...(skip.has('tfjs') ? {} : { 'tfjs-cpu': cold(process.execPath, ['tfjs.mjs', 'cpu', 'cold']), 'tfjs-wasm': cold(process.execPath, ['tfjs.mjs', 'wasm', 'cold']) }),
   };
 }
 if (!skip.has('epoch')) {
   log('one training epoch (small CNN, batch 64, Adam), fusor then PyTorch …');
   out.epoch = {
-    fusor: run(process.execPath, ['fusor-epoch.mjs']),
-    torch: torchOk === true ? run(PYTHON, ['torch_epoch.py', JSON.stringify({ threads: TORCH_THREADS })], torchEnv()) : { unavailable: torchOk },
+    fusor: run(process.execPath, ['fusor-epoch.mjs'], blasEnv()),
+    torch: torchOk === true ? run(PYTHON, ['torch_epoch.py', JSON.stringify({ threads: TORCH_THREADS })], blasEnv()) : { unavailable: torchOk },
   };
+}
+if (!skip.has('indexing')) {
+  log('indexing, sorting and scans (embedding, sort, topk, cumsum), fusor and PyTorch in one process …');
+  out.indexing = run(process.execPath, ['indexing.mjs'], blasEnv());
 }
 if (!skip.has('distributed')) {
   const mpirun = spawnSync('mpirun', ['--version'], { encoding: 'utf8' });
@@ -305,6 +316,20 @@ if (out.epoch) {
       mem(te?.rss_mib),
     ]],
   );
+}
+
+if (out.indexing) {
+  const I = out.indexing;
+  text += `\n\nindexing, sorting and scans (issue 12; fusor cpu and PyTorch on ${TORCH_THREADS} threads in the same process; below 0.5, what limits the ratio):\n`;
+  if (I.error) text += `  failed: ${I.error}\n`;
+  else {
+    const rows = Object.entries(I.fusor ?? {}).map(([k, v]) => {
+      const t = I.torch?.[k]?.median_ms;
+      const ratio = t ? t / v.median_ms : undefined;
+      return [k, fmt(v.median_ms), t ? fmt(t) : 'not available', ratio ? ratio.toFixed(2) : '—', ratio !== undefined && ratio < 0.5 ? (I.limits?.[k] ?? '') : ''];
+    });
+    text += render(['case', 'fusor ms', 'torch ms', 'torch / fusor', 'what limits it (ratio < 0.5)'], rows);
+  }
 }
 
 // ---------------------------------------------------------------- memory of the training loop

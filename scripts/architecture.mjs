@@ -17,7 +17,7 @@ export function architectureDoc(torch, ir) {
   torch.configureCpu({ renderer: 'js' });
   const k = torch.explain(y, { source: true }).kernels[0];
   torch.configureCpu({ renderer });
-  const soft = torch.explain(x.softmax(1), { ir: false });
+  const soft = torch.explain(x.softmax(1), { ir: true });
   const value = y.itemSync();
   const fence = (s) => '```\n' + s + '\n```';
   return `# fusor's architecture, by one program
@@ -52,8 +52,14 @@ a reason, and \`explain()\` says which:
 
 ${fence(plan)}
 
-For contrast, \`x.softmax(1)\` needs three kernels: each reduction's result is broadcast back over
-the axis it reduced, so the next pass needs all of it first.
+A reduction whose result is broadcast back over the axes it reduced (softmax's row max and row
+sum) needs all of its row before the consumer can start. On a backend that declares
+\`rowKernels\` (cpu), such a graph is still one kernel, a *row kernel*: one thread per row
+computes the row's reductions first (hoisted out of the loops that read them), then walks the
+row again storing the outputs, so the row is read from memory once and stays in cache. The
+exponentials the sum needed are kept in the output and only rescaled by the last loop. A GPU
+backend leaves \`rowKernels\` off: there each reduction is a kernel of its own, and \`explain()\`
+says why.
 
 ${fence(soft.toString())}
 
@@ -86,7 +92,8 @@ ${fence(k.source)}
 
 ## 5. Autograd is more IR (\`@fusor/autograd\`)
 
-\`backward()\` applies one vector-Jacobian rule per primitive (\`rules.ts\`, one table) to the
+\`backward()\` applies one vector-Jacobian rule per primitive (\`rules.ts\`, one table; a unary
+primitive's rule is the \`grad\` of its entry in \`@fusor/ir\`'s \`UNARY\`) to the
 recorded graph. The result is lazy IR again: forward and backward are scheduled, fused and
 compiled by the same path, and a gradient of a gradient is just another graph.
 

@@ -11,6 +11,14 @@
 #   nccl.txt          @fusor/distributed's backend 'nccl': collectives, a 64 MiB all-reduce, DDP
 #                     steps against cpu; one process per GPU under mpirun when there is one, else
 #                     world size 1 (NCCL from PyTorch's wheels unless FUSOR_LIBNCCL_PATH is set)
+#   webgpu.txt        fusor's webgpu backend against tfjs-webgpu 4.22 in Node on the adapter Dawn
+#                     finds (scripts/gpu/webgpu.sh): the Vulkan setup, whether the adapter is
+#                     HARDWARE or SOFTWARE (a software one is not the GPU's figure), result checks,
+#                     the table; webgpu.md the table (for docs/BENCHMARKS.md); webgpu.json.
+#                     Without Vulkan or an adapter it says why and the run goes on (not a failure).
+#                     The step comes last: with it the steps' timeouts add up to more than one
+#                     10-minute device command, so on a lent machine run it as its own command
+#                     (`bash scripts/gpu/webgpu.sh`) and this script with FUSOR_SKIP_WEBGPU=1.
 # Exits non-zero if a step failed; every step runs regardless.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -116,6 +124,17 @@ tail -n 15 "$OUT/nccl.txt"
 step "benchmark: fusor on cuda vs PyTorch"
 timeout 170 "$NODE" --expose-gc --max-old-space-size=16384 "$GPU/bench-cuda.mjs" --out "$OUT" ${FUSOR_BENCH_ARGS:-} > "$OUT/bench.txt" 2>&1 || status=1
 cat "$OUT/bench.txt"
+
+if [ -n "${FUSOR_SKIP_WEBGPU:-}" ]; then
+  step "webgpu: skipped (FUSOR_SKIP_WEBGPU is set)"
+else
+  step "webgpu: fusor vs tfjs-webgpu on the adapter Dawn finds"
+  FUSOR_NODE="$NODE" OUT="$OUT" bash "$ROOT/scripts/gpu/webgpu.sh" > /dev/null 2>&1
+  rc=$?
+  # 3: no adapter (no Vulkan driver here): reported in webgpu.txt, not a failure of the run
+  [ $rc -ne 0 ] && [ $rc -ne 3 ] && status=1
+  cat "$OUT/webgpu.txt"
+fi
 
 step "done (status $status); results in $OUT: $(ls "$OUT" | tr '\n' ' ')"
 exit $status

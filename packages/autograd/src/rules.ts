@@ -4,6 +4,7 @@
  * source gets none). Results are lazy IR: backward passes fuse and compile like forward ones.
  */
 import {
+  arith,
   binaryNode,
   castNode,
   constNode,
@@ -22,11 +23,13 @@ import {
   shrinkNode,
   unaryNode,
   whereNode,
+  UNARY,
   type Node,
   type Op,
   type Pair,
   type ReduceKind,
   type ScatterReduce,
+  type UnaryOp,
 } from '@fusor/ir';
 
 const c = (v: number, like: Node): Node => constNode(v, like.dtype, like.shape, like.device);
@@ -38,7 +41,11 @@ const zerosLike = (a: Node): Node => c(0, a);
 
 export type GradRule = (n: Node, g: Node) => readonly (Node | null)[];
 
-const LN2 = Math.LN2;
+/** Graph arithmetic, in which the unary primitives' gradients are written (@fusor/ir ops.ts UNARY). */
+const GRAPH = arith<Node>({ c, unary: unaryNode, binary: binaryNode, where: whereNode, dtype: (a) => a.dtype });
+const UNARY_RULES = Object.fromEntries(
+  Object.entries(UNARY).map(([op, u]): [string, GradRule] => [op, (n, g) => [u.grad(GRAPH, g, n.src[0]!, n)]]),
+) as Record<UnaryOp, GradRule>;
 
 /**
  * d max(a, b): the larger side gets g; ties split it evenly; a side gets nothing only where it is
@@ -138,18 +145,7 @@ export const GRAD_RULES: Readonly<Record<Op, GradRule>> = {
   CONST: NONE,
   RAND: NONE,
   ARANGE: NONE,
-  NEG: (_, g) => [neg(g)],
-  EXP2: (n, g) => [mul(g, mul(n, c(LN2, n)))],
-  LOG2: (n, g) => [mul(g, recip(mul(n.src[0]!, c(LN2, n))))],
-  // cos x = 1 − 2 sin²(x/2): halving is exact, so large x stays accurate (sin(x + π/2) rounds x + π/2)
-  SIN: (n, g) => {
-    const s = unaryNode('SIN', mul(n.src[0]!, c(0.5, n)));
-    return [mul(g, add(c(1, n), mul(c(-2, n), mul(s, s))))];
-  },
-  SQRT: (n, g) => [mul(g, recip(mul(n, c(2, n))))],
-  // (g·r)·r, not g·(r·r): r² overflows where g·r·r does not (d(a/b)/db with tiny b)
-  RECIP: (n, g) => [neg(mul(mul(g, n), n))],
-  TRUNC: (n, g) => [zerosLike(g)],
+  ...UNARY_RULES,
   ADD: (_, g) => [g, g],
   MUL: (n, g) => [mul(g, n.src[1]!), mul(g, n.src[0]!)],
   IDIV: NONE,

@@ -9,6 +9,7 @@
  */
 import { forEachBatch, type BackendBuffer, type GemmRoutine, type GemmShape, type Routines } from '@fusor/compiler';
 import { invalidatePlans } from '@fusor/runtime';
+import { epilogueOf } from './gemm-epilogue.js';
 
 type Floats = Float32Array | Float64Array;
 interface FloatBuffer extends BackendBuffer {
@@ -195,8 +196,10 @@ export const blasGemm: GemmRoutine<FloatBuffer> = {
     if (work < options.minMultiplyAdds || Math.max(g.m, g.n, g.k) > INT32_MAX) return false;
     return plan(g) !== undefined && load() !== null;
   },
-  run(g, a, b, c) {
+  run(g, a, b, c, extra) {
     const lib = load()!;
+    // an epilogue is applied to each product's block of C as soon as the library wrote it
+    const epilogue = epilogueOf(g, c, extra);
     const p = plan(g)!;
     const call = g.dtype === 'float32' ? lib.sgemm : lib.dgemm;
     const [x, y] = p.swap ? [b.data as Floats, a.data as Floats] : [a.data as Floats, b.data as Floats];
@@ -221,6 +224,7 @@ export const blasGemm: GemmRoutine<FloatBuffer> = {
         out.subarray(oc),
         p.ldc,
       );
+      epilogue?.(oc);
     });
   },
 };

@@ -14,6 +14,7 @@
 import { forEachBatch, type BackendBuffer, type GemmRoutine, type GemmShape } from '@fusor/compiler';
 import { invalidatePlans } from '@fusor/runtime';
 import { heap } from './buffer.js';
+import { epilogueOf } from './gemm-epilogue.js';
 import { cpuConfig } from './config.js';
 import { memoryImport, newModuleId, poolFor } from './program.js';
 import type { PoolModule } from './pool.js';
@@ -259,8 +260,13 @@ export const wasmGemm: GemmRoutine<FloatBuffer> = {
     const { mp, np } = padded(g.m, g.n);
     return (mp * np + (mp + np) * Math.min(KC, g.k)) * 4 < 2 ** 30;
   },
-  run(g, a, b, c) {
+  run(g, a, b, c, extra) {
     const w = compiled();
-    forEachBatch(g.batch, { a: g.a.offset, b: g.b.offset, c: g.c.offset }, (oa, ob, oc) => product(g, a, oa, b, ob, c, oc, w));
+    // an epilogue is applied to each product's block of C right after its copy out of the scratch tile
+    const epilogue = epilogueOf(g, c, extra);
+    forEachBatch(g.batch, { a: g.a.offset, b: g.b.offset, c: g.c.offset }, (oa, ob, oc) => {
+      product(g, a, oa, b, ob, c, oc, w);
+      epilogue?.(oc);
+    });
   },
 };

@@ -10,12 +10,13 @@ import { allocBuffer, type CpuBuffer } from './buffer.js';
 import { cpuConfig } from './config.js';
 import { CpuProgram, memoryImport, startWorkers } from './program.js';
 import { renderJs } from './render-js.js';
-import { renderWasm, Unsupported } from './render-wasm.js';
+import { CPU_PLANNING, CPU_PLANNING_SCALAR, renderWasm, Unsupported } from './render-wasm.js';
 import { blasGemm } from './blas.js';
 import { wasmGemm } from './gemm-wasm.js';
+import { cpuTakesEpilogue } from './gemm-epilogue.js';
 
 export { renderJs, renderExpr } from './render-js.js';
-export { renderWasm, renderWasmText, layoutOf, type WasmLayout, type RenderWasmOptions } from './render-wasm.js';
+export { renderWasm, renderWasmText, layoutOf, CPU_PLANNING, type WasmLayout, type RenderWasmOptions } from './render-wasm.js';
 export { configureCpu, cpuConfig, type CpuOptions, type CpuConfig } from './config.js';
 export { CpuBuffer, heap as cpuHeap, type Storage } from './buffer.js';
 export { CpuProgram, memoryImport, cpuStats, workersReady as cpuWorkersReady, type CpuStats } from './program.js';
@@ -30,8 +31,15 @@ export const cpuBackend: Backend<CpuBuffer, CpuProgram, RenderedKernel> = {
     maxBuffers: Infinity,
     syncRead: true,
     fp16: false,
+    rowKernels: true,
   },
   isAvailable: () => ({ ok: true }),
+  /** What the wasm renderer plans with under the current options (the JavaScript renderer neither vectorizes nor splits). */
+  get planning() {
+    const { renderer, simd } = cpuConfig();
+    if (renderer === 'js') return { ...CPU_PLANNING_SCALAR, split: undefined };
+    return simd ? CPU_PLANNING : CPU_PLANNING_SCALAR;
+  },
   /** Starts the worker pool (launches use workers as they come up: nothing waits for them). */
   init() {
     const { renderer, simd } = cpuConfig();
@@ -82,7 +90,9 @@ export const cpuBackend: Backend<CpuBuffer, CpuProgram, RenderedKernel> = {
     // the native library where it is installed and enabled, else the portable wasm micro-kernel
     gemm: {
       supports: (g) => blasGemm.supports(g) || wasmGemm.supports(g),
-      run: (g, a, b, c) => (blasGemm.supports(g) ? blasGemm : wasmGemm).run(g, a, b, c),
+      run: (g, a, b, c, extra) => (blasGemm.supports(g) ? blasGemm : wasmGemm).run(g, a, b, c, extra),
+      // either routine applies an epilogue to each block of C it wrote (gemm-epilogue.ts)
+      supportsEpilogue: cpuTakesEpilogue,
     },
   },
 };

@@ -8,8 +8,7 @@ import { allocBuffer, heap, type CpuBuffer } from './buffer.js';
 import { cpuConfig, onConfigure, type CpuConfig } from './config.js';
 import { Pool, type PoolModule } from './pool.js';
 import { PRELUDE, renderJs } from './render-js.js';
-import { layoutOf, renderWasm, Unsupported, type MemoryImport, type WasmLayout } from './render-wasm.js';
-import { MAX_COPIES, WIDTH } from './simd-plan.js';
+import { layoutOf, MAX_COPIES, renderWasm, Unsupported, WIDTH, type MemoryImport, type WasmLayout } from './render-wasm.js';
 
 type JsKernel = (...args: unknown[]) => void;
 

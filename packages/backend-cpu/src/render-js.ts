@@ -4,7 +4,7 @@
  * integers wrapped to their width. int64 values live in float64 storage (exact within ±2^53).
  */
 import { isFloat, type DType } from '@fusor/ir';
-import { C_LIKE, cLike, fitsInt32, opTable, type AluOp, type Expr, type Kernel, type Stmt } from '@fusor/compiler';
+import { C_LIKE, cLike, fitsInt32, opTable, spells, withFallbacks, type AluOp, type Expr, type Kernel, type Stmt } from '@fusor/compiler';
 
 const num = (v: number): string => (Object.is(v, -0) ? '-0' : Number.isNaN(v) ? 'NaN' : String(v));
 
@@ -29,25 +29,25 @@ type Render = (a: readonly string[], dtype: DType, srcDtype: DType) => string;
 /** JavaScript's math functions live on Math. */
 const JS = cLike((fn) => `Math.${fn}`);
 
-/** How each ALU op's operands become JavaScript, before rounding/wrapping: C-like where JavaScript is. */
-const ALU: Readonly<Record<AluOp, Render>> = opTable<Render>(
-  {
-    EXP2: ([a]) => `(2 ** ${a})`,
-    MUL: (a, d) => (d === 'int32' ? `Math.imul(${a[0]}, ${a[1]})` : JS.MUL(a)),
-    IDIV: ([a, b]) => `idiv(${a}, ${b})`,
-    MOD: (a, d) => (isFloat(d) ? JS.MOD(a) : `imod(${a[0]}, ${a[1]})`),
-    CMPLT: ([a, b]) => `(${a} < ${b} ? 1 : 0)`,
-    CMPEQ: ([a, b]) => `(${a} === ${b} ? 1 : 0)`,
-    // int64 lives in float64 storage: bitwise ops through BigInt, shifts as multiplication
-    AND: (a, d) => (d === 'int64' ? `big(${a[0]}, ${a[1]}, 0)` : JS.AND(a)),
-    OR: (a, d) => (d === 'int64' ? `big(${a[0]}, ${a[1]}, 1)` : JS.OR(a)),
-    XOR: (a, d) => (d === 'int64' ? `big(${a[0]}, ${a[1]}, 2)` : JS.XOR(a)),
-    SHL: (a, d) => (d === 'int64' ? `(${a[0]} * 2 ** ${a[1]})` : JS.SHL(a)),
-    SHR: (a, d) => (d === 'int64' ? `Math.floor(${a[0]} / 2 ** ${a[1]})` : JS.SHR(a)),
-  },
-  (base) => (a) => base(a),
-  JS,
-);
+/** Where JavaScript differs from C: these ops' operands become JavaScript here, before rounding/wrapping. */
+const OWN: Readonly<Partial<Record<AluOp, Render>>> = {
+  EXP2: ([a]) => `(2 ** ${a})`,
+  MUL: (a, d) => (d === 'int32' ? `Math.imul(${a[0]}, ${a[1]})` : JS.MUL(a)),
+  IDIV: ([a, b]) => `idiv(${a}, ${b})`,
+  MOD: (a, d) => (isFloat(d) ? JS.MOD(a) : `imod(${a[0]}, ${a[1]})`),
+  CMPLT: ([a, b]) => `(${a} < ${b} ? 1 : 0)`,
+  CMPEQ: ([a, b]) => `(${a} === ${b} ? 1 : 0)`,
+  // int64 lives in float64 storage: bitwise ops through BigInt, shifts as multiplication
+  AND: (a, d) => (d === 'int64' ? `big(${a[0]}, ${a[1]}, 0)` : JS.AND(a)),
+  OR: (a, d) => (d === 'int64' ? `big(${a[0]}, ${a[1]}, 1)` : JS.OR(a)),
+  XOR: (a, d) => (d === 'int64' ? `big(${a[0]}, ${a[1]}, 2)` : JS.XOR(a)),
+  SHL: (a, d) => (d === 'int64' ? `(${a[0]} * 2 ** ${a[1]})` : JS.SHL(a)),
+  SHR: (a, d) => (d === 'int64' ? `Math.floor(${a[0]} / 2 ** ${a[1]})` : JS.SHR(a)),
+};
+/** Every ALU op: C-like where JavaScript is. */
+const ALU: Readonly<Record<AluOp, Render>> = opTable<Render>(OWN, (base) => (a) => base(a), JS);
+/** A math function JavaScript lacks (Math has no erf) is rendered by the op's fallback. */
+const NATIVE = spells(OWN, (fn) => typeof (Math as unknown as Record<string, unknown>)[fn] === 'function');
 
 /** Ops whose JavaScript result is already exact for the dtype (no rounding or wrapping needed). */
 const EXACT: ReadonlySet<AluOp> = new Set(['CMPLT', 'CMPEQ', 'WHERE', 'MAX', 'TRUNC', 'AND', 'OR', 'XOR', 'IDIV']);
@@ -178,8 +178,29 @@ function renderStmts(stmts: readonly Stmt[], ind: string, out: string[]): void {
 
 /** The kernel as the body of `function (b0, b1, …, v)`. */
 export function renderJs(k: Kernel): string {
-  const out: string[] = [`// ${k.name}`, `for (let gid = 0; gid < ${k.size}; gid++) {`];
-  renderStmts(k.body, '  ', out);
+  const kernel = withFallbacks(k, NATIVE);
+  const out: string[] = [`// ${kernel.name}`, `for (let gid = 0; gid < ${kernel.size}; gid++) {`];
+  renderStmts(kernel.body, '  ', out);
   out.push('}');
+  return out.join('\n');
+}
+
+/**
+ * A GEMM epilogue (compiler backend.ts `GemmEpilogue`) as the body of
+ * `function (b0, oc, m, n, rs, cs, b1, …)`: each element of the m × n block of C (`b0`) at `oc`
+ * (row stride `rs`, column stride `cs`) replaced by the epilogue of its value, in place.
+ */
+export function renderJsEpilogue(epilogue: Kernel): string {
+  const k = withFallbacks(epilogue, NATIVE);
+  const store = k.body[k.body.length - 1];
+  if (store?.k !== 'store' || k.body.slice(0, -1).some((s) => s.k !== 'let'))
+    throw new Error('internal: a gemm epilogue is a list of lets and one store');
+  const out = [
+    'for (let fusor_i = 0; fusor_i < m; fusor_i++) {',
+    '  for (let fusor_j = 0, gid = oc + fusor_i * rs; fusor_j < n; fusor_j++, gid += cs) {',
+    '    const acc = b0[gid];',
+  ];
+  renderStmts(k.body.slice(0, -1), '    ', out);
+  out.push(`    b0[gid] = ${renderExpr(store.expr)};`, '  }', '}');
   return out.join('\n');
 }

@@ -6,22 +6,51 @@
  *
  * A module imports the heap's memory and exports `run(start, end, args)`, which computes gids
  * [start, end); `args` points at the launch's buffer addresses and scalar parameters (i32 each).
- * Kernels whose reduction is split (simd-plan.ts) export `partial(c0, c1, args)` (chunks
+ * Kernels whose reduction is split (the compiler's planning pass, reduce-plan.ts) export `partial(c0, c1, args)` (chunks
  * [c0, c1) into per-chunk accumulators) and `finish(start, end, args)` instead. `start` must be
  * a multiple of 16 (four vectors of four lanes).
  */
 import type { DType } from '@fusor/ir';
-import type { AluOp, Kernel } from '@fusor/compiler';
+import { flatten, planKernel, valuesOf, withFallbacks, workPerGid, type Acc, type AluOp, type FlatKernel, type Instr, type Kernel, type Lane, type PlanNumbers, type SplitPlan, type Value, type VectorPlan } from '@fusor/compiler';
 import { Code, F32, F64, I32, I64, ModuleBuilder, OP, SAT, SIMD, V128, type ValType } from './wasm-encoder.js';
-import { flatten, Unsupported, workPerGid, type Acc, type FlatKernel, type Instr, type Value } from './flatten.js';
-import { planSimd, planSplit, valuesOf, WIDTH, type Lane, type Plan, type Split } from './simd-plan.js';
-import { exp2d, exp2f, exp2f4, HIGH_TO_LOW, JOIN_LOW, log2d, log2f, log2f4, type Push } from './wasm-math.js';
+import { exp2d, exp2f, exp2f4, HIGH_TO_LOW, JOIN_LOW, log2d, log2f, log2f4, LOG2E_F32, type Push } from './wasm-math.js';
 
-export { Unsupported } from './flatten.js';
+/** A kernel only the JavaScript renderer handles. */
+export class Unsupported extends Error {
+  override name = 'Unsupported';
+}
+
+/** Lanes of a SIMD128 vector of 32-bit values: the cpu's declared vector width. */
+export const WIDTH = 4;
+/** Most vectors one step takes (each copy four more lanes). */
+export const MAX_COPIES = 4;
+
+/**
+ * The numbers the cpu declares to the planning pass: SIMD128 vectors, no groups, and reductions
+ * with fewer than 32 outputs and at least 2^16 element operations split into at most 64 chunks of
+ * at least one vector's iterations (over the worker threads, combined in chunk order).
+ */
+export const CPU_PLANNING: PlanNumbers = {
+  vectorWidth: WIDTH,
+  maxVectorCopies: MAX_COPIES,
+  // a row max over 4096×1024 float32, one thread: 3.9 ms with one f32x4.max chain, 1.13 with 4,
+  // 0.79 with 8, 0.75 with 16 (a row sum: 0.66)
+  maxReductionChains: 8,
+  groupSize: 1,
+  sharedMemoryBytes: 0,
+  split: { targetParts: 64, minIterationsPerThread: WIDTH, outputsBelow: 32, minWork: 1 << 16, align: WIDTH },
+};
+
+/** The planning numbers without vectors (SIMD off). */
+export const CPU_PLANNING_SCALAR: PlanNumbers = { ...CPU_PLANNING, vectorWidth: 1 };
+
+/** The renderer's names of the vector plan's lanes. */
+const MODE: Readonly<Record<Exclude<VectorPlan['lanes'], 'tiles'>, WasmLayout['mode']>> = { none: 'scalar', outputs: 'gid', loop: 'inner' };
 
 /** What a launch needs to know about a module (also stored in its `fusor` custom section). */
 export interface WasmLayout {
-  readonly mode: Plan['mode'];
+  /** The vector lanes: none, outputs (gid) or an inner loop's iterations. */
+  readonly mode: 'scalar' | 'gid' | 'inner';
   /** gid vectorization: vectors per step. */
   readonly copies?: number;
   /** Element operations of one launch (decides whether it is worth splitting over threads). */
@@ -163,6 +192,20 @@ function keep(g: Gen, t: ValType, a: Push): Push {
   return () => g.c.get(l);
 }
 
+/**
+ * The IR writes e^y as EXP2(y · log2 e); in float32 that product's rounding is amplified by
+ * |y·ln 2| (50 ulp near 88). The argument y, when a float32 EXP2 reads such a product, so the
+ * exponential is computed as e^y with an exact argument reduction.
+ */
+function naturalArg(v: Value): Value | undefined {
+  const m = v.args[0]!;
+  if (v.dtype !== 'float32' || m.kind !== 'alu' || m.op !== 'MUL' || m.dtype !== 'float32') return undefined;
+  const [a, b] = m.args as [Value, Value];
+  if (b.kind === 'const' && b.n === LOG2E_F32) return a;
+  if (a.kind === 'const' && a.n === LOG2E_F32) return b;
+  return undefined;
+}
+
 const unaryFloat =
   (f32: (g: Gen, a: Push) => void, f64: (g: Gen, a: Push) => void): ScalarOp =>
   (g, v, a) => {
@@ -172,7 +215,8 @@ const unaryFloat =
     else viaF64((gg, [x]) => f64(gg, x!))(g, v, a);
   };
 
-const SCALAR: Readonly<Record<AluOp, ScalarOp>> = {
+/** The instructions of each ALU op; an op not here is rendered by its fallback (@fusor/ir ops.ts UNARY). */
+const SCALAR: Readonly<Partial<Record<AluOp, ScalarOp>>> = {
   NEG: (g, v, [a]) => {
     const f = family(v.dtype);
     if (f === 'f32') (a!(), g.c.op(OP.f32_neg));
@@ -181,10 +225,11 @@ const SCALAR: Readonly<Record<AluOp, ScalarOp>> = {
     else if (f === 'i64') (g.c.f64(0), a!(), g.c.op(OP.f64_sub));
     else (g.c.i32(0), a!(), g.c.op(OP.i32_sub), wrapI32(g.c, v.dtype));
   },
-  EXP2: unaryFloat(
-    (g, a) => exp2f(g.c, a),
-    (g, a) => exp2d(g.c, a),
-  ),
+  EXP2: (g, v, a) => {
+    const y = naturalArg(v);
+    if (y) exp2f(g.c, () => g.pushS(y), true);
+    else unaryFloat((gg, x) => exp2f(gg.c, x), (gg, x) => exp2d(gg.c, x))(g, v, a);
+  },
   LOG2: unaryFloat(
     (g, a) => log2f(g.c, a),
     (g, a) => log2d(g.c, a),
@@ -515,7 +560,12 @@ const VECTOR: Readonly<Partial<Record<AluOp, VectorOp>>> = {
     else (g.c.i32x4(splat4(0)), g.pushV(v.args[0]!), g.c.simd(SIMD.i32x4_sub), wrapI32x4(g.c, v.dtype));
     return true;
   },
-  EXP2: (g, v) => fam(v) === 'f32' && (exp2f4(g.c, () => g.pushV(v.args[0]!)), true),
+  EXP2: (g, v) => {
+    if (fam(v) !== 'f32') return false;
+    const y = naturalArg(v);
+    exp2f4(g.c, () => g.pushV(y ?? v.args[0]!), y !== undefined);
+    return true;
+  },
   LOG2: (g, v) => fam(v) === 'f32' && (log2f4(g.c, () => g.pushV(v.args[0]!)), true),
   SQRT: simple(SIMD.f32x4_sqrt, undefined),
   RECIP: (g, v) => fam(v) === 'f32' && (g.c.f32x4(splat4(1)), g.pushV(v.args[0]!), g.c.simd(SIMD.f32x4_div), true),
@@ -685,7 +735,7 @@ class Gen {
   constructor(
     readonly fn: Funcs,
     readonly flat: FlatKernel,
-    readonly plan: Plan,
+    readonly plan: VectorPlan,
     params: readonly ValType[],
     listing: boolean,
   ) {
@@ -814,7 +864,7 @@ class Gen {
       case 'load':
         return this.scalarLoad(v, a);
       case 'alu':
-        return SCALAR[v.op!](this, v, a);
+        return SCALAR[v.op!]!(this, v, a);
       case 'cast':
         return castScalar(this, v.args[0]!.dtype, v.dtype, a[0]!);
       case 'bitcast': {
@@ -1111,27 +1161,34 @@ class Gen {
     const from = range?.from ?? ((): void => void c.i32(0));
     const to = range?.to ?? ((): void => void c.i32(i.n));
     if (!range && i.n === 0) return;
-    if (this.plan.mode !== 'inner' || this.plan.loop !== i || this.lanes) {
+    const lp = this.plan.lanes === 'loop' && !this.lanes ? this.plan.loops.get(i) : undefined;
+    if (!lp) {
       this.forRange(r, from, to, 1, () => this.block(i.body));
       return;
     }
-    // inner-loop vectorization: four iterations per step into partial accumulators, then the tail
-    const plan = this.plan;
+    // inner-loop vectorization: 4·copies iterations per step into partial accumulators (a chain
+    // per copy), combined in copy order, then the tail
+    const step = WIDTH * lp.copies;
     const lo = keep(this, I32, from);
     const hi = keep(this, I32, to);
-    const vend = keep(this, I32, () => (lo(), hi(), lo(), c.op(OP.i32_sub).i32(-WIDTH).op(OP.i32_and).op(OP.i32_add)));
+    const vend = keep(this, I32, () => (lo(), hi(), lo(), c.op(OP.i32_sub).i32(-step).op(OP.i32_and).op(OP.i32_add)));
     const accs = [...new Set(i.body.filter((s): s is Extract<Instr, { k: 'update' }> => s.k === 'update').map((s) => s.acc))];
-    const partial = new Map<Acc, number[]>();
+    this.enterRegion(lp.classes, i.body, lp.copies);
     for (const acc of accs) {
-      const locs = vectorAccLocals(c, acc);
-      initVectorAcc(this, acc, locs);
-      partial.set(acc, locs);
-      this.accVector.set(acc, [locs]);
+      this.accVector.set(
+        acc,
+        this.eachCopy(() => {
+          const locs = vectorAccLocals(c, acc);
+          initVectorAcc(this, acc, locs);
+          return locs;
+        }),
+      );
     }
-    this.enterRegion(plan.lanes, i.body, 1);
-    this.forRange(r, lo, vend, WIDTH, () => this.block(i.body));
+    const partial = new Map(accs.map((acc) => [acc, this.accVector.get(acc)!]));
+    this.forRange(r, lo, vend, step, () => this.block(i.body));
     this.lanes = undefined;
-    for (const acc of accs) combineVectorAcc(this, acc, partial.get(acc)!, this.accScalar.get(acc)!);
+    this.copies = 1;
+    for (const acc of accs) for (const locs of partial.get(acc)!) combineVectorAcc(this, acc, locs, this.accScalar.get(acc)!);
     this.forRange(r, vend, hi, 1, () => this.block(i.body));
   }
 
@@ -1180,12 +1237,12 @@ class Gen {
     const c = this.c;
     const gid = c.local(I32);
     this.scalars.set(this.flat.gid, gid);
-    if (this.plan.mode === 'gid') {
+    if (this.plan.lanes === 'outputs') {
       const step = WIDTH * this.plan.copies;
       const s = keep(this, I32, start);
       const e = keep(this, I32, end);
       const vend = keep(this, I32, () => (s(), e(), s(), c.op(OP.i32_sub).i32(-step).op(OP.i32_and).op(OP.i32_add)));
-      this.enterRegion(this.plan.lanes, this.flat.body, this.plan.copies);
+      this.enterRegion(this.plan.classes, this.flat.body, this.plan.copies);
       this.forRange(gid, s, vend, step, body);
       this.lanes = undefined;
       this.copies = 1;
@@ -1273,7 +1330,7 @@ class Gen {
   }
 
   /** The outputs of a split reduction: partial accumulators combined in chunk order, then the epilogue. */
-  finish(split: Split): Code {
+  finish(split: SplitPlan): Code {
     const c = this.c;
     const [start, end, args] = [0, 1, 2];
     const k = this.flat.kernel;
@@ -1283,7 +1340,7 @@ class Gen {
     const gid = c.local(I32);
     this.scalars.set(this.flat.gid, gid);
     const chunk = c.local(I32);
-    const chunks = split.bounds.length - 1;
+    const chunks = split.parts;
     this.forRange(gid, () => c.get(start), () => c.get(end), 1, () => {
       for (const i of this.flat.body) {
         if (i.k !== 'loop') {
@@ -1359,10 +1416,11 @@ function helpers(): { toi32: Code; randBits: Code } {
 const MAX_WASM_LOCALS = 50_000;
 
 function build(kernel: Kernel, memory: MemoryImport, opts: RenderWasmOptions, listing: boolean): { bytes: Uint8Array; listings: [string, Code][] } {
-  const flat = flatten(kernel);
+  const expanded = withFallbacks(kernel, (op) => op in SCALAR, (why) => new Unsupported(why));
+  const flat = flatten(expanded);
   for (const b of kernel.buffers) family(b.dtype);
-  const plan = planSimd(flat, opts.simd ?? true);
-  const split = planSplit(flat);
+  const { vector: plan, split } = planKernel(expanded, (opts.simd ?? true) ? CPU_PLANNING : CPU_PLANNING_SCALAR, { flat });
+  if (plan.lanes === 'tiles') throw new Error('render-wasm: vector tiles are planned for backends with groups only');
   const m = new ModuleBuilder();
   m.importMemory('env', 'memory', memory);
   const sin = m.importFunc('env', 'sin', [F64], [F64]);
@@ -1382,11 +1440,16 @@ function build(kernel: Kernel, memory: MemoryImport, opts: RenderWasmOptions, li
   };
   if (split) {
     add('partial', new Gen(fn, flat, plan, params3, listing).partial());
-    add('finish', new Gen(fn, flat, { mode: 'scalar' }, params3, listing).finish(split));
+    add('finish', new Gen(fn, flat, { lanes: 'none' }, params3, listing).finish(split));
   } else {
     add('run', new Gen(fn, flat, plan, params3, listing).run());
   }
-  const layout: WasmLayout = { mode: plan.mode, ...(plan.mode === 'gid' ? { copies: plan.copies } : {}), work: kernel.size * workPerGid(flat.body), ...(split ? { split: { bounds: split.bounds, accs: flat.accs.length } } : {}) };
+  const layout: WasmLayout = {
+    mode: MODE[plan.lanes],
+    ...(plan.lanes === 'outputs' ? { copies: plan.copies } : {}),
+    work: kernel.size * workPerGid(flat.body),
+    ...(split ? { split: { bounds: split.bounds!, accs: flat.accs.length } } : {}),
+  };
   m.custom('fusor', new TextEncoder().encode(JSON.stringify(layout)));
   return { bytes: m.bytes(), listings: out };
 }

@@ -25,8 +25,8 @@
  * back to C++ that follows the PTX ISA's fragment layouts, exchanging a warp's registers between
  * two `__syncwarp()`s, so the emulator checks the fragment indexing.
  */
-import { forEachBatch, type GemmRoutine, type GemmShape } from '@fusor/compiler';
-import { CUDA_PRELUDE } from './render-cuda.js';
+import { epilogueHash, epilogueOperands, forEachBatch, type GemmEpilogue, type GemmRoutine, type GemmShape } from '@fusor/compiler';
+import { CUDA_PRELUDE, renderCudaEpilogue, STORAGE_TYPE } from './render-cuda.js';
 import { kernelParam, type CudaRuntime, type DeviceBuffer, type Module } from './runtime.js';
 
 export type GemmDtype = 'float32' | 'float64' | 'float16' | 'bfloat16';
@@ -41,6 +41,8 @@ export interface GemmVariant {
   /** Whether A / B tiles are read in aligned 16-byte vectors (else element by element). */
   readonly aVector: boolean;
   readonly bVector: boolean;
+  /** The elementwise chain applied at the store, if one was fused (float32 and float64 only). */
+  readonly epilogue?: GemmEpilogue;
 }
 
 interface Tiling {
@@ -198,8 +200,11 @@ FU_D void fu_mma_bf16(float d[4], const unsigned a[4], const unsigned b[2]) {
 
 /** The kernel's name: one per variant. */
 export function gemmSymbol(v: GemmVariant): string {
-  return `fu_gemm_${SHORT[v.dtype]}_${v.aMajor}${v.bMajor}_${v.aVector ? 'v' : 's'}${v.bVector ? 'v' : 's'}`;
+  const e = v.epilogue ? `_e${epilogueHash(v.epilogue.key)}` : '';
+  return `fu_gemm_${SHORT[v.dtype]}_${v.aMajor}${v.bMajor}_${v.aVector ? 'v' : 's'}${v.bVector ? 'v' : 's'}${e}`;
 }
+
+
 
 const STORAGE: Readonly<Record<GemmDtype, string>> = { float32: 'float', float64: 'double', float16: 'unsigned short', bfloat16: 'unsigned short' };
 
@@ -220,12 +225,14 @@ function signature(v: GemmVariant, bounds: string): string {
     'long long zb0', 'long long zb1', 'long long zb2',
     'long long zc0', 'long long zc1', 'long long zc2',
     'int cvec',
+    // an epilogue's extra operands (a bias…), read by fu_epilogue at the store
+    ...(v.epilogue ? v.epilogue.kernel.buffers.slice(1).map((b, i) => `const ${STORAGE_TYPE[b.dtype]}* fu_e${i + 1}`) : []),
   ];
   return `extern "C" __global__ void __launch_bounds__(${bounds}) ${gemmSymbol(v)}(${params.join(', ')})`;
 }
 
 /** The block's tile (grouped order: GROUP_M tile rows sweep the tile columns together) and batch index; moves a, b, c there. */
-function blockOrigin(t: Tiling): string {
+function blockOrigin(t: Tiling, epilogue = false): string {
   return `  const int tiles = tilesM * tilesN;
   const int bid = (int)blockIdx.x;
   const int tile = bid % tiles;
@@ -239,8 +246,15 @@ function blockOrigin(t: Tiling): string {
   z /= z2;
   const int i1 = z % z1, i0 = z / z1;
   a += oa + i0 * za0 + i1 * za1 + i2 * za2;
-  b += ob + i0 * zb0 + i1 * zb1 + i2 * zb2;
-  c += oc + i0 * zc0 + i1 * zc1 + i2 * zc2;`;
+  b += ob + i0 * zb0 + i1 * zb1 + i2 * zb2;${
+    epilogue
+      ? `
+  // C's offset of this batch index: an epilogue's gid is C's offset of the element
+  const long long fu_coff = oc + i0 * zc0 + i1 * zc1 + i2 * zc2;
+  c += fu_coff;`
+      : `
+  c += oc + i0 * zc0 + i1 * zc1 + i2 * zc2;`
+  }`;
 }
 
 /** One operand as its loader sees it: `x` is 'a' or 'b'; its outer dim (m or n) and strides. */
@@ -320,14 +334,18 @@ function renderSimt(v: GemmVariant): string {
     dbl
       ? `{ const fu_f64x2 u = *(const fu_f64x2*)&${src}, w = *(const fu_f64x2*)(&${src} + 2); ${dst}[0] = u.x; ${dst}[1] = u.y; ${dst}[2] = w.x; ${dst}[3] = w.y; }`
       : `{ const fu_f32x4 u = *(const fu_f32x4*)&${src}; ${dst}[0] = u.x; ${dst}[1] = u.y; ${dst}[2] = u.z; ${dst}[3] = u.w; }`;
+  // each stored value: the sum, or its epilogue at C's offset (`fu_crow` + the column's offset)
+  const extra = Array.from({ length: epilogueOperands(v.epilogue) }, (_, i) => `, fu_e${i + 1}`).join('');
+  const val = (sum: string, colOffset: string): string => (v.epilogue ? `fu_epilogue(fu_crow + ${colOffset}, ${sum}${extra})` : sum);
+  const vals = [0, 1, 2, 3].map((e) => val(`acc[i][j${e ? ` + ${e}` : ''}]`, `col + ${e}`));
   const vstore = dbl
-    ? `*(fu_f64x2*)p = fu_f64x2{acc[i][j], acc[i][j + 1]}; *(fu_f64x2*)(p + 2) = fu_f64x2{acc[i][j + 2], acc[i][j + 3]};`
-    : `*(fu_f32x4*)p = fu_f32x4{acc[i][j], acc[i][j + 1], acc[i][j + 2], acc[i][j + 3]};`;
+    ? `*(fu_f64x2*)p = fu_f64x2{${vals[0]}, ${vals[1]}}; *(fu_f64x2*)(p + 2) = fu_f64x2{${vals[2]}, ${vals[3]}};`
+    : `*(fu_f32x4*)p = fu_f32x4{${vals.join(', ')}};`;
   return `${GEMM_PRELUDE}
-${signature(v, dbl ? '256, 1' : '256, 2')} {
+${v.epilogue ? `${renderCudaEpilogue(v.epilogue.kernel, 'fu_epilogue')}\n` : ''}${signature(v, dbl ? '256, 1' : '256, 2')} {
   alignas(16) __shared__ ${T} As[2][${t.bk}][${t.bm + pad}];
   alignas(16) __shared__ ${T} Bs[2][${t.bk}][${t.bn + pad}];
-${blockOrigin(t)}
+${blockOrigin(t, v.epilogue !== undefined)}
   const int t = threadIdx.x, tx = t & 15, ty = t >> 4;
 ${A.setup}
 ${B.setup}
@@ -379,7 +397,7 @@ ${B.store('s ^ 1')}
   for (int i = 0; i < 8; i++) {
     const int row = m0 + (i >> 2) * 64 + ty * 4 + (i & 3);
     if (row >= M) continue;
-    ${T}* crow = c + (long long)row * cm;
+    ${T}* crow = c + (long long)row * cm;${v.epilogue ? '\n    const long long fu_crow = fu_coff + (long long)row * cm;' : ''}
     #pragma unroll
     for (int j = 0; j < 8; j += 4) {
       const int col = n0 + (j >> 2) * 64 + tx * 4;
@@ -388,7 +406,7 @@ ${B.store('s ^ 1')}
         ${vstore}
       } else {
         #pragma unroll
-        for (int e = 0; e < 4; e++) if (col + e < N) crow[(long long)(col + e) * cn] = acc[i][j + e];
+        for (int e = 0; e < 4; e++) if (col + e < N) crow[(long long)(col + e) * cn] = ${val('acc[i][j + e]', '(long long)(col + e) * cn')};
       }
     }
   }
@@ -553,6 +571,7 @@ ${B.load}
 
 /** The full NVRTC unit of a variant (GEMM_PRELUDE + its kernel). */
 export function renderGemm(v: GemmVariant): string {
+  if (v.epilogue && v.dtype !== 'float32' && v.dtype !== 'float64') throw new Error(`internal: the ${v.dtype} gemm kernels take no epilogue`);
   return v.dtype === 'float16' || v.dtype === 'bfloat16' ? renderMma(v) : renderSimt(v);
 }
 
@@ -616,7 +635,7 @@ const i64 = (v: number | bigint): Buffer => kernelParam(v, 'int64');
 const i32 = (v: number): Buffer => kernelParam(v, 'int32');
 
 /** The variant, grid and parameters that compute `g` (null when there is nothing to write). */
-export function planGemm(g: GemmShape, a: DeviceBuffer, b: DeviceBuffer, c: DeviceBuffer): GemmLaunch | null {
+export function planGemm(g: GemmShape, a: DeviceBuffer, b: DeviceBuffer, c: DeviceBuffer, extra: readonly DeviceBuffer[] = []): GemmLaunch | null {
   if (!isGemmDtype(g.dtype)) throw new Error(`internal: the cuda gemm kernels do not take ${g.dtype}`);
   const t = TILING[g.dtype];
   const size = ITEMSIZE[g.dtype];
@@ -631,7 +650,15 @@ export function planGemm(g: GemmShape, a: DeviceBuffer, b: DeviceBuffer, c: Devi
     g.c.offset % w === 0 &&
     batch.every((d) => d.c % w === 0) &&
     (c.ptr + BigInt(g.c.offset * size)) % BigInt(w * size) === 0n;
-  const variant: GemmVariant = { dtype: g.dtype, aMajor: ao.kMajor ? 'k' : 'm', bMajor: bo.kMajor ? 'k' : 'n', aVector: ao.vector, bVector: bo.vector };
+  const variant: GemmVariant = {
+    dtype: g.dtype,
+    aMajor: ao.kMajor ? 'k' : 'm',
+    bMajor: bo.kMajor ? 'k' : 'n',
+    aVector: ao.vector,
+    bVector: bo.vector,
+    ...(g.epilogue ? { epilogue: g.epilogue } : {}),
+  };
+  if (extra.length !== epilogueOperands(g.epilogue)) throw new Error(`internal: the gemm epilogue reads ${epilogueOperands(g.epilogue)} buffers, ${extra.length} were given`);
   // the grid holds the innermost three batch dims; the rest are launches
   const inner = batch.slice(-3);
   const outer = batch.slice(0, -3);
@@ -650,6 +677,7 @@ export function planGemm(g: GemmShape, a: DeviceBuffer, b: DeviceBuffer, c: Devi
       i32(g.m), i32(g.n), i32(g.k), i32(tilesM), i32(tilesN), i32(inner[1]!.size), i32(inner[2]!.size),
       ...inner.map((d) => i64(d.a)), ...inner.map((d) => i64(d.b)), ...inner.map((d) => i64(d.c)),
       i32(cvec ? 1 : 0),
+      ...extra.map((e) => i64(e.ptr)),
     ]);
   });
   return { variant, cVector: cvec, grid, block: t.threads, params };
@@ -703,12 +731,21 @@ export function generatedGemm(runtime: () => CudaRuntime, opts: GeneratedGemmOpt
       }
       return true;
     },
-    run(g, a, b, c) {
+    supportsEpilogue(g) {
+      // the tensor-core kernels (float16, bfloat16) store fragments of their own: no epilogue there yet
+      if (g.dtype !== 'float32' && g.dtype !== 'float64') return false;
+      const k = g.epilogue.kernel;
+      const store = k.body[k.body.length - 1];
+      // C holds the product's dtype; the epilogue's index math is int32 (gid)
+      return store?.k === 'store' && store.expr.dtype === g.dtype && k.size < 2 ** 31;
+    },
+    run(g, a, b, c, extra = []) {
       const device = c.device;
       if (a.device !== device || b.device !== device) {
         throw new Error(`internal: a gemm on cuda:${device} was given operands on cuda:${a.device} and cuda:${b.device}`);
       }
-      const launch = planGemm(g, a, b, c);
+      for (const e of extra) if (e.device !== device) throw new Error(`internal: a gemm on cuda:${device} was given an epilogue operand on cuda:${e.device}`);
+      const launch = planGemm(g, a, b, c, extra);
       if (!launch) return;
       const r = runtime();
       const fn = r.function(module(launch.variant), device);

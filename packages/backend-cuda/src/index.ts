@@ -10,10 +10,10 @@ import { invalidatePlans, registerBackend } from '@fusor/runtime';
 import type { MemoryStats } from './allocator.js';
 import { Cublas, cublasGemm, DEFAULT_MIN_DIM, DEFAULT_MIN_MULTIPLY_ADDS, type CublasInfo, type CublasOptions } from './cublas.js';
 import { generatedGemm } from './gemm-kernels.js';
-import { launchShape, renderCudaProgram, type KernelPlan, type RenderedCuda } from './render-cuda.js';
+import { CUDA_PLANNING, launchShape, renderCudaProgram, type KernelPlan, type RenderedCuda } from './render-cuda.js';
 import { CudaRuntime, defaultCacheDir, kernelParam, type DeviceBuffer, type DeviceInfo, type Module } from './runtime.js';
 
-export { renderCuda, renderCudaProgram, renderCudaBatch, renderKernel, literal, planKernel, launchShape, CUDA_PRELUDE, BLOCK_SIZE, CudaRenderError } from './render-cuda.js';
+export { renderCuda, renderCudaProgram, renderCudaBatch, renderKernel, literal, planKernel, launchShape, CUDA_PLANNING, CUDA_PRELUDE, BLOCK_SIZE, CudaRenderError } from './render-cuda.js';
 export type { KernelPlan, LaunchShape, RenderedCuda } from './render-cuda.js';
 export { CudaOutOfMemoryError, roundSize, type MemoryStats } from './allocator.js';
 export { CudaError } from './driver.js';
@@ -203,6 +203,7 @@ export const cudaBackend: Backend<CudaBuffer, CudaProgram, RenderedCuda> & {
       return Promise.reject(e as Error);
     }
   },
+  planning: CUDA_PLANNING,
   render: (kernel: Kernel) => renderCudaProgram(kernel),
   compile(rendered, kernel) {
     const r = rt();
@@ -243,7 +244,8 @@ const ownGemm = generatedGemm(rt);
 
 /** The routine for a product: cuBLAS where it takes it, else the backend's GEMM kernels where they do, else none (generated code). */
 function pickGemm(g: GemmShape): { path: 'cublas' | 'kernels'; routine: GemmRoutine<CudaBuffer> } | undefined {
-  if (library.supports(g)) return { path: 'cublas', routine: library };
+  // cuBLAS takes no epilogue: a product with one is the GEMM kernels' (gemm-kernels.ts)
+  if (!g.epilogue && library.supports(g)) return { path: 'cublas', routine: library };
   if (options.gemmKernels && typeof tryRuntime() !== 'string' && ownGemm.supports(g)) return { path: 'kernels', routine: ownGemm };
   return undefined;
 }
@@ -251,10 +253,12 @@ function pickGemm(g: GemmShape): { path: 'cublas' | 'kernels'; routine: GemmRout
 function gemmRoutine(): GemmRoutine<CudaBuffer> {
   return {
     supports: (g) => pickGemm(g) !== undefined,
-    run(g, a, b, c) {
+    // an epilogue only where cuBLAS would not take the bare product (its speed is worth a second kernel)
+    supportsEpilogue: (g) => !library.supports({ ...g, epilogue: undefined }) && pickGemm(g)?.path === 'kernels' && ownGemm.supportsEpilogue!(g),
+    run(g, a, b, c, extra) {
       const p = pickGemm(g);
       if (!p) throw new Error('internal: a product was routed to a GEMM routine that no longer takes it');
-      p.routine.run(g, a, b, c);
+      p.routine.run(g, a, b, c, extra);
     },
   };
 }

@@ -19,7 +19,7 @@
  * Python wheel (which ships no toolkit headers) compiles it. Without `__CUDA_ARCH__` the prelude
  * falls back to portable C++, which is what the host-emulation tests compile.
  */
-import { DTYPES, isFloat, type DType, type ReduceKind } from '@fusor/ir';
+import { isFloat, type DType, type ReduceKind } from '@fusor/ir';
 import {
   bfloat16Bits,
   bfloat16FromBits,
@@ -33,6 +33,12 @@ import {
   type Expr,
   type Kernel,
   type OpText,
+  planGroups,
+  planSplit,
+  planTiles,
+  type PartialAcc,
+  type PlanNumbers,
+  type ReductionLoop,
   type RenderedKernel,
   type Stmt,
 } from '@fusor/compiler';
@@ -312,7 +318,6 @@ function collectAccs(stmts: readonly Stmt[], out: Map<string, DType>): Map<strin
 }
 
 type StoreStmt = Extract<Stmt, { k: 'store' }>;
-type LoopStmt = Extract<Stmt, { k: 'loop' }>;
 
 /** What a kernel's statements render with; `store` turns a store's target and value into a statement. */
 interface StmtContext {
@@ -376,8 +381,12 @@ const VECTOR_BYTES = 16;
 const MAX_UNROLL = 4;
 /** … and no more loaded bytes than this per thread (registers stay within the launch bound). */
 const LOAD_BYTES_IN_FLIGHT = 128;
+/** Threads of a warp: they combine partials by shuffles, without a barrier. */
+const WARP = 32;
+/** Each thread sharing a reduction loop gets at least this many iterations (a block-mode loop is ≥ 4 warps' worth: 128). */
+const MIN_ITERATIONS_PER_THREAD = 4;
 /** The block mode needs a reduction of at least this many iterations to pay for its combine. */
-export const BLOCK_MIN_REDUCTION = 128;
+export const BLOCK_MIN_REDUCTION = MIN_ITERATIONS_PER_THREAD * WARP;
 /**
  * Column-shaped reductions (consecutive outputs read consecutive elements) with more outputs than
  * this keep one thread per output: those threads already read coalesced and fill a large GPU
@@ -398,21 +407,11 @@ export const SPLIT_TARGET_BLOCKS = 1024;
 /** … as long as every thread still gets this many iterations of the loop. */
 export const SPLIT_MIN_ITERATIONS = 32;
 /** Warps in a block. */
-const WARPS = BLOCK_SIZE / 32;
+const WARPS = BLOCK_SIZE / WARP;
 /** Blocks launched per multiprocessor at most; larger work is grid-strided. */
 const BLOCKS_PER_SM = 32;
 /** Largest size for 32-bit index arithmetic (gid is an int; tile and group counters must not wrap). */
 const INT32_WORK = 2 ** 31 - 1 - 16 * BLOCK_SIZE * MAX_UNROLL;
-
-/** A top-level reduction loop the block mode splits across a block's threads. */
-export interface SplitLoop {
-  /** The loop and the loops perfectly nested in it, flattened into one iteration space. */
-  readonly nest: readonly LoopStmt[];
-  /** Iterations of the flattened nest. */
-  readonly n: number;
-  /** Top-level accumulators the loop updates: each thread holds a partial, combined after the loop. */
-  readonly accs: readonly { readonly name: string; readonly dtype: DType; readonly op: ReduceKind; readonly init: number }[];
-}
 
 /**
  * How a kernel is rendered and launched (blocks are always BLOCK_SIZE threads):
@@ -440,7 +439,7 @@ export type KernelPlan =
       readonly layout: 'rows' | 'cols';
       readonly outputs: number;
       readonly threads: number;
-      readonly splits: ReadonlyMap<Stmt, SplitLoop>;
+      readonly splits: ReadonlyMap<Stmt, ReductionLoop>;
       /** Blocks each output group's loop is split across (1: one block per group). */
       readonly parts: number;
       /** Bytes of zeroed scratch memory the kernel takes as its last parameter (0: none). */
@@ -464,146 +463,49 @@ export function planKernel(k: Kernel): KernelPlan {
 
 const isTileAccess = (e: Extract<Expr, { k: 'load' }>): boolean => e.idx.k === 'gid' && e.valid === null;
 
-/** Every expression node under `e`, `e` first. */
-function walk(e: Expr, visit: (e: Expr) => void): void {
-  visit(e);
-  switch (e.k) {
-    case 'load':
-      walk(e.idx, visit);
-      if (e.valid) walk(e.valid, visit);
-      break;
-    case 'rand':
-      walk(e.seed, visit);
-      walk(e.counter, visit);
-      break;
-    case 'cast':
-      walk(e.src, visit);
-      break;
-    case 'alu':
-      for (const s of e.src) walk(s, visit);
-      break;
-    default:
-  }
-}
-
-/** Every statement under `stmts`, loops' bodies included. */
-function walkStmts(stmts: readonly Stmt[], visit: (s: Stmt) => void): void {
-  for (const s of stmts) {
-    visit(s);
-    if (s.k === 'loop') walkStmts(s.body, visit);
-  }
-}
-
-function exprsOf(stmts: readonly Stmt[], visit: (e: Expr) => void): void {
-  walkStmts(stmts, (s) => {
-    if (s.k === 'let' || s.k === 'update' || s.k === 'store') walk(s.expr, visit);
-    if (s.k === 'store') walk(s.idx, visit);
-  });
-}
-
+/** Vector tiles, as the planning pass decided them (null: not an elementwise kernel it tiles). */
 function vectorPlan(k: Kernel): KernelPlan | null {
-  if (k.size >= INT32_WORK || !k.body.every((s) => s.k === 'let' || s.k === 'store')) return null;
-  const stores = k.body.filter((s): s is StoreStmt => s.k === 'store');
-  if (stores.length === 0 || stores.some((s) => s.idx.k !== 'gid')) return null;
-  const loads = new Set<number>();
-  exprsOf(k.body, (e) => {
-    if (e.k === 'load' && isTileAccess(e)) loads.add(e.buf);
-  });
-  const tiled = [...new Set([...loads, ...stores.map((s) => s.buf)])];
-  // a tile reads whole vectors: only buffers that hold every index the kernel covers
-  if (tiled.some((b) => k.buffers[b]!.size < k.size)) return null;
-  const width = VECTOR_BYTES / Math.max(...tiled.map((b) => DTYPES[k.buffers[b]!.dtype].itemsize));
-  if (k.size < width) return null;
-  const unroll = Math.max(1, Math.min(MAX_UNROLL, Math.floor(LOAD_BYTES_IN_FLIGHT / (VECTOR_BYTES * Math.max(1, loads.size)))));
-  const tiles = Math.floor(k.size / width);
-  return { mode: 'vector', blocks: Math.ceil(tiles / (BLOCK_SIZE * unroll)), width, unroll, loads: [...loads].sort((a, b) => a - b) };
+  const v = planTiles(k, CUDA_PLANNING);
+  if (v.lanes !== 'tiles') return null;
+  const tiles = Math.floor(k.size / v.width);
+  return { mode: 'vector', blocks: Math.ceil(tiles / (BLOCK_SIZE * v.copies)), width: v.width, unroll: v.copies, loads: v.loads };
 }
-
-/** Values an accumulator may start from so that combining partials equals the serial loop. */
-const NEUTRAL: Readonly<Record<ReduceKind, (init: number) => boolean>> = {
-  add: (v) => v === 0,
-  mul: (v) => v === 1,
-  max: () => true, // max is idempotent: every partial starting from the init changes nothing
-};
 
 /**
- * The block mode applies when every top-level loop can be split: no store inside it or before it,
- * each accumulator it updates declared before it at top level, still at its neutral init, updated
- * by one op, combined after this loop only, and not read inside the loop (its value there is a
- * partial). Statements outside the loops run in every thread alike; only one thread stores.
+ * The numbers this backend declares to the compiler's planning pass (reduce-plan.ts), which
+ * decides the vector tiles (16-byte accesses, up to 4 steps and 128 loaded bytes in flight per
+ * thread) and the block mode: warps of 32, blocks of BLOCK_SIZE threads, 48 KiB of shared memory; an
+ * output's threads in a row or, where loads coalesce across outputs, outputs side by side; a long
+ * loop with few outputs also split across blocks.
  */
+export const CUDA_PLANNING: PlanNumbers = {
+  vectorWidth: VECTOR_BYTES / 4,
+  maxVectorCopies: MAX_UNROLL,
+  maxReductionChains: 1,
+  groupSize: BLOCK_SIZE,
+  tileLoadBytes: LOAD_BYTES_IN_FLIGHT,
+  subgroupSize: WARP,
+  sharedMemoryBytes: 48 * 1024,
+  cooperative: {
+    minIterationsPerThread: MIN_ITERATIONS_PER_THREAD,
+    threadsPerOutput: 'pow2',
+    maxWholeGroupOutputs: Infinity,
+    maxRowOutputs: BLOCK_MAX_ROWS,
+    maxColumnOutputs: BLOCK_MAX_COLUMNS,
+    indexLimit: INT32_WORK,
+  },
+  split: { targetParts: SPLIT_TARGET_BLOCKS, minIterationsPerThread: SPLIT_MIN_ITERATIONS, outputsBelow: Infinity, minWork: 0, align: 1 },
+};
+
+/** The block mode, as the planning pass decided it (null: one thread per output). */
 function blockPlan(k: Kernel): KernelPlan | null {
-  if (k.size < 1 || k.size >= INT32_WORK) return null;
-  const ops = new Map<string, ReduceKind>();
-  let mixed = false;
-  walkStmts(k.body, (s) => {
-    if (s.k !== 'update') return;
-    if ((ops.get(s.name) ?? s.op) !== s.op) mixed = true;
-    ops.set(s.name, s.op);
-  });
-  if (mixed) return null;
-  const declared = new Map<string, Extract<Stmt, { k: 'acc' }>>();
-  const taken = new Set<string>();
-  const splits = new Map<Stmt, SplitLoop>();
-  let stored = false;
-  for (const s of k.body) {
-    if (s.k === 'acc') declared.set(s.name, s);
-    else if (s.k === 'update') taken.add(s.name);
-    else if (s.k === 'store') stored = true;
-    else if (s.k === 'loop') {
-      if (stored || s.n >= INT32_WORK) return null;
-      const inner = collectAccs(s.body, new Map());
-      const updated = new Set<string>();
-      let storesInside = false;
-      walkStmts(s.body, (t) => {
-        if (t.k === 'store') storesInside = true;
-        if (t.k === 'update' && !inner.has(t.name)) updated.add(t.name);
-      });
-      if (storesInside) return null;
-      const accs: SplitLoop['accs'][number][] = [];
-      for (const name of updated) {
-        const decl = declared.get(name);
-        const op = ops.get(name)!;
-        if (!decl || taken.has(name) || !NEUTRAL[op](decl.init)) return null;
-        taken.add(name);
-        accs.push({ name, dtype: decl.dtype, op, init: decl.init });
-      }
-      let partialRead = false;
-      exprsOf(s.body, (e) => {
-        if (e.k === 'local' && updated.has(e.name)) partialRead = true;
-      });
-      if (partialRead) return null;
-      const nest: LoopStmt[] = [s];
-      let n = s.n;
-      for (let l = s; l.body.length === 1 && l.body[0]!.k === 'loop' && n * l.body[0]!.n < INT32_WORK; ) {
-        l = l.body[0]!;
-        nest.push(l);
-        n *= l.n;
-      }
-      splits.set(s, { nest, n, accs });
-    }
-  }
-  const longest = Math.max(0, ...[...splits.values()].map((l) => l.n));
-  if (longest < BLOCK_MIN_REDUCTION) return null;
-  const layout = layoutOf(k, [...splits.keys()] as LoopStmt[]);
-  if (k.size > (layout === 'cols' ? BLOCK_MAX_COLUMNS : BLOCK_MAX_ROWS)) return null;
-  let outputs: number;
-  if (layout === 'cols') outputs = Math.min(32, pow2ceil(k.size));
-  else {
-    // at least a warp per output and about four iterations per thread, more threads when outputs are few
-    const perOutput = Math.min(BLOCK_SIZE, Math.max(32, pow2floor(longest / 4)));
-    outputs = Math.min(BLOCK_SIZE / perOutput, pow2ceil(k.size));
-  }
-  const threads = BLOCK_SIZE / outputs;
-  const groups = Math.ceil(k.size / outputs);
-  const [only] = splits.values();
-  let parts = 1;
-  if (splits.size === 1 && only!.accs.length > 0) {
-    parts = Math.min(Math.floor(SPLIT_TARGET_BLOCKS / groups), Math.floor(only!.n / (threads * SPLIT_MIN_ITERATIONS)));
-    if (parts < 2 || only!.n + threads * parts >= 2 ** 31) parts = 1;
-  }
-  const workspace = parts > 1 ? workspaceLayout(groups, parts, outputs, only!.accs).bytes : 0;
-  return { mode: 'block', blocks: groups * parts, layout, outputs, threads, splits, parts, workspace };
+  const group = planGroups(k, CUDA_PLANNING);
+  if (!group) return null;
+  const split = planSplit(k, CUDA_PLANNING, group);
+  const parts = split?.parts ?? 1;
+  const workspace = split && parts > 1 ? workspaceLayout(group.groups, parts, group.outputsPerGroup, split.loop.accs).bytes : 0;
+  const splits = new Map<Stmt, ReductionLoop>(group.loops.map((l) => [l.loop, l]));
+  return { mode: 'block', blocks: group.groups * parts, layout: group.layout, outputs: group.outputsPerGroup, threads: group.threadsPerOutput, splits, parts, workspace };
 }
 
 /**
@@ -615,7 +517,7 @@ function blockPlan(k: Kernel): KernelPlan | null {
 const COUNTER_BYTES = (SPLIT_TARGET_BLOCKS / 2) * 4;
 
 /** Where a split kernel keeps things in its workspace: the counters (one per group), then each accumulator's partials (8-byte slots). */
-function workspaceLayout(groups: number, parts: number, outputs: number, accs: SplitLoop['accs']): { offsets: number[]; bytes: number } {
+function workspaceLayout(groups: number, parts: number, outputs: number, accs: readonly PartialAcc[]): { offsets: number[]; bytes: number } {
   if (groups * 4 > COUNTER_BYTES) throw new CudaRenderError(`internal: a split reduction of ${groups} groups (at most ${COUNTER_BYTES / 4})`);
   let at = COUNTER_BYTES;
   const offsets = accs.map(() => {
@@ -624,71 +526,6 @@ function workspaceLayout(groups: number, parts: number, outputs: number, accs: S
     return o;
   });
   return { offsets, bytes: at };
-}
-
-const pow2ceil = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
-const pow2floor = (n: number): number => 2 ** Math.floor(Math.log2(Math.max(1, n)));
-
-/** An integer index expression's value at a point (gid and reduction indices), or null if it depends on anything else. */
-function evalIndex(e: Expr, gidValue: number, r: ReadonlyMap<number, number>): number | null {
-  switch (e.k) {
-    case 'const':
-      return e.value;
-    case 'gid':
-      return gidValue;
-    case 'ridx':
-      return r.get(e.i) ?? 0;
-    case 'cast':
-      return e.bitcast || isFloat(e.dtype) || isFloat(e.src.dtype) ? null : evalIndex(e.src, gidValue, r);
-    case 'alu': {
-      const v = e.src.map((s) => evalIndex(s, gidValue, r));
-      if (v.some((x) => x === null)) return null;
-      const [a, b] = v as number[];
-      switch (e.op) {
-        case 'ADD':
-          return a! + b!;
-        case 'MUL':
-          return a! * b!;
-        case 'NEG':
-          return -a!;
-        case 'IDIV':
-          return b === 0 ? null : Math.trunc(a! / b!);
-        case 'MOD':
-          return b === 0 ? null : a! % b!;
-        default:
-          return null;
-      }
-    }
-    default:
-      return null;
-  }
-}
-
-/**
- * `cols` when some load that moves with a split loop's indices reads consecutive elements for
- * consecutive outputs (a sum over a leading axis, a matrix product's right operand): those keep
- * their coalescing with outputs side by side. Otherwise `rows`.
- */
-function layoutOf(k: Kernel, loops: readonly LoopStmt[]): 'rows' | 'cols' {
-  if (k.size === 1) return 'rows';
-  for (const loop of loops) {
-    const ridxs: number[] = [];
-    walkStmts([loop], (s) => {
-      if (s.k === 'loop') ridxs.push(s.ridx);
-    });
-    let cols = false;
-    exprsOf(loop.body, (e) => {
-      if (e.k !== 'load') return;
-      const at = (g: number, r: ReadonlyMap<number, number>) => evalIndex(e.idx, g, r);
-      const base = at(0, new Map());
-      if (base === null) return;
-      const moves = ridxs.some((i) => at(0, new Map([[i, 1]])) !== base);
-      const step = at(1, new Map());
-      if (moves && step !== null && Math.abs(step - base) === 1) cols = true;
-    });
-    if (cols) return 'cols';
-  }
-  return 'rows';
 }
 
 // ---------------------------------------------------------------- kernels
@@ -850,7 +687,7 @@ function renderBlock(k: Kernel, plan: Extract<KernelPlan, { mode: 'block' }>, ou
         out.push(`${ind}  const int r${l.ridx} = ${i === 0 ? q : inner > 1 ? `(${q}) % ${l.n}` : `${q} % ${l.n}`};`);
       }
     }
-    renderStmts(nest[nest.length - 1]!.body, c, `${ind}  `, out);
+    renderStmts(split.body, c, `${ind}  `, out);
     out.push(`${ind}}`);
     renderCombine(split, plan, out, ind);
     if (P > 1) {
@@ -878,14 +715,14 @@ function renderBlock(k: Kernel, plan: Extract<KernelPlan, { mode: 'block' }>, ou
 }
 
 /** One step of combining partials: the accumulator's own update with another partial (read once). */
-function combine(a: SplitLoop['accs'][number], other: string): string {
+function combine(a: PartialAcc, other: string): string {
   return `{ const ${ACC_TYPE[a.dtype]} fu_v = ${other}; ${a.name} = ${update(a.name, a.dtype, a.op, 'fu_v')}; }`;
 }
 
-function renderCombine(split: SplitLoop, plan: Extract<KernelPlan, { mode: 'block' }>, out: string[], ind: string): void {
+function renderCombine(split: ReductionLoop, plan: Extract<KernelPlan, { mode: 'block' }>, out: string[], ind: string): void {
   const { layout, outputs: G, threads: S } = plan;
   if (split.accs.length === 0) return;
-  const comb = (a: SplitLoop['accs'][number], v: string): string => `${ind}${combine(a, v)}`;
+  const comb = (a: PartialAcc, v: string): string => `${ind}${combine(a, v)}`;
   // butterfly over the lanes of one output: all of them end with the warp's value
   const lanes = layout === 'rows' ? Math.min(S, 32) : 32;
   for (let d = lanes / 2; d >= (layout === 'rows' ? 1 : G); d /= 2) {
@@ -1016,3 +853,20 @@ FU_D float fu_uniform(unsigned seed, unsigned counter) {
   return (float)(fu_pcg(fu_pcg(counter) ^ seed) >> 8) * 5.960464477539063e-8f;
 }
 `;
+
+/**
+ * A GEMM epilogue (compiler backend.ts `GemmEpilogue`) as a device function
+ * `name(gid, acc, b1, …)` returning the value to store for the product `acc` at C's offset `gid`,
+ * rendered as the thread mode renders a kernel's statements (gemm-kernels.ts calls it at its store).
+ */
+export function renderCudaEpilogue(k: Kernel, name: string): string {
+  const store = k.body[k.body.length - 1];
+  if (store?.k !== 'store' || k.body.slice(0, -1).some((s) => s.k !== 'let')) unsupported('a gemm epilogue other than lets and one store');
+  const r = new ExprRenderer(new Map());
+  const dtype = store.expr.dtype;
+  const params = ['long long fu_g', `${REG_TYPE[dtype]} acc`, ...k.buffers.slice(1).map((b, i) => `const ${STORAGE_TYPE[b.dtype]}* b${i + 1}`)];
+  const out = [`FU_D ${STORAGE_TYPE[dtype]} ${name}(${params.join(', ')}) {`, '  const int gid = (int)fu_g;'];
+  renderStmts(k.body.slice(0, -1), { r, accs: new Map(), store: plainStore(r) }, '  ', out);
+  out.push(`  return ${(STORE[dtype] ?? ((x: string) => x))(r.render(store.expr))};`, '}');
+  return out.join('\n');
+}

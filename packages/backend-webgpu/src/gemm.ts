@@ -18,10 +18,14 @@
  * float16 products (where the adapter has `shader-f16`) read and write f16 (vec4<f16>, 8 bytes per
  * load) and accumulate in f32 in workgroup memory and registers, as cuBLAS does by default.
  *
- * Epilogues (bias, activation) are not fused: the compiler hands a routine the bare product
- * (GemmShape has no epilogue), and the following elementwise kernel reads C once.
+ * Epilogues (a bias, an activation, a scale: the elementwise chain that consumed the product,
+ * compiler epilogue.ts) are applied at the store: the chain, rendered by the WGSL renderer as
+ * `fusor_epilogue(gid, acc)`, turns each sum into the value stored, reading its extra operands
+ * from bindings 3… (the uniform follows them). C is then written once, and no second kernel
+ * reads it back.
  */
-import { forEachBatch, type GemmRoutine, type GemmShape } from '@fusor/compiler';
+import { epilogueHash, epilogueOperands, forEachBatch, type GemmEpilogue, type GemmRoutine, type GemmShape } from '@fusor/compiler';
+import { renderEpilogue } from './render-wgsl.js';
 
 /** A workgroup's shape: TX × TY invocations of TM × TN each, a BM × BN tile of C, steps of BK along k. */
 export interface GemmTiling {
@@ -45,6 +49,8 @@ export interface GemmVariant {
   readonly bVector: boolean;
   readonly cVector: boolean;
   readonly tiling: GemmTiling;
+  /** The elementwise chain applied at the store, if one was fused. */
+  readonly epilogue?: GemmEpilogue;
 }
 
 /** The device limits a tiling must fit. */
@@ -84,8 +90,11 @@ const PARAMS = ['M', 'N', 'K', 'oa', 'am', 'ak', 'ob', 'bk', 'bn', 'oc', 'cm', '
 
 export function gemmName(v: GemmVariant): string {
   const t = v.tiling;
-  return `gemm_${v.dtype === 'float16' ? 'f16' : 'f32'}_${v.aMajor}${v.bMajor}_${v.aVector ? 'v' : 's'}${v.bVector ? 'v' : 's'}${v.cVector ? 'v' : 's'}_${t.bm}x${t.bn}x${t.bk}_${t.tx}x${t.ty}`;
+  const e = v.epilogue ? `_e${epilogueHash(v.epilogue.key)}` : '';
+  return `gemm_${v.dtype === 'float16' ? 'f16' : 'f32'}_${v.aMajor}${v.bMajor}_${v.aVector ? 'v' : 's'}${v.bVector ? 'v' : 's'}${v.cVector ? 'v' : 's'}_${t.bm}x${t.bn}x${t.bk}_${t.tx}x${t.ty}${e}`;
 }
+
+
 
 /**
  * The statements that load one operand's BK × (BM or BN) block into workgroup memory `S`
@@ -135,17 +144,25 @@ export function renderGemm(v: GemmVariant): string {
   const elem = (vec: boolean): string => (vec ? `vec4<${scalar}>` : scalar);
   // C narrowed back to f16 at the store
   const narrow = (e: string, vec: boolean): string => (f16 ? `${elem(vec)}(${e})` : e);
+  // one element's stored value: the sum, through the epilogue where there is one (`g`: its offset in C)
+  const value = (g: string, e: string): string => (v.epilogue ? `fusor_epilogue(${g}, ${narrow(e, false)})` : narrow(e, false));
   const nv = t.tn / 4; // vec4s of C per row of the register block
   const store: string[] = [];
   for (let i = 0; i < t.tm; i++) {
     store.push(`  let row${i} = m0 + ty * ${t.tm} + ${i};`);
     for (let q = 0; q < nv; q++) {
       const col = `col + ${q * 4}`;
-      if (v.cVector) {
-        store.push(`  if (row${i} < p.M && ${col} < p.N) { C[(oc + row${i} * p.cm + ${col}) / 4] = ${narrow(`acc[${i * nv + q}]`, true)}; }`);
+      const a = `acc[${i * nv + q}]`;
+      if (v.cVector && v.epilogue) {
+        const g = `oc + row${i} * p.cm + ${col}`;
+        const vals = [0, 1, 2, 3].map((j) => value(`${g} + ${j}`, `${a}[${j}]`));
+        store.push(`  if (row${i} < p.M && ${col} < p.N) { C[(${g}) / 4] = ${elem(true)}(${vals.join(', ')}); }`);
+      } else if (v.cVector) {
+        store.push(`  if (row${i} < p.M && ${col} < p.N) { C[(oc + row${i} * p.cm + ${col}) / 4] = ${narrow(a, true)}; }`);
       } else {
         for (let j = 0; j < 4; j++) {
-          store.push(`  if (row${i} < p.M && ${col} + ${j} < p.N) { C[oc + row${i} * p.cm + (${col} + ${j}) * p.cn] = ${narrow(`acc[${i * nv + q}][${j}]`, false)}; }`);
+          const g = `oc + row${i} * p.cm + (${col} + ${j}) * p.cn`;
+          store.push(`  if (row${i} < p.M && ${col} + ${j} < p.N) { C[${g}] = ${value(g, `${a}[${j}]`)}; }`);
         }
       }
     }
@@ -153,18 +170,21 @@ export function renderGemm(v: GemmVariant): string {
   const inner: string[] = [];
   inner.push(`      let ai = k * ${t.bm} + ty * ${t.tm};`);
   inner.push(`      let bi = k * ${t.bn} + tx * ${t.tn};`);
-  for (let q = 0; q < nv; q++) inner.push(`      let b${q} = vec4<f32>(Bs[bi + ${q * 4}], Bs[bi + ${q * 4 + 1}], Bs[bi + ${q * 4 + 2}], Bs[bi + ${q * 4 + 3}]);`);
+  for (let q = 0; q < nv; q++) inner.push(`      let bv${q} = vec4<f32>(Bs[bi + ${q * 4}], Bs[bi + ${q * 4 + 1}], Bs[bi + ${q * 4 + 2}], Bs[bi + ${q * 4 + 3}]);`);
   for (let i = 0; i < t.tm; i++) {
-    inner.push(`      let a${i} = vec4<f32>(As[ai + ${i}]);`);
-    for (let q = 0; q < nv; q++) inner.push(`      acc[${i * nv + q}] = fma(a${i}, b${q}, acc[${i * nv + q}]);`);
+    inner.push(`      let av${i} = vec4<f32>(As[ai + ${i}]);`);
+    for (let q = 0; q < nv; q++) inner.push(`      acc[${i * nv + q}] = fma(av${i}, bv${q}, acc[${i * nv + q}]);`);
   }
-  return `// ${gemmName(v)}: C[M×N] = A[M×K] · B[K×N], ${t.bm}×${t.bn} tiles in steps of ${t.bk} along k, ${t.tx}×${t.ty} invocations of ${t.tm}×${t.tn}${f16 ? ', f16 in memory, f32 sums' : ''}
+  const extra = epilogueOperands(v.epilogue);
+  // the epilogue's operands take bindings 3…, the uniform the one after them
+  const epi = v.epilogue && renderEpilogue(v.epilogue.kernel, { workgroupSize: t.tx * t.ty, f16 }, 3);
+  return `// ${gemmName(v)}: C[M×N] = A[M×K] · B[K×N], ${t.bm}×${t.bn} tiles in steps of ${t.bk} along k, ${t.tx}×${t.ty} invocations of ${t.tm}×${t.tn}${f16 ? ', f16 in memory, f32 sums' : ''}${epi ? ', epilogue at the store' : ''}
 ${f16 ? 'enable f16;\n' : ''}struct Params { ${PARAMS.map((f) => `${f}: i32,`).join(' ')} }
 @group(0) @binding(0) var<storage, read_write> C: array<${elem(v.cVector)}>;
 @group(0) @binding(1) var<storage, read> A: array<${elem(v.aVector)}>;
 @group(0) @binding(2) var<storage, read> B: array<${elem(v.bVector)}>;
-@group(0) @binding(3) var<uniform> p: Params;
-var<workgroup> As: array<f32, ${t.bk * t.bm}>;
+@group(0) @binding(${3 + extra}) var<uniform> p: Params;
+${epi ? `${epi.declarations}\n${epi.fn}\n` : ''}var<workgroup> As: array<f32, ${t.bk * t.bm}>;
 var<workgroup> Bs: array<f32, ${t.bk * t.bn}>;
 
 @compute @workgroup_size(${t.tx}, ${t.ty})
@@ -201,10 +221,13 @@ export interface GemmDevice<B> {
   readonly limits: GPUSupportedLimits;
   /** Whether the device has `shader-f16` (float16 products are taken only then). */
   readonly f16: boolean;
-  /** Pipeline of the WGSL (cached by the caller per name). */
-  pipeline(name: string, code: string): GPUComputePipeline;
-  /** Records a dispatch of `pipeline` over [c, a, b] and the uniform words. */
-  dispatch(name: string, pipeline: GPUComputePipeline, buffers: readonly [B, B, B], params: readonly number[], groups: readonly [number, number, number]): void;
+  /**
+   * Pipeline of the WGSL (cached by the caller per name), laid out for C, A, B, `extra` epilogue
+   * operands and the uniform, at bindings 0….
+   */
+  pipeline(name: string, code: string, extra: number): GPUComputePipeline;
+  /** Records a dispatch of `pipeline` over [c, a, b, …epilogue operands] and the uniform words. */
+  dispatch(name: string, pipeline: GPUComputePipeline, buffers: readonly B[], params: readonly number[], groups: readonly [number, number, number]): void;
 }
 
 export interface GemmPlan {
@@ -236,7 +259,16 @@ export function planGemm(g: GemmShape, tiling: GemmTiling, maxPerDim: number): G
   const ao = orient(g.m, one(g.m, g.a.rowStride), g.k, one(g.k, g.a.colStride), g.a.offset, batch.map((d) => d.a));
   const bo = orient(g.n, one(g.n, g.b.colStride), g.k, one(g.k, g.b.rowStride), g.b.offset, batch.map((d) => d.b));
   const cVector = (g.n === 1 ? false : g.c.colStride === 1) && g.n % 4 === 0 && (g.m === 1 || g.c.rowStride % 4 === 0) && g.c.offset % 4 === 0 && batch.every((d) => d.c % 4 === 0);
-  const variant: GemmVariant = { dtype: g.dtype === 'float16' ? 'float16' : 'float32', aMajor: ao.kMajor ? 'k' : 'm', bMajor: bo.kMajor ? 'k' : 'n', aVector: ao.vector, bVector: bo.vector, cVector, tiling };
+  const variant: GemmVariant = {
+    dtype: g.dtype === 'float16' ? 'float16' : 'float32',
+    aMajor: ao.kMajor ? 'k' : 'm',
+    bMajor: bo.kMajor ? 'k' : 'n',
+    aVector: ao.vector,
+    bVector: bo.vector,
+    cVector,
+    tiling,
+    ...(g.epilogue ? { epilogue: g.epilogue } : {}),
+  };
   // the grid's z holds the innermost two batch dims, as far as the device's grid allows; the rest are launches
   let inner = batch.slice(-2);
   while (inner.length && inner.reduce((p, d) => p * d.size, 1) > maxPerDim) inner = inner.slice(1);
@@ -262,7 +294,9 @@ export function describeGemm(p: GemmPlan): string {
   const t = p.variant.tiling;
   const v = p.variant;
   const io = `A ${v.aMajor}-major${v.aVector ? ' vec4' : ''}, B ${v.bMajor}-major${v.bVector ? ' vec4' : ''}, C${v.cVector ? ' vec4' : ''}`;
-  return `${gemmName(v)}: workgroup ${t.tx}×${t.ty}, tile ${t.bm}×${t.bn}×${t.bk}, ${t.tm}×${t.tn} per invocation, ${io}; grid ${p.groups.join('×')}${p.params.length > 1 ? ` × ${p.params.length} launches` : ''}`;
+  const n = epilogueOperands(v.epilogue);
+  const epi = v.epilogue ? `; epilogue fused at the store${n ? ` (${n} more buffer${n === 1 ? '' : 's'})` : ''}` : '';
+  return `${gemmName(v)}: workgroup ${t.tx}×${t.ty}, tile ${t.bm}×${t.bn}×${t.bk}, ${t.tm}×${t.tn} per invocation, ${io}${epi}; grid ${p.groups.join('×')}${p.params.length > 1 ? ` × ${p.params.length} launches` : ''}`;
 }
 
 export interface WebGPUGemmOptions {
@@ -310,13 +344,30 @@ export function webgpuGemm<B>(device: () => GemmDevice<B>, opts: WebGPUGemmOptio
       // indices are i32 in the shader
       return Math.max(g.m, g.n, g.k) < 2 ** 31 / 4;
     },
-    run(g, a, b, c) {
+    supportsEpilogue(g) {
+      const k = g.epilogue.kernel;
+      const store = k.body[k.body.length - 1];
+      // C holds the epilogue's result in the product's dtype; each operand is one more storage binding
+      if (store?.k !== 'store' || store.expr.dtype !== g.dtype) return false;
+      let storage: number;
+      try {
+        storage = device().limits.maxStorageBuffersPerShaderStage;
+      } catch {
+        return false; // not initialized: nothing runs here yet
+      }
+      if (3 + epilogueOperands(g.epilogue) > storage) return false;
+      // int64 needs the overflow flag's binding; f16 operands of an f32 product need `enable f16`
+      return !k.key.includes('int64') && !k.key.includes('float64') && (g.dtype === 'float16' || !k.key.includes('float16'));
+    },
+    run(g, a, b, c, epilogue = []) {
       const p = plan(g);
       if (!p) return;
       const d = device();
       const name = gemmName(p.variant);
-      const pipeline = d.pipeline(name, renderGemm(p.variant));
-      for (const words of p.params) d.dispatch(name, pipeline, [c, a, b], words, p.groups);
+      const extra = epilogueOperands(g.epilogue);
+      if (epilogue.length !== extra) throw new Error(`internal: the gemm epilogue reads ${extra} buffers, ${epilogue.length} were given`);
+      const pipeline = d.pipeline(name, renderGemm(p.variant), extra);
+      for (const words of p.params) d.dispatch(name, pipeline, [c, a, b, ...epilogue], words, p.groups);
     },
   };
 }

@@ -12,10 +12,10 @@ import { registerBackend } from '@fusor/runtime';
 import type { DType, HostArray } from '@fusor/ir';
 import { BufferUsage, MapMode, openDevice, ShaderStage, type WebGPUContext } from './device.js';
 import { deviceBytes, fromDevice, Int64RangeError, INT64_RANGE_HINT, toDevice } from './host.js';
-import { dispatchSize, reductionMode, renderWgsl, type RenderedWgsl, type WgslLayout, type WgslOptions } from './render-wgsl.js';
+import { dispatchSize, reductionMode, renderWgsl, wgslPlanning, type RenderedWgsl, type WgslLayout, type WgslOptions } from './render-wgsl.js';
 import { webgpuGemm, type GemmDevice } from './gemm.js';
 
-export { renderWgsl, dispatchSize, storageType, isCooperative, reductionMode, COOPERATIVE_MARK, SUBGROUP_MARK, type ReductionMode, DEFAULT_WGSL_OPTIONS, MAX_COOPERATIVE_OUTPUTS, WgslRenderError, type WgslOptions, type RenderedWgsl, type WgslLayout } from './render-wgsl.js';
+export { renderWgsl, dispatchSize, storageType, isCooperative, reductionMode, wgslPlanning, COOPERATIVE_MARK, SUBGROUP_MARK, type ReductionMode, DEFAULT_WGSL_OPTIONS, MAX_COOPERATIVE_OUTPUTS, WgslRenderError, type WgslOptions, type RenderedWgsl, type WgslLayout } from './render-wgsl.js';
 export { Int64RangeError } from './host.js';
 export { renderGemm, planGemm, chooseTiling, describeGemm, gemmName, type GemmTiling, type GemmVariant, type GemmPlan, type GemmLimits, type WebGPUGemmOptions } from './gemm.js';
 
@@ -351,8 +351,9 @@ export const webgpuStats = (): { submits: number; launches: number; reads: numbe
 /** The live handle of each device buffer: a kernel given any other is a use after free. */
 const owner = new WeakMap<GPUBuffer, WebGPUBuffer>();
 
-const gemmPipelines = new Map<string, GPUComputePipeline>();
-let gemmLayout: { pipeline: GPUPipelineLayout; group: GPUBindGroupLayout } | undefined;
+const gemmPipelines = new Map<string, { pipeline: GPUComputePipeline; group: GPUBindGroupLayout }>();
+/** Layouts by the number of epilogue operands: C, A, B, those, then the uniform. */
+const gemmLayouts = new Map<number, { pipeline: GPUPipelineLayout; group: GPUBindGroupLayout }>();
 
 /** The GEMM routine's view of the device: its pipelines (one per variant, cached) and its launches. */
 const gemmDevice: GemmDevice<WebGPUBuffer> = {
@@ -362,29 +363,34 @@ const gemmDevice: GemmDevice<WebGPUBuffer> = {
   get f16() {
     return runtime.ctx?.f16 ?? false;
   },
-  pipeline(name, code) {
+  pipeline(name, code, extra) {
     let p = gemmPipelines.get(name);
     if (!p) {
       const device = runtime.device;
-      if (!gemmLayout) {
+      let layout = gemmLayouts.get(extra);
+      if (!layout) {
+        const read = (binding: number): GPUBindGroupLayoutEntry => ({ binding, visibility: ShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } });
         const group = device.createBindGroupLayout({
           entries: [
             { binding: 0, visibility: ShaderStage.COMPUTE, buffer: { type: 'storage' } },
-            { binding: 1, visibility: ShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } },
-            { binding: 2, visibility: ShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } },
-            { binding: 3, visibility: ShaderStage.COMPUTE, buffer: { type: 'uniform' } },
+            read(1),
+            read(2),
+            ...Array.from({ length: extra }, (_, i) => read(3 + i)),
+            { binding: 3 + extra, visibility: ShaderStage.COMPUTE, buffer: { type: 'uniform' } },
           ],
         });
-        gemmLayout = { pipeline: device.createPipelineLayout({ bindGroupLayouts: [group] }), group };
+        layout = { pipeline: device.createPipelineLayout({ bindGroupLayouts: [group] }), group };
+        gemmLayouts.set(extra, layout);
       }
-      p = device.createComputePipeline({ layout: gemmLayout.pipeline, compute: { module: device.createShaderModule({ code, label: name }), entryPoint: 'main' }, label: name });
+      const pipeline = device.createComputePipeline({ layout: layout.pipeline, compute: { module: device.createShaderModule({ code, label: name }), entryPoint: 'main' }, label: name });
+      p = { pipeline, group: layout.group };
       gemmPipelines.set(name, p);
     }
-    return p;
+    return p.pipeline;
   },
   dispatch(name, pipeline, buffers, params, groups) {
     for (const b of buffers) if (owner.get(b.gpu) !== b) throw new Error(`internal: ${name} was given a freed webgpu buffer`);
-    runtime.dispatchRaw(pipeline, gemmLayout!.group, buffers, params, groups);
+    runtime.dispatchRaw(pipeline, gemmPipelines.get(name)!.group, buffers, params, groups);
   },
 };
 
@@ -401,6 +407,9 @@ export const webgpuBackend: Backend<WebGPUBuffer, WebGPUProgram, RenderedWgsl> =
       maxBuffers: storage - 1,
       syncRead: false,
       fp16: ctx?.f16 ?? false,
+      // a row kernel renders one invocation per row, or a subgroup or workgroup per row where
+      // the reduction modes choose so (render-wgsl.ts)
+      rowKernels: true,
     };
   },
   isAvailable() {
@@ -441,6 +450,10 @@ export const webgpuBackend: Backend<WebGPUBuffer, WebGPUProgram, RenderedWgsl> =
   },
   async read(buf) {
     return fromDevice(buf.dtype, buf.size, await runtime.read(buf)) satisfies HostArray;
+  },
+  /** This device's numbers for the planning pass (workgroup size, subgroups). */
+  get planning() {
+    return wgslPlanning(wgslOptions());
   },
   render: (kernel) => renderWgsl(kernel, wgslOptions()),
   describe(kernel) {

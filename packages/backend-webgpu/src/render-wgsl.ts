@@ -14,7 +14,7 @@
  * and sin reduces its argument first (built-in sin is only accurate on [-π, π]).
  */
 import { isFloat, type DType } from '@fusor/ir';
-import { C_LIKE, opTable, type AluOp, type Expr, type Kernel, type RenderedKernel, type Stmt } from '@fusor/compiler';
+import { C_LIKE, local, opTable, planGroups, spells, withFallbacks, type AluOp, type Expr, type GroupPlan, type Kernel, type PlanNumbers, type ReductionLoop, type RenderedKernel, type Stmt } from '@fusor/compiler';
 
 /** Raised when a kernel cannot be expressed on this backend (an int64 constant past int32…). */
 export class WgslRenderError extends RangeError {
@@ -50,81 +50,48 @@ export const SUBGROUP_MARK = '// fusor: one subgroup per output, outputs per wor
 export type ReductionMode = 'invocation' | 'workgroup' | 'subgroup';
 
 /**
- * The mode a kernel renders in. Cooperative modes need a shape the combine keeps exact to the
- * kernel's meaning: every accumulator float32, declared and stored at the top level, updated only
- * inside top-level loops. A workgroup per output where there are few outputs (at most
- * `MAX_COOPERATIVE_OUTPUTS`) and a loop of at least 4 workgroups' worth of steps; else a subgroup
- * per output where the device has subgroups and the loop is at least 4 subgroups long.
+ * The numbers this backend declares to the compiler's planning pass (reduce-plan.ts), which
+ * decides the mode: a workgroup per output where there are few outputs (at most
+ * `MAX_COOPERATIVE_OUTPUTS`) and a loop of at least 4 workgroups' worth of steps, else a subgroup
+ * per output where the device has subgroups and the loop is at least 4 subgroups long. The combine
+ * (a tree in workgroup memory of f32, or subgroupShuffleXor) takes float32 accumulators.
  */
-export function reductionMode(k: Kernel, opts: WgslOptions): ReductionMode {
-  if (opts.cooperative === false) return 'invocation';
-  let longest = 0;
-  const accs = new Map<string, DType>();
-  for (const s of k.body) {
-    if (s.k === 'acc') accs.set(s.name, s.dtype);
-    if (s.k === 'loop') longest = Math.max(longest, nest(s).total);
-  }
-  if (longest === 0 || [...accs.values()].some((d) => d !== 'float32')) return 'invocation';
-  // inside loops: no accumulators of their own and no stores
-  const clean = (stmts: readonly Stmt[]): boolean => stmts.every((s) => s.k !== 'acc' && s.k !== 'store' && (s.k !== 'loop' || clean(s.body)));
-  if (!k.body.every((s) => s.k !== 'loop' || clean(s.body))) return 'invocation';
-  // each accumulator starts at its op's identity (every lane's partial starts there) and is
-  // updated in one top-level loop only (a second loop would add the combined total once per lane)
-  const seen = new Set<string>();
-  for (const s of k.body) {
-    if (s.k !== 'loop') continue;
-    const names = updated(s.body, new Set());
-    if ([...names].some((n) => seen.has(n))) return 'invocation';
-    for (const n of names) seen.add(n);
-  }
-  const identity = { add: 0, mul: 1, max: -Infinity } as const;
-  const ops = new Map<string, string>();
-  const collect = (stmts: readonly Stmt[]): void => {
-    for (const s of stmts) {
-      if (s.k === 'update') ops.set(s.name, s.op);
-      if (s.k === 'loop') collect(s.body);
-    }
+export function wgslPlanning(opts: WgslOptions): PlanNumbers {
+  return {
+    vectorWidth: 1,
+    maxVectorCopies: 1,
+    maxReductionChains: 1,
+    groupSize: opts.workgroupSize,
+    ...(opts.subgroupSize ? { subgroupSize: opts.subgroupSize } : {}),
+    // WebGPU's default maxComputeWorkgroupStorageSize
+    sharedMemoryBytes: 16384,
+    ...(opts.cooperative === false
+      ? {}
+      : {
+          cooperative: {
+            minIterationsPerThread: 4,
+            threadsPerOutput: 'subgroup-or-group',
+            maxWholeGroupOutputs: MAX_COOPERATIVE_OUTPUTS,
+            maxRowOutputs: Infinity,
+            combineDtypes: ['float32'],
+            // a row kernel's output pass: each invocation stores the positions its iterations own
+            ownStores: true,
+            indexLimit: 2 ** 31 - 1,
+          },
+        }),
   };
-  collect(k.body);
-  for (const s of k.body) {
-    if (s.k === 'acc' && ops.has(s.name) && identity[ops.get(s.name) as keyof typeof identity] !== s.init) return 'invocation';
-  }
-  if (k.size <= MAX_COOPERATIVE_OUTPUTS && longest >= 4 * opts.workgroupSize) return 'workgroup';
-  const sg = opts.subgroupSize;
-  if (sg && sg > 1 && sg <= opts.workgroupSize && longest >= 4 * sg) return 'subgroup';
-  return 'invocation';
 }
 
-/**
- * Whether a kernel runs one workgroup per output: few outputs (at most `MAX_COOPERATIVE_OUTPUTS`),
- * a reduction loop of at least 4 workgroups' worth of steps, and a shape the tree reduction
- * keeps exact to the kernel's meaning: every accumulator float32, declared and stored at the top
- * level, updated only inside top-level loops (nested loops run whole in each invocation).
- */
+/** The mode a kernel renders in, as the planning pass decided it for this device's numbers. */
+export function reductionMode(k: Kernel, opts: WgslOptions): ReductionMode {
+  return modeOf(planGroups(k, wgslPlanning(opts)));
+}
+
+const modeOf = (g: GroupPlan | null): ReductionMode => (g === null ? 'invocation' : g.combine === 'shared' ? 'workgroup' : 'subgroup');
+
+/** Whether a kernel runs one workgroup per output (see reductionMode). */
 export function isCooperative(k: Kernel, opts: WgslOptions): boolean {
   return reductionMode(k, opts) === 'workgroup';
-}
-
-type Loop = Extract<Stmt, { k: 'loop' }>;
-
-/**
- * A loop and the loops nested in it that one flat index can walk: each level's body is some lets
- * and then one loop (the innermost level's body is anything). A full reduction of a matrix is
- * two such loops; the workgroup strides over their product.
- */
-function nest(l: Loop): { loops: Loop[]; total: number; body: Stmt[] } {
-  const loops = [l];
-  const body: Stmt[] = [];
-  let cur = l;
-  for (;;) {
-    const last = cur.body[cur.body.length - 1];
-    if (last?.k !== 'loop' || !cur.body.slice(0, -1).every((s) => s.k === 'let')) break;
-    body.push(...cur.body.slice(0, -1));
-    cur = last;
-    loops.push(cur);
-  }
-  body.push(...cur.body);
-  return { loops, total: loops.reduce((p, x) => p * x.n, 1), body };
 }
 
 /**
@@ -473,60 +440,65 @@ const floatOrInt =
   };
 
 const C = C_LIKE;
-/** How each ALU op's operands become WGSL, already wrapped to the result's width: C-like but for these. */
-const ALU: Readonly<Record<AluOp, AluRender>> = opTable<AluRender>(
-  {
-    NEG: floatOrInt(
-      (_c, a) => C.NEG(a),
-      (c, a, d) => (d === 'int64' ? c.call('neg64', a[0]!) : wrap(d, C.NEG(a))),
-    ),
-    EXP2: (c, [a], d) => viaF32(c, d, 'fexp2', a!),
-    LOG2: (c, [a], d) => viaF32(c, d, 'flog2', a!),
-    SIN: (c, [a], d) => viaF32(c, d, 'fsin', a!),
-    RECIP: (_c, [a], d) => `(${isF16(d) ? '1.0h' : '1.0f'} / ${a})`,
-    TRUNC: floatOrInt(
-      (_c, a) => C.TRUNC(a),
-      (_c, [a]) => a!,
-    ),
-    ADD: floatOrInt(
-      (_c, a) => C.ADD(a),
-      (c, a, d) => (d === 'int64' ? c.call('add64', a[0]!, a[1]!) : wrap(d, C.ADD(a))),
-      (_c, [a, b]) => `(${a} || ${b})`,
-    ),
-    MUL: floatOrInt(
-      (_c, a) => C.MUL(a),
-      (c, a, d) => (d === 'int64' ? c.call('mul64', a[0]!, a[1]!) : wrap(d, C.MUL(a))),
-      (_c, [a, b]) => `(${a} && ${b})`,
-    ),
-    IDIV: floatOrInt(
-      (_c, [a, b]) => `trunc(${a} / ${b})`,
-      (c, [a, b], d) => (d === 'int64' ? c.call('idiv64', a!, b!) : wrap(d, c.call('idiv', a!, b!))),
-    ),
-    MOD: floatOrInt(
-      (_c, a) => C.MOD(a),
-      (c, [a, b], d) => wrap(d, c.call('imod', a!, b!)),
-    ),
-    MAX: floatOrInt(
-      (c, [a, b], d) => viaF32(c, d, 'fmax', a!, b!),
-      (_c, a) => C.MAX(a),
-      (_c, [a, b]) => `(${a} || ${b})`,
-    ),
-    CMPLT: (_c, a, _d, src) => (src[0]!.dtype === 'bool' ? `(!${a[0]} && ${a[1]})` : C.CMPLT(a)),
-    // x == x is how the frontend asks "not NaN"; compilers fold it to true, so ask the bits
-    CMPEQ: floatOrInt(
-      (c, a, _d, src) => (src[0]!.key === src[1]!.key ? `!${c.call('isnan', isF16(src[0]!.dtype) ? `f32(${a[0]})` : a[0]!)}` : C.CMPEQ(a)),
-      (_c, a) => C.CMPEQ(a),
-    ),
-    AND: (_c, a, d) => (d === 'bool' ? `(${a[0]} && ${a[1]})` : C.AND(a)),
-    OR: (_c, a, d) => (d === 'bool' ? `(${a[0]} || ${a[1]})` : C.OR(a)),
-    XOR: (_c, a, d) => (d === 'bool' ? `(${a[0]} != ${a[1]})` : wrap(d, C.XOR(a))),
-    // shift amounts are u32 in WGSL
-    SHL: (c, [a, b], d) => (d === 'int64' ? c.call('shl64', a!, b!) : wrap(d, C.SHL([a!, `u32(${b})`]))),
-    SHR: (_c, [a, b]) => C.SHR([a!, `u32(${b})`]),
-    WHERE: (_c, [cond, a, b]) => `select(${b}, ${a}, ${cond})`,
-  },
-  (base) => (_c, a) => base(a),
+/** Where WGSL differs from C: these ops' operands become WGSL here, already wrapped to the result's width. */
+const OWN: Readonly<Partial<Record<AluOp, AluRender>>> = {
+  NEG: floatOrInt(
+    (_c, a) => C.NEG(a),
+    (c, a, d) => (d === 'int64' ? c.call('neg64', a[0]!) : wrap(d, C.NEG(a))),
+  ),
+  EXP2: (c, [a], d) => viaF32(c, d, 'fexp2', a!),
+  LOG2: (c, [a], d) => viaF32(c, d, 'flog2', a!),
+  SIN: (c, [a], d) => viaF32(c, d, 'fsin', a!),
+  RECIP: (_c, [a], d) => `(${isF16(d) ? '1.0h' : '1.0f'} / ${a})`,
+  TRUNC: floatOrInt(
+    (_c, a) => C.TRUNC(a),
+    (_c, [a]) => a!,
+  ),
+  ADD: floatOrInt(
+    (_c, a) => C.ADD(a),
+    (c, a, d) => (d === 'int64' ? c.call('add64', a[0]!, a[1]!) : wrap(d, C.ADD(a))),
+    (_c, [a, b]) => `(${a} || ${b})`,
+  ),
+  MUL: floatOrInt(
+    (_c, a) => C.MUL(a),
+    (c, a, d) => (d === 'int64' ? c.call('mul64', a[0]!, a[1]!) : wrap(d, C.MUL(a))),
+    (_c, [a, b]) => `(${a} && ${b})`,
+  ),
+  IDIV: floatOrInt(
+    (_c, [a, b]) => `trunc(${a} / ${b})`,
+    (c, [a, b], d) => (d === 'int64' ? c.call('idiv64', a!, b!) : wrap(d, c.call('idiv', a!, b!))),
+  ),
+  MOD: floatOrInt(
+    (_c, a) => C.MOD(a),
+    (c, [a, b], d) => wrap(d, c.call('imod', a!, b!)),
+  ),
+  MAX: floatOrInt(
+    (c, [a, b], d) => viaF32(c, d, 'fmax', a!, b!),
+    (_c, a) => C.MAX(a),
+    (_c, [a, b]) => `(${a} || ${b})`,
+  ),
+  CMPLT: (_c, a, _d, src) => (src[0]!.dtype === 'bool' ? `(!${a[0]} && ${a[1]})` : C.CMPLT(a)),
+  // x == x is how the frontend asks "not NaN"; compilers fold it to true, so ask the bits
+  CMPEQ: floatOrInt(
+    (c, a, _d, src) => (src[0]!.key === src[1]!.key ? `!${c.call('isnan', isF16(src[0]!.dtype) ? `f32(${a[0]})` : a[0]!)}` : C.CMPEQ(a)),
+    (_c, a) => C.CMPEQ(a),
+  ),
+  AND: (_c, a, d) => (d === 'bool' ? `(${a[0]} && ${a[1]})` : C.AND(a)),
+  OR: (_c, a, d) => (d === 'bool' ? `(${a[0]} || ${a[1]})` : C.OR(a)),
+  XOR: (_c, a, d) => (d === 'bool' ? `(${a[0]} != ${a[1]})` : wrap(d, C.XOR(a))),
+  // shift amounts are u32 in WGSL
+  SHL: (c, [a, b], d) => (d === 'int64' ? c.call('shl64', a!, b!) : wrap(d, C.SHL([a!, `u32(${b})`]))),
+  SHR: (_c, [a, b]) => C.SHR([a!, `u32(${b})`]),
+  WHERE: (_c, [cond, a, b]) => `select(${b}, ${a}, ${cond})`,
+};
+/** Every ALU op: C-like but for OWN. */
+const ALU: Readonly<Record<AluOp, AluRender>> = opTable<AluRender>(OWN, (base) => (_c, a) => base(a));
+
+/** WGSL's built-in scalar math functions; a primitive spelled with another (expm1) is rendered by its fallback. */
+const WGSL_FUNCTIONS: ReadonlySet<string> = new Set(
+  'abs acos acosh asin asinh atan atanh atan2 ceil clamp cos cosh exp exp2 floor fma fract inverseSqrt ldexp log log2 max min pow round sign sin sinh sqrt tan tanh trunc'.split(' '),
 );
+const NATIVE = spells(OWN, (fn) => WGSL_FUNCTIONS.has(fn));
 
 function renderCast(ctx: Ctx, from: DType, to: DType, s: string): string {
   if (to === 'bool') {
@@ -729,37 +701,23 @@ function renderStmts(ctx: Ctx, stmts: readonly Stmt[], ind: string, out: string[
   }
 }
 
-/** Accumulators a statement list updates. */
-function updated(stmts: readonly Stmt[], out: Set<string>): Set<string> {
-  for (const s of stmts) {
-    if (s.k === 'update') out.add(s.name);
-    if (s.k === 'loop') updated(s.body, out);
-  }
-  return out;
-}
-
 /**
  * The top level of a cooperative kernel: each top-level loop strides over its range by the
  * workgroup size, then each accumulator it updated is combined across the workgroup (a tree in
  * workgroup memory) and every invocation continues with the total; only invocation 0 stores.
  */
-function renderCooperative(ctx: Ctx, k: Kernel, out: string[], mode: 'workgroup' | 'subgroup'): void {
+function renderCooperative(ctx: Ctx, k: Kernel, out: string[], group: GroupPlan): void {
   // the stride of the loops, and this invocation's place among those sharing an output
-  const wg = mode === 'workgroup' ? ctx.opts.workgroupSize : ctx.opts.subgroupSize!;
+  const wg = group.threadsPerOutput;
+  const mode = modeOf(group);
   const lane = mode === 'workgroup' ? 'lid' : 'fusor_lane';
-  const ops = new Map<string, Extract<Stmt, { k: 'update' }>>();
-  const collect = (stmts: readonly Stmt[]): void => {
-    for (const s of stmts) {
-      if (s.k === 'update') ops.set(s.name, s);
-      if (s.k === 'loop') collect(s.body);
-    }
-  };
-  collect(k.body);
+  const shared = new Map<Stmt, ReductionLoop>(group.loops.map((l) => [l.loop, l]));
   for (const s of k.body) {
-    if (s.k === 'loop') {
-      const { loops, total, body } = nest(s);
+    const red = shared.get(s);
+    if (red) {
+      const { nest: loops, n: total, body } = red;
       if (loops.length === 1) {
-        out.push(`  for (var r${s.ridx}: i32 = i32(${lane}); r${s.ridx} < ${s.n}i; r${s.ridx} += ${wg}i) {`);
+        out.push(`  for (var r${red.loop.ridx}: i32 = i32(${lane}); r${red.loop.ridx} < ${red.loop.n}i; r${red.loop.ridx} += ${wg}i) {`);
       } else {
         // one flat index over the nest, split back into each loop's index
         out.push(`  for (var fusor_f: i32 = i32(${lane}); fusor_f < ${total}i; fusor_f += ${wg}i) {`);
@@ -771,23 +729,23 @@ function renderCooperative(ctx: Ctx, k: Kernel, out: string[], mode: 'workgroup'
           inner *= l.n;
         }
       }
-      ctx.block(() => renderStmts(ctx, loops.length === 1 ? s.body : body, '    ', out));
+      ctx.block(() => renderStmts(ctx, body, '    ', out));
       out.push('  }');
-      for (const name of updated(s.body, new Set())) {
-        const u = ops.get(name)!;
-        const op: AluOp = u.op === 'add' ? 'ADD' : u.op === 'mul' ? 'MUL' : 'MAX';
-        const acc = (n: string): Expr => ({ ...u.expr, k: 'local', name: n, key: n }) as Expr;
+      for (const a of red.accs) {
+        const name = a.name;
+        const op: AluOp = a.op === 'add' ? 'ADD' : a.op === 'mul' ? 'MUL' : 'MAX';
+        const acc = (n: string): Expr => local(n, a.dtype);
         if (mode === 'subgroup') {
           // a butterfly: after it every lane holds the combination of all (no barrier, no workgroup memory)
           for (let o = wg / 2; o >= 1; o /= 2) {
-            out.push(`  ${name} = ${ALU[op](ctx, [name, `subgroupShuffleXor(${name}, ${o}u)`], u.expr.dtype, [acc('a'), acc('b')])};`);
+            out.push(`  ${name} = ${ALU[op](ctx, [name, `subgroupShuffleXor(${name}, ${o}u)`], a.dtype, [acc('a'), acc('b')])};`);
           }
           continue;
         }
         out.push(`  fusor_red[lid] = ${name};`);
         out.push('  workgroupBarrier();');
         out.push(`  for (var s: u32 = ${wg / 2}u; s > 0u; s >>= 1u) {`);
-        out.push(`    if (lid < s) { fusor_red[lid] = ${ALU[op](ctx, ['fusor_red[lid]', 'fusor_red[lid + s]'], u.expr.dtype, [acc('a'), acc('b')])}; }`);
+        out.push(`    if (lid < s) { fusor_red[lid] = ${ALU[op](ctx, ['fusor_red[lid]', 'fusor_red[lid + s]'], a.dtype, [acc('a'), acc('b')])}; }`);
         out.push('    workgroupBarrier();');
         out.push('  }');
         out.push(`  ${name} = fusor_red[0];`);
@@ -819,15 +777,20 @@ export interface RenderedWgsl extends RenderedKernel {
 
 /** Renders a kernel to a WGSL compute shader with entry point `main`. */
 export function renderWgsl(k: Kernel, opts: WgslOptions = DEFAULT_WGSL_OPTIONS): RenderedWgsl {
+  return renderKernel(withFallbacks(k, NATIVE, (why) => new WgslRenderError(why)), opts);
+}
+
+function renderKernel(k: Kernel, opts: WgslOptions): RenderedWgsl {
   const ctx = new Ctx(opts, accumulators(k.body, new Set()));
   for (const e of stmtExprs(k.body, [])) ctx.count(e);
   const body: string[] = [];
-  const mode = reductionMode(k, opts);
+  const group = planGroups(k, wgslPlanning(opts));
+  const mode = modeOf(group);
   const cooperative = mode === 'workgroup';
-  if (mode !== 'invocation') renderCooperative(ctx, k, body, mode);
+  if (group) renderCooperative(ctx, k, body, group);
   else renderStmts(ctx, k.body, '  ', body);
-  const sg = opts.subgroupSize ?? 1;
-  const rows = opts.workgroupSize / sg; // outputs per workgroup in subgroup mode
+  const sg = group?.threadsPerOutput ?? 1;
+  const rows = group?.outputsPerGroup ?? opts.workgroupSize; // outputs per workgroup in subgroup mode
   const usesF16 = k.key.includes('float16');
   if (usesF16 && !opts.f16) throw new WgslRenderError('float16 kernels need the shader-f16 feature, which this webgpu device lacks');
 
@@ -896,4 +859,38 @@ export function dispatchSize(size: number, workgroupSize: number, maxPerDim: num
     throw new RangeError(`a kernel over ${size} elements needs ${groups} workgroups, more than this webgpu device can launch (${maxPerDim}² )`);
   }
   return [x, y];
+}
+
+/** A GEMM epilogue as WGSL: its buffer declarations and helpers, and a function applying it to one element. */
+export interface WgslEpilogue {
+  /** Module-scope declarations: the extra operands (`b1`…, read-only storage at bindings `first`…) and helpers. */
+  readonly declarations: string;
+  /** `fn fusor_epilogue(gid: i32, acc: T) -> T`: the value to store for the product `acc` at C's offset `gid`. */
+  readonly fn: string;
+}
+
+/**
+ * Renders a GEMM epilogue (compiler backend.ts `GemmEpilogue`) with this renderer's expressions,
+ * for the tiled GEMM (gemm.ts) to call at its store. `first` is the binding of buffer 1.
+ */
+export function renderEpilogue(epilogue: Kernel, opts: WgslOptions, first: number): WgslEpilogue {
+  // ops WGSL has no spelling for become their fallbacks (more lets before the store)
+  const k = withFallbacks(epilogue, NATIVE, (why) => new WgslRenderError(why));
+  const store = k.body[k.body.length - 1];
+  if (store?.k !== 'store' || k.body.slice(0, -1).some((s) => s.k !== 'let')) throw new WgslRenderError('internal: a gemm epilogue is a list of lets and one store');
+  const ctx = new Ctx(opts);
+  for (const e of stmtExprs(k.body, [])) ctx.count(e);
+  const body: string[] = [];
+  renderStmts(ctx, k.body.slice(0, -1), '  ', body);
+  const value = renderExpr(ctx, store.expr);
+  body.push(...ctx.take('  '), `  return ${value};`);
+  if (ctx.overflow) throw new WgslRenderError('internal: a gemm epilogue cannot flag int64 overflow');
+  // the product and the stored value have one dtype (the routine checks): C's element type
+  const acc = regType(store.expr.dtype);
+  const decls = k.buffers.slice(1).map((b, i) => `@group(0) @binding(${first + i}) var<storage, read> b${i + 1}: array<${storageType(b.dtype)}>;`);
+  const helpers = [...ctx.used].map((h) => HELPERS[h]!.code);
+  return {
+    declarations: [...decls, ...helpers].join('\n'),
+    fn: [`fn fusor_epilogue(gid: i32, acc: ${acc}) -> ${acc} {`, ...body, '}'].join('\n'),
+  };
 }

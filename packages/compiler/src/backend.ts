@@ -4,6 +4,7 @@
  */
 import type { DType, HostArray } from '@fusor/ir';
 import type { Kernel } from './kernel-ir.js';
+import type { PlanNumbers } from './reduce-plan.js';
 
 export interface Capabilities {
   /** Dtypes the backend can hold and compute with. */
@@ -14,6 +15,12 @@ export interface Capabilities {
   readonly syncRead: boolean;
   /** Native float16 arithmetic. */
   readonly fp16: boolean;
+  /**
+   * Whether a kernel may walk whole rows in one thread: a row's reductions, then its outputs
+   * (softmax in one read of its input). Fast where a thread's loop over a row stays in its
+   * cache (cpu); a GPU spreads a row over a workgroup instead, so it leaves this off.
+   */
+  readonly rowKernels?: boolean;
 }
 
 /** Device memory as the backend sees it: opaque to everyone else. */
@@ -42,7 +49,32 @@ export interface GemmShape {
   readonly a: MatrixLayout;
   readonly b: MatrixLayout;
   readonly c: MatrixLayout;
+  /** Elementwise work fused after the product (bias, activation, scale), for a routine that takes it. */
+  readonly epilogue?: GemmEpilogue;
 }
+
+/**
+ * What is computed from each element of the product before it is stored: a kernel IR body run for
+ * one element of C, in the product's place in the elementwise chain that consumed it.
+ *
+ * - `gid` is the element's offset in C (C is the contiguous buffer of the epilogue's result, so
+ *   this is its linear index; with a batch, the offset `c.offset + batch + row·c.rowStride +
+ *   col·c.colStride`);
+ * - the local named {@link EPILOGUE_ACC} (dtype `shape.dtype`) is the product's value there;
+ * - buffer 0 is C (written once, by the body's one `store` at `gid`); buffers 1… are the extra
+ *   operands (a bias, a residual), passed to `run()` in that order and read through loads whose
+ *   index is computed from `gid` (a per-column bias reads `gid % n`).
+ *
+ * The body has no loops, accumulators or scalar parameters. Its result dtype is the store's
+ * (usually `shape.dtype`; a comparison stores bool). `key` is a structural key of the whole epilogue.
+ */
+export interface GemmEpilogue {
+  readonly kernel: Kernel;
+  readonly key: string;
+}
+
+/** The name of the local that holds the product's value inside a {@link GemmEpilogue}. */
+export const EPILOGUE_ACC = 'acc';
 
 /**
  * Calls `fn` with the offsets of a, b and c at every index of `loops` (a GemmShape's batch loops, or
@@ -79,8 +111,17 @@ export function forEachBatch(
 export interface GemmRoutine<B extends BackendBuffer = BackendBuffer> {
   /** Whether to take this product: a dtype and layout it handles, and big enough to pay. */
   supports(shape: GemmShape): boolean;
-  /** Writes every element of c. */
-  run(shape: GemmShape, a: B, b: B, c: B): void;
+  /**
+   * Writes every element of c. With `shape.epilogue`, c receives the epilogue's result and
+   * `epilogue` holds its extra operands (the epilogue kernel's buffers 1…).
+   */
+  run(shape: GemmShape, a: B, b: B, c: B, epilogue?: readonly B[]): void;
+  /**
+   * Present where the routine can fuse an epilogue: whether it takes this one (`shape.epilogue`
+   * is set; `supports(shape)` without it already held). Absent: the compiler never hands it one,
+   * and the consumer of the product stays a kernel of its own.
+   */
+  supportsEpilogue?(shape: GemmShape & { readonly epilogue: GemmEpilogue }): boolean;
   /** How it would launch this product (workgroup, tiling…), for explain(). */
   describe?(shape: GemmShape): string;
 }
@@ -138,6 +179,12 @@ export interface Backend<B extends BackendBuffer = BackendBuffer, P = unknown, R
   synchronize(): Promise<void>;
   /** Optional routines (a GEMM from a native library…) the compiler may call instead of generated code. */
   readonly routines?: Routines<B>;
+  /**
+   * The numbers the planning pass (reduce-plan.ts) decides vector lanes, cooperative and split
+   * reductions from: the renderer consumes `planKernel(kernel, planning)` instead of deciding.
+   * Absent: scalar code, one thread per output, no splits.
+   */
+  readonly planning?: PlanNumbers;
   /** How the backend would launch a kernel (workgroup size, grid…), for explain(). */
   describe?(kernel: Kernel): string;
 }

@@ -15,6 +15,8 @@ export interface Contraction {
   readonly a: Node;
   readonly b: Node;
   readonly shape: GemmShape;
+  /** With `shape.epilogue`: the nodes bound to the epilogue's extra operands, in order. */
+  readonly epilogue?: readonly Node[];
 }
 
 /** The operands of a contraction: each a node read through one strided view over the product's index space. */

@@ -102,6 +102,32 @@ export interface LoweredKernel {
   readonly prefill?: LoweredKernel;
 }
 
+/**
+ * The value a row kernel can keep in its output between passes: the source of one of its row
+ * reductions over `axes` that the stores also read, of the output's shape and dtype, and worth
+ * not computing twice (not a plain input).
+ */
+function spillable(out: Node, axes: readonly number[], isInput: ReadonlySet<Node>): { node: Node; reduce: Node; reading: boolean } | undefined {
+  const key = axes.join(',');
+  // what the stores read directly (outside reductions), and the reductions fused in this kernel
+  const direct = new Set<Node>();
+  const reductions: Node[] = [];
+  const stack = [out];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (direct.has(n) || (n !== out && isInput.has(n))) continue;
+    direct.add(n);
+    if (n.op === 'REDUCE') reductions.push(n);
+    else stack.push(...n.src);
+  }
+  for (const r of reductions) {
+    const s = r.src[0]!;
+    if ((r.arg as { axes: readonly number[] }).axes.join(',') !== key || isInput.has(s) || !isAluOp(s.op)) continue;
+    if (direct.has(s) && s !== out && s.dtype === out.dtype && s.shape.join(',') === out.shape.join(',')) return { node: s, reduce: r, reading: false };
+  }
+  return undefined;
+}
+
 export function lower(item: ScheduleItem): LoweredKernel {
   const root = item.root;
   const outNode = item.kind === 'assign' ? root.src[1]! : root;
@@ -115,6 +141,12 @@ export function lower(item: ScheduleItem): LoweredKernel {
   const trackers = new Map<Node, { base: Node; st: ShapeTracker }>();
   let nLocals = 0;
   let nRidx = 0;
+  /**
+   * A row kernel's value that a row reduction sums and the stores read again (softmax's
+   * exp(x − max)): the reduction's loop also stores it into the output, and the store loop
+   * reads it back from there (the row is in cache) instead of computing it twice.
+   */
+  let spill: { readonly node: Node; readonly reduce: Node; reading: boolean } | undefined;
 
   // statement blocks and CSE scopes are pushed together when entering a loop
   const blocks: Stmt[][] = [[]];
@@ -129,16 +161,70 @@ export function lower(item: ScheduleItem): LoweredKernel {
     }
     return undefined;
   };
-  /** Binds a non-trivial expression to a local so later uses share it. */
+  /**
+   * The block (depth in `blocks`) an expression can be computed in: the innermost one defining
+   * a loop index or local it reads. Code is placed there, so what a loop does not change is
+   * computed before it (a row's maximum before the loop that subtracts it).
+   */
+  const definedAt = new Map<string, number>();
+  const depthMemo = new WeakMap<Expr, number>();
+  const depthOf = (e: Expr): number => {
+    // a load of the output may follow a store of this thread's: it stays where it is written
+    if (e.k === 'load' && e.buf === 0) return blocks.length - 1;
+    const hit = depthMemo.get(e);
+    if (hit !== undefined) return hit;
+    let d: number;
+    switch (e.k) {
+      case 'const':
+      case 'gid':
+      case 'var':
+        d = 0;
+        break;
+      case 'ridx':
+      case 'local':
+        d = definedAt.get(e.key) ?? blocks.length - 1;
+        break;
+      case 'load':
+        d = Math.max(depthOf(e.idx), e.valid ? depthOf(e.valid) : 0);
+        break;
+      case 'alu':
+        d = e.src.reduce((m, x) => Math.max(m, depthOf(x)), 0);
+        break;
+      case 'cast':
+        d = depthOf(e.src);
+        break;
+      case 'rand':
+        d = Math.max(depthOf(e.seed), depthOf(e.counter));
+        break;
+    }
+    depthMemo.set(e, d);
+    return d;
+  };
+
+  /** Binds a non-trivial expression to a local so later uses share it, in the outermost block it can live in. */
   const bind = (key: string, e: Expr): Expr => {
     let out = e;
+    const d = depthOf(e);
     if (e.k === 'alu' || e.k === 'load' || e.k === 'cast' || e.k === 'rand') {
       const name = `x${nLocals++}`;
-      emit({ k: 'let', name, expr: e });
+      blocks[d]!.push({ k: 'let', name, expr: e });
+      definedAt.set(name, d);
       out = local(name, e.dtype, e.min, e.max);
     }
-    scopes[scopes.length - 1]!.set(key, out);
+    scopes[d]!.set(key, out);
     return out;
+  };
+
+  /** Runs `f` with the blocks and scopes inside depth `d` set aside: what it emits lands in block `d`. */
+  const at = <T>(d: number, f: () => T): T => {
+    if (d >= blocks.length - 1) return f();
+    const [b, sc] = [blocks.splice(d + 1), scopes.splice(d + 1)];
+    try {
+      return f();
+    } finally {
+      blocks.push(...b);
+      scopes.push(...sc);
+    }
   };
 
   const bufferOf = (n: Node): number => {
@@ -172,9 +258,11 @@ export function lower(item: ScheduleItem): LoweredKernel {
     // a one-wide mask pins the dim (an index into a size-1 padded dim, a strided gap)
     if (min === max) return konst(min, d.dtype);
     const name = `x${nLocals++}`;
-    emit({ k: 'let', name, expr: d });
+    const depth = depthOf(d);
+    blocks[depth]!.push({ k: 'let', name, expr: d });
+    definedAt.set(name, depth);
     const out = local(name, d.dtype, min, max);
-    scopes[scopes.length - 1]!.set(key, out);
+    scopes[depth]!.set(key, out);
     return out;
   };
 
@@ -213,6 +301,7 @@ export function lower(item: ScheduleItem): LoweredKernel {
     if (n !== outNode && isInput.has(n)) {
       return bind(key, load(bufferOf(n), idx.linear(), n.dtype, idx.valid));
     }
+    if (spill?.reading && n === spill.node) return bind(key, load(0, idx.linear(), n.dtype, null));
     if (isAluOp(n.op)) {
       e = alu(n.op, ...n.src.map((s) => lowerNode(s, idx)));
       return bind(key, e);
@@ -276,13 +365,24 @@ export function lower(item: ScheduleItem): LoweredKernel {
     }
   };
 
+  /**
+   * A reduction is computed in the outermost block where its index is known: read inside a loop
+   * that does not change it (a row kernel's store loop, another reduction over the same row),
+   * it runs once, before that loop.
+   */
   const lowerReduce = (n: Node, idx: Index, key: string): Expr => {
+    const outDims = idx.dims();
+    const depth = outDims.reduce((m, e) => Math.max(m, depthOf(e)), depthOf(idx.valid));
+    return at(depth, () => lowerReduceHere(n, outDims, idx.valid, key));
+  };
+
+  const lowerReduceHere = (n: Node, outDims: readonly Expr[], valid: Expr, key: string): Expr => {
     const { reduce, axes } = n.arg as { reduce: ReduceKind; axes: readonly number[] };
     const src = n.src[0]!;
     const name = `acc${nLocals++}`;
     const accDtype = n.dtype;
     emit({ k: 'acc', name, dtype: accDtype, init: reduceIdentity(reduce, accDtype) });
-    const outDims = idx.dims();
+    definedAt.set(name, blocks.length - 1);
     const loops: { ridx: number; n: number; body: Stmt[] }[] = [];
     const dims = src.shape.map((d, i) => {
       if (!axes.includes(i)) return outDims[i]!;
@@ -293,8 +393,15 @@ export function lower(item: ScheduleItem): LoweredKernel {
     for (const l of loops) {
       blocks.push(l.body);
       scopes.push(new Map());
+      definedAt.set(`r${l.ridx}`, blocks.length - 1);
     }
-    const v = lowerNode(src, new Index(src.shape, undefined, dims, idx.valid));
+    const at = new Index(src.shape, undefined, dims, valid);
+    // a reduction's source is computed, never read back from the output
+    const reading = spill?.reading ?? false;
+    if (spill) spill.reading = false;
+    const v = lowerNode(src, at);
+    if (spill) spill.reading = reading;
+    if (spill && n === spill.reduce) emit({ k: 'store', buf: 0, idx: at.linear(), expr: v });
     emit({ k: 'update', name, op: reduce, expr: v });
     for (let i = loops.length - 1; i >= 0; i--) {
       const l = loops[i]!;
@@ -313,6 +420,7 @@ export function lower(item: ScheduleItem): LoweredKernel {
     const stmts: Stmt[] = [];
     blocks.push(stmts);
     scopes.push(new Map());
+    definedAt.set(`r${r}`, blocks.length - 1);
     body(ridx(r, n));
     blocks.pop();
     scopes.pop();
@@ -370,8 +478,40 @@ export function lower(item: ScheduleItem): LoweredKernel {
     return size;
   };
 
+  /**
+   * A row kernel: one thread per row (the dims outside `axes`), which computes the row's
+   * reductions once (they are hoisted out of the loops below) and then walks the row storing
+   * each output, so the row is read from memory once and stays in cache for every pass.
+   */
+  const lowerRows = (axes: readonly number[]): number => {
+    const shape = outNode.shape;
+    const outerShape = shape.filter((_, i) => !axes.includes(i));
+    const rows = outerShape.reduce((a, b) => a * b, 1);
+    const outer = new Index(outerShape, gid(rows), undefined, TRUE).dims();
+    const at: Expr[] = [];
+    spill = spillable(outNode, axes, isInput);
+    const nest = (j: number): void => {
+      if (j === axes.length) {
+        let o = 0;
+        const dims = shape.map((_, i) => (axes.includes(i) ? at[axes.indexOf(i)]! : outer[o++]!));
+        const index = new Index(shape, undefined, dims, TRUE);
+        // the row's reductions are hoisted out of this loop: they run (and store the spilled value) first
+        if (spill) spill.reading = true;
+        emit({ k: 'store', buf: 0, idx: index.linear(), expr: lowerNode(outNode, index) });
+        return;
+      }
+      loop(shape[axes[j]!]!, (r) => {
+        at[j] = r;
+        nest(j + 1);
+      });
+    };
+    nest(0);
+    return rows;
+  };
+
   let size: number;
   if (outNode.op === 'SCATTER' || outNode.op === 'SCAN') size = lowerFibers();
+  else if (item.rowAxes && item.kind === 'kernel') size = lowerRows(item.rowAxes);
   else {
     size = outNode.size;
     const g = gid(size);

@@ -7,6 +7,8 @@
 import { contiguousStrides, type Node, type Op } from '@fusor/ir';
 import { parseDevice, type Backend, type GemmRoutine } from './backend.js';
 import { contractionOperands, gemmShape, outputLayout, type Contraction, type ContractionOperands } from './contraction.js';
+import { lowerEpilogue } from './epilogue.js';
+import { isAluOp } from './kernel-ir.js';
 
 export type ItemKind = 'kernel' | 'copy' | 'assign';
 
@@ -24,6 +26,12 @@ export interface ScheduleItem {
   readonly reason: string;
   /** Set when the backend's GEMM routine computes this item instead of generated code. */
   readonly gemm?: Contraction;
+  /**
+   * Set when the kernel runs one thread per row: the row's reductions over these axes first
+   * (each once, the row kept in cache), then a loop over them storing the outputs. That is how
+   * softmax reads its input from memory once instead of three times.
+   */
+  readonly rowAxes?: readonly number[];
 }
 
 interface Visit {
@@ -36,9 +44,42 @@ interface Visit {
   readonly view: string;
   /** Read at data-dependent positions (the data source of a GATHER, through views). */
   readonly indexed?: boolean;
+  /**
+   * On a row path: from the root (or from the source of a reduction), only elementwise ops on
+   * one shape, so the index is the plain position. `rowOf` is set below an EXPAND that
+   * broadcasts this value over those axes (the value is the same along them).
+   */
+  readonly row?: { readonly rowOf?: string };
+  /** The axes of the reduction whose source this visit is in (row paths only). */
+  readonly loopAxes?: string;
 }
 
 const MOVEMENT: ReadonlySet<Op> = new Set(['RESHAPE', 'PERMUTE', 'EXPAND', 'PAD', 'SHRINK', 'FLIP']);
+
+/** Ops that keep a row path: the same position in the source as in the result. */
+const SAME_POSITION: ReadonlySet<Op> = new Set(['CAST', 'DETACH', 'DATA']);
+
+/** Whether a visit's sources stay on its row path (and where), or leave it. */
+function rowPath(v: Visit, n: Node): Visit['row'] | undefined {
+  if (!v.row) return undefined;
+  if (isAluOp(n.op) || SAME_POSITION.has(n.op)) return v.row;
+  // the first broadcast makes a row value; a value broadcast twice is left to the plain rules
+  if (n.op === 'EXPAND' && v.row.rowOf === undefined) return { rowOf: broadcastAxes(n.src[0]!, n).join(',') };
+  return undefined;
+}
+
+/**
+ * Whether a reduction is read at its row's index: broadcast on a row path, or at the root's own
+ * position where the root has the reduction's shape (logsumexp adding its row max back).
+ */
+function rowPlace(v: Visit, root: Node): boolean {
+  if (!v.row) return false;
+  if (v.row.rowOf !== undefined) return true;
+  return !v.inReduce && v.node.shape.length === root.shape.length && v.node.shape.every((d, i) => d === root.shape[i]);
+}
+
+/** Axes where `from` is 1 and `to` is not: what an EXPAND broadcasts over. */
+const broadcastAxes = (from: Node, to: Node): number[] => to.shape.flatMap((d, i) => (from.shape[i] === 1 && d !== 1 ? [i] : []));
 
 interface Pass {
   readonly order: ScheduleItem[];
@@ -77,6 +118,9 @@ export function schedule(roots: readonly Node[], isRealized: (n: Node) => boolea
   }
 }
 
+/** Ops that are always a kernel of their own (boundary() below says why). */
+const OWN_KERNEL: ReadonlySet<Op> = new Set(['SCATTER', 'SCAN', 'CONTIGUOUS', 'COPY', 'ASSIGN']);
+
 const GEMM_OPERAND = 'operand of a matrix product computed by the gemm routine';
 const GEMM_RESULT = 'matrix product computed by the gemm routine';
 
@@ -108,6 +152,68 @@ function pass(
     return { reduce: n, a: ops.a.base, b: ops.b.base, shape };
   };
 
+  /**
+   * The routed product `root` computes with an elementwise chain after it (a bias, an activation,
+   * a scale) that the routine applies before its store, where the routine takes epilogues: the
+   * chain reads the product (through reshapes and permutes only) at the element it computes, and
+   * otherwise only buffers and constants. The product has no buffer of its own (it is read nowhere
+   * else), else the chain is a kernel of its own as before.
+   */
+  const epilogueGemm = (root: Node): Contraction | undefined => {
+    const routine = gemmRoutine(backendFor, root.device);
+    if (!routine?.supportsEpilogue || !(isAluOp(root.op) || root.op === 'CAST')) return undefined;
+    let found: { top: Node; reduce: Node; ops: ContractionOperands } | undefined;
+    const inputs: Node[] = [];
+    const seen = new Set<Node>();
+    const stack = [root];
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (seen.has(n)) continue;
+      seen.add(n);
+      // what the walk below will read from a buffer anyway (a copy to the device, a scatter…)
+      if (n !== root && (holdsBuffer(n) || OWN_KERNEL.has(n.op))) {
+        inputs.push(n);
+        continue;
+      }
+      if (!found && (n.op === 'RESHAPE' || n.op === 'PERMUTE' || n.op === 'REDUCE') && n.shape.join() === root.shape.join()) {
+        let r = n;
+        while ((r.op === 'RESHAPE' || r.op === 'PERMUTE') && !holdsBuffer(r)) r = r.src[0]!;
+        const ops = routed.get(r);
+        if (ops && !holdsBuffer(r) && !shared.has(r)) {
+          found = { top: n, reduce: r, ops };
+          continue;
+        }
+      }
+      // loops, draws and gathers stay generated code; so does a second product
+      if (!isAluOp(n.op) && !MOVEMENT.has(n.op) && n.op !== 'CAST' && n.op !== 'CONST' && n.op !== 'DETACH') return undefined;
+      for (const s of n.src) stack.push(s);
+    }
+    if (!found) return undefined;
+    const layout = outputLayout(found.top, found.reduce, holdsBuffer);
+    const shape = layout && gemmShape(found.ops, layout);
+    if (!shape || !routine.supports(shape)) return undefined;
+    const lowered = lowerEpilogue(root, found.top, inputs);
+    if (!lowered || !routine.supportsEpilogue({ ...shape, epilogue: lowered.epilogue })) return undefined;
+    return { reduce: found.reduce, a: found.ops.a.base, b: found.ops.b.base, shape: { ...shape, epilogue: lowered.epilogue }, epilogue: lowered.inputs };
+  };
+
+  /** The row axes of the item being drawn (set by its first row reduction). */
+  const drawing: { rowAxes?: string } = {};
+  /**
+   * A reduction whose value is the same along the axes it reduces, read on a row path: computed
+   * once per row in the kernel that reads it — in the source of another reduction over the same
+   * axes (hoisted out of its loop), or as one of the row reductions of a row kernel.
+   */
+  const rowReduce = (v: Visit): boolean => {
+    const n = v.node;
+    const axes = (n.arg as { axes: readonly number[] }).axes.join(',');
+    if (!v.row || v.row.rowOf !== axes || v.indexed || !rowKernels(backendFor, n.device)) return false;
+    if (v.inReduce) return v.loopAxes === axes;
+    if (drawing.rowAxes !== undefined && drawing.rowAxes !== axes) return false;
+    drawing.rowAxes = axes;
+    return true;
+  };
+
   const boundary = (v: Visit, direct: Node | undefined): string | undefined => {
     const n = v.node;
     if (v.indexed && !MOVEMENT.has(n.op) && n.op !== 'CONST' && n.op !== 'SCATTER' && n.op !== 'SCAN') return 'read at data-dependent indices by a gather';
@@ -124,6 +230,8 @@ function pass(
         return 'in-place assign';
       case 'REDUCE':
         if (routed.has(n) && n !== direct) return GEMM_RESULT;
+        if (shared.has(n)) return shared.get(n);
+        if (rowReduce(v)) return undefined;
         if (v.inReduce) return 'reduction inside the source of another reduction';
         if (v.throughExpand) return 'reduction result broadcast back over its reduced axes: the consumer needs all of it first';
         return shared.get(n);
@@ -147,7 +255,8 @@ function pass(
       if (!isRealized(n) && !reasons.has(n)) reasons.set(n, why);
       if (!inputs.includes(n)) inputs.push(n);
     };
-    const gemm = kind === 'kernel' ? directGemm(root) : undefined;
+    const gemm = kind === 'kernel' ? (directGemm(root) ?? epilogueGemm(root)) : undefined;
+    drawing.rowAxes = undefined;
     let start: Visit[];
     if (kind === 'copy') {
       addInput(root.src[0]!, `source of a copy to ${root.device}`);
@@ -160,13 +269,14 @@ function pass(
       start = root.src.map((node) => ({ node, inReduce: true, throughExpand: false, view: '' }));
       ops.push(root.op);
     } else {
-      start = [{ node: root, inReduce: false, throughExpand: false, view: '' }];
+      // a row path starts at the root unless a routine computes it
+      start = [{ node: root, inReduce: false, throughExpand: false, view: '', ...(gemm ? {} : { row: {} }) }];
     }
     const stack = start;
     while (stack.length) {
       const v = stack.pop()!;
       const n = v.node;
-      const key = `${n.id}:${+v.inReduce}${+v.throughExpand}${+!!v.indexed}:${v.view}`;
+      const key = `${n.id}:${+v.inReduce}${+v.throughExpand}${+!!v.indexed}:${v.view}:${v.row ? `${v.row.rowOf ?? '-'}/${v.loopAxes ?? '-'}` : ''}`;
       if (seen.has(key)) continue;
       seen.add(key);
       if (n !== root && (isRealized(n) || reasons.has(n))) {
@@ -184,24 +294,31 @@ function pass(
         // computing these twice costs real work: track where each is fused
         let places = fusedAt.get(n);
         if (!places) fusedAt.set(n, (places = new Set()));
-        places.add(`${root.id}:${v.inReduce ? 'r' : v.view}`);
+        // a row reduction is computed once per row wherever the row path reads it
+        places.add(`${root.id}:${n.op === 'REDUCE' && rowPlace(v, root) ? `row${(n.arg as { axes: readonly number[] }).axes.join(',')}` : v.inReduce ? 'r' : v.view}`);
       }
       if (n.op === 'REDUCE') {
         if (!reduces.includes(n)) reduces.push(n);
-        stack.push({ node: n.src[0]!, inReduce: true, throughExpand: false, view: '' });
+        const axes = (n.arg as { axes: readonly number[] }).axes.join(',');
+        stack.push({ node: n.src[0]!, inReduce: true, throughExpand: false, view: '', ...(v.row ? { row: {}, loopAxes: axes } : {}) });
       } else if (n.op === 'GATHER') {
         stack.push({ node: n.src[0]!, inReduce: v.inReduce, throughExpand: true, view: `${v.view}/g${n.id}`, indexed: true });
         stack.push({ node: n.src[1]!, inReduce: v.inReduce, throughExpand: v.throughExpand, view: v.view });
       } else {
         const throughExpand = v.throughExpand || n.op === 'EXPAND';
         const view = !v.inReduce && MOVEMENT.has(n.op) ? `${v.view}/${n.id}` : v.view;
-        for (const s of n.src) stack.push({ node: s, inReduce: v.inReduce, throughExpand, view, indexed: v.indexed });
+        const row = rowPath(v, n);
+        for (const s of n.src) stack.push({ node: s, inReduce: v.inReduce, throughExpand, view, indexed: v.indexed, ...(row ? { row, loopAxes: v.loopAxes } : {}) });
       }
     }
-    const item = { kind, root, inputs, ops, reduces, reason: reasons.get(root) ?? 'output' };
-    // the routine binds exactly its two operands; anything else read here means generated code
-    const bindsOperands = gemm && inputs.every((i) => i === gemm.a || i === gemm.b) && inputs.includes(gemm.a) && inputs.includes(gemm.b);
-    return bindsOperands ? { ...item, inputs: gemm.a === gemm.b ? [gemm.a] : [gemm.a, gemm.b], gemm } : item;
+    // set by rowReduce during the walk (a closure: the compiler's narrowing does not see it)
+    const rowsKey = drawing.rowAxes as string | undefined;
+    const rows = rowsKey ? rowsKey.split(',').map(Number) : undefined;
+    const item = { kind, root, inputs, ops, reduces, reason: reasons.get(root) ?? 'output', ...(rows ? { rowAxes: rows } : {}) };
+    // the routine binds exactly its two operands (and its epilogue's); anything else read here means generated code
+    const bound = gemm ? [...new Set([gemm.a, gemm.b, ...(gemm.epilogue ?? [])])] : [];
+    const bindsOperands = gemm && inputs.every((i) => bound.includes(i)) && inputs.includes(gemm.a) && inputs.includes(gemm.b);
+    return bindsOperands ? { ...item, inputs: bound, gemm } : item;
   };
 
   // a kernel binds its output and each input: past the backend's limit, part of it is computed first
@@ -233,6 +350,9 @@ function pass(
  * no routines and no limit on bindings). Scheduling is pure: the runtime passes its registry in.
  */
 export type BackendLookup = (device: string) => Backend | undefined;
+
+/** Whether the device's backend wants row kernels (one thread walking each row). */
+const rowKernels = (backendFor: BackendLookup, device: string): boolean => backendFor(device)?.capabilities.rowKernels === true;
 
 /** The GEMM routine of the backend for a device, if it offers one. */
 const gemmRoutine = (backendFor: BackendLookup, device: string): GemmRoutine | undefined => backendFor(device)?.routines?.gemm;

@@ -264,6 +264,7 @@ OPS = {
     'log': lambda x, a: torch.log(x[0]),
     'log2': lambda x, a: torch.log2(x[0]),
     'log1p': lambda x, a: torch.log1p(x[0]),
+    'expm1': lambda x, a: torch.expm1(x[0]),
     'sqrt': lambda x, a: torch.sqrt(x[0]),
     'rsqrt': lambda x, a: torch.rsqrt(x[0]),
     'reciprocal': lambda x, a: torch.reciprocal(x[0]),
@@ -604,7 +605,7 @@ def unary_cases(op):
 # Unary ops added after the fixtures were first drawn: each draws its inputs from its own stream
 # (own_stream), so adding one changes no other case. A new unary op is a name here, its call in
 # OPS, and any values of interest in later().
-LATER_UNARY = ['log1p']
+LATER_UNARY = ['log1p', 'expm1']
 
 
 def later():
@@ -614,6 +615,11 @@ def later():
             unary_cases(op)
     case('f32/small', 'log1p', [V([-1, -0.5, -1e-4, -1e-30, -0.0, 1e-30, 1e-7, 1e-4, 0.3, 1e30], F32)])
     case('f64/small', 'log1p', [V([-1, -1e-9, -1e-300, 1e-300, 1e-17, 1e-9, 0.75, 1e300], F64)])
+    # near 0, where exp(x) − 1 cancels; around ±0.5; where exp overflows
+    case('f32/small', 'expm1', [V([-1e-30, -1e-7, -0.0, 1e-30, 1e-10, 1e-7, 3e-5, -3e-5, 1e-2, -0.3], F32)])
+    case('f32/range', 'expm1', [V([-0.5, -0.49999997, 0.49999997, 0.5, 0.50000006, 1, -20, -104, 88, 89], F32)])
+    case('f64/small', 'expm1', [V([-1e-300, 1e-300, -1e-17, 1e-17, 1e-9, -1e-9, 1e-5, 0.25, -0.4, 0.5], F64)])
+    case('f64/range', 'expm1', [V([-0.5000000000000001, 0.49999999999999994, 0.75, -3, 30, -40, 709, 710], F64)])
 
 
 def elementwise():

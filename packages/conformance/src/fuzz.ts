@@ -9,7 +9,7 @@ import { printGraph, type DType } from '@fusor/ir';
 import * as torch from '@fusor/tensor';
 import type { Tensor } from '@fusor/tensor';
 import { interpretNode, readLeaves, readTensor } from './read.js';
-import { describeMismatch, firstMismatch, TOLERANCE } from './tolerance.js';
+import { describeMismatch, firstMismatch, graphToleranceFor } from './tolerance.js';
 
 export interface FuzzOptions {
   /** Seed of the first graph (default 1). */
@@ -388,7 +388,7 @@ export async function fuzz(device: string, opts: FuzzOptions = {}): Promise<Fuzz
       for (const [i, o] of outs.entries()) {
         const compiled = await readTensor(o.t);
         const reference = interpretNode(nodes[i]!, leaves);
-        const tol = TOLERANCE[o.t.dtype];
+        const tol = graphToleranceFor('', nodes[i]!);
         const m = firstMismatch(compiled, reference, tol, false);
         if (m) {
           failures.push({ seed, program: b.lines.join('\n'), graph, message: `${o.name} (compiled vs interpreted) ${describeMismatch(m, o.t.shape, tol)}` });

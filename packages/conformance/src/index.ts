@@ -5,7 +5,7 @@
  */
 export { runConformance, runCheck, checksOf, diagnoseCase, type ConformanceOptions } from './suite.js';
 export { fuzz, type FuzzOptions, type FuzzReport, type FuzzFailure } from './fuzz.js';
-export { OPS, type OpArgs, type OpFn, type Operand } from './ops.js';
+export { OPS, opFor, type OpArgs, type OpFn, type Operand } from './ops.js';
 export { KNOWN_BUGS, skipReason, dtypesOf, type Check, type SkipRule } from './skips.js';
 export { TOLERANCE, LOOSER, toleranceFor, firstMismatch, type Tolerance } from './tolerance.js';
 export { loadFixtures, parseFixture, decode, FIXTURE_DIR, type Case, type FixtureFile, type TensorData, type InputSpec } from './fixtures.js';

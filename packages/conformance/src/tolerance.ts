@@ -3,7 +3,7 @@
  * |actual − expected| ≤ atol + rtol·|expected|; NaN must meet NaN, ±inf must be exact, and a
  * forward −0 must stay −0. Integer and bool values are exact.
  */
-import type { DType } from '@fusor/ir';
+import { isFloat, type DType, type Node } from '@fusor/ir';
 
 export interface Tolerance {
   readonly rtol: number;
@@ -102,4 +102,24 @@ function close(a: number, e: number, tol: Tolerance, signedZero: boolean): boole
   if (!Number.isFinite(e) || !Number.isFinite(a)) return a === e;
   if (e === 0 && a === 0) return !signedZero || Object.is(a, -0) === Object.is(e, -0);
   return Math.abs(a - e) <= tol.atol + tol.rtol * Math.abs(e);
+}
+
+/**
+ * The tolerance of a value compared with the reference interpreter: that of the loosest float
+ * dtype its graph computes in. A float64 result read from a float32 exp carries float32's
+ * rounding (the kernels' float32 exp is within about 1 ulp, as PyTorch's own; the interpreter
+ * rounds the exact value), as gradients do (`gradToleranceFor`).
+ */
+export function graphToleranceFor(op: string, node: Node): Tolerance {
+  const dtypes = new Set<DType>([node.dtype]);
+  const seen = new Set<Node>();
+  const stack = [node];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    if (isFloat(n.dtype)) dtypes.add(n.dtype);
+    stack.push(...n.src);
+  }
+  return isFloat(node.dtype) ? gradToleranceFor(op, [...dtypes].filter(isFloat)) : toleranceFor(op, node.dtype);
 }

@@ -15,7 +15,8 @@ import {
   type CollectiveName,
   type ProcessGroup,
 } from './process-group.js';
-import { commit, freshRegion, readRegion, releaseRegions, scaleHost, type Fresh, type Region } from './storage.js';
+import { commit, freshRegion, settle, readRegion, releaseRegions, scaleHost, recycleRegion, takeRegion, type Fresh, type Region } from './storage.js';
+import type { Node } from '@fusor/ir';
 import type { Pending, Work } from './work.js';
 import { MpiLibrary } from './mpi.js';
 import { ncclUnavailableReason, openNccl } from './nccl.js';
@@ -109,8 +110,8 @@ function engineFor(fn: string, g: ProcessGroup, t: Tensor): Engine {
   return g.engine;
 }
 
-/** Starts a transfer; if the library refuses to start it, nothing holds the regions. */
-function started<P extends Pending>(regions: readonly Region[], start: () => P): P {
+/** Starts the transfers; if the library refuses to start them, nothing holds the regions. */
+function started<P>(regions: readonly Region[], start: () => P): P {
   try {
     return start();
   } catch (e) {
@@ -119,18 +120,27 @@ function started<P extends Pending>(regions: readonly Region[], start: () => P):
   }
 }
 
-/** Starts a collective after its rendezvous; waits unless asyncOp. */
+/**
+ * Runs a collective: its buffers first (computing a lazy input, choosing where the result goes),
+ * then the rendezvous, so the ranks are lined up right before the transfer starts; waits unless
+ * asyncOp.
+ */
 function run(
   g: ProcessGroup,
   name: CollectiveName,
   header: { dtype: string; shape: readonly number[]; extra?: number; extraName?: string; describeExtra?: (v: number) => string },
   opts: CollectiveOptions | undefined,
-  start: (blocking: boolean) => { pending: Pending[]; onDone: () => void; results: Tensor[]; regions?: Region[]; block?: () => void },
+  start: (blocking: boolean) => { launch: () => Pending[]; onDone: () => void; results: Tensor[]; regions?: Region[]; block?: () => void },
 ): Work | undefined {
   const timeout = timeoutOf(name, g, opts?.timeout);
   const seq = g.nextSeq();
-  g.rendezvous(name, seq, { extra: 0, ...header }, timeout);
-  const { pending, onDone, results, regions, block } = start(!opts?.asyncOp);
+  const { launch, onDone, results, regions, block } = start(!opts?.asyncOp);
+  try {
+    g.rendezvous(name, seq, { extra: 0, ...header }, timeout);
+  } catch (e) {
+    releaseRegions(regions ?? []);
+    throw e;
+  }
   if (block) {
     // every rank is here (the rendezvous says so): the library's blocking call, under the watchdog
     g.guardBlocking(name, timeout, block);
@@ -138,7 +148,7 @@ function run(
     onDone();
     return undefined;
   }
-  const work = g.work(name, seq, pending, onDone, results, timeout, null, regions);
+  const work = g.work(name, seq, started(regions ?? [], launch), onDone, results, timeout, null, regions);
   if (opts?.asyncOp) {
     g.poller.add(work);
     return work;
@@ -251,21 +261,42 @@ function finishReduce(g: ProcessGroup, op: ReduceOp, engine: Engine, t: Tensor, 
  */
 export function allReduce(tensor: Tensor, op?: ReduceOp | ReduceOptions, opts?: ReduceOptions): Work | undefined {
   const o = splitReduce('allReduce', op, opts);
+  return allReduceInto(tensor, o, null);
+}
+
+/**
+ * allReduce for an owner that manages the result's lifetime itself (DDP's buckets): `own` gets
+ * the result's node when it is committed, and releases it when done (`releaseResult`); it is not
+ * counted against the held-results budget.
+ * @internal
+ */
+export function allReduceOwned(tensor: Tensor, op: ReduceOp, own: (node: Node) => void, opts: CollectiveOptions = {}): Work | undefined {
+  return allReduceInto(tensor, { ...opts, op }, own);
+}
+
+function allReduceInto(tensor: Tensor, o: ReduceOptions, own: ((node: Node) => void) | null): Work | undefined {
   checkTensor('allReduce', tensor);
   const g = currentGroup('allReduce');
   const engine = engineFor('allReduce', g, tensor);
   const red = o.op ?? ReduceOp.SUM;
   checkOpDtype('allReduce', red, tensor);
   return run(g, 'allReduce', { dtype: tensor.dtype, shape: tensor.shape, extra: OP_INDEX(red), extraName: 'the reduction', describeExtra: describeOp }, o, (blocking) => {
-    const send = readRegion(tensor);
-    const out = freshRegion(tensor.dtype, tensor.shape, tensor.device);
-    const onDone = (): void => finishReduce(g, red, engine, tensor, out);
+    // in place (MPI_IN_PLACE) into the tensor's own buffer where nothing else reads it; else into
+    // the buffer of its previous version (released by this commit anyway), else a pooled one
+    const taken = takeRegion(tensor);
+    const send = taken ? taken.region : readRegion(tensor);
+    const out = taken ?? (blocking ? recycleRegion(tensor) : null) ?? freshRegion(tensor.dtype, tensor.shape, tensor.device);
+    const regions = taken ? [send] : [send, out.region];
+    const onDone = (): void => {
+      finishReduce(g, red, engine, tensor, out);
+      settle(out, [tensor], own !== null);
+      own?.(out.node);
+    };
+    const sumOrOp = red === 'avg' && !engine.hasAvg ? 'sum' : red;
     if (blocking && engine instanceof MpiEngine) {
-      const mpiOp = red === 'avg' ? 'sum' : red;
-      return { pending: [], onDone, results: [tensor], regions: [send, out.region], block: () => engine.allReduceBlocking(send, out.region, mpiOp) };
+      return { launch: () => [], onDone, results: [tensor], regions, block: () => engine.allReduceBlocking(send, out.region, sumOrOp as Exclude<ReduceOp, 'avg'>) };
     }
-    const pending = started([send, out.region], () => engine.allReduce(send, out.region, red === 'avg' && !engine.hasAvg ? 'sum' : red));
-    return { pending: [pending], onDone: () => finishReduce(g, red, engine, tensor, out), results: [tensor], regions: [send, out.region] };
+    return { launch: () => [engine.allReduce(send, out.region, sumOrOp)], onDone, results: [tensor], regions };
   });
 }
 
@@ -284,10 +315,10 @@ export function broadcast(tensor: Tensor, src?: number | BroadcastOptions, opts?
     if (g.rank === root) {
       // the root's buffer is only read; its tensor keeps its value
       const mine = readRegion(tensor);
-      return { pending: [started([mine], () => engine.broadcast(mine, root))], onDone: () => {}, results: [tensor], regions: [mine] };
+      return { launch: () => [engine.broadcast(mine, root)], onDone: () => {}, results: [tensor], regions: [mine] };
     }
     const out = freshRegion(tensor.dtype, tensor.shape, tensor.device);
-    return { pending: [started([out.region], () => engine.broadcast(out.region, root))], onDone: () => commit(tensor, out), results: [tensor], regions: [out.region] };
+    return { launch: () => [engine.broadcast(out.region, root)], onDone: () => (commit(tensor, out), settle(out, [tensor])), results: [tensor], regions: [out.region] };
   });
 }
 
@@ -310,9 +341,12 @@ export function allGather(tensorList: Tensor[], tensor: Tensor, opts?: Collectiv
     const send = readRegion(tensor);
     const out = freshRegion(tensor.dtype, [g.size, ...tensor.shape], tensor.device);
     return {
-      pending: [started([send, out.region], () => engine.allGather(send, out.region))],
+      launch: () => [engine.allGather(send, out.region)],
       regions: [send, out.region],
-      onDone: () => tensorList.forEach((t, i) => commit(t, out, { slice: i })),
+      onDone: () => {
+        tensorList.forEach((t, i) => commit(t, out, { slice: i }));
+        settle(out, tensorList);
+      },
       results: tensorList,
     };
   });
@@ -335,8 +369,11 @@ export function allGatherIntoTensor(output: Tensor, input: Tensor, opts?: Collec
     const send = readRegion(input);
     const out = freshRegion(output.dtype, output.shape, output.device);
     return {
-      pending: [started([send, out.region], () => engine.allGather(send, out.region))],
-      onDone: () => commit(output, out),
+      launch: () => [engine.allGather(send, out.region)],
+      onDone: () => {
+        commit(output, out);
+        settle(out, [output]);
+      },
       results: [output],
       regions: [send, out.region],
     };
@@ -384,8 +421,11 @@ function reduceScatterFlat(name: 'reduceScatter' | 'reduceScatterTensor', g: Pro
   return run(g, name, { dtype: output.dtype, shape: output.shape, extra: OP_INDEX(red), extraName: 'the reduction', describeExtra: describeOp }, o, () => {
     const send = readRegion(input());
     const out = freshRegion(output.dtype, output.shape, output.device);
-    const pending = started([send, out.region], () => engine.reduceScatter(send, out.region, red === 'avg' && !engine.hasAvg ? 'sum' : red));
-    return { pending: [pending], onDone: () => finishReduce(g, red, engine, output, out), results: [output], regions: [send, out.region] };
+    const onDone = (): void => {
+      finishReduce(g, red, engine, output, out);
+      settle(out, [output]);
+    };
+    return { launch: () => [engine.reduceScatter(send, out.region, red === 'avg' && !engine.hasAvg ? 'sum' : red)], onDone, results: [output], regions: [send, out.region] };
   });
 }
 
@@ -394,7 +434,7 @@ export function barrier(opts?: CollectiveOptions): Work | undefined {
   checkOptions('barrier', opts, COLLECTIVE_KEYS);
   const g = currentGroup('barrier');
   // the rendezvous is itself a barrier: the header all-gather completes once every rank arrived
-  return run(g, 'barrier', { dtype: 'float32', shape: [] }, opts, () => ({ pending: [g.control.barrier()], onDone: () => {}, results: [] }));
+  return run(g, 'barrier', { dtype: 'float32', shape: [] }, opts, () => ({ launch: () => [g.control.barrier()], onDone: () => {}, results: [] }));
 }
 
 // ------------------------------------------------------------- point to point
@@ -463,6 +503,7 @@ function startRecv(fn: string, tensor: Tensor, src: number | RecvOptions | undef
         throw new DistError(`${fn}(): rank ${p.source()} sent ${n} elements, but the receiving tensor [${tensor.shape.join(', ')}] holds ${tensor.numel()}`);
       }
       commit(tensor, out);
+      settle(out, [tensor]);
     },
     [tensor],
     timeout,

@@ -13,9 +13,11 @@
  * Written against a structural interface (parameters(), forward()), so any module class works.
  */
 import { cat, noGrad, zeros, Tensor } from '@fusor/tensor';
-import { allReduce, broadcast, ReduceOp } from './collectives.js';
+import { allReduceOwned, broadcast, ReduceOp } from './collectives.js';
 import { DistError } from './errors.js';
 import { currentGroup } from './process-group.js';
+import { releaseResult } from './storage.js';
+import type { Node } from '@fusor/ir';
 import type { Work } from './work.js';
 
 /** What DDP needs of a module: its parameters, and a forward pass. */
@@ -42,7 +44,13 @@ interface Bucket {
   readonly grads: Tensor[];
   flat: Tensor | null;
   work: Work | undefined;
+  /** The all-reduced sum's buffer node (the gradients read slices of it). */
+  result: Node | null;
 }
+
+/** What a gradient read after its bucket was released says. */
+const BUCKET_REUSED =
+  'this gradient was averaged by DistributedDataParallel two backward passes ago, and its bucket has been freed since; clone() a gradient to keep it past the next backward';
 
 export class DistributedDataParallel<M extends ModuleLike> {
   readonly module: M;
@@ -54,6 +62,8 @@ export class DistributedDataParallel<M extends ModuleLike> {
   private open: Bucket | null = null;
   private arrived = 0;
   private syncing = true;
+  /** The last backward's bucket results: the current .grads read them; freed at the end of the next backward. */
+  private lastResults: Node[] = [];
   /** Gradient buckets started in the last backward (for tests and the bench). */
   lastBucketCount = 0;
 
@@ -140,7 +150,7 @@ export class DistributedDataParallel<M extends ModuleLike> {
   /** A parameter's gradient arrived: bucket it; start the bucket when full; finish after the last. */
   private arrive(p: Tensor, g: Tensor): Tensor | void {
     if (!this.syncing) return;
-    const bucket = (this.open ??= { params: [], grads: [], flat: null, work: undefined });
+    const bucket = (this.open ??= { params: [], grads: [], flat: null, work: undefined, result: null });
     bucket.params.push(p);
     // what .grad will hold after this backward is averaged whole, as PyTorch's DDP averages .grad:
     // gradients accumulated under noSync() are synchronized with this backward's
@@ -149,7 +159,7 @@ export class DistributedDataParallel<M extends ModuleLike> {
     this.arrived++;
     const bytes = bucket.grads.reduce((s, x) => s + x.numel() * x.elementSize(), 0);
     const last = this.arrived === this.params.length;
-    if (bytes >= this.bucketCapMb * 2 ** 20 || last) this.start(bucket);
+    if (bytes >= this.bucketCapMb * 2 ** 20 || last) this.start(bucket, last);
     if (last) {
       const avg = this.finish(p);
       // backward adds what the hook returns to .grad as it is after the hook: start from nothing
@@ -161,11 +171,14 @@ export class DistributedDataParallel<M extends ModuleLike> {
     return zeros(p.shape, { dtype: p.dtype, device: p.device });
   }
 
-  private start(b: Bucket): void {
+  /** Starts a bucket's all-reduce: the last one synchronously (it is waited for at once; MPI's blocking algorithms are faster). */
+  private start(b: Bucket, last: boolean): void {
     this.open = null;
     b.flat = noGrad(() => cat(b.grads.map((g) => g.detach().reshape(-1))));
     b.grads.length = 0;
-    b.work = allReduce(b.flat, { op: ReduceOp.AVG, asyncOp: true });
+    // summed in place in the bucket's own buffer (it is a fresh computed value nothing else reads);
+    // the division by the world size is fused into each gradient's slice
+    b.work = allReduceOwned(b.flat, ReduceOp.SUM, (node) => (b.result = node), { asyncOp: !last });
     this.buckets.push(b);
   }
 
@@ -173,11 +186,16 @@ export class DistributedDataParallel<M extends ModuleLike> {
   private finish(lastParam: Tensor): Tensor {
     let lastAvg: Tensor | null = null;
     this.lastBucketCount = this.buckets.length;
+    const world = currentGroup('DistributedDataParallel').size;
+    // the previous backward's buckets: their gradients were replaced (or added into this one's)
+    for (const n of this.lastResults) releaseResult(n, BUCKET_REUSED);
+    this.lastResults = [];
     for (const b of this.buckets) {
-      b.work!.wait();
+      b.work?.wait();
+      if (b.result) this.lastResults.push(b.result);
       let off = 0;
       for (const p of b.params) {
-        const avg = b.flat!.narrow(0, off, p.numel()).reshape(p.shape).contiguous();
+        const avg = b.flat!.narrow(0, off, p.numel()).reshape(p.shape).div(world);
         off += p.numel();
         if (p === lastParam) lastAvg = avg;
         else p.grad = avg;

@@ -134,9 +134,14 @@ export class MpiEngine implements Engine {
     };
   }
 
+  /** The send buffer, or MPI_IN_PLACE where the result goes into it (MPI forbids aliased buffers). */
+  private source(send: Region, recv: Region): ArrayBufferView | bigint {
+    return send === recv ? MPI_IN_PLACE : this.host(send);
+  }
+
   allReduce(send: Region, recv: Region, op: ReduceOp): Pending {
     if (op === 'avg') throw new Error('internal: AVG reaches MPI as SUM');
-    const s = this.host(send);
+    const s = this.source(send, recv);
     const r = this.host(recv);
     const { lib, comm } = this;
     return this.start('MPI_Iallreduce', (req) => lib.call('MPI_Iallreduce', s, r, send.count, this.type(send), lib.handle[MPI_OP[op]], comm, req), [s, r]);
@@ -173,7 +178,7 @@ export class MpiEngine implements Engine {
    * only after a rendezvous showed every rank present, and under the process group's watchdog.
    */
   allReduceBlocking(send: Region, recv: Region, op: Exclude<ReduceOp, 'avg'>): void {
-    const s = this.host(send);
+    const s = this.source(send, recv);
     const r = this.host(recv);
     const code = this.lib.call('MPI_Allreduce', s, r, send.count, this.type(send), this.lib.handle[MPI_OP[op]], this.comm);
     if (code !== 0) throw new DistBackendError(`MPI_Allreduce failed: ${this.lib.errorString(code)}`);
@@ -215,8 +220,6 @@ export class MpiEngine implements Engine {
     };
   }
 
-  /** MPI_IN_PLACE, for callers that reduce into their send buffer (the bench's raw baseline). */
-  static readonly IN_PLACE = MPI_IN_PLACE;
 }
 
 /**

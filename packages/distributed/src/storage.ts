@@ -1,22 +1,27 @@
 /**
  * Where a collective's bytes live. This is the one file that reaches under @fusor/tensor's public
- * API (to @fusor/compiler's realized buffers, and the tensor's internal `_assignRealized` hook).
+ * API (to @fusor/runtime's realized buffers, and the tensor's internal `_assignRealized` hook).
  *
  * - In: the tensor's realized buffer as is (a view of the cpu backend's shared, never-moving
  *   WebAssembly heap, or a CUDA device pointer), no staging copy. It is pinned while a library
  *   may read it: the runtime frees and evicts buffers by count.
- * - Out, cpu: a fresh host array (off the heap) that becomes the host copy of a new buffer node,
- *   exactly what `torch.tensor(typedArray)` makes: the runtime uploads it into the heap when the
- *   tensor is next used and may drop that device copy again, so results of collectives in a
- *   training loop stay in flat memory like any other tensor.
- * - Out, cuda: a fresh device buffer, the new node's only copy.
+ * - Out: a buffer the runtime counts (a `DeviceBuffer` bound to a new buffer node), on the cpu a
+ *   block of the heap from its pool, so a loop's results reuse warm memory (no page faults, no
+ *   garbage for the collector, no upload at the next use). An all-reduce whose input is the only
+ *   holder of a computed buffer (a gradient bucket, a fresh result) reduces in place into that
+ *   buffer (MPI_IN_PLACE): the computed node gives it up and is computed again if ever read.
+ * - Lifetime: a result is freed when its tensor takes a newer value (the runtime releases old
+ *   versions), or by its owner (DDP releases its buckets one step later). Results nobody releases
+ *   (a tensor dropped after its collective) are held to a budget of `HELD_BYTES`/`HELD_COUNT`:
+ *   past it the oldest still bound gets a host copy and becomes an ordinary cache entry the runtime
+ *   drops, so collectives in a synchronous loop keep memory flat (no finalizer runs inside one).
  *
- * No realized buffer is ever written in place, so fusor's lazy values stay immutable. A finished
- * operation unpins its buffers; one that failed (timed out) leaves them pinned on purpose, since
- * the library may still write into them.
+ * No buffer another node can read is ever written in place, so fusor's lazy values stay
+ * immutable. A finished operation unpins its buffers; one that failed (timed out) leaves them
+ * pinned on purpose, since the library may still write into them.
  */
-import { DeviceBuffer, getBackend, getBuffer, realize, setBuffer, setHostCopy } from '@fusor/runtime';
-import { bufferNode, hostArray, type DType, type HostArray, type Node } from '@fusor/ir';
+import { allocLike, type DeviceBuffer, getBackend, getBuffer, isExclusive, realize, release, setBuffer, setHostCopy, unbind } from '@fusor/runtime';
+import { bufferNode, type DType, type Node } from '@fusor/ir';
 import type { Tensor } from '@fusor/tensor';
 
 /** A buffer a library reads or writes: a host typed array, or a CUDA device pointer. */
@@ -37,8 +42,8 @@ export interface Region {
 export interface Fresh {
   readonly region: Region;
   readonly shape: readonly number[];
-  /** cuda: the node already bound to the device buffer. */
-  readonly node: Node | null;
+  /** The new buffer node, already bound to the buffer the library writes. */
+  readonly node: Node;
 }
 
 interface CpuHandle {
@@ -77,33 +82,76 @@ export function releaseRegions(regions: readonly Region[]): void {
   for (const r of regions) r.buffer?.unpin();
 }
 
+/** Computes a node that has no buffer yet (a realize of a realized node costs 5–30 µs: a collective's budget). */
+function realizeIfNeeded(n: Node): void {
+  if (!getBuffer(n)) realize([n]);
+}
+
 /** The tensor's contents in one contiguous realized buffer (computed if lazy), pinned. */
 export function readRegion(t: Tensor): Region {
-  realize([t.node]);
+  realizeIfNeeded(t.node);
   const buf = getBuffer(t.node);
   if (!buf) throw new Error(`internal: ${t.device} tensor has no buffer after realize`);
   return regionOf(buf, t.dtype, t.numel());
 }
 
-/** cpu storage's element type for a dtype: what MPI moves (int64 travels as float64, as the heap holds it). */
-function cpuStorage(dtype: DType, n: number): ArrayBufferView {
-  return dtype === 'int64' ? new Float64Array(n) : (hostArray(dtype, n) as ArrayBufferView);
-}
-
-/** Where a collective writes a result of this dtype, shape and device. */
+/** Where a collective writes a result of this dtype, shape and device: a buffer from the backend's pool. */
 export function freshRegion(dtype: DType, shape: readonly number[], device: string): Fresh {
   const count = shape.reduce((a, b) => a * b, 1);
-  if (device === 'cpu') {
-    const host = cpuStorage(dtype, count);
-    void host.buffer; // off V8's heap: the library may hold the pointer after the call returns
-    return { region: { device, dtype, count, host, ptr: 0n, buffer: null }, shape, node: null };
-  }
   const node = bufferNode(dtype, shape, device);
-  const backend = getBackend(device);
-  const buf = new DeviceBuffer(backend, backend.alloc(dtype, count, Number(device.split(':')[1] ?? 0)), device);
+  const buf = allocLike({ backend: getBackend(device), device, handle: { dtype, size: count } });
   setBuffer(node, buf);
   return { region: regionOf(buf, dtype, count), shape, node };
 }
+
+/**
+ * The tensor's own buffer as the result's, for a reduction in place (MPI_IN_PLACE): when the
+ * tensor's value is a computed node (so it can be computed again if a lazy value still reads it)
+ * and nothing else holds its buffer. The node gives the buffer up; null when that is not so.
+ * The region is both the input and the output.
+ */
+export function takeRegion(t: Tensor): Fresh | null {
+  realizeIfNeeded(t.node);
+  const node = t.node;
+  const buf = getBuffer(node);
+  if (!buf || node.op === 'BUFFER' || !isExclusive(buf) || buf.handle.size !== t.numel() || buf.handle.dtype !== t.dtype) return null;
+  if (buf.device !== 'cpu' && !buf.device.startsWith('cuda')) return null;
+  const region = regionOf(buf, t.dtype, t.numel());
+  unbind(node);
+  const result = bufferNode(t.dtype, t.shape, t.device);
+  setBuffer(result, buf);
+  return { region, shape: t.shape, node: result };
+}
+
+/**
+ * The buffer of the tensor's previous version as the result's: the commit of this collective
+ * releases that version anyway (fusor keeps only the contents before the latest in-place write),
+ * so its buffer is taken over now instead of allocating one. Null where it is not a plain,
+ * exclusively held buffer of the same dtype, size and device. Synchronous collectives only: no
+ * user code runs between this and the commit.
+ */
+export function recycleRegion(t: Tensor): Fresh | null {
+  if (t._view !== null) return null;
+  const box = t._box;
+  const prev = box.prev;
+  if (!prev || prev === box.node) return null;
+  const buf = getBuffer(prev);
+  if (!buf || !isExclusive(buf) || buf.handle.size !== t.numel() || buf.handle.dtype !== t.dtype || buf.device !== t.device) return null;
+  if (buf.device !== 'cpu' && !buf.device.startsWith('cuda')) return null;
+  const region = regionOf(buf, t.dtype, t.numel());
+  release(prev, STALE_BY_COLLECTIVE);
+  if (getBuffer(prev) === buf) {
+    // not released (a jit trace keeps what it read): the buffer is not ours to write
+    releaseRegions([region]);
+    return null;
+  }
+  const result = bufferNode(t.dtype, t.shape, t.device);
+  setBuffer(result, buf);
+  return { region, shape: t.shape, node: result };
+}
+
+const STALE_BY_COLLECTIVE =
+  'this lazy value reads a tensor that was since updated in place twice (the second time by a collective), and fusor keeps only the contents before the latest in-place op; read or clone() the value before updating its inputs in place again';
 
 /** Divides a cpu result in place (AVG over MPI, which only sums); false where it is on a device. */
 export function scaleHost(f: Fresh, divisor: number): boolean {
@@ -111,18 +159,6 @@ export function scaleHost(f: Fresh, divisor: number): boolean {
   if (!h) return false;
   for (let i = 0; i < h.length; i++) h[i] = h[i]! / divisor;
   return true;
-}
-
-/** The node holding a cpu result's elements [start, start + n) with `shape`: a host-backed buffer node. */
-function hostNode(f: Fresh, start: number, n: number, shape: readonly number[]): Node {
-  const { dtype } = f.region;
-  const all = f.region.host as unknown as { subarray(a: number, b: number): ArrayLike<number> & ArrayBufferView; length: number };
-  const part = start === 0 && n === all.length ? all : all.subarray(start, start + n);
-  const data: HostArray =
-    dtype === 'int64' ? BigInt64Array.from(part as ArrayLike<number>, (v) => BigInt(Math.trunc(v))) : start === 0 && n === all.length ? (part as HostArray) : ((part as unknown as Float32Array).slice() as HostArray);
-  const node = bufferNode(dtype, shape, 'cpu');
-  setHostCopy(node, data);
-  return node;
 }
 
 /**
@@ -133,14 +169,81 @@ function hostNode(f: Fresh, start: number, n: number, shape: readonly number[]):
  */
 export function commit(t: Tensor, f: Fresh, opts: { slice?: number; scale?: number } = {}): void {
   const n = t.numel();
-  if (f.node === null) {
-    const start = (opts.slice ?? 0) * n;
-    t._assignRealized(hostNode(f, start, n, t.shape));
-    return;
-  }
   const { slice, scale } = opts;
   t._assignRealized(f.node, (v) => {
     const part = slice === undefined ? v : v.reshape(-1).narrow(0, slice * n, n).reshape(t.shape);
     return scale === undefined ? part : part.div(scale);
   });
 }
+
+// ------------------------------------------------------------- results nobody releases
+
+/** Results kept in device memory before the oldest move to the host (the runtime's cache budget's defaults). */
+const HELD_BYTES = 64 * 2 ** 20;
+const HELD_COUNT = 8;
+
+interface Held {
+  /** Weak: a result whose tensor was collected needs no host copy. */
+  readonly node: WeakRef<Node>;
+  readonly buf: DeviceBuffer;
+}
+const held: Held[] = [];
+let heldBytes = 0;
+
+/**
+ * After the commits of `f` into `tensors`: each tensor's new storage (the result itself, or a
+ * buffer its slice was copied into) is counted against the budget; the result is freed at once
+ * when no tensor holds it any more (allGather's list took copies of its slices). `owned`: the
+ * caller manages the result (it is neither counted nor freed here).
+ */
+export function settle(f: Fresh, tensors: readonly Tensor[], owned = false): void {
+  let kept = owned;
+  for (const t of tensors) {
+    const n = t._box.node;
+    if (n === f.node) kept = true;
+    else if (n.op !== 'BUFFER') kept = true; // a value still computed from the result
+    else hold(n);
+  }
+  if (owned) return;
+  if (kept) hold(f.node);
+  else release(f.node, 'internal: a collective result was read after it was copied into its tensors');
+}
+
+/**
+ * Counts a buffer node against the budget; past it the oldest still bound get a host copy (a
+ * cache the runtime may drop and upload again), released ones are forgotten, and ones whose node
+ * was collected are freed. Called after the commit, so a result that replaced an older one of the
+ * same tensor finds that one released already (no copy for it).
+ */
+function hold(node: Node): void {
+  const buf = getBuffer(node);
+  if (!buf || held.some((h) => h.buf === buf)) return;
+  // released ones (their tensor took a newer value) leave without a copy, wherever they are
+  for (let j = held.length - 1; j >= 0; j--) {
+    const h = held[j]!;
+    const node = h.node.deref();
+    if (h.buf.freed || (node && getBuffer(node) !== h.buf)) {
+      heldBytes -= h.buf.bytes;
+      held.splice(j, 1);
+    }
+  }
+  held.push({ node: new WeakRef(node), buf });
+  heldBytes += buf.bytes;
+  let i = 0;
+  for (; i < held.length - 1 && (heldBytes > HELD_BYTES || held.length - i > HELD_COUNT); i++) {
+    const h = held[i]!;
+    heldBytes -= h.buf.bytes;
+    const node = h.node.deref();
+    if (!node) h.buf.free();
+    else if (h.buf.backend.readSync) setHostCopy(node, h.buf.backend.readSync(h.buf.handle));
+  }
+  if (i > 0) held.splice(0, i);
+}
+
+/** Frees a result its owner is done with (DDP's buckets); a lazy value still reading it raises `why`. */
+export function releaseResult(node: Node, why: string): void {
+  release(node, why);
+}
+
+/** Results counted against the budget now (tests). */
+export const heldResults = (): { count: number; bytes: number } => ({ count: held.length, bytes: heldBytes });

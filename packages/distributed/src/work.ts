@@ -7,6 +7,9 @@
 import type { Tensor } from '@fusor/tensor';
 import { DistBackendError } from './errors.js';
 
+/** How long a wait polls before it starts yielding the core between polls. */
+const SPIN_MS = 2;
+
 /** A started transfer in a communication library. */
 export interface Pending {
   /** True once complete; throws DistBackendError when the library reports a failure. */
@@ -107,9 +110,11 @@ export class Work {
    * timeout names the collective and the ranks that did not take part). Returns true.
    */
   wait(): boolean {
-    let spins = 0;
+    // spin a while before yielding the core: a peer a few hundred µs behind is usually in the
+    // middle of its own timeslice, and a yield on a loaded machine can cost a whole one (ms)
+    const spinUntil = performance.now() + SPIN_MS;
     while (!this.poll()) {
-      if (++spins > 100) this.owner.relax();
+      if (performance.now() > spinUntil) this.owner.relax();
     }
     if (this.error) throw this.error;
     return true;

@@ -118,6 +118,15 @@ describe.skipIf(skip).each([2, 3])('collectives under mpirun -n %i', (n) => {
       expect(r['viewsSee']).toEqual([sum.flat(), sum[1]]);
       const me0 = r['rank'] as number;
       expect(norm(r['throughView'])).toEqual([base(me0)[0]!, combine(n, (v) => Math.max(...v))[1]!]);
+      const me1 = r['rank'] as number;
+      const reuse = r['reuse'] as Record<string, number[]>;
+      const iota = [0, 1, 2, 3];
+      const firstSum = iota.map((i) => ranks(n).reduce((a, k) => a + i + k, 0));
+      expect(reuse['before']).toEqual(iota.map((i) => 10 * (i + me1)));
+      expect(reuse['first']).toEqual(firstSum);
+      expect(reuse['afterFirst']).toEqual(firstSum.map((v) => v + 0.5));
+      expect(reuse['second']).toEqual(iota.map((i) => ranks(n).reduce((a, k) => a + i * (k + 1), 0)));
+      expect(r['repeated']).toEqual({ value: 1000, buffers: 0, bytes: 0 });
       expect(r['async_done']).toBe(true);
       expect(r['allReduce_async']).toEqual(sum);
       expect(r['broadcast']).toEqual(base(n - 1));
@@ -191,13 +200,15 @@ describe.skipIf(skip)('DistributedDataParallel under mpirun', () => {
 });
 
 describe.skipIf(skip)('memory under mpirun', () => {
-  it('a synchronous DDP loop with collectives holds a bounded number of buffers (plain and in torch.scope)', { timeout: 40_000 }, () => {
+  it('a synchronous DDP loop with collectives holds a bounded number of buffers (plain and in torch.scope); so do many all-reduces of dropped tensors', { timeout: 40_000 }, () => {
     const job = mpirun(2, 'memory.mjs');
-    const results = lines<{ rank: number; plain: Record<string, number>; scope: Record<string, number> }>(job, 'RESULT');
+    type Seen = Record<string, { buffers: number; bytes: number }>;
+    const results = lines<{ rank: number; plain: Record<string, number>; scope: Record<string, number>; fresh: Seen }>(job, 'RESULT');
     expect(results.map((r) => r.rank), job.out).toEqual([0, 1]);
     for (const r of results) {
       expect(r.plain['50']).toBe(r.plain['30']);
       expect(r.scope['50']).toBe(r.scope['30']);
+      expect(r.fresh['36']).toEqual(r.fresh['24']);
     }
   });
 });

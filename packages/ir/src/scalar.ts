@@ -5,20 +5,15 @@
  * truncate, round), so these may return values outside the dtype (int32 2^31 + 1, a NaN from x % 0).
  */
 import { DTYPES, type DType } from './dtype.js';
-import type { BinaryOp, UnaryOp } from './ops.js';
+import { UNARY, type BinaryOp, type UnaryOp } from './ops.js';
 
 export type Scalar1 = (x: number) => number;
 export type Scalar2 = (a: number, b: number) => number;
 
-export const UNARY_SCALAR: Readonly<Record<UnaryOp, Scalar1>> = {
-  NEG: (x) => -x,
-  EXP2: (x) => 2 ** x,
-  LOG2: Math.log2,
-  SIN: Math.sin,
-  SQRT: Math.sqrt,
-  RECIP: (x) => 1 / x,
-  TRUNC: Math.trunc,
-};
+/** Unary ops: each primitive's `scalar` (ops.ts UNARY, where a unary primitive is declared). */
+export const UNARY_SCALAR: Readonly<Record<UnaryOp, Scalar1>> = Object.fromEntries(
+  Object.entries(UNARY).map(([op, u]) => [op, u.scalar]),
+) as Record<UnaryOp, Scalar1>;
 
 const bitWidth = (d: DType): number => (d === 'bool' ? 1 : DTYPES[d].itemsize * 8);
 const big = (x: number): bigint => BigInt(Math.trunc(x));

@@ -142,7 +142,7 @@ export class Recording {
           break;
         }
         case 'gemm':
-          s.backend.routines!.gemm!.run(s.shape, h[s.bufs[1]!]!, h[s.bufs[2]!]!, h[s.bufs[0]!]!);
+          s.backend.routines!.gemm!.run(s.shape, h[s.bufs[1]!]!, h[s.bufs[2]!]!, h[s.bufs[0]!]!, s.bufs.slice(3).map((i) => h[i]!));
           routines++;
           break;
         case 'upload':

@@ -305,7 +305,8 @@ export type TapeStep =
       readonly bufs: readonly DeviceBuffer[];
       readonly vars: readonly number[];
     }
-  | { readonly k: 'gemm'; readonly backend: Backend; readonly shape: GemmShape; readonly bufs: readonly [DeviceBuffer, DeviceBuffer, DeviceBuffer] }
+  /** bufs: the output, the product's two operands, then its epilogue's extra operands. */
+  | { readonly k: 'gemm'; readonly backend: Backend; readonly shape: GemmShape; readonly bufs: readonly DeviceBuffer[] }
   | { readonly k: 'upload'; readonly buf: DeviceBuffer; readonly data: HostArray }
   | { readonly k: 'copy'; readonly bufs: readonly [DeviceBuffer, DeviceBuffer] };
 
@@ -486,13 +487,15 @@ function runKernel(item: ScheduleItem, made: Node[]): void {
 function runGemm(backend: Backend, item: ScheduleItem, g: Contraction, made: Node[]): void {
   const a = need(g.a);
   const b = need(g.b);
+  // an epilogue's extra operands (a bias…) follow the product's two in the launch's buffers
+  const extra = (g.epilogue ?? []).map(need);
   const out = output(item.root);
-  backend.routines!.gemm!.run(g.shape, a.handle, b.handle, out.handle);
+  backend.routines!.gemm!.run(g.shape, a.handle, b.handle, out.handle, extra.map((e) => e.handle));
   stats.launched++;
   stats.routines++;
   setBuffer(item.root, out);
   made.push(item.root);
-  noteLaunch({ k: 'gemm', backend, shape: g.shape, bufs: [out, a, b], made: item.root });
+  noteLaunch({ k: 'gemm', backend, shape: g.shape, bufs: [out, a, b, ...extra], made: item.root });
 }
 
 /** A launch, told to whoever records: jit's tape (a tape step is this less `rands` and `made`) and a cacheable realize's plan. */
@@ -911,7 +914,10 @@ function replayPlan(structure: Structure, roots: readonly Node[]): boolean {
           step.bufs.map((s) => at(s).handle),
           step.rands.length ? drawsOf(structure, step.rands) : step.vars,
         );
-      } else step.backend.routines!.gemm!.run(step.shape, at(step.bufs[1]!).handle, at(step.bufs[2]!).handle, at(out).handle);
+      } else {
+        const [, a, b, ...extra] = step.bufs.map((s) => at(s).handle);
+        step.backend.routines!.gemm!.run(step.shape, a!, b!, at(out).handle, extra);
+      }
       if (step.made !== null) {
         const n = structure.pending[step.made]!;
         setBuffer(n, at(out));

@@ -284,8 +284,14 @@ export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | reado
   });
   if (!createGraph) {
     const real = result.filter((t): t is Tensor => t !== null);
-    realize(real.map((t) => t.node));
-    real.forEach((t) => t._compact());
+    const roots = real.map((t) => t.node);
+    // realized together (they share their work), unless that needs a read out of a device without
+    // synchronous reads (webgpu → cpu): then they are returned lazy, and `await g.data()` (or
+    // `await g.realizeAsync()`) realizes each with the asynchronous read, as backward's promise does
+    if (!needsAsyncRead(roots)) {
+      realize(roots);
+      real.forEach((t) => t._compact());
+    }
   }
   if (!(opts.retainGraph ?? createGraph)) for (const fn of w.fns) fn.released = true;
   return result;

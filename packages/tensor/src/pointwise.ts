@@ -29,6 +29,7 @@ export function sign(x: Tensor): Tensor {
 }
 export const exp = (x: Tensor): Tensor => unaryFloat('ExpBackward0', x, D.exp);
 export const exp2 = (x: Tensor): Tensor => unaryFloat('Exp2Backward0', x, (n) => unaryNode('EXP2', n));
+export const expm1 = (x: Tensor): Tensor => unaryFloat('Expm1Backward0', x, (n) => unaryNode('EXPM1', n));
 export const log = (x: Tensor): Tensor => unaryFloat('LogBackward0', x, D.log);
 export const log1p = (x: Tensor): Tensor => unaryFloat('Log1PBackward0', x, (n) => D.withGradient(D.log1p(n), n, D.recip(D.add(D.c(1, n), n))));
 export const log2 = (x: Tensor): Tensor => unaryFloat('Log2Backward0', x, (n) => D.mul(D.log(n), D.c(Math.LOG2E, n)));

@@ -66,30 +66,36 @@ describe('fusion: exact kernel counts through explain()', () => {
     expect(values(y)).toEqual(xv.map((v, i) => Math.fround(Math.fround(Math.fround(v * bv[i % 3]!) + bv[i % 3]!) - 1)));
   });
 
-  it('softmax over a dim is exactly 3 kernels, each split explained', () => {
+  it('softmax over a dim is one row kernel on cpu: the row max, the sum of exps, then the outputs', () => {
     const x = data([4, 5]);
     for (const dim of [0, 1, -1]) {
       const ks = kernels(x.softmax(dim));
-      expect(ks).toHaveLength(3);
-      // max, then the sum of exps, each broadcast back over the axis it reduced
-      expect(ks[0]!.reductions).toBe(1);
-      expect(ks[1]!.reductions).toBe(1);
-      expect(ks[2]!.reductions).toBe(0);
-      for (const k of ks.slice(0, 2)) {
-        expect(k.reason).toMatch(/reduction result broadcast back over its reduced axes/);
-        expect(k.reason).toMatch(/the consumer needs all of it first/);
-      }
-      expect(ks[2]!.reason).toBe('output');
-      expect(ks[2]!.output).toBe('float32[4, 5]');
+      expect(ks).toHaveLength(1);
+      expect(ks[0]!.reductions).toBe(2);
+      expect(ks[0]!.reason).toBe('output');
+      expect(ks[0]!.output).toBe('float32[4, 5]');
+      // one thread per row: the max loop, the sum loop (keeping each exp in the output), the store loop
+      expect(ks[0]!.ir!.match(/ {2}for r\d+ < \d+:/g)).toHaveLength(3);
+      expect(ks[0]!.ir!.match(/EXP2/g)).toHaveLength(1);
     }
     const rows = x.softmax(1).sum(1);
     values(rows).forEach((v) => expect(v).toBeCloseTo(1, 6));
+    const xv = values(x);
+    const want = [0, 1, 2, 3].flatMap((i) => {
+      const row = xv.slice(5 * i, 5 * i + 5);
+      const m = Math.max(...row);
+      const e = row.map((v) => Math.exp(v - m));
+      const s = e.reduce((a, b) => a + b);
+      return e.map((v) => v / s);
+    });
+    values(x.softmax(1)).forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 6));
   });
 
   it('explain().toString() says why each kernel is its own', () => {
-    const text = torch.explain(data([2, 3]).softmax(1), { ir: false }).toString();
-    expect(text.split('\n')[0]).toBe('3 kernels');
-    expect(text.match(/why a kernel of its own: reduction result broadcast back/g)).toHaveLength(2);
+    // a transposed result leaves the row path: the reduction is computed first, into its own buffer
+    const text = torch.explain(data([2, 3]).sub(data([2, 3]).amax(1, true)).t(), { ir: false }).toString();
+    expect(text.split('\n')[0]).toBe('2 kernels');
+    expect(text.match(/why a kernel of its own: reduction result broadcast back/g)).toHaveLength(1);
     expect(text).toContain('why a kernel of its own: output');
   });
 

@@ -44,6 +44,25 @@ for (const op of Object.values(dist.ReduceOp)) {
   dist.allReduce(tr);
   out.allReduce_transposed = list(tr);
 }
+// the result reuses memory (the input's own computed buffer, in place; the previous version's
+// buffer): lazy values recorded before the collective still read the old contents
+{
+  const t = torch.arange(0, 4).float().add(rank); // computed, realized by the collective itself
+  const before = t.mul(10); // lazy, reads t's contents before the all-reduce
+  dist.allReduce(t);
+  const first = list(t);
+  const afterFirst = t.add(0.5); // lazy, reads the first result
+  t.copy_(torch.arange(0, 4).float().mul(rank + 1));
+  dist.allReduce(t); // into the first result's buffer, which this commit releases anyway
+  out.reuse = { before: list(before), first, afterFirst: list(afterFirst), second: list(t) };
+  // the same tensor all-reduced again and again holds a bounded number of buffers
+  const u = torch.ones(1000);
+  for (let i = 0; i < 3; i++) dist.allReduce(u, dist.ReduceOp.AVG);
+  const start = torch.memory();
+  for (let i = 0; i < 40; i++) dist.allReduce(u, dist.ReduceOp.AVG);
+  const end = torch.memory();
+  out.repeated = { value: u.sum().itemSync(), buffers: end.buffers - start.buffers, bytes: end.bytes - start.bytes };
+}
 // async all-reduce, work handle
 {
   const t = base();

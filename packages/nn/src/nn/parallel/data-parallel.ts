@@ -22,7 +22,10 @@ export interface DataParallelOptions {
  * `new nn.DataParallel(module, { deviceIds: ['cuda:0', 'cuda:1'] })`: `dp.forward(x)` runs a replica
  * of `module` on each device over its chunk of `x`; `loss.backward()` sums the replicas'
  * gradients into `module`'s parameters. Replicas are built per call (as PyTorch's), as lazy
- * graphs: the realizer runs each device's work on that device.
+ * graphs, except that a replica on webgpu or cuda is issued at once (its launches queued on its
+ * device), so it runs while the cpu replica is built and computed. A cpu replica gets no thread
+ * of its own: its kernels are already split over the cpu backend's worker pool (every core), so a
+ * second cpu replica would only queue for the same threads (measured: docs/PARALLELISM.md).
  */
 export class DataParallel<In extends unknown[] = [Tensor], Out = Tensor> extends Module<In, Out> {
   declare module: Module<In, Out>;
@@ -56,7 +59,12 @@ export class DataParallel<In extends unknown[] = [Tensor], Out = Tensor> extends
       const device = this.deviceIds[i]!;
       // parameters and buffers read as copies on the replica's device: ToCopyBackward0 sends their
       // gradients back to the originals, where the replicas' contributions add up
-      return withReplacedTensors(this.module as Module<unknown[], unknown>, (t) => t.to(device), () => this.module.forward(...(args as In)));
+      const out = withReplacedTensors(this.module as Module<unknown[], unknown>, (t) => t.to(device), () => this.module.forward(...(args as In)));
+      // a replica on a device with its own queue (webgpu, cuda) is issued now: its launches are
+      // queued and it runs while the next replicas are built and the cpu replica computes (left
+      // lazy, the gather's schedule would reach it only after the cpu replica's kernels)
+      if (device !== 'cpu' && readsSync(device, [src, ...inputs.filter(isTensor).map((t) => t.device)])) issue(out);
+      return out;
     });
     return gather(outs, this.outputDevice, this.dim) as Out;
   }
@@ -64,6 +72,26 @@ export class DataParallel<In extends unknown[] = [Tensor], Out = Tensor> extends
   override extraRepr(): string {
     return `device_ids=[${this.deviceIds.join(', ')}], output_device=${this.outputDevice}, dim=${this.dim}`;
   }
+}
+
+/**
+ * Whether a replica on `device` can be realized without an asynchronous read: it copies from
+ * `sources` (the module's device, the inputs' devices), and webgpu has no synchronous read.
+ */
+function readsSync(device: string, sources: readonly string[]): boolean {
+  return sources.every((d) => d === device || !d.startsWith('webgpu'));
+}
+
+/** Realizes the tensors of a replica's output (a tensor, or arrays of them) on their device. */
+function issue(out: unknown): void {
+  if (isTensor(out)) {
+    try {
+      out.realize();
+    } catch (e) {
+      // a lazy input computed from webgpu: left lazy, realized where the read can be awaited
+      if (!(e instanceof Error && /needs an asynchronous read/.test(e.message))) throw e;
+    }
+  } else if (Array.isArray(out)) for (const o of out) issue(o);
 }
 
 /**

@@ -1,17 +1,17 @@
 /**
- * How a flattened kernel is vectorized, and whether its reduction is split into chunks.
+ * The lane analysis behind vectorization (reduce-plan.ts decides with it which loop is vectorized).
  *
- * Vectorizing runs four consecutive values of one loop variable (the lane variable) at once:
- * either gid (four outputs per step, each lane doing exactly what the scalar code does, so
- * results are bit-identical) or the ridx of an innermost reduction loop (four partial
+ * Vectorizing runs `width` consecutive values of one loop variable (the lane variable) at once:
+ * either gid (`width` outputs per step, each lane doing exactly what the scalar code does, so
+ * results are bit-identical) or the ridx of an innermost reduction loop (`width` partial
  * accumulators per output, combined at the end: a different summation order, within float
- * rounding). Per value, the analysis says whether it is the same in every lane (uniform), an
+ * rounding, except for order-free combines: max, integer add and mul). Per value, the analysis says whether it is the same in every lane (uniform), an
  * integer `base + stride·lane` (affine: contiguous loads when the stride is 1), or varies
  * arbitrarily (vector). Only values held in 32-bit lanes vectorize (float32 and the narrow ints);
  * kernels computing in float64 or int64 stay scalar.
  */
 import type { DType } from '@fusor/ir';
-import { loopsOf, workPerGid, type Acc, type FlatKernel, type Instr, type Value } from './flatten.js';
+import type { Acc, Instr, Value } from './flatten.js';
 
 export type Lane =
   /** The same in every lane; `align`: a known divisor of the value. */
@@ -20,10 +20,6 @@ export type Lane =
   | { readonly k: 'A'; readonly stride: number; readonly align: number }
   /** Anything else. */
   | { readonly k: 'V' };
-
-export const WIDTH = 4;
-/** Most vectors per step of gid vectorization (each copy four more outputs sharing the step's uniform loads). */
-export const MAX_COPIES = 4;
 
 const LANE_DTYPES: ReadonlySet<DType> = new Set(['float32', 'int32', 'int16', 'int8', 'uint8', 'bool']);
 
@@ -46,7 +42,7 @@ function uniformAlign(v: Value): number {
  * Lane classes for the values of `region` (values outside it are uniform), varying with
  * `laneVar` over `width` lanes (a step starts at a multiple of `width`).
  */
-export function classify(region: readonly Instr[], laneVar: Value, width = WIDTH): Map<Value, Lane> {
+export function classify(region: readonly Instr[], laneVar: Value, width: number): Map<Value, Lane> {
   const lanes = new Map<Value, Lane>();
   lanes.set(laneVar, { k: 'A', stride: 1, align: width });
   const of = (v: Value): Lane => lanes.get(v) ?? { k: 'U', align: uniformAlign(v) };
@@ -101,13 +97,13 @@ function laneOf(v: Value, args: readonly Lane[], width: number): Lane {
 }
 
 /** Loads by how they read lanes. */
-interface LoadCounts {
+export interface LoadCounts {
   contiguous: number;
   uniform: number;
   gathered: number;
 }
 
-function countLoads(region: readonly Instr[], lanes: ReadonlyMap<Value, Lane>): LoadCounts {
+export function countLoads(region: readonly Instr[], lanes: ReadonlyMap<Value, Lane>): LoadCounts {
   const n: LoadCounts = { contiguous: 0, uniform: 0, gathered: 0 };
   for (const v of valuesOf(region)) {
     if (v.kind !== 'load') continue;
@@ -129,7 +125,7 @@ export function valuesOf(instrs: readonly Instr[]): Value[] {
   return out;
 }
 
-function accsOf(instrs: readonly Instr[]): Acc[] {
+export function accsOf(instrs: readonly Instr[]): Acc[] {
   const out: Acc[] = [];
   for (const i of instrs) {
     if (i.k === 'update') out.push(i.acc);
@@ -139,7 +135,7 @@ function accsOf(instrs: readonly Instr[]): Acc[] {
 }
 
 /** Whether every value of a region (operands, stored and accumulated values, accumulators) can live in 32-bit lanes. */
-function laneable(region: readonly Instr[]): boolean {
+export function laneable(region: readonly Instr[]): boolean {
   // values form a DAG (shared subexpressions): each is checked once, or the walk is exponential
   const checked = new Set<Value>();
   const ok = (v: Value): boolean => {
@@ -165,74 +161,3 @@ function laneable(region: readonly Instr[]): boolean {
   });
 }
 
-export type Plan =
-  | { readonly mode: 'scalar' }
-  /** 4·copies gids per step. */
-  | { readonly mode: 'gid'; readonly lanes: ReadonlyMap<Value, Lane>; readonly copies: number }
-  /** Four iterations of `loop` per step, with partial accumulators. */
-  | { readonly mode: 'inner'; readonly loop: Extract<Instr, { k: 'loop' }>; readonly lanes: ReadonlyMap<Value, Lane> };
-
-/** The vectorization of a kernel (scalar when `simd` is off or nothing qualifies). */
-export function planSimd(flat: FlatKernel, simd: boolean): Plan {
-  if (!simd) return { mode: 'scalar' };
-  let gidPlan: { lanes: Map<Value, Lane>; loads: LoadCounts; copies: number } | undefined;
-  if (flat.kernel.size >= WIDTH && laneable(flat.body)) {
-    const lanes = classify(flat.body, flat.gid);
-    gidPlan = { lanes, loads: countLoads(flat.body, lanes), copies: 1 };
-    // a reduction per output: more outputs per step share each uniform load (a matmul's row of a)
-    // and use whole cache lines of the contiguous ones, as long as the lanes classify the same
-    if (flat.body.some((i) => i.k === 'loop')) {
-      for (let copies = MAX_COPIES; copies > 1 && gidPlan.copies === 1; copies /= 2) {
-        if (flat.kernel.size < WIDTH * copies) continue;
-        const wide = classify(flat.body, flat.gid, WIDTH * copies);
-        const loads = countLoads(flat.body, wide);
-        if (JSON.stringify(loads) === JSON.stringify(gidPlan.loads)) gidPlan = { lanes: wide, loads, copies };
-      }
-    }
-  }
-  let innerPlan: { loop: Extract<Instr, { k: 'loop' }>; lanes: Map<Value, Lane>; loads: LoadCounts } | undefined;
-  // a loop that stores (a scan or scatter walking its fiber) may read back an earlier iteration's
-  // store: its iterations run in order, never four at once
-  const innermost = loopsOf(flat.body).filter((l) => !l.body.some((i) => i.k === 'loop' || i.k === 'store') && l.n >= 2 * WIDTH && laneable(l.body));
-  const longest = innermost.sort((a, b) => b.n - a.n)[0];
-  if (longest) {
-    const lanes = classify(longest.body, longest.ridx);
-    innerPlan = { loop: longest, lanes, loads: countLoads(longest.body, lanes) };
-  }
-  if (gidPlan && gidPlan.loads.gathered === 0) return { mode: 'gid', lanes: gidPlan.lanes, copies: gidPlan.copies };
-  if (innerPlan && innerPlan.loads.gathered === 0) return { mode: 'inner', loop: innerPlan.loop, lanes: innerPlan.lanes };
-  if (gidPlan) return { mode: 'gid', lanes: gidPlan.lanes, copies: gidPlan.copies };
-  if (innerPlan) return { mode: 'inner', loop: innerPlan.loop, lanes: innerPlan.lanes };
-  return { mode: 'scalar' };
-}
-
-/**
- * A reduction with few outputs and a long loop is split into chunks of its outermost loop, each
- * computing partial accumulators, combined in chunk order by a second pass: that is what lets
- * `x.sum()` use every thread. The decision depends only on the kernel, never on the thread
- * count, so results do not change with the number of threads.
- */
-export interface Split {
-  /** Chunk c covers iterations [bounds[c], bounds[c + 1]) of the outer loop. */
-  readonly bounds: readonly number[];
-  readonly loop: Extract<Instr, { k: 'loop' }>;
-}
-
-const SPLIT_MAX_OUTPUTS = 32;
-const SPLIT_MIN_WORK = 1 << 16;
-const SPLIT_MAX_CHUNKS = 64;
-
-export function planSplit(flat: FlatKernel): Split | undefined {
-  const loops = flat.body.filter((i): i is Extract<Instr, { k: 'loop' }> => i.k === 'loop');
-  if (loops.length !== 1 || flat.kernel.size >= SPLIT_MAX_OUTPUTS) return undefined;
-  const loop = loops[0]!;
-  if (flat.accs.length === 0 || flat.accs.some((a) => !accsOf(loop.body).includes(a))) return undefined;
-  if (flat.kernel.size * workPerGid(flat.body) < SPLIT_MIN_WORK) return undefined;
-  const chunks = Math.min(SPLIT_MAX_CHUNKS, Math.floor(loop.n / WIDTH));
-  if (chunks < 2) return undefined;
-  const bounds: number[] = [];
-  // chunk starts are multiples of the vector width, so a vectorized outer loop stays aligned
-  for (let c = 0; c < chunks; c++) bounds.push(Math.floor((c * loop.n) / chunks / WIDTH) * WIDTH);
-  bounds.push(loop.n);
-  return { bounds, loop };
-}

@@ -1,11 +1,11 @@
 /**
- * Kernel IR as the WebAssembly renderer wants it: every expression becomes one value, computed
+ * Kernel IR with its values hoisted: every expression becomes one value, computed
  * once (equal expressions share it) at the outermost loop level where its inputs exist, so
  * loop-invariant index math and loads move out of reduction loops, and gid-invariant ones out
  * of the kernel's loop. Values no store or update needs are dropped.
  */
 import type { DType, ReduceKind } from '@fusor/ir';
-import type { AluOp, Expr, Kernel, Stmt } from '@fusor/compiler';
+import type { AluOp, Expr, Kernel, Stmt } from './kernel-ir.js';
 
 export type ValueKind = 'const' | 'gid' | 'ridx' | 'var' | 'acc' | 'load' | 'alu' | 'cast' | 'bitcast' | 'rand';
 
@@ -55,10 +55,6 @@ export interface FlatKernel {
   readonly body: Instr[];
   readonly gid: Value;
   readonly accs: readonly Acc[];
-}
-
-export class Unsupported extends Error {
-  override name = 'Unsupported';
 }
 
 export function flatten(kernel: Kernel): FlatKernel {
