@@ -23,6 +23,26 @@ interface Native {
   readonly library: string;
   readonly sgemm: CGemm;
   readonly dgemm: CGemm;
+  /** OpenBLAS's thread count setter and its count at load, where the library is OpenBLAS. */
+  readonly setThreads?: (n: number) => void;
+  readonly threads?: number;
+}
+
+/**
+ * Products smaller than this (m·n·k of one call) run on one library thread. OpenBLAS splits
+ * calls from about 2¹⁸ multiply-adds; on small ones (a convolution's per-sample products, 64
+ * calls a step) its helper threads cost more in wake-ups than they save, and they then spin
+ * (sched_yield) for a while after each call, competing for the cores with the cpu backend's own
+ * worker threads, which run the kernels between the products.
+ */
+const SERIAL_BELOW = 1 << 22;
+let threadsNow: number | undefined;
+
+function threadsFor(lib: Native, work: number): void {
+  if (!lib.setThreads || lib.threads === undefined) return;
+  const want = work < SERIAL_BELOW ? 1 : lib.threads;
+  if (want !== threadsNow) lib.setThreads(want);
+  threadsNow = want;
 }
 
 export interface BlasOptions {
@@ -110,7 +130,8 @@ function load(): Native | null {
       const lib = koffi.load(file);
       const proto = (t: string, f: string): string =>
         `void cblas_${f}gemm(int order, int transA, int transB, int m, int n, int k, ${t} alpha, const ${t} *a, int lda, const ${t} *b, int ldb, ${t} beta, ${t} *c, int ldc)`;
-      native = { library: file, sgemm: lib.func(proto('float', 's')), dgemm: lib.func(proto('double', 'd')) };
+      native = { library: file, sgemm: lib.func(proto('float', 's')), dgemm: lib.func(proto('double', 'd')), ...openblasThreads(lib) };
+      threadsNow = native.threads;
       return native;
     } catch (e) {
       tried.push(`${file}: ${(e as Error).message.replace(/^Failed to load shared library: /, '')}`);
@@ -118,6 +139,17 @@ function load(): Native | null {
   }
   failure = `no BLAS with cblas_sgemm found (${tried.join('; ')})`;
   return null;
+}
+
+/** OpenBLAS's thread count controls, or nothing for another library. */
+function openblasThreads(lib: { func(proto: string): CGemm }): Pick<Native, 'setThreads' | 'threads'> {
+  try {
+    const set = lib.func('void openblas_set_num_threads(int n)');
+    const get = lib.func('int openblas_get_num_threads()') as unknown as () => number;
+    return { setThreads: (n) => set(n), threads: get() };
+  } catch {
+    return {};
+  }
 }
 
 /** How a cblas row-major call reads one matrix: as stored (row-major, ld) or transposed (ld), or not at all. */
@@ -172,6 +204,7 @@ export const blasGemm: GemmRoutine<FloatBuffer> = {
     const call = g.dtype === 'float32' ? lib.sgemm : lib.dgemm;
     const [x, y] = p.swap ? [b.data as Floats, a.data as Floats] : [a.data as Floats, b.data as Floats];
     const out = c.data as Floats;
+    threadsFor(lib, p.m * p.n * p.k);
     // one library call per index of the batch loops
     forEachBatch(g.batch, { a: g.a.offset, b: g.b.offset, c: g.c.offset }, (oa, ob, oc) => {
       const [ox, oy] = p.swap ? [ob, oa] : [oa, ob];

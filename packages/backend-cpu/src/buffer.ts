@@ -43,6 +43,31 @@ export function heap(): Heap {
  */
 const BALLAST_MIN = 1 << 20;
 
+/**
+ * Ballast of released buffers, by size, for the next buffers of that size: a training step frees
+ * and reallocates the same few large temps every step, and a fresh ArrayBuffer is zero-filled by
+ * the allocator (the malloc arena reuses freed pages), which cost more than the kernels that fill
+ * some of them. A buffer collected as garbage takes its ballast with it, as before.
+ */
+const spareBallast = new Map<number, ArrayBuffer[]>();
+let spareBytes = 0;
+const SPARE_MAX = 64 << 20;
+
+function takeBallast(bytes: number): ArrayBuffer {
+  const spare = spareBallast.get(bytes)?.pop();
+  if (!spare) return new ArrayBuffer(bytes);
+  spareBytes -= bytes;
+  return spare;
+}
+
+function keepBallast(b: ArrayBuffer): void {
+  if (spareBytes + b.byteLength > SPARE_MAX) return;
+  let list = spareBallast.get(b.byteLength);
+  if (!list) spareBallast.set(b.byteLength, (list = []));
+  list.push(b);
+  spareBytes += b.byteLength;
+}
+
 export class CpuBuffer implements BackendBuffer {
   private view: Storage;
   private generation: number;
@@ -58,7 +83,7 @@ export class CpuBuffer implements BackendBuffer {
   ) {
     this.view = view;
     this.generation = theHeap?.generation ?? 0;
-    if (ptr >= 0 && view.byteLength >= BALLAST_MIN) this.ballast = new ArrayBuffer(view.byteLength);
+    if (ptr >= 0 && view.byteLength >= BALLAST_MIN) this.ballast = takeBallast(view.byteLength);
   }
 
   /** The contents as a typed array (a view of the heap: valid until the buffer is freed). */
@@ -80,6 +105,7 @@ export class CpuBuffer implements BackendBuffer {
   release(): void {
     if (this.freed) return;
     this.freed = true;
+    if (this.ballast) keepBallast(this.ballast);
     this.ballast = undefined;
     if (this.ptr >= 0) heap().release(this.ptr, this.bytes);
   }

@@ -1290,6 +1290,12 @@ def nn():
     case('indices', 'maxPool2d', [T([2, 2, 5, 5])], {'kw': {'kernelSize': 3, 'stride': 2, 'padding': 1, 'returnIndices': True}})
     case('unbatched', 'maxPool2d', [T([2, 4, 4])], {'kw': {'kernelSize': 2, 'stride': 1}})
     case('neg_inf', 'maxPool2d', [T([1, 1, 2, 2], data=[-INF, -INF, -INF, 1])], {'kw': {'kernelSize': 2, 'padding': 1}})
+    # windows that tile the input (stride = kernel): fusor reads them as a view, no window table
+    with own_stream('maxPool2d/tiles'):
+        case('tiles_crop', 'maxPool2d', [T([2, 2, 5, 7])], {'kw': {'kernelSize': 2}})
+        case('tiles_indices', 'maxPool2d', [T([1, 2, 4, 9])], {'kw': {'kernelSize': [2, 3], 'returnIndices': True}})
+        case('tiles_ties', 'maxPool2d', [T([1, 1, 4, 4], data=[0, 0, 1, 1, 0, 0, 1, 1, 2, -1, 0, 0, 2, 2, 0, 0])], {'kw': {'kernelSize': 2, 'returnIndices': True}})
+        case('tiles_crop', 'avgPool2d', [T([1, 2, 6, 5])], {'kw': {'kernelSize': 2}})
     case('strided_input', 'maxPool2d', [T([1, 2, 4, 8], view='step')], {'kw': {'kernelSize': 2}})
     case('basic', 'maxPool1d', [T([2, 3, 7])], {'kw': {'kernelSize': 3, 'stride': 2, 'padding': 1}})
     case('basic', 'avgPool2d', [T([2, 2, 4, 4])], {'kw': {'kernelSize': 2}})

@@ -7,6 +7,7 @@ import {
   binaryNode,
   castNode,
   constNode,
+  dataNode,
   detachNode,
   expandNode,
   flipNode,
@@ -24,7 +25,7 @@ import { bindArgs, boolArg, intTuple, type CallArgs, type IntOrTuple } from './a
 import { DTYPE_TITLE } from './elementwise.js';
 import { record, recordView, type Tensor } from './tensor.js';
 import { normDim } from './views.js';
-import { outSize, slidingWindows, windowAxis, windowPositions } from './windows.js';
+import { outSize, slidingWindows, windowAxis, windowPositions, windowsTile } from './windows.js';
 
 const fmt = (s: readonly number[]): string => `[${s.join(', ')}]`;
 
@@ -58,7 +59,10 @@ export type AvgPoolArgs = CallArgs<
 >;
 
 interface Geometry {
+  /** The input as [1, N·C, S...]: batch and channels are one axis to the window kernels (less index math). */
   readonly x: Node;
+  /** [N, C]: the output's leading axes. */
+  readonly lead: readonly [number, number];
   readonly unbatched: boolean;
   readonly k: number[];
   readonly s: number[];
@@ -85,13 +89,15 @@ function geometry(fn: string, nd: number, input: Tensor, a: Record<string, unkno
   p.forEach((pp, i) => {
     if (pp < 0 || pp * 2 > k[i]!) throw new RangeError(`pad should be at most half of kernel size, but got pad=${pp} and kernel_size=${k[i]}`);
   });
-  const x = input.ndim === nd + 1 ? reshapeNode(input.node, [1, ...input.shape]) : input.node;
-  const spatial = x.shape.slice(2);
+  const batched = input.ndim === nd + 1 ? reshapeNode(input.node, [1, ...input.shape]) : input.node;
+  const spatial = batched.shape.slice(2);
   const out = spatial.map((sz, i) => outSize(sz, k[i]!, s[i]!, p[i]!, d[i]!, ceil));
   if (out.some((o) => o < 1)) {
-    throw new ShapeError(`Given input size: (${[x.shape[1], ...spatial].join('x')}). Calculated output size: (${[x.shape[1], ...out].join('x')}). Output size is too small`);
+    throw new ShapeError(`Given input size: (${[batched.shape[1], ...spatial].join('x')}). Calculated output size: (${[batched.shape[1], ...out].join('x')}). Output size is too small`);
   }
-  return { x, unbatched: input.ndim === nd + 1, k, s, p, d, out };
+  const lead = [batched.shape[0]!, batched.shape[1]!] as const;
+  const x = reshapeNode(batched, [1, lead[0] * lead[1], ...spatial]);
+  return { x, lead, unbatched: input.ndim === nd + 1, k, s, p, d, out };
 }
 
 /** The far-side padding that gives exactly `out` windows (more than p in ceil mode; negative crops). */
@@ -112,16 +118,24 @@ function maxPoolNd(nd: number, fn: string, input: Tensor, args: readonly unknown
   const m = D.maxAxes(win, kAxes);
   // the flat input index of each window element; the first maximum (a NaN counts as one) is the
   // window's argmax, and the output is the element there, so the gradient goes to that one
-  // element as in PyTorch (not split among ties)
+  // element as in PyTorch (not split among ties). Where the windows tile the input and no indices
+  // are returned, the offset within the window orders its elements the same way, with no table.
   const spatial = g.x.shape.slice(2);
   const flat = spatial.reduce((p, v) => p * v, 1);
-  const idx = expandNode(reshapeNode(windowPositions(spatial, g.k, g.s, g.d, g.p, hi, g.x.device), [1, 1, ...win.shape.slice(2)]), win.shape);
+  const kk = g.k.reduce((p, v) => p * v, 1);
+  const positions =
+    !withIndices && windowsTile(spatial, g.k, g.s, g.d, g.p, g.out)
+      ? reshapeNode(arangeNode(0, 1, kk, 'int32', g.x.device), [...g.k, ...g.out.map(() => 1)])
+      : windowPositions(spatial, g.k, g.s, g.d, g.p, hi, g.x.device);
+  const idx = expandNode(reshapeNode(positions, [1, 1, ...positions.shape]), win.shape);
   const real = D.not(D.lt(idx, D.c(0, idx)));
   const hit = D.and(real, D.or(D.eq(win, expandNode(detachNode(m), win.shape)), D.isnan(win)));
   const first = D.neg(D.maxAxes(D.where(hit, D.neg(idx), D.c(-flat, idx)), kAxes));
   const picked = D.where(D.eq(idx, expandNode(first, win.shape)), win, D.c(0, win));
-  const value = isFloat(win.dtype) ? D.sumAxes(picked, kAxes) : m;
-  const outShape = [...value.shape.slice(0, 2), ...g.out];
+  // the forward reads the maximum; the gradient goes through the picked element (a DATA node:
+  // the sum over the window is history only, never computed)
+  const value = isFloat(win.dtype) ? dataNode(m, D.sumAxes(picked, kAxes)) : m;
+  const outShape = [...g.lead, ...g.out];
   const values = record(`MaxPool${nd}DWithIndicesBackward0`, finish(g, reshapeNode(value, outShape)), [input]);
   if (!withIndices) return values;
   const indices = record('', finish(g, castNode(reshapeNode(first, outShape), 'int64')), [], false);
@@ -154,7 +168,7 @@ function avgPoolNd(nd: number, fn: string, input: Tensor, args: readonly unknown
   const hi = g.x.shape.slice(2).map((size, i) => farPad(g, i, size));
   const win = slidingWindows(g.x, g.k, g.s, g.d, g.p, hi); // [N, C, k..., out...]
   const sum = D.sumAxes(win, g.k.map((_, i) => 2 + i));
-  const outShape = [...sum.shape.slice(0, 2), ...g.out];
+  const outShape = [...g.lead, ...g.out];
   let count: Node;
   if (typeof divisor === 'number') count = constNode(divisor, g.x.dtype, outShape, g.x.device);
   else {

@@ -42,7 +42,7 @@ const MAX_TABLES = 128;
 interface WindowTables {
   /** [K·L]: the flat input position window element (k, o) reads, −1 in the padding. */
   readonly read: Node;
-  /** [K·P]: for kernel offset k and input position p, the window o that reads p at offset k, or −1. */
+  /** [K·P]: for kernel offset k and input position p, the element k·L + o of the window o that reads p at offset k, or −1. */
   readonly readBy: Node;
 }
 
@@ -93,7 +93,8 @@ function windowTables(
     }
     read[e] = flat;
     // for a fixed offset, distinct windows read distinct positions: the inverse is a function
-    if (flat >= 0) readBy[Math.floor(e / ll) * pp + flat] = e % ll;
+    // (to the window element's flat position e = offset·L + window, so col2im adds no offset)
+    if (flat >= 0) readBy[Math.floor(e / ll) * pp + flat] = e;
     for (let j = 2 * nd - 1; j >= 0; j--) {
       if (++at[j]! < dims[j]!) break;
       at[j] = 0;
@@ -116,6 +117,36 @@ function outputCounts(spatial: readonly number[], k: readonly number[], s: reado
     const len = size === 0 ? 0 : (size - 1) * (spread?.[i] ?? 1) + 1;
     return Math.max(0, Math.floor((len + lo[i]! + hi[i]! - d[i]! * (k[i]! - 1) - 1) / s[i]!) + 1);
   });
+}
+
+/**
+ * Whether the windows tile the input: stride = kernel size, no dilation, padding or spread, and
+ * the windows inside it (a far-side remainder no window reads is cropped).
+ */
+export function windowsTile(
+  spatial: readonly number[],
+  k: readonly number[],
+  s: readonly number[],
+  d: readonly number[],
+  lo: readonly number[],
+  o: readonly number[],
+  spread: readonly number[] = k.map(() => 1),
+): boolean {
+  return k.every((kk, i) => s[i] === kk && (d[i] === 1 || kk === 1) && lo[i] === 0 && spread[i] === 1 && o[i]! * kk <= spatial[i]!);
+}
+
+/**
+ * Tiling windows as movement ops: x[B..., o·k...] → [B..., o, k, ...] → [B..., k..., o...]. No
+ * table: the kernels that read them index the input directly, and their gradient is the inverse
+ * permutation (pooling's usual case, MaxPool2d(2) on an even size).
+ */
+function tiles(x: Node, k: readonly number[], o: readonly number[]): Node {
+  const lead = x.ndim - k.length;
+  const b = x.shape.slice(0, lead);
+  const cropped = shrinkNode(x, x.shape.map((dim, i): Pair => (i < lead ? [0, dim] : [0, o[i - lead]! * k[i - lead]!])));
+  const split = reshapeNode(cropped, [...b, ...o.flatMap((v, i) => [v, k[i]!])]);
+  const order = [...b.map((_, i) => i), ...k.map((_, i) => lead + 2 * i + 1), ...o.map((_, i) => lead + 2 * i)];
+  return permuteNode(split, order);
 }
 
 /**
@@ -151,13 +182,16 @@ export function slidingWindows(
   const ll = o.reduce((a, v) => a * v, 1);
   const pp = spatial.reduce((a, v) => a * v, 1);
   if (kk * ll === 0 || pp === 0 || b.includes(0)) return constNode(fill, x.dtype, shape, x.device);
+  if (windowsTile(spatial, k, s, d, lo, o, spread)) return tiles(x, k, o);
   const { read, readBy } = windowTables(spatial, k, s, d, lo, o, spread, x.device);
-  const flat = reshapeNode(x, [...b, pp]);
-  const index = expandNode(reshapeNode(read, [...b.map(() => 1), kk * ll]), [...b, kk * ll]);
-  const value = reshapeNode(gatherNode(flat, index, lead), [...b, kk, ll]);
-  const inverse = expandNode(reshapeNode(readBy, [...b.map(() => 1), kk, pp]), [...b, kk, pp]);
-  const spreadOut = expandNode(reshapeNode(flat, [...b, 1, pp]), [...b, kk, pp]);
-  const history = scatterNode(constNode(0, x.dtype, [...b, kk, ll], x.device), inverse, spreadOut, lead + 1, 'add');
+  // the leading axes as one: the kernels' index math then splits the position once, not per axis
+  const bb = b.reduce((a, v) => a * v, 1);
+  const flat = reshapeNode(x, [bb, pp]);
+  const index = expandNode(reshapeNode(read, [1, kk * ll]), [bb, kk * ll]);
+  const value = reshapeNode(gatherNode(flat, index, 1), [bb, kk, ll]);
+  const inverse = expandNode(reshapeNode(readBy, [1, kk * pp]), [bb, kk * pp]);
+  const spreadOut = reshapeNode(expandNode(reshapeNode(flat, [bb, 1, pp]), [bb, kk, pp]), [bb, kk * pp]);
+  const history = reshapeNode(scatterNode(constNode(0, x.dtype, [bb, kk * ll], x.device), inverse, spreadOut, 1, 'add'), [bb, kk, ll]);
   let win = dataNode(value, history);
   // the gather reads 0 at index −1: another fill is put there
   if (fill !== 0) {

@@ -58,13 +58,15 @@ describe('conv2d lowers to im2col + the GEMM routine', () => {
     expect(kernels.find((k) => k.ops.includes('GATHER'))!.output).toBe('float32[2, 8, 3, 3, 10, 10]');
   });
 
-  it('maxPool2d backward: the argmax (its window max hoisted into it), a mask kernel and one gathering kernel, whatever the overlap', () => {
-    for (const [k, s] of [[2, 2], [3, 2]] as const) {
+  it('maxPool2d backward: the argmax (its window max hoisted into it), a mask kernel and one gathering kernel when windows overlap; argmax and one elementwise kernel, no gather, when they tile', () => {
+    for (const [k, s, count, gathers] of [[2, 2, 2, false], [3, 2, 3, true]] as const) {
       const x = fresh(2, 4, 9, 9).requiresGrad_();
       const [gx] = torch.autograd.grad([torch.maxPool2d(x, k, s).mul(2).sum()], [x], { createGraph: true });
       const kernels = torch.explain(gx!, { ir: false }).kernels;
-      expect(kernels.length).toBe(3);
-      expect(kernels.flatMap((kk) => kk.ops)).not.toContain('SCATTER');
+      expect(kernels.length).toBe(count);
+      const ops = kernels.flatMap((kk) => kk.ops);
+      expect(ops).not.toContain('SCATTER');
+      expect(ops.includes('GATHER')).toBe(gathers);
     }
   });
 
