@@ -84,7 +84,18 @@ interface Trace {
   readonly rng: { readonly seed: number; readonly offset: number; readonly drawn: number };
   /** The step's index bounds checks: their errors, in the order of the checks output beside the result. */
   readonly checks: readonly ((value: number) => Error)[];
+  /** The `.grad`s the last replay made, with the tensor each was given to. */
+  made?: readonly (readonly [owner: Tensor, grad: Tensor])[];
 }
+
+/**
+ * A replay that makes new `.grad`s (the step ran with them null: `zeroGrad({ setToNone: true })`,
+ * PyTorch's default) writes them to new buffers. Those the previous replay made and no tensor
+ * holds as `.grad` any more are freed first: a loop that never yields to the event loop never
+ * lets the collector free them, and each step would keep its gradients forever.
+ */
+const DROPPED_GRAD =
+  'this gradient was made by a torch.jit replay and freed at the next replay, once no tensor held it as .grad (zeroGrad({ setToNone: true }) or p.grad = null): clone() it to keep it';
 
 /** One call's arguments: the tensors in order, and a key of everything a trace depends on. */
 interface Signature {
@@ -349,6 +360,7 @@ function wrap(buf: DeviceBuffer, like: Like): Tensor {
 }
 
 function replay(t: Trace, inputs: readonly Tensor[]): unknown {
+  for (const [owner, grad] of t.made ?? []) if (owner._grad !== grad) grad._dispose(DROPPED_GRAD);
   const rec = t.recording;
   const bound: DeviceBuffer[] = new Array(rec.buffers.length);
   const oldNodes: Node[] = [];
@@ -395,6 +407,7 @@ function replay(t: Trace, inputs: readonly Tensor[]): unknown {
         return wrap(resolve(v.path, inputs).buf, v.like);
     }
   };
+  const made: (readonly [Tensor, Tensor])[] = [];
   for (const e of t.effects) {
     if (e.k === 'box') {
       const box = boxOf(e.path, inputs)!;
@@ -403,9 +416,13 @@ function replay(t: Trace, inputs: readonly Tensor[]): unknown {
       commitVersion(box, n);
       box.version += e.versions - 1;
     } else {
-      e.tensor._grad = valueNow(e.to);
+      const g = valueNow(e.to);
+      e.tensor._grad = g;
+      // only a gradient in a buffer of this replay's own: never an input or a state's storage
+      if (g && e.to.k === 'buffer' && t.binds[e.to.index]?.k === 'fresh') made.push([e.tensor, g]);
     }
   }
+  t.made = made;
   const build = (tpl: Template): unknown => {
     switch (tpl.k) {
       case 'value':

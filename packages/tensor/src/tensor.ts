@@ -197,6 +197,8 @@ export interface Box {
   fn: GradFn | null;
   /** Set by dispose(): the storage's memory is gone. */
   disposed: boolean;
+  /** Why it was disposed, when not by dispose() itself (the error a later use raises says so). */
+  disposedWhy?: string;
 }
 
 export const newBox = (node: Node): Box => ({ node, version: 0, prev: null, fn: null, disposed: false });
@@ -309,7 +311,7 @@ export class Tensor {
   get node(): Node {
     const b = this._box;
     tracing.current?.touchBox(b, this);
-    if (b.disposed) throw new DisposedError();
+    if (b.disposed) throw new DisposedError(b.disposedWhy);
     if (this._view === null && !this._detached) return b.node;
     const c = this._cache;
     if (c !== null && c.for === b.node) return c.node;
@@ -598,12 +600,18 @@ export class Tensor {
    * any later use raises. `using t = …` calls it at the end of the block.
    */
   dispose(): void {
+    this._dispose(DISPOSED);
+  }
+
+  /** @internal dispose(), saying why in the error a later use raises */
+  _dispose(why: string): void {
     const box = this._box;
     if (box.disposed) return;
     if (box.prev) release(box.prev, STALE_VERSION);
-    release(box.node, DISPOSED);
+    release(box.node, why);
     box.prev = null;
     box.disposed = true;
+    if (why !== DISPOSED) box.disposedWhy = why;
   }
 
   [Symbol.dispose](): void {
@@ -1373,8 +1381,8 @@ const DISPOSED = 'this tensor was disposed (dispose(), a `using` declaration or 
 /** Using a tensor after dispose(). */
 export class DisposedError extends Error {
   override name = 'DisposedError';
-  constructor() {
-    super(DISPOSED);
+  constructor(why: string = DISPOSED) {
+    super(why);
   }
 }
 
