@@ -139,6 +139,8 @@ if (!skip.has('epoch')) {
   out.epoch = {
     fusor: run(process.execPath, ['fusor-epoch.mjs'], blasEnv()),
     torch: torchOk === true ? run(PYTHON, ['torch_epoch.py', JSON.stringify({ threads: TORCH_THREADS })], blasEnv()) : { unavailable: torchOk },
+    // the forward pass and backward traced once by torch.jit and replayed (Adam eager), as a user may run it
+    'fusor (jit)': run(process.execPath, ['fusor-epoch.mjs', '--jit'], blasEnv()),
   };
 }
 if (!skip.has('indexing')) {
@@ -304,17 +306,19 @@ if (out.epoch) {
   const mem = (r) => (r ? `${r.min.toFixed(0)}–${r.max.toFixed(0)}` : '—');
   const cell = (r, side) => (r ? fmt(r.median_ms) : side?.unavailable ? 'not available' : side?.error ? 'failed' : '—');
   text += `\n\none training epoch (${fe?.data ?? te?.data ?? '?'}, ${fe?.steps ?? te?.steps ?? '?'} steps of batch ${fe?.batch ?? 64}, Adam; goal: torch / fusor ≥ 0.5, memory flat):\n`;
+  const fj = out.epoch['fusor (jit)']?.results?.epoch;
+  const row = (name, f, side) => [
+    name,
+    cell(f, side),
+    cell(te, out.epoch.torch),
+    f && te ? (te.median_ms / f.median_ms).toFixed(2) : '—',
+    mem(f?.device_mib),
+    mem(f?.rss_mib),
+    mem(te?.rss_mib),
+  ];
   text += render(
     ['case', 'fusor ms', 'torch ms', 'torch / fusor', 'fusor device MiB (min–max)', 'fusor RSS MiB', 'torch RSS MiB'],
-    [[
-      'epoch, CNN conv5-16·pool·conv5-32·pool·fc',
-      cell(fe, out.epoch.fusor),
-      cell(te, out.epoch.torch),
-      fe && te ? (te.median_ms / fe.median_ms).toFixed(2) : '—',
-      mem(fe?.device_mib),
-      mem(fe?.rss_mib),
-      mem(te?.rss_mib),
-    ]],
+    [row('epoch, CNN conv5-16·pool·conv5-32·pool·fc', fe, out.epoch.fusor), row('the same, fusor under jit (forward + backward)', fj, out.epoch['fusor (jit)'])],
   );
 }
 
