@@ -4,6 +4,8 @@
  * buffers and bytes after its first steps — counted by torch.memory(), not timed. Reads are
  * asynchronous so devices without synchronous reads run the same loop.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import * as torch from '@fusor/tensor';
 import type { Tensor } from '@fusor/tensor';
@@ -43,6 +45,22 @@ export function mlpStep(device: string, opts: { jit?: boolean } = {}): (s: numbe
   };
 }
 
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/**
+ * Lets the collector free what is already garbage (tensors an earlier test or step dropped, whose
+ * buffers FinalizationRegistry callbacks release) before a count: the loop's awaits let those
+ * callbacks run whenever the collector happens to run, so without this a count taken after the
+ * warm-up could include garbage the next collection frees, and the check would depend on its timing.
+ */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 4; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 0));
+  }
+}
+
 /** Registers the flat-memory checks for `device`: the loop eagerly and under jit. */
 export function runMemoryChecks(device: string, opts: { steps?: number; warmup?: number; timeout?: number } = {}): void {
   const steps = opts.steps ?? 1000;
@@ -54,8 +72,10 @@ export function runMemoryChecks(device: string, opts: { steps?: number; warmup?:
         const step = mlpStep(device, { jit });
         const losses: number[] = [];
         for (let s = 0; s < warmup; s++) losses.push(await step(s));
+        await settle();
         const warm = heldMemory();
         for (let s = warmup; s < warmup + steps; s++) losses.push(await step(s));
+        await settle();
         expect(heldMemory()).toEqual(warm);
         expect(losses.at(-1)!).toBeLessThan(losses[0]!);
       }, opts.timeout ?? 300_000);

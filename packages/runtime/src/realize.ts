@@ -626,8 +626,11 @@ function runItem(item: ScheduleItem, made: Node[]): DeviceBuffer | null {
 
 /** Computes every node in `roots` into a buffer, synchronously. */
 export function realize(roots: readonly Node[]): void {
-  const structure = plansCacheable() ? structureOf(roots) : null;
+  const cacheable = plansCacheable();
+  const structure = cacheable ? structureOf(roots) : null;
   if (structure && replayPlan(structure, roots)) return releaseGraph(structure);
+  // a realize that keeps no plan (a jit trace, a kernel observer) lets go of its graph all the same
+  const graph = structure ?? structureOf(roots);
   const made: Node[] = [];
   const steps: RecordedStep[] | null = structure ? [] : null;
   recording = steps;
@@ -645,7 +648,7 @@ export function realize(roots: readonly Node[]): void {
   }
   if (structure && steps) storePlan(structure, steps, roots);
   finish(roots, made);
-  if (structure) releaseGraph(structure);
+  if (graph) releaseGraph(graph);
 }
 
 /** Computes every node in `roots` into a buffer; copies from asynchronous devices are awaited. */
@@ -664,6 +667,7 @@ export async function realizeHeld(roots: readonly Node[], hold = true): Promise<
     releaseGraph(structure);
     return hold ? pinRoots(roots) : [];
   }
+  const graph = structure ?? structureOf(roots);
   inflight++;
   try {
     for (const item of plan(roots)) {
@@ -674,7 +678,7 @@ export async function realizeHeld(roots: readonly Node[], hold = true): Promise<
     inflight--;
   }
   finish(roots, made);
-  if (structure) releaseGraph(structure);
+  if (graph) releaseGraph(graph);
   return hold ? pinRoots(roots) : [];
 }
 
