@@ -44,6 +44,17 @@ function label(ctx: CanvasRenderingContext2D, text: string, x: number, y: number
 }
 
 /** Loss per step, one line per series, y on a log10 scale with a gridline per decade. */
+/** A horizontal grid line at value `y` (already in pixels) across the plot, labelled on the left. */
+function gridRow(ctx: CanvasRenderingContext2D, pad: { readonly l: number }, pw: number, y: number, text: string): void {
+  const py = Math.round(y) + 0.5;
+  ctx.strokeStyle = GRID;
+  ctx.beginPath();
+  ctx.moveTo(pad.l, py);
+  ctx.lineTo(pad.l + pw, py);
+  ctx.stroke();
+  label(ctx, text, pad.l - 6, py, 'right', 'middle');
+}
+
 export function drawLoss(canvas: HTMLCanvasElement, series: readonly Series[], steps: number): void {
   const { ctx, w, h } = setup(canvas);
   const pad = { l: 54, r: 14, t: 14, b: 34 };
@@ -58,13 +69,7 @@ export function drawLoss(canvas: HTMLCanvasElement, series: readonly Series[], s
 
   ctx.lineWidth = 1;
   for (let d = lo; d <= hi; d++) {
-    const y = Math.round(Y(10 ** d)) + 0.5;
-    ctx.strokeStyle = GRID;
-    ctx.beginPath();
-    ctx.moveTo(pad.l, y);
-    ctx.lineTo(pad.l + pw, y);
-    ctx.stroke();
-    label(ctx, d >= 0 && d <= 3 ? String(10 ** d) : `1e${d}`, pad.l - 6, y, 'right', 'middle');
+    gridRow(ctx, pad, pw, Y(10 ** d), d >= 0 && d <= 3 ? String(10 ** d) : `1e${d}`);
   }
   const tick = steps > 100 ? 50 : steps > 20 ? 10 : 1;
   for (let i = 0; i <= steps; i += tick) {
@@ -138,13 +143,7 @@ export function drawFit(canvas: HTMLCanvasElement, xs: readonly number[], ys: re
   const Y = (y: number): number => pad.t + (ph * (1.25 - y)) / 2.5;
   ctx.lineWidth = 1;
   for (const v of [-1, 0, 1]) {
-    const y = Math.round(Y(v)) + 0.5;
-    ctx.strokeStyle = GRID;
-    ctx.beginPath();
-    ctx.moveTo(pad.l, y);
-    ctx.lineTo(pad.l + pw, y);
-    ctx.stroke();
-    label(ctx, String(v), pad.l - 6, y, 'right', 'middle');
+    gridRow(ctx, pad, pw, Y(v), String(v));
   }
   for (const v of [-1, -0.5, 0, 0.5, 1]) {
     const x = Math.round(X(v)) + 0.5;
@@ -189,13 +188,7 @@ export function drawAccuracy(canvas: HTMLCanvasElement, series: readonly PointSe
   const Y = (v: number): number => pad.t + ph * (1 - v);
   ctx.lineWidth = 1;
   for (let v = 0; v <= 1.0001; v += 0.25) {
-    const y = Math.round(Y(v)) + 0.5;
-    ctx.strokeStyle = GRID;
-    ctx.beginPath();
-    ctx.moveTo(pad.l, y);
-    ctx.lineTo(pad.l + pw, y);
-    ctx.stroke();
-    label(ctx, `${Math.round(v * 100)}%`, pad.l - 6, y, 'right', 'middle');
+    gridRow(ctx, pad, pw, Y(v), `${Math.round(v * 100)}%`);
   }
   ctx.strokeStyle = AXIS;
   ctx.strokeRect(pad.l + 0.5, pad.t + 0.5, pw, ph);

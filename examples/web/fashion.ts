@@ -10,7 +10,7 @@ import * as torch from '@fusor/tensor';
 import '@fusor/backend-webgpu'; // registers the webgpu backend
 import { data, nn, optim } from '@fusor/nn';
 import { drawAccuracy, drawLoss, drawSamples } from './chart.js';
-import { $, breathe, errorText } from './page.js';
+import { $, breathe, errorText, showState } from './page.js';
 
 const BATCH = 64;
 const LR = 1e-3;
@@ -24,11 +24,7 @@ type State = 'loading' | 'idle' | 'running' | 'done' | 'error';
 let stopRequested = false;
 
 function setState(state: State, message: string): void {
-  document.body.dataset['state'] = state;
-  const status = $('status');
-  status.dataset['state'] = state;
-  status.textContent = message;
-  const busy = state === 'running' || state === 'loading';
+  const busy = showState(state, message);
   $<HTMLButtonElement>('run-train').disabled = busy || !subset;
   $<HTMLButtonElement>('stop-train').disabled = state !== 'running';
   for (const input of document.querySelectorAll<HTMLInputElement>('input[name=device]')) input.disabled = busy || input.dataset['available'] === 'no';

@@ -10,7 +10,7 @@
 import * as torch from '@fusor/tensor';
 import '@fusor/backend-webgpu'; // registers the webgpu backend
 import { drawFit, drawLoss, type Series } from './chart.js';
-import { $, breathe, errorText } from './page.js';
+import { $, breathe, errorText, showState } from './page.js';
 
 const COLORS: Record<string, string> = { cpu: '#2f5fd0', webgpu: '#e0731b' };
 const STEPS = 200;
@@ -20,11 +20,7 @@ const STEPS = 200;
 type State = 'loading' | 'idle' | 'running' | 'done' | 'error';
 
 function setState(state: State, message: string): void {
-  document.body.dataset['state'] = state;
-  const status = $('status');
-  status.dataset['state'] = state;
-  status.textContent = message;
-  const busy = state === 'running' || state === 'loading';
+  const busy = showState(state, message);
   $<HTMLButtonElement>('run-walkthrough').disabled = busy;
   $<HTMLButtonElement>('run-train').disabled = busy;
   for (const input of document.querySelectorAll<HTMLInputElement>('input[name=device]')) {

@@ -11,3 +11,12 @@ export async function breathe(force = false): Promise<void> {
   await new Promise((r) => setTimeout(r, 0));
   lastYield = performance.now();
 }
+
+/** The page's state as the body's and the status line's `data-state`, and the status text; whether it is busy (loading or running). */
+export function showState(state: 'loading' | 'idle' | 'running' | 'done' | 'error', message: string): boolean {
+  document.body.dataset['state'] = state;
+  const status = $('status');
+  status.dataset['state'] = state;
+  status.textContent = message;
+  return state === 'running' || state === 'loading';
+}

@@ -395,13 +395,13 @@ export function lower(item: ScheduleItem): LoweredKernel {
       scopes.push(new Map());
       definedAt.set(`r${l.ridx}`, blocks.length - 1);
     }
-    const at = new Index(src.shape, undefined, dims, valid);
+    const srcIndex = new Index(src.shape, undefined, dims, valid);
     // a reduction's source is computed, never read back from the output
     const reading = spill?.reading ?? false;
     if (spill) spill.reading = false;
-    const v = lowerNode(src, at);
+    const v = lowerNode(src, srcIndex);
     if (spill) spill.reading = reading;
-    if (spill && n === spill.reduce) emit({ k: 'store', buf: 0, idx: at.linear(), expr: v });
+    if (spill && n === spill.reduce) emit({ k: 'store', buf: 0, idx: srcIndex.linear(), expr: v });
     emit({ k: 'update', name, op: reduce, expr: v });
     for (let i = loops.length - 1; i >= 0; i--) {
       const l = loops[i]!;
@@ -488,12 +488,12 @@ export function lower(item: ScheduleItem): LoweredKernel {
     const outerShape = shape.filter((_, i) => !axes.includes(i));
     const rows = outerShape.reduce((a, b) => a * b, 1);
     const outer = new Index(outerShape, gid(rows), undefined, TRUE).dims();
-    const at: Expr[] = [];
+    const rowIdx: Expr[] = [];
     spill = spillable(outNode, axes, isInput);
     const nest = (j: number): void => {
       if (j === axes.length) {
         let o = 0;
-        const dims = shape.map((_, i) => (axes.includes(i) ? at[axes.indexOf(i)]! : outer[o++]!));
+        const dims = shape.map((_, i) => (axes.includes(i) ? rowIdx[axes.indexOf(i)]! : outer[o++]!));
         const index = new Index(shape, undefined, dims, TRUE);
         // the row's reductions are hoisted out of this loop: they run (and store the spilled value) first
         if (spill) spill.reading = true;
@@ -501,7 +501,7 @@ export function lower(item: ScheduleItem): LoweredKernel {
         return;
       }
       loop(shape[axes[j]!]!, (r) => {
-        at[j] = r;
+        rowIdx[j] = r;
         nest(j + 1);
       });
     };

@@ -299,6 +299,8 @@ function ownStores(k: Kernel): boolean {
   const read: string[] = [];
   const affine = (e: Expr, ridx: number): boolean =>
     e.k === 'const' || e.k === 'gid' || (e.k === 'ridx' && e.i === ridx) || (e.k === 'alu' && (e.op === 'ADD' || e.op === 'MUL') && e.src.every((x) => affine(x, ridx)));
+  // of an affine index: whether it moves with the loop (a position fixed for the loop is every iteration's)
+  const moves = (e: Expr, ridx: number): boolean => (e.k === 'ridx' && e.i === ridx) || (e.k === 'alu' && e.src.some((x) => moves(x, ridx)));
   for (const l of k.body) {
     if (l.k !== 'loop') continue;
     exprsOf(l.body, (e) => {
@@ -306,7 +308,7 @@ function ownStores(k: Kernel): boolean {
     });
     for (const st of l.body) {
       if (st.k !== 'store') continue;
-      if (!affine(st.idx, l.ridx) || !new RegExp(`\\br${l.ridx}\\b`).test(st.idx.key)) return false;
+      if (!affine(st.idx, l.ridx) || !moves(st.idx, l.ridx)) return false;
       stored.add(norm(st.idx, l.ridx));
     }
   }
