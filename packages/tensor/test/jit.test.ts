@@ -148,7 +148,7 @@ describe('jit: trace once, replay the recorded launches', () => {
     for (let i = 0; i < 80; i++) stepOnce(i);
     // no await: the collector's finalizers never run in this loop
     const before = torch.memory();
-    for (let i = 0; i < 200; i++) stepOnce(i);
+    for (let i = 0; i < 2000; i++) stepOnce(i);
     const after = torch.memory();
     expect(after.buffers).toBe(before.buffers);
     expect(after.bytes).toBe(before.bytes);
