@@ -230,7 +230,7 @@ export class ProcessGroup implements WorkOwner {
       why = this.blockingWhy = { name, timeoutMs, text };
     }
     try {
-      return this.watchdog.guard(Date.now() + timeoutMs, why.text, fn);
+      return this.watchdog.guard(timeoutMs, why.text, fn);
     } catch (e) {
       this.fail(e as Error);
       throw e;

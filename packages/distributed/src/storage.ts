@@ -21,7 +21,7 @@
  * pinned on purpose, since the library may still write into them.
  */
 import { allocLike, type DeviceBuffer, getBackend, getBuffer, isExclusive, realize, release, setBuffer, setHostCopy, unbind } from '@fusor/runtime';
-import { bufferNode, type DType, type Node } from '@fusor/ir';
+import { bufferNode, prod, type DType, type Node } from '@fusor/ir';
 import type { Tensor } from '@fusor/tensor';
 
 /** A buffer a library reads or writes: a host typed array, or a CUDA device pointer. */
@@ -139,7 +139,7 @@ export function reductionRegions(t: Tensor, synchronous: boolean): Reduction {
     return { send: region, out: bind(region, buf, dtype, shape, device), regions: [region] };
   }
   const send = regionOf(buf, dtype, count);
-  const out = (synchronous && previousVersion(t, dtype, count, device)) || freshRegion(dtype, shape, device);
+  const out = (synchronous && previousVersion(t, dtype, shape, device)) || freshRegion(dtype, shape, device);
   return { send, out, regions: [send, out.region] };
 }
 
@@ -159,8 +159,9 @@ function bind(region: Region, buf: DeviceBuffer, dtype: DType, shape: readonly n
  * version raises): fusor keeps only the contents before the latest in-place write, and this
  * result's commit is one. Null where the buffer is not the collective's to write.
  */
-function previousVersion(t: Tensor, dtype: DType, count: number, device: string): Fresh | null {
+function previousVersion(t: Tensor, dtype: DType, shape: readonly number[], device: string): Fresh | null {
   if (t._view !== null) return null;
+  const count = prod(shape);
   const box = t._box;
   const prev = box.prev;
   if (!prev || prev === box.node) return null;
@@ -175,7 +176,7 @@ function previousVersion(t: Tensor, dtype: DType, count: number, device: string)
   }
   // released already: the commit need not release it again
   box.prev = null;
-  return bind(region, buf, dtype, t.shape, device);
+  return bind(region, buf, dtype, shape, device);
 }
 
 const STALE_BY_COLLECTIVE =
@@ -220,6 +221,7 @@ interface Held {
   readonly buf: DeviceBuffer;
 }
 const held: Held[] = [];
+const heldBuffers = new Set<DeviceBuffer>();
 let heldBytes = 0;
 
 /**
@@ -242,34 +244,37 @@ export function settle(f: Fresh, tensors: readonly Tensor[], owned = false): voi
 }
 
 /**
- * Counts a buffer node against the budget; past it the oldest still bound get a host copy (a
- * cache the runtime may drop and upload again), released ones are forgotten, and ones whose node
- * was collected are freed. Called after the commit, so a result that replaced an older one of the
- * same tensor finds that one released already (no copy for it).
+ * Counts a buffer node against the budget. Past it, the ones since released (their tensor took
+ * a newer value) leave without a copy, then the oldest still bound get a host copy (a cache the
+ * runtime may drop and upload again), and ones whose node was collected are freed. Within the
+ * budget nothing is scanned: a collective's budget is microseconds.
  */
 function hold(node: Node): void {
   const buf = getBuffer(node);
-  if (!buf || held.some((h) => h.buf === buf)) return;
-  // released ones (their tensor took a newer value) leave without a copy, wherever they are
+  if (!buf || heldBuffers.has(buf)) return;
+  held.push({ node: new WeakRef(node), buf });
+  heldBuffers.add(buf);
+  heldBytes += buf.bytes;
+  if (heldBytes <= HELD_BYTES && held.length <= HELD_COUNT) return;
   for (let j = held.length - 1; j >= 0; j--) {
     const h = held[j]!;
-    const node = h.node.deref();
-    if (h.buf.freed || (node && getBuffer(node) !== h.buf)) {
-      heldBytes -= h.buf.bytes;
-      held.splice(j, 1);
-    }
+    const bound = h.node.deref();
+    if (h.buf.freed || (bound && getBuffer(bound) !== h.buf)) forget(j);
   }
-  held.push({ node: new WeakRef(node), buf });
-  heldBytes += buf.bytes;
-  let i = 0;
-  for (; i < held.length - 1 && (heldBytes > HELD_BYTES || held.length - i > HELD_COUNT); i++) {
-    const h = held[i]!;
-    heldBytes -= h.buf.bytes;
-    const node = h.node.deref();
-    if (!node) h.buf.free();
-    else if (h.buf.backend.readSync) setHostCopy(node, h.buf.backend.readSync(h.buf.handle));
+  while (held.length > 1 && (heldBytes > HELD_BYTES || held.length > HELD_COUNT)) {
+    const h = held[0]!;
+    forget(0);
+    const bound = h.node.deref();
+    if (!bound) h.buf.free();
+    else if (h.buf.backend.readSync) setHostCopy(bound, h.buf.backend.readSync(h.buf.handle));
   }
-  if (i > 0) held.splice(0, i);
+}
+
+function forget(i: number): void {
+  const h = held[i]!;
+  held.splice(i, 1);
+  heldBuffers.delete(h.buf);
+  heldBytes -= h.buf.bytes;
 }
 
 /** Frees a result its owner is done with (DDP's buckets); a lazy value still reading it raises `why`. */

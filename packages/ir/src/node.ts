@@ -157,13 +157,6 @@ function sameArg(a: unknown, b: unknown): boolean {
   return n === 0;
 }
 
-function sameShape(a: Shape, b: Shape): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /** The ids of the last op, dtype and device hashed: a run of ops repeats them (a Map lookup each is measurable). */
 let lastOp = '';
 let lastOpId = 0;
@@ -212,7 +205,7 @@ export function sameSignature(n: Node, s: Signature): boolean {
     n.op === s.op &&
     n.dtype === s.dtype &&
     n.device === s.device &&
-    sameShape(n.shape, s.shape) &&
+    shapeEqual(n.shape, s.shape) &&
     (n.op === 'RAND' || sameArg(n.arg, s.arg))
   );
 }
@@ -287,7 +280,7 @@ function age(): void {
 
 /** Whether `n` is the node these fields describe. */
 function isNode(n: Node, h: number, op: Op, dtype: DType, shape: Shape, src: readonly Node[], arg: NodeArg, device: string): boolean {
-  if (n._hash !== h || n.op !== op || n.dtype !== dtype || n.device !== device || n.src.length !== src.length || !sameShape(n.shape, shape)) return false;
+  if (n._hash !== h || n.op !== op || n.dtype !== dtype || n.device !== device || n.src.length !== src.length || !shapeEqual(n.shape, shape)) return false;
   for (let i = 0; i < src.length; i++) if (n.src[i] !== src[i]) return false;
   return sameArg(n.arg, arg);
 }
@@ -434,12 +427,15 @@ function checkShape(shape: Shape): void {
 }
 
 let nextBuffer = 0;
+const NO_SOURCES: readonly Node[] = Object.freeze([]);
 /** A fresh realized-buffer node; the compiler maps it to device memory. */
 export function bufferNode(dtype: DType, shape: Shape, device: string): Node {
   checkShape(shape);
   // never equal to another node: made directly, not through the intern table
   const arg = { buffer: nextBuffer++ };
-  return new Node('BUFFER', dtype, Object.freeze([...shape]), Object.freeze([]), arg, device, sigHashOf('BUFFER', dtype, shape, arg, device));
+  // a frozen shape (another node's) is shared as is: nothing can change it
+  const own = Object.isFrozen(shape) ? shape : Object.freeze([...shape]);
+  return new Node('BUFFER', dtype, own, NO_SOURCES, arg, device, sigHashOf('BUFFER', dtype, shape, arg, device));
 }
 
 export function constNode(value: number, dtype: DType, shape: Shape, device: string): Node {

@@ -15,6 +15,7 @@ import {
   isFloat,
   parseDType,
   prod,
+  shapeEqual,
   type DType,
   type HostArray,
   type Node,
@@ -857,8 +858,7 @@ export class Tensor {
       node.op === 'BUFFER' &&
       node.dtype === now.dtype &&
       node.device === now.device &&
-      node.shape.length === now.shape.length &&
-      node.shape.every((d, i) => d === now.shape[i])
+      shapeEqual(node.shape, now.shape)
     ) {
       commitVersion(box, node);
       return this;
