@@ -610,8 +610,10 @@ function finish(roots: readonly Node[], made: readonly Node[]): void {
       continue;
     }
     // computed a second time: a value some live tensor keeps reading (lazy data, a weight's
-    // transpose) is worth caching; a first-time intermediate is dropped at once
-    if (computedBefore.has(n)) touchEvictable(n, realized.get(n)!);
+    // transpose) is worth caching; a first-time intermediate is dropped at once. A sort's positions
+    // are cached at once: sort and topk return values and indices, each read from them, and a user
+    // reads one and then the other
+    if (computedBefore.has(n) || n.op === 'SORT') touchEvictable(n, realized.get(n)!);
     else {
       computedBefore.add(n);
       unbind(n);
