@@ -123,15 +123,28 @@ describe('scans and sorting', () => {
     const js = run();
     expect(js).toEqual(wasm);
   });
-  it('a scan is one kernel per fiber walk; sort is O(log² n) elementwise passes, no reduction', () => {
+  it('a scan is one kernel per fiber walk; sort and topk are one call of the cpu sort routine', () => {
     const x = torch.randn(4, 1000);
     const ks = kernels(x.cumsum(1));
     expect(ks).toHaveLength(1);
     expect(ks[0]!.ops).toEqual(expect.arrayContaining(['SCAN']));
-    const sk = kernels(torch.randn(8).sort().values);
-    // 8 = 2³: 6 passes, each one kernel for positions and one for values (+ the rand source, + the final read)
-    expect(sk.every((k) => k.reductions === 0)).toBe(true);
-    expect(sk.length).toBeLessThanOrEqual(2 * 6 + 2);
+    // the draw, the routine (on the rows, moved last and made contiguous), the values read at the positions
+    const sk = kernels(torch.randn(8, 3).sort(0).values);
+    expect(sk.map((k) => k.routine ?? k.kind)).toEqual(['kernel', 'kernel', 'sort', 'kernel']);
+    expect(sk[2]!).toMatchObject({ name: 'sort_3x8', inputs: ['float32[3, 8]'], output: 'int32[3, 8]', launch: 'radix sort of 3 rows of 8' });
+    const tk = kernels(torch.randn(1000).topk(5).indices);
+    expect(tk.map((k) => k.routine ?? k.kind)).toEqual(['kernel', 'sort', 'kernel']);
+    expect(tk[1]!).toMatchObject({ name: 'sort_1x1000_top5', output: 'int32[5]', launch: 'radix select of 5 in 1 rows of 1000' });
+  });
+  it('values and indices read one after the other sort once', () => {
+    const x = torch.randn(100).mul(2);
+    const before = torch.compilerStats().routines;
+    const [v, i] = x.sort(0, true);
+    v.dataSync();
+    i.dataSync();
+    expect(torch.compilerStats().routines - before).toBe(1);
+    const vs = Array.from(v.dataSync() as Float32Array);
+    expect(vs).toEqual([...vs].sort((a, b) => b - a));
   });
   it('topk and kthvalue validate k', () => {
     expect(() => torch.zeros(3).topk(4)).toThrow('selected index k out of range');
