@@ -84,8 +84,8 @@ if (!pt) process.stderr.write(`torch unavailable: ${(r.stderr ?? '').trim().spli
 
 const LIMITS = {
   'embedding fwd+bwd': 'backward: a zero prefill of the 100 MB gradient, then a scatter-add with one thread per column walking the 4,096 lookups in order (deterministic); the fresh table copy is timed on both sides',
-  'sort 1M': 'a bitonic network: 210 passes over 1M (value, position) pairs, O(N log² N), two kernels per pass; torch runs an O(N log N) radix/merge sort',
-  'topk 1M (k=100)': 'blocks of 128 sorted by a bitonic network, then halved 13 times (each halving re-sorts the surviving blocks): about 40 elementwise passes; torch selects in one pass',
+  'sort 1M': 'the cpu sort routine: an LSD radix sort in JavaScript on one thread (keys, then 3 passes of 11-bit digits over 1M (key, position) pairs), then a gather of the values and a cast of the positions; torch sorts on 2 threads',
+  'topk 1M (k=100)': 'the cpu sort routine selects by radix in JavaScript on one thread: two passes over the 1M keys (a histogram of the top 11 bits, then a filter), after a kernel that scales the fresh input; torch selects on 2 threads in one pass',
   'cumsum 16M': 'a two-level scan: 16,384 blocks of 1,024 each walked by one thread (scalar wasm: a loop that stores is never vectorized), a scan of the block totals, then the carry added: about three passes over 64 MB where torch streams once',
 };
 process.stderr.write('case                    fusor ms    torch ms   torch/fusor\n');

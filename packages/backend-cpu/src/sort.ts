@@ -245,8 +245,8 @@ function compareRows(sh: SortShape, x: Storage, out: Int32Array): void {
       const va = x[at + a]!;
       const vb = x[at + b]!;
       if (va === vb) return a - b;
-      const na = va !== va;
-      const nb = vb !== vb;
+      const na = Number.isNaN(va);
+      const nb = Number.isNaN(vb);
       if (na || nb) return na && nb ? a - b : (na ? 1 : -1) * sign;
       return (va < vb ? -1 : 1) * sign;
     });

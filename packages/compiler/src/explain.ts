@@ -89,7 +89,12 @@ export function explainSchedule(items: readonly ScheduleItem[], backendFor: (dev
     if (item.sort) {
       const sh = item.sort;
       const launch = backendFor(item.root.device).routines?.sort?.describe?.(sh);
-      return { ...base, name: `sort_${sh.rows}x${sh.n}${sh.k < sh.n ? `_top${sh.k}` : ''}`, routine: 'sort', ...(launch === undefined ? {} : { launch }) };
+      return {
+        ...base,
+        name: `sort_${sh.rows}x${sh.n}${sh.k < sh.n ? `_top${sh.k}` : ''}`,
+        routine: 'sort',
+        ...(launch === undefined ? {} : { launch }),
+      };
     }
     const { kernel } = lower(item);
     const backend = backendFor(item.root.device);
