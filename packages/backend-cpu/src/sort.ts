@@ -156,22 +156,43 @@ interface Filter {
   readonly ni: Int32Array;
 }
 
-/** Filters `len` keys (positions `pos`, or `base` + j when null). */
-function filter(f: Filter, keys: Int32Array, pos: Int32Array | null, base: number, len: number): void {
+/** Filters `len` keys at positions `base` + j (a chunk of the row). */
+function filterRow(f: Filter, keys: Int32Array, base: number, len: number): void {
   const { shift, mask, t } = f;
   for (let j = 0; j < len; j++) {
     const key = keys[j]!;
     const d = (key >>> shift) & mask;
-    if (d > t) continue;
-    const p = pos ? pos[j]! : base + j;
-    if (d < t || f.takeT-- > 0) {
-      f.keys[f.chosen] = key;
-      f.idx[f.chosen++] = p;
-    } else if (f.refine) {
-      f.nk[f.m2] = key;
-      f.ni[f.m2++] = p;
-    }
+    if (d <= t) place(f, key, d, base + j);
   }
+}
+
+/** Filters `len` candidates (keys at positions `pos`). */
+function filterCandidates(f: Filter, keys: Int32Array, pos: Int32Array, len: number): void {
+  const { shift, mask, t } = f;
+  for (let j = 0; j < len; j++) {
+    const key = keys[j]!;
+    const d = (key >>> shift) & mask;
+    if (d <= t) place(f, key, d, pos[j]!);
+  }
+}
+
+/** Where a key of digit `d` ≤ t goes: chosen, or a candidate for the next digit, or (digit t, enough taken) out. */
+function place(f: Filter, key: number, d: number, p: number): void {
+  if (d < f.t || f.takeT-- > 0) {
+    f.keys[f.chosen] = key;
+    f.idx[f.chosen++] = p;
+  } else if (f.refine) {
+    f.nk[f.m2] = key;
+    f.ni[f.m2++] = p;
+  }
+}
+
+/**
+ * Adds the digits of `len` keys to `hist`. The select's loops are small functions of their own: one
+ * function holding them all was deoptimized as its candidates changed type between digits.
+ */
+function count(hist: Int32Array, keys: Int32Array, len: number, shift: number, mask: number): void {
+  for (let j = 0; j < len; j++) hist[(keys[j]! >>> shift) & mask]!++;
 }
 
 /** Keys computed at a time by a select's first pass (they stay in cache for its second). */
@@ -194,12 +215,12 @@ function selectRow(fill: RowKeys, at: number, n: number, flip: number, k: number
     const [shift, width] = SELECT_DIGITS[level]!;
     const mask = (1 << width) - 1;
     hist.fill(0);
-    if (ck) for (let j = 0; j < m; j++) hist[(ck[j]! >>> shift) & mask]!++;
+    if (ck) count(hist, ck, m, shift, mask);
     else {
       for (let c = 0; c < n; c += CHUNK) {
         const len = Math.min(CHUNK, n - c);
         fill(at + c, len, chunk, flip);
-        for (let j = 0; j < len; j++) hist[chunk[j]! >>> shift]!++;
+        count(hist, chunk, len, shift, mask);
       }
     }
     const needed = k - chosen;
@@ -214,12 +235,12 @@ function selectRow(fill: RowKeys, at: number, n: number, flip: number, k: number
     const nk = refine ? new Int32Array(hist[t]!) : s.keys;
     const ni = refine ? new Int32Array(hist[t]!) : s.idx;
     const f: Filter = { shift, mask, t, takeT, refine, chosen, m2: 0, keys: s.keys, idx: s.idx, nk, ni };
-    if (ck) filter(f, ck, ci, 0, m);
+    if (ck) filterCandidates(f, ck, ci!, m);
     else {
       for (let c = 0; c < n; c += CHUNK) {
         const len = Math.min(CHUNK, n - c);
         fill(at + c, len, chunk, flip);
-        filter(f, chunk, null, c, len);
+        filterRow(f, chunk, c, len);
       }
     }
     chosen = f.chosen;

@@ -377,6 +377,8 @@ OPS = {
     'argsort': lambda x, a: torch.sort(x[0], dim=a.get('dim', -1), descending=a.get('descending', False), stable=True)[1],
     'topk': lambda x, a: list(torch.topk(x[0], a['k'], dim=a.get('dim', -1), largest=a.get('largest', True))),
     'kthvalue': lambda x, a: list(torch.kthvalue(x[0], a['k'], dim=a.get('dim', -1), keepdim=a.get('keepdim', False))),
+    'msort': lambda x, a: torch.msort(x[0]),
+    'median': lambda x, a: torch.median(x[0]) if 'dim' not in a else list(torch.median(x[0], a['dim'], keepdim=a.get('keepdim', False))),
     # linear algebra and softmax
     'mm': lambda x, a: torch.mm(x[0], x[1]),
     'bmm': lambda x, a: torch.bmm(x[0], x[1]),
@@ -1225,6 +1227,21 @@ def indexing():
         case('k_large', 'kthvalue', [T([3, 4])], {'k': 5, 'dim': 1}, error='kthvalue(): selected number k out of range for dimension 1')
         case('k_negative', 'topk', [T([3, 4])], {'k': -1, 'dim': 1}, error='selected index k out of range')
         case('dim', 'sort', [T([3, 4])], {'dim': 2}, error='Dimension out of range (expected to be in range of [-2, 1], but got 2)')
+        # msort and median (lower median; a NaN anywhere: NaN, the first NaN's position); distinct values,
+        # as PyTorch's position among equal medians is its selection's
+        case('basic', 'msort', [T([5, 3], data=[float(v) for v in RNG.permutation(15)])])
+        case('i64', 'msort', [T([6, 2], I64)])
+        case('all', 'median', [T([3, 5], data=[float(v) for v in RNG.permutation(15)])])
+        case('even', 'median', [V([4, 1, 3, 2])])
+        case('nan', 'median', [V([4, 1, NAN, 2])])
+        case('empty', 'median', [T([0, 3])])
+        case('i32', 'median', [T([2, 3], I32, data=[5, -1, 3, 0, 7, 2])])
+        case('dim1', 'median', [T([3, 6], data=[float(v) for v in RNG.permutation(18)])], {'dim': 1})
+        case('dim0_keepdim', 'median', [T([7, 3], data=[float(v) for v in RNG.permutation(21)])], {'dim': 0, 'keepdim': True})
+        case('long', 'median', [T([2, 301], data=[float(v) for v in RNG.permutation(602)])], {'dim': -1})
+        case('nan_rows', 'median', [T([2, 5], data=[3, NAN, 1, NAN, 2, 4, 1, 3, 2, 5])], {'dim': 1})
+        case('i64_dim', 'median', [T([2, 5], I64, data=[int(v) for v in RNG.permutation(10)])], {'dim': 1})
+        case('empty_dim', 'median', [T([3, 0])], {'dim': 1}, error='median(): Expected reduction dim 1 to have non-zero size.')
     # out-of-range and negative indices: PyTorch's messages
     case('i32_index', 'gather', [x34, T([1, 4], I32, data=[2, 0, 1, 2])], {'dim': 0}, error='gather(): Expected dtype int64 for index')
     case('i32_index', 'scatterAdd', [T([3]), V([1], I32), V([1])], {'dim': 0}, error='scatter(): Expected dtype int64 for index')

@@ -7,7 +7,24 @@
  * value, as PyTorch's. The values are then read from the input at the sorted positions (a GATHER),
  * so the gradient is the GATHER's: a scatter back to where each value came from.
  */
-import { castNode, gatherNode, permuteNode, reshapeNode, sortNode, type Node } from '@fusor/ir';
+import {
+  arangeNode,
+  binaryNode,
+  broadcastTo,
+  castNode,
+  constNode,
+  gatherNode,
+  isFloat,
+  permuteNode,
+  reduceNode,
+  reshapeNode,
+  shrinkNode,
+  sortNode,
+  whereNode,
+  type Node,
+  type Pair,
+} from '@fusor/ir';
+import { IndexError } from './index-checks.js';
 import { parseArgs, type Param } from './args.js';
 import { record, type Tensor } from './tensor.js';
 import { normDim } from './views.js';
@@ -98,3 +115,57 @@ export function kthvalue(x: Tensor, k: number, dim = -1, keepdim = false): Value
 
 /** The same values recorded as one op of x (so grad_fn names the user's op, not narrow's). */
 const renamed = (t: Tensor, name: string, x: Tensor): Tensor => record(name, t.node, [x], false);
+
+/** torch.msort: sort along dim 0, the values only. */
+export function msort(x: Tensor): Tensor {
+  return sort(x, 0).values;
+}
+
+/**
+ * Positions (int32, last dim kept as 1) of each row's lower median, as torch.median picks it: the
+ * element at (n−1)/2 of the ascending order, found by selecting the first (n−1)/2 + 1; a row
+ * holding NaN gives its first NaN instead.
+ */
+function medianPositions(x: Node): Node {
+  const last = x.ndim - 1;
+  const n = x.shape[last]!;
+  const h = (n - 1) >> 1;
+  const sel = sortNode(x, false, h + 1);
+  const pos = shrinkNode(sel, sel.shape.map((d, i): Pair => (i === last ? [h, h + 1] : [0, d])));
+  if (!isFloat(x.dtype)) return pos;
+  // the first NaN: the largest n − i over the NaN positions i (0 where there is none)
+  const ar = broadcastTo(reshapeNode(arangeNode(0, 1, n, 'int32', x.device), [...x.shape.slice(0, -1).map(() => 1), n]), x.shape);
+  const nan = binaryNode('XOR', binaryNode('CMPEQ', x, x), constNode(1, 'bool', x.shape, x.device));
+  const score = whereNode(nan, binaryNode('ADD', constNode(n, 'int32', x.shape, x.device), binaryNode('MUL', ar, constNode(-1, 'int32', x.shape, x.device))), constNode(0, 'int32', x.shape, x.device));
+  const best = reduceNode(score, 'max', [last]);
+  const firstNan = binaryNode('ADD', constNode(n, 'int32', best.shape, x.device), binaryNode('MUL', best, constNode(-1, 'int32', best.shape, x.device)));
+  return whereNode(binaryNode('CMPLT', constNode(0, 'int32', best.shape, x.device), best), firstNan, pos);
+}
+
+/**
+ * torch.median: with no dim, the lower median of every element (NaN if any is NaN; NaN for no
+ * elements); with a dim, each row's lower median and its position (a row holding NaN: NaN and the
+ * first NaN's position).
+ */
+export function median(x: Tensor): Tensor;
+export function median(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
+export function median(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
+  if (dim === undefined) {
+    const flat = x.reshape(-1);
+    if (flat.numel() === 0) {
+      // NaN, recorded on x (its gradient: nothing to receive it)
+      const none = reshapeNode(reduceNode(flat.node, 'add', [0]), []);
+      return record('MedianBackward0', binaryNode('ADD', none, constNode(Number.NaN, x.dtype, [], x.device)), [x], false);
+    }
+    const pos = medianPositions(flat.node);
+    return record('MedianBackward0', reshapeNode(gatherNode(flat.node, pos, 0), []), [x], false);
+  }
+  const d = normDim(dim, Math.max(x.ndim, 1));
+  if (x.ndim > 0 && x.shape[d] === 0) throw new IndexError(`median(): Expected reduction dim ${d} to have non-zero size.`);
+  const pos = alongLast(x, d, medianPositions);
+  const xn = x.ndim === 0 ? reshapeNode(x.node, [1]) : x.node;
+  const kept = gatherNode(xn, x.ndim === 0 ? reshapeNode(pos, [1]) : pos, d);
+  const outShape = x.ndim === 0 ? [] : keepdim ? x.shape.map((s, i) => (i === d ? 1 : s)) : x.shape.filter((_, i) => i !== d);
+  const values = record('MedianBackward1', reshapeNode(kept, outShape), [x], false);
+  return valuesIndices(values, record('', castNode(reshapeNode(pos, outShape), 'int64'), [], false));
+}
