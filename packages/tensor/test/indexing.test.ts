@@ -146,6 +146,28 @@ describe('scans and sorting', () => {
     const vs = Array.from(v.dataSync() as Float32Array);
     expect(vs).toEqual([...vs].sort((a, b) => b - a));
   });
+  it('a jit replay and a replayed plan call the sort routine on the new data', () => {
+    const step = torch.jit((x: torch.Tensor) => {
+      const [v, i] = x.mul(2).topk(3);
+      return [v, i] as [torch.Tensor, torch.Tensor];
+    });
+    for (const data of [
+      [5, 1, 4, 2, 3, 0],
+      [0, 9, 8, 1, 7, 2],
+    ]) {
+      const [v, i] = step(torch.tensor(data, f32));
+      expect(list(v)).toEqual([...data].sort((a, b) => b - a).slice(0, 3).map((q) => 2 * q));
+      expect(list(i)).toEqual([...data].map((q, p) => [q, p]).sort((a, b) => b[0]! - a[0]!).slice(0, 3).map((q) => q[1]));
+    }
+    expect(step.traces).toBe(1);
+    // the same structure realized again: the stored plan's steps, the routine among them
+    const sorted = (data: number[]) => list(torch.tensor(data, f32).neg().argsort(0, true));
+    sorted([3, 1, 2]);
+    const before = torch.compilerStats();
+    expect(sorted([1, 3, 2])).toEqual([0, 2, 1]);
+    expect(torch.compilerStats().replayed - before.replayed).toBe(1);
+    expect(torch.compilerStats().routines - before.routines).toBe(1);
+  });
   it('topk and kthvalue validate k', () => {
     expect(() => torch.zeros(3).topk(4)).toThrow('selected index k out of range');
     expect(() => torch.zeros(3).kthvalue(0)).toThrow('kthvalue(): selected number k out of range for dimension 0');
