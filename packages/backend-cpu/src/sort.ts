@@ -8,7 +8,8 @@
  *   pass whose digit is the same for every key is skipped;
  * - the first k < n of a row (topk, kthvalue) are found by a radix select: a histogram of the top
  *   digit tells which elements are certainly in (a smaller digit) and which are candidates (the
- *   boundary digit); the candidates are refined by the next digit, and the chosen k radix-sorted.
+ *   boundary digit); the candidates are refined by the next digit, and the chosen k radix-sorted;
+ *   a small k of a long row is selected in one pass against a threshold that falls as it goes.
  * float64 and int64 (held in float64) have no 32-bit key: their rows are sorted by comparison.
  */
 import type { DType } from '@fusor/ir';
@@ -254,6 +255,53 @@ function selectRow(fill: RowKeys, at: number, n: number, flip: number, k: number
   out.set(sorted.subarray(0, k), outAt);
 }
 
+/** Small k of long rows take the one-pass threshold select: below this k, and rows at least this many times k. */
+const THRESHOLD_MAX_K = 1024;
+const THRESHOLD_MIN_RATIO = 16;
+
+/**
+ * The same selection as selectRow in one pass over the row, for small k: candidates collect in a
+ * buffer while their key is below the k-th smallest kept so far; a full buffer is radix-sorted and
+ * cut to k, which lowers that threshold. Positions arrive in order, so a later key equal to the
+ * threshold ranks after every kept one and is skipped.
+ */
+function thresholdRow(fill: RowKeys, at: number, n: number, flip: number, k: number, s: SelectScratch, out: Int32Array, outAt: number): void {
+  const chunk = s.chunk;
+  const cap = s.keys.length;
+  let m = 0;
+  // the threshold with its sign bit flipped (signed comparison of unsigned keys); none until the first cut
+  let limit = 0x7fffffff;
+  let cut = false;
+  for (let c = 0; c < n; c += CHUNK) {
+    const len = Math.min(CHUNK, n - c);
+    fill(at + c, len, chunk, flip);
+    for (let j = 0; j < len; j++) {
+      const key = chunk[j]!;
+      if (cut && (key ^ SIGN) >= limit) continue;
+      s.keys[m] = key;
+      s.idx[m++] = c + j;
+      if (m === cap) {
+        m = keepSmallest(s, m, k);
+        limit = s.keys[k - 1]! ^ SIGN;
+        cut = true;
+      }
+    }
+  }
+  m = keepSmallest(s, m, k);
+  out.set(s.idx.subarray(0, k), outAt);
+}
+
+/** Sorts the first m candidates by (key, position) and keeps the first k in (keys, idx); returns min(m, k). */
+function keepSmallest(s: Scratch, m: number, k: number): number {
+  const sorted = radixSort(s.keys, s.idx, s.keys2, s.idx2, m);
+  const kept = Math.min(m, k);
+  if (sorted !== s.idx) {
+    s.keys.set(s.keys2.subarray(0, kept));
+    s.idx.set(s.idx2.subarray(0, kept));
+  }
+  return kept;
+}
+
 /** Rows of float64 or int64 (held in float64): sorted by comparison, NaN the largest, equal values by position. */
 function compareRows(sh: SortShape, x: Storage, out: Int32Array): void {
   const { rows, n, k, descending } = sh;
@@ -289,8 +337,11 @@ export const cpuSort: SortRoutine<CpuBuffer> = {
     const fill = keysOf(x);
     const flip = descending ? -1 : 0;
     if (k < n) {
-      const s: SelectScratch = { ...scratchFor(k), chunk: new Int32Array(Math.min(n, CHUNK)), hist: new Int32Array(1 << 11) };
-      for (let r = 0; r < rows; r++) selectRow(fill, r * n, n, flip, k, s, out, r * k);
+      const threshold = k <= THRESHOLD_MAX_K && n >= THRESHOLD_MIN_RATIO * k;
+      // the threshold select's buffer holds k kept and as many again (at least a chunk) before a cut
+      const s: SelectScratch = { ...scratchFor(threshold ? k + Math.max(k, CHUNK) : k), chunk: new Int32Array(Math.min(n, CHUNK)), hist: new Int32Array(1 << 11) };
+      const select = threshold ? thresholdRow : selectRow;
+      for (let r = 0; r < rows; r++) select(fill, r * n, n, flip, k, s, out, r * k);
       return;
     }
     const s = scratchFor(n);
