@@ -13,9 +13,10 @@ import {
   openMpiWorld,
   setDefaultGroup,
   type CollectiveName,
+  type Header,
   type ProcessGroup,
 } from './process-group.js';
-import { commit, freshRegion, settle, readRegion, releaseRegions, scaleHost, recycleRegion, takeRegion, type Fresh, type Region } from './storage.js';
+import { commit, freshRegion, settle, readRegion, reductionRegions, releaseRegions, scaleHost, type Fresh, type Region } from './storage.js';
 import type { Node } from '@fusor/ir';
 import type { Pending, Work } from './work.js';
 import { MpiLibrary } from './mpi.js';
@@ -128,15 +129,15 @@ function started<P>(regions: readonly Region[], start: () => P): P {
 function run(
   g: ProcessGroup,
   name: CollectiveName,
-  header: { dtype: string; shape: readonly number[]; extra?: number; extraName?: string; describeExtra?: (v: number) => string },
+  header: Header,
   opts: CollectiveOptions | undefined,
-  start: (blocking: boolean) => { launch: () => Pending[]; onDone: () => void; results: Tensor[]; regions?: Region[]; block?: () => void },
+  start: (blocking: boolean) => { launch: () => Pending[]; onDone: () => void; results: Tensor[]; regions?: readonly Region[]; block?: () => void },
 ): Work | undefined {
   const timeout = timeoutOf(name, g, opts?.timeout);
   const seq = g.nextSeq();
   const { launch, onDone, results, regions, block } = start(!opts?.asyncOp);
   try {
-    g.rendezvous(name, seq, { extra: 0, ...header }, timeout);
+    g.rendezvous(name, seq, header, timeout);
   } catch (e) {
     releaseRegions(regions ?? []);
     throw e;
@@ -232,7 +233,9 @@ export function destroyProcessGroup(): void {
 // ------------------------------------------------------------- collectives
 
 /** Positional `op` (PyTorch's second parameter) or options; both name the same thing. */
+const NO_OPTIONS: ReduceOptions = Object.freeze({});
 function splitReduce(fn: string, op: ReduceOp | ReduceOptions | undefined, opts: ReduceOptions | undefined): ReduceOptions {
+  if (op === undefined && opts === undefined) return NO_OPTIONS;
   const o: ReduceOptions = typeof op === 'object' && op !== null ? op : { ...opts, ...(op !== undefined ? { op } : {}) };
   if (typeof op === 'string' && opts?.op !== undefined) throw new TypeError(`${fn}() got multiple values for argument 'op'`);
   checkOptions(fn, o, { ...COLLECTIVE_KEYS, op: 'op' });
@@ -241,6 +244,14 @@ function splitReduce(fn: string, op: ReduceOp | ReduceOptions | undefined, opts:
 
 const OP_INDEX = (op: ReduceOp): number => REDUCE_OPS.indexOf(op);
 const describeOp = (v: number): string => `ReduceOp.${(REDUCE_OPS[v] ?? '?').toUpperCase()}`;
+/** A reduction's rendezvous header: the ranks must agree on the reduction too. */
+const reductionHeader = (dtype: string, shape: readonly number[], op: ReduceOp): Header => ({
+  dtype,
+  shape,
+  extra: OP_INDEX(op),
+  extraName: 'the reduction',
+  describeExtra: describeOp,
+});
 
 function checkOpDtype(fn: string, op: ReduceOp, t: Tensor): void {
   if (op === 'avg' && !t.isFloatingPoint()) throw new DistError(`${fn}(): ReduceOp.AVG needs a floating point tensor, got ${t.dtype}`);
@@ -280,13 +291,9 @@ function allReduceInto(tensor: Tensor, o: ReduceOptions, own: ((node: Node) => v
   const engine = engineFor('allReduce', g, tensor);
   const red = o.op ?? ReduceOp.SUM;
   checkOpDtype('allReduce', red, tensor);
-  return run(g, 'allReduce', { dtype: tensor.dtype, shape: tensor.shape, extra: OP_INDEX(red), extraName: 'the reduction', describeExtra: describeOp }, o, (blocking) => {
-    // in place (MPI_IN_PLACE) into the tensor's own buffer where nothing else reads it; else into
-    // the buffer of its previous version (released by this commit anyway), else a pooled one
-    const taken = takeRegion(tensor);
-    const send = taken ? taken.region : readRegion(tensor);
-    const out = taken ?? (blocking ? recycleRegion(tensor) : null) ?? freshRegion(tensor.dtype, tensor.shape, tensor.device);
-    const regions = taken ? [send] : [send, out.region];
+  const { dtype, shape } = tensor.node;
+  return run(g, 'allReduce', reductionHeader(dtype, shape, red), o, (blocking) => {
+    const { send, out, regions } = reductionRegions(tensor, blocking);
     const onDone = (): void => {
       finishReduce(g, red, engine, tensor, out);
       settle(out, [tensor], own !== null);
@@ -418,7 +425,7 @@ function reduceScatterFlat(name: 'reduceScatter' | 'reduceScatterTensor', g: Pro
   const engine = engineFor(name, g, output);
   const red = o.op ?? ReduceOp.SUM;
   checkOpDtype(name, red, output);
-  return run(g, name, { dtype: output.dtype, shape: output.shape, extra: OP_INDEX(red), extraName: 'the reduction', describeExtra: describeOp }, o, () => {
+  return run(g, name, reductionHeader(output.dtype, output.shape, red), o, () => {
     const send = readRegion(input());
     const out = freshRegion(output.dtype, output.shape, output.device);
     const onDone = (): void => {

@@ -840,14 +840,36 @@ export class Tensor {
    * result, @fusor/distributed), outside autograd and without registering the temporary that
    * holds `node` in the current torch.scope: disposing it there would free this tensor's new
    * contents, which are that same buffer. `map` (a view, a scaling) runs under the same rules.
+   * Without one, a plain tensor (no view, no autograd history) whose dtype, shape and device the
+   * node has takes it as its storage's next version directly: the same outcome as the copy, without
+   * recording one (a collective's budget is microseconds).
    */
-  _assignRealized(node: Node, map: (value: Tensor) => Tensor = (v) => v): this {
+  _assignRealized(node: Node, map?: (value: Tensor) => Tensor): this {
+    const box = this._box;
+    const now = box.node;
+    if (
+      map === undefined &&
+      tracing.current === null &&
+      this._view === null &&
+      box.fn === null &&
+      this._gradFn === null &&
+      !box.disposed &&
+      node.op === 'BUFFER' &&
+      node.dtype === now.dtype &&
+      node.device === now.device &&
+      node.shape.length === now.shape.length &&
+      node.shape.every((d, i) => d === now.shape[i])
+    ) {
+      commitVersion(box, node);
+      return this;
+    }
     const scope = scopes.current;
     const grad = state.gradEnabled;
     scopes.current = null;
     state.gradEnabled = false;
     try {
-      return E.inPlace(this, E.copyFrom(this, map(Tensor._fromNode(node))), 'CopyBackward0');
+      const value = Tensor._fromNode(node);
+      return E.inPlace(this, E.copyFrom(this, map ? map(value) : value), 'CopyBackward0');
     } finally {
       scopes.current = scope;
       state.gradEnabled = grad;
