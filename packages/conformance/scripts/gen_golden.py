@@ -378,6 +378,7 @@ OPS = {
     'topk': lambda x, a: list(torch.topk(x[0], a['k'], dim=a.get('dim', -1), largest=a.get('largest', True))),
     'kthvalue': lambda x, a: list(torch.kthvalue(x[0], a['k'], dim=a.get('dim', -1), keepdim=a.get('keepdim', False))),
     'msort': lambda x, a: torch.msort(x[0]),
+    'nanmedian': lambda x, a: torch.nanmedian(x[0]) if 'dim' not in a else list(torch.nanmedian(x[0], a['dim'], keepdim=a.get('keepdim', False))),
     'median': lambda x, a: torch.median(x[0]) if 'dim' not in a else list(torch.median(x[0], a['dim'], keepdim=a.get('keepdim', False))),
     # linear algebra and softmax
     'mm': lambda x, a: torch.mm(x[0], x[1]),
@@ -1241,7 +1242,17 @@ def indexing():
         case('long', 'median', [T([2, 301], data=[float(v) for v in RNG.permutation(602)])], {'dim': -1})
         case('nan_rows', 'median', [T([2, 5], data=[3, NAN, 1, NAN, 2, 4, 1, 3, 2, 5])], {'dim': 1})
         case('i64_dim', 'median', [T([2, 5], I64, data=[int(v) for v in RNG.permutation(10)])], {'dim': 1})
+        # over every element the gradient is shared by the elements equal to the median (the NaNs when NaN)
+        case('ties', 'median', [V([2, 1, 2, 3, 2])])
+        case('nans', 'median', [V([1, NAN, 3, NAN])])
         case('empty_dim', 'median', [T([3, 0])], {'dim': 1}, error='median(): Expected reduction dim 1 to have non-zero size.')
+        case('all', 'nanmedian', [V([3, NAN, 1, NAN, 2])])
+        case('all_nan', 'nanmedian', [V([NAN, NAN])])
+        case('empty', 'nanmedian', [T([0])])
+        case('dim1', 'nanmedian', [T([2, 6], data=[3, NAN, 1, NAN, 2, 7, 4, 1, 3, 2, 5, 0])], {'dim': 1})
+        case('dim0_keepdim', 'nanmedian', [T([5, 2], data=[1, NAN, 4, 2, NAN, 3, 0, 9, 8, NAN])], {'dim': 0, 'keepdim': True})
+        case('i64', 'nanmedian', [T([2, 4], I64, data=[4, 1, 3, 2, 0, 7, 5, 6])], {'dim': 1})
+        case('empty_dim', 'nanmedian', [T([3, 0])], {'dim': 1}, error='median(): Expected reduction dim 1 to have non-zero size.')
     # out-of-range and negative indices: PyTorch's messages
     case('i32_index', 'gather', [x34, T([1, 4], I32, data=[2, 0, 1, 2])], {'dim': 0}, error='gather(): Expected dtype int64 for index')
     case('i32_index', 'scatterAdd', [T([3]), V([1], I32), V([1])], {'dim': 0}, error='scatter(): Expected dtype int64 for index')

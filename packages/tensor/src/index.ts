@@ -150,6 +150,7 @@ export const topk = Srt.topk;
 export const kthvalue = Srt.kthvalue;
 export const msort = Srt.msort;
 export const median = Srt.median;
+export const nanmedian = Srt.nanmedian;
 export type { SortOptions, TopkOptions } from './sort.js';
 
 // convolution, pooling, padding and activations: torch.conv2d …, and grouped as `functional` for nn.functional

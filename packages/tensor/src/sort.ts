@@ -13,6 +13,7 @@ import {
   broadcastTo,
   castNode,
   constNode,
+  detachNode,
   gatherNode,
   isFloat,
   permuteNode,
@@ -20,6 +21,7 @@ import {
   reshapeNode,
   shrinkNode,
   sortNode,
+  unaryNode,
   whereNode,
   type Node,
   type Pair,
@@ -143,6 +145,65 @@ function medianPositions(x: Node): Node {
 }
 
 /**
+ * Positions (int32, last dim kept as 1) of each row's lower median of its non-NaN values, as
+ * torch.nanmedian picks it: the element at (c−1)/2 of the ascending order, c the row's non-NaN
+ * count (NaN sorts last); a row of NaN gives its first position of the order.
+ */
+function nanmedianPositions(x: Node): Node {
+  if (!isFloat(x.dtype)) return medianPositions(x);
+  const last = x.ndim - 1;
+  const order = sortNode(x, false, x.shape[last]!);
+  const c = reduceNode(castNode(binaryNode('CMPEQ', x, x), 'int32'), 'add', [last]);
+  const i32 = (v: number): Node => constNode(v, 'int32', c.shape, x.device);
+  const at = whereNode(binaryNode('CMPLT', i32(0), c), binaryNode('IDIV', binaryNode('ADD', c, i32(-1)), i32(2)), i32(0));
+  return gatherNode(order, at, last);
+}
+
+/**
+ * `v` (a median of all of `x`) with PyTorch's gradient for it: shared evenly by every element equal
+ * to it (every NaN when it is NaN), not sent to the one position it was read from. The value stays
+ * `v` exactly: the shared part is added as (t − detach(t)). An infinite median's gradient is 0
+ * (PyTorch shares it among the infinities).
+ */
+function evenly(x: Node, v: Node): Node {
+  if (!isFloat(x.dtype)) return v;
+  const like = (c: number, n: Node): Node => constNode(c, n.dtype, n.shape, n.device);
+  const nanX = binaryNode('XOR', binaryNode('CMPEQ', x, x), like(1, binaryNode('CMPEQ', x, x)));
+  const vx = broadcastTo(reshapeNode(v, [1]), x.shape);
+  const nanV = binaryNode('XOR', binaryNode('CMPEQ', vx, vx), like(1, binaryNode('CMPEQ', vx, vx)));
+  const mask = whereNode(nanV, nanX, binaryNode('CMPEQ', x, vx));
+  // the infinities stay out of the sum (inf − inf would make the value NaN); NaNs go in (the value is NaN then)
+  const finite = binaryNode('OR', binaryNode('CMPLT', binaryNode('MAX', x, unaryNode('NEG', x)), like(Number.POSITIVE_INFINITY, x)), nanX);
+  const count = reduceNode(castNode(mask, x.dtype), 'add', [0]);
+  const sum = reduceNode(whereNode(binaryNode('AND', mask, finite), x, like(0, x)), 'add', [0]);
+  const t = reshapeNode(binaryNode('MUL', sum, unaryNode('RECIP', count)), []);
+  return binaryNode('ADD', detachNode(v), binaryNode('ADD', t, unaryNode('NEG', detachNode(t))));
+}
+
+/** median and nanmedian: the value at each row's chosen position, and the position, or over every element. */
+function medianBy(x: Tensor, positions: (x: Node) => Node, name: string, dim: number | undefined, keepdim: boolean): Tensor | ValuesIndices {
+  if (dim === undefined) {
+    const flat = x.reshape(-1);
+    if (flat.numel() === 0) {
+      // NaN, recorded on x (its gradient: nothing to receive it)
+      const none = reshapeNode(reduceNode(flat.node, 'add', [0]), []);
+      return record(`${name}Backward0`, binaryNode('ADD', none, constNode(Number.NaN, x.dtype, [], x.device)), [x], false);
+    }
+    const pos = positions(flat.node);
+    return record(`${name}Backward0`, evenly(flat.node, reshapeNode(gatherNode(flat.node, pos, 0), [])), [x], false);
+  }
+  const d = normDim(dim, Math.max(x.ndim, 1));
+  // nanmedian's message names median too, as PyTorch's does
+  if (x.ndim > 0 && x.shape[d] === 0) throw new IndexError(`median(): Expected reduction dim ${d} to have non-zero size.`);
+  const pos = alongLast(x, d, positions);
+  const xn = x.ndim === 0 ? reshapeNode(x.node, [1]) : x.node;
+  const kept = gatherNode(xn, x.ndim === 0 ? reshapeNode(pos, [1]) : pos, d);
+  const outShape = x.ndim === 0 ? [] : keepdim ? x.shape.map((s, i) => (i === d ? 1 : s)) : x.shape.filter((_, i) => i !== d);
+  const values = record(`${name}Backward1`, reshapeNode(kept, outShape), [x], false);
+  return valuesIndices(values, record('', castNode(reshapeNode(pos, outShape), 'int64'), [], false));
+}
+
+/**
  * torch.median: with no dim, the lower median of every element (NaN if any is NaN; NaN for no
  * elements); with a dim, each row's lower median and its position (a row holding NaN: NaN and the
  * first NaN's position).
@@ -150,22 +211,12 @@ function medianPositions(x: Node): Node {
 export function median(x: Tensor): Tensor;
 export function median(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
 export function median(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
-  if (dim === undefined) {
-    const flat = x.reshape(-1);
-    if (flat.numel() === 0) {
-      // NaN, recorded on x (its gradient: nothing to receive it)
-      const none = reshapeNode(reduceNode(flat.node, 'add', [0]), []);
-      return record('MedianBackward0', binaryNode('ADD', none, constNode(Number.NaN, x.dtype, [], x.device)), [x], false);
-    }
-    const pos = medianPositions(flat.node);
-    return record('MedianBackward0', reshapeNode(gatherNode(flat.node, pos, 0), []), [x], false);
-  }
-  const d = normDim(dim, Math.max(x.ndim, 1));
-  if (x.ndim > 0 && x.shape[d] === 0) throw new IndexError(`median(): Expected reduction dim ${d} to have non-zero size.`);
-  const pos = alongLast(x, d, medianPositions);
-  const xn = x.ndim === 0 ? reshapeNode(x.node, [1]) : x.node;
-  const kept = gatherNode(xn, x.ndim === 0 ? reshapeNode(pos, [1]) : pos, d);
-  const outShape = x.ndim === 0 ? [] : keepdim ? x.shape.map((s, i) => (i === d ? 1 : s)) : x.shape.filter((_, i) => i !== d);
-  const values = record('MedianBackward1', reshapeNode(kept, outShape), [x], false);
-  return valuesIndices(values, record('', castNode(reshapeNode(pos, outShape), 'int64'), [], false));
+  return medianBy(x, medianPositions, 'Median', dim, keepdim);
+}
+
+/** torch.nanmedian: median of the values that are not NaN (NaN where there are none). */
+export function nanmedian(x: Tensor): Tensor;
+export function nanmedian(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
+export function nanmedian(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
+  return medianBy(x, nanmedianPositions, 'Nanmedian', dim, keepdim);
 }

@@ -1136,6 +1136,11 @@ export class Tensor {
   median(dim?: number, keepdim?: boolean): Tensor | ValuesIndices {
     return dim === undefined ? Srt.median(this) : Srt.median(this, dim, keepdim);
   }
+  nanmedian(): Tensor;
+  nanmedian(dim: number, keepdim?: boolean): ValuesIndices;
+  nanmedian(dim?: number, keepdim?: boolean): Tensor | ValuesIndices {
+    return dim === undefined ? Srt.nanmedian(this) : Srt.nanmedian(this, dim, keepdim);
+  }
   unfold(dimension: number, size: number, step: number): Tensor {
     return P.unfoldDim(this, dimension, size, step);
   }
