@@ -18,7 +18,8 @@ export type NodeArg =
   | { readonly seed: number; readonly offset: number }
   | { readonly start: number; readonly step: number }
   | { readonly reduce: ReduceKind; readonly axes: readonly number[] }
-  | { readonly axis: number; readonly reduce: ScatterReduce | ReduceKind };
+  | { readonly axis: number; readonly reduce: ScatterReduce | ReduceKind }
+  | SortArg;
 
 export class Node {
   private static nextId = 0;
@@ -124,6 +125,7 @@ function stringId(s: string): number {
 function mixArg(h: number, a: unknown): number {
   if (typeof a === 'number') return mixNumber(h, a);
   if (typeof a === 'string') return mix(h, stringId(a));
+  if (typeof a === 'boolean') return mix(h, a ? 0x7fff0001 : 0x7fff0002);
   if (Array.isArray(a)) {
     h = mix(h, 0x40000000 + a.length);
     for (let i = 0; i < a.length; i++) h = mixArg(h, a[i]);
@@ -606,6 +608,27 @@ export function scatterNode(base: Node, index: Node, src: Node, axis: number, re
 export function scanNode(x: Node, reduce: ReduceKind, axis: number): Node {
   if (axis < 0 || axis >= x.ndim) throw new ShapeError(`SCAN: axis ${axis} out of range for ${x.ndim} dims`);
   return intern('SCAN', x.dtype, x.shape, [x], { axis, reduce }, x.device);
+}
+
+/** What a SORT node computes: the first `k` positions of each row's order. */
+export interface SortArg {
+  /** Largest first (NaN first of all); else smallest first (NaN last). */
+  readonly descending: boolean;
+  /** How many leading positions of the order are kept (the row's length for a full sort; fewer for topk). */
+  readonly k: number;
+}
+
+/**
+ * The int32 positions (along the last axis) of `x`'s elements in sorted order, per row, keeping
+ * the first `k`: stable (equal values in their original order), NaN the largest value, -0 equal
+ * to 0. Values are read with a GATHER at these positions, so gradients flow through the GATHER.
+ */
+export function sortNode(x: Node, descending: boolean, k: number): Node {
+  if (x.ndim === 0) throw new ShapeError('SORT: needs at least one dim');
+  const n = x.shape[x.ndim - 1]!;
+  if (!Number.isInteger(k) || k < 0 || k > n) throw new ShapeError(`SORT: k ${k} out of range for rows of ${n}`);
+  const arg: SortArg = { descending, k };
+  return intern('SORT', 'int32', [...x.shape.slice(0, -1), k], [x], arg, x.device);
 }
 
 /**

@@ -1128,6 +1128,19 @@ export class Tensor {
   kthvalue(k: number, dim = -1, keepdim = false): ValuesIndices {
     return Srt.kthvalue(this, k, dim, keepdim);
   }
+  msort(): Tensor {
+    return Srt.msort(this);
+  }
+  median(): Tensor;
+  median(dim: number, keepdim?: boolean): ValuesIndices;
+  median(dim?: number, keepdim?: boolean): Tensor | ValuesIndices {
+    return dim === undefined ? Srt.median(this) : Srt.median(this, dim, keepdim);
+  }
+  nanmedian(): Tensor;
+  nanmedian(dim: number, keepdim?: boolean): ValuesIndices;
+  nanmedian(dim?: number, keepdim?: boolean): Tensor | ValuesIndices {
+    return dim === undefined ? Srt.nanmedian(this) : Srt.nanmedian(this, dim, keepdim);
+  }
   unfold(dimension: number, size: number, step: number): Tensor {
     return P.unfoldDim(this, dimension, size, step);
   }
