@@ -22,6 +22,8 @@ import { Code, I32, ModuleBuilder, OP, SIMD, V128 } from './wasm-encoder.js';
 
 interface FloatBuffer extends BackendBuffer {
   readonly data: ArrayBufferView;
+  /** Byte address in the heap (cpu buffers), or negative for a buffer outside it. */
+  readonly ptr?: number;
 }
 
 export interface WasmGemmOptions {
@@ -115,26 +117,62 @@ export function gemmModule(): Uint8Array {
   m.importMemory('env', 'memory', memoryImport());
   const blockFn = m.func(c, 'block');
   m.func(driver(blockFn), 'run');
+  const panelFn = m.func(panelCode(), 'panel');
+  m.func(packer(panelFn), 'pack');
   return m.bytes();
 }
 
+/** Words of the argument block `run` reads (i32 each). */
+const ARGS = {
+  pa: 0,
+  pb: 1,
+  pc: 2,
+  kc: 3,
+  ldc: 4,
+  panels: 5,
+  accumulate: 6,
+  next: 7,
+  tiles: 8,
+  chunk: 9,
+  // packing (`pack`): A's and B's byte address of element (0, p0), strides in elements, m, n,
+  // and the counter of panels taken
+  aAt: 10,
+  ars: 11,
+  acs: 12,
+  m: 13,
+  bAt: 14,
+  brs: 15,
+  bcs: 16,
+  n: 17,
+  packNext: 18,
+} as const;
+const ARG_BYTES = 80;
+
 /**
- * run(lo, hi, args): row tiles [lo, hi) of one packed k block, MC rows at a time against every
- * B panel; args (i32 words at `args`): pa, pb, pc, kc, ldc (bytes), panels, accumulate.
+ * run(_lo, _hi, args): the row tiles of one packed k block, taken `chunk` at a time from the
+ * shared counter `next` (an atomic add) until `tiles` are taken, each chunk against every B
+ * panel; args (i32 words at `args`, see ARGS): pa, pb, pc, kc, ldc (bytes), panels, accumulate,
+ * next, tiles, chunk. Every thread of a launch calls it with the same args (lo and hi, the pool's
+ * split, are ignored): a thread slowed by the machine's other work then takes fewer chunks instead of
+ * holding the launch up, as a fixed split did on a shared machine. Each tile is computed whole by
+ * whichever thread takes it, so the values do not depend on the split.
  */
 function driver(blockFn: number): Code {
   const c = new Code([I32, I32, I32]);
-  const [lo, hi, args] = [0, 1, 2];
+  const args = 2;
   const [pa, pb, pc, kc, ldc, panels, accum] = Array.from({ length: 7 }, () => c.local(I32));
   [pa, pb, pc, kc, ldc, panels, accum].forEach((l, i) => c.get(args).mem(OP.i32_load, 4, i * 4).set(l!));
+  const tiles = c.local(I32);
+  const chunk = c.local(I32);
+  c.get(args).mem(OP.i32_load, 4, ARGS.tiles * 4).set(tiles);
+  c.get(args).mem(OP.i32_load, 4, ARGS.chunk * 4).set(chunk);
   const i0 = c.local(I32);
   const t = c.local(I32);
   const j = c.local(I32);
-  c.get(lo).set(i0);
   c.block().loop();
-  c.get(i0).get(hi).op(OP.i32_ge_u).brIf(1);
-  // t = min(MC / MR, hi − i0)
-  c.i32(MC / MR).get(hi).get(i0).op(OP.i32_sub).tee(t).i32(MC / MR).get(t).op(OP.i32_lt_u).op(OP.select).set(t);
+  c.get(args).get(chunk).atomicAddI32(ARGS.next * 4).tee(i0).get(tiles).op(OP.i32_ge_u).brIf(1);
+  // t = min(chunk, tiles − i0)
+  c.get(chunk).get(tiles).get(i0).op(OP.i32_sub).tee(t).get(chunk).get(t).op(OP.i32_lt_u).op(OP.select).set(t);
   c.i32(0).set(j);
   c.loop();
   c.get(pa!).get(i0).get(kc!).op(OP.i32_mul).i32(MR * 4).op(OP.i32_mul).op(OP.i32_add);
@@ -143,7 +181,102 @@ function driver(blockFn: number): Code {
   c.get(kc!).get(ldc!).get(t).get(accum!).call(blockFn);
   c.get(j).i32(1).op(OP.i32_add).tee(j).get(panels!).op(OP.i32_lt_u).brIf(0);
   c.end();
-  c.get(i0).get(t).op(OP.i32_add).set(i0);
+  c.br(0);
+  c.end().end();
+  return c;
+}
+
+/**
+ * panel(dst, src, outer, inner, valid, width, kc): one packed panel, k-major: for x < width,
+ * dst[p·width + x] = src[x·outer + p·inner] (strides in elements) for x < valid, else 0.
+ */
+function panelCode(): Code {
+  const c = new Code([I32, I32, I32, I32, I32, I32, I32]);
+  const [dst, src, outer, inner, valid, width, kc] = [0, 1, 2, 3, 4, 5, 6];
+  const x = c.local(I32);
+  const p = c.local(I32);
+  const d = c.local(I32);
+  const s = c.local(I32);
+  const step = c.local(I32);
+  c.get(width).i32(4).op(OP.i32_mul).set(step);
+  c.get(inner).i32(4).op(OP.i32_mul).set(inner);
+  c.get(outer).i32(4).op(OP.i32_mul).set(outer);
+  c.i32(0).set(x);
+  c.block().loop();
+  c.get(x).get(width).op(OP.i32_ge_u).brIf(1);
+  c.get(dst).get(x).i32(4).op(OP.i32_mul).op(OP.i32_add).set(d);
+  c.get(kc).set(p);
+  c.get(x).get(valid).op(OP.i32_lt_u).if();
+  {
+    c.get(src).get(x).get(outer).op(OP.i32_mul).op(OP.i32_add).set(s);
+    c.loop();
+    c.get(d).get(s).mem(OP.f32_load, 4).mem(OP.f32_store, 4);
+    c.get(s).get(inner).op(OP.i32_add).set(s);
+    c.get(d).get(step).op(OP.i32_add).set(d);
+    c.get(p).i32(1).op(OP.i32_sub).tee(p).brIf(0);
+    c.end();
+  }
+  c.op(OP.else);
+  {
+    c.loop();
+    c.get(d).f32(0).mem(OP.f32_store, 4);
+    c.get(d).get(step).op(OP.i32_add).set(d);
+    c.get(p).i32(1).op(OP.i32_sub).tee(p).brIf(0);
+    c.end();
+  }
+  c.end();
+  c.get(x).i32(1).op(OP.i32_add).set(x);
+  c.br(0);
+  c.end().end();
+  return c;
+}
+
+/**
+ * pack(_lo, _hi, args): one k block's A and B panels (the mp/MR A panels, then the np/NR B
+ * panels), one at a time from the shared counter `packNext`, as `run` takes its tiles; where
+ * both operands live in the heap, every thread packs instead of the main thread alone (packing
+ * was a sixth of a 1024² product on 2 threads).
+ */
+function packer(panelFn: number): Code {
+  const c = new Code([I32, I32, I32]);
+  const args = 2;
+  const ld = (w: number): Code => c.get(args).mem(OP.i32_load, 4, w * 4);
+  const loc = (w: number): number => {
+    const l = c.local(I32);
+    ld(w).set(l);
+    return l;
+  };
+  const [pa, pb, kc, aAt, ars, acs, m, bAt, brs, bcs, n] = [ARGS.pa, ARGS.pb, ARGS.kc, ARGS.aAt, ARGS.ars, ARGS.acs, ARGS.m, ARGS.bAt, ARGS.brs, ARGS.bcs, ARGS.n].map(loc) as [number, number, number, number, number, number, number, number, number, number, number];
+  const aPanels = c.local(I32);
+  const total = c.local(I32);
+  const u = c.local(I32);
+  const i0 = c.local(I32);
+  // A panels: ceil(m / MR); all panels: that plus ceil(n / NR)
+  c.get(m).i32(MR - 1).op(OP.i32_add).i32(MR).op(OP.i32_div_u).set(aPanels);
+  c.get(n).i32(NR - 1).op(OP.i32_add).i32(NR).op(OP.i32_div_u).get(aPanels).op(OP.i32_add).set(total);
+  c.block().loop();
+  c.get(args).i32(1).atomicAddI32(ARGS.packNext * 4).tee(u).get(total).op(OP.i32_ge_u).brIf(1);
+  c.get(u).get(aPanels).op(OP.i32_lt_u).if();
+  {
+    // rows i0 = u·MR: dst pa + i0·kc·4, src aAt + i0·ars·4
+    c.get(u).i32(MR).op(OP.i32_mul).set(i0);
+    c.get(pa).get(i0).get(kc).op(OP.i32_mul).i32(4).op(OP.i32_mul).op(OP.i32_add);
+    c.get(aAt).get(i0).get(ars).op(OP.i32_mul).i32(4).op(OP.i32_mul).op(OP.i32_add);
+    c.get(ars).get(acs);
+    c.get(m).get(i0).op(OP.i32_sub);
+    c.i32(MR).get(kc).call(panelFn);
+  }
+  c.op(OP.else);
+  {
+    // columns j0 = (u − aPanels)·NR: dst pb + j0·kc·4, src bAt + j0·bcs·4
+    c.get(u).get(aPanels).op(OP.i32_sub).i32(NR).op(OP.i32_mul).set(i0);
+    c.get(pb).get(i0).get(kc).op(OP.i32_mul).i32(4).op(OP.i32_mul).op(OP.i32_add);
+    c.get(bAt).get(i0).get(bcs).op(OP.i32_mul).i32(4).op(OP.i32_mul).op(OP.i32_add);
+    c.get(bcs).get(brs);
+    c.get(n).get(i0).op(OP.i32_sub);
+    c.i32(NR).get(kc).call(panelFn);
+  }
+  c.end();
   c.br(0);
   c.end().end();
   return c;
@@ -153,6 +286,7 @@ type Run = (lo: number, hi: number, args: number) => void;
 interface GemmKernel extends PoolModule {
   readonly block: Block;
   readonly run: Run;
+  readonly pack: Run;
 }
 let kernel: GemmKernel | undefined;
 
@@ -160,12 +294,77 @@ function compiled(): GemmKernel {
   if (kernel) return kernel;
   const module = new WebAssembly.Module(gemmModule() as Uint8Array<ArrayBuffer>);
   const instance = new WebAssembly.Instance(module, { env: { memory: heap().memory } });
-  const ex = instance.exports as { block: Block; run: Run };
-  return (kernel = { id: newModuleId(), module, block: ex.block, run: ex.run });
+  const ex = instance.exports as { block: Block; run: Run; pack: Run };
+  return (kernel = { id: newModuleId(), module, block: ex.block, run: ex.run, pack: ex.pack });
 }
 
 function padded(m: number, n: number): { mp: number; np: number } {
   return { mp: Math.ceil(m / MR) * MR, np: Math.ceil(n / NR) * NR };
+}
+
+/**
+ * A's rows [0, mp) × k steps [p0, p0 + kc) into MR-row panels, k-major (a[i..i+MR−1][p]
+ * adjacent), rows past m zero. The loops run along whichever of A's strides is smaller, so that a
+ * transposed A (the backward's aᵀ·g) is read in order instead of a column at a time.
+ */
+function packA(mem: Float32Array, pa: number, A: Float32Array, ao: number, ars: number, acs: number, m: number, mp: number, p0: number, kc: number): void {
+  const byRow = Math.abs(acs) <= Math.abs(ars);
+  for (let i0 = 0; i0 < mp; i0 += MR) {
+    const panel = pa + i0 * kc;
+    const rows = Math.min(MR, m - i0);
+    if (byRow || rows < MR) {
+      for (let r = 0; r < MR; r++) {
+        let dst = panel + r;
+        if (r >= rows) {
+          for (let p = 0; p < kc; p++, dst += MR) mem[dst] = 0;
+          continue;
+        }
+        let src = ao + (i0 + r) * ars + p0 * acs;
+        for (let p = 0; p < kc; p++, dst += MR, src += acs) mem[dst] = A[src]!;
+      }
+    } else {
+      let src = ao + i0 * ars + p0 * acs;
+      let dst = panel;
+      for (let p = 0; p < kc; p++, src += acs, dst += MR) {
+        mem[dst] = A[src]!;
+        mem[dst + 1] = A[src + ars]!;
+        mem[dst + 2] = A[src + 2 * ars]!;
+        mem[dst + 3] = A[src + 3 * ars]!;
+      }
+    }
+  }
+}
+
+/**
+ * B's k steps [p0, p0 + kc) × columns [0, np) into NR-column panels, k-major (b[p][j..j+NR−1]
+ * adjacent), columns past n zero; read along B's smaller stride, as packA.
+ */
+function packB(mem: Float32Array, pb: number, B: Float32Array, bo: number, brs: number, bcs: number, n: number, np: number, p0: number, kc: number): void {
+  const byRow = Math.abs(bcs) <= Math.abs(brs);
+  for (let j0 = 0; j0 < np; j0 += NR) {
+    const width = Math.min(NR, n - j0);
+    const panel = pb + j0 * kc;
+    if (byRow) {
+      let dst = panel;
+      let src = bo + p0 * brs + j0 * bcs;
+      for (let p = 0; p < kc; p++, dst += NR, src += brs) {
+        let s = src;
+        let jj = 0;
+        for (; jj < width; jj++, s += bcs) mem[dst + jj] = B[s]!;
+        for (; jj < NR; jj++) mem[dst + jj] = 0;
+      }
+    } else {
+      for (let jj = 0; jj < NR; jj++) {
+        let dst = panel + jj;
+        if (jj >= width) {
+          for (let p = 0; p < kc; p++, dst += NR) mem[dst] = 0;
+          continue;
+        }
+        let src = bo + p0 * brs + (j0 + jj) * bcs;
+        for (let p = 0; p < kc; p++, dst += NR, src += brs) mem[dst] = B[src]!;
+      }
+    }
+  }
 }
 
 /** One product c = a·b (no batch): offsets/strides in elements of the operands' own arrays. */
@@ -188,7 +387,7 @@ function product(g: GemmShape, a: FloatBuffer, ao: number, b: FloatBuffer, bo: n
   const paAt = h.alloc(paBytes);
   const pbAt = h.alloc(pbBytes);
   const csAt = h.alloc(csBytes);
-  const argAt = h.alloc(32);
+  const argAt = h.alloc(ARG_BYTES);
   try {
     if (paAt === undefined || pbAt === undefined || csAt === undefined || argAt === undefined) throw new RangeError('wasm gemm: the heap cannot hold the scratch blocks');
     // views made after the allocations (an unshared memory's buffer changes as it grows)
@@ -199,41 +398,30 @@ function product(g: GemmShape, a: FloatBuffer, ao: number, b: FloatBuffer, bo: n
     const pa = paAt >> 2;
     const pb = pbAt >> 2;
     const cs = csAt >> 2;
+    // operands in the heap are packed by the wasm module, on every thread; others here, in JavaScript
+    const aAt = a.ptr !== undefined && a.ptr >= 0 ? a.ptr : -1;
+    const bAt = b.ptr !== undefined && b.ptr >= 0 ? b.ptr : -1;
+    const cfg = cpuConfig();
     for (let p0 = 0; p0 < k; p0 += KC) {
       const kc = Math.min(KC, k - p0);
-      // A: MR-row panels, k-major (a[i..i+MR-1][p] adjacent)
-      for (let i0 = 0; i0 < mp; i0 += MR) {
-        const panel = pa + i0 * kc;
-        for (let r = 0; r < MR; r++) {
-          const i = i0 + r;
-          let dst = panel + r;
-          if (i >= m) {
-            for (let p = 0; p < kc; p++, dst += MR) mem[dst] = 0;
-            continue;
-          }
-          let src = ao + i * ars + p0 * acs;
-          for (let p = 0; p < kc; p++, dst += MR, src += acs) mem[dst] = A[src]!;
-        }
-      }
-      // B: NR-column panels, k-major (b[p][j..j+NR-1] adjacent)
-      for (let j0 = 0; j0 < np; j0 += NR) {
-        const width = Math.min(NR, n - j0);
-        let dst = pb + j0 * kc;
-        let src = bo + p0 * brs + j0 * bcs;
-        for (let p = 0; p < kc; p++, dst += NR, src += brs) {
-          let s = src;
-          let jj = 0;
-          for (; jj < width; jj++, s += bcs) mem[dst + jj] = B[s]!;
-          for (; jj < NR; jj++) mem[dst + jj] = 0;
-        }
-      }
-      const words = new Int32Array(h.buffer, argAt, 8);
-      words.set([paAt, pbAt, csAt, kc, np * 4, np / NR, p0 > 0 ? 1 : 0]);
       const tiles = mp / MR;
-      const cfg = cpuConfig();
       const pool = 2 * mp * np * kc >= cfg.parallelThreshold ? poolFor(cfg.threads) : undefined;
-      if (pool && pool.ready() > 0) pool.run(w, (lo, hi) => w.run(lo, hi, argAt), 'run', tiles, 1, argAt);
-      else w.run(0, tiles, argAt);
+      const threads = pool ? Math.min(pool.ready() + 1, tiles) : 1;
+      // chunks of at most MC rows (their packed A stays in L2), about 4 per thread so that one
+      // slowed thread leaves little for the others to wait on
+      const chunk = Math.max(1, Math.min(MC / MR, Math.ceil(tiles / (4 * threads))));
+      const words = new Int32Array(h.buffer, argAt, ARG_BYTES / 4);
+      words.set([paAt, pbAt, csAt, kc, np * 4, np / NR, p0 > 0 ? 1 : 0, 0, tiles, chunk]);
+      if (aAt >= 0 && bAt >= 0) {
+        words.set([aAt + (ao + p0 * acs) * 4, ars, acs, m, bAt + (bo + p0 * brs) * 4, brs, bcs, n, 0], ARGS.aAt);
+        if (pool && threads > 1) pool.run(w, () => w.pack(0, 0, argAt), 'pack', threads, 1, argAt);
+        else w.pack(0, 0, argAt);
+      } else {
+        packA(mem, pa, A, ao, ars, acs, m, mp, p0, kc);
+        packB(mem, pb, B, bo, brs, bcs, n, np, p0, kc);
+      }
+      if (pool && threads > 1) pool.run(w, () => w.run(0, 0, argAt), 'run', threads, 1, argAt);
+      else w.run(0, 0, argAt);
     }
     for (let i = 0; i < m; i++) {
       const src = cs + i * np;
@@ -245,7 +433,7 @@ function product(g: GemmShape, a: FloatBuffer, ao: number, b: FloatBuffer, bo: n
     if (paAt !== undefined) h.release(paAt, paBytes);
     if (pbAt !== undefined) h.release(pbAt, pbBytes);
     if (csAt !== undefined) h.release(csAt, csBytes);
-    if (argAt !== undefined) h.release(argAt, 32);
+    if (argAt !== undefined) h.release(argAt, ARG_BYTES);
   }
 }
 

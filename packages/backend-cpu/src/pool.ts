@@ -20,18 +20,20 @@ const READY = 1;
 const MODULE = 2;
 const FN = 3;
 const ARG = 4;
+/** The job offered to a worker (its sequence number), or 0 once the worker or the main thread took it. */
+const CLAIM = 7;
 const SLOT = 8;
 
 /** Exports a job may call. */
-export type JobFn = 'run' | 'partial';
-const FNS: readonly JobFn[] = ['run', 'partial'];
+export type JobFn = 'run' | 'partial' | 'pack';
+const FNS: readonly JobFn[] = ['run', 'partial', 'pack'];
 
 /** Busy-waits this many polls before sleeping: back-to-back launches then skip the futex wake-up. */
 const SPINS = 20000;
 
 /** The worker's program: plain JavaScript, no imports (runs as a Node eval worker or from a Blob URL). */
 const WORKER_SOURCE = `
-const HEADER = ${HEADER}, SLOT = ${SLOT}, SEQ = ${SEQ}, READY = ${READY}, MODULE = ${MODULE}, FN = ${FN}, ARG = ${ARG};
+const HEADER = ${HEADER}, SLOT = ${SLOT}, SEQ = ${SEQ}, READY = ${READY}, MODULE = ${MODULE}, FN = ${FN}, ARG = ${ARG}, CLAIM = ${CLAIM};
 const DONE = ${DONE}, ERROR = ${ERROR}, SPINS = ${SPINS};
 const FNS = ${JSON.stringify(FNS)};
 let ctl, base, imports, port, receive;
@@ -73,6 +75,8 @@ if (typeof require === 'function' && typeof process !== 'undefined' && process.v
     if (now === seq) continue;
     seq = now;
     if (ctl[base + FN] < 0) break;
+    // the main thread may have run the job itself meanwhile (this thread came late)
+    if (Atomics.compareExchange(ctl, base + CLAIM, now, 0) !== now) continue;
     run(ctl[base + MODULE], ctl[base + FN], ctl[base + ARG], ctl[base + ARG + 1], ctl[base + ARG + 2]);
   }
 } else {
@@ -80,7 +84,7 @@ if (typeof require === 'function' && typeof process !== 'undefined' && process.v
     const d = e.data;
     if (d.control) start(d);
     else if (d.module) add(d);
-    else if (d.job) run(d.job[0], d.job[1], d.job[2], d.job[3], d.job[4]);
+    else if (d.job && Atomics.compareExchange(ctl, base + CLAIM, d.job[5], 0) === d.job[5]) run(d.job[0], d.job[1], d.job[2], d.job[3], d.job[4]);
   };
 }
 `;
@@ -174,8 +178,11 @@ export class Pool {
     const ctl = this.ctl;
     Atomics.store(ctl, DONE, 0);
     Atomics.store(ctl, ERROR, 0);
+    // per worker given a part: the job number it was offered under (0: none)
+    const offered: number[] = [];
     let sent = 0;
     for (let p = 1; p < parts; p++) {
+      offered.push(0);
       if (bounds[p + 1]! <= bounds[p]!) continue;
       const w = this.workers[p - 1]!;
       if (!w.sent.has(mod.id)) {
@@ -183,22 +190,37 @@ export class Pool {
         w.sent.add(mod.id);
       }
       const fi = FNS.indexOf(fn);
+      const base = HEADER + (p - 1) * SLOT;
+      // job numbers are positive and never 0 (wrapping skips it)
+      const job = (Atomics.load(ctl, base + SEQ) + 1) | 0 || 1;
+      offered[p - 1] = job;
       if (this.node) {
-        const base = HEADER + (p - 1) * SLOT;
         ctl[base + MODULE] = mod.id;
         ctl[base + FN] = fi;
         ctl[base + ARG] = bounds[p]!;
         ctl[base + ARG + 1] = bounds[p + 1]!;
         ctl[base + ARG + 2] = arg;
-        Atomics.add(ctl, base + SEQ, 1);
+        Atomics.store(ctl, base + CLAIM, job);
+        Atomics.store(ctl, base + SEQ, job);
         Atomics.notify(ctl, base + SEQ);
       } else {
-        w.post({ job: [mod.id, fi, bounds[p]!, bounds[p + 1]!, arg] });
+        Atomics.store(ctl, base + CLAIM, job);
+        Atomics.store(ctl, base + SEQ, job);
+        w.post({ job: [mod.id, fi, bounds[p]!, bounds[p + 1]!, arg, job] });
       }
       sent++;
     }
     try {
       if (bounds[1]! > bounds[0]!) main(bounds[0]!, bounds[1]!);
+      // parts whose worker has not picked them up yet (descheduled by the machine's other work,
+      // or still asleep) run here instead of being waited for
+      for (let p = 1; p < parts; p++) {
+        const job = offered[p - 1]!;
+        if (job && Atomics.compareExchange(ctl, HEADER + (p - 1) * SLOT + CLAIM, job, 0) === job) {
+          sent--;
+          main(bounds[p]!, bounds[p + 1]!);
+        }
+      }
     } finally {
       this.wait(sent);
     }

@@ -348,6 +348,18 @@ export class Code {
     return this;
   }
 
+  /**
+   * i32.atomic.rmw.add at constant `offset` (threads proposal, 0xfe prefix): [address, delta] →
+   * the old value. Valid on shared and unshared memories; the address must be 4-byte aligned.
+   */
+  atomicAddI32(offset = 0): this {
+    this.note(`i32.atomic.rmw.add offset=${offset}`);
+    this.body.push(0xfe, 0x1e);
+    uleb(this.body, 2);
+    uleb(this.body, offset);
+    return this;
+  }
+
   /** A SIMD load or store (alignment hint: 1 byte; wasm does not require alignment). */
   simdMem(sub: number, offset = 0): this {
     this.simd(sub);
