@@ -8,7 +8,7 @@ const threads = Number(process.argv[2] ?? 2);
 configureCpu({ threads });
 await cpuWorkersReady?.();
 const buf = (n) => {
-  const b = plain ? { dtype: 'float32', size: n, data: new Float32Array(n) } : cpuBackend.alloc('float32', n);
+  const b = plain ? { dtype: 'float32', size: n, data: new Float32Array(n) } : cpuBackend.alloc('float32', n, 0);
   for (let i = 0; i < n; i++) b.data[i] = Math.random() - 0.5;
   return b;
 };

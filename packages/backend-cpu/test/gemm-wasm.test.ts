@@ -14,7 +14,7 @@ interface Operand {
 }
 
 function filled(size: number, seed: number, inHeap: boolean): Operand {
-  const b: Operand = inHeap ? (cpuBackend.alloc('float32', size) as Operand) : { dtype: 'float32', size, data: new Float32Array(size) };
+  const b: Operand = inHeap ? (cpuBackend.alloc('float32', size, 0) as Operand) : { dtype: 'float32', size, data: new Float32Array(size) };
   for (let i = 0; i < size; i++) b.data[i] = Math.sin((i + 1) * 12.9898 + seed * 78.233) * 2;
   return b;
 }
