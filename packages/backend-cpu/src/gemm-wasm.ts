@@ -8,8 +8,13 @@
  * loads two vectors of B and splats one A value per row (v128.load32_splat). C is built in a padded row-major scratch
  * tile (so every tile is full) and copied out through the caller's strides at the end; the
  * packing and that copy are what make any strides, transposes and offsets work without copies
- * by the caller. Packing runs in the main thread; the tiles of each packed k block are split by
- * row tiles over the worker pool (`run` export), when it is up and the block is big enough.
+ * by the caller. Operands in the heap (every cpu buffer but those past wasm32's 4 GiB) are packed
+ * by the module (`pack` export) on every thread, others by JavaScript here; the row tiles of each
+ * packed k block are then taken in chunks from a shared counter by every thread (`run` export),
+ * when the pool is up and the block is big enough. 4×8 with mul+add measured fastest here: 5×8,
+ * 6×8, 3×16, 8×4 and a k loop unrolled by 2 or 4 were slower or no faster under V8 (x64 has 15
+ * usable vector registers), and relaxed SIMD's fused madd (Node 20: behind a flag) was no faster
+ * on this Zen core, whose separate add pipes already keep mul+add at FMA throughput.
  */
 import { forEachBatch, type BackendBuffer, type GemmRoutine, type GemmShape } from '@fusor/compiler';
 import { invalidatePlans } from '@fusor/runtime';
