@@ -170,7 +170,8 @@ function pass(
       const n = stack.pop()!;
       if (seen.has(n)) continue;
       seen.add(n);
-      // a chain this long is cut into kernels (depthCuts) before a routine may take its end
+      // lowering the epilogue recurses through it: a chain this long is cut into kernels
+      // (depthCuts) before a routine may take its end
       if (seen.size > MAX_FUSED_DEPTH) return undefined;
       // what the walk below will read from a buffer anyway (a copy to the device, a scatter…)
       if (n !== root && (holdsBuffer(n) || OWN_KERNEL.has(n.op))) {
@@ -327,10 +328,11 @@ function pass(
   // a region deeper than MAX_FUSED_DEPTH is cut into kernels the same way
   const region = (root: Node): ScheduleItem => {
     const limit = backendFor(root.device)?.capabilities.maxBuffers ?? Infinity;
+    const depth = fusedDepthLimit(backendFor, root.device);
     for (;;) {
       const item = draw(root);
-      const cuts = item.gemm ? [] : depthCuts(item);
-      for (const c of cuts) reasons.set(c, `more than ${MAX_FUSED_DEPTH} ops fused on one path: an intermediate of a deep chain computed into a buffer`);
+      const cuts = item.gemm ? [] : depthCuts(item, depth);
+      for (const c of cuts) reasons.set(c, `more than ${depth} ops fused on one path: an intermediate of a deep chain computed into a buffer`);
       const split = cuts.length === 0 && item.inputs.length + 1 > limit ? splitPoint(item, limit) : undefined;
       if (split) reasons.set(split, `the kernel would bind ${item.inputs.length + 1} buffers, more than ${parseDevice(root.device).type} allows (maxBuffers ${limit})`);
       else if (cuts.length === 0) return item;
@@ -369,17 +371,21 @@ function pass(
  */
 export const MAX_FUSED_DEPTH = 256;
 
+/** The fused depth a device's kernels are cut at: MAX_FUSED_DEPTH, or less where its backend asks. */
+const fusedDepthLimit = (backendFor: BackendLookup, device: string): number =>
+  Math.max(1, Math.min(MAX_FUSED_DEPTH, backendFor(device)?.capabilities.maxFusedDepth ?? MAX_FUSED_DEPTH));
+
 /**
  * The fused nodes to compute into buffers of their own so no path through `item` has more than
- * MAX_FUSED_DEPTH ops. Each node's depth is the number of ops above it on its longest path from
- * the root; the nodes fall into bands of MAX_FUSED_DEPTH depths, and a node is cut where a path
+ * `limit` ops. Each node's depth is the number of ops above it on its longest path from the
+ * root; the nodes fall into bands of `limit` depths, and a node is cut where a path
  * enters its band. Depth only grows along a path, so every kernel left between cuts lies in one
  * band: the whole chain is partitioned by one walk, not by redrawing it once per kernel. Views
  * add no depth (lowering folds a chain of them into one index computation without recursing),
  * and a cut under a view is made at the view's base, so a broadcast is never materialized at its
  * expanded size.
  */
-function depthCuts(item: ScheduleItem): Node[] {
+function depthCuts(item: ScheduleItem, limit: number): Node[] {
   if (item.kind === 'copy') return [];
   const inputs = new Set(item.inputs);
   const inside = (n: Node): boolean => !inputs.has(n) && n.src.length > 0;
@@ -402,14 +408,14 @@ function depthCuts(item: ScheduleItem): Node[] {
       stack.push([s, 0]);
     }
   }
-  if (order.length <= MAX_FUSED_DEPTH) return [];
+  if (order.length <= limit) return [];
   const depth = new Map<Node, number>([[item.root, 0]]);
   for (let k = order.length - 1; k >= 0; k--) {
     const n = order[k]!;
     const below = depth.get(n)! + (MOVEMENT.has(n.op) ? 0 : 1);
     for (const s of n.src) if (inside(s)) depth.set(s, Math.max(depth.get(s) ?? 0, below));
   }
-  const band = (n: Node): number => Math.floor(depth.get(n)! / MAX_FUSED_DEPTH);
+  const band = (n: Node): number => Math.floor(depth.get(n)! / limit);
   const cuts = new Set<Node>();
   for (const n of order) {
     for (const s of n.src) {
