@@ -18,10 +18,10 @@ if (!why) installEmulator({ MOCK_CUDA_MEMORY: String(256 << 20) });
 const cuda = await import('../src/index.js');
 cuda.configureCuda({ diskCache: null });
 
-function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, rtol: number, atol: number): void {
+function expectClose(got: ArrayLike<number | bigint>, want: ArrayLike<number>, rtol: number, atol: number): void {
   expect(got.length).toBe(want.length);
   let worst = 0;
-  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!) - rtol * Math.abs(want[i]!));
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(Number(got[i]!) - want[i]!) - rtol * Math.abs(want[i]!));
   expect(worst).toBeLessThanOrEqual(atol);
 }
 
@@ -54,7 +54,7 @@ describe.skipIf(why !== null)(`deep graphs on cuda (emulated)${why ? ` (skipped:
     const [a, b] = [f32(0.999), f32(0.001)];
     const wantX: number[] = [];
     const wantG: number[] = [];
-    for (const v0 of w0.dataSync()) {
+    for (const v0 of (w0.dataSync() as Float32Array)) {
       let v = v0;
       let d = 1;
       for (let i = 0; i < 2000; i++) {

@@ -10,10 +10,10 @@ import { describeWebGPU } from './adapter.js';
 type T = torch.Tensor;
 const f32 = Math.fround;
 
-function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, rtol: number, atol: number): void {
+function expectClose(got: ArrayLike<number | bigint>, want: ArrayLike<number>, rtol: number, atol: number): void {
   expect(got.length).toBe(want.length);
   let worst = 0;
-  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!) - rtol * Math.abs(want[i]!));
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(Number(got[i]!) - want[i]!) - rtol * Math.abs(want[i]!));
   expect(worst).toBeLessThanOrEqual(atol);
 }
 
@@ -29,7 +29,7 @@ describeWebGPU('deep graphs on webgpu', () => {
     const [a, b] = [f32(0.999), f32(0.001)];
     const wantX: number[] = [];
     const wantG: number[] = [];
-    for (const v0 of w0.dataSync()) {
+    for (const v0 of (w0.dataSync() as Float32Array)) {
       let v = v0;
       let d = 1;
       for (let i = 0; i < 2000; i++) {
@@ -46,7 +46,7 @@ describeWebGPU('deep graphs on webgpu', () => {
   it('a forward chain of 10,000 lazy ops reads the float64 recurrence', async () => {
     torch.manualSeed(1);
     const x0 = torch.randn(100);
-    const init = Array.from(x0.dataSync());
+    const init = Array.from(x0.dataSync() as Float32Array);
     let x = x0.to('webgpu');
     for (let i = 0; i < 10000; i++) x = x.mul(0.9999).add(1e-4).relu();
     const kernels = torch.explain(x).kernels;

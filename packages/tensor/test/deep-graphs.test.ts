@@ -11,10 +11,10 @@ type T = torch.Tensor;
 const f32 = Math.fround;
 
 /** Every element of `got` within atol + rtol·|want| of `want`. */
-function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, rtol: number, atol: number): void {
+function expectClose(got: ArrayLike<number | bigint>, want: ArrayLike<number>, rtol: number, atol: number): void {
   expect(got.length).toBe(want.length);
   let worst = 0;
-  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!) - rtol * Math.abs(want[i]!));
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(Number(got[i]!) - want[i]!) - rtol * Math.abs(want[i]!));
   expect(worst).toBeLessThanOrEqual(atol);
 }
 
@@ -22,7 +22,7 @@ describe('deep graphs on cpu', () => {
   it('a forward chain of 10,000 lazy ops reads the float64 recurrence', () => {
     torch.manualSeed(1);
     const x0 = torch.randn(100);
-    const init = Array.from(x0.dataSync());
+    const init = Array.from(x0.dataSync() as Float32Array);
     let x = x0;
     for (let i = 0; i < 10000; i++) x = x.mul(0.9999).add(1e-4).relu();
     const kernels = torch.explain(x).kernels.length;
@@ -48,7 +48,7 @@ describe('deep graphs on cpu', () => {
     });
     expectClose(got, want32, 1e-6, 1e-7);
     // negative inputs were cut to 0 at the first step; the rest still remember where they began
-    expect(new Set(Array.from(got, (v) => v.toFixed(3))).size).toBeGreaterThan(40);
+    expect(new Set(Array.from(got as Float32Array, (v) => v.toFixed(3))).size).toBeGreaterThan(40);
     expect(x.sum().itemSync()).toBeCloseTo(want.reduce((s, v) => s + v, 0), 2);
   });
 
@@ -62,7 +62,7 @@ describe('deep graphs on cpu', () => {
     const [a, b] = [f32(0.999), f32(0.001)];
     const wantX: number[] = [];
     const wantG: number[] = [];
-    for (const v0 of w.dataSync()) {
+    for (const v0 of (w.dataSync() as Float32Array)) {
       let v = v0;
       let d = 1; // d x_k / d w
       for (let i = 0; i < 2000; i++) {
