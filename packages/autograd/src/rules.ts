@@ -180,4 +180,6 @@ export const GRAD_RULES: Readonly<Record<Op, GradRule>> = {
   GATHER: gatherGrad,
   SCATTER: scatterGrad,
   SCAN: scanGrad,
+  // positions: no gradient (the values are a GATHER at them, which carries it)
+  SORT: NONE,
 };

@@ -14,6 +14,7 @@ import { CPU_PLANNING, CPU_PLANNING_SCALAR, renderWasm, Unsupported } from './re
 import { blasGemm } from './blas.js';
 import { wasmGemm } from './gemm-wasm.js';
 import { cpuTakesEpilogue } from './gemm-epilogue.js';
+import { cpuSort } from './sort.js';
 
 export { renderJs, renderExpr } from './render-js.js';
 export { renderWasm, renderWasmText, layoutOf, CPU_PLANNING, type WasmLayout, type RenderWasmOptions } from './render-wasm.js';
@@ -94,6 +95,7 @@ export const cpuBackend: Backend<CpuBuffer, CpuProgram, RenderedKernel> = {
       // either routine applies an epilogue to each block of C it wrote (gemm-epilogue.ts)
       supportsEpilogue: cpuTakesEpilogue,
     },
+    sort: cpuSort,
   },
 };
 

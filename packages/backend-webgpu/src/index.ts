@@ -14,6 +14,7 @@ import { BufferUsage, MapMode, openDevice, ShaderStage, type WebGPUContext } fro
 import { deviceBytes, fromDevice, Int64RangeError, INT64_RANGE_HINT, toDevice } from './host.js';
 import { dispatchSize, reductionMode, renderWgsl, wgslPlanning, type RenderedWgsl, type WgslLayout, type WgslOptions } from './render-wgsl.js';
 import { webgpuGemm, type GemmDevice } from './gemm.js';
+import { webgpuSort, type SortDevice } from './sort.js';
 
 export { renderWgsl, dispatchSize, storageType, isCooperative, reductionMode, wgslPlanning, COOPERATIVE_MARK, SUBGROUP_MARK, type ReductionMode, DEFAULT_WGSL_OPTIONS, MAX_COOPERATIVE_OUTPUTS, WgslRenderError, type WgslOptions, type RenderedWgsl, type WgslLayout } from './render-wgsl.js';
 export { Int64RangeError } from './host.js';
@@ -405,6 +406,38 @@ const gemm = webgpuGemm(() => gemmDevice);
  */
 const WEBGPU_FUSED_DEPTH = 64;
 
+const sortPipelines = new Map<string, GPUComputePipeline>();
+let sortLayout: { pipeline: GPUPipelineLayout; group: GPUBindGroupLayout } | undefined;
+
+/** The sort routine's view of the device: pipelines on one layout (three storage buffers, the uniform), workspace and launches. */
+const sortDevice: SortDevice<WebGPUBuffer> = {
+  get limits() {
+    return runtime.device.limits;
+  },
+  pipeline(name, code) {
+    let p = sortPipelines.get(name);
+    if (!p) {
+      const device = runtime.device;
+      if (!sortLayout) {
+        const rw = (binding: number): GPUBindGroupLayoutEntry => ({ binding, visibility: ShaderStage.COMPUTE, buffer: { type: 'storage' } });
+        const group = device.createBindGroupLayout({ entries: [rw(0), rw(1), rw(2), { binding: 3, visibility: ShaderStage.COMPUTE, buffer: { type: 'uniform' } }] });
+        sortLayout = { pipeline: device.createPipelineLayout({ bindGroupLayouts: [group] }), group };
+      }
+      p = device.createComputePipeline({ layout: sortLayout.pipeline, compute: { module: device.createShaderModule({ code, label: name }), entryPoint: 'main' }, label: name });
+      sortPipelines.set(name, p);
+    }
+    return p;
+  },
+  alloc: (size) => webgpuBackend.alloc('int32', size, 0),
+  free: (b) => webgpuBackend.free(b),
+  dispatch(name, pipeline, buffers, params, groups) {
+    for (const b of buffers) if (owner.get(b.gpu) !== b) throw new Error(`internal: ${name} was given a freed webgpu buffer`);
+    runtime.dispatchRaw(pipeline, sortLayout!.group, buffers, params, groups);
+  },
+};
+
+const sort = webgpuSort(() => sortDevice);
+
 export const webgpuBackend: Backend<WebGPUBuffer, WebGPUProgram, RenderedWgsl> = {
   name: 'webgpu',
   get capabilities(): Capabilities {
@@ -503,7 +536,7 @@ export const webgpuBackend: Backend<WebGPUBuffer, WebGPUProgram, RenderedWgsl> =
     runtime.launch(program, buffers, vars);
   },
   synchronize: () => runtime.synchronize(),
-  routines: { gemm },
+  routines: { gemm, sort },
 };
 
 registerBackend(webgpuBackend);

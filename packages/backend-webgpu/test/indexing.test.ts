@@ -44,4 +44,24 @@ describeWebGPU('indexing on webgpu', () => {
     expect(g[49]).toEqual(new Array(8).fill(1));
     expect(g[0]).toEqual(new Array(8).fill(0));
   });
+
+  it('the sort routine (tiles in workgroup memory, long stages in global passes) gives the cpu routine\'s positions', async () => {
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648);
+    const values = (n: number) => Array.from({ length: n }, () => (next() % 13 === 0 ? Number.NaN : next() % 13 === 1 ? -0 : (next() % 41) - 20));
+    const cases: [number[], string, (t: torch.Tensor) => torch.Tensor][] = [
+      [[3, 3000], 'float32', (t) => t.argsort(1)],
+      [[3, 3000], 'float32', (t) => t.argsort(1, true)],
+      [[700, 5], 'float32', (t) => t.argsort(1, true)],
+      [[2, 1500], 'int32', (t) => t.topk(7, 1).indices],
+      [[1200, 2], 'float32', (t) => t.sort(0).indices],
+    ];
+    for (const [shape, dtype, f] of cases) {
+      const data = values(shape[0]! * shape[1]!).map((v) => (dtype === 'int32' && Number.isNaN(v) ? 99 : v));
+      const cpu = torch.tensor(data, { dtype: dtype as torch.DType }).reshape(shape);
+      const gpu = cpu.to('webgpu');
+      expect(torch.explain(f(gpu)).kernels.some((k) => k.routine === 'sort'), `${shape} ${dtype}`).toBe(true);
+      expect(await f(gpu).tolist(), `${shape} ${dtype}`).toEqual(f(cpu).tolistSync());
+    }
+  });
 });

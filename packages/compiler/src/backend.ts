@@ -132,9 +132,33 @@ export interface GemmRoutine<B extends BackendBuffer = BackendBuffer> {
   describe?(shape: GemmShape): string;
 }
 
+/**
+ * One SORT node: `rows` rows of `n` elements of `dtype`, contiguous, each ordered as SORT says
+ * (stable, NaN the largest, -0 equal to 0; `descending` largest first); the first `k` positions
+ * of each row's order (int32, `rows`×`k`, contiguous) are written. `k` < `n` is a selection (topk).
+ */
+export interface SortShape {
+  readonly dtype: DType;
+  readonly rows: number;
+  readonly n: number;
+  readonly k: number;
+  readonly descending: boolean;
+}
+
+/** A sort computed by the backend itself (a radix sort, a selection) instead of a sorting network of generated kernels. */
+export interface SortRoutine<B extends BackendBuffer = BackendBuffer> {
+  /** Whether to take this sort; where not, the compiler writes SORT out as a sorting network of generated kernels. */
+  supports(shape: SortShape): boolean;
+  /** Writes the positions of `x`'s rows into `out`. */
+  run(shape: SortShape, x: B, out: B): void;
+  /** How it would compute this sort, for explain(). */
+  describe?(shape: SortShape): string;
+}
+
 /** Optional routines the compiler calls instead of generated code where a backend offers them. */
 export interface Routines<B extends BackendBuffer = BackendBuffer> {
   readonly gemm?: GemmRoutine<B>;
+  readonly sort?: SortRoutine<B>;
 }
 
 /**

@@ -17,7 +17,7 @@ export interface KernelReport {
   readonly reductions: number;
   /** Why this kernel's output is a buffer of its own. */
   readonly reason: string;
-  /** The backend routine that computes it instead of generated code ('gemm'), if any. */
+  /** The backend routine that computes it instead of generated code ('gemm', 'sort'), if any. */
   readonly routine?: string;
   /** The elementwise chain the routine applies before its store (a fused bias, activation…), in words. */
   readonly epilogue?: string;
@@ -84,6 +84,16 @@ export function explainSchedule(items: readonly ScheduleItem[], backendFor: (dev
         ...(launch === undefined ? {} : { launch }),
         ...(e ? { epilogue: describeEpilogue(e.kernel, item.gemm.epilogue ?? []) } : {}),
         ...(e && opts.ir !== false ? { ir: printKernel(e.kernel) } : {}),
+      };
+    }
+    if (item.sort) {
+      const sh = item.sort;
+      const launch = backendFor(item.root.device).routines?.sort?.describe?.(sh);
+      return {
+        ...base,
+        name: `sort_${sh.rows}x${sh.n}${sh.k < sh.n ? `_top${sh.k}` : ''}`,
+        routine: 'sort',
+        ...(launch === undefined ? {} : { launch }),
       };
     }
     const { kernel } = lower(item);

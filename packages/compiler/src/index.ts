@@ -8,6 +8,7 @@ export * from './epilogue.js';
 export * from './lower.js';
 export * from './explain.js';
 export * from './simplify-graph.js';
+export * from './sort-network.js';
 export * from './interpret.js';
 export * from './flatten.js';
 export * from './vector-lanes.js';

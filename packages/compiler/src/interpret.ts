@@ -15,6 +15,7 @@ import {
   type Pair,
   type ReduceKind,
   type Shape,
+  type SortArg,
   type Scalar1,
   type Scalar2,
   type UnaryOp,
@@ -316,6 +317,33 @@ function scanImpl(n: Node, [x]: readonly Float64Array[]): Float64Array {
   return out;
 }
 
+/**
+ * Per row (the last axis), the first `k` positions in sorted order: a stable sort with NaN the
+ * largest value (-0 equal to 0), descending flipping the order of values but not of equal ones.
+ */
+function sortImpl(n: Node, [x]: readonly Float64Array[]): Float64Array {
+  const { descending, k } = n.arg as SortArg;
+  const src = n.src[0]!;
+  const len = src.shape[src.ndim - 1]!;
+  const rows = len === 0 ? 0 : src.size / len;
+  const out = new Float64Array(n.size);
+  const sign = descending ? -1 : 1;
+  for (let r = 0; r < rows; r++) {
+    const at = (i: number): number => x![r * len + i]!;
+    const order = Array.from({ length: len }, (_, i) => i);
+    order.sort((a, b) => {
+      const va = at(a);
+      const vb = at(b);
+      const na = Number.isNaN(va);
+      const nb = Number.isNaN(vb);
+      if (na || nb) return na === nb ? a - b : (na ? 1 : -1) * sign;
+      return va === vb ? a - b : (va < vb ? -1 : 1) * sign;
+    });
+    for (let i = 0; i < k; i++) out[r * k + i] = order[i]!;
+  }
+  return out;
+}
+
 /** Reached only when `load` had nothing for the BUFFER. */
 function unloaded(n: Node): Float64Array {
   throw new InterpretError(`interpret: ${n.toString()} has no data (a BUFFER must be realized before it is read)`);
@@ -352,6 +380,7 @@ const IMPLS: Readonly<Record<Op, Impl>> = {
   GATHER: gatherImpl,
   SCATTER: scatterImpl,
   SCAN: scanImpl,
+  SORT: sortImpl,
 };
 
 /** Sources an op reads; the rest are not evaluated (ASSIGN's target may be an unwritten buffer). */

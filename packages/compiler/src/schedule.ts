@@ -5,10 +5,11 @@
  * and the reason is recorded so `explain()` can say it.
  */
 import { contiguousStrides, type Node, type Op } from '@fusor/ir';
-import { parseDevice, type Backend, type GemmRoutine } from './backend.js';
+import { parseDevice, type Backend, type GemmRoutine, type SortShape } from './backend.js';
 import { contractionOperands, gemmShape, outputLayout, type Contraction, type ContractionOperands } from './contraction.js';
 import { lowerEpilogue } from './epilogue.js';
 import { isAluOp } from './kernel-ir.js';
+import { sortShape } from './sort-network.js';
 
 export type ItemKind = 'kernel' | 'copy' | 'assign';
 
@@ -26,6 +27,8 @@ export interface ScheduleItem {
   readonly reason: string;
   /** Set when the backend's GEMM routine computes this item instead of generated code. */
   readonly gemm?: Contraction;
+  /** Set when the backend's sort routine computes this item (a SORT node; its one input holds the rows). */
+  readonly sort?: SortShape;
   /**
    * Set when the kernel runs one thread per row: the row's reductions over these axes first
    * (each once, the row kept in cache), then a loop over them storing the outputs. That is how
@@ -119,10 +122,12 @@ export function schedule(roots: readonly Node[], isRealized: (n: Node) => boolea
 }
 
 /** Ops that are always a kernel of their own (boundary() below says why). */
-const OWN_KERNEL: ReadonlySet<Op> = new Set(['SCATTER', 'SCAN', 'CONTIGUOUS', 'COPY', 'ASSIGN']);
+const OWN_KERNEL: ReadonlySet<Op> = new Set(['SCATTER', 'SCAN', 'SORT', 'CONTIGUOUS', 'COPY', 'ASSIGN']);
 
 const GEMM_OPERAND = 'operand of a matrix product computed by the gemm routine';
 const GEMM_RESULT = 'matrix product computed by the gemm routine';
+const SORT_OPERAND = 'rows sorted by the sort routine';
+const SORT_RESULT = 'sort: computed by the backend\'s sort routine';
 
 function pass(
   roots: readonly Node[],
@@ -225,6 +230,8 @@ function pass(
         return 'scatter: a kernel of its own, one thread per fiber along its axis';
       case 'SCAN':
         return 'scan: a kernel of its own, one thread per fiber along its axis';
+      case 'SORT':
+        return SORT_RESULT;
       case 'CONTIGUOUS':
         return 'explicit contiguous()';
       case 'COPY':
@@ -264,6 +271,10 @@ function pass(
     if (kind === 'copy') {
       addInput(root.src[0]!, `source of a copy to ${root.device}`);
       start = [];
+    } else if (root.op === 'SORT') {
+      // the routine reads its rows from memory, contiguous: whatever computes them is a kernel of its own
+      addInput(root.src[0]!, SORT_OPERAND);
+      return { kind, root, inputs, ops: ['SORT'], reduces, reason: reasons.get(root) ?? 'output', sort: sortShape(root) };
     } else if (kind === 'assign') {
       addInput(root.src[0]!, 'target of an in-place assign');
       start = [{ node: root.src[1]!, inReduce: false, throughExpand: false, view: '' }];

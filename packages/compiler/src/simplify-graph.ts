@@ -1,5 +1,7 @@
 /** Algebraic simplification of the tensor graph before scheduling, as rewrite rules. */
 import { isFloat, rewrite, withShape, type Node, type Rule } from '@fusor/ir';
+import type { BackendLookup } from './schedule.js';
+import { sortWithoutRoutine } from './sort-network.js';
 
 const isConstValue = (v: number) => (n: Node) => n.op === 'CONST' && Object.is(n.arg, v);
 
@@ -26,6 +28,10 @@ export const GRAPH_RULES: readonly Rule[] = [
   },
 ];
 
-export function simplifyGraph(roots: readonly Node[], isRealized: (n: Node) => boolean): Node[] {
-  return rewrite(roots, GRAPH_RULES, isRealized);
+/**
+ * The graph under `roots` simplified; with `backendFor`, also each SORT its device's backend has no
+ * routine for written out as a sorting network (sort-network.ts).
+ */
+export function simplifyGraph(roots: readonly Node[], isRealized: (n: Node) => boolean, backendFor?: BackendLookup): Node[] {
+  return rewrite(roots, backendFor ? [...GRAPH_RULES, sortWithoutRoutine(backendFor)] : GRAPH_RULES, isRealized);
 }

@@ -377,6 +377,9 @@ OPS = {
     'argsort': lambda x, a: torch.sort(x[0], dim=a.get('dim', -1), descending=a.get('descending', False), stable=True)[1],
     'topk': lambda x, a: list(torch.topk(x[0], a['k'], dim=a.get('dim', -1), largest=a.get('largest', True))),
     'kthvalue': lambda x, a: list(torch.kthvalue(x[0], a['k'], dim=a.get('dim', -1), keepdim=a.get('keepdim', False))),
+    'msort': lambda x, a: torch.msort(x[0]),
+    'nanmedian': lambda x, a: torch.nanmedian(x[0]) if 'dim' not in a else list(torch.nanmedian(x[0], a['dim'], keepdim=a.get('keepdim', False))),
+    'median': lambda x, a: torch.median(x[0]) if 'dim' not in a else list(torch.median(x[0], a['dim'], keepdim=a.get('keepdim', False))),
     # linear algebra and softmax
     'mm': lambda x, a: torch.mm(x[0], x[1]),
     'bmm': lambda x, a: torch.bmm(x[0], x[1]),
@@ -1191,6 +1194,65 @@ def indexing():
     case('basic', 'kthvalue', [distinct], {'k': 2, 'dim': 1})
     case('keepdim', 'kthvalue', [distinct], {'k': 3, 'dim': 0, 'keepdim': True})
     case('k', 'topk', [T([3, 4])], {'k': 5, 'dim': 1}, error='selected index k out of range')
+    # rows long enough for the cpu routine's radix passes (and the network's padding elsewhere): ties
+    # keep their order (stable), NaN is the largest, -0 equals 0; int dtypes; topk and kthvalue
+    # select (k = 0, k = n, NaN first when largest); a stream of their own, so no other case moves
+    with own_stream('sort/routine'):
+        many_ties = T([2, 300], data=[float(v) for v in RNG.randint(-4, 5, 600)])
+        case('long_ties', 'sort', [many_ties], {'dim': 1})
+        case('long_ties_descending', 'sort', [many_ties], {'dim': 1, 'descending': True})
+        special = [NAN, -0.0, 0.0, INF, -INF, 1.5, -1.5]
+        case('long_nan', 'sort', [V([special[i] for i in RNG.randint(0, 7, 200)])], {'dim': 0})
+        case('long_nan_descending', 'sort', [V([special[i] for i in RNG.randint(0, 7, 200)])], {'dim': 0, 'descending': True})
+        case('dim0_long', 'sort', [T([70, 3], data=[float(v) for v in RNG.randint(-3, 4, 210)])], {'dim': 0, 'descending': True})
+        case('f64', 'sort', [T([3, 50], F64)], {'dim': 1, 'descending': True})
+        case('u8', 'sort', [T([2, 40], U8, data=[int(v) for v in RNG.randint(0, 256, 80)])], {'dim': 1, 'descending': True})
+        case('bool', 'sort', [T([2, 9], BOOL)], {'dim': 1})
+        case('i32_long_ties', 'argsort', [T([2, 100], I32)], {'dim': 1})
+        case('i64_descending', 'argsort', [T([40, 2], I64)], {'dim': 0, 'descending': True})
+        case('nan', 'topk', [V([1, NAN, 3, 0, 2])], {'k': 2})
+        case('nan_smallest_all', 'topk', [V([1, NAN, 3, 0, 2])], {'k': 5, 'largest': False})
+        wide_distinct = T([2, 500], data=[float(v) for v in RNG.permutation(1000)])
+        case('wide', 'topk', [wide_distinct], {'k': 7, 'dim': 1})
+        case('wide_smallest', 'topk', [wide_distinct], {'k': 4, 'dim': 1, 'largest': False})
+        case('wide_all', 'topk', [wide_distinct], {'k': 500, 'dim': 1, 'largest': False})
+        case('wide_zero', 'topk', [wide_distinct], {'k': 0, 'dim': 1})
+        case('wide_dim0', 'topk', [T([500, 2], data=[float(v) for v in RNG.permutation(1000)])], {'k': 3, 'dim': 0})
+        case('i64', 'topk', [T([2, 50], I64, data=[int(v) - 50 for v in RNG.permutation(100)])], {'k': 4, 'dim': 1})
+        case('i32_smallest', 'topk', [T([3, 40], I32, data=[int(v) - 60 for v in RNG.permutation(120)])], {'k': 5, 'dim': 1, 'largest': False})
+        case('u8', 'topk', [T([2, 100], U8, data=[int(v) for v in RNG.permutation(200)])], {'k': 3, 'dim': 1})
+        case('long', 'kthvalue', [T([2, 300], data=[float(v) for v in RNG.permutation(600)])], {'k': 150, 'dim': 1})
+        case('nan', 'kthvalue', [T([2, 5], data=[1, NAN, 3, 0, 2, 5, 4, NAN, 7, 1])], {'k': 5, 'dim': 1})
+        case('i32_dim0', 'kthvalue', [T([30, 2], I32, data=[int(v) for v in RNG.permutation(60)])], {'k': 1, 'dim': 0, 'keepdim': True})
+        case('k_zero', 'kthvalue', [T([3, 4])], {'k': 0, 'dim': -1}, error='kthvalue(): selected number k out of range for dimension 1')
+        case('k_large', 'kthvalue', [T([3, 4])], {'k': 5, 'dim': 1}, error='kthvalue(): selected number k out of range for dimension 1')
+        case('k_negative', 'topk', [T([3, 4])], {'k': -1, 'dim': 1}, error='selected index k out of range')
+        case('dim', 'sort', [T([3, 4])], {'dim': 2}, error='Dimension out of range (expected to be in range of [-2, 1], but got 2)')
+        # msort and median (lower median; a NaN anywhere: NaN, the first NaN's position); distinct values,
+        # as PyTorch's position among equal medians is its selection's
+        case('basic', 'msort', [T([5, 3], data=[float(v) for v in RNG.permutation(15)])])
+        case('i64', 'msort', [T([6, 2], I64)])
+        case('all', 'median', [T([3, 5], data=[float(v) for v in RNG.permutation(15)])])
+        case('even', 'median', [V([4, 1, 3, 2])])
+        case('nan', 'median', [V([4, 1, NAN, 2])])
+        case('empty', 'median', [T([0, 3])])
+        case('i32', 'median', [T([2, 3], I32, data=[5, -1, 3, 0, 7, 2])])
+        case('dim1', 'median', [T([3, 6], data=[float(v) for v in RNG.permutation(18)])], {'dim': 1})
+        case('dim0_keepdim', 'median', [T([7, 3], data=[float(v) for v in RNG.permutation(21)])], {'dim': 0, 'keepdim': True})
+        case('long', 'median', [T([2, 301], data=[float(v) for v in RNG.permutation(602)])], {'dim': -1})
+        case('nan_rows', 'median', [T([2, 5], data=[3, NAN, 1, NAN, 2, 4, 1, 3, 2, 5])], {'dim': 1})
+        case('i64_dim', 'median', [T([2, 5], I64, data=[int(v) for v in RNG.permutation(10)])], {'dim': 1})
+        # over every element the gradient is shared by the elements equal to the median (the NaNs when NaN)
+        case('ties', 'median', [V([2, 1, 2, 3, 2])])
+        case('nans', 'median', [V([1, NAN, 3, NAN])])
+        case('empty_dim', 'median', [T([3, 0])], {'dim': 1}, error='median(): Expected reduction dim 1 to have non-zero size.')
+        case('all', 'nanmedian', [V([3, NAN, 1, NAN, 2])])
+        case('all_nan', 'nanmedian', [V([NAN, NAN])])
+        case('empty', 'nanmedian', [T([0])])
+        case('dim1', 'nanmedian', [T([2, 6], data=[3, NAN, 1, NAN, 2, 7, 4, 1, 3, 2, 5, 0])], {'dim': 1})
+        case('dim0_keepdim', 'nanmedian', [T([5, 2], data=[1, NAN, 4, 2, NAN, 3, 0, 9, 8, NAN])], {'dim': 0, 'keepdim': True})
+        case('i64', 'nanmedian', [T([2, 4], I64, data=[4, 1, 3, 2, 0, 7, 5, 6])], {'dim': 1})
+        case('empty_dim', 'nanmedian', [T([3, 0])], {'dim': 1}, error='median(): Expected reduction dim 1 to have non-zero size.')
     # out-of-range and negative indices: PyTorch's messages
     case('i32_index', 'gather', [x34, T([1, 4], I32, data=[2, 0, 1, 2])], {'dim': 0}, error='gather(): Expected dtype int64 for index')
     case('i32_index', 'scatterAdd', [T([3]), V([1], I32), V([1])], {'dim': 0}, error='scatter(): Expected dtype int64 for index')

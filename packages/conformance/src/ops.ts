@@ -226,6 +226,9 @@ export const OPS: Readonly<Record<string, OpFn>> = {
   argsort: one((t, a) => t.argsort(dimOf(a) ?? -1, a.descending ?? false)),
   topk: one((t, a) => [...t.topk(a.k!, dimOf(a) ?? -1, a.largest ?? true)]),
   kthvalue: one((t, a) => [...t.kthvalue(a.k!, dimOf(a) ?? -1, a.keepdim ?? false)]),
+  msort: one((t) => t.msort()),
+  median: one((t, a) => (dimOf(a) === undefined ? t.median() : [...t.median(dimOf(a)!, a.keepdim ?? false)])),
+  nanmedian: one((t, a) => (dimOf(a) === undefined ? t.nanmedian() : [...t.nanmedian(dimOf(a)!, a.keepdim ?? false)])),
 
   // linear algebra and softmax
   mm: (x) => torch.mm(tensorAt(x, 0), tensorAt(x, 1)),

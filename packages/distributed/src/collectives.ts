@@ -13,9 +13,10 @@ import {
   openMpiWorld,
   setDefaultGroup,
   type CollectiveName,
+  type Header,
   type ProcessGroup,
 } from './process-group.js';
-import { commit, freshRegion, settle, readRegion, releaseRegions, scaleHost, recycleRegion, takeRegion, type Fresh, type Region } from './storage.js';
+import { commit, freshRegion, settle, readRegion, reductionRegions, releaseRegions, scaleHost, type Fresh, type Region } from './storage.js';
 import type { Node } from '@fusor/ir';
 import type { Pending, Work } from './work.js';
 import { MpiLibrary } from './mpi.js';
@@ -99,11 +100,11 @@ function checkRank(fn: string, g: ProcessGroup, r: number, what: string): void {
 }
 
 /** The engine for this tensor's device, or PyTorch's wording when the backend cannot take it. */
-function engineFor(fn: string, g: ProcessGroup, t: Tensor): Engine {
-  const kind = t.device === 'cpu' ? 'cpu' : t.device.startsWith('cuda') ? 'cuda' : t.device;
+function engineFor(fn: string, g: ProcessGroup, device: string): Engine {
+  const kind = device === 'cpu' ? 'cpu' : device.startsWith('cuda') ? 'cuda' : device;
   if (kind !== g.engine.deviceKind) {
     throw new DistError(
-      `${fn}(): the '${g.backend}' backend takes ${g.engine.deviceKind} tensors, got a ${t.device} tensor` +
+      `${fn}(): the '${g.backend}' backend takes ${g.engine.deviceKind} tensors, got a ${device} tensor` +
         (kind === 'cuda' ? " (initialize the group with backend 'nccl')" : kind === 'cpu' ? " (initialize the group with backend 'mpi')" : ''),
     );
   }
@@ -128,25 +129,18 @@ function started<P>(regions: readonly Region[], start: () => P): P {
 function run(
   g: ProcessGroup,
   name: CollectiveName,
-  header: { dtype: string; shape: readonly number[]; extra?: number; extraName?: string; describeExtra?: (v: number) => string },
+  header: Header,
   opts: CollectiveOptions | undefined,
-  start: (blocking: boolean) => { launch: () => Pending[]; onDone: () => void; results: Tensor[]; regions?: Region[]; block?: () => void },
+  start: () => { launch: () => Pending[]; onDone: () => void; results: Tensor[]; regions?: readonly Region[] },
 ): Work | undefined {
   const timeout = timeoutOf(name, g, opts?.timeout);
   const seq = g.nextSeq();
-  const { launch, onDone, results, regions, block } = start(!opts?.asyncOp);
+  const { launch, onDone, results, regions } = start();
   try {
-    g.rendezvous(name, seq, { extra: 0, ...header }, timeout);
+    g.rendezvous(name, seq, header, timeout);
   } catch (e) {
     releaseRegions(regions ?? []);
     throw e;
-  }
-  if (block) {
-    // every rank is here (the rendezvous says so): the library's blocking call, under the watchdog
-    g.guardBlocking(name, timeout, block);
-    releaseRegions(regions ?? []);
-    onDone();
-    return undefined;
   }
   const work = g.work(name, seq, started(regions ?? [], launch), onDone, results, timeout, null, regions);
   if (opts?.asyncOp) {
@@ -232,7 +226,9 @@ export function destroyProcessGroup(): void {
 // ------------------------------------------------------------- collectives
 
 /** Positional `op` (PyTorch's second parameter) or options; both name the same thing. */
+const NO_OPTIONS: ReduceOptions = Object.freeze({});
 function splitReduce(fn: string, op: ReduceOp | ReduceOptions | undefined, opts: ReduceOptions | undefined): ReduceOptions {
+  if (op === undefined && opts === undefined) return NO_OPTIONS;
   const o: ReduceOptions = typeof op === 'object' && op !== null ? op : { ...opts, ...(op !== undefined ? { op } : {}) };
   if (typeof op === 'string' && opts?.op !== undefined) throw new TypeError(`${fn}() got multiple values for argument 'op'`);
   checkOptions(fn, o, { ...COLLECTIVE_KEYS, op: 'op' });
@@ -241,6 +237,14 @@ function splitReduce(fn: string, op: ReduceOp | ReduceOptions | undefined, opts:
 
 const OP_INDEX = (op: ReduceOp): number => REDUCE_OPS.indexOf(op);
 const describeOp = (v: number): string => `ReduceOp.${(REDUCE_OPS[v] ?? '?').toUpperCase()}`;
+/** A reduction's rendezvous header: the ranks must agree on the reduction too. */
+const reductionHeader = (dtype: string, shape: readonly number[], op: ReduceOp): Header => ({
+  dtype,
+  shape,
+  extra: OP_INDEX(op),
+  extraName: 'the reduction',
+  describeExtra: describeOp,
+});
 
 function checkOpDtype(fn: string, op: ReduceOp, t: Tensor): void {
   if (op === 'avg' && !t.isFloatingPoint()) throw new DistError(`${fn}(): ReduceOp.AVG needs a floating point tensor, got ${t.dtype}`);
@@ -277,26 +281,38 @@ export function allReduceOwned(tensor: Tensor, op: ReduceOp, own: (node: Node) =
 function allReduceInto(tensor: Tensor, o: ReduceOptions, own: ((node: Node) => void) | null): Work | undefined {
   checkTensor('allReduce', tensor);
   const g = currentGroup('allReduce');
-  const engine = engineFor('allReduce', g, tensor);
+  const { dtype, shape, device } = tensor.node;
+  const engine = engineFor('allReduce', g, device);
   const red = o.op ?? ReduceOp.SUM;
   checkOpDtype('allReduce', red, tensor);
-  return run(g, 'allReduce', { dtype: tensor.dtype, shape: tensor.shape, extra: OP_INDEX(red), extraName: 'the reduction', describeExtra: describeOp }, o, (blocking) => {
-    // in place (MPI_IN_PLACE) into the tensor's own buffer where nothing else reads it; else into
-    // the buffer of its previous version (released by this commit anyway), else a pooled one
-    const taken = takeRegion(tensor);
-    const send = taken ? taken.region : readRegion(tensor);
-    const out = taken ?? (blocking ? recycleRegion(tensor) : null) ?? freshRegion(tensor.dtype, tensor.shape, tensor.device);
-    const regions = taken ? [send] : [send, out.region];
-    const onDone = (): void => {
-      finishReduce(g, red, engine, tensor, out);
-      settle(out, [tensor], own !== null);
-      own?.(out.node);
-    };
-    const sumOrOp = red === 'avg' && !engine.hasAvg ? 'sum' : red;
-    if (blocking && engine instanceof MpiEngine) {
-      return { launch: () => [], onDone, results: [tensor], regions, block: () => engine.allReduceBlocking(send, out.region, sumOrOp as Exclude<ReduceOp, 'avg'>) };
+  const header = reductionHeader(dtype, shape, red);
+  const sumOrOp = red === 'avg' && !engine.hasAvg ? 'sum' : red;
+  const finish = (out: Fresh): void => {
+    finishReduce(g, red, engine, tensor, out);
+    settle(out, [tensor], own !== null);
+    own?.(out.node);
+  };
+  if (!o.asyncOp && engine instanceof MpiEngine) {
+    // the common case, kept short (its own work is a few µs beside a 1 MiB transfer's ~110):
+    // the buffers, the rendezvous, then MPI's blocking call (faster than the nonblocking one)
+    // under the watchdog, since the rendezvous showed every rank present
+    const timeout = timeoutOf('allReduce', g, o.timeout);
+    const seq = g.nextSeq();
+    const { send, out, regions } = reductionRegions(tensor, true);
+    try {
+      g.rendezvous('allReduce', seq, header, timeout);
+    } catch (e) {
+      releaseRegions(regions);
+      throw e;
     }
-    return { launch: () => [engine.allReduce(send, out.region, sumOrOp)], onDone, results: [tensor], regions };
+    g.guardBlocking('allReduce', timeout, () => engine.allReduceBlocking(send, out.region, sumOrOp as Exclude<ReduceOp, 'avg'>));
+    releaseRegions(regions);
+    finish(out);
+    return undefined;
+  }
+  return run(g, 'allReduce', header, o, () => {
+    const { send, out, regions } = reductionRegions(tensor, !o.asyncOp);
+    return { launch: () => [engine.allReduce(send, out.region, sumOrOp)], onDone: () => finish(out), results: [tensor], regions };
   });
 }
 
@@ -310,7 +326,7 @@ export function broadcast(tensor: Tensor, src?: number | BroadcastOptions, opts?
   if (o.src === undefined) throw new TypeError("broadcast() missing required argument 'src'");
   checkRank('broadcast', g, o.src, 'src');
   const root = o.src;
-  const engine = engineFor('broadcast', g, tensor);
+  const engine = engineFor('broadcast', g, tensor.device);
   return run(g, 'broadcast', { dtype: tensor.dtype, shape: tensor.shape, extra: root, extraName: 'src', describeExtra: (v) => `src ${v}` }, o, () => {
     if (g.rank === root) {
       // the root's buffer is only read; its tensor keeps its value
@@ -336,7 +352,7 @@ export function allGather(tensorList: Tensor[], tensor: Tensor, opts?: Collectiv
       throw new DistError(`allGather(): tensorList[${i}] is ${t.dtype} [${t.shape.join(', ')}], but the input is ${tensor.dtype} [${tensor.shape.join(', ')}]`);
     }
   });
-  const engine = engineFor('allGather', g, tensor);
+  const engine = engineFor('allGather', g, tensor.device);
   return run(g, 'allGather', { dtype: tensor.dtype, shape: tensor.shape }, opts, () => {
     const send = readRegion(tensor);
     const out = freshRegion(tensor.dtype, [g.size, ...tensor.shape], tensor.device);
@@ -364,7 +380,7 @@ export function allGatherIntoTensor(output: Tensor, input: Tensor, opts?: Collec
       `allGatherIntoTensor(): output tensor size must be equal to world_size times input tensor size: expected ${input.dtype} [${want.join(', ')}], got ${output.dtype} [${output.shape.join(', ')}]`,
     );
   }
-  const engine = engineFor('allGatherIntoTensor', g, input);
+  const engine = engineFor('allGatherIntoTensor', g, input.device);
   return run(g, 'allGatherIntoTensor', { dtype: input.dtype, shape: input.shape }, opts, () => {
     const send = readRegion(input);
     const out = freshRegion(output.dtype, output.shape, output.device);
@@ -415,10 +431,10 @@ export function reduceScatterTensor(output: Tensor, input: Tensor, op?: ReduceOp
 const torchStack = (list: Tensor[]): Tensor => cat(list.map((t) => t.reshape(-1)));
 
 function reduceScatterFlat(name: 'reduceScatter' | 'reduceScatterTensor', g: ProcessGroup, output: Tensor, input: () => Tensor, o: ReduceOptions): Work | undefined {
-  const engine = engineFor(name, g, output);
+  const engine = engineFor(name, g, output.device);
   const red = o.op ?? ReduceOp.SUM;
   checkOpDtype(name, red, output);
-  return run(g, name, { dtype: output.dtype, shape: output.shape, extra: OP_INDEX(red), extraName: 'the reduction', describeExtra: describeOp }, o, () => {
+  return run(g, name, reductionHeader(output.dtype, output.shape, red), o, () => {
     const send = readRegion(input());
     const out = freshRegion(output.dtype, output.shape, output.device);
     const onDone = (): void => {
@@ -454,7 +470,7 @@ export function isend(tensor: Tensor, dst?: number | SendOptions, opts?: SendOpt
   if (o.dst === undefined) throw new TypeError("isend() missing required argument 'dst'");
   checkRank('isend', g, o.dst, 'dst');
   if (o.dst === g.rank) throw new DistError(`isend(): Invalid destination rank: destination rank should not be the same as the rank of the current process (${g.rank})`);
-  const engine = engineFor('isend', g, tensor);
+  const engine = engineFor('isend', g, tensor.device);
   const tag = p2pTag('isend', o.tag);
   const timeout = timeoutOf('send', g, o.timeout);
   const buf = readRegion(tensor);
@@ -487,7 +503,7 @@ function startRecv(fn: string, tensor: Tensor, src: number | RecvOptions | undef
   checkTensor(fn, tensor);
   const g = currentGroup(fn);
   if (o.src !== undefined) checkRank(fn, g, o.src, 'src');
-  const engine = engineFor(fn, g, tensor);
+  const engine = engineFor(fn, g, tensor.device);
   const tag = p2pTag(fn, o.tag);
   const timeout = timeoutOf('recv', g, o.timeout);
   const out = freshRegion(tensor.dtype, tensor.shape, tensor.device);

@@ -38,7 +38,8 @@ export interface Engine {
   allReduce(send: Region, recv: Region, op: ReduceOp): Pending;
   /** On the root `recv` is its own buffer (only read). */
   broadcast(buf: Region, root: number): Pending;
-  allGather(send: Region, recv: Region): Pending;
+  /** `slot`: a request the caller reuses, one operation at a time (the rendezvous's headers). */
+  allGather(send: Region, recv: Region, slot?: RequestSlot): Pending;
   reduceScatter(send: Region, recv: Region, op: ReduceOp): Pending;
   barrier(): Pending;
   send(buf: Region, dst: number, tag: number): Pending;
@@ -74,6 +75,16 @@ function pinned<T extends ArrayBufferView>(a: T): T {
   return a;
 }
 
+/**
+ * An MPI request and its completion flag, pinned. Each operation gets its own, except where an
+ * owner runs one at a time and reuses one (allocating the pair costs about a microsecond).
+ */
+export interface RequestSlot {
+  readonly request: BigUint64Array;
+  readonly flag: Int32Array;
+}
+export const requestSlot = (): RequestSlot => ({ request: pinned(new BigUint64Array(1)), flag: pinned(new Int32Array(1)) });
+
 const INT_MAX = 2 ** 31 - 1;
 /** OpenMPI's MPI_ERR_TRUNCATE: a message longer than the receive buffer. */
 const MPI_ERR_TRUNCATE = 15;
@@ -83,23 +94,29 @@ export class MpiEngine implements Engine {
   readonly deviceKind = 'cpu' as const;
   readonly hasAvg = false;
 
+  /** Each storage dtype's MPI datatype handle. */
+  private readonly types: Readonly<Partial<Record<DType, bigint>>>;
+
   constructor(
     readonly lib: MpiLibrary,
     /** The communicator data moves on (a duplicate of MPI_COMM_WORLD). */
     readonly comm: bigint,
     readonly rank: number,
     readonly size: number,
-  ) {}
+  ) {
+    this.types = Object.fromEntries(Object.entries(MPI_TYPE).map(([d, h]) => [d, lib.handle[h]]));
+  }
 
   describe(): string {
     return `${this.lib.version()} (${this.lib.path})`;
   }
 
   private type(r: Region): bigint {
-    const t = MPI_TYPE[r.dtype];
-    if (!t) throw new DistError(`the mpi backend cannot move ${r.dtype} tensors`);
-    return this.lib.handle[t];
+    const t = this.types[r.dtype];
+    if (t === undefined) throw new DistError(`the mpi backend cannot move ${r.dtype} tensors`);
+    return t;
   }
+
 
   private host(r: Region): ArrayBufferView {
     if (!r.host) throw new DistError(`the mpi backend takes cpu tensors, got a ${r.device} tensor (use backend 'nccl' for cuda tensors)`);
@@ -115,18 +132,18 @@ export class MpiEngine implements Engine {
     status?: Uint8Array,
     /** A clearer error for a code the caller knows the meaning of (null: the library's text). */
     explain: (code: number) => Error | null = () => null,
+    { request, flag }: RequestSlot = requestSlot(),
   ): Pending {
-    const request = pinned(new BigUint64Array(1));
     const code = call(request);
     if (code !== 0) throw new DistBackendError(`${what} failed: ${this.lib.errorString(code)}`);
-    const flag = pinned(new Int32Array(1));
     const st = status ?? null;
+    const mpiTest = this.lib.fn.MPI_Test;
     let done = false;
     return {
       test: () => {
         if (done) return true;
         void keep;
-        const c = this.lib.call('MPI_Test', request, flag, st);
+        const c = mpiTest(request, flag, st) as number;
         if (c !== 0) throw explain(c) ?? new DistBackendError(`${what} failed: ${this.lib.errorString(c)}`);
         done = flag[0] !== 0;
         return done;
@@ -153,12 +170,12 @@ export class MpiEngine implements Engine {
     return this.start('MPI_Ibcast', (req) => lib.call('MPI_Ibcast', b, buf.count, this.type(buf), root, comm, req), [b]);
   }
 
-  allGather(send: Region, recv: Region): Pending {
+  allGather(send: Region, recv: Region, slot?: RequestSlot): Pending {
     const s = this.host(send);
     const r = this.host(recv);
     const { lib, comm } = this;
     const t = this.type(send);
-    return this.start('MPI_Iallgather', (req) => lib.call('MPI_Iallgather', s, send.count, t, r, send.count, t, comm, req), [s, r]);
+    return this.start('MPI_Iallgather', (req) => lib.fn.MPI_Iallgather(s, send.count, t, r, send.count, t, comm, req) as number, [s, r], undefined, undefined, slot);
   }
 
   reduceScatter(send: Region, recv: Region, op: ReduceOp): Pending {
@@ -180,7 +197,7 @@ export class MpiEngine implements Engine {
   allReduceBlocking(send: Region, recv: Region, op: Exclude<ReduceOp, 'avg'>): void {
     const s = this.source(send, recv);
     const r = this.host(recv);
-    const code = this.lib.call('MPI_Allreduce', s, r, send.count, this.type(send), this.lib.handle[MPI_OP[op]], this.comm);
+    const code = this.lib.fn.MPI_Allreduce(s, r, send.count, this.type(send), this.lib.handle[MPI_OP[op]], this.comm) as number;
     if (code !== 0) throw new DistBackendError(`MPI_Allreduce failed: ${this.lib.errorString(code)}`);
   }
 

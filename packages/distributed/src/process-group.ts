@@ -14,7 +14,7 @@
  *   ranks that did not take part.
  */
 import { DistBackendError, DistBackendUnavailableError, DistError } from './errors.js';
-import { MpiEngine, SoloEngine, type Engine } from './engine.js';
+import { MpiEngine, requestSlot, SoloEngine, type Engine } from './engine.js';
 import { loadKoffi, type CFunction } from './ffi.js';
 import { MPI_ANY_SOURCE, MPI_THREAD_SINGLE, MpiLibrary } from './mpi.js';
 import type { Tensor } from '@fusor/tensor';
@@ -43,12 +43,14 @@ const MAX_DIMS = 8;
 /** seq, collective, dtype, numel, extra (root / reduction), ndim, up to 8 sizes. */
 export const HEADER_LENGTH = 6 + MAX_DIMS;
 const DIAG_TAG = 7;
+/** Tests of the rendezvous's request before its wait goes through a Work (each test is ~0.15 µs). */
+const QUICK_TESTS = 200;
 
 export interface Header {
   readonly dtype: string;
   readonly shape: readonly number[];
-  /** The root of a broadcast, the reduction of an all-reduce (as an index), else 0. */
-  readonly extra: number;
+  /** The root of a broadcast, the reduction of an all-reduce (as an index); 0 when absent. */
+  readonly extra?: number;
   readonly extraName?: string;
   readonly describeExtra?: (v: number) => string;
 }
@@ -84,6 +86,13 @@ export class ProcessGroup implements WorkOwner {
   private diagRecv: Pending | null = null;
   private readonly diagSends: Pending[] = [];
   private watchdog: Watchdog | null = null;
+  /** The watchdog's message for the last blocking call (the same string object while they repeat). */
+  private blockingWhy = { name: '', timeoutMs: 0, text: '' };
+  /** The rendezvous's buffers: this rank's header, every rank's, and the request. */
+  private readonly header = pin(new Float64Array(HEADER_LENGTH));
+  private readonly headers: Float64Array;
+  private readonly headerRegions: readonly [Region, Region];
+  private readonly headerSlot = requestSlot();
   private readonly failureHooks: (() => void)[] = [];
   private readonly destroyHooks: (() => void)[] = [];
   /** The data engine (MPI's own, or NCCL's). */
@@ -103,6 +112,8 @@ export class ProcessGroup implements WorkOwner {
     private readonly ownsMpi: boolean,
   ) {
     this.engine = control;
+    this.headers = pin(new Float64Array(HEADER_LENGTH * size));
+    this.headerRegions = [hostRegion(this.header, 'float64'), hostRegion(this.headers, 'float64')];
   }
 
   get backend(): 'mpi' | 'nccl' {
@@ -128,20 +139,38 @@ export class ProcessGroup implements WorkOwner {
 
   /**
    * The rendezvous: every rank's header for collective `seq`; raises on disagreement. Waits
-   * like any operation, so a missing rank times out here with the collective's name.
+   * like any operation, so a missing rank times out here with the collective's name. Ranks that
+   * are already lined up finish it in a few tests of the request; only a longer wait goes through
+   * a Work (deadline, diagnosis). Its buffers are the group's own: a rendezvous always completes
+   * before the next starts, and after a failed one the group is unusable.
    */
   rendezvous(name: CollectiveName, seq: number, h: Header, timeoutMs: number): void {
-    const mine = pin(new Float64Array(HEADER_LENGTH));
+    const { header: mine, headers: all } = this;
+    mine.fill(0);
     mine[0] = seq;
     mine[1] = COLLECTIVES.indexOf(name);
     mine[2] = DTYPE_CODES.indexOf(h.dtype as (typeof DTYPE_CODES)[number]);
     mine[3] = h.shape.reduce((a, b) => a * b, 1);
-    mine[4] = h.extra;
+    mine[4] = h.extra ?? 0;
     mine[5] = h.shape.length;
     for (let i = 0; i < Math.min(MAX_DIMS, h.shape.length); i++) mine[6 + i] = h.shape[i]!;
-    const all = pin(new Float64Array(HEADER_LENGTH * this.size));
-    const pending = this.control.allGather(hostRegion(mine, 'float64'), hostRegion(all, 'float64'));
-    this.work(name, seq, [pending], () => {}, [], timeoutMs).wait();
+    // a world of one has nobody to disagree with
+    if (this.size === 1) return;
+    const pending = this.control.allGather(this.headerRegions[0], this.headerRegions[1], this.headerSlot);
+    let done = false;
+    for (let i = 0; i < QUICK_TESTS && !done; i++) done = pending.test();
+    if (!done) this.work(name, seq, [pending], () => {}, [], timeoutMs).wait();
+    for (let i = 0; i < all.length; i++) {
+      if (all[i] !== mine[i % HEADER_LENGTH]) {
+        this.disagreement(name, seq, h);
+        return;
+      }
+    }
+  }
+
+  /** Raises the error that names what the ranks disagree on (the headers differ somewhere). */
+  private disagreement(name: CollectiveName, seq: number, h: Header): void {
+    const { header: mine, headers: all } = this;
     const at = (r: number): Float64Array => all.subarray(r * HEADER_LENGTH, (r + 1) * HEADER_LENGTH);
     const shapeOf = (x: Float64Array): string =>
       x[5]! > MAX_DIMS ? `a ${x[5]}-d tensor of ${x[3]} elements` : `[${Array.from(x.subarray(6, 6 + x[5]!)).join(', ')}]`;
@@ -195,9 +224,13 @@ export class ProcessGroup implements WorkOwner {
    */
   guardBlocking<T>(name: string, timeoutMs: number, fn: () => T): T {
     this.watchdog ??= new Watchdog();
-    const why = `${name} timed out after ${timeoutMs} ms on rank ${this.rank} (world size ${this.size}): the transfer did not complete (every rank had arrived for it; one may have died during it)`;
+    let why = this.blockingWhy;
+    if (why.name !== name || why.timeoutMs !== timeoutMs) {
+      const text = `${name} timed out after ${timeoutMs} ms on rank ${this.rank} (world size ${this.size}): the transfer did not complete (every rank had arrived for it; one may have died during it)`;
+      why = this.blockingWhy = { name, timeoutMs, text };
+    }
     try {
-      return this.watchdog.guard(Date.now() + timeoutMs, why, fn);
+      return this.watchdog.guard(timeoutMs, why.text, fn);
     } catch (e) {
       this.fail(e as Error);
       throw e;

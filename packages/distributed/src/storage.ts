@@ -21,7 +21,7 @@
  * pinned on purpose, since the library may still write into them.
  */
 import { allocLike, type DeviceBuffer, getBackend, getBuffer, isExclusive, realize, release, setBuffer, setHostCopy, unbind } from '@fusor/runtime';
-import { bufferNode, type DType, type Node } from '@fusor/ir';
+import { bufferNode, prod, type DType, type Node } from '@fusor/ir';
 import type { Tensor } from '@fusor/tensor';
 
 /** A buffer a library reads or writes: a host typed array, or a CUDA device pointer. */
@@ -104,50 +104,79 @@ export function freshRegion(dtype: DType, shape: readonly number[], device: stri
   return { region: regionOf(buf, dtype, count), shape, node };
 }
 
-/**
- * The tensor's own buffer as the result's, for a reduction in place (MPI_IN_PLACE): when the
- * tensor's value is a computed node (so it can be computed again if a lazy value still reads it)
- * and nothing else holds its buffer. The node gives the buffer up; null when that is not so.
- * The region is both the input and the output.
- */
-export function takeRegion(t: Tensor): Fresh | null {
-  realizeIfNeeded(t.node);
-  const node = t.node;
-  const buf = getBuffer(node);
-  if (!buf || node.op === 'BUFFER' || !isExclusive(buf) || buf.handle.size !== t.numel() || buf.handle.dtype !== t.dtype) return null;
-  if (buf.device !== 'cpu' && !buf.device.startsWith('cuda')) return null;
-  const region = regionOf(buf, t.dtype, t.numel());
-  unbind(node);
-  const result = bufferNode(t.dtype, t.shape, t.device);
-  setBuffer(result, buf);
-  return { region, shape: t.shape, node: result };
+/** An all-reduce's buffers: what the library reads, and where it writes the result. */
+export interface Reduction {
+  readonly send: Region;
+  readonly out: Fresh;
+  /** Every region to unpin when it is done (`send` alone when it reduces in place). */
+  readonly regions: readonly Region[];
 }
 
 /**
- * The buffer of the tensor's previous version as the result's: the commit of this collective
- * releases that version anyway (fusor keeps only the contents before the latest in-place write),
- * so its buffer is taken over now instead of allocating one. Null where it is not a plain,
- * exclusively held buffer of the same dtype, size and device. Synchronous collectives only: no
- * user code runs between this and the commit.
+ * Where an all-reduce of `t` reads and writes, computing `t` if it is lazy:
+ * - in place (MPI_IN_PLACE) into the tensor's own buffer, when its value is a computed node (so it
+ *   can be computed again if a lazy value still reads it) and nothing else holds the buffer: the
+ *   node gives the buffer up;
+ * - else from that buffer into the buffer of the tensor's previous version (synchronous calls
+ *   only: the commit of this result releases that version anyway, and no user code runs between
+ *   this and the commit), when it is a plain, exclusively held buffer of the same dtype, size and
+ *   device;
+ * - else into a pooled buffer.
  */
-export function recycleRegion(t: Tensor): Fresh | null {
+export function reductionRegions(t: Tensor, synchronous: boolean): Reduction {
+  const node = t.node;
+  let buf = getBuffer(node);
+  if (!buf) {
+    realize([node]);
+    buf = getBuffer(node);
+    if (!buf) throw new Error(`internal: ${t.device} tensor has no buffer after realize`);
+  }
+  const { dtype, shape, device } = node;
+  const count = node.size;
+  if (node.op !== 'BUFFER' && ownable(buf, dtype, count, device)) {
+    const region = regionOf(buf, dtype, count);
+    unbind(node);
+    return { send: region, out: bind(region, buf, dtype, shape, device), regions: [region] };
+  }
+  const send = regionOf(buf, dtype, count);
+  const out = (synchronous && previousVersion(t, dtype, shape, device)) || freshRegion(dtype, shape, device);
+  return { send, out, regions: [send, out.region] };
+}
+
+/** Whether a collective may write `buf` as a result of this dtype, size and device (nothing else holds it). */
+const ownable = (buf: DeviceBuffer, dtype: DType, count: number, device: string): boolean =>
+  isExclusive(buf) && buf.handle.size === count && buf.handle.dtype === dtype && buf.device === device && (device === 'cpu' || device.startsWith('cuda'));
+
+/** A new buffer node bound to `buf`, the result a region will hold. */
+function bind(region: Region, buf: DeviceBuffer, dtype: DType, shape: readonly number[], device: string): Fresh {
+  const node = bufferNode(dtype, shape, device);
+  setBuffer(node, buf);
+  return { region, shape, node };
+}
+
+/**
+ * The buffer of the tensor's previous version, released now (a lazy value still reading that
+ * version raises): fusor keeps only the contents before the latest in-place write, and this
+ * result's commit is one. Null where the buffer is not the collective's to write.
+ */
+function previousVersion(t: Tensor, dtype: DType, shape: readonly number[], device: string): Fresh | null {
   if (t._view !== null) return null;
+  const count = prod(shape);
   const box = t._box;
   const prev = box.prev;
   if (!prev || prev === box.node) return null;
   const buf = getBuffer(prev);
-  if (!buf || !isExclusive(buf) || buf.handle.size !== t.numel() || buf.handle.dtype !== t.dtype || buf.device !== t.device) return null;
-  if (buf.device !== 'cpu' && !buf.device.startsWith('cuda')) return null;
-  const region = regionOf(buf, t.dtype, t.numel());
+  if (!buf || !ownable(buf, dtype, count, device)) return null;
+  const region = regionOf(buf, dtype, count);
   release(prev, STALE_BY_COLLECTIVE);
   if (getBuffer(prev) === buf) {
     // not released (a jit trace keeps what it read): the buffer is not ours to write
     releaseRegions([region]);
     return null;
   }
-  const result = bufferNode(t.dtype, t.shape, t.device);
-  setBuffer(result, buf);
-  return { region, shape: t.shape, node: result };
+  // released already: the commit need not release it again
+  box.prev = null;
+  return bind(region, buf, dtype, shape, device);
 }
 
 const STALE_BY_COLLECTIVE =
@@ -168,8 +197,12 @@ export function scaleHost(f: Fresh, divisor: number): boolean {
  * in a torch.scope (disposing it there would free `t`'s new contents).
  */
 export function commit(t: Tensor, f: Fresh, opts: { slice?: number; scale?: number } = {}): void {
-  const n = t.numel();
   const { slice, scale } = opts;
+  if (slice === undefined && scale === undefined) {
+    t._assignRealized(f.node);
+    return;
+  }
+  const n = t.numel();
   t._assignRealized(f.node, (v) => {
     const part = slice === undefined ? v : v.reshape(-1).narrow(0, slice * n, n).reshape(t.shape);
     return scale === undefined ? part : part.div(scale);
@@ -188,6 +221,7 @@ interface Held {
   readonly buf: DeviceBuffer;
 }
 const held: Held[] = [];
+const heldBuffers = new Set<DeviceBuffer>();
 let heldBytes = 0;
 
 /**
@@ -210,34 +244,37 @@ export function settle(f: Fresh, tensors: readonly Tensor[], owned = false): voi
 }
 
 /**
- * Counts a buffer node against the budget; past it the oldest still bound get a host copy (a
- * cache the runtime may drop and upload again), released ones are forgotten, and ones whose node
- * was collected are freed. Called after the commit, so a result that replaced an older one of the
- * same tensor finds that one released already (no copy for it).
+ * Counts a buffer node against the budget. Past it, the ones since released (their tensor took
+ * a newer value) leave without a copy, then the oldest still bound get a host copy (a cache the
+ * runtime may drop and upload again), and ones whose node was collected are freed. Within the
+ * budget nothing is scanned: a collective's budget is microseconds.
  */
 function hold(node: Node): void {
   const buf = getBuffer(node);
-  if (!buf || held.some((h) => h.buf === buf)) return;
-  // released ones (their tensor took a newer value) leave without a copy, wherever they are
+  if (!buf || heldBuffers.has(buf)) return;
+  held.push({ node: new WeakRef(node), buf });
+  heldBuffers.add(buf);
+  heldBytes += buf.bytes;
+  if (heldBytes <= HELD_BYTES && held.length <= HELD_COUNT) return;
   for (let j = held.length - 1; j >= 0; j--) {
     const h = held[j]!;
-    const node = h.node.deref();
-    if (h.buf.freed || (node && getBuffer(node) !== h.buf)) {
-      heldBytes -= h.buf.bytes;
-      held.splice(j, 1);
-    }
+    const bound = h.node.deref();
+    if (h.buf.freed || (bound && getBuffer(bound) !== h.buf)) forget(j);
   }
-  held.push({ node: new WeakRef(node), buf });
-  heldBytes += buf.bytes;
-  let i = 0;
-  for (; i < held.length - 1 && (heldBytes > HELD_BYTES || held.length - i > HELD_COUNT); i++) {
-    const h = held[i]!;
-    heldBytes -= h.buf.bytes;
-    const node = h.node.deref();
-    if (!node) h.buf.free();
-    else if (h.buf.backend.readSync) setHostCopy(node, h.buf.backend.readSync(h.buf.handle));
+  while (held.length > 1 && (heldBytes > HELD_BYTES || held.length > HELD_COUNT)) {
+    const h = held[0]!;
+    forget(0);
+    const bound = h.node.deref();
+    if (!bound) h.buf.free();
+    else if (h.buf.backend.readSync) setHostCopy(bound, h.buf.backend.readSync(h.buf.handle));
   }
-  if (i > 0) held.splice(0, i);
+}
+
+function forget(i: number): void {
+  const h = held[i]!;
+  held.splice(i, 1);
+  heldBuffers.delete(h.buf);
+  heldBytes -= h.buf.bytes;
 }
 
 /** Frees a result its owner is done with (DDP's buckets); a lazy value still reading it raises `why`. */

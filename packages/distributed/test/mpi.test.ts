@@ -116,6 +116,7 @@ describe.skipIf(skip).each([2, 3])('collectives under mpirun -n %i', (n) => {
       expectClose(r['allReduce_f64'], [ranks(n).reduce((a, k) => a + 0.1 * (k + 1), 0), n * 1e-300]);
       expect(r['allReduce_transposed']).toEqual(sum);
       expect(r['viewsSee']).toEqual([sum.flat(), sum[1]]);
+      expect(r['versionBump']).toEqual([1, 1]);
       const me0 = r['rank'] as number;
       expect(norm(r['throughView'])).toEqual([base(me0)[0]!, combine(n, (v) => Math.max(...v))[1]!]);
       const me1 = r['rank'] as number;

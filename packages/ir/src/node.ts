@@ -18,7 +18,8 @@ export type NodeArg =
   | { readonly seed: number; readonly offset: number }
   | { readonly start: number; readonly step: number }
   | { readonly reduce: ReduceKind; readonly axes: readonly number[] }
-  | { readonly axis: number; readonly reduce: ScatterReduce | ReduceKind };
+  | { readonly axis: number; readonly reduce: ScatterReduce | ReduceKind }
+  | SortArg;
 
 export class Node {
   private static nextId = 0;
@@ -124,6 +125,7 @@ function stringId(s: string): number {
 function mixArg(h: number, a: unknown): number {
   if (typeof a === 'number') return mixNumber(h, a);
   if (typeof a === 'string') return mix(h, stringId(a));
+  if (typeof a === 'boolean') return mix(h, a ? 0x7fff0001 : 0x7fff0002);
   if (Array.isArray(a)) {
     h = mix(h, 0x40000000 + a.length);
     for (let i = 0; i < a.length; i++) h = mixArg(h, a[i]);
@@ -155,13 +157,6 @@ function sameArg(a: unknown, b: unknown): boolean {
   }
   for (const _ in ob) n--;
   return n === 0;
-}
-
-function sameShape(a: Shape, b: Shape): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** The ids of the last op, dtype and device hashed: a run of ops repeats them (a Map lookup each is measurable). */
@@ -212,7 +207,7 @@ export function sameSignature(n: Node, s: Signature): boolean {
     n.op === s.op &&
     n.dtype === s.dtype &&
     n.device === s.device &&
-    sameShape(n.shape, s.shape) &&
+    shapeEqual(n.shape, s.shape) &&
     (n.op === 'RAND' || sameArg(n.arg, s.arg))
   );
 }
@@ -287,7 +282,7 @@ function age(): void {
 
 /** Whether `n` is the node these fields describe. */
 function isNode(n: Node, h: number, op: Op, dtype: DType, shape: Shape, src: readonly Node[], arg: NodeArg, device: string): boolean {
-  if (n._hash !== h || n.op !== op || n.dtype !== dtype || n.device !== device || n.src.length !== src.length || !sameShape(n.shape, shape)) return false;
+  if (n._hash !== h || n.op !== op || n.dtype !== dtype || n.device !== device || n.src.length !== src.length || !shapeEqual(n.shape, shape)) return false;
   for (let i = 0; i < src.length; i++) if (n.src[i] !== src[i]) return false;
   return sameArg(n.arg, arg);
 }
@@ -434,12 +429,15 @@ function checkShape(shape: Shape): void {
 }
 
 let nextBuffer = 0;
+const NO_SOURCES: readonly Node[] = Object.freeze([]);
 /** A fresh realized-buffer node; the compiler maps it to device memory. */
 export function bufferNode(dtype: DType, shape: Shape, device: string): Node {
   checkShape(shape);
   // never equal to another node: made directly, not through the intern table
   const arg = { buffer: nextBuffer++ };
-  return new Node('BUFFER', dtype, Object.freeze([...shape]), Object.freeze([]), arg, device, sigHashOf('BUFFER', dtype, shape, arg, device));
+  // a frozen shape (another node's) is shared as is: nothing can change it
+  const own = Object.isFrozen(shape) ? shape : Object.freeze([...shape]);
+  return new Node('BUFFER', dtype, own, NO_SOURCES, arg, device, sigHashOf('BUFFER', dtype, shape, arg, device));
 }
 
 export function constNode(value: number, dtype: DType, shape: Shape, device: string): Node {
@@ -610,6 +608,27 @@ export function scatterNode(base: Node, index: Node, src: Node, axis: number, re
 export function scanNode(x: Node, reduce: ReduceKind, axis: number): Node {
   if (axis < 0 || axis >= x.ndim) throw new ShapeError(`SCAN: axis ${axis} out of range for ${x.ndim} dims`);
   return intern('SCAN', x.dtype, x.shape, [x], { axis, reduce }, x.device);
+}
+
+/** What a SORT node computes: the first `k` positions of each row's order. */
+export interface SortArg {
+  /** Largest first (NaN first of all); else smallest first (NaN last). */
+  readonly descending: boolean;
+  /** How many leading positions of the order are kept (the row's length for a full sort; fewer for topk). */
+  readonly k: number;
+}
+
+/**
+ * The int32 positions (along the last axis) of `x`'s elements in sorted order, per row, keeping
+ * the first `k`: stable (equal values in their original order), NaN the largest value, -0 equal
+ * to 0. Values are read with a GATHER at these positions, so gradients flow through the GATHER.
+ */
+export function sortNode(x: Node, descending: boolean, k: number): Node {
+  if (x.ndim === 0) throw new ShapeError('SORT: needs at least one dim');
+  const n = x.shape[x.ndim - 1]!;
+  if (!Number.isInteger(k) || k < 0 || k > n) throw new ShapeError(`SORT: k ${k} out of range for rows of ${n}`);
+  const arg: SortArg = { descending, k };
+  return intern('SORT', 'int32', [...x.shape.slice(0, -1), k], [x], arg, x.device);
 }
 
 /**

@@ -27,9 +27,11 @@ export type EffectOp = 'CONTIGUOUS' | 'COPY' | 'ASSIGN' | 'DETACH' | 'DATA';
 /**
  * Indexed memory access. GATHER is a load at a computed index (fuses into its consumer like an
  * elementwise op); SCATTER and SCAN each make a kernel of their own that walks one fiber (all
- * elements along the op's axis) per thread, in order, so their sums are deterministic.
+ * elements along the op's axis) per thread, in order, so their sums are deterministic. SORT gives
+ * the int32 positions that order each row of its source (along the last axis): a backend's sort
+ * routine computes it, or the compiler writes it out as a sorting network of the ops above.
  */
-export type IndexOp = 'GATHER' | 'SCATTER' | 'SCAN';
+export type IndexOp = 'GATHER' | 'SCATTER' | 'SCAN' | 'SORT';
 
 export type Op = SourceOp | UnaryOp | BinaryOp | TernaryOp | CastOp | ReduceOp | MovementOp | EffectOp | IndexOp;
 
@@ -200,6 +202,7 @@ export const OPS: Readonly<Record<Op, OpInfo>> = {
   GATHER: { kind: 'index', arity: 2 },
   SCATTER: { kind: 'index', arity: 3 },
   SCAN: { kind: 'index', arity: 1 },
+  SORT: { kind: 'index', arity: 1 },
   /** The value of src[0], the gradient of src[1]: contents changed outside autograd (through `.data` or a detached alias). */
   DATA: { kind: 'effect', arity: 2 },
 };

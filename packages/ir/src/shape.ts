@@ -6,7 +6,11 @@ export class ShapeError extends RangeError {
   override name = 'ShapeError';
 }
 
-export const prod = (xs: readonly number[]): number => xs.reduce((a, b) => a * b, 1);
+export function prod(xs: readonly number[]): number {
+  let p = 1;
+  for (let i = 0; i < xs.length; i++) p *= xs[i]!;
+  return p;
+}
 
 /** Row-major strides of a contiguous tensor. */
 export function contiguousStrides(shape: Shape): number[] {

@@ -1,11 +1,11 @@
 /**
  * Replaying what realizes launched: the machinery under `jit`. A recording holds the launches a
- * traced call made (generated kernels with their compiled programs, GEMM routines, uploads,
+ * traced call made (generated kernels with their compiled programs, GEMM and sort routines, uploads,
  * device copies), each bound to buffers by index. A replay binds those indices to the buffers of
  * a new call and runs the launches again: nothing is traced, scheduled, lowered or compiled.
  */
 import type { DType, HostArray, Node } from '@fusor/ir';
-import type { Backend, BackendBuffer, Expr, GemmShape, Kernel, Stmt } from '@fusor/compiler';
+import type { Backend, BackendBuffer, Expr, GemmShape, Kernel, SortShape, Stmt } from '@fusor/compiler';
 import { countLaunches, startTape, stopTape, type DeviceBuffer, type Tape } from './realize.js';
 
 /** New (seed, offset) for a random-number pair recorded as (seed, offset). */
@@ -14,6 +14,7 @@ export type RandomRemap = (seed: number, offset: number) => readonly [number, nu
 type Step =
   | { readonly k: 'kernel'; readonly backend: Backend; readonly kernel: Kernel; readonly program: unknown; readonly bufs: readonly number[]; readonly vars: readonly number[]; readonly seeds: readonly number[] }
   | { readonly k: 'gemm'; readonly backend: Backend; readonly shape: GemmShape; readonly bufs: readonly number[] }
+  | { readonly k: 'sort'; readonly backend: Backend; readonly shape: SortShape; readonly bufs: readonly number[] }
   | { readonly k: 'upload'; readonly backend: Backend; readonly bufs: readonly number[]; readonly data: HostArray }
   | { readonly k: 'copy'; readonly bufs: readonly number[] };
 
@@ -67,6 +68,8 @@ export class Recording {
         }
         case 'gemm':
           return { k: 'gemm', backend: s.backend, shape: s.shape, bufs: s.bufs.map(at) };
+        case 'sort':
+          return { k: 'sort', backend: s.backend, shape: s.shape, bufs: s.bufs.map(at) };
         case 'upload':
           return { k: 'upload', backend: s.buf.backend, bufs: [at(s.buf)], data: s.data };
         case 'copy':
@@ -89,7 +92,7 @@ export class Recording {
 
   /** Number of launches (kernels and routines) a replay makes. */
   get launches(): number {
-    return this.steps.filter((s) => s.k === 'kernel' || s.k === 'gemm').length;
+    return this.steps.filter((s) => s.k === 'kernel' || s.k === 'gemm' || s.k === 'sort').length;
   }
 
   /** Indices of the steps that write buffer `b` (every step writes its first buffer). */
@@ -143,6 +146,10 @@ export class Recording {
         }
         case 'gemm':
           s.backend.routines!.gemm!.run(s.shape, h[s.bufs[1]!]!, h[s.bufs[2]!]!, h[s.bufs[0]!]!, s.bufs.slice(3).map((i) => h[i]!));
+          routines++;
+          break;
+        case 'sort':
+          s.backend.routines!.sort!.run(s.shape, h[s.bufs[1]!]!, h[s.bufs[0]!]!);
           routines++;
           break;
         case 'upload':

@@ -14,6 +14,7 @@ import {
   type ExplainOptions,
   type Explanation,
   type GemmShape,
+  type SortShape,
   type Kernel,
   lower,
   parseDevice,
@@ -307,6 +308,8 @@ export type TapeStep =
     }
   /** bufs: the output, the product's two operands, then its epilogue's extra operands. */
   | { readonly k: 'gemm'; readonly backend: Backend; readonly shape: GemmShape; readonly bufs: readonly DeviceBuffer[] }
+  /** bufs: the positions, then the rows. */
+  | { readonly k: 'sort'; readonly backend: Backend; readonly shape: SortShape; readonly bufs: readonly DeviceBuffer[] }
   | { readonly k: 'upload'; readonly buf: DeviceBuffer; readonly data: HostArray }
   | { readonly k: 'copy'; readonly bufs: readonly [DeviceBuffer, DeviceBuffer] };
 
@@ -462,6 +465,7 @@ function output(root: Node): DeviceBuffer {
 function runKernel(item: ScheduleItem, made: Node[]): void {
   const backend = getBackend(item.root.device);
   if (item.gemm) return runGemm(backend, item, item.gemm, made);
+  if (item.sort) return runSort(backend, item, item.sort, made);
   const { kernel, inputs, varValues, rands, prefill } = lower(item);
   const program = compileKernel(backend, kernel);
   const out = item.kind === 'assign' ? need(item.root.src[0]!) : output(item.root);
@@ -499,8 +503,21 @@ function runGemm(backend: Backend, item: ScheduleItem, g: Contraction, made: Nod
   noteLaunch({ k: 'gemm', backend, shape: g.shape, bufs: [out, a, b, ...extra], made: item.root });
 }
 
+function runSort(backend: Backend, item: ScheduleItem, shape: SortShape, made: Node[]): void {
+  const routine = backend.routines?.sort;
+  if (!routine) throw new Error(`internal: a sort was routed to ${backend.name}, which has no sort routine`);
+  const x = need(item.inputs[0]!);
+  const out = output(item.root);
+  routine.run(shape, x.handle, out.handle);
+  stats.launched++;
+  stats.routines++;
+  setBuffer(item.root, out);
+  made.push(item.root);
+  noteLaunch({ k: 'sort', backend, shape, bufs: [out, x], made: item.root });
+}
+
 /** A launch, told to whoever records: jit's tape (a tape step is this less `rands` and `made`) and a cacheable realize's plan. */
-function noteLaunch(step: RecordedStep & ({ readonly k: 'gemm' } | { readonly k: 'kernel'; readonly kernel: Kernel })): void {
+function noteLaunch(step: RecordedStep & ({ readonly k: 'gemm' } | { readonly k: 'sort' } | { readonly k: 'kernel'; readonly kernel: Kernel })): void {
   tape?.steps.push(step as TapeStep);
   recording?.push(step);
 }
@@ -556,7 +573,7 @@ function plan(roots: readonly Node[]): ScheduleItem[] {
   const todo = roots.filter((r) => !done(r));
   if (todo.length === 0) return [];
   // simplify first; the simplified roots stand for the originals
-  const simple = simplifyGraph(todo, done);
+  const simple = simplifyGraph(todo, done, backendFor);
   const items = schedule(simple, done, backendFor);
   return [...items, ...todo.map((r, i) => aliasItem(r, simple[i]!))];
 }
@@ -593,8 +610,10 @@ function finish(roots: readonly Node[], made: readonly Node[]): void {
       continue;
     }
     // computed a second time: a value some live tensor keeps reading (lazy data, a weight's
-    // transpose) is worth caching; a first-time intermediate is dropped at once
-    if (computedBefore.has(n)) touchEvictable(n, realized.get(n)!);
+    // transpose) is worth caching; a first-time intermediate is dropped at once. A sort's positions
+    // are cached at once: sort and topk return values and indices, each read from them, and a user
+    // reads one and then the other
+    if (computedBefore.has(n) || n.op === 'SORT') touchEvictable(n, realized.get(n)!);
     else {
       computedBefore.add(n);
       unbind(n);
@@ -755,6 +774,7 @@ type Slot = { readonly leaf: number } | { readonly temp: number };
 type Launch<B, N> = { readonly made: N | null; readonly backend: Backend; readonly bufs: readonly B[] } & (
   | { readonly k: 'kernel'; readonly program: unknown; readonly vars: readonly number[]; readonly rands: readonly N[] }
   | { readonly k: 'gemm'; readonly shape: GemmShape }
+  | { readonly k: 'sort'; readonly shape: SortShape }
 );
 type RecordedStep = Launch<DeviceBuffer, Node>;
 type PlanStep = Launch<Slot, number>;
@@ -951,7 +971,7 @@ function storePlan(structure: Structure, steps: readonly RecordedStep[], roots: 
       planSteps.push({ k: 'kernel', backend: step.backend, program: step.program, vars: step.vars, rands, bufs: slots, made });
       kernels++;
     } else {
-      planSteps.push({ k: 'gemm', backend: step.backend, shape: step.shape, bufs: slots, made });
+      planSteps.push(step.k === 'gemm' ? { k: 'gemm', backend: step.backend, shape: step.shape, bufs: slots, made } : { k: 'sort', backend: step.backend, shape: step.shape, bufs: slots, made });
       routines++;
     }
   }
@@ -1003,9 +1023,11 @@ function replayPlan(structure: Structure, roots: readonly Node[]): boolean {
           step.bufs.map((s) => at(s).handle),
           step.rands.length ? drawsOf(structure, step.rands) : step.vars,
         );
-      } else {
+      } else if (step.k === 'gemm') {
         const [, a, b, ...extra] = step.bufs.map((s) => at(s).handle);
         step.backend.routines!.gemm!.run(step.shape, a!, b!, at(out).handle, extra);
+      } else {
+        step.backend.routines!.sort!.run(step.shape, at(step.bufs[1]!).handle, at(out).handle);
       }
       if (step.made !== null) {
         const n = structure.pending[step.made]!;

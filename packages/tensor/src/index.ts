@@ -148,6 +148,9 @@ export const sort = Srt.sort;
 export const argsort = Srt.argsort;
 export const topk = Srt.topk;
 export const kthvalue = Srt.kthvalue;
+export const msort = Srt.msort;
+export const median = Srt.median;
+export const nanmedian = Srt.nanmedian;
 export type { SortOptions, TopkOptions } from './sort.js';
 
 // convolution, pooling, padding and activations: torch.conv2d …, and grouped as `functional` for nn.functional

@@ -1,147 +1,38 @@
 /**
- * sort, argsort, topk, kthvalue. The order comes from a bitonic sorting network decomposed into
- * IR: each of its log₂P·(log₂P+1)/2 passes (P: the fiber length rounded up to a power of two) is
- * one elementwise kernel that reads each element and its partner (a GATHER at position i xor j)
- * and keeps one of them. Work is O(N log² N), fully parallel on every backend, with no kernel of
- * its own per backend. The network sorts (value, original position) pairs, so equal values keep
- * their original order (PyTorch's stable sort) and NaN sorts as the largest value, as PyTorch's.
- * The values are then read from the input at the sorted positions (a GATHER), so the gradient is
- * the GATHER's: a scatter back to where each value came from.
+ * sort, argsort, topk, kthvalue. One IR op, SORT, gives the positions that order each row (the
+ * last axis; another dim is moved last and back): the first k of them for topk and kthvalue, so a
+ * backend's routine selects instead of sorting all (cpu: a radix sort and a radix select), and a
+ * backend without one gets a bitonic network (the compiler's sort-network.ts). The order is stable
+ * (equal values keep their original order, as PyTorch's stable sort) and NaN sorts as the largest
+ * value, as PyTorch's. The values are then read from the input at the sorted positions (a GATHER),
+ * so the gradient is the GATHER's: a scatter back to where each value came from.
  */
 import {
   arangeNode,
   binaryNode,
-  bitcastNode,
   broadcastTo,
   castNode,
   constNode,
   detachNode,
   gatherNode,
   isFloat,
-  padNode,
   permuteNode,
+  reduceNode,
   reshapeNode,
   shrinkNode,
+  sortNode,
+  unaryNode,
   whereNode,
   type Node,
   type Pair,
 } from '@fusor/ir';
-import * as D from './decompose.js';
+import { IndexError } from './index-checks.js';
 import { parseArgs, type Param } from './args.js';
 import { record, type Tensor } from './tensor.js';
 import { normDim } from './views.js';
 import type { ValuesIndices } from './reduce.js';
 
 const valuesIndices = (values: Tensor, indices: Tensor): ValuesIndices => Object.assign([values, indices] as [Tensor, Tensor], { values, indices });
-
-const i32 = (v: number, like: Node): Node => constNode(v, 'int32', like.shape, like.device);
-
-/**
- * An int32 key whose integer order is the sort order, for dtypes that fit: floats by their bits
- * (negatives flipped so that integer order is numeric order, -0 as 0, every NaN the largest),
- * narrow integers as they are; descending flips every bit. Undefined for int64 and float64.
- */
-function sortKey(x: Node, descending: boolean): Node | undefined {
-  let k: Node;
-  if (x.dtype === 'float32' || x.dtype === 'float16' || x.dtype === 'bfloat16') {
-    const f = castNode(x, 'float32');
-    const zero = constNode(0, 'float32', f.shape, f.device);
-    const bits = bitcastNode(whereNode(D.eq(f, zero), zero, f), 'int32');
-    // negative floats: flip every bit but the sign, so that integer order is numeric order
-    const mono = binaryNode('XOR', bits, whereNode(D.lt(bits, i32(0, bits)), i32(0x7fffffff, bits), i32(0, bits)));
-    k = whereNode(D.ne(f, f), i32(0x7fffffff, bits), mono);
-  } else if (x.dtype === 'int64' || x.dtype === 'float64') {
-    return undefined;
-  } else {
-    k = castNode(x, 'int32');
-  }
-  return descending ? binaryNode('XOR', k, i32(-1, k)) : k;
-}
-
-/** The order of (value, position) pairs for any dtype: NaN largest, padding (positions >= n) last. */
-function generalBefore(n: number, descending: boolean, float: boolean): (a: Node, ia: Node, b: Node, ib: Node) => Node {
-  /** 0: a value, 1: NaN, 2: padding (ascending); descending puts NaN first: NaN 0, value 1, padding 2. */
-  const classOf = (val: Node, pos: Node): Node => {
-    const nan = float ? D.ne(val, val) : constNode(0, 'bool', val.shape, val.device);
-    const pad = D.lt(i32(n - 1, pos), pos);
-    return whereNode(pad, i32(2, pos), whereNode(nan, i32(descending ? 0 : 1, pos), i32(descending ? 1 : 0, pos)));
-  };
-  return (a, ia, b, ib) => {
-    const ca = classOf(a, ia);
-    const cb = classOf(b, ib);
-    const valueClass = i32(descending ? 1 : 0, ia);
-    const strictly = descending ? D.lt(b, a) : D.lt(a, b);
-    const byValue = D.or(strictly, D.and(D.eq(a, b), D.lt(ia, ib)));
-    const sameClass = whereNode(D.eq(ca, valueClass), byValue, D.lt(ia, ib));
-    return D.or(D.lt(ca, cb), D.and(D.eq(ca, cb), sameClass));
-  };
-}
-
-/**
- * Positions (int32, along the last dim) that order `x`'s last dim: ascending or descending, equal
- * values in their original position order, NaN as the largest value. With `top`, only the first
- * `top` of that order: blocks of a power of two ≥ top are sorted, then pairs of blocks are halved
- * (each position keeps the earlier of itself and its mirror in the neighbouring block, which keeps
- * the best `top` of the pair as a bitonic run) and re-sorted, until one block remains.
- */
-function sortedPositions(x: Node, descending: boolean, top?: number): Node {
-  const n = x.shape[x.ndim - 1]!;
-  const lead = x.shape.slice(0, -1);
-  let p = 1;
-  while (p < n) p *= 2;
-  const last = x.ndim - 1;
-  const dev = x.device;
-  const arange = (len: number): Node => broadcastTo(reshapeNode(arangeNode(0, 1, len, 'int32', dev), [...lead.map(() => 1), len]), [...lead, len]);
-  const padded = (n0: Node): Node => padNode(n0, n0.shape.map((_, i): Pair => (i === last ? [0, p - n] : [0, 0])));
-  let ix = arange(p);
-  let v: Node;
-  let before: (a: Node, ia: Node, b: Node, ib: Node) => Node;
-  const key = sortKey(detachNode(x), descending);
-  if (key) {
-    // one int32 key per element: order by (key, position); padding gets the largest key and the largest positions
-    v = whereNode(D.lt(i32(n - 1, ix), ix), i32(2147483647, ix), padded(key));
-    before = (a, ia, b, ib) => D.or(D.lt(a, b), D.and(D.eq(a, b), D.lt(ia, ib)));
-  } else {
-    v = padded(detachNode(x));
-    before = generalBefore(n, descending, isFloat(x.dtype));
-  }
-  /** One compare-exchange pass at distance j; blocks of `k` alternate direction. */
-  const pass = (len: number, k: number, j: number): void => {
-    const ar = arange(len);
-    const partner = binaryNode('XOR', ar, i32(j, ar));
-    const vp = gatherNode(v, partner, last);
-    const ixp = gatherNode(ix, partner, last);
-    const selfFirst = before(v, ix, vp, ixp);
-    // the lower position of a pair keeps the first element in an ascending block, the other the second
-    const lower = D.lt(ar, partner);
-    const ascending = D.eq(binaryNode('AND', ar, i32(k, ar)), i32(0, ar));
-    const keep = D.eq(selfFirst, D.eq(lower, ascending));
-    v = whereNode(keep, v, vp);
-    ix = whereNode(keep, ix, ixp);
-  };
-  let block = 1;
-  while (top !== undefined && block < top) block *= 2;
-  const full = top === undefined || 4 * block > p;
-  const sortUpTo = full ? p : block;
-  for (let k = 2; k <= sortUpTo; k *= 2) for (let j = k / 2; j >= 1; j /= 2) pass(p, k, j);
-  let len = p;
-  if (!full) {
-    while (len > block) {
-      // pair (2b, 2b+1) of blocks: an ascending and a descending run; keep the earlier of i and i + block
-      len /= 2;
-      const ar = arange(len);
-      const at = binaryNode('ADD', binaryNode('MUL', binaryNode('IDIV', ar, i32(block, ar)), i32(2 * block, ar)), binaryNode('MOD', ar, i32(block, ar)));
-      const other = binaryNode('ADD', at, i32(block, at));
-      const [va, ia, vb, ib] = [gatherNode(v, at, last), gatherNode(ix, at, last), gatherNode(v, other, last), gatherNode(ix, other, last)];
-      const first = before(va, ia, vb, ib);
-      v = whereNode(first, va, vb);
-      ix = whereNode(first, ia, ib);
-      for (let j = block / 2; j >= 1; j /= 2) pass(len, block, j);
-    }
-  }
-  const keepN = top ?? n;
-  return shrinkNode(ix, ix.shape.map((d, i): Pair => (i === last ? [0, keepN] : [0, d])));
-}
 
 /** `f` applied with `dim` moved last, the result moved back. */
 function alongLast(x: Tensor, dim: number, f: (n: Node) => Node): Node {
@@ -177,7 +68,7 @@ export function sort(x: Tensor, dim?: number | SortOptions, descending?: boolean
   const a = parseArgs('sort', [dim, descending, opts], SORT_PARAMS, [{ name: 'stable', kind: 'bool' }]);
   const d = (a.dim as number | undefined) ?? -1;
   const desc = (a.descending as boolean | undefined) ?? false;
-  const pos = alongLast(x, d, (n) => sortedPositions(n, desc));
+  const pos = alongLast(x, d, (n) => sortNode(n, desc, n.shape[n.ndim - 1]!));
   const dd = normDim(d, Math.max(x.ndim, 1));
   const xn = x.ndim === 0 ? reshapeNode(x.node, [1]) : x.node;
   const values = reshapeNode(gatherNode(xn, x.ndim === 0 ? reshapeNode(pos, [1]) : pos, dd), x.shape);
@@ -201,8 +92,8 @@ export function topk(x: Tensor, k: number, dim?: number | TopkOptions, largest?:
   const big = (a.largest as boolean | undefined) ?? true;
   const size = x.ndim === 0 ? 1 : x.shape[d]!;
   if (!Number.isInteger(k) || k < 0 || k > size) throw new RangeError('selected index k out of range');
-  // the first k positions of the order, from a network that halves the candidates instead of sorting all
-  const pos = alongLast(x, d, (n) => sortedPositions(n, big, Math.min(k, n.shape[n.ndim - 1]!)));
+  // the first k positions of the order: a selection where the backend's routine selects
+  const pos = alongLast(x, d, (n) => sortNode(n, big, k));
   const xn = x.ndim === 0 ? reshapeNode(x.node, [1]) : x.node;
   const outShape = x.ndim === 0 ? [] : x.shape.map((s, i) => (i === d ? k : s));
   const values = reshapeNode(gatherNode(xn, x.ndim === 0 ? reshapeNode(pos, [1]) : pos, d), outShape);
@@ -214,7 +105,8 @@ export function kthvalue(x: Tensor, k: number, dim = -1, keepdim = false): Value
   const d = normDim(dim, Math.max(x.ndim, 1));
   const size = x.ndim === 0 ? 1 : x.shape[d]!;
   if (!Number.isInteger(k) || k < 1 || k > size) throw new RangeError(`kthvalue(): selected number k out of range for dimension ${d}`);
-  const [values, indices] = sort(x, d, false);
+  // the k smallest (a selection), of which the last
+  const [values, indices] = topk(x, k, d, false);
   const pick = (t: Tensor): Tensor => {
     if (x.ndim === 0) return t;
     const s = t.narrow(d, k - 1, 1);
@@ -225,3 +117,106 @@ export function kthvalue(x: Tensor, k: number, dim = -1, keepdim = false): Value
 
 /** The same values recorded as one op of x (so grad_fn names the user's op, not narrow's). */
 const renamed = (t: Tensor, name: string, x: Tensor): Tensor => record(name, t.node, [x], false);
+
+/** torch.msort: sort along dim 0, the values only. */
+export function msort(x: Tensor): Tensor {
+  return sort(x, 0).values;
+}
+
+/**
+ * Positions (int32, last dim kept as 1) of each row's lower median, as torch.median picks it: the
+ * element at (n−1)/2 of the ascending order, found by selecting the first (n−1)/2 + 1; a row
+ * holding NaN gives its first NaN instead.
+ */
+function medianPositions(x: Node): Node {
+  const last = x.ndim - 1;
+  const n = x.shape[last]!;
+  const h = (n - 1) >> 1;
+  const sel = sortNode(x, false, h + 1);
+  const pos = shrinkNode(sel, sel.shape.map((d, i): Pair => (i === last ? [h, h + 1] : [0, d])));
+  if (!isFloat(x.dtype)) return pos;
+  // the first NaN: the largest n − i over the NaN positions i (0 where there is none)
+  const ar = broadcastTo(reshapeNode(arangeNode(0, 1, n, 'int32', x.device), [...x.shape.slice(0, -1).map(() => 1), n]), x.shape);
+  const nan = binaryNode('XOR', binaryNode('CMPEQ', x, x), constNode(1, 'bool', x.shape, x.device));
+  const score = whereNode(nan, binaryNode('ADD', constNode(n, 'int32', x.shape, x.device), binaryNode('MUL', ar, constNode(-1, 'int32', x.shape, x.device))), constNode(0, 'int32', x.shape, x.device));
+  const best = reduceNode(score, 'max', [last]);
+  const firstNan = binaryNode('ADD', constNode(n, 'int32', best.shape, x.device), binaryNode('MUL', best, constNode(-1, 'int32', best.shape, x.device)));
+  return whereNode(binaryNode('CMPLT', constNode(0, 'int32', best.shape, x.device), best), firstNan, pos);
+}
+
+/**
+ * Positions (int32, last dim kept as 1) of each row's lower median of its non-NaN values, as
+ * torch.nanmedian picks it: the element at (c−1)/2 of the ascending order, c the row's non-NaN
+ * count (NaN sorts last); a row of NaN gives its first position of the order.
+ */
+function nanmedianPositions(x: Node): Node {
+  if (!isFloat(x.dtype)) return medianPositions(x);
+  const last = x.ndim - 1;
+  const order = sortNode(x, false, x.shape[last]!);
+  const c = reduceNode(castNode(binaryNode('CMPEQ', x, x), 'int32'), 'add', [last]);
+  const i32 = (v: number): Node => constNode(v, 'int32', c.shape, x.device);
+  const at = whereNode(binaryNode('CMPLT', i32(0), c), binaryNode('IDIV', binaryNode('ADD', c, i32(-1)), i32(2)), i32(0));
+  return gatherNode(order, at, last);
+}
+
+/**
+ * `v` (a median of all of `x`) with PyTorch's gradient for it: shared evenly by every element equal
+ * to it (every NaN when it is NaN), not sent to the one position it was read from. The value stays
+ * `v` exactly: the shared part is added as (t − detach(t)). An infinite median's gradient is 0
+ * (PyTorch shares it among the infinities).
+ */
+function evenly(x: Node, v: Node): Node {
+  if (!isFloat(x.dtype)) return v;
+  const like = (c: number, n: Node): Node => constNode(c, n.dtype, n.shape, n.device);
+  const nanX = binaryNode('XOR', binaryNode('CMPEQ', x, x), like(1, binaryNode('CMPEQ', x, x)));
+  const vx = broadcastTo(reshapeNode(v, [1]), x.shape);
+  const nanV = binaryNode('XOR', binaryNode('CMPEQ', vx, vx), like(1, binaryNode('CMPEQ', vx, vx)));
+  const mask = whereNode(nanV, nanX, binaryNode('CMPEQ', x, vx));
+  // the infinities stay out of the sum (inf − inf would make the value NaN); NaNs go in (the value is NaN then)
+  const finite = binaryNode('OR', binaryNode('CMPLT', binaryNode('MAX', x, unaryNode('NEG', x)), like(Number.POSITIVE_INFINITY, x)), nanX);
+  const count = reduceNode(castNode(mask, x.dtype), 'add', [0]);
+  const sum = reduceNode(whereNode(binaryNode('AND', mask, finite), x, like(0, x)), 'add', [0]);
+  const t = reshapeNode(binaryNode('MUL', sum, unaryNode('RECIP', count)), []);
+  return binaryNode('ADD', detachNode(v), binaryNode('ADD', t, unaryNode('NEG', detachNode(t))));
+}
+
+/** median and nanmedian: the value at each row's chosen position, and the position, or over every element. */
+function medianBy(x: Tensor, positions: (x: Node) => Node, name: string, dim: number | undefined, keepdim: boolean): Tensor | ValuesIndices {
+  if (dim === undefined) {
+    const flat = x.reshape(-1);
+    if (flat.numel() === 0) {
+      // NaN, recorded on x (its gradient: nothing to receive it)
+      const none = reshapeNode(reduceNode(flat.node, 'add', [0]), []);
+      return record(`${name}Backward0`, binaryNode('ADD', none, constNode(Number.NaN, x.dtype, [], x.device)), [x], false);
+    }
+    const pos = positions(flat.node);
+    return record(`${name}Backward0`, evenly(flat.node, reshapeNode(gatherNode(flat.node, pos, 0), [])), [x], false);
+  }
+  const d = normDim(dim, Math.max(x.ndim, 1));
+  // nanmedian's message names median too, as PyTorch's does
+  if (x.ndim > 0 && x.shape[d] === 0) throw new IndexError(`median(): Expected reduction dim ${d} to have non-zero size.`);
+  const pos = alongLast(x, d, positions);
+  const xn = x.ndim === 0 ? reshapeNode(x.node, [1]) : x.node;
+  const kept = gatherNode(xn, x.ndim === 0 ? reshapeNode(pos, [1]) : pos, d);
+  const outShape = x.ndim === 0 ? [] : keepdim ? x.shape.map((s, i) => (i === d ? 1 : s)) : x.shape.filter((_, i) => i !== d);
+  const values = record(`${name}Backward1`, reshapeNode(kept, outShape), [x], false);
+  return valuesIndices(values, record('', castNode(reshapeNode(pos, outShape), 'int64'), [], false));
+}
+
+/**
+ * torch.median: with no dim, the lower median of every element (NaN if any is NaN; NaN for no
+ * elements); with a dim, each row's lower median and its position (a row holding NaN: NaN and the
+ * first NaN's position).
+ */
+export function median(x: Tensor): Tensor;
+export function median(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
+export function median(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
+  return medianBy(x, medianPositions, 'Median', dim, keepdim);
+}
+
+/** torch.nanmedian: median of the values that are not NaN (NaN where there are none). */
+export function nanmedian(x: Tensor): Tensor;
+export function nanmedian(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
+export function nanmedian(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
+  return medianBy(x, nanmedianPositions, 'Nanmedian', dim, keepdim);
+}

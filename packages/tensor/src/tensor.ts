@@ -15,6 +15,7 @@ import {
   isFloat,
   parseDType,
   prod,
+  shapeEqual,
   type DType,
   type HostArray,
   type Node,
@@ -840,14 +841,35 @@ export class Tensor {
    * result, @fusor/distributed), outside autograd and without registering the temporary that
    * holds `node` in the current torch.scope: disposing it there would free this tensor's new
    * contents, which are that same buffer. `map` (a view, a scaling) runs under the same rules.
+   * Without one, a plain tensor (no view, no autograd history) whose dtype, shape and device the
+   * node has takes it as its storage's next version directly: the same outcome as the copy, without
+   * recording one (a collective's budget is microseconds).
    */
-  _assignRealized(node: Node, map: (value: Tensor) => Tensor = (v) => v): this {
+  _assignRealized(node: Node, map?: (value: Tensor) => Tensor): this {
+    const box = this._box;
+    const now = box.node;
+    if (
+      map === undefined &&
+      tracing.current === null &&
+      this._view === null &&
+      box.fn === null &&
+      this._gradFn === null &&
+      !box.disposed &&
+      node.op === 'BUFFER' &&
+      node.dtype === now.dtype &&
+      node.device === now.device &&
+      shapeEqual(node.shape, now.shape)
+    ) {
+      commitVersion(box, node);
+      return this;
+    }
     const scope = scopes.current;
     const grad = state.gradEnabled;
     scopes.current = null;
     state.gradEnabled = false;
     try {
-      return E.inPlace(this, E.copyFrom(this, map(Tensor._fromNode(node))), 'CopyBackward0');
+      const value = Tensor._fromNode(node);
+      return E.inPlace(this, E.copyFrom(this, map ? map(value) : value), 'CopyBackward0');
     } finally {
       scopes.current = scope;
       state.gradEnabled = grad;
@@ -1105,6 +1127,19 @@ export class Tensor {
   }
   kthvalue(k: number, dim = -1, keepdim = false): ValuesIndices {
     return Srt.kthvalue(this, k, dim, keepdim);
+  }
+  msort(): Tensor {
+    return Srt.msort(this);
+  }
+  median(): Tensor;
+  median(dim: number, keepdim?: boolean): ValuesIndices;
+  median(dim?: number, keepdim?: boolean): Tensor | ValuesIndices {
+    return dim === undefined ? Srt.median(this) : Srt.median(this, dim, keepdim);
+  }
+  nanmedian(): Tensor;
+  nanmedian(dim: number, keepdim?: boolean): ValuesIndices;
+  nanmedian(dim?: number, keepdim?: boolean): Tensor | ValuesIndices {
+    return dim === undefined ? Srt.nanmedian(this) : Srt.nanmedian(this, dim, keepdim);
   }
   unfold(dimension: number, size: number, step: number): Tensor {
     return P.unfoldDim(this, dimension, size, step);

@@ -123,15 +123,50 @@ describe('scans and sorting', () => {
     const js = run();
     expect(js).toEqual(wasm);
   });
-  it('a scan is one kernel per fiber walk; sort is O(log² n) elementwise passes, no reduction', () => {
+  it('a scan is one kernel per fiber walk; sort and topk are one call of the cpu sort routine', () => {
     const x = torch.randn(4, 1000);
     const ks = kernels(x.cumsum(1));
     expect(ks).toHaveLength(1);
     expect(ks[0]!.ops).toEqual(expect.arrayContaining(['SCAN']));
-    const sk = kernels(torch.randn(8).sort().values);
-    // 8 = 2³: 6 passes, each one kernel for positions and one for values (+ the rand source, + the final read)
-    expect(sk.every((k) => k.reductions === 0)).toBe(true);
-    expect(sk.length).toBeLessThanOrEqual(2 * 6 + 2);
+    // the draw, the routine (on the rows, moved last and made contiguous), the values read at the positions
+    const sk = kernels(torch.randn(8, 3).sort(0).values);
+    expect(sk.map((k) => k.routine ?? k.kind)).toEqual(['kernel', 'kernel', 'sort', 'kernel']);
+    expect(sk[2]!).toMatchObject({ name: 'sort_3x8', inputs: ['float32[3, 8]'], output: 'int32[3, 8]', launch: 'radix sort of 3 rows of 8' });
+    const tk = kernels(torch.randn(1000).topk(5).indices);
+    expect(tk.map((k) => k.routine ?? k.kind)).toEqual(['kernel', 'sort', 'kernel']);
+    expect(tk[1]!).toMatchObject({ name: 'sort_1x1000_top5', output: 'int32[5]', launch: 'radix select of 5 in 1 rows of 1000' });
+  });
+  it('values and indices read one after the other sort once', () => {
+    const x = torch.randn(100).mul(2);
+    const before = torch.compilerStats().routines;
+    const [v, i] = x.sort(0, true);
+    v.dataSync();
+    i.dataSync();
+    expect(torch.compilerStats().routines - before).toBe(1);
+    const vs = Array.from(v.dataSync() as Float32Array);
+    expect(vs).toEqual([...vs].sort((a, b) => b - a));
+  });
+  it('a jit replay and a replayed plan call the sort routine on the new data', () => {
+    const step = torch.jit((x: torch.Tensor) => {
+      const [v, i] = x.mul(2).topk(3);
+      return [v, i] as [torch.Tensor, torch.Tensor];
+    });
+    for (const data of [
+      [5, 1, 4, 2, 3, 0],
+      [0, 9, 8, 1, 7, 2],
+    ]) {
+      const [v, i] = step(torch.tensor(data, f32));
+      expect(list(v)).toEqual([...data].sort((a, b) => b - a).slice(0, 3).map((q) => 2 * q));
+      expect(list(i)).toEqual([...data].map((q, p) => [q, p]).sort((a, b) => b[0]! - a[0]!).slice(0, 3).map((q) => q[1]));
+    }
+    expect(step.traces).toBe(1);
+    // the same structure realized again: the stored plan's steps, the routine among them
+    const sorted = (data: number[]) => list(torch.tensor(data, f32).neg().argsort(0, true));
+    sorted([3, 1, 2]);
+    const before = torch.compilerStats();
+    expect(sorted([1, 3, 2])).toEqual([0, 2, 1]);
+    expect(torch.compilerStats().replayed - before.replayed).toBe(1);
+    expect(torch.compilerStats().routines - before.routines).toBe(1);
   });
   it('topk and kthvalue validate k', () => {
     expect(() => torch.zeros(3).topk(4)).toThrow('selected index k out of range');

@@ -26,8 +26,11 @@ for (const op of Object.values(dist.ReduceOp)) {
   const t = base();
   const flat = t.view(6);
   const row = t.select(0, 1);
+  const v0 = t.version;
   dist.allReduce(t);
   out.viewsSee = [list(flat), list(row)];
+  // one in-place write, as PyTorch's all_reduce bumps _version once (seen through a view too)
+  out.versionBump = [t.version - v0, flat.version - v0];
   const b = base();
   dist.allReduce(b.select(0, 1), dist.ReduceOp.MAX);
   out.throughView = list(b);
