@@ -397,6 +397,15 @@ const gemmDevice: GemmDevice<WebGPUBuffer> = {
 
 const gemm = webgpuGemm(() => gemmDevice);
 
+/**
+ * Shader compilers inline every helper function (the range reduction of sin and cos, the
+ * integer emulation of int64) and optimize the whole entry point at once, in time that grows
+ * much faster than the kernel: on SwiftShader the backward pass of a 20-step chain of sines
+ * compiled in 6 s as one kernel and a 24-step one in 42 s. A deep chain is cut into kernels
+ * this deep instead (a buffer written and read per 64 ops, against seconds of compilation).
+ */
+const WEBGPU_FUSED_DEPTH = 64;
+
 const sortPipelines = new Map<string, GPUComputePipeline>();
 let sortLayout: { pipeline: GPUPipelineLayout; group: GPUBindGroupLayout } | undefined;
 
@@ -443,6 +452,7 @@ export const webgpuBackend: Backend<WebGPUBuffer, WebGPUProgram, RenderedWgsl> =
       // a row kernel renders one invocation per row, or a subgroup or workgroup per row where
       // the reduction modes choose so (render-wgsl.ts)
       rowKernels: true,
+      maxFusedDepth: WEBGPU_FUSED_DEPTH,
     };
   },
   isAvailable() {

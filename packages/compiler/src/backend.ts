@@ -21,6 +21,12 @@ export interface Capabilities {
    * cache (cpu); a GPU spreads a row over a workgroup instead, so it leaves this off.
    */
   readonly rowKernels?: boolean;
+  /**
+   * Most ops one kernel computes on any path from its output to its inputs, where the backend's
+   * own compiler wants fewer than the scheduler's MAX_FUSED_DEPTH (its time grows faster than the
+   * kernel); the scheduler cuts deeper chains into kernels.
+   */
+  readonly maxFusedDepth?: number;
 }
 
 /** Device memory as the backend sees it: opaque to everyone else. */

@@ -128,6 +128,13 @@ function spillable(out: Node, axes: readonly number[], isInput: ReadonlySet<Node
   return undefined;
 }
 
+/**
+ * The longest index expression (as text) lowering keeps inline. Ordinary views (windows, pads,
+ * transposes) stay well under it (under a thousand characters across the conformance suite), so
+ * their index math simplifies as a whole.
+ */
+const MAX_INDEX_TEXT = 4096;
+
 export function lower(item: ScheduleItem): LoweredKernel {
   const root = item.root;
   const outNode = item.kind === 'assign' ? root.src[1]! : root;
@@ -290,6 +297,10 @@ export function lower(item: ScheduleItem): LoweredKernel {
     }
     // the same condition guards every load and select under this view: compute it once
     if (valid !== idx.valid && valid.k === 'alu') valid = bind(`valid:${valid.key}`, valid);
+    // views that do not merge, stacked along a deep chain (a tile or a window read at every step),
+    // compose index math that reuses the index before it (its quotient and its remainder): past a
+    // size the index is a local, so its text stays linear in the chain rather than exponential
+    if (lin.k === 'alu' && lin.key.length > MAX_INDEX_TEXT) lin = bind(`index:${lin.key}`, lin);
     return new Index(baseShape, lin, undefined, valid);
   };
 

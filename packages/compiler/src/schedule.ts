@@ -175,6 +175,9 @@ function pass(
       const n = stack.pop()!;
       if (seen.has(n)) continue;
       seen.add(n);
+      // lowering the epilogue recurses through it: a chain this long is cut into kernels
+      // (depthCuts) before a routine may take its end
+      if (seen.size > MAX_FUSED_DEPTH) return undefined;
       // what the walk below will read from a buffer anyway (a copy to the device, a scatter…)
       if (n !== root && (holdsBuffer(n) || OWN_KERNEL.has(n.op))) {
         inputs.push(n);
@@ -332,28 +335,108 @@ function pass(
     return bindsOperands ? { ...item, inputs: bound, gemm } : item;
   };
 
-  // a kernel binds its output and each input: past the backend's limit, part of it is computed first
+  // a kernel binds its output and each input: past the backend's limit, part of it is computed first;
+  // a region deeper than MAX_FUSED_DEPTH is cut into kernels the same way
   const region = (root: Node): ScheduleItem => {
     const limit = backendFor(root.device)?.capabilities.maxBuffers ?? Infinity;
+    const depth = fusedDepthLimit(backendFor, root.device);
     for (;;) {
       const item = draw(root);
-      const split = item.inputs.length + 1 > limit ? splitPoint(item, limit) : undefined;
-      if (!split) return item;
-      reasons.set(split, `the kernel would bind ${item.inputs.length + 1} buffers, more than ${parseDevice(root.device).type} allows (maxBuffers ${limit})`);
+      const cuts = item.gemm ? [] : depthCuts(item, depth);
+      for (const c of cuts) reasons.set(c, `more than ${depth} ops fused on one path: an intermediate of a deep chain computed into a buffer`);
+      const split = cuts.length === 0 && item.inputs.length + 1 > limit ? splitPoint(item, limit) : undefined;
+      if (split) reasons.set(split, `the kernel would bind ${item.inputs.length + 1} buffers, more than ${parseDevice(root.device).type} allows (maxBuffers ${limit})`);
+      else if (cuts.length === 0) return item;
       for (const places of fusedAt.values()) for (const p of places) if (p.startsWith(`${root.id}:`)) places.delete(p);
     }
   };
 
-  // depth-first so every item follows the items that produce its inputs
-  const emit = (root: Node): void => {
-    if (items.has(root) || isRealized(root)) return;
-    const item = region(root);
-    items.set(root, item);
-    for (const i of item.inputs) if (!isRealized(i)) emit(i);
-    order.push(item);
+  // depth-first so every item follows the items that produce its inputs; an explicit stack, as a
+  // chain of kernels (an unrolled loop of matrix products) is as long as the user's loop
+  const emit = (top: Node): void => {
+    const stack: { root: Node; item?: ScheduleItem }[] = [{ root: top }];
+    while (stack.length) {
+      const { root, item } = stack.pop()!;
+      if (item) {
+        order.push(item);
+        continue;
+      }
+      if (items.has(root) || isRealized(root)) continue;
+      const drawn = region(root);
+      items.set(root, drawn);
+      stack.push({ root, item: drawn });
+      for (let i = drawn.inputs.length - 1; i >= 0; i--) if (!isRealized(drawn.inputs[i]!)) stack.push({ root: drawn.inputs[i]! });
+    }
   };
   for (const r of roots) emit(r);
   return { order, fusedAt, reasons };
+}
+
+/**
+ * The most ops one kernel computes on any path from its output to its inputs. Lowering walks a
+ * kernel's expression recursively (about three stack frames per op; near a thousand ops deep the
+ * default stack is spent), and a define-by-run loop makes chains as long as it runs (an unrolled
+ * recurrence, an iterative solver). A quarter of that keeps a margin for the caller's own stack
+ * and costs nothing in practice: one buffer written and read per 256 fused ops. Shader compilers
+ * never see deep nesting either way: every op is a `let` of its own in the rendered source.
+ */
+export const MAX_FUSED_DEPTH = 256;
+
+/** The fused depth a device's kernels are cut at: MAX_FUSED_DEPTH, or less where its backend asks. */
+const fusedDepthLimit = (backendFor: BackendLookup, device: string): number =>
+  Math.max(1, Math.min(MAX_FUSED_DEPTH, backendFor(device)?.capabilities.maxFusedDepth ?? MAX_FUSED_DEPTH));
+
+/**
+ * The fused nodes to compute into buffers of their own so no path through `item` has more than
+ * `limit` ops. Each node's depth is the number of ops above it on its longest path from the
+ * root; the nodes fall into bands of `limit` depths, and a node is cut where a path
+ * enters its band. Depth only grows along a path, so every kernel left between cuts lies in one
+ * band: the whole chain is partitioned by one walk, not by redrawing it once per kernel. Views
+ * add no depth (lowering folds a chain of them into one index computation without recursing),
+ * and a cut under a view is made at the view's base, so a broadcast is never materialized at its
+ * expanded size.
+ */
+function depthCuts(item: ScheduleItem, limit: number): Node[] {
+  if (item.kind === 'copy') return [];
+  const inputs = new Set(item.inputs);
+  const inside = (n: Node): boolean => !inputs.has(n) && n.src.length > 0;
+  // sources before consumers, by an iterative post-order
+  const order: Node[] = [];
+  const seen = new Set<Node>([item.root]);
+  const stack: [Node, number][] = [[item.root, 0]];
+  while (stack.length) {
+    const top = stack[stack.length - 1]!;
+    const [n, i] = top;
+    if (i === n.src.length) {
+      stack.pop();
+      order.push(n);
+      continue;
+    }
+    top[1]++;
+    const s = n.src[i]!;
+    if (inside(s) && !seen.has(s)) {
+      seen.add(s);
+      stack.push([s, 0]);
+    }
+  }
+  if (order.length <= limit) return [];
+  const depth = new Map<Node, number>([[item.root, 0]]);
+  for (let k = order.length - 1; k >= 0; k--) {
+    const n = order[k]!;
+    const below = depth.get(n)! + (MOVEMENT.has(n.op) ? 0 : 1);
+    for (const s of n.src) if (inside(s)) depth.set(s, Math.max(depth.get(s) ?? 0, below));
+  }
+  const band = (n: Node): number => Math.floor(depth.get(n)! / limit);
+  const cuts = new Set<Node>();
+  for (const n of order) {
+    for (const s of n.src) {
+      if (!inside(s) || band(s) === band(n)) continue;
+      let c = s;
+      while (MOVEMENT.has(c.op) && inside(c.src[0]!)) c = c.src[0]!;
+      if (!MOVEMENT.has(c.op)) cuts.add(c);
+    }
+  }
+  return [...cuts];
 }
 
 /**
@@ -398,23 +481,19 @@ function splitPoint(item: ScheduleItem, limit: number): Node | undefined {
   /** Inputs read by the region under `from`, with `cut` read from a buffer too. */
   const reads = (from: Node, cut?: Node): Set<Node> => {
     const used = new Set<Node>();
-    const seen = new Set<Node>();
-    const walk = (n: Node): void => {
-      if (seen.has(n)) return;
-      seen.add(n);
-      for (const s of n.src) {
+    const seen = new Set<Node>([from]);
+    const stack = [from];
+    while (stack.length) {
+      for (const s of stack.pop()!.src) {
         if (s === cut || inputs.has(s)) used.add(s);
-        else walk(s);
+        else if (!seen.has(s)) (seen.add(s), stack.push(s));
       }
-    };
-    walk(from);
+    }
     return used;
   };
   const nodes = new Set<Node>();
-  const collect = (n: Node): void => {
-    for (const s of n.src) if (!inputs.has(s) && !nodes.has(s)) (nodes.add(s), collect(s));
-  };
-  collect(top);
+  const stack = [top];
+  while (stack.length) for (const s of stack.pop()!.src) if (!inputs.has(s) && !nodes.has(s)) (nodes.add(s), stack.push(s));
   const before = reads(top).size;
   let best: Node | undefined;
   let bestKey = [Infinity, Infinity];
