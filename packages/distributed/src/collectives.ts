@@ -281,7 +281,8 @@ export function allReduceOwned(tensor: Tensor, op: ReduceOp, own: (node: Node) =
 function allReduceInto(tensor: Tensor, o: ReduceOptions, own: ((node: Node) => void) | null): Work | undefined {
   checkTensor('allReduce', tensor);
   const g = currentGroup('allReduce');
-  const { dtype, shape, device } = tensor.node;
+  const node = tensor.node;
+  const { dtype, shape, device } = node;
   const engine = engineFor('allReduce', g, device);
   const red = o.op ?? ReduceOp.SUM;
   checkOpDtype('allReduce', red, tensor);
@@ -298,7 +299,7 @@ function allReduceInto(tensor: Tensor, o: ReduceOptions, own: ((node: Node) => v
     // under the watchdog, since the rendezvous showed every rank present
     const timeout = timeoutOf('allReduce', g, o.timeout);
     const seq = g.nextSeq();
-    const { send, out, regions } = reductionRegions(tensor, true);
+    const { send, out, regions } = reductionRegions(tensor, node, true);
     try {
       g.rendezvous('allReduce', seq, header, timeout);
     } catch (e) {
@@ -311,7 +312,7 @@ function allReduceInto(tensor: Tensor, o: ReduceOptions, own: ((node: Node) => v
     return undefined;
   }
   return run(g, 'allReduce', header, o, () => {
-    const { send, out, regions } = reductionRegions(tensor, !o.asyncOp);
+    const { send, out, regions } = reductionRegions(tensor, node, !o.asyncOp);
     return { launch: () => [engine.allReduce(send, out.region, sumOrOp)], onDone: () => finish(out), results: [tensor], regions };
   });
 }

@@ -113,7 +113,7 @@ export interface Reduction {
 }
 
 /**
- * Where an all-reduce of `t` reads and writes, computing `t` if it is lazy:
+ * Where an all-reduce of `t` (whose node is `node`) reads and writes, computing it if it is lazy:
  * - in place (MPI_IN_PLACE) into the tensor's own buffer, when its value is a computed node (so it
  *   can be computed again if a lazy value still reads it) and nothing else holds the buffer: the
  *   node gives the buffer up;
@@ -123,8 +123,7 @@ export interface Reduction {
  *   device;
  * - else into a pooled buffer.
  */
-export function reductionRegions(t: Tensor, synchronous: boolean): Reduction {
-  const node = t.node;
+export function reductionRegions(t: Tensor, node: Node, synchronous: boolean): Reduction {
   let buf = getBuffer(node);
   if (!buf) {
     realize([node]);
@@ -167,10 +166,10 @@ function previousVersion(t: Tensor, dtype: DType, shape: readonly number[], devi
   if (!prev || prev === box.node) return null;
   const buf = getBuffer(prev);
   if (!buf || !ownable(buf, dtype, count, device)) return null;
+  // pinned first: releasing the version drops its hold, which would free the buffer
   const region = regionOf(buf, dtype, count);
-  release(prev, STALE_BY_COLLECTIVE);
-  if (getBuffer(prev) === buf) {
-    // not released (a jit trace keeps what it read): the buffer is not ours to write
+  if (!release(prev, STALE_BY_COLLECTIVE)) {
+    // a jit trace keeps what it read: the buffer is not ours to write
     releaseRegions([region]);
     return null;
   }
@@ -239,7 +238,7 @@ export function settle(f: Fresh, tensors: readonly Tensor[], owned = false): voi
     else hold(n);
   }
   if (owned) return;
-  if (kept) hold(f.node);
+  if (kept) hold(f.node, f.region.buffer);
   else release(f.node, 'internal: a collective result was read after it was copied into its tensors');
 }
 
@@ -249,8 +248,7 @@ export function settle(f: Fresh, tensors: readonly Tensor[], owned = false): voi
  * runtime may drop and upload again), and ones whose node was collected are freed. Within the
  * budget nothing is scanned: a collective's budget is microseconds.
  */
-function hold(node: Node): void {
-  const buf = getBuffer(node);
+function hold(node: Node, buf: DeviceBuffer | null | undefined = getBuffer(node)): void {
   if (!buf || heldBuffers.has(buf)) return;
   held.push({ node: new WeakRef(node), buf });
   heldBuffers.add(buf);

@@ -39,6 +39,12 @@ export class Node {
   _walk = 0;
   /** @internal */
   _mark = 0;
+  /**
+   * @internal the device buffer the runtime bound to this node (only @fusor/runtime's realize.ts
+   * reads or writes it): the lifetime of a WeakMap entry keyed by the node, without a hash-table
+   * probe per lookup
+   */
+  _buffer: unknown = undefined;
   constructor(
     readonly op: Op,
     readonly dtype: DType,

@@ -124,7 +124,20 @@ function allocOn(backend: Backend, dtype: DType, size: number, device: string): 
   }
 }
 
-const realized = new WeakMap<Node, DeviceBuffer>();
+/**
+ * Each realized node's buffer, kept on the node itself (`Node._buffer`): a realize looks buffers up
+ * for every node it touches, and a WeakMap probe on a cold cache costs a few hundred ns each.
+ */
+const realized = {
+  get: (n: Node): DeviceBuffer | undefined => n._buffer as DeviceBuffer | undefined,
+  has: (n: Node): boolean => n._buffer !== undefined,
+  set: (n: Node, b: DeviceBuffer): void => {
+    n._buffer = b;
+  },
+  delete: (n: Node): void => {
+    n._buffer = undefined;
+  },
+};
 /** Nodes whose value is gone (overwritten in place, or released as an old version): reading them raises. */
 const stale = new WeakMap<Node, string>();
 /** Buffer nodes whose contents also live on the host: their device copy can be dropped and made again. */
@@ -161,12 +174,14 @@ export function unbind(n: Node): void {
 /**
  * Releases a value nothing may read any more (an old version of a tensor updated in place):
  * its memory is freed, and a lazy value still reading it raises `why` instead of computing.
+ * False while a jit trace records (it keeps what it read): nothing was released.
  */
-export function release(n: Node, why: string): void {
+export function release(n: Node, why: string): boolean {
   // a jit trace keeps what it read: the recording finds state through these buffers
-  if (tape) return;
+  if (tape) return false;
   if (n.op === 'BUFFER' && !hostCopies.has(n)) stale.set(n, why);
   unbind(n);
+  return true;
 }
 
 /**
