@@ -7,23 +7,16 @@
 import { describe, expect, it } from 'vitest';
 import type { Kernel } from '@fusor/compiler';
 import { observeKernels } from '@fusor/runtime';
+import { excessOver, SINE_CHAIN, sineChainReference } from '@fusor/conformance';
 import * as torch from '@fusor/tensor';
 import { renderCuda } from '../src/render-cuda.js';
 import { emulatorUnavailable, installEmulator } from './emulator/emulator.js';
 
 type T = torch.Tensor;
-const f32 = Math.fround;
 const why = emulatorUnavailable();
 if (!why) installEmulator({ MOCK_CUDA_MEMORY: String(256 << 20) });
 const cuda = await import('../src/index.js');
 cuda.configureCuda({ diskCache: null });
-
-function expectClose(got: ArrayLike<number | bigint>, want: ArrayLike<number>, rtol: number, atol: number): void {
-  expect(got.length).toBe(want.length);
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(Number(got[i]!) - want[i]!) - rtol * Math.abs(want[i]!));
-  expect(worst).toBeLessThanOrEqual(atol);
-}
 
 /** The deepest nesting of parentheses in a source text. */
 function nesting(source: string): number {
@@ -45,27 +38,15 @@ describe.skipIf(why !== null)(`deep graphs on cuda (emulated)${why ? ` (skipped:
     const w0 = torch.randn(50);
     const w = w0.cuda().detach().requiresGrad_();
     let x: T = w;
-    for (let i = 0; i < 2000; i++) x = x.mul(0.999).add(x.sin().mul(0.001));
+    for (let i = 0; i < 2000; i++) x = x.mul(SINE_CHAIN.a).add(x.sin().mul(SINE_CHAIN.b));
     const loss = x.pow(2).sum();
     loss.backward();
     const gotX = x.dataSync();
     const gotG = w.grad!.dataSync();
     stop();
-    const [a, b] = [f32(0.999), f32(0.001)];
-    const wantX: number[] = [];
-    const wantG: number[] = [];
-    for (const v0 of (w0.dataSync() as Float32Array)) {
-      let v = v0;
-      let d = 1;
-      for (let i = 0; i < 2000; i++) {
-        d *= a + b * Math.cos(v);
-        v = v * a + Math.sin(v) * b;
-      }
-      wantX.push(v);
-      wantG.push(2 * v * d);
-    }
-    expectClose(gotX, wantX, 1e-4, 1e-5);
-    expectClose(gotG, wantG, 1e-4, 1e-5);
+    const want = sineChainReference(w0.dataSync() as Float32Array, 2000);
+    expect(excessOver(gotX, want.values, 1e-4)).toBeLessThanOrEqual(1e-5);
+    expect(excessOver(gotG, want.grads, 1e-4)).toBeLessThanOrEqual(1e-5);
     // the chain's kernels: cut at 256 ops a path, each op its own statement
     expect(kernels.size).toBeGreaterThan(1);
     for (const k of kernels.values()) {

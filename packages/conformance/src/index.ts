@@ -13,3 +13,4 @@ export { readTensor, readLeaves, interpretNode, hostToNumbers } from './read.js'
 export { runSemantics, runProgram, loadPrograms, KNOWN_SEMANTIC_GAPS, type Program } from './semantics.js';
 export { runMemoryChecks, mlpStep, heldMemory } from './memory.js';
 export { runArguments, ARGUMENT_CASES, type ArgumentCase } from './arguments.js';
+export { sineChainReference, SINE_CHAIN, excessOver } from './deep.js';
