@@ -102,7 +102,8 @@ function argKey(arg: NodeArg): string {
  * recording an op. Now the key is a 30-bit hash of the same fields, and a hit is checked field by
  * field (`isNode`), so nothing is allocated for a lookup.
  */
-function mix(h: number, v: number): number {
+/** One step of the 32-bit hashes fusor keys its caches by (the intern table, the plan cache). */
+export function hashMix(h: number, v: number): number {
   h = Math.imul(h ^ v, 0x5bd1e995);
   return h ^ (h >>> 15);
 }
@@ -111,15 +112,15 @@ const f64 = new Float64Array(1);
 const u32 = new Uint32Array(f64.buffer);
 
 function mixNumber(h: number, v: number): number {
-  if ((v | 0) === v && !(v === 0 && 1 / v < 0)) return mix(h, v);
-  if (Number.isNaN(v)) return mix(h, 0x7ff80001); // every NaN is one constant (Object.is(NaN, NaN))
+  if ((v | 0) === v && !(v === 0 && 1 / v < 0)) return hashMix(h, v);
+  if (Number.isNaN(v)) return hashMix(h, 0x7ff80001); // every NaN is one constant (Object.is(NaN, NaN))
   f64[0] = v;
-  return mix(mix(h, u32[0]!), u32[1]!);
+  return hashMix(hashMix(h, u32[0]!), u32[1]!);
 }
 
-/** Small ids for the strings a node names (op, dtype, device, argument keys). */
+/** Small ids for the strings a node names (op, dtype, device, argument keys), for hashing. */
 const stringIds = new Map<string, number>();
-function stringId(s: string): number {
+export function stringId(s: string): number {
   let id = stringIds.get(s);
   if (id === undefined) {
     id = stringIds.size + 1;
@@ -130,16 +131,16 @@ function stringId(s: string): number {
 
 function mixArg(h: number, a: unknown): number {
   if (typeof a === 'number') return mixNumber(h, a);
-  if (typeof a === 'string') return mix(h, stringId(a));
-  if (typeof a === 'boolean') return mix(h, a ? 0x7fff0001 : 0x7fff0002);
+  if (typeof a === 'string') return hashMix(h, stringId(a));
+  if (typeof a === 'boolean') return hashMix(h, a ? 0x7fff0001 : 0x7fff0002);
   if (Array.isArray(a)) {
-    h = mix(h, 0x40000000 + a.length);
+    h = hashMix(h, 0x40000000 + a.length);
     for (let i = 0; i < a.length; i++) h = mixArg(h, a[i]);
     return h;
   }
   // the plain objects of NodeArg (the ops make them with their keys in one order)
   const o = a as Record<string, unknown>;
-  for (const k in o) h = mixArg(mix(h, stringId(k)), o[k]);
+  for (const k in o) h = mixArg(hashMix(h, stringId(k)), o[k]);
   return h;
 }
 
@@ -187,9 +188,9 @@ function sigHashOf(op: Op, dtype: DType, shape: Shape, arg: NodeArg, device: str
     lastDevice = device;
     lastDeviceId = stringId(device);
   }
-  let h = mix(mix(mix(0x2545f491, lastOpId), lastDtypeId), lastDeviceId);
-  h = mix(h, shape.length);
-  for (let i = 0; i < shape.length; i++) h = mix(h, shape[i]!);
+  let h = hashMix(hashMix(hashMix(0x2545f491, lastOpId), lastDtypeId), lastDeviceId);
+  h = hashMix(h, shape.length);
+  for (let i = 0; i < shape.length; i++) h = hashMix(h, shape[i]!);
   if (op !== 'RAND' && arg !== null) h = mixArg(h, arg);
   return h & 0x3fffffff;
 }
@@ -370,7 +371,7 @@ function intern(op: Op, dtype: DType, shape: Shape, src: readonly Node[], arg: N
   const sig = sigHashOf(op, dtype, shape, arg, device);
   // a draw's (seed, offset) is left out of its signature but not out of its identity
   let h = op === 'RAND' && arg !== null ? mixArg(sig, arg) : sig;
-  for (let i = 0; i < src.length; i++) h = mix(h, src[i]!.id);
+  for (let i = 0; i < src.length; i++) h = hashMix(h, src[i]!.id);
   h &= 0x3fffffff;
   let fresh = false;
   for (let i = 0; i < src.length; i++) {

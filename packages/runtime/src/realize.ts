@@ -4,7 +4,7 @@
  * launches it. The runtime's state lives here: buffers and their counts, the result and program
  * caches, the capture tape.
  */
-import { DTYPES, forgetNode, NodeMarks, releaseConsumers, sameSignature, signatureOf, type DType, type HostArray, type Node, type Signature } from '@fusor/ir';
+import { DTYPES, forgetNode, hashMix, NodeMarks, releaseConsumers, sameSignature, signatureOf, stringId, type DType, type HostArray, type Node, type Signature } from '@fusor/ir';
 import {
   canonicalDevice,
   type Backend,
@@ -834,21 +834,6 @@ export function invalidatePlans(): void {
 
 const plansCacheable = (): boolean => planCapacity > 0 && !tape && recording === null && kernelObservers.size === 0;
 
-function mix(h: number, v: number): number {
-  h = Math.imul(h ^ v, 0x5bd1e995);
-  return h ^ (h >>> 15);
-}
-
-/** Small ids for dtype and device names, hashed for the leaves. */
-const nameIds = new Map<string, number>();
-function nameId(s: string): number {
-  let id = nameIds.get(s);
-  if (id === undefined) {
-    id = nameIds.size + 1;
-    nameIds.set(s, id);
-  }
-  return id;
-}
 
 /**
  * The structure of the pending graph under `roots` (null when it cannot be cached). A hash of
@@ -875,8 +860,8 @@ function structureOf(roots: readonly Node[]): Structure | null {
       if (done(n)) {
         at.set(n, -1 - leaves.length);
         leaves.push(n);
-        h = mix(mix(mix(h, 0x4c454146), nameId(n.dtype)), nameId(n.device));
-        for (let i = 0; i < n.shape.length; i++) h = mix(h, n.shape[i]!);
+        h = hashMix(hashMix(hashMix(h, 0x4c454146), stringId(n.dtype)), stringId(n.device));
+        for (let i = 0; i < n.shape.length; i++) h = hashMix(h, n.shape[i]!);
         stack.pop();
         continue;
       }
@@ -891,11 +876,11 @@ function structureOf(roots: readonly Node[]): Structure | null {
       }
       if (!ready) continue;
       stack.pop();
-      h = mix(mix(h, n.sigHash), n.src.length);
+      h = hashMix(hashMix(h, n.sigHash), n.src.length);
       for (let i = 0; i < n.src.length; i++) {
         const r = at.get(n.src[i]!);
         refs.push(r);
-        h = mix(h, r);
+        h = hashMix(h, r);
       }
       at.set(n, pending.length);
       pending.push(n);
@@ -905,7 +890,7 @@ function structureOf(roots: readonly Node[]): Structure | null {
   for (const r of roots) {
     const code = at.get(r);
     rootRefs.push(code);
-    h = mix(h, code);
+    h = hashMix(h, code);
   }
   return { hash: h, leaves, pending, refs, rootRefs };
 }
