@@ -45,6 +45,12 @@ export class Node {
    * probe per lookup
    */
   _buffer: unknown = undefined;
+  /** @internal (runtime) why the node's value is gone, when it is: reading it raises this */
+  _stale: string | undefined = undefined;
+  /** @internal (runtime) a buffer node's contents on the host, when it has them */
+  _host: unknown = undefined;
+  /** @internal (runtime) which of the runtime's cache lists hold the node (bit flags) */
+  _cached = 0;
   constructor(
     readonly op: Op,
     readonly dtype: DType,
@@ -352,6 +358,13 @@ const HELD = new Node('CONST', 'bool', Object.freeze([]), Object.freeze([]), 0, 
 export function releaseConsumers(n: Node): void {
   n._user = HELD;
 }
+
+/**
+ * Whether no node was ever built over `n` (so no lazy value reads it): what lets a collective
+ * write a tensor's buffer node in place. False once any node was, even one since collected, and
+ * after `releaseConsumers`.
+ */
+export const hasNoConsumers = (n: Node): boolean => n._user === null;
 
 /**
  * Creates or returns the interned node. Validation lives in the typed constructors below.

@@ -138,10 +138,25 @@ const realized = {
     n._buffer = undefined;
   },
 };
-/** Nodes whose value is gone (overwritten in place, or released as an old version): reading them raises. */
-const stale = new WeakMap<Node, string>();
-/** Buffer nodes whose contents also live on the host: their device copy can be dropped and made again. */
-const hostCopies = new WeakMap<Node, HostArray>();
+/**
+ * Nodes whose value is gone (overwritten in place, or released as an old version): reading them
+ * raises. On the node (`Node._stale`), as `realized`: a release probes and writes it every time.
+ */
+const stale = {
+  get: (n: Node): string | undefined => n._stale,
+  has: (n: Node): boolean => n._stale !== undefined,
+  set: (n: Node, why: string): void => {
+    n._stale = why;
+  },
+};
+/** Buffer nodes whose contents also live on the host: their device copy can be dropped and made again (`Node._host`). */
+const hostCopies = {
+  get: (n: Node): HostArray | undefined => n._host as HostArray | undefined,
+  has: (n: Node): boolean => n._host !== undefined,
+  set: (n: Node, data: HostArray): void => {
+    n._host = data;
+  },
+};
 
 export const isRealized = (n: Node): boolean => realized.has(n);
 export const getBuffer = (n: Node): DeviceBuffer | undefined => realized.get(n);
@@ -210,7 +225,7 @@ export function setHostCopy(n: Node, data: HostArray): void {
   if (n.op !== 'BUFFER') throw new Error(`internal: a host copy is for buffer nodes, not ${n.op}`);
   hostCopies.set(n, data);
   const b = realized.get(n);
-  if (b && !latest.has(n)) {
+  if (b && !(n._cached & IN_LATEST)) {
     touchEvictable(n, b);
     trimCache();
   }
@@ -246,12 +261,20 @@ export function setCacheBudget(budget: Partial<CacheBudget>): void {
 }
 export const getCacheBudget = (): CacheBudget => ({ bytes: cacheBudget, buffers: cacheEntries });
 
+/**
+ * `Node._cached`: whether `latest` (IN_LATEST) and `evictable` (IN_CACHE) hold the node, so that
+ * forgetting a node neither holds costs no hash-table probe (a release on a cold cache).
+ */
+const IN_LATEST = 1;
+const IN_CACHE = 2;
+
 function touchEvictable(n: Node, b: DeviceBuffer): void {
-  if (evictable.delete(n)) evictable.set(n, b);
+  if (n._cached & IN_CACHE) evictable.delete(n);
   else {
-    evictable.set(n, b);
+    n._cached |= IN_CACHE;
     evictableBytes += b.bytes;
   }
+  evictable.set(n, b);
 }
 
 /**
@@ -261,11 +284,13 @@ function touchEvictable(n: Node, b: DeviceBuffer): void {
 const latest = new Map<Node, DeviceBuffer>();
 
 function forget(n: Node): void {
-  latest.delete(n);
-  const b = evictable.get(n);
-  if (!b) return;
-  evictable.delete(n);
-  evictableBytes -= b.bytes;
+  if (n._cached === 0) return;
+  if (n._cached & IN_LATEST) latest.delete(n);
+  if (n._cached & IN_CACHE) {
+    evictableBytes -= evictable.get(n)!.bytes;
+    evictable.delete(n);
+  }
+  n._cached = 0;
 }
 
 /** Asynchronous realizes under way: while one awaits a read, what its plan counts as computed must stay. */
@@ -276,6 +301,7 @@ function trimCache(): void {
   for (const [n, b] of evictable) {
     if (evictableBytes <= cacheBudget && evictable.size <= cacheEntries) break;
     evictable.delete(n);
+    n._cached &= ~IN_CACHE;
     evictableBytes -= b.bytes;
     if (realized.get(n) === b) {
       realized.delete(n);
@@ -467,7 +493,7 @@ function need(n: Node): DeviceBuffer {
     if (!host) throw new Error(`internal: ${n} used before it was realized`);
     b = uploadUnrecorded(n, host);
     touchEvictable(n, b);
-  } else if (evictable.has(n)) touchEvictable(n, b);
+  } else if (n._cached & IN_CACHE) touchEvictable(n, b);
   return b;
 }
 
@@ -634,7 +660,10 @@ function finish(roots: readonly Node[], made: readonly Node[]): void {
       unbind(n);
     }
   }
-  for (const [n, b] of latest) if (realized.get(n) === b) touchEvictable(n, b);
+  for (const [n, b] of latest) {
+    n._cached &= ~IN_LATEST;
+    if (realized.get(n) === b) touchEvictable(n, b);
+  }
   latest.clear();
   // the roots leave the cache before it is trimmed: a root that is a host-backed buffer uploaded
   // for this realize would otherwise be dropped by the trim before its caller reads it
@@ -643,6 +672,7 @@ function finish(roots: readonly Node[], made: readonly Node[]): void {
       const b = realized.get(r)!;
       forget(r);
       latest.set(r, b);
+      r._cached |= IN_LATEST;
     }
   }
   trimCache();
