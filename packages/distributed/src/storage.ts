@@ -21,7 +21,7 @@
  * pinned on purpose, since the library may still write into them.
  */
 import { allocLike, type DeviceBuffer, getBackend, getBuffer, isExclusive, realize, release, setBuffer, setHostCopy, unbind } from '@fusor/runtime';
-import { bufferNode, prod, type DType, type Node } from '@fusor/ir';
+import { bufferNode, hasNoConsumers, prod, type DType, type Node } from '@fusor/ir';
 import type { Tensor } from '@fusor/tensor';
 
 /** A buffer a library reads or writes: a host typed array, or a CUDA device pointer. */
@@ -114,9 +114,11 @@ export interface Reduction {
 
 /**
  * Where an all-reduce of `t` (whose node is `node`) reads and writes, computing it if it is lazy:
- * - in place (MPI_IN_PLACE) into the tensor's own buffer, when its value is a computed node (so it
- *   can be computed again if a lazy value still reads it) and nothing else holds the buffer: the
- *   node gives the buffer up;
+ * - in place (MPI_IN_PLACE) into the tensor's own buffer, when nothing else holds the buffer and
+ *   either its value is a computed node (computed again if a lazy value still reads it: the node
+ *   gives the buffer up), or, in a synchronous call, a buffer node of the tensor's own that no
+ *   node was ever built over (no lazy value reads it: it is released, so a read of it would
+ *   raise);
  * - else from that buffer into the buffer of the tensor's previous version (synchronous calls
  *   only: the commit of this result releases that version anyway, and no user code runs between
  *   this and the commit), when it is a plain, exclusively held buffer of the same dtype, size and
@@ -132,10 +134,19 @@ export function reductionRegions(t: Tensor, node: Node, synchronous: boolean): R
   }
   const { dtype, shape, device } = node;
   const count = node.size;
-  if (node.op !== 'BUFFER' && ownable(buf, dtype, count, device)) {
-    const region = regionOf(buf, dtype, count);
-    unbind(node);
-    return { send: region, out: bind(region, buf, dtype, shape, device), regions: [region] };
+  if (ownable(buf, dtype, count, device)) {
+    if (node.op !== 'BUFFER') {
+      const region = regionOf(buf, dtype, count);
+      unbind(node);
+      return { send: region, out: bind(region, buf, dtype, shape, device), regions: [region] };
+    }
+    if (synchronous && hasNoConsumers(node) && t._view === null && t._box.node === node) {
+      // pinned first: releasing the node drops its hold, which would free the buffer
+      const region = regionOf(buf, dtype, count);
+      // a jit trace keeps what it read: then the buffer is not ours to write
+      if (release(node, STALE_UNREAD)) return { send: region, out: bind(region, buf, dtype, shape, device), regions: [region] };
+      releaseRegions([region]);
+    }
   }
   const send = regionOf(buf, dtype, count);
   const out = (synchronous && previousVersion(t, dtype, shape, device)) || freshRegion(dtype, shape, device);
@@ -178,6 +189,8 @@ function previousVersion(t: Tensor, dtype: DType, shape: readonly number[], devi
   return bind(region, buf, dtype, shape, device);
 }
 
+const STALE_UNREAD =
+  'this value was a tensor\'s contents before a collective wrote its result into the same memory; read or clone() the tensor before the collective to keep them';
 const STALE_BY_COLLECTIVE =
   'this lazy value reads a tensor that was since updated in place twice (the second time by a collective), and fusor keeps only the contents before the latest in-place op; read or clone() the value before updating its inputs in place again';
 
@@ -215,8 +228,12 @@ const HELD_BYTES = 64 * 2 ** 20;
 const HELD_COUNT = 8;
 
 interface Held {
-  /** Weak: a result whose tensor was collected needs no host copy. */
-  readonly node: WeakRef<Node>;
+  /**
+   * Strong: a WeakRef would keep its node alive until the end of the current job anyway (the
+   * language's rule), which in a synchronous loop is never, one node per collective. At most
+   * HELD_COUNT nodes are kept this way.
+   */
+  readonly node: Node;
   readonly buf: DeviceBuffer;
 }
 const held: Held[] = [];
@@ -245,26 +262,23 @@ export function settle(f: Fresh, tensors: readonly Tensor[], owned = false): voi
 /**
  * Counts a buffer node against the budget. Past it, the ones since released (their tensor took
  * a newer value) leave without a copy, then the oldest still bound get a host copy (a cache the
- * runtime may drop and upload again), and ones whose node was collected are freed. Within the
- * budget nothing is scanned: a collective's budget is microseconds.
+ * runtime may drop and upload again; the node, if nobody else holds it, is then collected with
+ * it). Within the budget nothing is scanned: a collective's budget is microseconds.
  */
 function hold(node: Node, buf: DeviceBuffer | null | undefined = getBuffer(node)): void {
   if (!buf || heldBuffers.has(buf)) return;
-  held.push({ node: new WeakRef(node), buf });
+  held.push({ node, buf });
   heldBuffers.add(buf);
   heldBytes += buf.bytes;
   if (heldBytes <= HELD_BYTES && held.length <= HELD_COUNT) return;
   for (let j = held.length - 1; j >= 0; j--) {
     const h = held[j]!;
-    const bound = h.node.deref();
-    if (h.buf.freed || (bound && getBuffer(bound) !== h.buf)) forget(j);
+    if (h.buf.freed || getBuffer(h.node) !== h.buf) forget(j);
   }
   while (held.length > 1 && (heldBytes > HELD_BYTES || held.length > HELD_COUNT)) {
     const h = held[0]!;
     forget(0);
-    const bound = h.node.deref();
-    if (!bound) h.buf.free();
-    else if (h.buf.backend.readSync) setHostCopy(bound, h.buf.backend.readSync(h.buf.handle));
+    if (h.buf.backend.readSync) setHostCopy(h.node, h.buf.backend.readSync(h.buf.handle));
   }
 }
 

@@ -128,6 +128,16 @@ describe.skipIf(skip).each([2, 3])('collectives under mpirun -n %i', (n) => {
       expect(reuse['afterFirst']).toEqual(firstSum.map((v) => v + 0.5));
       expect(reuse['second']).toEqual(iota.map((i) => ranks(n).reduce((a, k) => a + i * (k + 1), 0)));
       expect(r['repeated']).toEqual({ value: 1000, buffers: 0, bytes: 0 });
+      const summed = iota.map((i) => ranks(n).reduce((a, k) => a + i + k, 0));
+      expect(r['unread']).toEqual({
+        inPlace: true,
+        versionBump: 1,
+        t: summed,
+        alias: summed,
+        readInPlace: false,
+        u: summed,
+        before: iota.map((i) => 10 * (i + me1)),
+      });
       expect(r['async_done']).toBe(true);
       expect(r['allReduce_async']).toEqual(sum);
       expect(r['broadcast']).toEqual(base(n - 1));
@@ -204,12 +214,14 @@ describe.skipIf(skip)('memory under mpirun', () => {
   it('a synchronous DDP loop with collectives holds a bounded number of buffers (plain and in torch.scope); so do many all-reduces of dropped tensors', { timeout: 40_000 }, () => {
     const job = mpirun(2, 'memory.mjs');
     type Seen = Record<string, { buffers: number; bytes: number }>;
-    const results = lines<{ rank: number; plain: Record<string, number>; scope: Record<string, number>; fresh: Seen }>(job, 'RESULT');
+    const results = lines<{ rank: number; plain: Record<string, number>; scope: Record<string, number>; fresh: Seen; heapGrowth: number }>(job, 'RESULT');
     expect(results.map((r) => r.rank), job.out).toEqual([0, 1]);
     for (const r of results) {
       expect(r.plain['50']).toBe(r.plain['30']);
       expect(r.scope['50']).toBe(r.scope['30']);
       expect(r.fresh['36']).toEqual(r.fresh['24']);
+      // 6,000 steps of 2 all-reduces: one object kept per collective would be ≥ 1.5 MiB
+      expect(r.heapGrowth).toBeLessThan(2 ** 19);
     }
   });
 });

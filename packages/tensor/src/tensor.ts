@@ -837,19 +837,15 @@ export class Tensor {
     return E.inPlace(this, E.copyFrom(this, src), 'CopyBackward0');
   }
   /**
-   * @internal `copy_` of a realized value from outside fusor's own computation (a collective's
-   * result, @fusor/distributed), outside autograd and without registering the temporary that
-   * holds `node` in the current torch.scope: disposing it there would free this tensor's new
-   * contents, which are that same buffer. `map` (a view, a scaling) runs under the same rules.
-   * Without one, a plain tensor (no view, no autograd history) whose dtype, shape and device the
-   * node has takes it as its storage's next version directly: the same outcome as the copy, without
-   * recording one (a collective's budget is microseconds).
+   * @internal The direct case of `_assignRealized` alone: where this is a plain tensor (no view,
+   * no autograd history, not traced) and the buffer node has its dtype, shape and device, the node
+   * becomes its storage's next version; nothing is computed, so the buffer may still be filled
+   * afterwards, before any other code runs. False (nothing done) otherwise.
    */
-  _assignRealized(node: Node, map?: (value: Tensor) => Tensor): this {
+  _takeRealized(node: Node): boolean {
     const box = this._box;
     const now = box.node;
     if (
-      map === undefined &&
       tracing.current === null &&
       this._view === null &&
       box.fn === null &&
@@ -861,8 +857,21 @@ export class Tensor {
       shapeEqual(node.shape, now.shape)
     ) {
       commitVersion(box, node);
-      return this;
+      return true;
     }
+    return false;
+  }
+  /**
+   * @internal `copy_` of a realized value from outside fusor's own computation (a collective's
+   * result, @fusor/distributed), outside autograd and without registering the temporary that
+   * holds `node` in the current torch.scope: disposing it there would free this tensor's new
+   * contents, which are that same buffer. `map` (a view, a scaling) runs under the same rules.
+   * Without one, a plain tensor (no view, no autograd history) whose dtype, shape and device the
+   * node has takes it as its storage's next version directly: the same outcome as the copy, without
+   * recording one (a collective's budget is microseconds).
+   */
+  _assignRealized(node: Node, map?: (value: Tensor) => Tensor): this {
+    if (map === undefined && this._takeRealized(node)) return this;
     const scope = scopes.current;
     const grad = state.gradEnabled;
     scopes.current = null;

@@ -2,6 +2,8 @@
 import * as torch from '@fusor/tensor';
 import * as dist from '@fusor/distributed';
 import { report } from './report.mjs';
+// where a collective's buffers are: to see that it reduced in place (white box)
+import { readRegion, releaseRegions } from '../../dist/storage.js';
 
 dist.initProcessGroup({ backend: 'mpi', timeout: 20_000 });
 const rank = dist.getRank();
@@ -65,6 +67,37 @@ for (const op of Object.values(dist.ReduceOp)) {
   for (let i = 0; i < 40; i++) dist.allReduce(u, dist.ReduceOp.AVG);
   const end = torch.memory();
   out.repeated = { value: u.sum().itemSync(), buffers: end.buffers - start.buffers, bytes: end.bytes - start.bytes };
+}
+// a tensor whose value is a buffer nothing has read yet (copy_ just wrote it) is reduced in place,
+// into that same memory; a detached alias sees the result. Once a lazy value reads it, the
+// result goes elsewhere and that value keeps reading the old contents
+{
+  const offset = (t) => {
+    const r = readRegion(t);
+    const at = r.host.byteOffset;
+    releaseRegions([r]);
+    return at;
+  };
+  const t = torch.zeros(1024);
+  t.copy_(torch.arange(0, 1024).float().add(rank));
+  const where = offset(t);
+  const alias = t.detach();
+  const v0 = t.version;
+  dist.allReduce(t);
+  const u = torch.zeros(1024);
+  u.copy_(torch.arange(0, 1024).float().add(rank));
+  const before = u.mul(10);
+  const whereU = offset(u);
+  dist.allReduce(u);
+  out.unread = {
+    inPlace: offset(t) === where,
+    versionBump: t.version - v0,
+    t: list(t.narrow(0, 0, 4)),
+    alias: list(alias.narrow(0, 0, 4)),
+    readInPlace: offset(u) === whereU,
+    u: list(u.narrow(0, 0, 4)),
+    before: list(before.narrow(0, 0, 4)),
+  };
 }
 // async all-reduce, work handle
 {

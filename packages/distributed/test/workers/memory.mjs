@@ -2,6 +2,8 @@
 // holds a bounded number of buffers, as fusor's own loops do; the same in torch.scope.
 import * as torch from '@fusor/tensor';
 import * as dist from '@fusor/distributed';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { report } from './report.mjs';
 
 dist.initProcessGroup('mpi');
@@ -49,6 +51,27 @@ for (const mode of ['plain', 'scope']) {
   }
   torch.setCacheBudget(budget);
   out.fresh = seen;
+}
+// the JavaScript heap stays flat too over thousands of all-reduces in one synchronous loop (the
+// bookkeeping of results must not keep one object per collective alive until the loop ends): a
+// tensor refreshed in place and reduced, and a fresh computed tensor reduced and dropped
+{
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc');
+  const t = torch.zeros(16);
+  const step = (i) => {
+    t.copy_(torch.full([16], i));
+    dist.allReduce(t);
+    dist.allReduce(torch.rand(16).add(i));
+  };
+  const heap = () => {
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+  for (let i = 0; i < 2000; i++) step(i);
+  const start = heap();
+  for (let i = 0; i < 6000; i++) step(i);
+  out.heapGrowth = heap() - start;
 }
 report('RESULT', out);
 dist.destroyProcessGroup();
