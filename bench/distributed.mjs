@@ -1,8 +1,9 @@
 // @fusor/distributed under mpirun (run.mjs launches it; or by hand):
 //   mpirun -n 2 node bench/distributed.mjs allreduce   all-reduce of 1–64 MiB float32 buffers: fusor's
 //       dist.allReduce on a tensor against the same MPI library's own MPI_Allreduce called
-//       through koffi on the same kind of raw buffers (a realized tensor's cpu heap block in,
-//       one warm heap block out), alternating which goes first, fresh input values each time.
+//       through koffi on the same kind of raw buffers (a realized tensor's cpu heap block),
+//       in place (MPI_IN_PLACE, as fusor and PyTorch's MPI backend reduce) and, for reference,
+//       into one warm heap block; each goes first in turn, with fresh input values each time.
 //       As in a training loop, fusor's tensor is the same each time and takes fresh values
 //       (copy_), so its buffers come from the heap's pool, as the baseline's do.
 //   mpirun -n N node bench/distributed.mjs ddp         DDP training steps per second (MLP, fixed
@@ -23,6 +24,8 @@ const rank = dist.getRank();
 const world = dist.getWorldSize();
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
+/** OpenMPI's MPI_IN_PLACE, ((void *) 1). */
+const MPI_IN_PLACE = 1n;
 /** The raw baseline: MPI_Allreduce of this process's libmpi (already initialized by fusor). */
 function rawAllreduce() {
   const koffi = createRequire(import.meta.resolve('@fusor/distributed'))('koffi');
@@ -30,74 +33,81 @@ function rawAllreduce() {
   const allreduce = lib.func('int MPI_Allreduce(void *send, void *recv, int count, void *type, void *op, void *comm)');
   const h = (s) => koffi.address(lib.symbol(s));
   const [comm, float, sum] = [h('ompi_mpi_comm_world'), h('ompi_mpi_float'), h('ompi_mpi_op_sum')];
-  return (send, recv) => {
-    const code = allreduce(send, recv, send.length, float, sum, comm);
+  return (send, recv, count) => {
+    const code = allreduce(send, recv, count, float, sum, comm);
     if (code !== 0) throw new Error(`MPI_Allreduce failed: ${code}`);
   };
 }
 
 if (mode === 'allreduce') {
   const raw = rawAllreduce();
-  // raw(send, recv) needs `.length`: heap views have it
   const sizesMb = [1, 4, 16, 64];
+  // fusor's all-reduce is in place (torch.distributed's semantics): the baseline it is judged
+  // against is MPI_Allreduce(MPI_IN_PLACE, …) on a heap block, the call PyTorch's MPI backend
+  // makes; MPI_Allreduce from a heap block into another warm one is timed too, for reference
+  const variants = ['fusor', 'inPlace', 'outOfPlace'];
+  /** One timed call of `variant` on fresh values (written before the clock starts). */
+  const timeOne = (variant, t, u, out) => {
+    if (variant === 'fusor') {
+      t.copy_(torch.rand(t.shape));
+      dist.barrier();
+      const t0 = performance.now();
+      dist.allReduce(t);
+      return performance.now() - t0;
+    }
+    u.copy_(torch.rand(u.shape));
+    const input = readRegion(u);
+    const [send, recv] = variant === 'inPlace' ? [MPI_IN_PLACE, input.host] : [input.host, out.host];
+    dist.barrier();
+    const t0 = performance.now();
+    raw(send, recv, input.count);
+    const ms = performance.now() - t0;
+    releaseRegions([input]);
+    return ms;
+  };
   // steady state, as in a training loop's later steps: fusor's call path is JavaScript, which V8
   // optimizes after some calls (the raw call is one koffi call); untimed, on a 64 KiB tensor
   {
-    const w = torch.zeros(2 ** 14);
-    const input = readRegion(w);
+    const [w, v] = [torch.zeros(2 ** 14), torch.zeros(2 ** 14)];
     const out = freshRegion('float32', [2 ** 14], 'cpu').region;
-    for (let i = 0; i < 200; i++) {
-      w.copy_(torch.rand(2 ** 14));
-      dist.allReduce(w);
-      raw(input.host, out.host);
-    }
-    releaseRegions([input, out]);
+    for (let i = 0; i < 200; i++) for (const variant of variants) timeOne(variant, w, v, out);
+    releaseRegions([out]);
   }
   const results = {};
   for (const mb of sizesMb) {
     const n = (mb * 2 ** 20) / 4;
-    const reps = mb >= 64 ? 7 : mb >= 16 ? 15 : mb >= 4 ? 31 : 41;
-    const tf = [];
-    const tr = [];
-    let check = 0;
+    const reps = mb >= 64 ? 9 : mb >= 16 ? 21 : mb >= 4 ? 61 : 101;
+    const times = { fusor: [], inPlace: [], outOfPlace: [] };
     // as in a training loop: one tensor (a gradient buffer) that gets fresh values before each
-    // all-reduce; the baseline reduces the same kind of heap block into one warm heap block
+    // all-reduce; the baselines reduce the same kind of heap block (another tensor's)
     const t = torch.zeros(n);
     const u = torch.zeros(n);
     const out = freshRegion('float32', [n], 'cpu').region;
     for (let i = 0; i < reps + 1; i++) {
-      // fresh inputs for both, made before the clock starts
-      t.copy_(torch.rand(n));
-      u.copy_(torch.rand(n));
-      const input = readRegion(u);
-      const [send, recv] = [input.host, out.host];
-      const timeFusor = () => {
-        dist.barrier();
-        const t0 = performance.now();
-        dist.allReduce(t);
-        return performance.now() - t0;
-      };
-      const timeRaw = () => {
-        dist.barrier();
-        const t0 = performance.now();
-        raw(send, recv);
-        return performance.now() - t0;
-      };
-      const [f, r] = i % 2 ? [timeFusor(), timeRaw()] : (([a, b]) => [b, a])([timeRaw(), timeFusor()]);
-      if (i > 0) {
-        tf.push(f);
-        tr.push(r);
+      // each variant goes first, second and third in turn
+      for (let k = 0; k < variants.length; k++) {
+        const variant = variants[(i + k) % variants.length];
+        const ms = timeOne(variant, t, u, out);
+        if (i > 0) times[variant].push(ms);
       }
-      check = recv[n - 1];
-      releaseRegions([input]);
     }
     releaseRegions([out]);
     // the times of the slowest rank are the collective's time
-    const times = torch.tensor([median(tf), median(tr), Math.min(...tf), Math.min(...tr)], { dtype: torch.float64 });
-    dist.allReduce(times, dist.ReduceOp.MAX);
-    const [fusorMs, mpiMs, fusorMin, mpiMin] = times.dataSync();
+    const stats = torch.tensor(variants.flatMap((v) => [median(times[v]), Math.min(...times[v])]), { dtype: torch.float64 });
+    dist.allReduce(stats, dist.ReduceOp.MAX);
+    const [fusorMs, fusorMin, mpiMs, mpiMin, oopMs, oopMin] = stats.dataSync();
     // medians decide; the minima show the cost without the machine's noise (a loaded machine swings medians widely)
-    results[`${mb} MiB`] = { fusor_ms: fusorMs, mpi_ms: mpiMs, ratio: mpiMs / fusorMs, fusor_min_ms: fusorMin, mpi_min_ms: mpiMin, ratio_min: mpiMin / fusorMin, reps, check };
+    results[`${mb} MiB`] = {
+      fusor_ms: fusorMs,
+      mpi_ms: mpiMs,
+      ratio: mpiMs / fusorMs,
+      fusor_min_ms: fusorMin,
+      mpi_min_ms: mpiMin,
+      ratio_min: mpiMin / fusorMin,
+      mpi_out_of_place_ms: oopMs,
+      mpi_out_of_place_min_ms: oopMin,
+      reps,
+    };
   }
   if (rank === 0) emit({ world, results });
 } else if (mode === 'ddp') {
