@@ -227,17 +227,14 @@ export function commit(t: Tensor, f: Fresh, opts: { slice?: number; scale?: numb
 const HELD_BYTES = 64 * 2 ** 20;
 const HELD_COUNT = 8;
 
-interface Held {
-  /**
-   * Strong: a WeakRef would keep its node alive until the end of the current job anyway (the
-   * language's rule), which in a synchronous loop is never, one node per collective. At most
-   * HELD_COUNT nodes are kept this way.
-   */
-  readonly node: Node;
-  readonly buf: DeviceBuffer;
-}
-const held: Held[] = [];
-const heldBuffers = new Set<DeviceBuffer>();
+/**
+ * The results counted against the budget, oldest first: their nodes and buffers (at most
+ * HELD_COUNT + 1, so a scan of these arrays is cheaper than a hash set). The nodes are held
+ * strongly: a WeakRef would keep its node alive until the end of the current job anyway (the
+ * language's rule), which in a synchronous loop is never, one node per collective.
+ */
+const heldNodes: Node[] = [];
+const heldBufs: DeviceBuffer[] = [];
 let heldBytes = 0;
 
 /**
@@ -266,27 +263,25 @@ export function settle(f: Fresh, tensors: readonly Tensor[], owned = false): voi
  * it). Within the budget nothing is scanned: a collective's budget is microseconds.
  */
 function hold(node: Node, buf: DeviceBuffer | null | undefined = getBuffer(node)): void {
-  if (!buf || heldBuffers.has(buf)) return;
-  held.push({ node, buf });
-  heldBuffers.add(buf);
+  if (!buf || heldBufs.includes(buf)) return;
+  heldNodes.push(node);
+  heldBufs.push(buf);
   heldBytes += buf.bytes;
-  if (heldBytes <= HELD_BYTES && held.length <= HELD_COUNT) return;
-  for (let j = held.length - 1; j >= 0; j--) {
-    const h = held[j]!;
-    if (h.buf.freed || getBuffer(h.node) !== h.buf) forget(j);
+  if (heldBytes <= HELD_BYTES && heldBufs.length <= HELD_COUNT) return;
+  for (let j = heldBufs.length - 1; j >= 0; j--) {
+    if (heldBufs[j]!.freed || getBuffer(heldNodes[j]!) !== heldBufs[j]) forget(j);
   }
-  while (held.length > 1 && (heldBytes > HELD_BYTES || held.length > HELD_COUNT)) {
-    const h = held[0]!;
+  while (heldBufs.length > 1 && (heldBytes > HELD_BYTES || heldBufs.length > HELD_COUNT)) {
+    const [oldest, oldestBuf] = [heldNodes[0]!, heldBufs[0]!];
     forget(0);
-    if (h.buf.backend.readSync) setHostCopy(h.node, h.buf.backend.readSync(h.buf.handle));
+    if (oldestBuf.backend.readSync) setHostCopy(oldest, oldestBuf.backend.readSync(oldestBuf.handle));
   }
 }
 
 function forget(i: number): void {
-  const h = held[i]!;
-  held.splice(i, 1);
-  heldBuffers.delete(h.buf);
-  heldBytes -= h.buf.bytes;
+  heldBytes -= heldBufs[i]!.bytes;
+  heldNodes.splice(i, 1);
+  heldBufs.splice(i, 1);
 }
 
 /** Frees a result its owner is done with (DDP's buckets); a lazy value still reading it raises `why`. */
@@ -295,4 +290,4 @@ export function releaseResult(node: Node, why: string): void {
 }
 
 /** Results counted against the budget now (tests). */
-export const heldResults = (): { count: number; bytes: number } => ({ count: held.length, bytes: heldBytes });
+export const heldResults = (): { count: number; bytes: number } => ({ count: heldBufs.length, bytes: heldBytes });
