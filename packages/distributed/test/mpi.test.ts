@@ -233,6 +233,23 @@ interface Failed {
   ms: number;
 }
 
+describe.skipIf(skip)('a blocking all-reduce whose call fails after the rendezvous', () => {
+  it('raises the error; the tensor, which took the result before the call, raises it when read; the group is unusable', { timeout: 30_000 }, () => {
+    const job = mpirun(2, 'callfail.mjs');
+    const results = lines<Record<string, unknown>>(job, 'RESULT');
+    expect(results.map((r) => r['rank']), job.out).toEqual([0, 1]);
+    const error = 'MPI_Allreduce failed: MPI_ERR_INTERN (injected)';
+    const lost = `Error: this tensor's all-reduce failed, so its contents are lost: ${error}`;
+    for (const r of results) {
+      expect(r['before']).toEqual([2, 2, 2, 2]);
+      expect(r['call']).toBe(`DistBackendError: ${error}`);
+      expect(r['read']).toBe(lost);
+      expect(r['alias']).toBe(lost);
+      expect(r['after']).toBe(`DistBackendError: barrier: the process group is unusable after an earlier failure (${error}); exit this process`);
+    }
+  });
+});
+
 describe.skipIf(skip)('faults end with an error naming the rank and the collective, within the timeout', () => {
   // long enough that the announcements (sent at 80 % of it) arrive on a loaded 2-core machine
   const timeout = 3000;
