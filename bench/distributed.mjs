@@ -66,11 +66,12 @@ if (mode === 'allreduce') {
     return ms;
   };
   // steady state, as in a training loop's later steps: fusor's call path is JavaScript, which V8
-  // optimizes after some calls (the raw call is one koffi call); untimed, on a 64 KiB tensor
+  // optimizes only after some thousand calls (--trace-opt: after 200, the all-reduce's own
+  // functions still ran unoptimized); the raw call is one koffi call. Untimed, on a 64 KiB tensor
   {
     const [w, v] = [torch.zeros(2 ** 14), torch.zeros(2 ** 14)];
     const out = freshRegion('float32', [2 ** 14], 'cpu').region;
-    for (let i = 0; i < 200; i++) for (const variant of variants) timeOne(variant, w, v, out);
+    for (let i = 0; i < 3000; i++) for (const variant of variants) timeOne(variant, w, v, out);
     releaseRegions([out]);
   }
   const results = {};
