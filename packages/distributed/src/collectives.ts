@@ -121,6 +121,16 @@ function started<P>(regions: readonly Region[], start: () => P): P {
   }
 }
 
+/** The rendezvous of a collective whose buffers are chosen: if it fails, nothing holds them. */
+function lineUp(g: ProcessGroup, name: CollectiveName, seq: number, header: Header, timeout: number, regions: readonly Region[]): void {
+  try {
+    g.rendezvous(name, seq, header, timeout);
+  } catch (e) {
+    releaseRegions(regions);
+    throw e;
+  }
+}
+
 /**
  * Runs a collective: its buffers first (computing a lazy input, choosing where the result goes),
  * then the rendezvous, so the ranks are lined up right before the transfer starts; waits unless
@@ -136,12 +146,7 @@ function run(
   const timeout = timeoutOf(name, g, opts?.timeout);
   const seq = g.nextSeq();
   const { launch, onDone, results, regions } = start();
-  try {
-    g.rendezvous(name, seq, header, timeout);
-  } catch (e) {
-    releaseRegions(regions ?? []);
-    throw e;
-  }
+  lineUp(g, name, seq, header, timeout, regions ?? []);
   const work = g.work(name, seq, started(regions ?? [], launch), onDone, results, timeout, null, regions);
   if (opts?.asyncOp) {
     g.poller.add(work);
@@ -288,10 +293,14 @@ function allReduceInto(tensor: Tensor, o: ReduceOptions, own: ((node: Node) => v
   checkOpDtype('allReduce', red, tensor);
   const header = reductionHeader(dtype, shape, red);
   const sumOrOp = red === 'avg' && !engine.hasAvg ? 'sum' : red;
-  const finish = (out: Fresh): void => {
-    finishReduce(g, red, engine, tensor, out);
+  /** After the tensor took the result: counted against the budget, or handed to its owner. */
+  const keep = (out: Fresh): void => {
     settle(out, [tensor], own !== null);
     own?.(out.node);
+  };
+  const finish = (out: Fresh): void => {
+    finishReduce(g, red, engine, tensor, out);
+    keep(out);
   };
   if (!o.asyncOp && engine instanceof MpiEngine) {
     // the common case, kept short (its own work is a few µs beside a 1 MiB transfer's ~110):
@@ -300,20 +309,14 @@ function allReduceInto(tensor: Tensor, o: ReduceOptions, own: ((node: Node) => v
     const timeout = timeoutOf('allReduce', g, o.timeout);
     const seq = g.nextSeq();
     const { send, out, regions } = reductionRegions(tensor, node, true);
-    try {
-      g.rendezvous('allReduce', seq, header, timeout);
-    } catch (e) {
-      releaseRegions(regions);
-      throw e;
-    }
+    lineUp(g, 'allReduce', seq, header, timeout, regions);
     // A plain tensor takes the result as its value before the call fills it: no code runs until
     // the call returns, and what the commit touches is still in cache (after a 1 MiB transfer it
     // is not, and the same work costs 5–20 µs). The result's node then holds the buffers the call
     // uses. If the call fails, reading the tensor raises.
     const early = tensor._takeRealized(out.node);
     if (early) {
-      settle(out, [tensor], own !== null);
-      own?.(out.node);
+      keep(out);
       releaseRegions(regions);
     }
     try {

@@ -117,7 +117,6 @@ export class MpiEngine implements Engine {
     return t;
   }
 
-
   private host(r: Region): ArrayBufferView {
     if (!r.host) throw new DistError(`the mpi backend takes cpu tensors, got a ${r.device} tensor (use backend 'nccl' for cuda tensors)`);
     if (r.count > INT_MAX) throw new DistError(`the mpi backend moves at most 2^31-1 elements per call, got ${r.count}`);

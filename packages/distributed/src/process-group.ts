@@ -93,13 +93,6 @@ export class ProcessGroup implements WorkOwner {
   private readonly headers: Float64Array;
   private readonly headerRegions: readonly [Region, Region];
   private readonly headerSlot = requestSlot();
-  /** What `header` holds besides the sequence number. */
-  private lastHeader: { readonly name: string; readonly dtype: string; readonly shape: readonly number[]; readonly extra: number } = {
-    name: '',
-    dtype: '',
-    shape: [],
-    extra: 0,
-  };
   private readonly failureHooks: (() => void)[] = [];
   private readonly destroyHooks: (() => void)[] = [];
   /** The data engine (MPI's own, or NCCL's). */
@@ -153,21 +146,14 @@ export class ProcessGroup implements WorkOwner {
    */
   rendezvous(name: CollectiveName, seq: number, h: Header, timeoutMs: number): void {
     const { header: mine, headers: all } = this;
-    const extra = h.extra ?? 0;
-    const last = this.lastHeader;
-    // a loop repeats its collectives: the header is written anew only when something but the
-    // sequence number changed (a frozen shape, a node's, is the same array while it is the same)
-    if (name !== last.name || h.dtype !== last.dtype || h.shape !== last.shape || extra !== last.extra || !Object.isFrozen(h.shape)) {
-      mine.fill(0);
-      mine[1] = COLLECTIVES.indexOf(name);
-      mine[2] = DTYPE_CODES.indexOf(h.dtype as (typeof DTYPE_CODES)[number]);
-      mine[3] = h.shape.reduce((a, b) => a * b, 1);
-      mine[4] = extra;
-      mine[5] = h.shape.length;
-      for (let i = 0; i < Math.min(MAX_DIMS, h.shape.length); i++) mine[6 + i] = h.shape[i]!;
-      this.lastHeader = { name, dtype: h.dtype, shape: h.shape, extra };
-    }
+    mine.fill(0);
     mine[0] = seq;
+    mine[1] = COLLECTIVES.indexOf(name);
+    mine[2] = DTYPE_CODES.indexOf(h.dtype as (typeof DTYPE_CODES)[number]);
+    mine[3] = h.shape.reduce((a, b) => a * b, 1);
+    mine[4] = h.extra ?? 0;
+    mine[5] = h.shape.length;
+    for (let i = 0; i < Math.min(MAX_DIMS, h.shape.length); i++) mine[6 + i] = h.shape[i]!;
     // a world of one has nobody to disagree with
     if (this.size === 1) return;
     const pending = this.control.allGather(this.headerRegions[0], this.headerRegions[1], this.headerSlot);

@@ -135,17 +135,10 @@ export function reductionRegions(t: Tensor, node: Node, synchronous: boolean): R
   const { dtype, shape, device } = node;
   const count = node.size;
   if (ownable(buf, dtype, count, device)) {
-    if (node.op !== 'BUFFER') {
-      const region = regionOf(buf, dtype, count);
-      unbind(node);
-      return { send: region, out: bind(region, buf, dtype, shape, device), regions: [region] };
-    }
-    if (synchronous && hasNoConsumers(node) && t._view === null && t._box.node === node) {
-      // pinned first: releasing the node drops its hold, which would free the buffer
-      const region = regionOf(buf, dtype, count);
-      // a jit trace keeps what it read: then the buffer is not ours to write
-      if (release(node, STALE_UNREAD)) return { send: region, out: bind(region, buf, dtype, shape, device), regions: [region] };
-      releaseRegions([region]);
+    const computed = node.op !== 'BUFFER';
+    if (computed || (synchronous && hasNoConsumers(node) && t._view === null && t._box.node === node)) {
+      const region = takeBuffer(node, buf, dtype, count, computed ? null : STALE_UNREAD);
+      if (region) return { send: region, out: bind(region, buf, dtype, shape, device), regions: [region] };
     }
   }
   const send = regionOf(buf, dtype, count);
@@ -156,6 +149,22 @@ export function reductionRegions(t: Tensor, node: Node, synchronous: boolean): R
 /** Whether a collective may write `buf` as a result of this dtype, size and device (nothing else holds it). */
 const ownable = (buf: DeviceBuffer, dtype: DType, count: number, device: string): boolean =>
   isExclusive(buf) && buf.handle.size === count && buf.handle.dtype === dtype && buf.device === device && (device === 'cpu' || device.startsWith('cuda'));
+
+/**
+ * `n`'s buffer as a pinned region the collective may write, `n` giving it up: a computed node
+ * (`why` null) is computed again if read; a buffer node is released (a read raises `why`). Null
+ * where a jit trace keeps what it read: the buffer is not the collective's to write.
+ */
+function takeBuffer(n: Node, buf: DeviceBuffer, dtype: DType, count: number, why: string | null): Region | null {
+  // pinned first: giving the buffer up drops the node's hold, which would free it
+  const region = regionOf(buf, dtype, count);
+  if (why === null) unbind(n);
+  else if (!release(n, why)) {
+    releaseRegions([region]);
+    return null;
+  }
+  return region;
+}
 
 /** A new buffer node bound to `buf`, the result a region will hold. */
 function bind(region: Region, buf: DeviceBuffer, dtype: DType, shape: readonly number[], device: string): Fresh {
@@ -177,13 +186,8 @@ function previousVersion(t: Tensor, dtype: DType, shape: readonly number[], devi
   if (!prev || prev === box.node) return null;
   const buf = getBuffer(prev);
   if (!buf || !ownable(buf, dtype, count, device)) return null;
-  // pinned first: releasing the version drops its hold, which would free the buffer
-  const region = regionOf(buf, dtype, count);
-  if (!release(prev, STALE_BY_COLLECTIVE)) {
-    // a jit trace keeps what it read: the buffer is not ours to write
-    releaseRegions([region]);
-    return null;
-  }
+  const region = takeBuffer(prev, buf, dtype, count, STALE_BY_COLLECTIVE);
+  if (!region) return null;
   // released already: the commit need not release it again
   box.prev = null;
   return bind(region, buf, dtype, shape, device);
@@ -272,7 +276,8 @@ function hold(node: Node, buf: DeviceBuffer | null | undefined = getBuffer(node)
     if (heldBufs[j]!.freed || getBuffer(heldNodes[j]!) !== heldBufs[j]) forget(j);
   }
   while (heldBufs.length > 1 && (heldBytes > HELD_BYTES || heldBufs.length > HELD_COUNT)) {
-    const [oldest, oldestBuf] = [heldNodes[0]!, heldBufs[0]!];
+    const oldest = heldNodes[0]!;
+    const oldestBuf = heldBufs[0]!;
     forget(0);
     if (oldestBuf.backend.readSync) setHostCopy(oldest, oldestBuf.backend.readSync(oldestBuf.handle));
   }
