@@ -16,7 +16,7 @@ import {
   type Header,
   type ProcessGroup,
 } from './process-group.js';
-import { commit, freshRegion, settle, readRegion, reductionRegions, releaseRegions, releaseResult, scaleHost, type Fresh, type Region } from './storage.js';
+import { commit, computeInput, freshRegion, settle, readRegion, reductionRegions, releaseRegions, releaseResult, scaleHost, type Fresh, type Region } from './storage.js';
 import type { Node } from '@fusor/ir';
 import type { Pending, Work } from './work.js';
 import { MpiLibrary } from './mpi.js';
@@ -121,20 +121,11 @@ function started<P>(regions: readonly Region[], start: () => P): P {
   }
 }
 
-/** The rendezvous of a collective whose buffers are chosen: if it fails, nothing holds them. */
-function lineUp(g: ProcessGroup, name: CollectiveName, seq: number, header: Header, timeout: number, regions: readonly Region[]): void {
-  try {
-    g.rendezvous(name, seq, header, timeout);
-  } catch (e) {
-    releaseRegions(regions);
-    throw e;
-  }
-}
-
 /**
- * Runs a collective: its buffers first (computing a lazy input, choosing where the result goes),
- * then the rendezvous, so the ranks are lined up right before the transfer starts; waits unless
- * asyncOp.
+ * Runs a collective: the rendezvous, then its buffers (where the result goes, given up by the
+ * tensors that held them only now, when every rank agreed: a rendezvous that fails leaves every
+ * tensor as it was), then the transfer; waits unless asyncOp. The caller computes the lazy inputs
+ * first (`computeInput`), so the ranks line up right before the transfer starts.
  */
 function run(
   g: ProcessGroup,
@@ -145,8 +136,8 @@ function run(
 ): Work | undefined {
   const timeout = timeoutOf(name, g, opts?.timeout);
   const seq = g.nextSeq();
+  g.rendezvous(name, seq, header, timeout);
   const { launch, onDone, results, regions } = start();
-  lineUp(g, name, seq, header, timeout, regions ?? []);
   const work = g.work(name, seq, started(regions ?? [], launch), onDone, results, timeout, null, regions);
   if (opts?.asyncOp) {
     g.poller.add(work);
@@ -303,13 +294,15 @@ function allReduceInto(tensor: Tensor, o: ReduceOptions, own: ((node: Node) => v
     keep(out);
   };
   if (!o.asyncOp && engine instanceof MpiEngine) {
-    // the common case, kept short (its own work is a few µs beside a 1 MiB transfer's ~110):
-    // the buffers, the rendezvous, then MPI's blocking call (faster than the nonblocking one)
-    // under the watchdog, since the rendezvous showed every rank present
+    // the common case, kept short (its own work is a few µs beside a 1 MiB transfer's ~110): the
+    // input, the rendezvous, the buffers (chosen once every rank agreed, as in run()), then MPI's
+    // blocking call (faster than the nonblocking one) under the watchdog, since the rendezvous
+    // showed every rank present
     const timeout = timeoutOf('allReduce', g, o.timeout);
+    computeInput(node);
     const seq = g.nextSeq();
+    g.rendezvous('allReduce', seq, header, timeout);
     const { send, out, regions } = reductionRegions(tensor, node, true);
-    lineUp(g, 'allReduce', seq, header, timeout, regions);
     // A plain tensor takes the result as its value before the call fills it: no code runs until
     // the call returns, and what the commit touches is still in cache (after a 1 MiB transfer it
     // is not, and the same work costs 5–20 µs). The result's node then holds the buffers the call
@@ -333,6 +326,7 @@ function allReduceInto(tensor: Tensor, o: ReduceOptions, own: ((node: Node) => v
     finish(out);
     return undefined;
   }
+  computeInput(node);
   return run(g, 'allReduce', header, o, () => {
     const { send, out, regions } = reductionRegions(tensor, node, !o.asyncOp);
     return { launch: () => [engine.allReduce(send, out.region, sumOrOp)], onDone: () => finish(out), results: [tensor], regions };
@@ -350,6 +344,7 @@ export function broadcast(tensor: Tensor, src?: number | BroadcastOptions, opts?
   checkRank('broadcast', g, o.src, 'src');
   const root = o.src;
   const engine = engineFor('broadcast', g, tensor.device);
+  if (g.rank === root) computeInput(tensor.node);
   return run(g, 'broadcast', { dtype: tensor.dtype, shape: tensor.shape, extra: root, extraName: 'src', describeExtra: (v) => `src ${v}` }, o, () => {
     if (g.rank === root) {
       // the root's buffer is only read; its tensor keeps its value
@@ -376,6 +371,7 @@ export function allGather(tensorList: Tensor[], tensor: Tensor, opts?: Collectiv
     }
   });
   const engine = engineFor('allGather', g, tensor.device);
+  computeInput(tensor.node);
   return run(g, 'allGather', { dtype: tensor.dtype, shape: tensor.shape }, opts, () => {
     const send = readRegion(tensor);
     const out = freshRegion(tensor.dtype, [g.size, ...tensor.shape], tensor.device);
@@ -404,6 +400,7 @@ export function allGatherIntoTensor(output: Tensor, input: Tensor, opts?: Collec
     );
   }
   const engine = engineFor('allGatherIntoTensor', g, input.device);
+  computeInput(input.node);
   return run(g, 'allGatherIntoTensor', { dtype: input.dtype, shape: input.shape }, opts, () => {
     const send = readRegion(input);
     const out = freshRegion(output.dtype, output.shape, output.device);
@@ -433,7 +430,7 @@ export function reduceScatter(output: Tensor, inputList: Tensor[], op?: ReduceOp
       throw new DistError(`reduceScatter(): inputList[${i}] is ${t.dtype} [${t.shape.join(', ')}], but the output is ${output.dtype} [${output.shape.join(', ')}]`);
     }
   });
-  return reduceScatterFlat('reduceScatter', g, output, () => torchStack(inputList), o);
+  return reduceScatterFlat('reduceScatter', g, output, torchStack(inputList), o);
 }
 
 /** Reduces `input` ([worldSize·n, …]) across ranks; rank r gets rows r·n … (r+1)·n−1 in `output`. */
@@ -447,18 +444,19 @@ export function reduceScatterTensor(output: Tensor, input: Tensor, op?: ReduceOp
       `reduceScatterTensor(): input tensor must be the same size as output size times world size: input ${input.dtype} [${input.shape.join(', ')}], output ${output.dtype} [${output.shape.join(', ')}], world size ${g.size}`,
     );
   }
-  return reduceScatterFlat('reduceScatterTensor', g, output, () => input, o);
+  return reduceScatterFlat('reduceScatterTensor', g, output, input, o);
 }
 
 /** The inputs one after another in one buffer, as MPI_Reduce_scatter_block reads them. */
 const torchStack = (list: Tensor[]): Tensor => cat(list.map((t) => t.reshape(-1)));
 
-function reduceScatterFlat(name: 'reduceScatter' | 'reduceScatterTensor', g: ProcessGroup, output: Tensor, input: () => Tensor, o: ReduceOptions): Work | undefined {
+function reduceScatterFlat(name: 'reduceScatter' | 'reduceScatterTensor', g: ProcessGroup, output: Tensor, input: Tensor, o: ReduceOptions): Work | undefined {
   const engine = engineFor(name, g, output.device);
   const red = o.op ?? ReduceOp.SUM;
   checkOpDtype(name, red, output);
+  computeInput(input.node);
   return run(g, name, reductionHeader(output.dtype, output.shape, red), o, () => {
-    const send = readRegion(input());
+    const send = readRegion(input);
     const out = freshRegion(output.dtype, output.shape, output.device);
     const onDone = (): void => {
       finishReduce(g, red, engine, output, out);

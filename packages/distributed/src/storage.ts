@@ -82,14 +82,17 @@ export function releaseRegions(regions: readonly Region[]): void {
   for (const r of regions) r.buffer?.unpin();
 }
 
-/** Computes a node that has no buffer yet (a realize of a realized node costs 5–30 µs: a collective's budget). */
-function realizeIfNeeded(n: Node): void {
+/**
+ * Computes a collective's input if it is lazy (a realize of a realized node costs 5–30 µs: a
+ * collective's budget), before its rendezvous.
+ */
+export function computeInput(n: Node): void {
   if (!getBuffer(n)) realize([n]);
 }
 
 /** The tensor's contents in one contiguous realized buffer (computed if lazy), pinned. */
 export function readRegion(t: Tensor): Region {
-  realizeIfNeeded(t.node);
+  computeInput(t.node);
   const buf = getBuffer(t.node);
   if (!buf) throw new Error(`internal: ${t.device} tensor has no buffer after realize`);
   return regionOf(buf, t.dtype, t.numel());
@@ -264,17 +267,21 @@ export function settle(f: Fresh, tensors: readonly Tensor[], owned = false): voi
  * Counts a buffer node against the budget. Past it, the ones since released (their tensor took
  * a newer value) leave without a copy, then the oldest still bound get a host copy (a cache the
  * runtime may drop and upload again; the node, if nobody else holds it, is then collected with
- * it). Within the budget nothing is scanned: a collective's budget is microseconds.
+ * it). Within the budget only the newest entries are looked at: a collective's budget is
+ * microseconds.
  */
 function hold(node: Node, buf: DeviceBuffer | null | undefined = getBuffer(node)): void {
-  if (!buf || heldBufs.includes(buf)) return;
+  if (!buf) return;
+  // the newest result is usually the one this tensor's new value just released (a loop
+  // reducing the same tensor): forgotten at once, the list stays short and is never scanned
+  let last = heldBufs.length - 1;
+  while (last >= 0 && released(last)) forget(last--);
+  if (heldBufs.includes(buf)) return;
   heldNodes.push(node);
   heldBufs.push(buf);
   heldBytes += buf.bytes;
   if (heldBytes <= HELD_BYTES && heldBufs.length <= HELD_COUNT) return;
-  for (let j = heldBufs.length - 1; j >= 0; j--) {
-    if (heldBufs[j]!.freed || getBuffer(heldNodes[j]!) !== heldBufs[j]) forget(j);
-  }
+  for (let j = heldBufs.length - 1; j >= 0; j--) if (released(j)) forget(j);
   while (heldBufs.length > 1 && (heldBytes > HELD_BYTES || heldBufs.length > HELD_COUNT)) {
     const oldest = heldNodes[0]!;
     const oldestBuf = heldBufs[0]!;
@@ -282,6 +289,9 @@ function hold(node: Node, buf: DeviceBuffer | null | undefined = getBuffer(node)
     if (oldestBuf.backend.readSync) setHostCopy(oldest, oldestBuf.backend.readSync(oldestBuf.handle));
   }
 }
+
+/** Whether the i-th held result was since freed or unbound (its tensor took a newer value). */
+const released = (i: number): boolean => heldBufs[i]!.freed || getBuffer(heldNodes[i]!) !== heldBufs[i];
 
 function forget(i: number): void {
   heldBytes -= heldBufs[i]!.bytes;

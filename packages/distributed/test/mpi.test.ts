@@ -168,6 +168,14 @@ describe.skipIf(skip).each([2, 3])('collectives under mpirun -n %i', (n) => {
           : `DistError: allReduce: ranks called different collectives: rank ${me} called allReduce (collective #${seq}), rank 0 called barrier (collective #${seq})`,
       );
       expect(r['rootError']).toBe(`DistError: broadcast: ranks disagree on src (rank 0: src 0; ${n === 2 ? 'rank 1' : 'ranks 1, 2'}: src 1)`);
+      expect(r['reductionError']).toBe(
+        `DistError: allReduce: ranks disagree on the reduction (rank 0: ReduceOp.SUM; ${n === 2 ? 'rank 1' : 'ranks 1, 2'}: ReduceOp.MAX)`,
+      );
+      // a collective that failed at its rendezvous leaves every tensor as it was: contents,
+      // version, and a lazy value reading an earlier version
+      const unchanged = { same: true, versionBump: 0 };
+      expect(r['kept']).toEqual({ shapes: unchanged, order: unchanged, root: unchanged, reductionOp: unchanged });
+      expect(r['readerAfter']).toEqual([7, 7]);
       expect(r['errors']).toEqual({
         badOp: `TypeError: allReduce(): op must be a ReduceOp ('sum', 'avg', 'product', 'min', 'max', 'band', 'bor', 'bxor'), got "mean"`,
         badKey: "TypeError: allReduce() got an unexpected keyword argument 'opp'",
@@ -178,6 +186,7 @@ describe.skipIf(skip).each([2, 3])('collectives under mpirun -n %i', (n) => {
         shapes,
         order: r['orderError'],
         root: r['rootError'],
+        reductionOp: r['reductionError'],
       });
     }
     expect(job.status, job.out).toBe(0);

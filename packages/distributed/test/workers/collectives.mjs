@@ -187,15 +187,40 @@ tryIt('avgInt', () => dist.allReduce(torch.ones(2, { dtype: torch.int32 }), dist
 tryIt('twice', () => dist.initProcessGroup('mpi'));
 tryIt('gatherList', () => dist.allGather([torch.zeros(2)], torch.zeros(2)));
 out.errors = errors;
-// shapes that differ across ranks: every rank gets the same clear error
-tryIt('shapes', () => dist.allReduce(torch.zeros(rank === 1 ? 3 : 2)));
+// shapes that differ across ranks: every rank gets the same clear error. The tensor (a plain
+// buffer nothing else reads: the kind an all-reduce reduces in place) keeps its contents and
+// version, as does one whose buffer the previous version held (reduced from into that buffer)
+const kept = {};
+const keeps = (name, t, call) => {
+  const [before, version] = [Array.from(t.dataSync()), t.version];
+  tryIt(name, call);
+  kept[name] = { same: JSON.stringify(Array.from(t.dataSync())) === JSON.stringify(before), versionBump: t.version - version };
+};
+const lone = torch.zeros(rank === 1 ? 3 : 2);
+lone.copy_(torch.full(lone.shape, rank + 1));
+keeps('shapes', lone, () => dist.allReduce(lone));
 out.shapeError = errors.shapes;
-// ranks that call different collectives: rank 0 a barrier, the others an all-reduce
-tryIt('order', () => (rank === 0 ? dist.barrier() : dist.allReduce(torch.zeros(2))));
+// ranks that call different collectives: rank 0 a barrier, the others an all-reduce (of a
+// computed value, which an all-reduce also takes the buffer of)
+const computed = torch.ones(2).mul(rank + 2);
+computed.dataSync();
+keeps('order', computed, () => (rank === 0 ? dist.barrier() : dist.allReduce(computed)));
 out.orderError = errors.order;
-// ranks that disagree on the root of a broadcast
-tryIt('root', () => dist.broadcast(torch.zeros(2), rank === 0 ? 0 : 1));
+// ranks that disagree on the root of a broadcast; a tensor updated in place twice (its previous
+// version's buffer is free for the result)
+const twice = torch.zeros(2);
+twice.copy_(torch.full([2], 5));
+twice.add_(rank);
+keeps('root', twice, () => dist.broadcast(twice, rank === 0 ? 0 : 1));
 out.rootError = errors.root;
+const reused = torch.zeros(2);
+reused.copy_(torch.full([2], 7));
+const reader = reused.mul(1);
+reused.add_(1);
+keeps('reductionOp', reused, () => dist.allReduce(reused, rank === 0 ? 'sum' : 'max'));
+out.reductionError = errors.reductionOp;
+out.readerAfter = Array.from(reader.dataSync());
+out.kept = kept;
 dist.barrier();
 report('RESULT', out);
 dist.destroyProcessGroup();
