@@ -1,11 +1,11 @@
 // @fusor/distributed under mpirun (run.mjs launches it; or by hand):
 //   mpirun -n 2 node bench/distributed.mjs allreduce   all-reduce of 1–64 MiB float32 buffers: fusor's
 //       dist.allReduce on a tensor against the same MPI library's own MPI_Allreduce called
-//       through koffi on the same kind of raw buffers (a realized tensor's cpu heap block),
-//       in place (MPI_IN_PLACE, as fusor and PyTorch's MPI backend reduce) and, for reference,
-//       into one warm heap block; each goes first in turn, with fresh input values each time.
-//       As in a training loop, fusor's tensor is the same each time and takes fresh values
-//       (copy_), so its buffers come from the heap's pool, as the baseline's do.
+//       through koffi on the same buffers (the same tensor's cpu heap block), in place
+//       (MPI_IN_PLACE, as fusor and PyTorch's MPI backend reduce) and, for reference, into one
+//       warm heap block; each goes first in turn, with fresh input values each time. As in a
+//       training loop, the tensor is the same each time and takes fresh values (copy_), so its
+//       buffers come from the heap's pool.
 //   mpirun -n N node bench/distributed.mjs ddp         DDP training steps per second (MLP, fixed
 //       batch per rank), to compare 1 and 2 ranks
 //   node bench/distributed.mjs cpu-replica             nn.DataParallel's cpu replica: forward+backward
@@ -43,11 +43,11 @@ if (mode === 'allreduce') {
   const raw = rawAllreduce();
   const sizesMb = [1, 4, 16, 64];
   // fusor's all-reduce is in place (torch.distributed's semantics): the baseline it is judged
-  // against is MPI_Allreduce(MPI_IN_PLACE, …) on a heap block, the call PyTorch's MPI backend
-  // makes; MPI_Allreduce from a heap block into another warm one is timed too, for reference
+  // against is MPI_Allreduce(MPI_IN_PLACE, …) on the tensor's heap block, the call PyTorch's MPI
+  // backend makes; MPI_Allreduce from that block into another warm one is timed too, for reference
   const variants = ['fusor', 'inPlace', 'outOfPlace'];
   /** One timed call of `variant` on fresh values (written before the clock starts). */
-  const timeOne = (variant, t, u, out) => {
+  const timeOne = (variant, t, out) => {
     if (variant === 'fusor') {
       t.copy_(torch.rand(t.shape));
       dist.barrier();
@@ -55,8 +55,10 @@ if (mode === 'allreduce') {
       dist.allReduce(t);
       return performance.now() - t0;
     }
-    u.copy_(torch.rand(u.shape));
-    const input = readRegion(u);
+    // the same memory fusor reduces: how a block is paged (which blocks of the pool, how they lie
+    // on pages) changes MPI's own time by up to 2× here, so another tensor's would not compare
+    t.copy_(torch.rand(t.shape));
+    const input = readRegion(t);
     const [send, recv] = variant === 'inPlace' ? [MPI_IN_PLACE, input.host] : [input.host, out.host];
     dist.barrier();
     const t0 = performance.now();
@@ -69,9 +71,9 @@ if (mode === 'allreduce') {
   // optimizes only after some thousand calls (--trace-opt: after 200, the all-reduce's own
   // functions still ran unoptimized); the raw call is one koffi call. Untimed, on a 64 KiB tensor
   {
-    const [w, v] = [torch.zeros(2 ** 14), torch.zeros(2 ** 14)];
+    const w = torch.zeros(2 ** 14);
     const out = freshRegion('float32', [2 ** 14], 'cpu').region;
-    for (let i = 0; i < 3000; i++) for (const variant of variants) timeOne(variant, w, v, out);
+    for (let i = 0; i < 3000; i++) for (const variant of variants) timeOne(variant, w, out);
     releaseRegions([out]);
   }
   const results = {};
@@ -80,15 +82,14 @@ if (mode === 'allreduce') {
     const reps = mb >= 64 ? 9 : mb >= 16 ? 21 : mb >= 4 ? 61 : 101;
     const times = { fusor: [], inPlace: [], outOfPlace: [] };
     // as in a training loop: one tensor (a gradient buffer) that gets fresh values before each
-    // all-reduce; the baselines reduce the same kind of heap block (another tensor's)
+    // all-reduce; the baselines reduce the same tensor's block
     const t = torch.zeros(n);
-    const u = torch.zeros(n);
     const out = freshRegion('float32', [n], 'cpu').region;
     for (let i = 0; i < reps + 1; i++) {
       // each variant goes first, second and third in turn
       for (let k = 0; k < variants.length; k++) {
         const variant = variants[(i + k) % variants.length];
-        const ms = timeOne(variant, t, u, out);
+        const ms = timeOne(variant, t, out);
         if (i > 0) times[variant].push(ms);
       }
     }
@@ -97,7 +98,8 @@ if (mode === 'allreduce') {
     const stats = torch.tensor(variants.flatMap((v) => [median(times[v]), Math.min(...times[v])]), { dtype: torch.float64 });
     dist.allReduce(stats, dist.ReduceOp.MAX);
     const [fusorMs, fusorMin, mpiMs, mpiMin, oopMs, oopMin] = stats.dataSync();
-    // medians decide; the minima show the cost without the machine's noise (a loaded machine swings medians widely)
+    // the goal holds when both the medians and the minima meet it (bench/run.mjs): the variants
+    // alternate, so the medians see the same load; the minima show the cost without it
     results[`${mb} MiB`] = {
       fusor_ms: fusorMs,
       mpi_ms: mpiMs,
