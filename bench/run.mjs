@@ -374,7 +374,7 @@ if (out.distributed && !out.distributed.unavailable) {
   ]);
   if (A.error) arows.push(['all-reduce', 'failed', A.error, '', '', '', '']);
   text +=
-    '\n\n@fusor/distributed (mpirun on this machine; MPI_Allreduce: the same libmpi through koffi on the same buffers (the tensor's own heap block), in place as fusor and PyTorch reduce; out of place into a warm block for reference):\n';
+    '\n\n@fusor/distributed (mpirun on this machine; MPI_Allreduce: the same libmpi through koffi on the same buffers (the same heap block of the tensor fusor reduces), in place as fusor and PyTorch reduce; out of place into a warm block for reference):\n';
   text += render(['case', 'fusor ms', 'MPI_Allreduce in place ms', 'MPI / fusor', 'MPI out of place ms', 'goal', 'reached'], arows);
   const D = out.distributed.ddp;
   const drow = (n) => (D[n]?.steps_per_s ? `${D[n].steps_per_s.toFixed(2)} steps/s (${D[n].samples_per_s.toFixed(0)} samples/s)` : D[n]?.error ?? '—');
