@@ -56,7 +56,7 @@ const values = async (t) => Array.from(await t.data(), Number);
 const n = 1 << 20;
 const ranks = Array.from({ length: world }, (_, r) => r);
 // rank r holds (i mod 97) · (r + 1): sums and maxima are known in closed form
-const mine = () => torch.arange(0, n).remainder(97).mul(rank + 1).to(device);
+const mine = () => torch.arange(0, n).remainder(97).mul(rank + 1).float().to(device);
 const at = (i, r) => (i % 97) * (r + 1);
 const sample = [0, 1, 96, 97, 12345, n - 1];
 
@@ -93,7 +93,7 @@ await check('broadcast, allGatherIntoTensor, reduceScatterTensor', async () => {
   dist.broadcast(b, world - 1);
   near(await values(b), Array(4).fill(world - 1 + 10), 0, 'broadcast');
   const g = torch.zeros(world * 3, { device });
-  dist.allGatherIntoTensor(g, torch.full([3], rank, { device }));
+  dist.allGatherIntoTensor(g, torch.full([3], rank, { dtype: torch.float32, device }));
   near(await values(g), ranks.flatMap((r) => [r, r, r]), 0, 'allGatherIntoTensor');
   const o = torch.zeros(2, { device });
   dist.reduceScatterTensor(o, torch.arange(0, 2 * world).float().to(device));
