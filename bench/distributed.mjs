@@ -55,8 +55,8 @@ if (mode === 'allreduce') {
       dist.allReduce(t);
       return performance.now() - t0;
     }
-    // the same memory fusor reduces: how a block is paged (which blocks of the pool, how they lie
-    // on pages) changes MPI's own time by up to 2× here, so another tensor's would not compare
+    // the same memory fusor reduces: another tensor's block, written and reduced on a cycle of
+    // its own, changed MPI's own time by up to 1.5× either way here (docs/BENCHMARKS.md)
     t.copy_(torch.rand(t.shape));
     const input = readRegion(t);
     const [send, recv] = variant === 'inPlace' ? [MPI_IN_PLACE, input.host] : [input.host, out.host];

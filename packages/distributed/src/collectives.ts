@@ -122,19 +122,21 @@ function started<P>(regions: readonly Region[], start: () => P): P {
 }
 
 /**
- * Runs a collective: the rendezvous, then its buffers (where the result goes, given up by the
+ * Runs a collective: its lazy `inputs` computed first (so the ranks line up right before the
+ * transfer starts), then the rendezvous, then its buffers (where the result goes, given up by the
  * tensors that held them only now, when every rank agreed: a rendezvous that fails leaves every
- * tensor as it was), then the transfer; waits unless asyncOp. The caller computes the lazy inputs
- * first (`computeInput`), so the ranks line up right before the transfer starts.
+ * tensor as it was), then the transfer; waits unless asyncOp.
  */
 function run(
   g: ProcessGroup,
   name: CollectiveName,
   header: Header,
   opts: CollectiveOptions | undefined,
+  inputs: readonly Node[],
   start: () => { launch: () => Pending[]; onDone: () => void; results: Tensor[]; regions?: readonly Region[] },
 ): Work | undefined {
   const timeout = timeoutOf(name, g, opts?.timeout);
+  for (const n of inputs) computeInput(n);
   const seq = g.nextSeq();
   g.rendezvous(name, seq, header, timeout);
   const { launch, onDone, results, regions } = start();
@@ -326,8 +328,7 @@ function allReduceInto(tensor: Tensor, o: ReduceOptions, own: ((node: Node) => v
     finish(out);
     return undefined;
   }
-  computeInput(node);
-  return run(g, 'allReduce', header, o, () => {
+  return run(g, 'allReduce', header, o, [node], () => {
     const { send, out, regions } = reductionRegions(tensor, node, !o.asyncOp);
     return { launch: () => [engine.allReduce(send, out.region, sumOrOp)], onDone: () => finish(out), results: [tensor], regions };
   });
@@ -344,8 +345,9 @@ export function broadcast(tensor: Tensor, src?: number | BroadcastOptions, opts?
   checkRank('broadcast', g, o.src, 'src');
   const root = o.src;
   const engine = engineFor('broadcast', g, tensor.device);
-  if (g.rank === root) computeInput(tensor.node);
-  return run(g, 'broadcast', { dtype: tensor.dtype, shape: tensor.shape, extra: root, extraName: 'src', describeExtra: (v) => `src ${v}` }, o, () => {
+  // only the root's tensor is read
+  const inputs = g.rank === root ? [tensor.node] : [];
+  return run(g, 'broadcast', { dtype: tensor.dtype, shape: tensor.shape, extra: root, extraName: 'src', describeExtra: (v) => `src ${v}` }, o, inputs, () => {
     if (g.rank === root) {
       // the root's buffer is only read; its tensor keeps its value
       const mine = readRegion(tensor);
@@ -371,8 +373,7 @@ export function allGather(tensorList: Tensor[], tensor: Tensor, opts?: Collectiv
     }
   });
   const engine = engineFor('allGather', g, tensor.device);
-  computeInput(tensor.node);
-  return run(g, 'allGather', { dtype: tensor.dtype, shape: tensor.shape }, opts, () => {
+  return run(g, 'allGather', { dtype: tensor.dtype, shape: tensor.shape }, opts, [tensor.node], () => {
     const send = readRegion(tensor);
     const out = freshRegion(tensor.dtype, [g.size, ...tensor.shape], tensor.device);
     return {
@@ -400,8 +401,7 @@ export function allGatherIntoTensor(output: Tensor, input: Tensor, opts?: Collec
     );
   }
   const engine = engineFor('allGatherIntoTensor', g, input.device);
-  computeInput(input.node);
-  return run(g, 'allGatherIntoTensor', { dtype: input.dtype, shape: input.shape }, opts, () => {
+  return run(g, 'allGatherIntoTensor', { dtype: input.dtype, shape: input.shape }, opts, [input.node], () => {
     const send = readRegion(input);
     const out = freshRegion(output.dtype, output.shape, output.device);
     return {
@@ -454,8 +454,7 @@ function reduceScatterFlat(name: 'reduceScatter' | 'reduceScatterTensor', g: Pro
   const engine = engineFor(name, g, output.device);
   const red = o.op ?? ReduceOp.SUM;
   checkOpDtype(name, red, output);
-  computeInput(input.node);
-  return run(g, name, reductionHeader(output.dtype, output.shape, red), o, () => {
+  return run(g, name, reductionHeader(output.dtype, output.shape, red), o, [input.node], () => {
     const send = readRegion(input);
     const out = freshRegion(output.dtype, output.shape, output.device);
     const onDone = (): void => {
@@ -471,7 +470,7 @@ export function barrier(opts?: CollectiveOptions): Work | undefined {
   checkOptions('barrier', opts, COLLECTIVE_KEYS);
   const g = currentGroup('barrier');
   // the rendezvous is itself a barrier: the header all-gather completes once every rank arrived
-  return run(g, 'barrier', { dtype: 'float32', shape: [] }, opts, () => ({ launch: () => [g.control.barrier()], onDone: () => {}, results: [] }));
+  return run(g, 'barrier', { dtype: 'float32', shape: [] }, opts, [], () => ({ launch: () => [g.control.barrier()], onDone: () => {}, results: [] }));
 }
 
 // ------------------------------------------------------------- point to point

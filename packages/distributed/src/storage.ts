@@ -129,12 +129,9 @@ export interface Reduction {
  * - else into a pooled buffer.
  */
 export function reductionRegions(t: Tensor, node: Node, synchronous: boolean): Reduction {
-  let buf = getBuffer(node);
-  if (!buf) {
-    realize([node]);
-    buf = getBuffer(node);
-    if (!buf) throw new Error(`internal: ${t.device} tensor has no buffer after realize`);
-  }
+  computeInput(node);
+  const buf = getBuffer(node);
+  if (!buf) throw new Error(`internal: ${t.device} tensor has no buffer after realize`);
   const { dtype, shape, device } = node;
   const count = node.size;
   if (ownable(buf, dtype, count, device)) {

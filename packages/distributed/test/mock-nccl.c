@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../backend-cuda/test/emulator/halves.h"
+
 typedef struct { char internal[128]; } ncclUniqueId;
 struct comm { MPI_Comm mpi; int rank, nranks; };
 
@@ -51,76 +53,24 @@ int ncclGetUniqueId(ncclUniqueId *id) {
 
 // ------------------------------------------------------------------ half and bfloat16 reductions
 
-static float from_half(uint16_t h) {
-  uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
-  if (exp == 0) {
-    if (man == 0) bits = sign;
-    else {  // subnormal: normalize
-      exp = 127 - 15 + 1;
-      while (!(man & 0x400)) { man <<= 1; exp--; }
-      bits = sign | (exp << 23) | ((man & 0x3ff) << 13);
-    }
-  } else if (exp == 31) bits = sign | 0x7f800000 | (man << 13);
-  else bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
-  float f;
-  memcpy(&f, &bits, 4);
-  return f;
-}
-
-static uint16_t to_half(float f) {
-  uint32_t x;
-  memcpy(&x, &f, 4);
-  uint16_t sign = (x >> 16) & 0x8000;
-  int32_t exp = (int32_t)((x >> 23) & 0xff) - 127 + 15;
-  uint32_t man = x & 0x7fffff;
-  if (((x >> 23) & 0xff) == 0xff) return sign | 0x7c00 | (man ? 0x200 : 0);
-  if (exp >= 31) return sign | 0x7c00;
-  if (exp <= 0) {
-    if (exp < -10) return sign;
-    man |= 0x800000;
-    uint32_t shift = (uint32_t)(14 - exp), half = man >> shift, rest = man & ((1u << shift) - 1), mid = 1u << (shift - 1);
-    if (rest > mid || (rest == mid && (half & 1))) half++;
-    return sign | (uint16_t)half;
+/** An MPI reduction over 16-bit floats: each pair combined in float, rounded back. */
+#define SMALL_FLOAT_OP(name, from, to, combine)                     \
+  static void name(void *in, void *io, int *n, MPI_Datatype *t) {   \
+    (void)t;                                                        \
+    uint16_t *a = in, *b = io;                                      \
+    for (int i = 0; i < *n; i++) {                                  \
+      float x = from(a[i]), y = from(b[i]);                         \
+      b[i] = to(combine);                                           \
+    }                                                               \
   }
-  uint32_t half = ((uint32_t)exp << 10) | (man >> 13), rest = man & 0x1fff;
-  if (rest > 0x1000 || (rest == 0x1000 && (half & 1))) half++;
-  return sign | (uint16_t)half;
-}
-
-static float from_bf16(uint16_t b) {
-  uint32_t bits = (uint32_t)b << 16;
-  float f;
-  memcpy(&f, &bits, 4);
-  return f;
-}
-
-static uint16_t to_bf16(float f) {
-  uint32_t x;
-  memcpy(&x, &f, 4);
-  if ((x & 0x7fffffff) > 0x7f800000) return (uint16_t)((x >> 16) | 0x40);
-  x += 0x7fff + ((x >> 16) & 1);
-  return (uint16_t)(x >> 16);
-}
-
-#define SMALL_FLOAT_OPS(name, from, to)                                                                     \
-  static void name##_sum(void *in, void *io, int *n, MPI_Datatype *t) {                                   \
-    (void)t; uint16_t *a = in, *b = io;                                                                   \
-    for (int i = 0; i < *n; i++) b[i] = to(from(a[i]) + from(b[i]));                                      \
-  }                                                                                                       \
-  static void name##_prod(void *in, void *io, int *n, MPI_Datatype *t) {                                  \
-    (void)t; uint16_t *a = in, *b = io;                                                                   \
-    for (int i = 0; i < *n; i++) b[i] = to(from(a[i]) * from(b[i]));                                      \
-  }                                                                                                       \
-  static void name##_max(void *in, void *io, int *n, MPI_Datatype *t) {                                   \
-    (void)t; uint16_t *a = in, *b = io;                                                                   \
-    for (int i = 0; i < *n; i++) if (from(a[i]) > from(b[i])) b[i] = a[i];                                \
-  }                                                                                                       \
-  static void name##_min(void *in, void *io, int *n, MPI_Datatype *t) {                                   \
-    (void)t; uint16_t *a = in, *b = io;                                                                   \
-    for (int i = 0; i < *n; i++) if (from(a[i]) < from(b[i])) b[i] = a[i];                               \
-  }
-SMALL_FLOAT_OPS(half, from_half, to_half)
-SMALL_FLOAT_OPS(bf16, from_bf16, to_bf16)
+SMALL_FLOAT_OP(half_sum, half_to_float, float_to_half, x + y)
+SMALL_FLOAT_OP(half_prod, half_to_float, float_to_half, x * y)
+SMALL_FLOAT_OP(half_max, half_to_float, float_to_half, x > y ? x : y)
+SMALL_FLOAT_OP(half_min, half_to_float, float_to_half, x < y ? x : y)
+SMALL_FLOAT_OP(bf16_sum, bf16_to_float, float_to_bf16, x + y)
+SMALL_FLOAT_OP(bf16_prod, bf16_to_float, float_to_bf16, x * y)
+SMALL_FLOAT_OP(bf16_max, bf16_to_float, float_to_bf16, x > y ? x : y)
+SMALL_FLOAT_OP(bf16_min, bf16_to_float, float_to_bf16, x < y ? x : y)
 
 static MPI_Op small_ops[2][4];
 static int small_ops_made = 0;
@@ -173,8 +123,8 @@ static void divide(void *buf, size_t count, int t, int n) {
       case 3: ((uint32_t *)buf)[i] /= n; break;
       case 4: ((int64_t *)buf)[i] /= n; break;
       case 5: ((uint64_t *)buf)[i] /= n; break;
-      case 6: ((uint16_t *)buf)[i] = to_half(from_half(((uint16_t *)buf)[i]) / n); break;
-      case 9: ((uint16_t *)buf)[i] = to_bf16(from_bf16(((uint16_t *)buf)[i]) / n); break;
+      case 6: ((uint16_t *)buf)[i] = float_to_half(half_to_float(((uint16_t *)buf)[i]) / n); break;
+      case 9: ((uint16_t *)buf)[i] = float_to_bf16(bf16_to_float(((uint16_t *)buf)[i]) / n); break;
       case 7: ((float *)buf)[i] /= n; break;
       case 8: ((double *)buf)[i] /= n; break;
     }

@@ -56,7 +56,7 @@ describe.skipIf(skip)("backend 'nccl' on the cuda emulator (mock NCCL over MPI)"
     if (why) throw new Error(why);
     const emu = installEmulator({ MOCK_CUDA_DEVICES: '3' });
     const nccl = join(emu.dir, 'libmocknccl.so');
-    execFileSync('mpicc', ['-shared', '-fPIC', '-O1', '-o', nccl, join(here, 'mock-nccl.c')]);
+    execFileSync('mpicc', ['-shared', '-fPIC', '-O1', '-o', nccl, join(here, 'mock-nccl.c'), '-lm']);
     process.env['FUSOR_LIBNCCL_PATH'] = nccl;
   });
 
